@@ -1,0 +1,143 @@
+//! The catalog: everything xbak remembers. One [`Catalog`] trait, one adapter per backend
+//! (`sqlite` now; PostgreSQL next, behind the same trait and the same [`suite`]).
+//!
+//! The server and the workers talk only through the catalog, so API servers and copy workers can
+//! run in different processes on one catalog. Long work is a durable queue here: a copy is a row
+//! with a state, attempts, next attempt time, a lease and the last error.
+
+use async_trait::async_trait;
+use std::time::Duration;
+use xbak_domain::time::Timestamp;
+use xbak_domain::{
+    AccessKey, Account, BackupSet, CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, NewBackupSet,
+    NewInstance, Policy, Region,
+};
+
+pub mod sqlite;
+pub mod suite;
+
+/// The small, backend-neutral set of failures every adapter translates its native errors into.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness rule would be broken (duplicate name, id, key…).
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The caller's lease on a job expired or was taken over; its work must not be recorded.
+    #[error("lease on copy {0} is no longer held")]
+    LeaseLost(i64),
+    /// The backend is busy or unreachable; the same call may succeed if retried.
+    #[error("catalog unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else (corrupt data, failed migration, bug). Not retryable.
+    #[error("catalog error: {0}")]
+    Internal(String),
+}
+
+impl CatalogError {
+    /// Whether retrying the same call can help.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CatalogError::Unavailable(_))
+    }
+}
+
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// A nonce seen on a signed request, remembered until `expires_at` to refuse replays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenNonce {
+    pub access_key_id: String,
+    pub nonce: String,
+    pub expires_at: Timestamp,
+}
+
+/// Result of recording a backup set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedBackupSet {
+    pub backup_set: BackupSet,
+    /// `CrossBackupId` of the copy queued in the same transaction, when the policy is enabled.
+    pub queued_copy_id: Option<i64>,
+}
+
+/// Counts of copies by state, for metrics and `replicate --once`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyCounts {
+    pub pending: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+/// Everything xbak persists. All methods are safe to call concurrently from many tasks and processes.
+#[async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    // --- accounts and AccessKeys ---
+
+    /// Creates an account and its first AccessKey (random id `LTAI…` and secret). `Conflict` if the name exists.
+    async fn create_account(&self, name: &str) -> Result<(Account, AccessKey)>;
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>>;
+    /// Looks up an AccessKey (enabled or not) by its id.
+    async fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>>;
+
+    // --- regions ---
+
+    /// Adds a region, or changes its store URL if it exists.
+    async fn put_region(&self, region: &Region) -> Result<()>;
+    async fn region(&self, region_id: &str) -> Result<Option<Region>>;
+    async fn regions(&self) -> Result<Vec<Region>>;
+
+    // --- instances and policies ---
+
+    /// `Conflict` if the DBInstanceId exists; `NotFound` if its region or account does not.
+    async fn create_instance(&self, new: &NewInstance) -> Result<Instance>;
+    async fn instance_by_db_instance_id(&self, db_instance_id: &str) -> Result<Option<Instance>>;
+    /// Sets the instance's cross-region policy (enabled, destination, retention). `NotFound` if the
+    /// destination region is unknown.
+    async fn put_policy(&self, policy: &Policy) -> Result<Policy>;
+    async fn policy(&self, instance_id: i64) -> Result<Option<Policy>>;
+
+    // --- backup sets and copies ---
+
+    /// Records a stored backup set; when the instance's policy is enabled, queues its cross-region
+    /// copy in the same transaction. `Conflict` if a set with the same object key exists.
+    async fn record_backup_set(&self, new: &NewBackupSet) -> Result<RecordedBackupSet>;
+    async fn backup_set(&self, id: i64) -> Result<Option<BackupSet>>;
+    /// One page of listed copies (Completed and Failed only) and the filtered total.
+    async fn list_copies(&self, query: &CopyQuery) -> Result<CopyListing>;
+    /// A copy in any state.
+    async fn copy(&self, cross_backup_id: i64) -> Result<Option<CrossRegionCopy>>;
+    async fn copy_counts(&self) -> Result<CopyCounts>;
+
+    // --- the copy job queue ---
+
+    /// Claims the oldest due pending copy whose lease is free or expired, with a fresh lease
+    /// token valid for `lease`. Attempts are counted when an attempt ends, not when claimed.
+    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>>;
+    /// Extends a held lease; `LeaseLost` if the token no longer holds it.
+    async fn renew_copy_lease(&self, copy_id: i64, lease_token: &str, until: Timestamp) -> Result<()>;
+    /// Marks the copy Completed and releases the lease; `LeaseLost` if the token no longer holds it.
+    async fn complete_copy(&self, copy_id: i64, lease_token: &str, now: Timestamp) -> Result<()>;
+    /// Ends a failed attempt: attempts += 1, last error kept; pending again at `retry_at`, or
+    /// Failed for good when `retry_at` is `None`. `LeaseLost` if the token no longer holds it.
+    async fn fail_copy_attempt(
+        &self,
+        copy_id: i64,
+        lease_token: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()>;
+    /// Earliest `next_attempt_at` among pending copies, so idle workers know when to wake.
+    async fn next_copy_due(&self) -> Result<Option<Timestamp>>;
+
+    // --- replay protection and server secrets ---
+
+    /// Durably remembers nonces; duplicates are ignored.
+    async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()>;
+    /// Nonces that have not expired at `now` (loaded on start so replays are refused across restarts).
+    async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>>;
+    /// Deletes expired nonces; returns how many.
+    async fn prune_nonces(&self, now: Timestamp) -> Result<u64>;
+    /// The server's download-link signing key `(key id, secret)`, created on first use and stable after.
+    async fn link_signing_key(&self) -> Result<(String, String)>;
+}

@@ -1,0 +1,86 @@
+//! Cross-region copies of backup sets and the durable job that produces each one.
+
+use crate::backup::BackupSet;
+use crate::instance::Instance;
+use crate::time::Timestamp;
+
+/// Life cycle of a copy. Only `Completed` (BackupSetStatus 0) and `Failed` (1) are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyStatus {
+    /// Queued or being copied; not visible in listings.
+    Pending,
+    /// Destination bytes were read back and matched the source checksum, then published.
+    Completed,
+    /// Gave up after the retry budget; listed with BackupSetStatus 1.
+    Failed,
+}
+
+impl CopyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyStatus::Pending => "pending",
+            CopyStatus::Completed => "completed",
+            CopyStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(CopyStatus::Pending),
+            "completed" => Some(CopyStatus::Completed),
+            "failed" => Some(CopyStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// `BackupSetStatus` on the wire.
+    pub fn backup_set_status(self) -> i64 {
+        match self {
+            CopyStatus::Failed => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// One cross-region copy, joined with its backup set and instance: everything a listing row needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossRegionCopy {
+    /// `CrossBackupId`: allocated monotonically when the copy is queued, never reused.
+    pub cross_backup_id: i64,
+    pub dest_region_id: String,
+    /// Object key in the destination region (`CrossBackupSetFile`).
+    pub object_key: String,
+    pub status: CopyStatus,
+    pub completed_at: Option<Timestamp>,
+    pub backup_set: BackupSet,
+    pub instance: Instance,
+}
+
+impl CrossRegionCopy {
+    /// Regions the copy can be restored into: the source and the destination (Alibaba's `RestoreRegions`).
+    pub fn restore_regions(&self) -> Vec<&str> {
+        let mut regions = vec![self.backup_set.source_region_id.as_str()];
+        if self.dest_region_id != self.backup_set.source_region_id {
+            regions.push(self.dest_region_id.as_str());
+        }
+        regions
+    }
+}
+
+/// A claimed unit of copy work, as a worker sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyJob {
+    /// The copy's `CrossBackupId`.
+    pub copy_id: i64,
+    pub source_region_id: String,
+    pub source_key: String,
+    pub dest_region_id: String,
+    pub dest_key: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    /// Opaque lease token: completion and failure reports must present it.
+    pub lease_token: String,
+    pub lease_until: Timestamp,
+}

@@ -1,0 +1,25 @@
+//! xbak's business vocabulary: accounts, regions, instances, backup sets, cross-region copies,
+//! policies and the listing query. Pure types and rules; no IO, no wire format, no SQL.
+//!
+//! Wire names (`"P"`, `"F"`, `"HighAvailability"`, …) live here because they are also the values
+//! the catalog stores; the protocol crate decides how they are rendered.
+
+pub mod backup;
+pub mod copy;
+pub mod instance;
+pub mod naming;
+pub mod query;
+pub mod time;
+
+pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupSet};
+pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
+pub use instance::{Account, AccessKey, Category, Instance, NewInstance, Policy, Region, StorageType};
+pub use query::{CopyListing, CopyQuery, PageSize};
+
+/// A rule of the domain was broken by the caller's input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A value is outside the set the domain accepts (`field`, offending value).
+    #[error("invalid {field}: {value:?}")]
+    InvalidValue { field: &'static str, value: String },
+}

@@ -1,0 +1,57 @@
+//! Object names, after Alibaba's pattern: `{region}_{DBInstanceId}_hins{InstanceId}_data_{yyyyMMddHHmmss}`
+//! followed by `_qp.xb` for physical sets and `.tar.gz` for logical ones.
+
+use crate::backup::BackupMethod;
+use crate::time::Timestamp;
+
+/// File name of a backup set taken at `started_at` (UTC; Alibaba uses Beijing time, see compatibility.md).
+pub fn backup_set_file_name(
+    region_id: &str,
+    db_instance_id: &str,
+    instance_number: i64,
+    started_at: Timestamp,
+    method: BackupMethod,
+) -> String {
+    let suffix = match method {
+        BackupMethod::Physical => "_qp.xb",
+        BackupMethod::Logical => ".tar.gz",
+    };
+    format!(
+        "{region_id}_{db_instance_id}_hins{instance_number}_data_{}{suffix}",
+        started_at.format("%Y%m%d%H%M%S")
+    )
+}
+
+/// Object key of a backup set in its instance's region.
+pub fn backup_set_key(db_instance_id: &str, file_name: &str) -> String {
+    format!("backups/{db_instance_id}/{file_name}")
+}
+
+/// Object key of a cross-region copy in the destination region.
+pub fn copy_key(db_instance_id: &str, file_name: &str) -> String {
+    format!("cross/{db_instance_id}/{file_name}")
+}
+
+/// The file name part of an object key (`CrossBackupSetFile`).
+pub fn file_name_of(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_utc;
+
+    #[test]
+    fn names_follow_alibabas_pattern() {
+        let t = parse_utc("2019-06-11T12:52:01Z").unwrap();
+        assert_eq!(
+            backup_set_file_name("cn-hangzhou", "rm-bp1", 7986073, t, BackupMethod::Logical),
+            "cn-hangzhou_rm-bp1_hins7986073_data_20190611125201.tar.gz"
+        );
+        assert_eq!(
+            backup_set_file_name("cn-hangzhou", "rm-bp1", 81, t, BackupMethod::Physical),
+            "cn-hangzhou_rm-bp1_hins81_data_20190611125201_qp.xb"
+        );
+    }
+}
