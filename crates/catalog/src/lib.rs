@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use std::time::Duration;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
-    AccessKey, Account, BackupSet, CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, NewBackupSet,
-    NewInstance, Policy, Region,
+    AccessKey, Account, BackupSet, CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance,
+    NewBackupSet, NewInstance, Policy, Region,
 };
 
 pub mod sqlite;
@@ -115,7 +115,12 @@ pub trait Catalog: Send + Sync + 'static {
     /// token valid for `lease`. Attempts are counted when an attempt ends, not when claimed.
     async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>>;
     /// Extends a held lease; `LeaseLost` if the token no longer holds it.
-    async fn renew_copy_lease(&self, copy_id: i64, lease_token: &str, until: Timestamp) -> Result<()>;
+    async fn renew_copy_lease(
+        &self,
+        copy_id: i64,
+        lease_token: &str,
+        until: Timestamp,
+    ) -> Result<()>;
     /// Marks the copy Completed and releases the lease; `LeaseLost` if the token no longer holds it.
     async fn complete_copy(&self, copy_id: i64, lease_token: &str, now: Timestamp) -> Result<()>;
     /// Ends a failed attempt: attempts += 1, last error kept; pending again at `retry_at`, or
@@ -127,7 +132,8 @@ pub trait Catalog: Send + Sync + 'static {
         error: &str,
         retry_at: Option<Timestamp>,
     ) -> Result<()>;
-    /// Earliest `next_attempt_at` among pending copies, so idle workers know when to wake.
+    /// Earliest `next_attempt_at` among pending copies, so idle workers know when to wake. A
+    /// claimed copy is not due before its lease ends.
     async fn next_copy_due(&self) -> Result<Option<Timestamp>>;
 
     // --- replay protection and server secrets ---

@@ -1,1 +1,74 @@
-fn main() {}
+//! `xbak`: serve Alibaba's cross-region backup API, manage the catalog, run copies.
+
+mod commands;
+mod context;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Self-hosted cross-region backups for MySQL-family databases, served over Alibaba Cloud RDS's API.
+#[derive(Parser)]
+#[command(name = "xbak", version, about, long_about = None)]
+struct Cli {
+    /// Folder holding catalog.db and the local regions.
+    #[arg(long, global = true, env = "XBAK_DATA_DIR", default_value = "./xbak-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API, the download route and the copy workers in one process.
+    Serve(commands::serve::Args),
+    /// Manage regions (object stores).
+    #[command(subcommand)]
+    Region(commands::region::Cmd),
+    /// Manage accounts and their AccessKeys.
+    #[command(subcommand)]
+    Account(commands::account::Cmd),
+    /// Manage database instances.
+    #[command(subcommand)]
+    Instance(commands::instance::Cmd),
+    /// Manage cross-region backup policies.
+    #[command(subcommand)]
+    Policy(commands::policy::Cmd),
+    /// Record backup sets.
+    #[command(subcommand)]
+    Backup(commands::backup::Cmd),
+    /// Run cross-region copy jobs.
+    Replicate(commands::replicate::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve(_));
+    context::init_tracing(serving);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let ctx = context::Context::new(cli.data_dir);
+        match cli.command {
+            Command::Serve(a) => commands::serve::run(&ctx, a).await,
+            Command::Region(c) => commands::region::run(&ctx, c).await,
+            Command::Account(c) => commands::account::run(&ctx, c).await,
+            Command::Instance(c) => commands::instance::run(&ctx, c).await,
+            Command::Policy(c) => commands::policy::run(&ctx, c).await,
+            Command::Backup(c) => commands::backup::run(&ctx, c).await,
+            Command::Replicate(a) => commands::replicate::run(&ctx, a).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

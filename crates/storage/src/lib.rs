@@ -1,1 +1,71 @@
-//! placeholder
+//! Regions as object stores: each region is an [`object_store::ObjectStore`] (local directory
+//! now, S3-compatible next) wrapped in a [`RegionStore`] that adds what a backup service needs:
+//!
+//! - **staged, atomic writes**: bytes are streamed into `.staging/<token>/<key>` and only become
+//!   visible at `<key>` through [`RegionStore::publish`], after the caller verified them; a crash
+//!   never leaves a half-written object visible, and [`RegionStore::sweep_staging`] removes what
+//!   a crash left behind;
+//! - **checksummed streams**: uploads and read-backs compute size and SHA-256 as they go, with
+//!   bounded memory (never a whole object in memory);
+//! - **signed, expiring download links** ([`links`]).
+//!
+//! What does not live here: which object a backup set or copy is stored under (the domain's
+//! `naming`), whether a copy is complete (the catalog), and retry policy (the engine).
+//! [`conformance`] is the one test suite every backend runs; [`faults`] is a fault-injecting
+//! store wrapper for the tests of the layers above.
+
+mod error;
+mod keys;
+mod read;
+mod region;
+mod regions;
+mod sweep;
+mod upload;
+
+pub mod conformance;
+pub mod faults;
+pub mod links;
+
+pub use error::StorageError;
+pub use region::RegionStore;
+pub use regions::Regions;
+
+/// Size of the parts an upload is cut into: large enough for S3's 5 MiB minimum part and for
+/// few, large writes; small enough that a few in flight stay cheap.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// A verified-or-not object in staging, as returned by [`RegionStore::upload_staged`]: where it
+/// is and what the upload saw go by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// Key of the staging object (`.staging/<token>/<key>`); readable with
+    /// [`RegionStore::checksum`] and [`RegionStore::get`], never listed.
+    pub staging_key: String,
+    /// Bytes written.
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the bytes written.
+    pub sha256: String,
+}
+
+impl Staged {
+    /// The size and checksum the upload computed.
+    pub fn checksum(&self) -> Checksum {
+        Checksum {
+            size: self.size,
+            sha256: self.sha256.clone(),
+        }
+    }
+}
+
+/// Size and lower-case hex SHA-256 of an object's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksum {
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl std::fmt::Display for Checksum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes, sha256 {}", self.size, self.sha256)
+    }
+}

@@ -1,0 +1,79 @@
+//! Accounts and their AccessKeys.
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use xbak_domain::{AccessKey, Account};
+
+use super::errors::SqlResultExt;
+use super::rows::{random_alphanumeric, wall_clock};
+use crate::Result;
+
+/// Alibaba's AccessKeyId shape: `LTAI` and 20 letters or digits.
+fn new_access_key_id() -> String {
+    format!("LTAI{}", random_alphanumeric(20))
+}
+
+pub(super) fn create_account(tx: &Transaction<'_>, name: &str) -> Result<(Account, AccessKey)> {
+    let now = wall_clock();
+    tx.prepare_cached("INSERT INTO accounts (name, created_at) VALUES (?1, ?2)")
+        .db()?
+        .execute((name, now))
+        .db_as(|| format!("account {name:?}"))?;
+    let account = Account {
+        id: tx.last_insert_rowid(),
+        name: name.to_string(),
+    };
+    let key = AccessKey {
+        access_key_id: new_access_key_id(),
+        secret: random_alphanumeric(30),
+        account_id: account.id,
+        enabled: true,
+    };
+    tx.prepare_cached(
+        "INSERT INTO access_keys (access_key_id, account_id, secret, enabled, created_at) VALUES (?1, ?2, ?3, 1, ?4)",
+    )
+    .db()?
+    .execute((&key.access_key_id, key.account_id, &key.secret, now))
+    .db_as(|| "access key".to_string())?;
+    Ok((account, key))
+}
+
+pub(super) fn account_by_name(conn: &Connection, name: &str) -> Result<Option<Account>> {
+    conn.prepare_cached("SELECT id, name FROM accounts WHERE name = ?1")
+        .db()?
+        .query_row([name], |row| {
+            Ok(Account {
+                id: row.get(0)?,
+                name: row.get(1)?,
+            })
+        })
+        .optional()
+        .db()
+}
+
+pub(super) fn access_key(conn: &Connection, access_key_id: &str) -> Result<Option<AccessKey>> {
+    conn.prepare_cached("SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = ?1")
+        .db()?
+        .query_row([access_key_id], |row| {
+            Ok(AccessKey {
+                access_key_id: row.get(0)?,
+                secret: row.get(1)?,
+                account_id: row.get(2)?,
+                enabled: row.get(3)?,
+            })
+        })
+        .optional()
+        .db()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_key_ids_look_like_alibabas() {
+        let id = new_access_key_id();
+        assert_eq!(id.len(), 24);
+        assert!(id.starts_with("LTAI"));
+        assert!(id[4..].chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+}

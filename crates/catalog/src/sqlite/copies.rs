@@ -1,0 +1,299 @@
+//! Reading copies: the `DescribeCrossRegionBackups` listing (the API hot path), single copies and
+//! counts by state.
+//!
+//! A listing reads the partial index `copies_listed` (one instance's Completed and Failed copies
+//! in listing order, with the filter columns): the page walks it without sorting and only the
+//! page's rows are joined. The total of an unfiltered (or destination-only) listing is one row of
+//! `copy_listing_totals`, kept by triggers; other filters count through the same index without
+//! touching the table. Cost grows with the instance's copies at worst, never with the catalog's.
+
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
+
+use super::errors::SqlResultExt;
+use super::rows::{copy_at, copy_columns, secs, COPY_JOINS};
+use crate::{CopyCounts, Result};
+
+/// Must match the `WHERE` of the `copies_listed` index word for word, or SQLite will not use it.
+const LISTED: &str = "status IN ('completed', 'failed')";
+const LISTING_ORDER: &str = "backup_started_at DESC, id DESC";
+
+/// The `WHERE` clause over `copies` (unqualified columns) for `query`, and its parameters.
+fn listing_filter(query: &CopyQuery) -> (String, Vec<Value>) {
+    let mut sql = format!("instance_id = ? AND {LISTED}");
+    let mut params = vec![Value::Integer(query.instance_id)];
+    if let Some(id) = query.cross_backup_id {
+        sql.push_str(" AND id = ?");
+        params.push(Value::Integer(id));
+    }
+    if let Some((from, to)) = query.window {
+        sql.push_str(" AND backup_started_at BETWEEN ? AND ?");
+        params.push(Value::Integer(secs(from)));
+        params.push(Value::Integer(secs(to)));
+    }
+    if let Some(region) = &query.dest_region_id {
+        sql.push_str(" AND dest_region_id = ?");
+        params.push(Value::Text(region.clone()));
+    }
+    if let Some(set_id) = query.backup_set_id {
+        sql.push_str(" AND backup_set_id = ?");
+        params.push(Value::Integer(set_id));
+    }
+    (sql, params)
+}
+
+/// Ids of the requested page, in listing order (a walk of `copies_listed`).
+fn page_ids_sql(filter: &str) -> String {
+    format!("SELECT id FROM copies WHERE {filter} ORDER BY {LISTING_ORDER} LIMIT ? OFFSET ?")
+}
+
+/// The page's full rows: the ids first (`CROSS JOIN` keeps them the outer loop), then one
+/// primary-key lookup per row; the final sort is over the page only.
+fn page_sql(filter: &str) -> String {
+    format!(
+        "SELECT {} FROM ({}) AS page CROSS JOIN copies c ON c.id = page.id {COPY_JOINS} \
+         ORDER BY c.backup_started_at DESC, c.id DESC",
+        copy_columns(),
+        page_ids_sql(filter),
+    )
+}
+
+/// The total from `copy_listing_totals` when the query filters by nothing it does not key
+/// (instance, and optionally destination region).
+fn kept_total_sql(query: &CopyQuery) -> Option<&'static str> {
+    if query.cross_backup_id.is_some() || query.window.is_some() || query.backup_set_id.is_some() {
+        return None;
+    }
+    Some(match query.dest_region_id {
+        None => "SELECT COALESCE(SUM(listed), 0) FROM copy_listing_totals WHERE instance_id = ?1",
+        Some(_) => {
+            "SELECT COALESCE(SUM(listed), 0) FROM copy_listing_totals WHERE instance_id = ?1 AND dest_region_id = ?2"
+        }
+    })
+}
+
+fn count_sql(filter: &str) -> String {
+    format!("SELECT COUNT(*) FROM copies WHERE {filter}")
+}
+
+pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyListing> {
+    let (filter, params) = listing_filter(query);
+    let limit = i64::from(query.page_size.get());
+    let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
+
+    // One snapshot for the page and the total, so they agree under concurrent writes.
+    let tx = conn.unchecked_transaction().db()?;
+    let page_sql = page_sql(&filter);
+    let mut page_params = params.clone();
+    page_params.push(Value::Integer(limit));
+    page_params.push(Value::Integer(offset));
+    let items = {
+        let mut stmt = tx.prepare_cached(&page_sql).db()?;
+        let rows = stmt
+            .query_map(params_from_iter(page_params), copy_at)
+            .db()?;
+        rows.collect::<rusqlite::Result<Vec<CrossRegionCopy>>>()
+            .db()?
+    };
+
+    // A partial page that is not empty ends the listing: its total needs no count.
+    let total = if !items.is_empty() && (items.len() as i64) < limit {
+        offset as u64 + items.len() as u64
+    } else if let Some(sql) = kept_total_sql(query) {
+        let mut kept = vec![Value::Integer(query.instance_id)];
+        kept.extend(query.dest_region_id.clone().map(Value::Text));
+        tx.prepare_cached(sql)
+            .db()?
+            .query_row(params_from_iter(kept), |r| r.get::<_, i64>(0))
+            .db()? as u64
+    } else {
+        let count: i64 = tx
+            .prepare_cached(&count_sql(&filter))
+            .db()?
+            .query_row(params_from_iter(params), |r| r.get(0))
+            .db()?;
+        count as u64
+    };
+    tx.finish().db()?;
+    Ok(CopyListing { total, items })
+}
+
+pub(super) fn copy(conn: &Connection, id: i64) -> Result<Option<CrossRegionCopy>> {
+    let sql = format!(
+        "SELECT {} FROM copies c {COPY_JOINS} WHERE c.id = ?1",
+        copy_columns()
+    );
+    conn.prepare_cached(&sql)
+        .db()?
+        .query_row([id], copy_at)
+        .optional()
+        .db()
+}
+
+pub(super) fn copy_counts(conn: &Connection) -> Result<CopyCounts> {
+    let mut counts = CopyCounts::default();
+    let mut stmt = conn
+        .prepare_cached("SELECT status, COUNT(*) FROM copies GROUP BY status")
+        .db()?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .db()?;
+    for row in rows {
+        let (status, n) = row.db()?;
+        let n = n as u64;
+        match status.as_str() {
+            "pending" => counts.pending = n,
+            "completed" => counts.completed = n,
+            "failed" => counts.failed = n,
+            // The CHECK constraint makes this unreachable.
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xbak_domain::PageSize;
+
+    fn plan(conn: &Connection, sql: &str, params: Vec<Value>) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    fn query() -> CopyQuery {
+        CopyQuery {
+            instance_id: 1,
+            cross_backup_id: None,
+            window: None,
+            dest_region_id: None,
+            backup_set_id: None,
+            page_size: PageSize::Thirty,
+            page_number: 3,
+        }
+    }
+
+    /// `copy_listing_totals` (kept by triggers) must always equal a count of the listed rows.
+    #[test]
+    fn kept_totals_follow_every_change() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut conn).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        let check = |conn: &Connection, step: &str| {
+            let counted: Vec<(i64, String, i64)> = conn
+                .prepare(&format!(
+                    "SELECT instance_id, dest_region_id, COUNT(*) FROM copies WHERE {LISTED} GROUP BY 1, 2 ORDER BY 1, 2"
+                ))
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let kept: Vec<(i64, String, i64)> = conn
+                .prepare("SELECT instance_id, dest_region_id, listed FROM copy_listing_totals WHERE listed <> 0 ORDER BY 1, 2")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(kept, counted, "after {step}");
+        };
+        let statuses = ["pending", "completed", "failed"];
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for id in 1..=60i64 {
+            let (instance, dest, status) = (
+                next(3) as i64 + 1,
+                ["a", "b"][next(2) as usize],
+                statuses[next(3) as usize],
+            );
+            conn.execute(
+                "INSERT INTO copies (id, backup_set_id, instance_id, dest_region_id, object_key, status,
+                                     backup_started_at, queued_at) VALUES (?1, ?1, ?2, ?3, 'k', ?4, 0, 0)",
+                (id, instance, dest, status),
+            )
+            .unwrap();
+        }
+        check(&conn, "inserts");
+        for step in 0..200 {
+            let id = next(60) as i64 + 1;
+            match next(4) {
+                0 => conn.execute(
+                    "UPDATE copies SET status = ?2 WHERE id = ?1",
+                    (id, statuses[next(3) as usize]),
+                ),
+                1 => conn.execute(
+                    "UPDATE copies SET dest_region_id = ?2 WHERE id = ?1",
+                    (id, ["a", "b", "c"][next(3) as usize]),
+                ),
+                2 => conn.execute(
+                    "UPDATE copies SET instance_id = ?2, status = ?3 WHERE id = ?1",
+                    (id, next(3) as i64 + 1, statuses[next(3) as usize]),
+                ),
+                _ => conn.execute("DELETE FROM copies WHERE id = ?1", [id]),
+            }
+            .unwrap();
+            check(&conn, &format!("step {step}"));
+        }
+    }
+
+    /// The property the hot path depends on: no sort and no table scan, whatever the filters.
+    #[test]
+    fn listing_walks_the_partial_index_without_sorting() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut conn).unwrap();
+        let t = chrono::DateTime::from_timestamp(1_560_000_000, 0).unwrap();
+        let variants = [
+            query(),
+            CopyQuery {
+                window: Some((t, t)),
+                ..query()
+            },
+            CopyQuery {
+                dest_region_id: Some("cn-shanghai".into()),
+                ..query()
+            },
+            CopyQuery {
+                window: Some((t, t)),
+                dest_region_id: Some("cn-shanghai".into()),
+                ..query()
+            },
+        ];
+        for q in variants {
+            let (filter, params) = listing_filter(&q);
+            let mut page_params = params.clone();
+            page_params.extend([Value::Integer(30), Value::Integer(60)]);
+            let page = plan(&conn, &page_ids_sql(&filter), page_params);
+            assert!(
+                page.contains("USING COVERING INDEX copies_listed"),
+                "{filter}:\n{page}"
+            );
+            assert!(!page.contains("TEMP B-TREE"), "{filter}:\n{page}");
+            let mut page_params = params.clone();
+            page_params.extend([Value::Integer(30), Value::Integer(60)]);
+            let rows = plan(&conn, &page_sql(&filter), page_params);
+            assert!(
+                rows.contains("SEARCH c USING INTEGER PRIMARY KEY"),
+                "{filter}:\n{rows}"
+            );
+            assert!(!rows.contains("SCAN c"), "{filter}:\n{rows}");
+            let count = plan(&conn, &count_sql(&filter), params);
+            assert!(
+                count.contains("USING COVERING INDEX copies_listed"),
+                "{filter}:\n{count}"
+            );
+        }
+    }
+}

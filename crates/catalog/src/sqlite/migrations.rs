@@ -1,0 +1,258 @@
+//! Schema migrations: numbered SQL scripts embedded in the binary, applied in order inside one
+//! `BEGIN IMMEDIATE` transaction, recorded in `schema_version`. Reopening applies nothing new;
+//! two processes opening a fresh file at once serialise on the write lock and the second finds
+//! the work done.
+//!
+//! Never edit a released migration: append a new one.
+//!
+//! Naming leaves room for the roadmap: log backups will get `log_backup_sets` and `log_copies`,
+//! restore drills `restore_drills`, each a queue with the same job columns as `copies`
+//! (`attempts`, `next_attempt_at`, `lease_*`, `last_error`, `resume_state`).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::errors::SqlResultExt;
+use crate::{CatalogError, Result};
+
+/// `(version, script)`, in ascending order.
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1_INITIAL)];
+
+/// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
+const V1_INITIAL: &str = r#"
+CREATE TABLE accounts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+);
+
+-- The secret is needed to verify signatures, so it is stored; it is never logged or listed.
+CREATE TABLE access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    account_id    INTEGER NOT NULL REFERENCES accounts (id),
+    secret        TEXT NOT NULL,
+    enabled       INTEGER NOT NULL DEFAULT 1,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX access_keys_by_account ON access_keys (account_id);
+
+CREATE TABLE regions (
+    region_id  TEXT PRIMARY KEY,
+    store_url  TEXT NOT NULL
+);
+
+CREATE TABLE instances (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    db_instance_id   TEXT NOT NULL UNIQUE,
+    account_id       INTEGER NOT NULL REFERENCES accounts (id),
+    region_id        TEXT NOT NULL REFERENCES regions (region_id),
+    engine           TEXT NOT NULL,
+    engine_version   TEXT NOT NULL,
+    category         TEXT NOT NULL,
+    storage_type     TEXT NOT NULL,
+    instance_number  INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX instances_by_account ON instances (account_id);
+
+-- The cross-region backup policy: one per instance.
+CREATE TABLE policies (
+    instance_id     INTEGER PRIMARY KEY REFERENCES instances (id),
+    enabled         INTEGER NOT NULL,
+    dest_region_id  TEXT NOT NULL REFERENCES regions (region_id),
+    retention_days  INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+
+-- Full and incremental data backups. `source_region_id` is the instance's region when taken.
+CREATE TABLE backup_sets (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id       INTEGER NOT NULL REFERENCES instances (id),
+    source_region_id  TEXT NOT NULL REFERENCES regions (region_id),
+    method            TEXT NOT NULL,
+    backup_type       TEXT NOT NULL,
+    scale             INTEGER NOT NULL,
+    started_at        INTEGER NOT NULL,
+    finished_at       INTEGER NOT NULL,
+    consistent_at     INTEGER NOT NULL,
+    instance_number   INTEGER NOT NULL,
+    object_key        TEXT NOT NULL,
+    size_bytes        INTEGER NOT NULL,
+    sha256            TEXT NOT NULL,
+    recorded_at       INTEGER NOT NULL,
+    UNIQUE (source_region_id, object_key)
+);
+CREATE INDEX backup_sets_by_instance ON backup_sets (instance_id, started_at);
+
+-- Cross-region copies, and the durable job producing each. `id` is the CrossBackupId:
+-- AUTOINCREMENT so ids only grow and are never reused, even after deletes.
+-- `backup_started_at` and `instance_id` are copied from the set so listings read one index.
+CREATE TABLE copies (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    backup_set_id      INTEGER NOT NULL REFERENCES backup_sets (id),
+    instance_id        INTEGER NOT NULL REFERENCES instances (id),
+    dest_region_id     TEXT NOT NULL REFERENCES regions (region_id),
+    object_key         TEXT NOT NULL,
+    status             TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'failed')),
+    backup_started_at  INTEGER NOT NULL,
+    queued_at          INTEGER NOT NULL,
+    completed_at       INTEGER,
+    -- the job
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at    INTEGER,
+    lease_token        TEXT,
+    lease_until        INTEGER,
+    last_error         TEXT,
+    resume_state       TEXT,
+    UNIQUE (backup_set_id, dest_region_id)
+);
+
+-- DescribeCrossRegionBackups: one instance's listed copies, newest first, read in index order
+-- (no sort) and counted without touching the table. Queries must repeat the WHERE term verbatim;
+-- `status` is carried so SQLite can check that term from the index alone.
+CREATE INDEX copies_listed ON copies
+    (instance_id, backup_started_at DESC, id DESC, dest_region_id, backup_set_id, status)
+    WHERE status IN ('completed', 'failed');
+
+-- Listed copies per instance and destination, kept by the triggers below in the same
+-- transaction as the change, so an unfiltered listing's total costs one lookup instead of a
+-- count over the instance's copies. Filtered listings still count through copies_listed.
+CREATE TABLE copy_listing_totals (
+    instance_id     INTEGER NOT NULL,
+    dest_region_id  TEXT NOT NULL,
+    listed          INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, dest_region_id)
+) WITHOUT ROWID;
+
+CREATE TRIGGER copies_listed_on_insert AFTER INSERT ON copies
+WHEN NEW.status IN ('completed', 'failed')
+BEGIN
+    INSERT INTO copy_listing_totals (instance_id, dest_region_id, listed)
+    VALUES (NEW.instance_id, NEW.dest_region_id, 1)
+    ON CONFLICT (instance_id, dest_region_id) DO UPDATE SET listed = listed + 1;
+END;
+
+CREATE TRIGGER copies_listed_on_delete AFTER DELETE ON copies
+WHEN OLD.status IN ('completed', 'failed')
+BEGIN
+    UPDATE copy_listing_totals SET listed = listed - 1
+    WHERE instance_id = OLD.instance_id AND dest_region_id = OLD.dest_region_id;
+END;
+
+CREATE TRIGGER copies_listed_on_update AFTER UPDATE OF status, instance_id, dest_region_id ON copies
+WHEN (OLD.status IN ('completed', 'failed')) OR (NEW.status IN ('completed', 'failed'))
+BEGIN
+    UPDATE copy_listing_totals SET listed = listed - 1
+    WHERE OLD.status IN ('completed', 'failed')
+      AND instance_id = OLD.instance_id AND dest_region_id = OLD.dest_region_id;
+    INSERT INTO copy_listing_totals (instance_id, dest_region_id, listed)
+    SELECT NEW.instance_id, NEW.dest_region_id, 1 WHERE NEW.status IN ('completed', 'failed')
+    ON CONFLICT (instance_id, dest_region_id) DO UPDATE SET listed = listed + 1;
+END;
+
+-- The job queue: due pending copies, oldest first.
+CREATE INDEX copies_due ON copies (next_attempt_at, id) WHERE status = 'pending';
+
+-- Nonces of signed requests, kept until they expire to refuse replays across restarts.
+CREATE TABLE nonces (
+    access_key_id  TEXT NOT NULL,
+    nonce          TEXT NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    PRIMARY KEY (access_key_id, nonce)
+) WITHOUT ROWID;
+CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+
+-- Server secrets and switches (the download-link signing key).
+CREATE TABLE settings (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+"#;
+
+/// The schema version this binary writes.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
+
+/// Brings the schema up to date; returns the versions applied.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<Vec<i64>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version     INTEGER PRIMARY KEY,
+             applied_at  INTEGER NOT NULL
+         )",
+    )
+    .db()?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .db()?;
+    if current > latest_version() {
+        return Err(CatalogError::Internal(format!(
+            "catalog schema version {current} is newer than this binary's {}",
+            latest_version()
+        )));
+    }
+    let now = chrono::Utc::now().timestamp();
+    let mut applied = Vec::new();
+    for (version, script) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.execute_batch(script).db()?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+            (version, now),
+        )
+        .db()?;
+        tracing::info!(version, "catalog migration applied");
+        applied.push(*version);
+    }
+    tx.commit().db()?;
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_ascend_from_one() {
+        for (i, (v, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 1);
+        }
+    }
+
+    #[test]
+    fn migrating_twice_applies_nothing_the_second_time() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            (1..=latest_version()).collect::<Vec<_>>()
+        );
+        assert!(migrate(&mut conn).unwrap().is_empty());
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, latest_version());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO schema_version VALUES (?1, 0)",
+            [latest_version() + 1],
+        )
+        .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(
+            matches!(err, CatalogError::Internal(ref m) if m.contains("newer")),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! The SQLite catalog: one database file shared by the `serve` process and CLI commands.
+//!
+//! WAL mode lets readers run beside the single writer; `busy_timeout` makes a writer wait for
+//! another process's write instead of failing; every write is a `BEGIN IMMEDIATE` transaction, so
+//! read-modify-write steps (claiming a job) take the write lock before they read.
+//!
+//! Each area has its own file of synchronous functions over a connection or transaction; this
+//! file only moves them onto the blocking pool.
+
+mod accounts;
+mod backups;
+mod bulk;
+mod copies;
+mod errors;
+mod instances;
+mod migrations;
+mod nonces;
+mod pool;
+mod queue;
+mod rows;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use xbak_domain::time::Timestamp;
+use xbak_domain::{
+    AccessKey, Account, BackupSet, CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance,
+    NewBackupSet, NewInstance, Policy, Region,
+};
+
+pub use bulk::BulkCopies;
+use errors::SqlResultExt;
+use pool::{connect, Pool};
+
+use crate::{Catalog, CatalogError, CopyCounts, RecordedBackupSet, Result, SeenNonce};
+
+/// Read connections per process. Reads are short; four keep two cores busy with room for waits.
+const READERS: usize = 4;
+
+/// A [`Catalog`] in one SQLite database file.
+pub struct SqliteCatalog {
+    pool: Pool,
+}
+
+impl SqliteCatalog {
+    /// Opens (creating if needed) the database at `path`, with its parent directory, and brings
+    /// its schema up to date. Safe while other processes have it open.
+    pub async fn open(path: &Path) -> Result<SqliteCatalog> {
+        let path = path.to_path_buf();
+        let pool = tokio::task::spawn_blocking(move || -> Result<Pool> {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    tracing::error!(error = %e, path = %parent.display(), "cannot create catalog directory");
+                    CatalogError::Unavailable("cannot create the catalog directory".into())
+                })?;
+            }
+            let mut writer = connect(Some(&path), false)?;
+            migrations::migrate(&mut writer)?;
+            let readers = (0..READERS).map(|_| connect(Some(&path), true)).collect::<Result<Vec<_>>>()?;
+            Ok(Pool::new(writer, readers))
+        })
+        .await
+        .map_err(|_| CatalogError::Internal("opening the catalog did not finish".into()))??;
+        Ok(SqliteCatalog { pool })
+    }
+
+    /// A private, empty in-memory catalog on a single connection (tests and tools).
+    pub async fn open_in_memory() -> Result<SqliteCatalog> {
+        let mut conn = connect(None, false)?;
+        migrations::migrate(&mut conn)?;
+        Ok(SqliteCatalog {
+            pool: Pool::new(conn, Vec::new()),
+        })
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits if it returns `Ok`.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pool
+            .write(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .db()?;
+                let out = f(&tx)?;
+                tx.commit().db()?;
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Runs `f` on a read connection.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pool.read(move |conn| f(conn)).await
+    }
+}
+
+#[async_trait]
+impl Catalog for SqliteCatalog {
+    async fn create_account(&self, name: &str) -> Result<(Account, AccessKey)> {
+        let name = name.to_string();
+        self.write(move |tx| accounts::create_account(tx, &name))
+            .await
+    }
+
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
+        let name = name.to_string();
+        self.read(move |conn| accounts::account_by_name(conn, &name))
+            .await
+    }
+
+    async fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
+        let id = access_key_id.to_string();
+        self.read(move |conn| accounts::access_key(conn, &id)).await
+    }
+
+    async fn put_region(&self, region: &Region) -> Result<()> {
+        let region = region.clone();
+        self.write(move |tx| instances::put_region(tx, &region))
+            .await
+    }
+
+    async fn region(&self, region_id: &str) -> Result<Option<Region>> {
+        let id = region_id.to_string();
+        self.read(move |conn| instances::region(conn, &id)).await
+    }
+
+    async fn regions(&self) -> Result<Vec<Region>> {
+        self.read(instances::regions).await
+    }
+
+    async fn create_instance(&self, new: &NewInstance) -> Result<Instance> {
+        let new = new.clone();
+        self.write(move |tx| instances::create_instance(tx, &new))
+            .await
+    }
+
+    async fn instance_by_db_instance_id(&self, db_instance_id: &str) -> Result<Option<Instance>> {
+        let id = db_instance_id.to_string();
+        self.read(move |conn| instances::instance_by_db_instance_id(conn, &id))
+            .await
+    }
+
+    async fn put_policy(&self, policy: &Policy) -> Result<Policy> {
+        let policy = policy.clone();
+        self.write(move |tx| instances::put_policy(tx, &policy))
+            .await
+    }
+
+    async fn policy(&self, instance_id: i64) -> Result<Option<Policy>> {
+        self.read(move |conn| instances::policy(conn, instance_id))
+            .await
+    }
+
+    async fn record_backup_set(&self, new: &NewBackupSet) -> Result<RecordedBackupSet> {
+        let new = new.clone();
+        self.write(move |tx| backups::record_backup_set(tx, &new))
+            .await
+    }
+
+    async fn backup_set(&self, id: i64) -> Result<Option<BackupSet>> {
+        self.read(move |conn| backups::backup_set(conn, id)).await
+    }
+
+    async fn list_copies(&self, query: &CopyQuery) -> Result<CopyListing> {
+        let query = query.clone();
+        self.read(move |conn| copies::list_copies(conn, &query))
+            .await
+    }
+
+    async fn copy(&self, cross_backup_id: i64) -> Result<Option<CrossRegionCopy>> {
+        self.read(move |conn| copies::copy(conn, cross_backup_id))
+            .await
+    }
+
+    async fn copy_counts(&self) -> Result<CopyCounts> {
+        self.read(copies::copy_counts).await
+    }
+
+    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {
+        self.write(move |tx| queue::claim_copy_job(tx, now, lease))
+            .await
+    }
+
+    async fn renew_copy_lease(
+        &self,
+        copy_id: i64,
+        lease_token: &str,
+        until: Timestamp,
+    ) -> Result<()> {
+        let token = lease_token.to_string();
+        self.write(move |tx| queue::renew_copy_lease(tx, copy_id, &token, until))
+            .await
+    }
+
+    async fn complete_copy(&self, copy_id: i64, lease_token: &str, now: Timestamp) -> Result<()> {
+        let token = lease_token.to_string();
+        self.write(move |tx| queue::complete_copy(tx, copy_id, &token, now))
+            .await
+    }
+
+    async fn fail_copy_attempt(
+        &self,
+        copy_id: i64,
+        lease_token: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()> {
+        let (token, error) = (lease_token.to_string(), error.to_string());
+        self.write(move |tx| queue::fail_copy_attempt(tx, copy_id, &token, &error, retry_at))
+            .await
+    }
+
+    async fn next_copy_due(&self) -> Result<Option<Timestamp>> {
+        self.read(queue::next_copy_due).await
+    }
+
+    async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
+        if nonces.is_empty() {
+            return Ok(());
+        }
+        let nonces = nonces.to_vec();
+        self.write(move |tx| nonces::remember_nonces(tx, &nonces))
+            .await
+    }
+
+    async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>> {
+        self.read(move |conn| nonces::live_nonces(conn, now)).await
+    }
+
+    async fn prune_nonces(&self, now: Timestamp) -> Result<u64> {
+        self.write(move |tx| nonces::prune_nonces(tx, now)).await
+    }
+
+    async fn link_signing_key(&self) -> Result<(String, String)> {
+        if let Some(key) = self.read(nonces::read_link_signing_key).await? {
+            return Ok(key);
+        }
+        self.write(nonces::create_link_signing_key).await
+    }
+}

@@ -1,0 +1,85 @@
+//! Replay protection (nonces of signed requests) and server secrets (the link signing key).
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use xbak_domain::time::Timestamp;
+
+use super::errors::SqlResultExt;
+use super::rows::{random_alphanumeric, secs, time_at, wall_clock};
+use crate::{CatalogError, Result, SeenNonce};
+
+pub(super) fn remember_nonces(tx: &Transaction<'_>, nonces: &[SeenNonce]) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO nonces (access_key_id, nonce, expires_at) VALUES (?1, ?2, ?3)",
+        )
+        .db()?;
+    for n in nonces {
+        stmt.execute((&n.access_key_id, &n.nonce, secs(n.expires_at)))
+            .db()?;
+    }
+    Ok(())
+}
+
+pub(super) fn live_nonces(conn: &Connection, now: Timestamp) -> Result<Vec<SeenNonce>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT access_key_id, nonce, expires_at FROM nonces WHERE expires_at > ?1 ORDER BY expires_at, access_key_id, nonce",
+        )
+        .db()?;
+    let rows = stmt
+        .query_map([secs(now)], |row| {
+            Ok(SeenNonce {
+                access_key_id: row.get(0)?,
+                nonce: row.get(1)?,
+                expires_at: time_at(row, 2)?,
+            })
+        })
+        .db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+pub(super) fn prune_nonces(tx: &Transaction<'_>, now: Timestamp) -> Result<u64> {
+    let n = tx
+        .prepare_cached("DELETE FROM nonces WHERE expires_at <= ?1")
+        .db()?
+        .execute([secs(now)])
+        .db()?;
+    Ok(n as u64)
+}
+
+const LINK_KEY: &str = "link_signing_key";
+
+/// Reads the link signing key; `None` until it was created.
+pub(super) fn read_link_signing_key(conn: &Connection) -> Result<Option<(String, String)>> {
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")
+        .db()?
+        .query_row([LINK_KEY], |row| row.get(0))
+        .optional()
+        .db()?;
+    value.map(|v| parse_link_key(&v)).transpose()
+}
+
+/// Creates the key unless some process already did, then returns the one stored.
+pub(super) fn create_link_signing_key(tx: &Transaction<'_>) -> Result<(String, String)> {
+    let value = serde_json::json!({
+        "key_id": format!("xbak-link-{}", random_alphanumeric(8).to_ascii_lowercase()),
+        "secret": random_alphanumeric(40),
+    });
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)",
+    )
+    .db()?
+    .execute((LINK_KEY, value.to_string(), wall_clock()))
+    .db()?;
+    read_link_signing_key(tx)?
+        .ok_or_else(|| CatalogError::Internal("link signing key vanished".into()))
+}
+
+fn parse_link_key(value: &str) -> Result<(String, String)> {
+    let bad = || CatalogError::Internal("malformed link signing key in settings".into());
+    let v: serde_json::Value = serde_json::from_str(value).map_err(|_| bad())?;
+    let key_id = v.get("key_id").and_then(|x| x.as_str()).ok_or_else(bad)?;
+    let secret = v.get("secret").and_then(|x| x.as_str()).ok_or_else(bad)?;
+    Ok((key_id.to_string(), secret.to_string()))
+}

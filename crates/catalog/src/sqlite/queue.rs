@@ -1,0 +1,206 @@
+//! The copy job queue: claims with leases, completion, failure with retry, and the next due time.
+//!
+//! A claim moves the copy's `next_attempt_at` to its `lease_until`, so in-flight jobs do not look
+//! due (idle workers sleep until a lease could expire instead of spinning) and an abandoned job
+//! becomes due again exactly when its lease runs out. Every report carries the lease token; a
+//! report whose token was replaced by a newer claim is refused with `LeaseLost`.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use xbak_domain::time::Timestamp;
+use xbak_domain::CopyJob;
+
+use super::errors::SqlResultExt;
+use super::rows::{random_alphanumeric, secs, time_at};
+use crate::{CatalogError, Result};
+
+/// `last_error` is for operators; keep rows small even if a cause chain is huge.
+const MAX_ERROR_LEN: usize = 2000;
+
+fn lease_secs(lease: Duration) -> i64 {
+    // Whole seconds, rounded up, at least one: a lease never ends before it starts.
+    let secs = lease
+        .as_secs()
+        .saturating_add(u64::from(lease.subsec_nanos() > 0));
+    i64::try_from(secs.max(1)).unwrap_or(i64::MAX / 2)
+}
+
+pub(super) fn claim_copy_job(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    lease: Duration,
+) -> Result<Option<CopyJob>> {
+    let now = secs(now);
+    let candidate: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM copies
+             WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
+             ORDER BY next_attempt_at, id
+             LIMIT 1",
+        )
+        .db()?
+        .query_row([now], |row| row.get(0))
+        .optional()
+        .db()?;
+    let Some(copy_id) = candidate else {
+        return Ok(None);
+    };
+
+    let token = random_alphanumeric(32);
+    let until = now.saturating_add(lease_secs(lease));
+    tx.prepare_cached(
+        "UPDATE copies SET lease_token = ?2, lease_until = ?3, next_attempt_at = ?3 WHERE id = ?1",
+    )
+    .db()?
+    .execute((copy_id, &token, until))
+    .db()?;
+
+    let job = tx
+        .prepare_cached(
+            "SELECT c.id, b.source_region_id, b.object_key, c.dest_region_id, c.object_key, b.size_bytes, b.sha256,
+                    c.attempts, c.lease_token, c.lease_until
+             FROM copies c JOIN backup_sets b ON b.id = c.backup_set_id
+             WHERE c.id = ?1",
+        )
+        .db()?
+        .query_row([copy_id], |row| {
+            Ok(CopyJob {
+                copy_id: row.get(0)?,
+                source_region_id: row.get(1)?,
+                source_key: row.get(2)?,
+                dest_region_id: row.get(3)?,
+                dest_key: row.get(4)?,
+                size_bytes: row.get(5)?,
+                sha256: row.get(6)?,
+                attempts: row.get(7)?,
+                lease_token: row.get(8)?,
+                lease_until: time_at(row, 9)?,
+            })
+        })
+        .db()?;
+    Ok(Some(job))
+}
+
+/// Turns "no row updated" into `LeaseLost` (the copy exists) or `NotFound` (it does not).
+fn held(tx: &Transaction<'_>, copy_id: i64, updated: usize) -> Result<()> {
+    if updated == 1 {
+        return Ok(());
+    }
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM copies WHERE id = ?1")
+        .db()?
+        .exists([copy_id])
+        .db()?;
+    if exists {
+        Err(CatalogError::LeaseLost(copy_id))
+    } else {
+        Err(CatalogError::NotFound(format!("copy {copy_id}")))
+    }
+}
+
+pub(super) fn renew_copy_lease(
+    tx: &Transaction<'_>,
+    copy_id: i64,
+    token: &str,
+    until: Timestamp,
+) -> Result<()> {
+    let updated = tx
+        .prepare_cached(
+            "UPDATE copies SET lease_until = ?3, next_attempt_at = ?3
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
+        )
+        .db()?
+        .execute((copy_id, token, secs(until)))
+        .db()?;
+    held(tx, copy_id, updated)
+}
+
+pub(super) fn complete_copy(
+    tx: &Transaction<'_>,
+    copy_id: i64,
+    token: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let updated = tx
+        .prepare_cached(
+            "UPDATE copies SET status = 'completed', completed_at = ?3, attempts = attempts + 1,
+                               next_attempt_at = NULL, lease_token = NULL, lease_until = NULL,
+                               last_error = NULL, resume_state = NULL
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
+        )
+        .db()?
+        .execute((copy_id, token, secs(now)))
+        .db()?;
+    held(tx, copy_id, updated)
+}
+
+pub(super) fn fail_copy_attempt(
+    tx: &Transaction<'_>,
+    copy_id: i64,
+    token: &str,
+    error: &str,
+    retry_at: Option<Timestamp>,
+) -> Result<()> {
+    let error = truncate(error, MAX_ERROR_LEN);
+    // Failed for good when there is no retry: the copy leaves the queue and is listed.
+    let (status, next) = match retry_at {
+        Some(at) => ("pending", Some(secs(at))),
+        None => ("failed", None),
+    };
+    let updated = tx
+        .prepare_cached(
+            "UPDATE copies SET status = ?4, next_attempt_at = ?5, attempts = attempts + 1, last_error = ?3,
+                               lease_token = NULL, lease_until = NULL
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
+        )
+        .db()?
+        .execute((copy_id, token, error, status, next))
+        .db()?;
+    held(tx, copy_id, updated)
+}
+
+pub(super) fn next_copy_due(conn: &Connection) -> Result<Option<Timestamp>> {
+    let next: Option<i64> = conn
+        .prepare_cached("SELECT MIN(next_attempt_at) FROM copies WHERE status = 'pending'")
+        .db()?
+        .query_row([], |row| row.get(0))
+        .db()?;
+    next.map(|s| {
+        chrono::DateTime::from_timestamp(s, 0)
+            .ok_or_else(|| CatalogError::Internal("invalid next_attempt_at in catalog".into()))
+    })
+    .transpose()
+}
+
+/// At most `max` bytes, cut at a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_round_up_to_whole_seconds() {
+        assert_eq!(lease_secs(Duration::from_secs(30)), 30);
+        assert_eq!(lease_secs(Duration::from_millis(30_001)), 31);
+        assert_eq!(lease_secs(Duration::ZERO), 1);
+        assert!(lease_secs(Duration::MAX) > 0);
+    }
+
+    #[test]
+    fn errors_are_cut_on_char_boundaries() {
+        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate("ééé", 3), "é");
+        assert_eq!(truncate("ééé", 4), "éé");
+    }
+}

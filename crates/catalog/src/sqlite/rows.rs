@@ -1,0 +1,143 @@
+//! Column lists and row mappers shared by the areas, plus time and randomness helpers.
+
+use rand::distr::Alphanumeric;
+use rand::Rng;
+use rusqlite::Row;
+use xbak_domain::time::Timestamp;
+use xbak_domain::{BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance};
+
+use super::errors::bad_value;
+
+/// Unix seconds, the catalog's time unit. Sub-second precision is dropped.
+pub(crate) fn secs(t: Timestamp) -> i64 {
+    t.timestamp()
+}
+
+/// The wall clock, for columns no caller supplies a time for (`created_at`, `queued_at`).
+pub(crate) fn wall_clock() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// `n` random ASCII letters and digits from the thread's CSPRNG.
+pub(crate) fn random_alphanumeric(n: usize) -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {0} in catalog: {1}")]
+struct BadValue(&'static str, String);
+
+pub(crate) fn time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
+    let s: i64 = row.get(idx)?;
+    chrono::DateTime::from_timestamp(s, 0)
+        .ok_or_else(|| bad_value(idx, BadValue("timestamp", s.to_string())))
+}
+
+pub(crate) fn opt_time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+    match row.get::<_, Option<i64>>(idx)? {
+        None => Ok(None),
+        Some(_) => time_at(row, idx).map(Some),
+    }
+}
+
+fn parsed_at<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = xbak_domain::DomainError>,
+{
+    let s: String = row.get(idx)?;
+    s.parse().map_err(|e| bad_value(idx, e))
+}
+
+fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<CopyStatus> {
+    let s: String = row.get(idx)?;
+    CopyStatus::parse(&s).ok_or_else(|| bad_value(idx, BadValue("copy status", s)))
+}
+
+/// Columns of `instances i`, in [`instance_at`]'s order.
+pub(crate) const INSTANCE_COLUMNS: &str =
+    "i.id, i.db_instance_id, i.region_id, i.account_id, i.engine, \
+     i.engine_version, i.category, i.storage_type, i.instance_number, i.created_at";
+
+pub(crate) fn instance_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Instance> {
+    Ok(Instance {
+        id: row.get(base)?,
+        db_instance_id: row.get(base + 1)?,
+        region_id: row.get(base + 2)?,
+        account_id: row.get(base + 3)?,
+        engine: row.get(base + 4)?,
+        engine_version: row.get(base + 5)?,
+        category: parsed_at(row, base + 6)?,
+        storage_type: parsed_at(row, base + 7)?,
+        instance_number: row.get(base + 8)?,
+        created_at: time_at(row, base + 9)?,
+    })
+}
+
+/// Columns of `backup_sets b`, in [`backup_set_at`]'s order.
+pub(crate) const BACKUP_SET_COLUMNS: &str = "b.id, b.instance_id, b.source_region_id, b.method, b.backup_type, \
+     b.scale, b.started_at, b.finished_at, b.consistent_at, b.instance_number, b.object_key, b.size_bytes, b.sha256";
+const BACKUP_SET_WIDTH: usize = 13;
+
+pub(crate) fn backup_set_at(row: &Row<'_>, base: usize) -> rusqlite::Result<BackupSet> {
+    let scale: i64 = row.get(base + 5)?;
+    Ok(BackupSet {
+        id: row.get(base)?,
+        instance_id: row.get(base + 1)?,
+        source_region_id: row.get(base + 2)?,
+        method: parsed_at(row, base + 3)?,
+        backup_type: parsed_at(row, base + 4)?,
+        scale: BackupSetScale::from_i64(scale).map_err(|e| bad_value(base + 5, e))?,
+        started_at: time_at(row, base + 6)?,
+        finished_at: time_at(row, base + 7)?,
+        consistent_at: time_at(row, base + 8)?,
+        instance_number: row.get(base + 9)?,
+        object_key: row.get(base + 10)?,
+        size_bytes: row.get(base + 11)?,
+        sha256: row.get(base + 12)?,
+    })
+}
+
+/// Columns of a full copy row for [`copy_at`], over `copies c` joined by [`COPY_JOINS`].
+pub(crate) fn copy_columns() -> String {
+    format!("c.id, c.dest_region_id, c.object_key, c.status, c.completed_at, {BACKUP_SET_COLUMNS}, {INSTANCE_COLUMNS}")
+}
+
+/// Joins from `copies c` to the rows [`copy_columns`] reads.
+pub(crate) const COPY_JOINS: &str =
+    "JOIN backup_sets b ON b.id = c.backup_set_id JOIN instances i ON i.id = c.instance_id";
+
+pub(crate) fn copy_at(row: &Row<'_>) -> rusqlite::Result<CrossRegionCopy> {
+    const SET_BASE: usize = 5;
+    Ok(CrossRegionCopy {
+        cross_backup_id: row.get(0)?,
+        dest_region_id: row.get(1)?,
+        object_key: row.get(2)?,
+        status: status_at(row, 3)?,
+        completed_at: opt_time_at(row, 4)?,
+        backup_set: backup_set_at(row, SET_BASE)?,
+        instance: instance_at(row, SET_BASE + BACKUP_SET_WIDTH)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_lists_match_their_widths() {
+        assert_eq!(INSTANCE_COLUMNS.split(',').count(), 10);
+        assert_eq!(BACKUP_SET_COLUMNS.split(',').count(), BACKUP_SET_WIDTH);
+    }
+
+    #[test]
+    fn random_strings_are_alphanumeric_and_differ() {
+        let a = random_alphanumeric(30);
+        assert_eq!(a.len(), 30);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, random_alphanumeric(30));
+    }
+}

@@ -1,0 +1,105 @@
+//! `xbak backup …`
+
+use super::parse_time;
+use crate::context::Context;
+use crate::progress::bytes_bar;
+use anyhow::Context as _;
+use clap::Subcommand;
+use std::path::PathBuf;
+use xbak_domain::naming::{backup_set_file_name, backup_set_key};
+use xbak_domain::{BackupMethod, BackupSetScale, BackupType, NewBackupSet};
+use xbak_storage::RegionStore;
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Record a backup set made by an external tool: the file is stored in the instance's region,
+    /// checked, and (when the instance has a policy) queued for its cross-region copy.
+    Register(RegisterArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RegisterArgs {
+    db_instance_id: String,
+    /// The backup file.
+    #[arg(long)]
+    file: PathBuf,
+    /// P (physical) or L (logical).
+    #[arg(long)]
+    method: String,
+    /// F (full) or I (incremental).
+    #[arg(long = "type")]
+    backup_type: String,
+    /// 0: whole instance, 1: single database.
+    #[arg(long, default_value_t = 0)]
+    scale: i64,
+    #[arg(long)]
+    start: String,
+    #[arg(long)]
+    end: String,
+    /// Point in time the data represents.
+    #[arg(long)]
+    consistent: String,
+    /// Node the set was taken from (default: the instance's).
+    #[arg(long)]
+    instance_number: Option<i64>,
+}
+
+pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Register(a) => register(ctx, a).await,
+    }
+}
+
+async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
+    let method: BackupMethod = a.method.parse()?;
+    let backup_type: BackupType = a.backup_type.parse()?;
+    let scale = BackupSetScale::from_i64(a.scale)?;
+    let (started_at, finished_at) = (parse_time("--start", &a.start)?, parse_time("--end", &a.end)?);
+    let consistent_at = parse_time("--consistent", &a.consistent)?;
+    if finished_at < started_at {
+        anyhow::bail!("--end is before --start");
+    }
+    let catalog = ctx.catalog().await?;
+    let inst = catalog
+        .instance_by_db_instance_id(&a.db_instance_id)
+        .await?
+        .with_context(|| format!("no instance {:?}", a.db_instance_id))?;
+    let region = catalog.region(&inst.region_id).await?.with_context(|| format!("no region {}", inst.region_id))?;
+    let store = RegionStore::open(&region.region_id, &region.store_url)?;
+    let instance_number = a.instance_number.unwrap_or(inst.instance_number);
+    let file_name = backup_set_file_name(&inst.region_id, &inst.db_instance_id, instance_number, started_at, method);
+    let key = backup_set_key(&inst.db_instance_id, &file_name);
+
+    let file = tokio::fs::File::open(&a.file).await.with_context(|| format!("opening {}", a.file.display()))?;
+    let len = file.metadata().await?.len();
+    let bar = bytes_bar("storing backup set", len);
+    let staged = store.upload_staged(&key, tokio::io::BufReader::with_capacity(1 << 20, file), &|n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
+    let check = store.checksum(&staged.staging_key).await?;
+    if check.sha256 != staged.sha256 || check.size != staged.size {
+        store.delete(&staged.staging_key).await.ok();
+        anyhow::bail!("the stored bytes did not read back as written; nothing was recorded");
+    }
+    store.publish(&staged, &key).await.with_context(|| format!("publishing {key}"))?;
+    let recorded = catalog
+        .record_backup_set(&NewBackupSet {
+            instance_id: inst.id,
+            method,
+            backup_type,
+            scale,
+            started_at,
+            finished_at,
+            consistent_at,
+            instance_number,
+            object_key: key.clone(),
+            size_bytes: staged.size as i64,
+            sha256: staged.sha256.clone(),
+        })
+        .await?;
+    println!("backup set {} stored as {file_name} ({} bytes, sha256 {})", recorded.backup_set.id, staged.size, staged.sha256);
+    match recorded.queued_copy_id {
+        Some(id) => println!("cross-region copy {id} queued (run `xbak replicate --once` or `xbak serve`)"),
+        None => println!("no cross-region policy: nothing queued (xbak policy set {} --cross-region R)", inst.db_instance_id),
+    }
+    Ok(())
+}

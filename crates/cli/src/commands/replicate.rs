@@ -1,0 +1,67 @@
+//! `xbak replicate --once`: run the due copy jobs in this process.
+
+use crate::context::Context;
+use crate::progress::bytes_bar;
+use std::collections::HashMap;
+use std::time::Duration;
+use xbak_engine::{CopyEvent, Replicator, ReplicatorConfig};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run every due copy job to completion, then exit.
+    #[arg(long)]
+    once: bool,
+    /// How long a claimed job stays this process's without news; a killed worker's jobs are
+    /// taken up again after this.
+    #[arg(long, default_value_t = 60)]
+    lease_seconds: u64,
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    if !args.once {
+        anyhow::bail!("only `xbak replicate --once` is offered; `xbak serve` runs copies continuously");
+    }
+    let catalog = ctx.catalog().await?;
+    let regions = ctx.regions(catalog.as_ref()).await?;
+    let config = ReplicatorConfig { lease: Duration::from_secs(args.lease_seconds.max(1)), ..ReplicatorConfig::default() };
+    let replicator = Replicator::new(catalog, regions, config);
+    let mut events = replicator.subscribe();
+    let printer = tokio::spawn(async move {
+        let mut bars = HashMap::new();
+        while let Ok(ev) = events.recv().await {
+            match ev {
+                CopyEvent::Started { copy_id, size } => {
+                    bars.insert(copy_id, bytes_bar(&format!("copy {copy_id}"), size));
+                }
+                CopyEvent::Progress { copy_id, bytes } => {
+                    if let Some(b) = bars.get(&copy_id) {
+                        b.set_position(bytes);
+                    }
+                }
+                CopyEvent::Completed { copy_id, bytes, elapsed } => {
+                    if let Some(b) = bars.remove(&copy_id) {
+                        b.finish_and_clear();
+                    }
+                    let mbps = bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9);
+                    println!("copy {copy_id}: completed, {bytes} bytes verified ({mbps:.1} MB/s)");
+                }
+                CopyEvent::Failed { copy_id, error, will_retry } => {
+                    if let Some(b) = bars.remove(&copy_id) {
+                        b.finish_and_clear();
+                    }
+                    let next = if will_retry { "will retry" } else { "gave up" };
+                    println!("copy {copy_id}: failed ({next}): {error}");
+                }
+                _ => {}
+            }
+        }
+    });
+    let summary = replicator.run_once().await?;
+    drop(replicator);
+    printer.await.ok();
+    println!(
+        "{} copies completed ({} bytes), {} to retry later, {} failed for good, {} abandoned",
+        summary.completed, summary.bytes, summary.retried, summary.failed, summary.abandoned
+    );
+    Ok(())
+}

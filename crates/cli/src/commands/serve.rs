@@ -1,0 +1,133 @@
+//! `xbak serve`: the API, the download route and the copy workers in one process.
+
+use crate::context::Context;
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{info, warn};
+use xbak_engine::{Replicator, ReplicatorConfig};
+use xbak_server::nonces::FLUSH_EVERY;
+use xbak_server::{app, AppState, ServerConfig};
+use xbak_storage::links::LinkSigner;
+
+/// Staging objects older than this are left-overs of a killed copy and are swept at start.
+const STALE_STAGING: Duration = Duration::from_secs(3600);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Base URL put in download links (default: http://LISTEN).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Do not run copy workers in this process.
+    #[arg(long)]
+    no_workers: bool,
+}
+
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    let catalog = ctx.catalog().await?;
+    let regions = ctx.regions(catalog.as_ref()).await?;
+    for r in catalog.regions().await? {
+        if let Some(store) = regions.get(&r.region_id) {
+            match store.sweep_staging(STALE_STAGING).await {
+                Ok(0) => {}
+                Ok(n) => info!(region = %r.region_id, swept = n, "removed stale staging objects"),
+                Err(e) => warn!(region = %r.region_id, error = %e, "could not sweep staging"),
+            }
+        }
+    }
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{}", args.listen));
+    let (key_id, secret) = catalog.link_signing_key().await?;
+    let links = LinkSigner::new(key_id, secret, public_url.trim_end_matches('/').to_owned());
+    let state = AppState::new(ServerConfig::default(), catalog.clone(), regions.clone(), links).await?;
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    print_welcome(ctx, catalog.as_ref(), &args.listen).await;
+
+    let flusher = tokio::spawn(flush_nonces(state.clone(), stop_rx.clone()));
+    let workers = (!args.no_workers).then(|| {
+        let replicator = Replicator::new(catalog.clone(), regions.clone(), ReplicatorConfig::default());
+        let mut rx = stop_rx.clone();
+        tokio::spawn(async move { replicator.run(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) }).await })
+    });
+
+    let mut rx = stop_rx.clone();
+    let server = axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) });
+    let serving = tokio::spawn(async move { server.await });
+    shutdown_signal().await;
+    info!("shutting down");
+    stop_tx.send(true).ok();
+    serving.await??;
+    if let Some(w) = workers {
+        if let Err(e) = w.await? {
+            warn!(error = %e, "copy workers stopped with an error");
+        }
+    }
+    flusher.await?;
+    state.nonces.flush().await?;
+    Ok(())
+}
+
+async fn flush_nonces(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = state.nonces.flush().await {
+            warn!(error = %e, "could not persist nonces; will retry");
+        }
+        n += 1;
+        if n % 300 == 0 {
+            if let Err(e) = state.nonces.prune().await {
+                warn!(error = %e, "could not prune nonces");
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// On an empty data dir, say what to do next.
+async fn print_welcome(ctx: &Context, catalog: &dyn xbak_catalog::Catalog, listen: &SocketAddr) {
+    let data_dir = ctx.data_dir.display();
+    eprintln!("xbak serving Alibaba RDS API 2014-08-15 on http://{listen} (data dir {data_dir})");
+    let empty = catalog.regions().await.map(|r| r.is_empty()).unwrap_or(false);
+    if empty {
+        eprintln!(
+            "\nThe catalog is empty. Next, in another terminal:\n  \
+             xbak --data-dir {data_dir} region add cn-hangzhou\n  \
+             xbak --data-dir {data_dir} region add cn-shanghai\n  \
+             xbak --data-dir {data_dir} account create demo            # prints AccessKeyId/Secret once\n  \
+             xbak --data-dir {data_dir} instance create rm-demo --region cn-hangzhou --account demo \\\n      \
+             --engine MySQL --engine-version 5.7 --category HighAvailability --storage-type local_ssd\n  \
+             xbak --data-dir {data_dir} policy set rm-demo --cross-region cn-shanghai\n  \
+             xbak --data-dir {data_dir} backup register rm-demo --file dump.tar.gz --method L --type F \\\n      \
+             --start 2026-01-01T00:00:00Z --end 2026-01-01T00:05:00Z --consistent 2026-01-01T00:05:00Z\n\
+             Copies run in this server; list them with any Alibaba SDK pointed at http://{listen}.\n"
+        );
+    }
+}

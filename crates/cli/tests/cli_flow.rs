@@ -1,0 +1,99 @@
+//! The README's path, black-box: seed through the CLI, copy, serve, list with a signed call, download.
+
+mod common;
+
+use chrono::Utc;
+use common::*;
+use std::io::Read;
+use std::process::Stdio;
+use xbak_protocol::encode::rfc3986;
+use xbak_protocol::sign::v1;
+use xbak_protocol::RawParams;
+
+fn signed_query(ak: &str, secret: &str, params: &[(&str, &str)]) -> String {
+    let mut all: Vec<(String, String)> = vec![
+        ("Action".into(), "DescribeCrossRegionBackups".into()),
+        ("Version".into(), "2014-08-15".into()),
+        ("Format".into(), "JSON".into()),
+        ("AccessKeyId".into(), ak.into()),
+        ("SignatureMethod".into(), "HMAC-SHA1".into()),
+        ("SignatureVersion".into(), "1.0".into()),
+        ("SignatureNonce".into(), uuid::Uuid::new_v4().to_string()),
+        ("Timestamp".into(), Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    ];
+    all.extend(params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let sig = v1::sign(secret, &v1::string_to_sign("GET", &RawParams(all.clone())));
+    all.push(("Signature".into(), sig));
+    all.iter().map(|(k, v)| format!("{k}={}", rfc3986(v))).collect::<Vec<_>>().join("&")
+}
+
+#[tokio::test]
+async fn from_nothing_to_a_listed_downloadable_copy() {
+    let data = DataDir::new();
+    let (ak, secret) = data.seed();
+    let file = make_file(data.path(), "set.xb", 3);
+    let out = data.register(&file, "2026-01-02T03:04:05Z");
+    assert!(out.contains("cross-region copy"), "{out}");
+    // Nothing copied yet: the destination holds no visible object.
+    assert!(data.visible_files("cn-shanghai").is_empty());
+    let out = data.ok(&["replicate", "--once"]);
+    assert!(out.contains("verified"), "{out}");
+    let copies = data.visible_files("cn-shanghai");
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(sha256_file(&copies[0]), sha256_file(&file));
+
+    let server = Server::start(&data);
+    let q = signed_query(
+        &ak,
+        &secret,
+        &[("DBInstanceId", "rm-bb0001"), ("RegionId", "cn-hangzhou"), ("StartTime", "2026-01-01T00:00Z"), ("EndTime", "2026-01-03T00:00Z")],
+    );
+    let http = reqwest::Client::new();
+    let resp = http.get(format!("{}/?{q}", server.url())).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["TotalRecordCount"], 1, "{body}");
+    let item = &body["Items"]["Item"][0];
+    assert_eq!(item["CrossBackupSetFile"], "cn-hangzhou_rm-bb0001_hins8161055_data_20260102030405_qp.xb");
+    assert_eq!(item["InstanceId"], 8161055);
+    let link = item["CrossBackupDownloadLink"].as_str().unwrap();
+    assert!(link.starts_with(&server.url()), "{link}");
+    let bytes = http.get(link).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(bytes.len() as u64, std::fs::metadata(&file).unwrap().len());
+    assert_eq!(bytes.as_ref(), std::fs::read(&file).unwrap().as_slice());
+}
+
+#[test]
+fn serve_on_an_empty_data_dir_says_what_to_do_next() {
+    let data = DataDir::new();
+    let mut server = Server::start(&data);
+    server.child.kill().unwrap();
+    let mut err = String::new();
+    server.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains("region add cn-hangzhou") && err.contains("account create"), "{err}");
+}
+
+#[test]
+fn bad_cli_input_is_refused_with_a_message() {
+    let data = DataDir::new();
+    data.seed();
+    let cases: &[&[&str]] = &[
+        &["region", "add", "CN_Shanghai"],
+        &["account", "create", "alice"],
+        &["instance", "create", "rm-bb0001", "--region", "cn-hangzhou", "--account", "alice", "--engine", "MySQL", "--engine-version", "5.7", "--category", "HighAvailability", "--storage-type", "local_ssd"],
+        &["instance", "create", "rm-x", "--region", "nowhere", "--account", "alice", "--engine", "MySQL", "--engine-version", "5.7", "--category", "HighAvailability", "--storage-type", "local_ssd"],
+        &["instance", "create", "rm-y", "--region", "cn-hangzhou", "--account", "alice", "--engine", "MySQL", "--engine-version", "5.7", "--category", "Premium", "--storage-type", "local_ssd"],
+        &["policy", "set", "rm-bb0001", "--cross-region", "nowhere"],
+        &["policy", "set", "rm-bb0001", "--cross-region", "cn-shanghai", "--retention-days", "3"],
+        &["backup", "register", "rm-bb0001", "--file", "/nonexistent", "--method", "P", "--type", "F", "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-01T00:00:00Z", "--consistent", "2026-01-01T00:00:00Z"],
+        &["backup", "register", "rm-bb0001", "--file", "/etc/hostname", "--method", "X", "--type", "F", "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-01T00:00:00Z", "--consistent", "2026-01-01T00:00:00Z"],
+        &["backup", "register", "rm-bb0001", "--file", "/etc/hostname", "--method", "P", "--type", "F", "--start", "yesterday", "--end", "2026-01-01T00:00:00Z", "--consistent", "2026-01-01T00:00:00Z"],
+    ];
+    for args in cases {
+        let out = data.cmd(args).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("error"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,149 @@
+//! Black-box helpers: run the real `xbak` binary on a temp data dir.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct DataDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    pub fn new() -> DataDir {
+        DataDir { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_xbak"));
+        c.arg("--data-dir").arg(self.path()).args(args);
+        c.env_remove("RUST_LOG");
+        c
+    }
+
+    /// Runs a command that must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out: Output = self.cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "xbak {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Regions cn-hangzhou and cn-shanghai, account `alice`, eligible instance `rm-bb0001` with a
+    /// policy to cn-shanghai. Returns (AccessKeyId, AccessKeySecret).
+    pub fn seed(&self) -> (String, String) {
+        self.ok(&["region", "add", "cn-hangzhou"]);
+        self.ok(&["region", "add", "cn-shanghai"]);
+        let out = self.ok(&["account", "create", "alice", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["AccountName"], "alice");
+        self.ok(&[
+            "instance", "create", "rm-bb0001", "--region", "cn-hangzhou", "--account", "alice", "--engine", "MySQL",
+            "--engine-version", "5.7", "--category", "HighAvailability", "--storage-type", "local_ssd", "--instance-number", "8161055",
+        ]);
+        self.ok(&["policy", "set", "rm-bb0001", "--cross-region", "cn-shanghai"]);
+        (v["AccessKeyId"].as_str().unwrap().to_owned(), v["AccessKeySecret"].as_str().unwrap().to_owned())
+    }
+
+    pub fn register(&self, file: &Path, start: &str) -> String {
+        self.ok(&[
+            "backup", "register", "rm-bb0001", "--file", file.to_str().unwrap(), "--method", "P", "--type", "F",
+            "--start", start, "--end", start, "--consistent", start,
+        ])
+    }
+
+    /// Visible (non-staging) files of a region folder.
+    pub fn visible_files(&self, region: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        walk(&self.path().join("regions").join(region), &mut out);
+        out.retain(|p| !p.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) && !p.to_string_lossy().contains('#'));
+        out
+    }
+}
+
+pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `xbak serve`, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start(data: &DataDir) -> Server {
+        let port = free_port();
+        let child = data
+            .cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "xbak serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// SHA-256 of a file through the system's `sha256sum`, so the test does not trust our own hashing.
+pub fn sha256_file(p: &Path) -> String {
+    let out = Command::new("sha256sum").arg(p).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+}
+
+/// A file of `mb` MiB of pseudo-random bytes.
+pub fn make_file(dir: &Path, name: &str, mb: usize) -> PathBuf {
+    use std::io::Write;
+    let p = dir.join(name);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    let mut x: u64 = 0x9E3779B97F4A7C15 ^ mb as u64;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..mb {
+        for chunk in block.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+        f.write_all(&block).unwrap();
+    }
+    f.flush().unwrap();
+    p
+}

@@ -1,0 +1,226 @@
+//! One copy attempt, from a claimed job to an outcome recorded in the catalog:
+//!
+//! 1. open the source and destination regions (an unknown or unopenable region fails for good);
+//! 2. stream the source object into a staging object in the destination, hashing on the way;
+//! 3. read the staged bytes back: they must have the size and SHA-256 recorded when the set was
+//!    registered (if the bytes read from the source already differ, step 3 is skipped);
+//! 4. make sure the lease is still ours, publish atomically, mark the copy Completed.
+//!
+//! The lease is renewed alongside; if it is lost the attempt is dropped where it stands and
+//! nothing is published. Any failure deletes the attempt's staging object.
+
+use crate::lease::Lease;
+use crate::replicator::Inner;
+use crate::CopyEvent;
+use chrono::Utc;
+use futures::TryStreamExt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::io::StreamReader;
+use xbak_catalog::CatalogError;
+use xbak_domain::time::Timestamp;
+use xbak_domain::CopyJob;
+use xbak_storage::{Checksum, RegionStore, StorageError};
+
+/// Why an attempt did not complete.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Worth another attempt, per the retry policy.
+    Retryable(String),
+    /// No retry can fix it: the copy fails for good now.
+    Permanent(String),
+    /// Another worker holds the job now (or will, once the lease runs out); record nothing.
+    LeaseLost,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Retryable(m) | Failure::Permanent(m) => f.write_str(m),
+            Failure::LeaseLost => f.write_str("lease lost"),
+        }
+    }
+}
+
+impl Failure {
+    /// A storage error while `doing` something: malformed keys and unsupported backends are
+    /// permanent; everything else (missing source included: it may yet appear) is retried.
+    fn storage(doing: &str, e: StorageError) -> Self {
+        let message = format!("{doing}: {e}");
+        match e {
+            StorageError::InvalidKey(_) | StorageError::Unsupported(_) => Failure::Permanent(message),
+            _ => Failure::Retryable(message),
+        }
+    }
+}
+
+/// How an attempt ended, as far as the run's summary is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Completed { bytes: u64 },
+    /// Failed, queued again.
+    Retrying,
+    /// Failed for good.
+    Failed,
+    /// The lease was lost; the job is someone else's.
+    LeaseLost,
+    /// The outcome could not be recorded (catalog unreachable); the lease will run out and the
+    /// job will be attempted again.
+    Unrecorded,
+}
+
+/// `now + d`, saturating far in the future.
+pub(crate) fn after(d: Duration) -> Timestamp {
+    Utc::now() + chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::days(36_500))
+}
+
+/// The staging object of an attempt, deleted unless it was published.
+#[derive(Default)]
+struct StagingSlot(Mutex<Option<(Arc<RegionStore>, String)>>);
+
+impl StagingSlot {
+    fn set(&self, store: &Arc<RegionStore>, key: &str) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Arc::clone(store), key.to_owned()));
+    }
+    fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+    async fn delete(&self, copy_id: i64) {
+        let Some((store, key)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
+        if let Err(e) = store.delete(&key).await {
+            tracing::warn!(copy_id, key, error = %e, "cannot delete staging object; the start-up sweep will");
+        }
+    }
+}
+
+/// Runs one attempt of a claimed job and records its outcome.
+pub(crate) async fn run_job(inner: &Inner, job: CopyJob) -> Outcome {
+    let started = Instant::now();
+    let copy_id = job.copy_id;
+    let size = u64::try_from(job.size_bytes).unwrap_or(0);
+    inner.emit(CopyEvent::Started { copy_id, size });
+    tracing::info!(
+        copy_id, attempt = job.attempts + 1, size,
+        source = %format_args!("{}/{}", job.source_region_id, job.source_key),
+        dest = %format_args!("{}/{}", job.dest_region_id, job.dest_key),
+        "copy started"
+    );
+    let lease = Lease { catalog: &*inner.catalog, job: &job, length: inner.config.lease };
+    let staging = StagingSlot::default();
+    let result = tokio::select! {
+        lost = lease.keep() => Err(lost),
+        copied = attempt(inner, &job, &lease, &staging) => copied,
+    };
+    staging.delete(copy_id).await;
+    match result {
+        Ok(bytes) => complete(inner, &job, bytes, started.elapsed()).await,
+        Err(failure) => fail(inner, &job, failure).await,
+    }
+}
+
+/// Copy, verify, publish. Returns the bytes copied.
+async fn attempt(inner: &Inner, job: &CopyJob, lease: &Lease<'_>, staging: &StagingSlot) -> Result<u64, Failure> {
+    let source = inner.region(&job.source_region_id).await?;
+    let dest = inner.region(&job.dest_region_id).await?;
+    let expected = Checksum {
+        size: u64::try_from(job.size_bytes).map_err(|_| Failure::Permanent(format!("recorded size {} is negative", job.size_bytes)))?,
+        sha256: job.sha256.to_ascii_lowercase(),
+    };
+
+    let (size, stream) = source.get(&job.source_key, None).await.map_err(|e| Failure::storage("reading the source", e))?;
+    if size != expected.size {
+        return Err(Failure::Retryable(format!(
+            "source object {}/{} is {size} bytes, {} were recorded",
+            job.source_region_id, job.source_key, expected.size
+        )));
+    }
+    let reader = StreamReader::new(stream.map_err(std::io::Error::other));
+    let copy_id = job.copy_id;
+    let progress = |bytes| inner.emit(CopyEvent::Progress { copy_id, bytes });
+    let staged = dest.upload_staged(&job.dest_key, reader, &progress).await.map_err(|e| Failure::storage("copying", e))?;
+    staging.set(&dest, &staged.staging_key);
+    if staged.checksum() != expected {
+        // What came out of the source is not what was registered: no need to read it back.
+        return Err(Failure::Retryable(format!("source bytes do not match the recorded checksum: expected {expected}, read {}", staged.checksum())));
+    }
+
+    dest.verify(&staged.staging_key, &expected).await.map_err(|e| Failure::storage("verifying the staged copy", e))?;
+    inner.emit(CopyEvent::Verified { copy_id });
+
+    lease.renew().await?;
+    match dest.publish(&staged, &job.dest_key).await {
+        Ok(()) => {}
+        Err(StorageError::AlreadyExists(key)) => {
+            staging.clear(); // publish dropped it
+            return Err(Failure::Permanent(format!("{}/{key} already holds different bytes", job.dest_region_id)));
+        }
+        Err(e) => return Err(Failure::storage("publishing", e)),
+    }
+    staging.clear();
+    Ok(staged.size)
+}
+
+async fn complete(inner: &Inner, job: &CopyJob, bytes: u64, elapsed: Duration) -> Outcome {
+    let copy_id = job.copy_id;
+    match inner.catalog.complete_copy(copy_id, &job.lease_token, Utc::now()).await {
+        Ok(()) => {
+            let mb_per_s = bytes as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6;
+            tracing::info!(copy_id, bytes, elapsed_ms = elapsed.as_millis() as u64, mb_per_s = format_args!("{mb_per_s:.1}"), "copy completed");
+            inner.emit(CopyEvent::Completed { copy_id, bytes, elapsed });
+            Outcome::Completed { bytes }
+        }
+        Err(CatalogError::LeaseLost(_)) => {
+            // Published, but the job is someone else's now; they will find the bytes in place.
+            tracing::warn!(copy_id, "copy published but its lease was lost before it was recorded");
+            inner.emit(CopyEvent::Failed { copy_id, error: "lease lost".into(), will_retry: true });
+            Outcome::LeaseLost
+        }
+        Err(e) => {
+            tracing::error!(copy_id, error = %e, "copy published but not recorded; it will be attempted again");
+            inner.emit(CopyEvent::Failed { copy_id, error: e.to_string(), will_retry: true });
+            Outcome::Unrecorded
+        }
+    }
+}
+
+async fn fail(inner: &Inner, job: &CopyJob, failure: Failure) -> Outcome {
+    let copy_id = job.copy_id;
+    let failed_attempts = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
+    let (message, delay) = match failure {
+        Failure::LeaseLost => {
+            tracing::warn!(copy_id, "lease lost; attempt abandoned");
+            inner.emit(CopyEvent::Failed { copy_id, error: "lease lost".into(), will_retry: true });
+            return Outcome::LeaseLost;
+        }
+        Failure::Permanent(m) => (m, None),
+        Failure::Retryable(m) => {
+            let delay = inner.config.retry.next_delay(failed_attempts);
+            (m, delay)
+        }
+    };
+    let retry_at = delay.map(after);
+    match inner.catalog.fail_copy_attempt(copy_id, &job.lease_token, &message, retry_at).await {
+        Ok(()) => {
+            match delay {
+                Some(d) => tracing::warn!(copy_id, attempt = failed_attempts, error = %message, retry_in_s = d.as_secs(), "copy attempt failed"),
+                None => tracing::error!(copy_id, attempt = failed_attempts, error = %message, "copy failed for good"),
+            }
+            inner.emit(CopyEvent::Failed { copy_id, error: message, will_retry: delay.is_some() });
+            if delay.is_some() {
+                Outcome::Retrying
+            } else {
+                Outcome::Failed
+            }
+        }
+        Err(CatalogError::LeaseLost(_)) => {
+            tracing::warn!(copy_id, error = %message, "copy attempt failed after its lease was lost");
+            inner.emit(CopyEvent::Failed { copy_id, error: message, will_retry: true });
+            Outcome::LeaseLost
+        }
+        Err(e) => {
+            tracing::error!(copy_id, error = %message, catalog_error = %e, "copy attempt failed and could not be recorded");
+            inner.emit(CopyEvent::Failed { copy_id, error: message, will_retry: true });
+            Outcome::Unrecorded
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! [`CopyEvent`]: what the replicator tells its subscribers (the CLI draws progress bars from
+//! them, the server turns them into metrics). Events are best-effort: a slow subscriber misses
+//! some (`broadcast` lag) and nobody listening costs nothing.
+
+use std::time::Duration;
+
+/// One step of one copy attempt. `copy_id` is the copy's `CrossBackupId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyEvent {
+    /// An attempt began; `size` is the source's recorded size in bytes.
+    Started { copy_id: i64, size: u64 },
+    /// Bytes written to staging so far in this attempt (about once per 8 MiB).
+    Progress { copy_id: i64, bytes: u64 },
+    /// The staged bytes were read back and matched the recorded checksum.
+    Verified { copy_id: i64 },
+    /// Published and recorded as Completed.
+    Completed { copy_id: i64, bytes: u64, elapsed: Duration },
+    /// The attempt failed; `will_retry` says whether the copy stays queued.
+    Failed { copy_id: i64, error: String, will_retry: bool },
+}
+
+impl CopyEvent {
+    /// The copy the event is about.
+    pub fn copy_id(&self) -> i64 {
+        match self {
+            CopyEvent::Started { copy_id, .. }
+            | CopyEvent::Progress { copy_id, .. }
+            | CopyEvent::Verified { copy_id }
+            | CopyEvent::Completed { copy_id, .. }
+            | CopyEvent::Failed { copy_id, .. } => *copy_id,
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! A world for replicator tests: a SQLite catalog in a temporary directory, an account with a
+//! MySQL 5.7 instance in Hangzhou whose policy copies to Shanghai, and both regions as local
+//! directories; backup sets are stored in Hangzhou and recorded, which queues their copies.
+
+#![allow(dead_code)]
+
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use xbak_catalog::sqlite::SqliteCatalog;
+use xbak_catalog::Catalog;
+use xbak_domain::naming::{backup_set_file_name, backup_set_key, copy_key};
+use xbak_domain::time::parse_utc;
+use xbak_domain::{BackupMethod, BackupSetScale, BackupType, Category, Instance, NewBackupSet, NewInstance, Policy, Region, StorageType};
+use xbak_engine::{CopyEvent, ReplicatorConfig, RetryPolicy};
+use xbak_storage::faults::FaultyStore;
+use xbak_storage::{RegionStore, Regions};
+
+pub const SOURCE: &str = "cn-hangzhou";
+pub const DEST: &str = "cn-shanghai";
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub catalog: Arc<dyn Catalog>,
+    pub instance: Instance,
+    pub source: Arc<RegionStore>,
+    pub dest: Arc<RegionStore>,
+    /// Fault injectors in front of each region's directory.
+    pub source_faults: Arc<FaultyStore>,
+    pub dest_faults: Arc<FaultyStore>,
+}
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("xbak_engine=debug,xbak_storage=debug").try_init();
+}
+
+pub fn region_dir(dir: &std::path::Path, region: &str) -> PathBuf {
+    dir.join(region)
+}
+
+fn faulty_region(dir: &std::path::Path, region: &str) -> (Arc<FaultyStore>, Arc<RegionStore>) {
+    let path = region_dir(dir, region);
+    let url = format!("file://{}", path.display());
+    RegionStore::open(region, &url).expect("creates the directory");
+    let fs = object_store::local::LocalFileSystem::new_with_prefix(&path).unwrap().with_automatic_cleanup(true);
+    let faults = FaultyStore::new(Arc::new(fs));
+    let store = RegionStore::from_object_store(region, &url, faults.clone()).unwrap();
+    (faults, Arc::new(store))
+}
+
+impl World {
+    pub async fn new() -> World {
+        init_tracing();
+        let dir = tempfile::tempdir().unwrap();
+        let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&dir.path().join("catalog.db")).await.unwrap());
+        for region in [SOURCE, DEST] {
+            let url = format!("file://{}", region_dir(dir.path(), region).display());
+            catalog.put_region(&Region { region_id: region.into(), store_url: url }).await.unwrap();
+        }
+        let (account, _) = catalog.create_account("acme").await.unwrap();
+        let instance = catalog
+            .create_instance(&NewInstance {
+                db_instance_id: "rm-bp1".into(),
+                region_id: SOURCE.into(),
+                account_id: account.id,
+                engine: "MySQL".into(),
+                engine_version: "5.7".into(),
+                category: Category::HighAvailability,
+                storage_type: StorageType::LocalSsd,
+                instance_number: 7986073,
+            })
+            .await
+            .unwrap();
+        catalog
+            .put_policy(&Policy { instance_id: instance.id, enabled: true, dest_region_id: DEST.into(), retention_days: 7, updated_at: chrono::Utc::now() })
+            .await
+            .unwrap();
+        let (source_faults, source) = faulty_region(dir.path(), SOURCE);
+        let (dest_faults, dest) = faulty_region(dir.path(), DEST);
+        World { dir, catalog, instance, source, dest, source_faults, dest_faults }
+    }
+
+    /// Regions as a freshly started process would have them, with the fault injectors.
+    pub fn regions(&self) -> Regions {
+        let regions = Regions::new();
+        regions.insert((*self.source).clone());
+        regions.insert((*self.dest).clone());
+        regions
+    }
+
+    /// Stores `data` as backup set `n` in the source region and records it with its true
+    /// checksum; returns (copy id, destination key).
+    pub async fn add_set(&self, n: u32, data: &[u8]) -> (i64, String) {
+        self.add_set_as(n, data, Some(data)).await
+    }
+
+    /// Like [`World::add_set`], but records the size and checksum of `recorded` and stores
+    /// `data` only if `stored` is `Some`.
+    pub async fn add_set_as(&self, n: u32, recorded: &[u8], stored: Option<&[u8]>) -> (i64, String) {
+        let started = parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
+        let file = backup_set_file_name(SOURCE, &self.instance.db_instance_id, self.instance.instance_number, started, BackupMethod::Physical);
+        let key = backup_set_key(&self.instance.db_instance_id, &file);
+        if let Some(data) = stored {
+            let staged = self.source.upload_staged(&key, data, &|_| {}).await.unwrap();
+            self.source.publish(&staged, &key).await.unwrap();
+        }
+        let recorded_set = self
+            .catalog
+            .record_backup_set(&NewBackupSet {
+                instance_id: self.instance.id,
+                method: BackupMethod::Physical,
+                backup_type: BackupType::Full,
+                scale: BackupSetScale::Instance,
+                started_at: started,
+                finished_at: started + chrono::Duration::minutes(10),
+                consistent_at: started + chrono::Duration::minutes(9),
+                instance_number: self.instance.instance_number,
+                object_key: key,
+                size_bytes: recorded.len() as i64,
+                sha256: sha256_hex(recorded),
+            })
+            .await
+            .unwrap();
+        let copy_id = recorded_set.queued_copy_id.expect("policy is enabled");
+        (copy_id, copy_key(&self.instance.db_instance_id, &file))
+    }
+
+    /// Files under the destination's staging directory (partial uploads included).
+    pub fn dest_staging_files(&self) -> Vec<PathBuf> {
+        files_under(&region_dir(self.dir.path(), DEST).join(".staging"))
+    }
+}
+
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Fast retries (no backoff) and short leases.
+pub fn config(max_attempts: u32) -> ReplicatorConfig {
+    ReplicatorConfig {
+        lease: Duration::from_secs(1),
+        retry: RetryPolicy { base: Duration::ZERO, max: Duration::ZERO, max_attempts },
+        concurrency: 2,
+        poll_interval: Duration::from_millis(200),
+        staging_max_age: Duration::from_secs(3600),
+    }
+}
+
+/// Every event received so far.
+pub fn drain(rx: &mut broadcast::Receiver<CopyEvent>) -> Vec<CopyEvent> {
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    events
+}
+
+/// Waits until the leases of abandoned jobs have run out (the catalog counts whole seconds).
+pub async fn wait_for_leases_to_expire() {
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+}
+
+/// A catalog that can be told to refuse lease renewals, as if another worker took the job over.
+pub struct StealingCatalog {
+    pub inner: Arc<dyn Catalog>,
+    pub steal: AtomicBool,
+}
+
+impl StealingCatalog {
+    pub fn stealing(&self, on: bool) {
+        self.steal.store(on, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Catalog for StealingCatalog {
+    async fn create_account(&self, name: &str) -> xbak_catalog::Result<(xbak_domain::Account, xbak_domain::AccessKey)> {
+        self.inner.create_account(name).await
+    }
+    async fn account_by_name(&self, name: &str) -> xbak_catalog::Result<Option<xbak_domain::Account>> {
+        self.inner.account_by_name(name).await
+    }
+    async fn access_key(&self, id: &str) -> xbak_catalog::Result<Option<xbak_domain::AccessKey>> {
+        self.inner.access_key(id).await
+    }
+    async fn put_region(&self, region: &Region) -> xbak_catalog::Result<()> {
+        self.inner.put_region(region).await
+    }
+    async fn region(&self, id: &str) -> xbak_catalog::Result<Option<Region>> {
+        self.inner.region(id).await
+    }
+    async fn regions(&self) -> xbak_catalog::Result<Vec<Region>> {
+        self.inner.regions().await
+    }
+    async fn create_instance(&self, new: &NewInstance) -> xbak_catalog::Result<Instance> {
+        self.inner.create_instance(new).await
+    }
+    async fn instance_by_db_instance_id(&self, id: &str) -> xbak_catalog::Result<Option<Instance>> {
+        self.inner.instance_by_db_instance_id(id).await
+    }
+    async fn put_policy(&self, policy: &Policy) -> xbak_catalog::Result<Policy> {
+        self.inner.put_policy(policy).await
+    }
+    async fn policy(&self, instance_id: i64) -> xbak_catalog::Result<Option<Policy>> {
+        self.inner.policy(instance_id).await
+    }
+    async fn record_backup_set(&self, new: &NewBackupSet) -> xbak_catalog::Result<xbak_catalog::RecordedBackupSet> {
+        self.inner.record_backup_set(new).await
+    }
+    async fn backup_set(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::BackupSet>> {
+        self.inner.backup_set(id).await
+    }
+    async fn list_copies(&self, query: &xbak_domain::CopyQuery) -> xbak_catalog::Result<xbak_domain::CopyListing> {
+        self.inner.list_copies(query).await
+    }
+    async fn copy(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::CrossRegionCopy>> {
+        self.inner.copy(id).await
+    }
+    async fn copy_counts(&self) -> xbak_catalog::Result<xbak_catalog::CopyCounts> {
+        self.inner.copy_counts().await
+    }
+    async fn claim_copy_job(&self, now: xbak_domain::time::Timestamp, lease: Duration) -> xbak_catalog::Result<Option<xbak_domain::CopyJob>> {
+        self.inner.claim_copy_job(now, lease).await
+    }
+    async fn renew_copy_lease(&self, copy_id: i64, token: &str, until: xbak_domain::time::Timestamp) -> xbak_catalog::Result<()> {
+        if self.steal.load(Ordering::SeqCst) {
+            return Err(xbak_catalog::CatalogError::LeaseLost(copy_id));
+        }
+        self.inner.renew_copy_lease(copy_id, token, until).await
+    }
+    async fn complete_copy(&self, copy_id: i64, token: &str, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<()> {
+        self.inner.complete_copy(copy_id, token, now).await
+    }
+    async fn fail_copy_attempt(&self, copy_id: i64, token: &str, error: &str, retry_at: Option<xbak_domain::time::Timestamp>) -> xbak_catalog::Result<()> {
+        self.inner.fail_copy_attempt(copy_id, token, error, retry_at).await
+    }
+    async fn next_copy_due(&self) -> xbak_catalog::Result<Option<xbak_domain::time::Timestamp>> {
+        self.inner.next_copy_due().await
+    }
+    async fn remember_nonces(&self, nonces: &[xbak_catalog::SeenNonce]) -> xbak_catalog::Result<()> {
+        self.inner.remember_nonces(nonces).await
+    }
+    async fn live_nonces(&self, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<Vec<xbak_catalog::SeenNonce>> {
+        self.inner.live_nonces(now).await
+    }
+    async fn prune_nonces(&self, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<u64> {
+        self.inner.prune_nonces(now).await
+    }
+    async fn link_signing_key(&self) -> xbak_catalog::Result<(String, String)> {
+        self.inner.link_signing_key().await
+    }
+}

@@ -1,0 +1,38 @@
+//! RFC 3986 percent-encoding as every Alibaba SDK applies it when signing (PROTOCOL §2.2):
+//! unreserved bytes `A–Z a–z 0–9 - _ . ~` are kept, every other UTF-8 byte becomes `%XX` with
+//! upper-case hex (so space is `%20`, never `+`, and `*` is `%2A`).
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Every byte except the RFC 3986 unreserved set.
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes `s` per RFC 3986 (unreserved kept, others `%XX`, upper-case hex).
+pub fn rfc3986(s: &str) -> String {
+    utf8_percent_encode(s, RFC3986).to_string()
+}
+
+/// Appends the RFC 3986 encoding of `s` to `out` (no intermediate allocation).
+pub(crate) fn rfc3986_into(out: &mut String, s: &str) {
+    for chunk in utf8_percent_encode(s, RFC3986) {
+        out.push_str(chunk);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3986;
+
+    #[test]
+    fn keeps_unreserved_and_encodes_the_rest() {
+        assert_eq!(rfc3986("AZaz09-_.~"), "AZaz09-_.~");
+        assert_eq!(rfc3986("a b*c/d:e"), "a%20b%2Ac%2Fd%3Ae");
+        assert_eq!(rfc3986("+=&%"), "%2B%3D%26%25");
+        assert_eq!(rfc3986("é"), "%C3%A9");
+        assert_eq!(rfc3986(""), "");
+    }
+}

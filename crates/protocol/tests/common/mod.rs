@@ -1,0 +1,148 @@
+//! Test helpers shared by the integration tests: a small XML tree built with quick-xml, golden
+//! file access, and a deterministic pseudo-random generator.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// An XML element: name, its own text (entities and CDATA resolved) and child elements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub text: String,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// The first child named `name`.
+    pub fn child(&self, name: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// The text of the first child named `name`, panicking when absent.
+    pub fn text_of(&self, name: &str) -> &str {
+        &self
+            .child(name)
+            .unwrap_or_else(|| panic!("no <{name}> in <{}>", self.name))
+            .text
+    }
+}
+
+/// Parses a whole document into its root element; panics on malformed XML.
+pub fn parse_xml(bytes: &[u8]) -> Node {
+    let text = std::str::from_utf8(bytes).expect("XML is UTF-8");
+    let mut reader = Reader::from_str(text);
+    let mut stack: Vec<Node> = Vec::new();
+    let mut root = None;
+    let new = |name: &[u8]| Node {
+        name: String::from_utf8(name.to_vec()).unwrap(),
+        text: String::new(),
+        children: Vec::new(),
+    };
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) => stack.push(new(e.name().as_ref())),
+            Event::Empty(e) => push_child(&mut stack, &mut root, new(e.name().as_ref())),
+            Event::End(_) => {
+                let node = stack.pop().expect("balanced tags");
+                push_child(&mut stack, &mut root, node);
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&t.decode().unwrap());
+                }
+            }
+            Event::CData(c) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&c.decode().unwrap());
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref().unwrap() {
+                    Some(ch) => ch.to_string(),
+                    None => {
+                        let name = r.decode().unwrap();
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .unwrap_or_else(|| panic!("unknown entity {name}"))
+                            .to_owned()
+                    }
+                };
+                stack
+                    .last_mut()
+                    .expect("ref inside element")
+                    .text
+                    .push_str(&resolved);
+            }
+            Event::Eof => break,
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements");
+    root.expect("a root element")
+}
+
+fn push_child(stack: &mut [Node], root: &mut Option<Node>, node: Node) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(node),
+        None => {
+            assert!(root.is_none(), "a single root");
+            *root = Some(node);
+        }
+    }
+}
+
+/// Path of a file under `tests/golden/`.
+pub fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+/// Compares `actual` with the golden file byte for byte; `UPDATE_GOLDEN=1` rewrites it instead.
+pub fn assert_golden(name: &str, actual: &[u8]) {
+    let path = golden_path(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        expected == actual,
+        "{name} differs from golden:\n--- expected\n{}\n--- actual\n{}",
+        String::from_utf8_lossy(&expected),
+        String::from_utf8_lossy(actual)
+    );
+}
+
+/// xorshift64*: deterministic, dependency-free randomness for the hostile-input loops.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Bytes biased towards the characters that matter to the decoders.
+    pub fn bytes(&mut self, max_len: usize) -> Vec<u8> {
+        const SPECIAL: &[u8] = b"&=+%%%0123456789ABCDEFabcdefzZ:T-\xff\xc3\xa9\x80\x00 ";
+        let len = self.below(max_len + 1);
+        (0..len)
+            .map(|_| {
+                if self.below(3) == 0 {
+                    self.next_u64() as u8
+                } else {
+                    SPECIAL[self.below(SPECIAL.len())]
+                }
+            })
+            .collect()
+    }
+}

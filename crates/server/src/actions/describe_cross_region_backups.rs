@@ -1,0 +1,114 @@
+//! `DescribeCrossRegionBackups`: one page of an instance's cross-region copies.
+
+use crate::auth::Caller;
+use crate::state::AppState;
+use crate::Failure;
+use chrono::Utc;
+use xbak_domain::{CopyQuery, CrossRegionCopy, Instance, PageSize, StorageType};
+use xbak_domain::naming::file_name_of;
+use xbak_domain::time::format_utc;
+use xbak_protocol::actions::describe_cross_region_backups::{
+    render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
+};
+use xbak_protocol::{ApiError, Format, RawParams};
+
+/// Where copies are stored, as Alibaba reports it (`CrossBackupSetLocation`).
+const SET_LOCATION: &str = "oss";
+
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    raw: &RawParams,
+    request_id: &str,
+    format: Format,
+) -> Result<Vec<u8>, Failure> {
+    let params = DescribeCrossRegionBackupsParams::from_params(raw)?;
+    let instance = visible_instance(state, caller, &params).await?;
+    if !instance.supports_cross_region_backup() {
+        return Err(ApiError::IncorrectDBInstanceType.into());
+    }
+    let query = CopyQuery {
+        instance_id: instance.id,
+        cross_backup_id: params.cross_backup_id,
+        window: match (&params.start_time, &params.end_time) {
+            (Some((_, s)), Some((_, e))) => Some((*s, *e)),
+            _ => None,
+        },
+        dest_region_id: params.cross_backup_region.clone(),
+        backup_set_id: params.backup_id,
+        page_size: PageSize::from_u32(params.page_size).ok_or(ApiError::InvalidParametersFormat)?,
+        page_number: params.page_number,
+    };
+    let listing = state.catalog.list_copies(&query).await?;
+    let expires = Utc::now().timestamp() + state.config.link_ttl.as_secs() as i64;
+    let items: Vec<_> = listing.items.iter().map(|c| item(state, c, expires)).collect();
+    let response = DescribeCrossRegionBackupsResponse {
+        request_id: request_id.to_owned(),
+        region_id: params.region_id.clone(),
+        start_time: params.start_time.as_ref().map(|(s, _)| s.clone()),
+        end_time: params.end_time.as_ref().map(|(s, _)| s.clone()),
+        total_record_count: listing.total,
+        page_number: params.page_number,
+        page_record_count: items.len() as u32,
+        items,
+    };
+    Ok(render(&response, format))
+}
+
+/// The instance, if it exists, lives in the requested region and belongs to the caller. All
+/// three misses answer the same 404 so nobody learns what exists elsewhere.
+async fn visible_instance(
+    state: &AppState,
+    caller: &Caller,
+    params: &DescribeCrossRegionBackupsParams,
+) -> Result<Instance, Failure> {
+    let key = params.db_instance_id.clone();
+    let found = match state.instances.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let found = state.catalog.instance_by_db_instance_id(&params.db_instance_id).await?;
+            state.instances.insert(key, found.clone());
+            found
+        }
+    };
+    found
+        .filter(|i| i.region_id == params.region_id && i.account_id == caller.account_id)
+        .ok_or_else(|| ApiError::InvalidDBInstanceNotFound.into())
+}
+
+fn item(state: &AppState, copy: &CrossRegionCopy, expires_at: i64) -> CrossRegionBackupItem {
+    let set = &copy.backup_set;
+    let inst = &copy.instance;
+    CrossRegionBackupItem {
+        backup_end_time: format_utc(set.finished_at),
+        backup_method: set.method.as_str().to_owned(),
+        backup_set_scale: set.scale.as_i64(),
+        backup_set_status: copy.status.backup_set_status(),
+        backup_start_time: format_utc(set.started_at),
+        backup_type: set.backup_type.as_str().to_owned(),
+        category: inst.category.as_str().to_owned(),
+        consistent_time: format_utc(set.consistent_at),
+        cross_backup_download_link: match copy.status {
+            xbak_domain::CopyStatus::Completed => state.links.sign(&copy.dest_region_id, &copy.object_key, expires_at),
+            _ => String::new(),
+        },
+        cross_backup_id: copy.cross_backup_id,
+        cross_backup_region: copy.dest_region_id.clone(),
+        cross_backup_set_file: file_name_of(&copy.object_key).to_owned(),
+        cross_backup_set_location: SET_LOCATION.to_owned(),
+        cross_backup_set_size: set.size_bytes,
+        db_instance_storage_type: wire_storage_type(inst.storage_type).to_owned(),
+        engine: inst.engine.clone(),
+        engine_version: inst.engine_version.clone(),
+        instance_id: set.instance_number,
+        restore_regions: copy.restore_regions().into_iter().map(str::to_owned).collect(),
+    }
+}
+
+/// The seed reports a local-SSD instance's storage as `ssd`; cloud disks keep their own names.
+fn wire_storage_type(t: StorageType) -> &'static str {
+    match t {
+        StorageType::LocalSsd => "ssd",
+        other => other.as_str(),
+    }
+}

@@ -1,0 +1,58 @@
+//! Authentication of RPC calls: signature (v1 or v3), clock window, AccessKey, nonce.
+//!
+//! Order matters for what a caller learns: a malformed or expired request is refused before any
+//! key lookup, an unknown key before the signature, and a nonce is only consumed by a request
+//! whose signature is valid (so nobody can burn another caller's nonces).
+
+use crate::state::AppState;
+use crate::Failure;
+use chrono::Utc;
+use xbak_protocol::sign::{self, Claim, IncomingRequest};
+use xbak_protocol::ApiError;
+
+/// Who made an authenticated call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub access_key_id: String,
+    pub account_id: i64,
+}
+
+/// Authenticates `req` or says why not.
+pub async fn authenticate(state: &AppState, req: &IncomingRequest<'_>) -> Result<Caller, Failure> {
+    let claim = sign::claim(req)?;
+    let (access_key_id, nonce, timestamp) = match &claim {
+        Claim::V1 { access_key_id, nonce, timestamp } => (access_key_id.as_str(), nonce.as_str(), timestamp.as_str()),
+        Claim::V3 { auth, nonce, timestamp, .. } => (auth.access_key_id.as_str(), nonce.as_str(), timestamp.as_str()),
+    };
+    check_clock(state, timestamp)?;
+
+    let key = lookup_key(state, access_key_id).await?.ok_or(ApiError::InvalidAccessKeyIdNotFound)?;
+    if !key.enabled {
+        return Err(ApiError::InvalidAccessKeyIdInactive.into());
+    }
+    sign::verify(req, &claim, &key.secret)?;
+    if !state.nonces.check_and_remember(&key.access_key_id, nonce) {
+        return Err(ApiError::SignatureNonceUsed.into());
+    }
+    Ok(Caller { access_key_id: key.access_key_id, account_id: key.account_id })
+}
+
+fn check_clock(state: &AppState, timestamp: &str) -> Result<(), ApiError> {
+    let ts = sign::parse_timestamp(timestamp).ok_or(ApiError::TimestampFormat)?;
+    let skew = chrono::Duration::from_std(state.config.clock_skew).unwrap_or(chrono::Duration::minutes(15));
+    let now = Utc::now();
+    if ts < now - skew || ts > now + skew {
+        return Err(ApiError::TimestampExpired);
+    }
+    Ok(())
+}
+
+async fn lookup_key(state: &AppState, access_key_id: &str) -> Result<Option<xbak_domain::AccessKey>, Failure> {
+    let id = access_key_id.to_owned();
+    if let Some(hit) = state.keys.get(&id) {
+        return Ok(hit);
+    }
+    let found = state.catalog.access_key(access_key_id).await?;
+    state.keys.insert(id, found.clone());
+    Ok(found)
+}

@@ -1,0 +1,141 @@
+//! The RPC endpoint: from HTTP request to Alibaba-shaped response.
+
+use crate::auth::authenticate;
+use crate::state::AppState;
+use crate::{actions, Failure, MAX_BODY_BYTES};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use tracing::{debug, error, warn, Instrument};
+use xbak_protocol::actions::{Action, API_VERSION};
+use xbak_protocol::request_id::new_request_id;
+use xbak_protocol::sign::IncomingRequest;
+use xbak_protocol::{render, ApiError, Format, RawParams};
+
+/// `/`: every action, GET or POST.
+pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let request_id = new_request_id();
+    let span = tracing::info_span!("rpc", request_id = %request_id);
+    async move {
+        let (parts, body) = req.into_parts();
+        let query = RawParams::parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
+        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(_) => {
+                let format = Format::negotiate(query.get("Format"), header_str(&parts.headers, "accept"));
+                return error_response(&state, &Failure::Api(ApiError::BodyTooLarge), &request_id, format);
+            }
+        };
+        let mut params = query.clone();
+        if is_form(&parts.headers) {
+            params.extend(RawParams::parse_urlencoded(&body));
+        }
+        let format = Format::negotiate(params.get("Format"), header_str(&parts.headers, "accept"));
+        let headers = lower_case_headers(&parts.headers);
+        let incoming = IncomingRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: &query,
+            params: &params,
+            headers: &headers,
+            body: &body,
+        };
+        match serve(&state, &parts.method, &incoming, &request_id).await {
+            Ok(body) => {
+                debug!("ok");
+                success_response(body, &request_id, format)
+            }
+            Err(failure) => error_response(&state, &failure, &request_id, format),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn serve(
+    state: &AppState,
+    method: &Method,
+    req: &IncomingRequest<'_>,
+    request_id: &str,
+) -> Result<Vec<u8>, Failure> {
+    if method != Method::GET && method != Method::POST {
+        return Err(ApiError::UnsupportedHttpMethod.into());
+    }
+    let action_name = req.params.get("Action").or_else(|| header_of(req, "x-acs-action"));
+    let action_name = action_name.filter(|a| !a.is_empty()).ok_or(ApiError::Missing("Action"))?;
+    let action = Action::from_name(action_name).ok_or(ApiError::InvalidActionNotFound)?;
+    let version = req.params.get("Version").or_else(|| header_of(req, "x-acs-version"));
+    match version.filter(|v| !v.is_empty()) {
+        None => return Err(ApiError::Missing("Version").into()),
+        Some(v) if v != API_VERSION => return Err(ApiError::InvalidVersion.into()),
+        Some(_) => {}
+    }
+    let caller = authenticate(state, req).await?;
+    let format = Format::negotiate(req.params.get("Format"), header_of(req, "accept"));
+    actions::dispatch(state, &caller, action, req.params, request_id, format).await
+}
+
+fn header_of<'a>(req: &'a IncomingRequest<'_>, name: &str) -> Option<&'a str> {
+    req.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    header_str(headers, "content-type")
+        .map(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .unwrap_or(false)
+}
+
+fn lower_case_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    // HeaderName is already lower-case in `http`.
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect()
+}
+
+fn success_response(body: Vec<u8>, request_id: &str, format: Format) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-acs-request-id", v);
+    }
+    resp
+}
+
+/// The one place failures become Alibaba error envelopes.
+pub fn error_response(state: &AppState, failure: &Failure, request_id: &str, format: Format) -> Response {
+    let api_error = match failure {
+        Failure::Api(e) => {
+            debug!(code = %e.code(), "refused");
+            e.clone()
+        }
+        Failure::Internal(cause) => {
+            error!(cause = %cause, "internal error");
+            ApiError::InternalError
+        }
+        Failure::Unavailable(cause) => {
+            warn!(cause = %cause, "catalog unavailable");
+            ApiError::ServiceUnavailable
+        }
+    };
+    let body = render::render_error(&api_error, request_id, &state.config.host_id, format);
+    let mut resp = success_response(body, request_id, format);
+    *resp.status_mut() = StatusCode::from_u16(api_error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    if let ApiError::Throttling = api_error {
+        resp.headers_mut().insert("x-acs-retry-after", HeaderValue::from_static("1000"));
+    }
+    resp
+}
+
+/// Any other path: Alibaba's gateway answers unknown APIs with `InvalidAction.NotFound`.
+pub async fn not_found(State(state): State<AppState>, req: Request) -> Response {
+    let request_id = new_request_id();
+    let format = Format::negotiate(None, header_str(req.headers(), "accept"));
+    error_response(&state, &Failure::Api(ApiError::InvalidActionNotFound), &request_id, format)
+}

@@ -1,0 +1,99 @@
+//! Shared server state and its configuration.
+
+use crate::cache::TtlCache;
+use crate::nonces::NonceGuard;
+use std::sync::Arc;
+use std::time::Duration;
+use xbak_catalog::Catalog;
+use xbak_domain::{AccessKey, Instance};
+use xbak_storage::links::LinkSigner;
+use xbak_storage::Regions;
+
+/// Server settings, already validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `HostId` in error envelopes.
+    pub host_id: String,
+    /// Accepted clock skew for `Timestamp` / `x-acs-date` (Alibaba: 15 minutes).
+    pub clock_skew: Duration,
+    /// Lifetime of download links handed out in listings.
+    pub link_ttl: Duration,
+    /// How long AccessKeys and instances are cached before the catalog is asked again.
+    pub lookup_ttl: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host_id: "rds.aliyuncs.com".into(),
+            clock_skew: Duration::from_secs(15 * 60),
+            link_ttl: Duration::from_secs(3600),
+            lookup_ttl: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<Inner>,
+}
+
+/// The shared parts behind [`AppState`].
+pub struct Inner {
+    pub config: ServerConfig,
+    pub catalog: Arc<dyn Catalog>,
+    pub regions: Regions,
+    pub links: LinkSigner,
+    pub nonces: NonceGuard,
+    pub keys: TtlCache<String, Option<AccessKey>>,
+    pub instances: TtlCache<String, Option<Instance>>,
+}
+
+impl AppState {
+    /// Builds the state; loads live nonces from the catalog so replays are refused across restarts.
+    pub async fn new(
+        config: ServerConfig,
+        catalog: Arc<dyn Catalog>,
+        regions: Regions,
+        links: LinkSigner,
+    ) -> Result<AppState, xbak_catalog::CatalogError> {
+        let nonces = NonceGuard::load(catalog.clone(), config.clock_skew * 2).await?;
+        let ttl = config.lookup_ttl;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                config,
+                catalog,
+                regions,
+                links,
+                nonces,
+                keys: TtlCache::new(ttl),
+                instances: TtlCache::new(ttl),
+            }),
+        })
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl Inner {
+    /// The store of a region, opening it from the catalog when another process added it after
+    /// this server started.
+    pub async fn region_store(&self, region_id: &str) -> Result<Option<Arc<xbak_storage::RegionStore>>, crate::Failure> {
+        if let Some(store) = self.regions.get(region_id) {
+            return Ok(Some(store));
+        }
+        let Some(region) = self.catalog.region(region_id).await? else {
+            return Ok(None);
+        };
+        let store = xbak_storage::RegionStore::open(&region.region_id, &region.store_url)
+            .map_err(|e| crate::Failure::Internal(format!("opening region {region_id}: {e}")))?;
+        self.regions.insert(store);
+        Ok(self.regions.get(region_id))
+    }
+}

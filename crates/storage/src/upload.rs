@@ -1,0 +1,111 @@
+//! Staged uploads: a reader streamed into `.staging/<token>/<key>` as a multipart upload,
+//! measured and hashed on the way.
+//!
+//! Memory is bounded by a few [`PART_SIZE`] parts whatever the object's size: one being read,
+//! and at most [`PARTS_IN_FLIGHT`] being written. Hashing part *n* on the blocking pool overlaps
+//! reading part *n + 1*, and writes overlap both.
+
+use crate::{keys, RegionStore, Staged, StorageError, PART_SIZE};
+use bytes::{Bytes, BytesMut};
+use object_store::WriteMultipart;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Parts handed to the backend and not yet written.
+const PARTS_IN_FLIGHT: usize = 2;
+
+impl RegionStore {
+    /// Streams `reader` into a fresh staging object for `key` with a multipart upload, never
+    /// holding the whole object in memory, computing its size and SHA-256 as it goes.
+    /// `progress` is called with the bytes handed to the store so far, once per part.
+    ///
+    /// The staging object is readable ([`RegionStore::checksum`]) but not listed; make it
+    /// visible with [`RegionStore::publish`]. If the upload fails, nothing is left behind; if the
+    /// future is dropped, local stores remove the partial file and [`RegionStore::sweep_staging`]
+    /// removes anything else.
+    pub async fn upload_staged(
+        &self,
+        key: &str,
+        reader: impl AsyncRead + Unpin + Send,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Staged, StorageError> {
+        keys::visible_path(key)?;
+        let staging_key = keys::new_staging_key(key);
+        let path = keys::path(&staging_key)?;
+        let upload = self
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| StorageError::from_store(&staging_key, e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        match write_parts(&mut writer, reader, progress, &staging_key).await {
+            Ok((size, sha256)) => {
+                writer
+                    .finish()
+                    .await
+                    .map_err(|e| StorageError::from_store(&staging_key, e))?;
+                tracing::debug!(region = %self.region_id, key = %staging_key, size, "staged");
+                Ok(Staged {
+                    staging_key,
+                    size,
+                    sha256,
+                })
+            }
+            Err(e) => {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(region = %self.region_id, key = %staging_key, error = %abort, "aborting upload");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Copies `reader` into `writer` part by part; returns (size, sha256 hex).
+async fn write_parts(
+    writer: &mut WriteMultipart,
+    mut reader: impl AsyncRead + Unpin + Send,
+    progress: &(dyn Fn(u64) + Sync),
+    staging_key: &str,
+) -> Result<(u64, String), StorageError> {
+    let mut size = 0u64;
+    let mut hasher = Sha256::new();
+    let mut hashing: Option<tokio::task::JoinHandle<Sha256>> = None;
+    loop {
+        let part = read_part(&mut reader)
+            .await
+            .map_err(|e| StorageError::Io(format!("reading source for {staging_key}: {e}")))?;
+        if let Some(job) = hashing.take() {
+            hasher = job.await.map_err(StorageError::from_join)?;
+        }
+        if part.is_empty() {
+            break;
+        }
+        size += part.len() as u64;
+        let to_hash = part.clone();
+        let mut h = hasher;
+        hasher = Sha256::new(); // placeholder until the job hands the real one back
+        hashing = Some(tokio::task::spawn_blocking(move || {
+            h.update(&to_hash);
+            h
+        }));
+        writer
+            .wait_for_capacity(PARTS_IN_FLIGHT)
+            .await
+            .map_err(|e| StorageError::from_store(staging_key, e))?;
+        writer.put(part);
+        progress(size);
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// Reads up to [`PART_SIZE`] bytes; empty at end of input.
+async fn read_part(reader: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Bytes> {
+    let mut buf = BytesMut::with_capacity(PART_SIZE);
+    while buf.len() < PART_SIZE {
+        if reader.read_buf(&mut buf).await? == 0 {
+            break;
+        }
+    }
+    Ok(buf.freeze())
+}

@@ -1,0 +1,60 @@
+//! The conformance suite on every backend: each backend gets a fresh, empty store per test.
+
+use xbak_storage::{conformance, RegionStore};
+
+fn local() -> (tempfile::TempDir, RegionStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}/region", dir.path().display());
+    let store = RegionStore::open("cn-local", &url).unwrap();
+    (dir, store)
+}
+
+fn memory() -> ((), RegionStore) {
+    ((), RegionStore::open("cn-memory", "memory://").unwrap())
+}
+
+/// One `#[tokio::test]` per suite entry and backend, so a failure names both.
+macro_rules! suite {
+    ($backend:ident: $($case:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let (_guard, store) = super::$backend();
+                    xbak_storage::conformance::$case(&store).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! all_backends {
+    ($($case:ident),* $(,)?) => {
+        suite!(local: $($case),*);
+        suite!(memory: $($case),*);
+
+        /// Every entry of `conformance::ALL` has a test above.
+        #[test]
+        fn every_case_is_run() {
+            let run = [$(stringify!($case)),*];
+            let all: Vec<&str> = conformance::ALL.iter().map(|(name, _)| *name).collect();
+            assert_eq!(all, run);
+        }
+    };
+}
+
+all_backends!(
+    upload_checksum_publish,
+    empty_object,
+    staging_is_never_listed,
+    list_matches_whole_segments,
+    ranged_reads,
+    delete_is_idempotent,
+    republish_same_bytes_succeeds,
+    republish_different_bytes_fails,
+    verify_reports_mismatches,
+    sweep_removes_only_stale_staging,
+    missing_objects_are_not_found,
+    invalid_keys_are_refused,
+    large_upload_streams,
+);

@@ -1,0 +1,24 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from xbak_sdk import Env  # noqa: E402
+
+for _v in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    os.environ.pop(_v, None)  # aliyun-python-sdk-core sends through these when set
+
+
+@pytest.fixture(scope="session")
+def env():
+    return Env.load()
+
+
+@pytest.fixture(scope="class")
+def api(request, env):
+    cls = request.cls
+    if cls is None or getattr(cls, "adapter_class", None) is None:
+        pytest.fail("the api fixture is for ScenarioSuite subclasses")
+    return cls.adapter_class(env)
