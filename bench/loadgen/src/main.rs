@@ -58,7 +58,11 @@ struct Args {
 }
 
 fn signed_path(a: &Args, n: u64) -> String {
-    let instance = if a.instances > 1 { format!("rm-bench{}", n as usize % a.instances) } else { a.instance.clone() };
+    let instance = if a.instances > 1 {
+        format!("rm-bench{}", n as usize % a.instances)
+    } else {
+        a.instance.clone()
+    };
     let mut p: Vec<(String, String)> = vec![
         ("Action".into(), "DescribeCrossRegionBackups".into()),
         ("Version".into(), "2014-08-15".into()),
@@ -66,8 +70,14 @@ fn signed_path(a: &Args, n: u64) -> String {
         ("AccessKeyId".into(), a.ak.clone()),
         ("SignatureMethod".into(), "HMAC-SHA1".into()),
         ("SignatureVersion".into(), "1.0".into()),
-        ("SignatureNonce".into(), uuid::Uuid::new_v4().simple().to_string()),
-        ("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        (
+            "SignatureNonce".into(),
+            uuid::Uuid::new_v4().simple().to_string(),
+        ),
+        (
+            "Timestamp".into(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
         ("DBInstanceId".into(), instance),
         ("RegionId".into(), a.region.clone()),
         ("StartTime".into(), a.start.clone()),
@@ -76,7 +86,10 @@ fn signed_path(a: &Args, n: u64) -> String {
     ];
     let sig = v1::sign(&a.secret, &v1::string_to_sign("GET", &RawParams(p.clone())));
     p.push(("Signature".into(), sig));
-    let q: Vec<String> = p.iter().map(|(k, v)| format!("{k}={}", rfc3986(v))).collect();
+    let q: Vec<String> = p
+        .iter()
+        .map(|(k, v)| format!("{k}={}", rfc3986(v)))
+        .collect();
     format!("/?{}", q.join("&"))
 }
 
@@ -88,11 +101,18 @@ struct Outcome {
 }
 
 async fn connection(a: Arc<Args>, stop: Arc<AtomicBool>, seed: u64) -> anyhow::Result<Outcome> {
-    let stream = tokio::net::TcpStream::connect(&a.addr).await.context("connect")?;
+    let stream = tokio::net::TcpStream::connect(&a.addr)
+        .await
+        .context("connect")?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut out = Outcome { hist: Histogram::new_with_bounds(1, 60_000_000, 3)?, ok: 0, errors: 0, bytes: 0 };
+    let mut out = Outcome {
+        hist: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+        ok: 0,
+        errors: 0,
+        bytes: 0,
+    };
     let mut n = seed;
     while !stop.load(Ordering::Relaxed) {
         let path = match a.mode {
@@ -100,7 +120,9 @@ async fn connection(a: Arc<Args>, stop: Arc<AtomicBool>, seed: u64) -> anyhow::R
             Mode::Static => a.path.clone(),
         };
         n += 1;
-        let req = hyper::Request::get(path).header("host", &a.addr).body(Empty::<Bytes>::new())?;
+        let req = hyper::Request::get(path)
+            .header("host", &a.addr)
+            .body(Empty::<Bytes>::new())?;
         let t0 = Instant::now();
         sender.ready().await?;
         let resp = sender.send_request(req).await?;
@@ -122,7 +144,10 @@ async fn connection(a: Arc<Args>, stop: Arc<AtomicBool>, seed: u64) -> anyhow::R
 
 fn main() -> anyhow::Result<()> {
     let a = Arc::new(Args::parse());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(a.threads).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(a.threads)
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = (0..a.connections)

@@ -67,3 +67,71 @@ mod memory {
     use super::*;
     xbak_catalog::catalog_test_suite!(SqliteMemory::default());
 }
+
+/// What only the SQLite adapter promises.
+mod specific {
+    use super::*;
+    use xbak_catalog::suite::{record, t0, world};
+
+    #[tokio::test]
+    async fn ids_are_not_reused_after_the_newest_copy_is_deleted() {
+        let backend = SqliteFile::new();
+        let w = world(&backend).await;
+        let mut last = 0;
+        for n in 0..3 {
+            last = record(&*w.cat, &w.instance, t0(), n).await;
+        }
+        let raw = rusqlite::Connection::open(&backend.path).unwrap();
+        assert_eq!(
+            raw.execute("DELETE FROM copies WHERE id = ?1", [last])
+                .unwrap(),
+            1
+        );
+        let next = record(&*w.cat, &w.instance, t0(), 3).await;
+        assert!(next > last, "CrossBackupId {last} reused as {next}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn processes_opening_a_fresh_file_at_once_migrate_it_once() {
+        let backend = Arc::new(SqliteFile::new());
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let backend = Arc::clone(&backend);
+                tokio::spawn(async move { SqliteCatalog::open(&backend.path).await.map(|_| ()) })
+            })
+            .collect();
+        for open in opens {
+            open.await.unwrap().expect("concurrent open");
+        }
+        let raw = rusqlite::Connection::open(&backend.path).unwrap();
+        let (rows, distinct): (i64, i64) = raw
+            .query_row(
+                "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_version",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(rows, distinct, "a migration was applied twice");
+        let mode: String = raw
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[tokio::test]
+    async fn a_directory_is_not_a_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(SqliteCatalog::open(dir.path()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn in_memory_catalogs_are_private() {
+        let a = SqliteCatalog::open_in_memory().await.unwrap();
+        let b = SqliteCatalog::open_in_memory().await.unwrap();
+        a.create_account("acme").await.unwrap();
+        assert!(b.account_by_name("acme").await.unwrap().is_none());
+        b.create_account("acme")
+            .await
+            .expect("no conflict across in-memory catalogs");
+    }
+}

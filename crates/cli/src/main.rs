@@ -12,7 +12,12 @@ use std::path::PathBuf;
 #[command(name = "xbak", version, about, long_about = None)]
 struct Cli {
     /// Folder holding catalog.db and the local regions.
-    #[arg(long, global = true, env = "XBAK_DATA_DIR", default_value = "./xbak-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "XBAK_DATA_DIR",
+        default_value = "./xbak-data"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -45,7 +50,10 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve(_));
     context::init_tracing(serving);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -19,12 +19,22 @@ fn signed_query(ak: &str, secret: &str, params: &[(&str, &str)]) -> String {
         ("SignatureMethod".into(), "HMAC-SHA1".into()),
         ("SignatureVersion".into(), "1.0".into()),
         ("SignatureNonce".into(), uuid::Uuid::new_v4().to_string()),
-        ("Timestamp".into(), Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        (
+            "Timestamp".into(),
+            Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        ),
     ];
-    all.extend(params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    all.extend(
+        params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let sig = v1::sign(secret, &v1::string_to_sign("GET", &RawParams(all.clone())));
     all.push(("Signature".into(), sig));
-    all.iter().map(|(k, v)| format!("{k}={}", rfc3986(v))).collect::<Vec<_>>().join("&")
+    all.iter()
+        .map(|(k, v)| format!("{k}={}", rfc3986(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[tokio::test]
@@ -46,15 +56,27 @@ async fn from_nothing_to_a_listed_downloadable_copy() {
     let q = signed_query(
         &ak,
         &secret,
-        &[("DBInstanceId", "rm-bb0001"), ("RegionId", "cn-hangzhou"), ("StartTime", "2026-01-01T00:00Z"), ("EndTime", "2026-01-03T00:00Z")],
+        &[
+            ("DBInstanceId", "rm-bb0001"),
+            ("RegionId", "cn-hangzhou"),
+            ("StartTime", "2026-01-01T00:00Z"),
+            ("EndTime", "2026-01-03T00:00Z"),
+        ],
     );
     let http = reqwest::Client::new();
-    let resp = http.get(format!("{}/?{q}", server.url())).send().await.unwrap();
+    let resp = http
+        .get(format!("{}/?{q}", server.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
     assert_eq!(body["TotalRecordCount"], 1, "{body}");
     let item = &body["Items"]["Item"][0];
-    assert_eq!(item["CrossBackupSetFile"], "cn-hangzhou_rm-bb0001_hins8161055_data_20260102030405_qp.xb");
+    assert_eq!(
+        item["CrossBackupSetFile"],
+        "cn-hangzhou_rm-bb0001_hins8161055_data_20260102030405_qp.xb"
+    );
     assert_eq!(item["InstanceId"], 8161055);
     let link = item["CrossBackupDownloadLink"].as_str().unwrap();
     assert!(link.starts_with(&server.url()), "{link}");
@@ -69,8 +91,17 @@ fn serve_on_an_empty_data_dir_says_what_to_do_next() {
     let mut server = Server::start(&data);
     server.child.kill().unwrap();
     let mut err = String::new();
-    server.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-    assert!(err.contains("region add cn-hangzhou") && err.contains("account create"), "{err}");
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("region add cn-hangzhou") && err.contains("account create"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -80,20 +111,172 @@ fn bad_cli_input_is_refused_with_a_message() {
     let cases: &[&[&str]] = &[
         &["region", "add", "CN_Shanghai"],
         &["account", "create", "alice"],
-        &["instance", "create", "rm-bb0001", "--region", "cn-hangzhou", "--account", "alice", "--engine", "MySQL", "--engine-version", "5.7", "--category", "HighAvailability", "--storage-type", "local_ssd"],
-        &["instance", "create", "rm-x", "--region", "nowhere", "--account", "alice", "--engine", "MySQL", "--engine-version", "5.7", "--category", "HighAvailability", "--storage-type", "local_ssd"],
-        &["instance", "create", "rm-y", "--region", "cn-hangzhou", "--account", "alice", "--engine", "MySQL", "--engine-version", "5.7", "--category", "Premium", "--storage-type", "local_ssd"],
+        &[
+            "instance",
+            "create",
+            "rm-bb0001",
+            "--region",
+            "cn-hangzhou",
+            "--account",
+            "alice",
+            "--engine",
+            "MySQL",
+            "--engine-version",
+            "5.7",
+            "--category",
+            "HighAvailability",
+            "--storage-type",
+            "local_ssd",
+        ],
+        &[
+            "instance",
+            "create",
+            "rm-x",
+            "--region",
+            "nowhere",
+            "--account",
+            "alice",
+            "--engine",
+            "MySQL",
+            "--engine-version",
+            "5.7",
+            "--category",
+            "HighAvailability",
+            "--storage-type",
+            "local_ssd",
+        ],
+        &[
+            "instance",
+            "create",
+            "rm-y",
+            "--region",
+            "cn-hangzhou",
+            "--account",
+            "alice",
+            "--engine",
+            "MySQL",
+            "--engine-version",
+            "5.7",
+            "--category",
+            "Premium",
+            "--storage-type",
+            "local_ssd",
+        ],
         &["policy", "set", "rm-bb0001", "--cross-region", "nowhere"],
-        &["policy", "set", "rm-bb0001", "--cross-region", "cn-shanghai", "--retention-days", "3"],
-        &["backup", "register", "rm-bb0001", "--file", "/nonexistent", "--method", "P", "--type", "F", "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-01T00:00:00Z", "--consistent", "2026-01-01T00:00:00Z"],
-        &["backup", "register", "rm-bb0001", "--file", "/etc/hostname", "--method", "X", "--type", "F", "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-01T00:00:00Z", "--consistent", "2026-01-01T00:00:00Z"],
-        &["backup", "register", "rm-bb0001", "--file", "/etc/hostname", "--method", "P", "--type", "F", "--start", "yesterday", "--end", "2026-01-01T00:00:00Z", "--consistent", "2026-01-01T00:00:00Z"],
+        &[
+            "policy",
+            "set",
+            "rm-bb0001",
+            "--cross-region",
+            "cn-shanghai",
+            "--retention-days",
+            "3",
+        ],
+        &[
+            "backup",
+            "register",
+            "rm-bb0001",
+            "--file",
+            "/nonexistent",
+            "--method",
+            "P",
+            "--type",
+            "F",
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--end",
+            "2026-01-01T00:00:00Z",
+            "--consistent",
+            "2026-01-01T00:00:00Z",
+        ],
+        &[
+            "backup",
+            "register",
+            "rm-bb0001",
+            "--file",
+            "/etc/hostname",
+            "--method",
+            "X",
+            "--type",
+            "F",
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--end",
+            "2026-01-01T00:00:00Z",
+            "--consistent",
+            "2026-01-01T00:00:00Z",
+        ],
+        &[
+            "backup",
+            "register",
+            "rm-bb0001",
+            "--file",
+            "/etc/hostname",
+            "--method",
+            "P",
+            "--type",
+            "F",
+            "--start",
+            "yesterday",
+            "--end",
+            "2026-01-01T00:00:00Z",
+            "--consistent",
+            "2026-01-01T00:00:00Z",
+        ],
     ];
     for args in cases {
-        let out = data.cmd(args).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
+        let out = data
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{args:?} succeeded");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("error"), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+}
+
+#[tokio::test]
+async fn serve_runs_copies_and_reports_them_in_metrics() {
+    let data = DataDir::new();
+    data.seed();
+    let server = Server::start(&data);
+    let file = make_file(data.path(), "set.xb", 2);
+    data.register(&file, "2026-01-05T00:00:00Z");
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = http
+            .get(format!("{}/metrics", server.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("xbak_copies_completed_total 1") {
+            assert!(
+                text.contains(&format!(
+                    "xbak_copy_bytes_completed_total {}",
+                    2 * 1024 * 1024
+                )),
+                "{text}"
+            );
+            assert!(
+                text.contains("xbak_catalog_copies{state=\"completed\"} 1"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server's worker never completed the copy:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let copies = data.visible_files("cn-shanghai");
+    assert_eq!(copies.len(), 1);
+    assert_eq!(sha256_file(&copies[0]), sha256_file(&file));
 }

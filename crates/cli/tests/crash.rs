@@ -12,7 +12,13 @@ fn staged_bytes(data: &DataDir, region: &str) -> u64 {
     let mut files = Vec::new();
     walk(&data.path().join("regions").join(region), &mut files);
     let visible = data.visible_files(region);
-    files.iter().filter(|p| !visible.contains(p)).filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).max().unwrap_or(0)
+    files
+        .iter()
+        .filter(|p| !visible.contains(p))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
 }
 
 #[test]
@@ -24,6 +30,7 @@ fn killed_copies_leave_nothing_visible_and_finish_on_restart() {
     let size = std::fs::metadata(&file).unwrap().len();
 
     // Kill at several points of the copy: early, middle, late.
+    let mut kills = 0;
     for fraction in [0.1, 0.5, 0.85] {
         let mut child = data
             .cmd(&["replicate", "--once", "--lease-seconds", "1"])
@@ -47,12 +54,19 @@ fn killed_copies_leave_nothing_visible_and_finish_on_restart() {
             break;
         }
         child.kill().unwrap(); // SIGKILL
+        kills += 1;
         child.wait().unwrap();
-        assert!(data.visible_files("cn-shanghai").is_empty(), "a half-copied object became visible after a kill at {fraction}");
-        std::thread::sleep(Duration::from_millis(1100)); // let the 1 s lease lapse
+        assert!(
+            data.visible_files("cn-shanghai").is_empty(),
+            "a half-copied object became visible after a kill at {fraction}"
+        );
+        // Let the 1 s lease lapse (the catalog keeps whole seconds).
+        std::thread::sleep(Duration::from_millis(2100));
     }
 
+    assert!(kills >= 2, "only {kills} kills landed mid-copy");
     let out = data.ok(&["replicate", "--once", "--lease-seconds", "1"]);
+    assert!(out.contains("1 copies completed"), "{out}");
     let copies = data.visible_files("cn-shanghai");
     assert_eq!(copies.len(), 1, "{out}: {copies:?}");
     assert_eq!(sha256_file(&copies[0]), sha256_file(&file));

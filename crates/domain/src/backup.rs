@@ -27,7 +27,10 @@ impl std::str::FromStr for BackupMethod {
         match s {
             "L" => Ok(BackupMethod::Logical),
             "P" => Ok(BackupMethod::Physical),
-            _ => Err(DomainError::InvalidValue { field: "BackupMethod", value: s.into() }),
+            _ => Err(DomainError::InvalidValue {
+                field: "BackupMethod",
+                value: s.into(),
+            }),
         }
     }
 }
@@ -56,7 +59,10 @@ impl std::str::FromStr for BackupType {
         match s {
             "F" => Ok(BackupType::Full),
             "I" => Ok(BackupType::Incremental),
-            _ => Err(DomainError::InvalidValue { field: "BackupType", value: s.into() }),
+            _ => Err(DomainError::InvalidValue {
+                field: "BackupType",
+                value: s.into(),
+            }),
         }
     }
 }
@@ -80,7 +86,10 @@ impl BackupSetScale {
         match v {
             0 => Ok(BackupSetScale::Instance),
             1 => Ok(BackupSetScale::SingleDatabase),
-            _ => Err(DomainError::InvalidValue { field: "BackupSetScale", value: v.to_string() }),
+            _ => Err(DomainError::InvalidValue {
+                field: "BackupSetScale",
+                value: v.to_string(),
+            }),
         }
     }
 }

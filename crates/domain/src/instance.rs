@@ -62,7 +62,10 @@ impl std::str::FromStr for Category {
             "Basic" => Ok(Category::Basic),
             "HighAvailability" => Ok(Category::HighAvailability),
             "Finance" => Ok(Category::Finance),
-            _ => Err(DomainError::InvalidValue { field: "Category", value: s.into() }),
+            _ => Err(DomainError::InvalidValue {
+                field: "Category",
+                value: s.into(),
+            }),
         }
     }
 }
@@ -93,7 +96,10 @@ impl std::str::FromStr for StorageType {
             "local_ssd" | "ssd" => Ok(StorageType::LocalSsd),
             "cloud_ssd" => Ok(StorageType::CloudSsd),
             "cloud_essd" => Ok(StorageType::CloudEssd),
-            _ => Err(DomainError::InvalidValue { field: "DBInstanceStorageType", value: s.into() }),
+            _ => Err(DomainError::InvalidValue {
+                field: "DBInstanceStorageType",
+                value: s.into(),
+            }),
         }
     }
 }
@@ -134,7 +140,8 @@ impl Instance {
     /// shape rule as MySQL 5.7 (see docs/compatibility.md).
     pub fn supports_cross_region_backup(&self) -> bool {
         let engine = self.engine.to_ascii_lowercase();
-        let ha_local = self.category == Category::HighAvailability && self.storage_type == StorageType::LocalSsd;
+        let ha_local = self.category == Category::HighAvailability
+            && self.storage_type == StorageType::LocalSsd;
         match (engine.as_str(), self.engine_version.as_str()) {
             ("mysql", "5.6") => true,
             ("mysql", "5.7") => ha_local,
@@ -187,12 +194,19 @@ mod tests {
         assert!(!inst("MySQL", "5.7", Basic, LocalSsd).supports_cross_region_backup());
         assert!(!inst("MySQL", "5.7", HighAvailability, CloudEssd).supports_cross_region_backup());
         assert!(!inst("MySQL", "8.0", HighAvailability, LocalSsd).supports_cross_region_backup());
-        assert!(!inst("PostgreSQL", "5.6", HighAvailability, LocalSsd).supports_cross_region_backup());
+        assert!(
+            !inst("PostgreSQL", "5.6", HighAvailability, LocalSsd).supports_cross_region_backup()
+        );
     }
 
     #[test]
     fn access_key_debug_hides_the_secret() {
-        let k = AccessKey { access_key_id: "LTAI1".into(), secret: "s3cr3t".into(), account_id: 1, enabled: true };
+        let k = AccessKey {
+            access_key_id: "LTAI1".into(),
+            secret: "s3cr3t".into(),
+            account_id: 1,
+            enabled: true,
+        };
         assert!(!format!("{k:?}").contains("s3cr3t"));
     }
 }

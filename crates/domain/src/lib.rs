@@ -13,7 +13,9 @@ pub mod time;
 
 pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupSet};
 pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
-pub use instance::{Account, AccessKey, Category, Instance, NewInstance, Policy, Region, StorageType};
+pub use instance::{
+    AccessKey, Account, Category, Instance, NewInstance, Policy, Region, StorageType,
+};
 pub use query::{CopyListing, CopyQuery, PageSize};
 
 /// A rule of the domain was broken by the caller's input.

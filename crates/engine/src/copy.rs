@@ -48,7 +48,9 @@ impl Failure {
     fn storage(doing: &str, e: StorageError) -> Self {
         let message = format!("{doing}: {e}");
         match e {
-            StorageError::InvalidKey(_) | StorageError::Unsupported(_) => Failure::Permanent(message),
+            StorageError::InvalidKey(_) | StorageError::Unsupported(_) => {
+                Failure::Permanent(message)
+            }
             _ => Failure::Retryable(message),
         }
     }
@@ -57,7 +59,9 @@ impl Failure {
 /// How an attempt ended, as far as the run's summary is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    Completed { bytes: u64 },
+    Completed {
+        bytes: u64,
+    },
     /// Failed, queued again.
     Retrying,
     /// Failed for good.
@@ -80,13 +84,16 @@ struct StagingSlot(Mutex<Option<(Arc<RegionStore>, String)>>);
 
 impl StagingSlot {
     fn set(&self, store: &Arc<RegionStore>, key: &str) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Arc::clone(store), key.to_owned()));
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Arc::clone(store), key.to_owned()));
     }
     fn clear(&self) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
     async fn delete(&self, copy_id: i64) {
-        let Some((store, key)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
+        let Some((store, key)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return;
+        };
         if let Err(e) = store.delete(&key).await {
             tracing::warn!(copy_id, key, error = %e, "cannot delete staging object; the start-up sweep will");
         }
@@ -105,7 +112,11 @@ pub(crate) async fn run_job(inner: &Inner, job: CopyJob) -> Outcome {
         dest = %format_args!("{}/{}", job.dest_region_id, job.dest_key),
         "copy started"
     );
-    let lease = Lease { catalog: &*inner.catalog, job: &job, length: inner.config.lease };
+    let lease = Lease {
+        catalog: &*inner.catalog,
+        job: &job,
+        length: inner.config.lease,
+    };
     let staging = StagingSlot::default();
     let result = tokio::select! {
         lost = lease.keep() => Err(lost),
@@ -119,15 +130,25 @@ pub(crate) async fn run_job(inner: &Inner, job: CopyJob) -> Outcome {
 }
 
 /// Copy, verify, publish. Returns the bytes copied.
-async fn attempt(inner: &Inner, job: &CopyJob, lease: &Lease<'_>, staging: &StagingSlot) -> Result<u64, Failure> {
+async fn attempt(
+    inner: &Inner,
+    job: &CopyJob,
+    lease: &Lease<'_>,
+    staging: &StagingSlot,
+) -> Result<u64, Failure> {
     let source = inner.region(&job.source_region_id).await?;
     let dest = inner.region(&job.dest_region_id).await?;
     let expected = Checksum {
-        size: u64::try_from(job.size_bytes).map_err(|_| Failure::Permanent(format!("recorded size {} is negative", job.size_bytes)))?,
+        size: u64::try_from(job.size_bytes).map_err(|_| {
+            Failure::Permanent(format!("recorded size {} is negative", job.size_bytes))
+        })?,
         sha256: job.sha256.to_ascii_lowercase(),
     };
 
-    let (size, stream) = source.get(&job.source_key, None).await.map_err(|e| Failure::storage("reading the source", e))?;
+    let (size, stream) = source
+        .get(&job.source_key, None)
+        .await
+        .map_err(|e| Failure::storage("reading the source", e))?;
     if size != expected.size {
         return Err(Failure::Retryable(format!(
             "source object {}/{} is {size} bytes, {} were recorded",
@@ -137,14 +158,22 @@ async fn attempt(inner: &Inner, job: &CopyJob, lease: &Lease<'_>, staging: &Stag
     let reader = StreamReader::new(stream.map_err(std::io::Error::other));
     let copy_id = job.copy_id;
     let progress = |bytes| inner.emit(CopyEvent::Progress { copy_id, bytes });
-    let staged = dest.upload_staged(&job.dest_key, reader, &progress).await.map_err(|e| Failure::storage("copying", e))?;
+    let staged = dest
+        .upload_staged(&job.dest_key, reader, &progress)
+        .await
+        .map_err(|e| Failure::storage("copying", e))?;
     staging.set(&dest, &staged.staging_key);
     if staged.checksum() != expected {
         // What came out of the source is not what was registered: no need to read it back.
-        return Err(Failure::Retryable(format!("source bytes do not match the recorded checksum: expected {expected}, read {}", staged.checksum())));
+        return Err(Failure::Retryable(format!(
+            "source bytes do not match the recorded checksum: expected {expected}, read {}",
+            staged.checksum()
+        )));
     }
 
-    dest.verify(&staged.staging_key, &expected).await.map_err(|e| Failure::storage("verifying the staged copy", e))?;
+    dest.verify(&staged.staging_key, &expected)
+        .await
+        .map_err(|e| Failure::storage("verifying the staged copy", e))?;
     inner.emit(CopyEvent::Verified { copy_id });
 
     lease.renew().await?;
@@ -152,7 +181,10 @@ async fn attempt(inner: &Inner, job: &CopyJob, lease: &Lease<'_>, staging: &Stag
         Ok(()) => {}
         Err(StorageError::AlreadyExists(key)) => {
             staging.clear(); // publish dropped it
-            return Err(Failure::Permanent(format!("{}/{key} already holds different bytes", job.dest_region_id)));
+            return Err(Failure::Permanent(format!(
+                "{}/{key} already holds different bytes",
+                job.dest_region_id
+            )));
         }
         Err(e) => return Err(Failure::storage("publishing", e)),
     }
@@ -162,22 +194,47 @@ async fn attempt(inner: &Inner, job: &CopyJob, lease: &Lease<'_>, staging: &Stag
 
 async fn complete(inner: &Inner, job: &CopyJob, bytes: u64, elapsed: Duration) -> Outcome {
     let copy_id = job.copy_id;
-    match inner.catalog.complete_copy(copy_id, &job.lease_token, Utc::now()).await {
+    match inner
+        .catalog
+        .complete_copy(copy_id, &job.lease_token, Utc::now())
+        .await
+    {
         Ok(()) => {
             let mb_per_s = bytes as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6;
-            tracing::info!(copy_id, bytes, elapsed_ms = elapsed.as_millis() as u64, mb_per_s = format_args!("{mb_per_s:.1}"), "copy completed");
-            inner.emit(CopyEvent::Completed { copy_id, bytes, elapsed });
+            tracing::info!(
+                copy_id,
+                bytes,
+                elapsed_ms = elapsed.as_millis() as u64,
+                mb_per_s = format_args!("{mb_per_s:.1}"),
+                "copy completed"
+            );
+            inner.emit(CopyEvent::Completed {
+                copy_id,
+                bytes,
+                elapsed,
+            });
             Outcome::Completed { bytes }
         }
         Err(CatalogError::LeaseLost(_)) => {
             // Published, but the job is someone else's now; they will find the bytes in place.
-            tracing::warn!(copy_id, "copy published but its lease was lost before it was recorded");
-            inner.emit(CopyEvent::Failed { copy_id, error: "lease lost".into(), will_retry: true });
+            tracing::warn!(
+                copy_id,
+                "copy published but its lease was lost before it was recorded"
+            );
+            inner.emit(CopyEvent::Failed {
+                copy_id,
+                error: "lease lost".into(),
+                will_retry: true,
+            });
             Outcome::LeaseLost
         }
         Err(e) => {
             tracing::error!(copy_id, error = %e, "copy published but not recorded; it will be attempted again");
-            inner.emit(CopyEvent::Failed { copy_id, error: e.to_string(), will_retry: true });
+            inner.emit(CopyEvent::Failed {
+                copy_id,
+                error: e.to_string(),
+                will_retry: true,
+            });
             Outcome::Unrecorded
         }
     }
@@ -189,7 +246,11 @@ async fn fail(inner: &Inner, job: &CopyJob, failure: Failure) -> Outcome {
     let (message, delay) = match failure {
         Failure::LeaseLost => {
             tracing::warn!(copy_id, "lease lost; attempt abandoned");
-            inner.emit(CopyEvent::Failed { copy_id, error: "lease lost".into(), will_retry: true });
+            inner.emit(CopyEvent::Failed {
+                copy_id,
+                error: "lease lost".into(),
+                will_retry: true,
+            });
             return Outcome::LeaseLost;
         }
         Failure::Permanent(m) => (m, None),
@@ -199,13 +260,25 @@ async fn fail(inner: &Inner, job: &CopyJob, failure: Failure) -> Outcome {
         }
     };
     let retry_at = delay.map(after);
-    match inner.catalog.fail_copy_attempt(copy_id, &job.lease_token, &message, retry_at).await {
+    match inner
+        .catalog
+        .fail_copy_attempt(copy_id, &job.lease_token, &message, retry_at)
+        .await
+    {
         Ok(()) => {
             match delay {
-                Some(d) => tracing::warn!(copy_id, attempt = failed_attempts, error = %message, retry_in_s = d.as_secs(), "copy attempt failed"),
-                None => tracing::error!(copy_id, attempt = failed_attempts, error = %message, "copy failed for good"),
+                Some(d) => {
+                    tracing::warn!(copy_id, attempt = failed_attempts, error = %message, retry_in_s = d.as_secs(), "copy attempt failed")
+                }
+                None => {
+                    tracing::error!(copy_id, attempt = failed_attempts, error = %message, "copy failed for good")
+                }
             }
-            inner.emit(CopyEvent::Failed { copy_id, error: message, will_retry: delay.is_some() });
+            inner.emit(CopyEvent::Failed {
+                copy_id,
+                error: message,
+                will_retry: delay.is_some(),
+            });
             if delay.is_some() {
                 Outcome::Retrying
             } else {
@@ -214,12 +287,20 @@ async fn fail(inner: &Inner, job: &CopyJob, failure: Failure) -> Outcome {
         }
         Err(CatalogError::LeaseLost(_)) => {
             tracing::warn!(copy_id, error = %message, "copy attempt failed after its lease was lost");
-            inner.emit(CopyEvent::Failed { copy_id, error: message, will_retry: true });
+            inner.emit(CopyEvent::Failed {
+                copy_id,
+                error: message,
+                will_retry: true,
+            });
             Outcome::LeaseLost
         }
         Err(e) => {
             tracing::error!(copy_id, error = %message, catalog_error = %e, "copy attempt failed and could not be recorded");
-            inner.emit(CopyEvent::Failed { copy_id, error: message, will_retry: true });
+            inner.emit(CopyEvent::Failed {
+                copy_id,
+                error: message,
+                will_retry: true,
+            });
             Outcome::Unrecorded
         }
     }

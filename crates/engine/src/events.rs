@@ -14,9 +14,17 @@ pub enum CopyEvent {
     /// The staged bytes were read back and matched the recorded checksum.
     Verified { copy_id: i64 },
     /// Published and recorded as Completed.
-    Completed { copy_id: i64, bytes: u64, elapsed: Duration },
+    Completed {
+        copy_id: i64,
+        bytes: u64,
+        elapsed: Duration,
+    },
     /// The attempt failed; `will_retry` says whether the copy stays queued.
-    Failed { copy_id: i64, error: String, will_retry: bool },
+    Failed {
+        copy_id: i64,
+        error: String,
+        will_retry: bool,
+    },
 }
 
 impl CopyEvent {

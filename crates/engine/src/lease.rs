@@ -38,7 +38,11 @@ impl Lease<'_> {
     /// Renews once: `Ok` with the new end if the lease is still ours.
     pub async fn renew(&self) -> Result<Timestamp, Failure> {
         let until = crate::copy::after(self.length);
-        match self.catalog.renew_copy_lease(self.job.copy_id, &self.job.lease_token, until).await {
+        match self
+            .catalog
+            .renew_copy_lease(self.job.copy_id, &self.job.lease_token, until)
+            .await
+        {
             Ok(()) => Ok(until),
             Err(CatalogError::LeaseLost(_) | CatalogError::NotFound(_)) => Err(Failure::LeaseLost),
             Err(e) => Err(Failure::Retryable(format!("renewing lease: {e}"))),

@@ -44,12 +44,18 @@ impl Inner {
         let region = match self.catalog.region(region_id).await {
             Ok(Some(region)) => region,
             Ok(None) => return Err(Failure::Permanent(format!("unknown region {region_id:?}"))),
-            Err(e) => return Err(Failure::Retryable(format!("looking up region {region_id:?}: {e}"))),
+            Err(e) => {
+                return Err(Failure::Retryable(format!(
+                    "looking up region {region_id:?}: {e}"
+                )))
+            }
         };
         let store = RegionStore::open(&region.region_id, &region.store_url)
             .map_err(|e| Failure::Permanent(format!("cannot open region {region_id:?}: {e}")))?;
         self.regions.insert(store);
-        self.regions.get(region_id).ok_or_else(|| Failure::Retryable(format!("region {region_id:?} vanished")))
+        self.regions
+            .get(region_id)
+            .ok_or_else(|| Failure::Retryable(format!("region {region_id:?} vanished")))
     }
 }
 
@@ -88,7 +94,14 @@ impl Replicator {
     /// are opened from the catalog when a job needs them.
     pub fn new(catalog: Arc<dyn Catalog>, regions: Regions, config: ReplicatorConfig) -> Self {
         let (events, _) = broadcast::channel(1024);
-        Replicator { inner: Arc::new(Inner { catalog, regions, config, events }) }
+        Replicator {
+            inner: Arc::new(Inner {
+                catalog,
+                regions,
+                config,
+                events,
+            }),
+        }
     }
 
     /// Progress of every copy this replicator runs from now on.
@@ -104,7 +117,9 @@ impl Replicator {
         for store in self.inner.regions.all() {
             match store.sweep_staging(self.inner.config.staging_max_age).await {
                 Ok(n) => removed += n,
-                Err(e) => tracing::warn!(region = store.region_id(), error = %e, "cannot sweep staging"),
+                Err(e) => {
+                    tracing::warn!(region = store.region_id(), error = %e, "cannot sweep staging")
+                }
             }
         }
         removed
@@ -122,7 +137,12 @@ impl Replicator {
         let mut claim_error = None;
         loop {
             while !drained && tasks.len() < self.concurrency() {
-                match self.inner.catalog.claim_copy_job(Utc::now(), self.inner.config.lease).await {
+                match self
+                    .inner
+                    .catalog
+                    .claim_copy_job(Utc::now(), self.inner.config.lease)
+                    .await
+                {
                     Ok(Some(job)) => self.spawn(&mut tasks, job),
                     Ok(None) => drained = true,
                     Err(e) => {
@@ -155,7 +175,12 @@ impl Replicator {
         loop {
             let mut idle = false;
             while tasks.len() < self.concurrency() {
-                match self.inner.catalog.claim_copy_job(Utc::now(), self.inner.config.lease).await {
+                match self
+                    .inner
+                    .catalog
+                    .claim_copy_job(Utc::now(), self.inner.config.lease)
+                    .await
+                {
                     Ok(Some(job)) => self.spawn(&mut tasks, job),
                     Ok(None) => {
                         idle = true;
@@ -168,7 +193,11 @@ impl Replicator {
                     }
                 }
             }
-            let sleep = if idle { self.idle_sleep().await } else { self.inner.config.poll_interval };
+            let sleep = if idle {
+                self.idle_sleep().await
+            } else {
+                self.inner.config.poll_interval
+            };
             tokio::select! {
                 _ = &mut shutdown => break,
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
@@ -178,7 +207,10 @@ impl Replicator {
             }
         }
         if !tasks.is_empty() {
-            tracing::info!(copies = tasks.len(), "shutting down; copies in progress are abandoned to their leases");
+            tracing::info!(
+                copies = tasks.len(),
+                "shutting down; copies in progress are abandoned to their leases"
+            );
         }
         tasks.shutdown().await;
         Ok(())
@@ -197,7 +229,10 @@ impl Replicator {
     async fn idle_sleep(&self) -> Duration {
         let poll = self.inner.config.poll_interval.max(MIN_IDLE_SLEEP);
         match self.inner.catalog.next_copy_due().await {
-            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO).clamp(MIN_IDLE_SLEEP, poll),
+            Ok(Some(due)) => (due - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(MIN_IDLE_SLEEP, poll),
             Ok(None) => poll,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the next due copy");
@@ -222,7 +257,9 @@ pub async fn regions_from_catalog(catalog: &dyn Catalog) -> Result<Regions, Engi
     for region in catalog.regions().await? {
         match RegionStore::open(&region.region_id, &region.store_url) {
             Ok(store) => regions.insert(store),
-            Err(e) => tracing::warn!(region = %region.region_id, error = %e, "cannot open region store"),
+            Err(e) => {
+                tracing::warn!(region = %region.region_id, error = %e, "cannot open region store")
+            }
         }
     }
     Ok(regions)

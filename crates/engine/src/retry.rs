@@ -28,7 +28,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { base: Duration::from_secs(30), max: Duration::from_secs(30 * 60), max_attempts: 10 }
+        RetryPolicy {
+            base: Duration::from_secs(30),
+            max: Duration::from_secs(30 * 60),
+            max_attempts: 10,
+        }
     }
 }
 
@@ -47,7 +51,9 @@ impl RetryPolicy {
 
     /// Every delay of a copy that keeps failing, in order (`max_attempts − 1` of them).
     pub fn schedule(&self) -> Vec<Duration> {
-        (1..self.max_attempts).filter_map(|n| self.next_delay(n)).collect()
+        (1..self.max_attempts)
+            .filter_map(|n| self.next_delay(n))
+            .collect()
     }
 }
 
@@ -60,14 +66,31 @@ mod tests {
     #[test]
     fn default_schedule_is_the_documented_table() {
         let p = RetryPolicy::default();
-        assert_eq!(p.schedule(), vec![S(30), S(60), S(120), S(240), S(480), S(960), S(1800), S(1800), S(1800)]);
+        assert_eq!(
+            p.schedule(),
+            vec![
+                S(30),
+                S(60),
+                S(120),
+                S(240),
+                S(480),
+                S(960),
+                S(1800),
+                S(1800),
+                S(1800)
+            ]
+        );
         assert_eq!(p.next_delay(10), None);
         assert_eq!(p.schedule().iter().sum::<Duration>(), S(7290));
     }
 
     #[test]
     fn delays_double_then_cap() {
-        let p = RetryPolicy { base: S(1), max: S(10), max_attempts: 6 };
+        let p = RetryPolicy {
+            base: S(1),
+            max: S(10),
+            max_attempts: 6,
+        };
         assert_eq!(p.schedule(), vec![S(1), S(2), S(4), S(8), S(10)]);
         assert_eq!(p.next_delay(6), None);
         assert_eq!(p.next_delay(100), None);
@@ -75,22 +98,38 @@ mod tests {
 
     #[test]
     fn one_attempt_means_no_retry() {
-        let p = RetryPolicy { base: S(1), max: S(1), max_attempts: 1 };
+        let p = RetryPolicy {
+            base: S(1),
+            max: S(1),
+            max_attempts: 1,
+        };
         assert!(p.schedule().is_empty());
         assert_eq!(p.next_delay(1), None);
     }
 
     #[test]
     fn huge_attempt_counts_do_not_overflow() {
-        let p = RetryPolicy { base: Duration::from_nanos(1), max: Duration::MAX, max_attempts: u32::MAX };
+        let p = RetryPolicy {
+            base: Duration::from_nanos(1),
+            max: Duration::MAX,
+            max_attempts: u32::MAX,
+        };
         assert_eq!(p.next_delay(40), Some(Duration::from_nanos(1 << 31)));
-        let p = RetryPolicy { base: Duration::MAX, max: S(5), max_attempts: u32::MAX };
+        let p = RetryPolicy {
+            base: Duration::MAX,
+            max: S(5),
+            max_attempts: u32::MAX,
+        };
         assert_eq!(p.next_delay(3), Some(S(5)));
     }
 
     #[test]
     fn zero_base_retries_at_once() {
-        let p = RetryPolicy { base: Duration::ZERO, max: S(60), max_attempts: 3 };
+        let p = RetryPolicy {
+            base: Duration::ZERO,
+            max: S(60),
+            max_attempts: 3,
+        };
         assert_eq!(p.schedule(), vec![Duration::ZERO, Duration::ZERO]);
     }
 }

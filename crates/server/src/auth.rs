@@ -21,12 +21,27 @@ pub struct Caller {
 pub async fn authenticate(state: &AppState, req: &IncomingRequest<'_>) -> Result<Caller, Failure> {
     let claim = sign::claim(req)?;
     let (access_key_id, nonce, timestamp) = match &claim {
-        Claim::V1 { access_key_id, nonce, timestamp } => (access_key_id.as_str(), nonce.as_str(), timestamp.as_str()),
-        Claim::V3 { auth, nonce, timestamp, .. } => (auth.access_key_id.as_str(), nonce.as_str(), timestamp.as_str()),
+        Claim::V1 {
+            access_key_id,
+            nonce,
+            timestamp,
+        } => (access_key_id.as_str(), nonce.as_str(), timestamp.as_str()),
+        Claim::V3 {
+            auth,
+            nonce,
+            timestamp,
+            ..
+        } => (
+            auth.access_key_id.as_str(),
+            nonce.as_str(),
+            timestamp.as_str(),
+        ),
     };
     check_clock(state, timestamp)?;
 
-    let key = lookup_key(state, access_key_id).await?.ok_or(ApiError::InvalidAccessKeyIdNotFound)?;
+    let key = lookup_key(state, access_key_id)
+        .await?
+        .ok_or(ApiError::InvalidAccessKeyIdNotFound)?;
     if !key.enabled {
         return Err(ApiError::InvalidAccessKeyIdInactive.into());
     }
@@ -34,12 +49,16 @@ pub async fn authenticate(state: &AppState, req: &IncomingRequest<'_>) -> Result
     if !state.nonces.check_and_remember(&key.access_key_id, nonce) {
         return Err(ApiError::SignatureNonceUsed.into());
     }
-    Ok(Caller { access_key_id: key.access_key_id, account_id: key.account_id })
+    Ok(Caller {
+        access_key_id: key.access_key_id,
+        account_id: key.account_id,
+    })
 }
 
 fn check_clock(state: &AppState, timestamp: &str) -> Result<(), ApiError> {
     let ts = sign::parse_timestamp(timestamp).ok_or(ApiError::TimestampFormat)?;
-    let skew = chrono::Duration::from_std(state.config.clock_skew).unwrap_or(chrono::Duration::minutes(15));
+    let skew = chrono::Duration::from_std(state.config.clock_skew)
+        .unwrap_or(chrono::Duration::minutes(15));
     let now = Utc::now();
     if ts < now - skew || ts > now + skew {
         return Err(ApiError::TimestampExpired);
@@ -47,7 +66,10 @@ fn check_clock(state: &AppState, timestamp: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn lookup_key(state: &AppState, access_key_id: &str) -> Result<Option<xbak_domain::AccessKey>, Failure> {
+async fn lookup_key(
+    state: &AppState,
+    access_key_id: &str,
+) -> Result<Option<xbak_domain::AccessKey>, Failure> {
     let id = access_key_id.to_owned();
     if let Some(hit) = state.keys.get(&id) {
         return Ok(hit);

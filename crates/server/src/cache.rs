@@ -21,7 +21,11 @@ pub struct TtlCache<K, V> {
 
 impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        TtlCache { ttl, hasher: RandomState::new(), shards: (0..SHARDS).map(|_| RwLock::default()).collect() }
+        TtlCache {
+            ttl,
+            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+        }
     }
 
     fn shard(&self, key: &K) -> &RwLock<HashMap<K, (Instant, V)>> {

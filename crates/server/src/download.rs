@@ -26,7 +26,15 @@ pub async fn handle(
     let request_id = new_request_id();
     let span = tracing::info_span!("download", request_id = %request_id, region = %region);
     async move {
-        match serve(&state, &region, &key, query.as_deref().unwrap_or(""), &headers).await {
+        match serve(
+            &state,
+            &region,
+            &key,
+            query.as_deref().unwrap_or(""),
+            &headers,
+        )
+        .await
+        {
             Ok(resp) => resp,
             Err(e) => e.response(&request_id, &state.config.host_id),
         }
@@ -35,20 +43,41 @@ pub async fn handle(
     .await
 }
 
-async fn serve(state: &AppState, region: &str, key: &str, query: &str, headers: &HeaderMap) -> Result<Response, OssError> {
+async fn serve(
+    state: &AppState,
+    region: &str,
+    key: &str,
+    query: &str,
+    headers: &HeaderMap,
+) -> Result<Response, OssError> {
     let params = RawParams::parse_urlencoded(query.as_bytes());
-    let (Some(ak), Some(expires), Some(sig)) =
-        (params.get("OSSAccessKeyId"), params.get("Expires"), params.get("Signature"))
-    else {
-        return Err(OssError::AccessDenied("Anonymous access is forbidden for this operation."));
+    let (Some(ak), Some(expires), Some(sig)) = (
+        params.get("OSSAccessKeyId"),
+        params.get("Expires"),
+        params.get("Signature"),
+    ) else {
+        return Err(OssError::AccessDenied(
+            "Anonymous access is forbidden for this operation.",
+        ));
     };
-    state.links.verify(region, key, ak, expires, sig, Utc::now().timestamp()).map_err(|e| match e {
-        LinkError::Expired => OssError::AccessDenied("Request has expired."),
-        LinkError::SignatureMismatch => OssError::SignatureDoesNotMatch,
-        LinkError::Malformed => OssError::AccessDenied("Invalid signed URL."),
-    })?;
-    let store = state.region_store(region).await.map_err(OssError::Internal)?.ok_or(OssError::NoSuchKey)?;
-    let size = store.head(key).await.map_err(storage_error)?.ok_or(OssError::NoSuchKey)?;
+    state
+        .links
+        .verify(region, key, ak, expires, sig, Utc::now().timestamp())
+        .map_err(|e| match e {
+            LinkError::Expired => OssError::AccessDenied("Request has expired."),
+            LinkError::SignatureMismatch => OssError::SignatureDoesNotMatch,
+            LinkError::Malformed => OssError::AccessDenied("Invalid signed URL."),
+        })?;
+    let store = state
+        .region_store(region)
+        .await
+        .map_err(OssError::Internal)?
+        .ok_or(OssError::NoSuchKey)?;
+    let size = store
+        .head(key)
+        .await
+        .map_err(storage_error)?
+        .ok_or(OssError::NoSuchKey)?;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(spec) => Some(parse_range(spec, size).ok_or(OssError::InvalidRange(size))?),
         None => None,
@@ -58,18 +87,25 @@ async fn serve(state: &AppState, region: &str, key: &str, query: &str, headers: 
     let body = Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other)));
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let len = match &range {
         Some(r) => {
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
             let v = format!("bytes {}-{}/{}", r.start, r.end - 1, total);
-            resp.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&v).expect("ascii"));
+            resp.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&v).expect("ascii"),
+            );
             r.end - r.start
         }
         None => total,
     };
-    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    resp.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     Ok(resp)
 }
 
@@ -119,9 +155,14 @@ impl OssError {
             OssError::SignatureDoesNotMatch => (
                 StatusCode::FORBIDDEN,
                 "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided.".to_owned(),
+                "The request signature we calculated does not match the signature you provided."
+                    .to_owned(),
             ),
-            OssError::NoSuchKey => (StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.".to_owned()),
+            OssError::NoSuchKey => (
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "The specified key does not exist.".to_owned(),
+            ),
             OssError::InvalidRange(_) => (
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "InvalidRange",
@@ -129,7 +170,11 @@ impl OssError {
             ),
             OssError::Internal(f) => {
                 error!(cause = ?f, "download failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "We encountered an internal error. Please try again.".to_owned())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.".to_owned(),
+                )
             }
         };
         let body = format!(
@@ -138,12 +183,18 @@ impl OssError {
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = status;
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert("x-oss-request-id", v);
         }
         if let OssError::InvalidRange(size) = self {
-            h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"));
+            h.insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+            );
         }
         resp
     }
@@ -160,7 +211,15 @@ mod tests {
         assert_eq!(parse_range("bytes=-10", 100), Some(90..100));
         assert_eq!(parse_range("bytes=50-500", 100), Some(50..100));
         assert_eq!(parse_range("bytes=-500", 100), Some(0..100));
-        for bad in ["bytes=100-", "bytes=5-2", "bytes=a-b", "items=0-1", "bytes=0-1,3-4", "bytes=-0", "bytes=-"] {
+        for bad in [
+            "bytes=100-",
+            "bytes=5-2",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes=-0",
+            "bytes=-",
+        ] {
             assert_eq!(parse_range(bad, 100), None, "{bad}");
         }
     }

@@ -10,6 +10,7 @@ pub mod actions;
 pub mod auth;
 pub mod cache;
 pub mod download;
+pub mod metrics;
 pub mod nonces;
 pub mod rpc;
 pub mod state;
@@ -28,6 +29,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", any(rpc::handle))
         .route("/download/{region}/{*key}", get(download::handle))
+        .route("/metrics", get(metrics::handle))
         .fallback(rpc::not_found)
         .with_state(state)
 }

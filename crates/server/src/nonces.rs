@@ -31,17 +31,25 @@ pub struct NonceGuard {
 
 impl NonceGuard {
     /// Loads the catalog's live nonces. `remember_for` must cover every timestamp the clock check accepts.
-    pub async fn load(catalog: Arc<dyn Catalog>, remember_for: Duration) -> Result<NonceGuard, CatalogError> {
+    pub async fn load(
+        catalog: Arc<dyn Catalog>,
+        remember_for: Duration,
+    ) -> Result<NonceGuard, CatalogError> {
         let guard = NonceGuard {
             catalog: catalog.clone(),
-            remember_for: chrono::Duration::from_std(remember_for).unwrap_or(chrono::Duration::minutes(30)),
+            remember_for: chrono::Duration::from_std(remember_for)
+                .unwrap_or(chrono::Duration::minutes(30)),
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             unflushed: Mutex::default(),
         };
         for n in catalog.live_nonces(Utc::now()).await? {
             let key = (n.access_key_id, n.nonce);
-            guard.shard(&key).lock().unwrap_or_else(|e| e.into_inner()).insert(key, n.expires_at);
+            guard
+                .shard(&key)
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, n.expires_at);
         }
         Ok(guard)
     }
@@ -64,11 +72,14 @@ impl NonceGuard {
             }
             shard.insert(key, expires_at);
         }
-        self.unflushed.lock().unwrap_or_else(|e| e.into_inner()).push(SeenNonce {
-            access_key_id: access_key_id.to_owned(),
-            nonce: nonce.to_owned(),
-            expires_at,
-        });
+        self.unflushed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(SeenNonce {
+                access_key_id: access_key_id.to_owned(),
+                nonce: nonce.to_owned(),
+                expires_at,
+            });
         true
     }
 
@@ -78,7 +89,10 @@ impl NonceGuard {
         if !batch.is_empty() {
             if let Err(e) = self.catalog.remember_nonces(&batch).await {
                 // Keep them for the next flush rather than forgetting them.
-                self.unflushed.lock().unwrap_or_else(|e| e.into_inner()).extend(batch);
+                self.unflushed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(batch);
                 return Err(e);
             }
         }
@@ -89,7 +103,10 @@ impl NonceGuard {
     pub async fn prune(&self) -> Result<u64, CatalogError> {
         let now = Utc::now();
         for shard in &self.shards {
-            shard.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, exp| *exp > now);
+            shard
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|_, exp| *exp > now);
         }
         self.catalog.prune_nonces(now).await
     }

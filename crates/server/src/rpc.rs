@@ -23,8 +23,14 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
             Ok(b) => b,
             Err(_) => {
-                let format = Format::negotiate(query.get("Format"), header_str(&parts.headers, "accept"));
-                return error_response(&state, &Failure::Api(ApiError::BodyTooLarge), &request_id, format);
+                let format =
+                    Format::negotiate(query.get("Format"), header_str(&parts.headers, "accept"));
+                return error_response(
+                    &state,
+                    &Failure::Api(ApiError::BodyTooLarge),
+                    &request_id,
+                    format,
+                );
             }
         };
         let mut params = query.clone();
@@ -41,13 +47,15 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
             headers: &headers,
             body: &body,
         };
-        match serve(&state, &parts.method, &incoming, &request_id).await {
+        let resp = match serve(&state, &parts.method, &incoming, &request_id).await {
             Ok(body) => {
                 debug!("ok");
                 success_response(body, &request_id, format)
             }
             Err(failure) => error_response(&state, &failure, &request_id, format),
-        }
+        };
+        state.metrics.record_rpc(resp.status().as_u16());
+        resp
     }
     .instrument(span)
     .await
@@ -62,10 +70,18 @@ async fn serve(
     if method != Method::GET && method != Method::POST {
         return Err(ApiError::UnsupportedHttpMethod.into());
     }
-    let action_name = req.params.get("Action").or_else(|| header_of(req, "x-acs-action"));
-    let action_name = action_name.filter(|a| !a.is_empty()).ok_or(ApiError::Missing("Action"))?;
+    let action_name = req
+        .params
+        .get("Action")
+        .or_else(|| header_of(req, "x-acs-action"));
+    let action_name = action_name
+        .filter(|a| !a.is_empty())
+        .ok_or(ApiError::Missing("Action"))?;
     let action = Action::from_name(action_name).ok_or(ApiError::InvalidActionNotFound)?;
-    let version = req.params.get("Version").or_else(|| header_of(req, "x-acs-version"));
+    let version = req
+        .params
+        .get("Version")
+        .or_else(|| header_of(req, "x-acs-version"));
     match version.filter(|v| !v.is_empty()) {
         None => return Err(ApiError::Missing("Version").into()),
         Some(v) if v != API_VERSION => return Err(ApiError::InvalidVersion.into()),
@@ -77,7 +93,10 @@ async fn serve(
 }
 
 fn header_of<'a>(req: &'a IncomingRequest<'_>, name: &str) -> Option<&'a str> {
-    req.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    req.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -86,7 +105,10 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn is_form(headers: &HeaderMap) -> bool {
     header_str(headers, "content-type")
-        .map(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .map(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
         .unwrap_or(false)
 }
 
@@ -94,14 +116,22 @@ fn lower_case_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     // HeaderName is already lower-case in `http`.
     headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
 fn success_response(body: Vec<u8>, request_id: &str, format: Format) -> Response {
     let mut resp = Response::new(Body::from(body));
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-acs-request-id", v);
     }
@@ -109,7 +139,12 @@ fn success_response(body: Vec<u8>, request_id: &str, format: Format) -> Response
 }
 
 /// The one place failures become Alibaba error envelopes.
-pub fn error_response(state: &AppState, failure: &Failure, request_id: &str, format: Format) -> Response {
+pub fn error_response(
+    state: &AppState,
+    failure: &Failure,
+    request_id: &str,
+    format: Format,
+) -> Response {
     let api_error = match failure {
         Failure::Api(e) => {
             debug!(code = %e.code(), "refused");
@@ -126,9 +161,11 @@ pub fn error_response(state: &AppState, failure: &Failure, request_id: &str, for
     };
     let body = render::render_error(&api_error, request_id, &state.config.host_id, format);
     let mut resp = success_response(body, request_id, format);
-    *resp.status_mut() = StatusCode::from_u16(api_error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    *resp.status_mut() =
+        StatusCode::from_u16(api_error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     if let ApiError::Throttling = api_error {
-        resp.headers_mut().insert("x-acs-retry-after", HeaderValue::from_static("1000"));
+        resp.headers_mut()
+            .insert("x-acs-retry-after", HeaderValue::from_static("1000"));
     }
     resp
 }
@@ -137,5 +174,10 @@ pub fn error_response(state: &AppState, failure: &Failure, request_id: &str, for
 pub async fn not_found(State(state): State<AppState>, req: Request) -> Response {
     let request_id = new_request_id();
     let format = Format::negotiate(None, header_str(req.headers(), "accept"));
-    error_response(&state, &Failure::Api(ApiError::InvalidActionNotFound), &request_id, format)
+    error_response(
+        &state,
+        &Failure::Api(ApiError::InvalidActionNotFound),
+        &request_id,
+        format,
+    )
 }

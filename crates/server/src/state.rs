@@ -46,6 +46,7 @@ pub struct Inner {
     pub regions: Regions,
     pub links: LinkSigner,
     pub nonces: NonceGuard,
+    pub metrics: crate::metrics::Metrics,
     pub keys: TtlCache<String, Option<AccessKey>>,
     pub instances: TtlCache<String, Option<Instance>>,
 }
@@ -67,6 +68,7 @@ impl AppState {
                 regions,
                 links,
                 nonces,
+                metrics: Default::default(),
                 keys: TtlCache::new(ttl),
                 instances: TtlCache::new(ttl),
             }),
@@ -84,7 +86,10 @@ impl std::ops::Deref for AppState {
 impl Inner {
     /// The store of a region, opening it from the catalog when another process added it after
     /// this server started.
-    pub async fn region_store(&self, region_id: &str) -> Result<Option<Arc<xbak_storage::RegionStore>>, crate::Failure> {
+    pub async fn region_store(
+        &self,
+        region_id: &str,
+    ) -> Result<Option<Arc<xbak_storage::RegionStore>>, crate::Failure> {
         if let Some(store) = self.regions.get(region_id) {
             return Ok(Some(store));
         }

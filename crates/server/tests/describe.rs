@@ -8,7 +8,14 @@ use util::*;
 async fn lists_a_window_newest_first_with_every_seed_field() {
     let f = Fixture::new(5).await;
     let (s, e) = window(5);
-    let (status, body) = f.describe(&[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("StartTime", &s), ("EndTime", &e)]).await;
+    let (status, body) = f
+        .describe(&[
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("StartTime", &s),
+            ("EndTime", &e),
+        ])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["TotalRecordCount"], 5);
     assert_eq!(body["PageNumber"], 1);
@@ -18,18 +25,37 @@ async fn lists_a_window_newest_first_with_every_seed_field() {
     assert_eq!(body["EndTime"], e.as_str());
     assert!(body.get("Code").is_none(), "success bodies carry no Code");
     let items = body["Items"]["Item"].as_array().unwrap();
-    let starts: Vec<&str> = items.iter().map(|i| i["BackupStartTime"].as_str().unwrap()).collect();
+    let starts: Vec<&str> = items
+        .iter()
+        .map(|i| i["BackupStartTime"].as_str().unwrap())
+        .collect();
     let mut sorted = starts.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(starts, sorted, "newest first");
     let it = &items[0];
-    for k in ["CrossBackupId", "BackupSetScale", "BackupSetStatus", "InstanceId", "CrossBackupSetSize"] {
+    for k in [
+        "CrossBackupId",
+        "BackupSetScale",
+        "BackupSetStatus",
+        "InstanceId",
+        "CrossBackupSetSize",
+    ] {
         assert!(it[k].is_i64(), "{k} must be a JSON number: {it}");
     }
     for k in [
-        "BackupEndTime", "BackupMethod", "BackupStartTime", "BackupType", "Category", "ConsistentTime",
-        "CrossBackupDownloadLink", "CrossBackupRegion", "CrossBackupSetFile", "CrossBackupSetLocation",
-        "DBInstanceStorageType", "Engine", "EngineVersion",
+        "BackupEndTime",
+        "BackupMethod",
+        "BackupStartTime",
+        "BackupType",
+        "Category",
+        "ConsistentTime",
+        "CrossBackupDownloadLink",
+        "CrossBackupRegion",
+        "CrossBackupSetFile",
+        "CrossBackupSetLocation",
+        "DBInstanceStorageType",
+        "Engine",
+        "EngineVersion",
     ] {
         assert!(it[k].is_string(), "{k} must be a string: {it}");
     }
@@ -37,10 +63,19 @@ async fn lists_a_window_newest_first_with_every_seed_field() {
     assert_eq!(it["CrossBackupRegion"], DEST);
     assert_eq!(it["InstanceId"], 7980000);
     assert_eq!(it["Category"], "HighAvailability");
-    assert_eq!(it["RestoreRegions"]["RestoreRegion"], serde_json::json!([SRC, DEST]));
+    assert_eq!(
+        it["RestoreRegions"]["RestoreRegion"],
+        serde_json::json!([SRC, DEST])
+    );
     let file = it["CrossBackupSetFile"].as_str().unwrap();
-    assert!(file.starts_with("cn-hangzhou_rm-test0001_hins7980000_data_20240301"), "{file}");
-    assert!(file.ends_with("_qp.xb") || file.ends_with(".tar.gz"), "{file}");
+    assert!(
+        file.starts_with("cn-hangzhou_rm-test0001_hins7980000_data_20240301"),
+        "{file}"
+    );
+    assert!(
+        file.ends_with("_qp.xb") || file.ends_with(".tar.gz"),
+        "{file}"
+    );
 }
 
 #[tokio::test]
@@ -48,24 +83,56 @@ async fn window_is_inclusive_and_filters() {
     let f = Fixture::new(6).await;
     // Exactly sets 2..=4 start inside [base+2h, base+4h].
     let (status, body) = f
-        .describe(&[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("StartTime", "2024-03-01T02:00:00Z"), ("EndTime", "2024-03-01T04:00Z")])
+        .describe(&[
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("StartTime", "2024-03-01T02:00:00Z"),
+            ("EndTime", "2024-03-01T04:00Z"),
+        ])
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["TotalRecordCount"], 3);
-    let id = body["Items"]["Item"][1]["CrossBackupId"].as_i64().unwrap().to_string();
+    let id = body["Items"]["Item"][1]["CrossBackupId"]
+        .as_i64()
+        .unwrap()
+        .to_string();
 
-    let (_, one) = f.describe(&[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("CrossBackupId", &id)]).await;
+    let (_, one) = f
+        .describe(&[
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("CrossBackupId", &id),
+        ])
+        .await;
     assert_eq!(one["TotalRecordCount"], 1);
-    assert_eq!(one["Items"]["Item"][0]["CrossBackupId"].as_i64().unwrap().to_string(), id);
+    assert_eq!(
+        one["Items"]["Item"][0]["CrossBackupId"]
+            .as_i64()
+            .unwrap()
+            .to_string(),
+        id
+    );
 
     let (s, e) = window(6);
     let (_, none) = f
-        .describe(&[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("StartTime", &s), ("EndTime", &e), ("CrossBackupRegion", "cn-beijing")])
+        .describe(&[
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("StartTime", &s),
+            ("EndTime", &e),
+            ("CrossBackupRegion", "cn-beijing"),
+        ])
         .await;
     assert_eq!(none["TotalRecordCount"], 0);
     assert_eq!(none["Items"]["Item"], serde_json::json!([]));
     let (_, dest) = f
-        .describe(&[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("StartTime", &s), ("EndTime", &e), ("CrossBackupRegion", DEST)])
+        .describe(&[
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("StartTime", &s),
+            ("EndTime", &e),
+            ("CrossBackupRegion", DEST),
+        ])
         .await;
     assert_eq!(dest["TotalRecordCount"], 6);
 }
@@ -79,7 +146,14 @@ async fn pages_are_stable_and_cover_everything_once() {
         for page in 1..=(75 / size + 2) {
             let (ps, pn) = (size.to_string(), page.to_string());
             let (status, body) = f
-                .describe(&[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("StartTime", &s), ("EndTime", &e), ("PageSize", &ps), ("PageNumber", &pn)])
+                .describe(&[
+                    ("DBInstanceId", INSTANCE),
+                    ("RegionId", SRC),
+                    ("StartTime", &s),
+                    ("EndTime", &e),
+                    ("PageSize", &ps),
+                    ("PageNumber", &pn),
+                ])
                 .await;
             assert_eq!(status, 200);
             assert_eq!(body["TotalRecordCount"], 75);
@@ -101,7 +175,12 @@ async fn pages_are_stable_and_cover_everything_once() {
 async fn xml_format_and_v3_and_form_post_agree_with_json() {
     let f = Fixture::new(3).await;
     let (s, e) = window(3);
-    let base = [("DBInstanceId", INSTANCE), ("RegionId", SRC), ("StartTime", s.as_str()), ("EndTime", e.as_str())];
+    let base = [
+        ("DBInstanceId", INSTANCE),
+        ("RegionId", SRC),
+        ("StartTime", s.as_str()),
+        ("EndTime", e.as_str()),
+    ];
 
     let mut xml_params = base.to_vec();
     xml_params.push(("Format", "XML"));
@@ -109,7 +188,10 @@ async fn xml_format_and_v3_and_form_post_agree_with_json() {
     assert_eq!(status, 200);
     assert_eq!(ct, "text/xml;charset=utf-8");
     let xml = String::from_utf8(body).unwrap();
-    assert!(xml.contains("<DescribeCrossRegionBackupsResponse>"), "{xml}");
+    assert!(
+        xml.contains("<DescribeCrossRegionBackupsResponse>"),
+        "{xml}"
+    );
     assert_eq!(xml.matches("<Item>").count(), 3);
     assert_eq!(xml.matches("<RestoreRegion>").count(), 6);
     assert!(xml.contains("<TotalRecordCount>3</TotalRecordCount>"));
@@ -133,6 +215,13 @@ async fn xml_format_and_v3_and_form_post_agree_with_json() {
     let (status, _, body, _) = f.send(req).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let post: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let ids = |v: &serde_json::Value| v["Items"]["Item"].as_array().unwrap().iter().map(|i| i["CrossBackupId"].clone()).collect::<Vec<_>>();
+    let ids = |v: &serde_json::Value| {
+        v["Items"]["Item"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["CrossBackupId"].clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&post), ids(&v3));
 }

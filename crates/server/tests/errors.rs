@@ -12,11 +12,15 @@ async fn expect(f: &Fixture, req: Request<Body>, status: u16, code: &str) -> ser
     let text = String::from_utf8_lossy(&body).to_string();
     assert_eq!(got, status, "{code}: {text}");
     assert_eq!(ct, "application/json;charset=utf-8", "{text}");
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).unwrap_or_else(|_| panic!("not JSON: {text}"));
     assert_eq!(v["Code"], code, "{text}");
     let rid = v["RequestId"].as_str().unwrap();
     assert_eq!(rid.len(), 36);
-    assert_eq!(headers.get("x-acs-request-id").unwrap().to_str().unwrap(), rid);
+    assert_eq!(
+        headers.get("x-acs-request-id").unwrap().to_str().unwrap(),
+        rid
+    );
     assert!(!v["Message"].as_str().unwrap().is_empty());
     v
 }
@@ -24,7 +28,10 @@ async fn expect(f: &Fixture, req: Request<Body>, status: u16, code: &str) -> ser
 #[tokio::test]
 async fn parameter_errors_follow_the_catalogue() {
     let f = Fixture::new(1).await;
-    let ok_window = [("StartTime", "2024-03-01T00:00:00Z"), ("EndTime", "2024-03-02T00:00:00Z")];
+    let ok_window = [
+        ("StartTime", "2024-03-01T00:00:00Z"),
+        ("EndTime", "2024-03-02T00:00:00Z"),
+    ];
     let with = |extra: &[(&'static str, &'static str)]| {
         let mut p = vec![("DBInstanceId", INSTANCE), ("RegionId", SRC)];
         p.extend_from_slice(&ok_window);
@@ -35,25 +42,97 @@ async fn parameter_errors_follow_the_catalogue() {
         p
     };
     let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
-        (vec![("RegionId", SRC), ("CrossBackupId", "1")], 400, "MissingDBInstanceId"),
+        (
+            vec![("RegionId", SRC), ("CrossBackupId", "1")],
+            400,
+            "MissingDBInstanceId",
+        ),
         (with(&[("DBInstanceId", "")]), 400, "MissingDBInstanceId"),
-        (vec![("DBInstanceId", INSTANCE), ("CrossBackupId", "1")], 400, "MissingRegionId"),
-        (vec![("DBInstanceId", INSTANCE), ("RegionId", SRC)], 400, "ParameterAbsence"),
-        (vec![("DBInstanceId", INSTANCE), ("RegionId", SRC), ("StartTime", "2024-03-01T00:00:00Z")], 400, "ParameterAbsence"),
-        (with(&[("StartTime", "2024-03-01")]), 400, "InvalidStartTime.Format"),
-        (with(&[("EndTime", "yesterday")]), 400, "InvalidEndTime.Format"),
-        (with(&[("EndTime", "2024-02-01T00:00:00Z")]), 400, "InvalidStartTimeAndEndTime.Malformed"),
+        (
+            vec![("DBInstanceId", INSTANCE), ("CrossBackupId", "1")],
+            400,
+            "MissingRegionId",
+        ),
+        (
+            vec![("DBInstanceId", INSTANCE), ("RegionId", SRC)],
+            400,
+            "ParameterAbsence",
+        ),
+        (
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("StartTime", "2024-03-01T00:00:00Z"),
+            ],
+            400,
+            "ParameterAbsence",
+        ),
+        (
+            with(&[("StartTime", "2024-03-01")]),
+            400,
+            "InvalidStartTime.Format",
+        ),
+        (
+            with(&[("EndTime", "yesterday")]),
+            400,
+            "InvalidEndTime.Format",
+        ),
+        (
+            with(&[("EndTime", "2024-02-01T00:00:00Z")]),
+            400,
+            "InvalidStartTimeAndEndTime.Malformed",
+        ),
         (with(&[("PageSize", "10")]), 400, "InvalidParameters.Format"),
-        (with(&[("PageSize", "abc")]), 400, "InvalidParameters.Format"),
-        (with(&[("PageNumber", "0")]), 400, "InvalidParameters.Format"),
-        (with(&[("PageNumber", "99999999999")]), 400, "InvalidParameters.Format"),
-        (with(&[("CrossBackupId", "x1")]), 400, "InvalidParameters.Format"),
-        (with(&[("RegionId", "CN HANGZHOU")]), 400, "InvalidRegion.Format"),
-        (with(&[("DBInstanceId", "rm-nosuch")]), 404, "InvalidDBInstance.NotFound"),
-        (with(&[("DBInstanceId", "rm-other0001")]), 404, "InvalidDBInstance.NotFound"),
-        (with(&[("RegionId", "cn-beijing")]), 404, "InvalidDBInstance.NotFound"),
-        (with(&[("DBInstanceId", "rm-mysql8")]), 403, "IncorrectDBInstanceType"),
-        (with(&[("Action", "DescribeNothing")]), 404, "InvalidAction.NotFound"),
+        (
+            with(&[("PageSize", "abc")]),
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            with(&[("PageNumber", "0")]),
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            with(&[("PageNumber", "99999999999")]),
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            with(&[("CrossBackupId", "x1")]),
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            with(&[("RegionId", "CN HANGZHOU")]),
+            400,
+            "InvalidRegion.Format",
+        ),
+        (
+            with(&[("DBInstanceId", "rm-nosuch")]),
+            404,
+            "InvalidDBInstance.NotFound",
+        ),
+        (
+            with(&[("DBInstanceId", "rm-other0001")]),
+            404,
+            "InvalidDBInstance.NotFound",
+        ),
+        (
+            with(&[("RegionId", "cn-beijing")]),
+            404,
+            "InvalidDBInstance.NotFound",
+        ),
+        (
+            with(&[("DBInstanceId", "rm-mysql8")]),
+            403,
+            "IncorrectDBInstanceType",
+        ),
+        (
+            with(&[("Action", "DescribeNothing")]),
+            404,
+            "InvalidAction.NotFound",
+        ),
         (with(&[("Version", "2099-01-01")]), 400, "InvalidVersion"),
     ];
     for (params, status, code) in cases {
@@ -64,27 +143,87 @@ async fn parameter_errors_follow_the_catalogue() {
 #[tokio::test]
 async fn authentication_errors() {
     let f = Fixture::new(1).await;
-    let p = [("DBInstanceId", INSTANCE), ("RegionId", SRC), ("CrossBackupId", "1")];
+    let p = [
+        ("DBInstanceId", INSTANCE),
+        ("RegionId", SRC),
+        ("CrossBackupId", "1"),
+    ];
 
-    expect(&f, v1_request("GET", "LTAInosuchkey", "x", &p, Utc::now()), 404, "InvalidAccessKeyId.NotFound").await;
+    expect(
+        &f,
+        v1_request("GET", "LTAInosuchkey", "x", &p, Utc::now()),
+        404,
+        "InvalidAccessKeyId.NotFound",
+    )
+    .await;
 
-    let v = expect(&f, v1_request("GET", &f.ak, "wrong-secret", &p, Utc::now()), 400, "SignatureDoesNotMatch").await;
+    let v = expect(
+        &f,
+        v1_request("GET", &f.ak, "wrong-secret", &p, Utc::now()),
+        400,
+        "SignatureDoesNotMatch",
+    )
+    .await;
     let msg = v["Message"].as_str().unwrap();
     let sts = msg.split(':').nth(1).unwrap();
     assert!(sts.starts_with("GET&%2F&AccessKeyId%3D"), "{msg}");
 
-    expect(&f, v1_request("GET", &f.ak, &f.secret, &p, Utc::now() - Duration::minutes(20)), 400, "InvalidTimeStamp.Expired").await;
-    expect(&f, v1_request("GET", &f.ak, &f.secret, &p, Utc::now() + Duration::minutes(20)), 400, "InvalidTimeStamp.Expired").await;
-    expect(&f, f.v1_get(&[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("CrossBackupId", "1"), ("Timestamp", "now")]), 400, "InvalidTimeStamp.Format").await;
+    expect(
+        &f,
+        v1_request(
+            "GET",
+            &f.ak,
+            &f.secret,
+            &p,
+            Utc::now() - Duration::minutes(20),
+        ),
+        400,
+        "InvalidTimeStamp.Expired",
+    )
+    .await;
+    expect(
+        &f,
+        v1_request(
+            "GET",
+            &f.ak,
+            &f.secret,
+            &p,
+            Utc::now() + Duration::minutes(20),
+        ),
+        400,
+        "InvalidTimeStamp.Expired",
+    )
+    .await;
+    expect(
+        &f,
+        f.v1_get(&[
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("CrossBackupId", "1"),
+            ("Timestamp", "now"),
+        ]),
+        400,
+        "InvalidTimeStamp.Format",
+    )
+    .await;
 
     // Signed as POST, sent as GET.
     let q = v1_params("POST", &f.ak, &f.secret, &p, Utc::now());
-    let req = Request::builder().method("GET").uri(format!("/?{q}")).body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .method("GET")
+        .uri(format!("/?{q}"))
+        .body(Body::empty())
+        .unwrap();
     expect(&f, req, 400, "SignatureDoesNotMatch").await;
 
     // Tampered after signing.
-    let q = v1_params("GET", &f.ak, &f.secret, &p, Utc::now()).replace("CrossBackupId=1", "CrossBackupId=2");
-    let req = Request::builder().method("GET").uri(format!("/?{q}")).body(Body::empty()).unwrap();
+    let q = v1_params("GET", &f.ak, &f.secret, &p, Utc::now())
+        .replace("CrossBackupId=1", "CrossBackupId=2");
+    let req = Request::builder()
+        .method("GET")
+        .uri(format!("/?{q}"))
+        .body(Body::empty())
+        .unwrap();
     expect(&f, req, 400, "SignatureDoesNotMatch").await;
 
     // No signature at all.
@@ -97,31 +236,54 @@ async fn authentication_errors() {
 
     // The same signed request twice: the second is a replay.
     let q = v1_params("GET", &f.ak, &f.secret, &p, Utc::now());
-    let req = |q: &str| Request::builder().uri(format!("/?{q}")).body(Body::empty()).unwrap();
+    let req = |q: &str| {
+        Request::builder()
+            .uri(format!("/?{q}"))
+            .body(Body::empty())
+            .unwrap()
+    };
     let (status, _, _, _) = f.send(req(&q)).await;
     assert_eq!(status, 200);
     expect(&f, req(&q), 400, "SignatureNonceUsed").await;
 
     // PUT is not an RPC method.
     let q = v1_params("PUT", &f.ak, &f.secret, &p, Utc::now());
-    let req = Request::builder().method("PUT").uri(format!("/?{q}")).body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .method("PUT")
+        .uri(format!("/?{q}"))
+        .body(Body::empty())
+        .unwrap();
     expect(&f, req, 400, "UnsupportedHTTPMethod").await;
 }
 
 #[tokio::test]
 async fn replays_are_refused_after_a_restart() {
     let f = Fixture::new(1).await;
-    let p = [("DBInstanceId", INSTANCE), ("RegionId", SRC), ("CrossBackupId", "1")];
+    let p = [
+        ("DBInstanceId", INSTANCE),
+        ("RegionId", SRC),
+        ("CrossBackupId", "1"),
+    ];
     let q = v1_params("GET", &f.ak, &f.secret, &p, Utc::now());
-    let req = |q: &str| Request::builder().uri(format!("/?{q}")).body(Body::empty()).unwrap();
+    let req = |q: &str| {
+        Request::builder()
+            .uri(format!("/?{q}"))
+            .body(Body::empty())
+            .unwrap()
+    };
     assert_eq!(f.send(req(&q)).await.0, 200);
     f.state.nonces.flush().await.unwrap();
 
     // A new server on the same catalog.
     let links = xbak_storage::links::LinkSigner::new("k".into(), "s".into(), "http://x".into());
-    let restarted = xbak_server::AppState::new(xbak_server::ServerConfig::default(), f.catalog.clone(), f.regions.clone(), links)
-        .await
-        .unwrap();
+    let restarted = xbak_server::AppState::new(
+        xbak_server::ServerConfig::default(),
+        f.catalog.clone(),
+        f.regions.clone(),
+        links,
+    )
+    .await
+    .unwrap();
     let (status, _, body, _) = send_to(&restarted, req(&q)).await;
     assert_eq!(status, 400);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -131,16 +293,35 @@ async fn replays_are_refused_after_a_restart() {
 #[tokio::test]
 async fn errors_come_back_in_the_callers_format() {
     let f = Fixture::new(1).await;
-    let req = v1_request("GET", "LTAInosuchkey", "x", &[("DBInstanceId", INSTANCE), ("RegionId", SRC), ("Format", "xml")], Utc::now());
+    let req = v1_request(
+        "GET",
+        "LTAInosuchkey",
+        "x",
+        &[
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("Format", "xml"),
+        ],
+        Utc::now(),
+    );
     let (status, ct, body, _) = f.send(req).await;
     assert_eq!(status, 404);
     assert_eq!(ct, "text/xml;charset=utf-8");
     let xml = String::from_utf8(body).unwrap();
-    assert!(xml.starts_with("<?xml version='1.0' encoding='UTF-8'?><Error>"), "{xml}");
-    assert!(xml.contains("<Code>InvalidAccessKeyId.NotFound</Code>"), "{xml}");
+    assert!(
+        xml.starts_with("<?xml version='1.0' encoding='UTF-8'?><Error>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<Code>InvalidAccessKeyId.NotFound</Code>"),
+        "{xml}"
+    );
 
     // No Format and no Accept: XML, Alibaba's documented default.
-    let req = Request::builder().uri("/?Action=Nope").body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .uri("/?Action=Nope")
+        .body(Body::empty())
+        .unwrap();
     let (status, ct, _, _) = f.send(req).await;
     assert_eq!((status, ct.as_str()), (404, "text/xml;charset=utf-8"));
 }

@@ -190,6 +190,12 @@ function defineSuite(name, makeAdapter) {
       assert.deepEqual(got, starts.slice(10, 41));
     });
 
+    it('accepts minute-precision times (yyyy-MM-ddTHH:mmZ, as in the contract examples)', async () => {
+      const [w0, w1] = env.window.map((t) => `${t.slice(0, 16)}Z`);
+      const body = await api.describe({ RegionId: env.region, DBInstanceId: env.instanceA, StartTime: w0, EndTime: w1 });
+      assert.equal(body.TotalRecordCount, env.total);
+    });
+
     for (const pageSize of [30, 50, 100]) {
       it(`pages with PageSize ${pageSize}`, async () => {
         const pages = Math.ceil(env.total / pageSize);

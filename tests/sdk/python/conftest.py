@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from xbak_sdk import Env  # noqa: E402
+from xbak_sdk import NOTES, Env  # noqa: E402
 
 for _v in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
     os.environ.pop(_v, None)  # aliyun-python-sdk-core sends through these when set
@@ -22,3 +22,8 @@ def api(request, env):
     if cls is None or getattr(cls, "adapter_class", None) is None:
         pytest.fail("the api fixture is for ScenarioSuite subclasses")
     return cls.adapter_class(env)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in NOTES:
+        terminalreporter.write_line(line)

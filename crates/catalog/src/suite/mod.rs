@@ -3,7 +3,7 @@
 //! A backend provides a [`Backend`]: a fresh, empty catalog per test that can be opened more than
 //! once (a second handle is what another process would see). Then one line runs everything:
 //!
-//! ```ignore
+//! ```text
 //! xbak_catalog::catalog_test_suite!(MyBackend::new());
 //! ```
 //!

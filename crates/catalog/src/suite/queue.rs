@@ -90,18 +90,21 @@ pub async fn claim_respects_next_attempt_and_leases(backend: &dyn Backend) {
 }
 
 pub async fn concurrent_claimers_never_share_a_job(backend: &dyn Backend) {
-    const JOBS: u32 = 40;
+    const JOBS: u32 = 80;
     const CLAIMERS: usize = 8;
     let w = world(backend).await;
     for n in 0..JOBS {
         record(&*w.cat, &w.instance, t0() + secs(i64::from(n)), n).await;
     }
-    // Two handles: for a file-backed catalog, two processes racing on the same database.
-    let handles = [Arc::clone(&w.cat), backend.open().await];
+    // Several handles: for a file-backed catalog, processes racing on the same database.
+    let mut handles = vec![Arc::clone(&w.cat)];
+    for _ in 1..4 {
+        handles.push(backend.open().await);
+    }
     let now = due();
     let mut tasks = Vec::new();
     for i in 0..CLAIMERS {
-        let cat = Arc::clone(&handles[i % 2]);
+        let cat = Arc::clone(&handles[i % handles.len()]);
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             while let Some(job) = cat.claim_copy_job(now, LEASE).await.expect("claim") {

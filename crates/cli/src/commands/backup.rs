@@ -54,7 +54,10 @@ async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
     let method: BackupMethod = a.method.parse()?;
     let backup_type: BackupType = a.backup_type.parse()?;
     let scale = BackupSetScale::from_i64(a.scale)?;
-    let (started_at, finished_at) = (parse_time("--start", &a.start)?, parse_time("--end", &a.end)?);
+    let (started_at, finished_at) = (
+        parse_time("--start", &a.start)?,
+        parse_time("--end", &a.end)?,
+    );
     let consistent_at = parse_time("--consistent", &a.consistent)?;
     if finished_at < started_at {
         anyhow::bail!("--end is before --start");
@@ -64,23 +67,43 @@ async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
         .instance_by_db_instance_id(&a.db_instance_id)
         .await?
         .with_context(|| format!("no instance {:?}", a.db_instance_id))?;
-    let region = catalog.region(&inst.region_id).await?.with_context(|| format!("no region {}", inst.region_id))?;
+    let region = catalog
+        .region(&inst.region_id)
+        .await?
+        .with_context(|| format!("no region {}", inst.region_id))?;
     let store = RegionStore::open(&region.region_id, &region.store_url)?;
     let instance_number = a.instance_number.unwrap_or(inst.instance_number);
-    let file_name = backup_set_file_name(&inst.region_id, &inst.db_instance_id, instance_number, started_at, method);
+    let file_name = backup_set_file_name(
+        &inst.region_id,
+        &inst.db_instance_id,
+        instance_number,
+        started_at,
+        method,
+    );
     let key = backup_set_key(&inst.db_instance_id, &file_name);
 
-    let file = tokio::fs::File::open(&a.file).await.with_context(|| format!("opening {}", a.file.display()))?;
+    let file = tokio::fs::File::open(&a.file)
+        .await
+        .with_context(|| format!("opening {}", a.file.display()))?;
     let len = file.metadata().await?.len();
     let bar = bytes_bar("storing backup set", len);
-    let staged = store.upload_staged(&key, tokio::io::BufReader::with_capacity(1 << 20, file), &|n| bar.set_position(n)).await?;
+    let staged = store
+        .upload_staged(
+            &key,
+            tokio::io::BufReader::with_capacity(1 << 20, file),
+            &|n| bar.set_position(n),
+        )
+        .await?;
     bar.finish_and_clear();
     let check = store.checksum(&staged.staging_key).await?;
     if check.sha256 != staged.sha256 || check.size != staged.size {
         store.delete(&staged.staging_key).await.ok();
         anyhow::bail!("the stored bytes did not read back as written; nothing was recorded");
     }
-    store.publish(&staged, &key).await.with_context(|| format!("publishing {key}"))?;
+    store
+        .publish(&staged, &key)
+        .await
+        .with_context(|| format!("publishing {key}"))?;
     let recorded = catalog
         .record_backup_set(&NewBackupSet {
             instance_id: inst.id,
@@ -96,10 +119,18 @@ async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
             sha256: staged.sha256.clone(),
         })
         .await?;
-    println!("backup set {} stored as {file_name} ({} bytes, sha256 {})", recorded.backup_set.id, staged.size, staged.sha256);
+    println!(
+        "backup set {} stored as {file_name} ({} bytes, sha256 {})",
+        recorded.backup_set.id, staged.size, staged.sha256
+    );
     match recorded.queued_copy_id {
-        Some(id) => println!("cross-region copy {id} queued (run `xbak replicate --once` or `xbak serve`)"),
-        None => println!("no cross-region policy: nothing queued (xbak policy set {} --cross-region R)", inst.db_instance_id),
+        Some(id) => {
+            println!("cross-region copy {id} queued (run `xbak replicate --once` or `xbak serve`)")
+        }
+        None => println!(
+            "no cross-region policy: nothing queued (xbak policy set {} --cross-region R)",
+            inst.db_instance_id
+        ),
     }
     Ok(())
 }

@@ -46,15 +46,19 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
             storage_type,
             instance_number,
         } => {
-            if db_instance_id.is_empty() || db_instance_id.len() > 64 || db_instance_id.contains(['/', ' ']) {
-                anyhow::bail!("DBInstanceId {db_instance_id:?} must be 1-64 characters without '/' or spaces");
+            if db_instance_id.is_empty()
+                || db_instance_id.len() > 64
+                || db_instance_id.contains(['/', ' '])
+            {
+                anyhow::bail!(
+                    "DBInstanceId {db_instance_id:?} must be 1-64 characters without '/' or spaces"
+                );
             }
             let category: Category = category.parse()?;
             let storage_type: StorageType = storage_type.parse()?;
-            let acct = catalog
-                .account_by_name(&account)
-                .await?
-                .with_context(|| format!("no account named {account:?} (xbak account create {account})"))?;
+            let acct = catalog.account_by_name(&account).await?.with_context(|| {
+                format!("no account named {account:?} (xbak account create {account})")
+            })?;
             catalog
                 .region(&region)
                 .await?
@@ -70,7 +74,10 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                 instance_number: instance_number.unwrap_or_else(default_instance_number),
             };
             let inst = catalog.create_instance(&new).await?;
-            println!("instance {} in {} (InstanceId {})", inst.db_instance_id, inst.region_id, inst.instance_number);
+            println!(
+                "instance {} in {} (InstanceId {})",
+                inst.db_instance_id, inst.region_id, inst.instance_number
+            );
             if !inst.supports_cross_region_backup() {
                 eprintln!(
                     "note: Alibaba offers cross-region backup only for MySQL 5.6 and MySQL 5.7 HighAvailability local_ssd; \
@@ -84,6 +91,9 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
 
 /// Alibaba's node numbers are 7-8 digit integers; pick one in that range.
 fn default_instance_number() -> i64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     1_000_000 + i64::from(nanos % 9_000_000)
 }

@@ -24,7 +24,11 @@ pub enum Cmd {
 pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
     let catalog = ctx.catalog().await?;
     match cmd {
-        Cmd::Set { db_instance_id, cross_region, retention_days } => {
+        Cmd::Set {
+            db_instance_id,
+            cross_region,
+            retention_days,
+        } => {
             if !RETENTION_DAYS.contains(&retention_days) {
                 anyhow::bail!("--retention-days must be between 7 and 1825");
             }
@@ -33,12 +37,14 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("no instance {db_instance_id:?}"))?;
             if cross_region == inst.region_id {
-                anyhow::bail!("the destination must differ from the instance's region {}", inst.region_id);
+                anyhow::bail!(
+                    "the destination must differ from the instance's region {}",
+                    inst.region_id
+                );
             }
-            catalog
-                .region(&cross_region)
-                .await?
-                .with_context(|| format!("no region {cross_region:?} (xbak region add {cross_region})"))?;
+            catalog.region(&cross_region).await?.with_context(|| {
+                format!("no region {cross_region:?} (xbak region add {cross_region})")
+            })?;
             let policy = Policy {
                 instance_id: inst.id,
                 enabled: true,
@@ -47,7 +53,9 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                 updated_at: Utc::now(),
             };
             catalog.put_policy(&policy).await?;
-            println!("{db_instance_id}: backups copied to {cross_region}, kept {retention_days} days");
+            println!(
+                "{db_instance_id}: backups copied to {cross_region}, kept {retention_days} days"
+            );
         }
     }
     Ok(())

@@ -32,7 +32,12 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
             };
             // Opening validates the URL and creates a local folder before anything is recorded.
             RegionStore::open(&region_id, &store_url)?;
-            catalog.put_region(&Region { region_id: region_id.clone(), store_url: store_url.clone() }).await?;
+            catalog
+                .put_region(&Region {
+                    region_id: region_id.clone(),
+                    store_url: store_url.clone(),
+                })
+                .await?;
             println!("region {region_id} -> {store_url}");
         }
         Cmd::List => {
@@ -45,5 +50,8 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
 }
 
 fn valid_region_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

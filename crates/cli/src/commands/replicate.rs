@@ -19,11 +19,16 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     if !args.once {
-        anyhow::bail!("only `xbak replicate --once` is offered; `xbak serve` runs copies continuously");
+        anyhow::bail!(
+            "only `xbak replicate --once` is offered; `xbak serve` runs copies continuously"
+        );
     }
     let catalog = ctx.catalog().await?;
     let regions = ctx.regions(catalog.as_ref()).await?;
-    let config = ReplicatorConfig { lease: Duration::from_secs(args.lease_seconds.max(1)), ..ReplicatorConfig::default() };
+    let config = ReplicatorConfig {
+        lease: Duration::from_secs(args.lease_seconds.max(1)),
+        ..ReplicatorConfig::default()
+    };
     let replicator = Replicator::new(catalog, regions, config);
     let mut events = replicator.subscribe();
     let printer = tokio::spawn(async move {
@@ -38,14 +43,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                         b.set_position(bytes);
                     }
                 }
-                CopyEvent::Completed { copy_id, bytes, elapsed } => {
+                CopyEvent::Completed {
+                    copy_id,
+                    bytes,
+                    elapsed,
+                } => {
                     if let Some(b) = bars.remove(&copy_id) {
                         b.finish_and_clear();
                     }
                     let mbps = bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9);
                     println!("copy {copy_id}: completed, {bytes} bytes verified ({mbps:.1} MB/s)");
                 }
-                CopyEvent::Failed { copy_id, error, will_retry } => {
+                CopyEvent::Failed {
+                    copy_id,
+                    error,
+                    will_retry,
+                } => {
                     if let Some(b) = bars.remove(&copy_id) {
                         b.finish_and_clear();
                     }

@@ -3,16 +3,12 @@
 use crate::context::Context;
 use anyhow::Context as _;
 use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 use xbak_engine::{Replicator, ReplicatorConfig};
 use xbak_server::nonces::FLUSH_EVERY;
 use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
-
-/// Staging objects older than this are left-overs of a killed copy and are swept at start.
-const STALE_STAGING: Duration = Duration::from_secs(3600);
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,29 +26,39 @@ pub struct Args {
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let catalog = ctx.catalog().await?;
     let regions = ctx.regions(catalog.as_ref()).await?;
-    for r in catalog.regions().await? {
-        if let Some(store) = regions.get(&r.region_id) {
-            match store.sweep_staging(STALE_STAGING).await {
-                Ok(0) => {}
-                Ok(n) => info!(region = %r.region_id, swept = n, "removed stale staging objects"),
-                Err(e) => warn!(region = %r.region_id, error = %e, "could not sweep staging"),
-            }
-        }
-    }
-    let public_url = args.public_url.unwrap_or_else(|| format!("http://{}", args.listen));
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{}", args.listen));
     let (key_id, secret) = catalog.link_signing_key().await?;
     let links = LinkSigner::new(key_id, secret, public_url.trim_end_matches('/').to_owned());
-    let state = AppState::new(ServerConfig::default(), catalog.clone(), regions.clone(), links).await?;
+    let state = AppState::new(
+        ServerConfig::default(),
+        catalog.clone(),
+        regions.clone(),
+        links,
+    )
+    .await?;
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     print_welcome(ctx, catalog.as_ref(), &args.listen).await;
 
     let flusher = tokio::spawn(flush_nonces(state.clone(), stop_rx.clone()));
     let workers = (!args.no_workers).then(|| {
-        let replicator = Replicator::new(catalog.clone(), regions.clone(), ReplicatorConfig::default());
+        let replicator = Replicator::new(
+            catalog.clone(),
+            regions.clone(),
+            ReplicatorConfig::default(),
+        );
+        tokio::spawn(feed_metrics(state.clone(), replicator.subscribe()));
         let mut rx = stop_rx.clone();
-        tokio::spawn(async move { replicator.run(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) }).await })
+        tokio::spawn(async move {
+            replicator
+                .run(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) })
+                .await
+        })
     });
 
     let mut rx = stop_rx.clone();
@@ -71,6 +77,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     flusher.await?;
     state.nonces.flush().await?;
     Ok(())
+}
+
+/// Turns the replicator's events into the server's metrics.
+async fn feed_metrics(
+    state: AppState,
+    mut events: tokio::sync::broadcast::Receiver<xbak_engine::CopyEvent>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut progress = std::collections::HashMap::new();
+    loop {
+        match events.recv().await {
+            Ok(ev) => state.metrics.record_copy(&ev, &mut progress),
+            Err(RecvError::Lagged(n)) => warn!(missed = n, "metrics missed copy events"),
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 async fn flush_nonces(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -115,7 +137,11 @@ async fn shutdown_signal() {
 async fn print_welcome(ctx: &Context, catalog: &dyn xbak_catalog::Catalog, listen: &SocketAddr) {
     let data_dir = ctx.data_dir.display();
     eprintln!("xbak serving Alibaba RDS API 2014-08-15 on http://{listen} (data dir {data_dir})");
-    let empty = catalog.regions().await.map(|r| r.is_empty()).unwrap_or(false);
+    let empty = catalog
+        .regions()
+        .await
+        .map(|r| r.is_empty())
+        .unwrap_or(false);
     if empty {
         eprintln!(
             "\nThe catalog is empty. Next, in another terminal:\n  \

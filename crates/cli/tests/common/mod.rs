@@ -12,7 +12,9 @@ pub struct DataDir {
 
 impl DataDir {
     pub fn new() -> DataDir {
-        DataDir { dir: tempfile::tempdir().unwrap() }
+        DataDir {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -47,31 +49,76 @@ impl DataDir {
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["AccountName"], "alice");
         self.ok(&[
-            "instance", "create", "rm-bb0001", "--region", "cn-hangzhou", "--account", "alice", "--engine", "MySQL",
-            "--engine-version", "5.7", "--category", "HighAvailability", "--storage-type", "local_ssd", "--instance-number", "8161055",
+            "instance",
+            "create",
+            "rm-bb0001",
+            "--region",
+            "cn-hangzhou",
+            "--account",
+            "alice",
+            "--engine",
+            "MySQL",
+            "--engine-version",
+            "5.7",
+            "--category",
+            "HighAvailability",
+            "--storage-type",
+            "local_ssd",
+            "--instance-number",
+            "8161055",
         ]);
-        self.ok(&["policy", "set", "rm-bb0001", "--cross-region", "cn-shanghai"]);
-        (v["AccessKeyId"].as_str().unwrap().to_owned(), v["AccessKeySecret"].as_str().unwrap().to_owned())
+        self.ok(&[
+            "policy",
+            "set",
+            "rm-bb0001",
+            "--cross-region",
+            "cn-shanghai",
+        ]);
+        (
+            v["AccessKeyId"].as_str().unwrap().to_owned(),
+            v["AccessKeySecret"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub fn register(&self, file: &Path, start: &str) -> String {
         self.ok(&[
-            "backup", "register", "rm-bb0001", "--file", file.to_str().unwrap(), "--method", "P", "--type", "F",
-            "--start", start, "--end", start, "--consistent", start,
+            "backup",
+            "register",
+            "rm-bb0001",
+            "--file",
+            file.to_str().unwrap(),
+            "--method",
+            "P",
+            "--type",
+            "F",
+            "--start",
+            start,
+            "--end",
+            start,
+            "--consistent",
+            start,
         ])
     }
 
     /// Visible (non-staging) files of a region folder.
     pub fn visible_files(&self, region: &str) -> Vec<PathBuf> {
+        let root = self.path().join("regions").join(region);
         let mut out = Vec::new();
-        walk(&self.path().join("regions").join(region), &mut out);
-        out.retain(|p| !p.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) && !p.to_string_lossy().contains('#'));
+        walk(&root, &mut out);
+        out.retain(|p| {
+            let rel = p.strip_prefix(&root).unwrap();
+            !rel.components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+                && !rel.to_string_lossy().contains('#')
+        });
         out
     }
 }
 
 pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -83,7 +130,11 @@ pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `xbak serve`, killed on drop.
@@ -125,7 +176,12 @@ impl Drop for Server {
 pub fn sha256_file(p: &Path) -> String {
     let out = Command::new("sha256sum").arg(p).output().unwrap();
     assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// A file of `mb` MiB of pseudo-random bytes.

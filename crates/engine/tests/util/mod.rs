@@ -14,7 +14,10 @@ use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::Catalog;
 use xbak_domain::naming::{backup_set_file_name, backup_set_key, copy_key};
 use xbak_domain::time::parse_utc;
-use xbak_domain::{BackupMethod, BackupSetScale, BackupType, Category, Instance, NewBackupSet, NewInstance, Policy, Region, StorageType};
+use xbak_domain::{
+    BackupMethod, BackupSetScale, BackupType, Category, Instance, NewBackupSet, NewInstance,
+    Policy, Region, StorageType,
+};
 use xbak_engine::{CopyEvent, ReplicatorConfig, RetryPolicy};
 use xbak_storage::faults::FaultyStore;
 use xbak_storage::{RegionStore, Regions};
@@ -34,7 +37,10 @@ pub struct World {
 }
 
 pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("xbak_engine=debug,xbak_storage=debug").try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("xbak_engine=debug,xbak_storage=debug")
+        .try_init();
 }
 
 pub fn region_dir(dir: &std::path::Path, region: &str) -> PathBuf {
@@ -45,7 +51,9 @@ fn faulty_region(dir: &std::path::Path, region: &str) -> (Arc<FaultyStore>, Arc<
     let path = region_dir(dir, region);
     let url = format!("file://{}", path.display());
     RegionStore::open(region, &url).expect("creates the directory");
-    let fs = object_store::local::LocalFileSystem::new_with_prefix(&path).unwrap().with_automatic_cleanup(true);
+    let fs = object_store::local::LocalFileSystem::new_with_prefix(&path)
+        .unwrap()
+        .with_automatic_cleanup(true);
     let faults = FaultyStore::new(Arc::new(fs));
     let store = RegionStore::from_object_store(region, &url, faults.clone()).unwrap();
     (faults, Arc::new(store))
@@ -55,10 +63,20 @@ impl World {
     pub async fn new() -> World {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
-        let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&dir.path().join("catalog.db")).await.unwrap());
+        let catalog: Arc<dyn Catalog> = Arc::new(
+            SqliteCatalog::open(&dir.path().join("catalog.db"))
+                .await
+                .unwrap(),
+        );
         for region in [SOURCE, DEST] {
             let url = format!("file://{}", region_dir(dir.path(), region).display());
-            catalog.put_region(&Region { region_id: region.into(), store_url: url }).await.unwrap();
+            catalog
+                .put_region(&Region {
+                    region_id: region.into(),
+                    store_url: url,
+                })
+                .await
+                .unwrap();
         }
         let (account, _) = catalog.create_account("acme").await.unwrap();
         let instance = catalog
@@ -75,12 +93,26 @@ impl World {
             .await
             .unwrap();
         catalog
-            .put_policy(&Policy { instance_id: instance.id, enabled: true, dest_region_id: DEST.into(), retention_days: 7, updated_at: chrono::Utc::now() })
+            .put_policy(&Policy {
+                instance_id: instance.id,
+                enabled: true,
+                dest_region_id: DEST.into(),
+                retention_days: 7,
+                updated_at: chrono::Utc::now(),
+            })
             .await
             .unwrap();
         let (source_faults, source) = faulty_region(dir.path(), SOURCE);
         let (dest_faults, dest) = faulty_region(dir.path(), DEST);
-        World { dir, catalog, instance, source, dest, source_faults, dest_faults }
+        World {
+            dir,
+            catalog,
+            instance,
+            source,
+            dest,
+            source_faults,
+            dest_faults,
+        }
     }
 
     /// Regions as a freshly started process would have them, with the fault injectors.
@@ -99,12 +131,28 @@ impl World {
 
     /// Like [`World::add_set`], but records the size and checksum of `recorded` and stores
     /// `data` only if `stored` is `Some`.
-    pub async fn add_set_as(&self, n: u32, recorded: &[u8], stored: Option<&[u8]>) -> (i64, String) {
-        let started = parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
-        let file = backup_set_file_name(SOURCE, &self.instance.db_instance_id, self.instance.instance_number, started, BackupMethod::Physical);
+    pub async fn add_set_as(
+        &self,
+        n: u32,
+        recorded: &[u8],
+        stored: Option<&[u8]>,
+    ) -> (i64, String) {
+        let started =
+            parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
+        let file = backup_set_file_name(
+            SOURCE,
+            &self.instance.db_instance_id,
+            self.instance.instance_number,
+            started,
+            BackupMethod::Physical,
+        );
         let key = backup_set_key(&self.instance.db_instance_id, &file);
         if let Some(data) = stored {
-            let staged = self.source.upload_staged(&key, data, &|_| {}).await.unwrap();
+            let staged = self
+                .source
+                .upload_staged(&key, data, &|_| {})
+                .await
+                .unwrap();
             self.source.publish(&staged, &key).await.unwrap();
         }
         let recorded_set = self
@@ -136,7 +184,9 @@ impl World {
 
 pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for entry in entries {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -156,7 +206,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub fn config(max_attempts: u32) -> ReplicatorConfig {
     ReplicatorConfig {
         lease: Duration::from_secs(1),
-        retry: RetryPolicy { base: Duration::ZERO, max: Duration::ZERO, max_attempts },
+        retry: RetryPolicy {
+            base: Duration::ZERO,
+            max: Duration::ZERO,
+            max_attempts,
+        },
         concurrency: 2,
         poll_interval: Duration::from_millis(200),
         staging_max_age: Duration::from_secs(3600),
@@ -191,10 +245,16 @@ impl StealingCatalog {
 
 #[async_trait::async_trait]
 impl Catalog for StealingCatalog {
-    async fn create_account(&self, name: &str) -> xbak_catalog::Result<(xbak_domain::Account, xbak_domain::AccessKey)> {
+    async fn create_account(
+        &self,
+        name: &str,
+    ) -> xbak_catalog::Result<(xbak_domain::Account, xbak_domain::AccessKey)> {
         self.inner.create_account(name).await
     }
-    async fn account_by_name(&self, name: &str) -> xbak_catalog::Result<Option<xbak_domain::Account>> {
+    async fn account_by_name(
+        &self,
+        name: &str,
+    ) -> xbak_catalog::Result<Option<xbak_domain::Account>> {
         self.inner.account_by_name(name).await
     }
     async fn access_key(&self, id: &str) -> xbak_catalog::Result<Option<xbak_domain::AccessKey>> {
@@ -221,13 +281,19 @@ impl Catalog for StealingCatalog {
     async fn policy(&self, instance_id: i64) -> xbak_catalog::Result<Option<Policy>> {
         self.inner.policy(instance_id).await
     }
-    async fn record_backup_set(&self, new: &NewBackupSet) -> xbak_catalog::Result<xbak_catalog::RecordedBackupSet> {
+    async fn record_backup_set(
+        &self,
+        new: &NewBackupSet,
+    ) -> xbak_catalog::Result<xbak_catalog::RecordedBackupSet> {
         self.inner.record_backup_set(new).await
     }
     async fn backup_set(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::BackupSet>> {
         self.inner.backup_set(id).await
     }
-    async fn list_copies(&self, query: &xbak_domain::CopyQuery) -> xbak_catalog::Result<xbak_domain::CopyListing> {
+    async fn list_copies(
+        &self,
+        query: &xbak_domain::CopyQuery,
+    ) -> xbak_catalog::Result<xbak_domain::CopyListing> {
         self.inner.list_copies(query).await
     }
     async fn copy(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::CrossRegionCopy>> {
@@ -236,28 +302,56 @@ impl Catalog for StealingCatalog {
     async fn copy_counts(&self) -> xbak_catalog::Result<xbak_catalog::CopyCounts> {
         self.inner.copy_counts().await
     }
-    async fn claim_copy_job(&self, now: xbak_domain::time::Timestamp, lease: Duration) -> xbak_catalog::Result<Option<xbak_domain::CopyJob>> {
+    async fn claim_copy_job(
+        &self,
+        now: xbak_domain::time::Timestamp,
+        lease: Duration,
+    ) -> xbak_catalog::Result<Option<xbak_domain::CopyJob>> {
         self.inner.claim_copy_job(now, lease).await
     }
-    async fn renew_copy_lease(&self, copy_id: i64, token: &str, until: xbak_domain::time::Timestamp) -> xbak_catalog::Result<()> {
+    async fn renew_copy_lease(
+        &self,
+        copy_id: i64,
+        token: &str,
+        until: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<()> {
         if self.steal.load(Ordering::SeqCst) {
             return Err(xbak_catalog::CatalogError::LeaseLost(copy_id));
         }
         self.inner.renew_copy_lease(copy_id, token, until).await
     }
-    async fn complete_copy(&self, copy_id: i64, token: &str, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<()> {
+    async fn complete_copy(
+        &self,
+        copy_id: i64,
+        token: &str,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<()> {
         self.inner.complete_copy(copy_id, token, now).await
     }
-    async fn fail_copy_attempt(&self, copy_id: i64, token: &str, error: &str, retry_at: Option<xbak_domain::time::Timestamp>) -> xbak_catalog::Result<()> {
-        self.inner.fail_copy_attempt(copy_id, token, error, retry_at).await
+    async fn fail_copy_attempt(
+        &self,
+        copy_id: i64,
+        token: &str,
+        error: &str,
+        retry_at: Option<xbak_domain::time::Timestamp>,
+    ) -> xbak_catalog::Result<()> {
+        self.inner
+            .fail_copy_attempt(copy_id, token, error, retry_at)
+            .await
     }
     async fn next_copy_due(&self) -> xbak_catalog::Result<Option<xbak_domain::time::Timestamp>> {
         self.inner.next_copy_due().await
     }
-    async fn remember_nonces(&self, nonces: &[xbak_catalog::SeenNonce]) -> xbak_catalog::Result<()> {
+    async fn remember_nonces(
+        &self,
+        nonces: &[xbak_catalog::SeenNonce],
+    ) -> xbak_catalog::Result<()> {
         self.inner.remember_nonces(nonces).await
     }
-    async fn live_nonces(&self, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<Vec<xbak_catalog::SeenNonce>> {
+    async fn live_nonces(
+        &self,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<Vec<xbak_catalog::SeenNonce>> {
         self.inner.live_nonces(now).await
     }
     async fn prune_nonces(&self, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<u64> {

@@ -4,11 +4,12 @@ use crate::auth::Caller;
 use crate::state::AppState;
 use crate::Failure;
 use chrono::Utc;
-use xbak_domain::{CopyQuery, CrossRegionCopy, Instance, PageSize, StorageType};
 use xbak_domain::naming::file_name_of;
 use xbak_domain::time::format_utc;
+use xbak_domain::{CopyQuery, CrossRegionCopy, Instance, PageSize, StorageType};
 use xbak_protocol::actions::describe_cross_region_backups::{
-    render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
+    render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams,
+    DescribeCrossRegionBackupsResponse,
 };
 use xbak_protocol::{ApiError, Format, RawParams};
 
@@ -41,7 +42,11 @@ pub async fn run(
     };
     let listing = state.catalog.list_copies(&query).await?;
     let expires = Utc::now().timestamp() + state.config.link_ttl.as_secs() as i64;
-    let items: Vec<_> = listing.items.iter().map(|c| item(state, c, expires)).collect();
+    let items: Vec<_> = listing
+        .items
+        .iter()
+        .map(|c| item(state, c, expires))
+        .collect();
     let response = DescribeCrossRegionBackupsResponse {
         request_id: request_id.to_owned(),
         region_id: params.region_id.clone(),
@@ -66,7 +71,10 @@ async fn visible_instance(
     let found = match state.instances.get(&key) {
         Some(hit) => hit,
         None => {
-            let found = state.catalog.instance_by_db_instance_id(&params.db_instance_id).await?;
+            let found = state
+                .catalog
+                .instance_by_db_instance_id(&params.db_instance_id)
+                .await?;
             state.instances.insert(key, found.clone());
             found
         }
@@ -89,7 +97,11 @@ fn item(state: &AppState, copy: &CrossRegionCopy, expires_at: i64) -> CrossRegio
         category: inst.category.as_str().to_owned(),
         consistent_time: format_utc(set.consistent_at),
         cross_backup_download_link: match copy.status {
-            xbak_domain::CopyStatus::Completed => state.links.sign(&copy.dest_region_id, &copy.object_key, expires_at),
+            xbak_domain::CopyStatus::Completed => {
+                state
+                    .links
+                    .sign(&copy.dest_region_id, &copy.object_key, expires_at)
+            }
             _ => String::new(),
         },
         cross_backup_id: copy.cross_backup_id,
@@ -101,7 +113,11 @@ fn item(state: &AppState, copy: &CrossRegionCopy, expires_at: i64) -> CrossRegio
         engine: inst.engine.clone(),
         engine_version: inst.engine_version.clone(),
         instance_id: set.instance_number,
-        restore_regions: copy.restore_regions().into_iter().map(str::to_owned).collect(),
+        restore_regions: copy
+            .restore_regions()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
