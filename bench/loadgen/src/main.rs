@@ -1,16 +1,28 @@
 //! `xbak-loadgen`: closed-loop HTTP/1.1 load over keep-alive connections, reporting requests per
-//! second and latency percentiles. `signed` mode sends a freshly signed (v1, unique nonce)
-//! `DescribeCrossRegionBackups` per request, as an SDK would; `static` mode GETs one URL, for the
-//! nginx baseline measured in the same run.
+//! second and latency percentiles, and the benchmark catalogs it runs against.
+//!
+//! ```text
+//! xbak-loadgen seed   --data-dir DIR --copies N --instances K     catalog + DIR/bench-key.json
+//! xbak-loadgen signed --key-file DIR/bench-key.json [--instances K] [load options]
+//! xbak-loadgen static --path /file.json [load options]            the nginx baseline
+//! xbak-loadgen fetch  --key-file … --out FILE                      one signed call, body saved
+//! ```
+//!
+//! `signed` sends a freshly signed (v1, unique nonce) `DescribeCrossRegionBackups` per request, as
+//! an SDK would; `static` GETs one URL. (`--mode signed|static` still works: it is read as the
+//! subcommand of that name.)
 //!
 //! Hand-rolled rather than wrk/oha: neither can compute a fresh HMAC signature and nonce per request.
 
+mod seed;
+
 use anyhow::Context as _;
 use bytes::Bytes;
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,22 +30,54 @@ use xbak_protocol::encode::rfc3986;
 use xbak_protocol::sign::v1;
 use xbak_protocol::RawParams;
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Mode {
-    Signed,
-    Static,
+#[derive(Parser)]
+#[command(
+    name = "xbak-loadgen",
+    about = "Load generator and benchmark seeder for xbak"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
-#[derive(Parser, Clone)]
-struct Args {
-    #[arg(long, value_enum)]
-    mode: Mode,
-    /// host:port
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: String,
-    /// Path for static mode.
-    #[arg(long, default_value = "/")]
-    path: String,
+#[derive(Subcommand)]
+enum Command {
+    /// Create a benchmark catalog (DIR/catalog.db) and its key (DIR/bench-key.json).
+    Seed(seed::SeedArgs),
+    /// Load with signed DescribeCrossRegionBackups calls (v1 HMAC-SHA1, fresh nonce each).
+    Signed {
+        #[command(flatten)]
+        call: CallArgs,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Load with GETs of one static URL (the nginx baseline).
+    Static {
+        /// Path to GET.
+        #[arg(long, default_value = "/")]
+        path: String,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Send one signed call and save its body (exit status 1 unless the answer is 2xx).
+    Fetch {
+        #[command(flatten)]
+        call: CallArgs,
+        /// host:port
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Where to write the body ("-": stdout).
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
+}
+
+/// What each signed call asks.
+#[derive(clap::Args, Clone)]
+struct CallArgs {
+    /// `bench-key.json` written by `seed` (instead of --ak/--secret).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
     #[arg(long, default_value = "")]
     ak: String,
     #[arg(long, default_value = "")]
@@ -49,24 +93,62 @@ struct Args {
     /// Number of distinct instances to spread calls over: rm-bench0 … rm-bench{N-1}.
     #[arg(long, default_value_t = 1)]
     instances: usize,
+    #[arg(long, default_value_t = 30)]
+    page_size: u32,
+    /// JSON or XML.
+    #[arg(long, default_value = "JSON")]
+    format: String,
+    /// Send a wrong signature: the server refuses the call after the key lookup (cached), before
+    /// the nonce store and the catalog; measures everything but the listing.
+    #[arg(long)]
+    bad_signature: bool,
+}
+
+#[derive(clap::Args, Clone)]
+struct LoadArgs {
+    /// host:port (only 127.0.0.1 is meant to be targeted).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
     #[arg(long, default_value_t = 32)]
     connections: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Client runtime worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// The first response of every connection must contain this text (else counted as an error).
+    #[arg(long)]
+    expect: Option<String>,
 }
 
-fn signed_path(a: &Args, n: u64) -> String {
+enum Mode {
+    Signed(CallArgs),
+    Static(String),
+}
+
+impl CallArgs {
+    /// Fills ak/secret from `--key-file`.
+    fn resolved(mut self) -> anyhow::Result<CallArgs> {
+        if let Some(path) = &self.key_file {
+            let (ak, secret) = seed::read_key(path)?;
+            self.ak = ak;
+            self.secret = secret;
+        }
+        anyhow::ensure!(!self.ak.is_empty(), "give --key-file or --ak/--secret");
+        Ok(self)
+    }
+}
+
+fn signed_path(a: &CallArgs, n: u64) -> String {
     let instance = if a.instances > 1 {
-        format!("rm-bench{}", n as usize % a.instances)
+        seed::instance_name(n % a.instances as u64)
     } else {
         a.instance.clone()
     };
     let mut p: Vec<(String, String)> = vec![
         ("Action".into(), "DescribeCrossRegionBackups".into()),
         ("Version".into(), "2014-08-15".into()),
-        ("Format".into(), "JSON".into()),
+        ("Format".into(), a.format.clone()),
         ("AccessKeyId".into(), a.ak.clone()),
         ("SignatureMethod".into(), "HMAC-SHA1".into()),
         ("SignatureVersion".into(), "1.0".into()),
@@ -82,9 +164,13 @@ fn signed_path(a: &Args, n: u64) -> String {
         ("RegionId".into(), a.region.clone()),
         ("StartTime".into(), a.start.clone()),
         ("EndTime".into(), a.end.clone()),
-        ("PageSize".into(), "30".into()),
+        ("PageSize".into(), a.page_size.to_string()),
     ];
-    let sig = v1::sign(&a.secret, &v1::string_to_sign("GET", &RawParams(p.clone())));
+    let sig = if a.bad_signature {
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned()
+    } else {
+        v1::sign(&a.secret, &v1::string_to_sign("GET", &RawParams(p.clone())))
+    };
     p.push(("Signature".into(), sig));
     let q: Vec<String> = p
         .iter()
@@ -93,6 +179,9 @@ fn signed_path(a: &Args, n: u64) -> String {
     format!("/?{}", q.join("&"))
 }
 
+/// Only the first failed response of a run is printed.
+static FIRST_ERROR_SHOWN: AtomicBool = AtomicBool::new(false);
+
 struct Outcome {
     hist: Histogram<u64>,
     ok: u64,
@@ -100,28 +189,44 @@ struct Outcome {
     bytes: u64,
 }
 
-async fn connection(a: Arc<Args>, stop: Arc<AtomicBool>, seed: u64) -> anyhow::Result<Outcome> {
-    let stream = tokio::net::TcpStream::connect(&a.addr)
+impl Outcome {
+    fn new() -> anyhow::Result<Outcome> {
+        Ok(Outcome {
+            hist: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+            ok: 0,
+            errors: 0,
+            bytes: 0,
+        })
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn connection(
+    mode: Arc<Mode>,
+    load: Arc<LoadArgs>,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+) -> anyhow::Result<Outcome> {
+    let stream = tokio::net::TcpStream::connect(&load.addr)
         .await
         .context("connect")?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let mut out = Outcome {
-        hist: Histogram::new_with_bounds(1, 60_000_000, 3)?,
-        ok: 0,
-        errors: 0,
-        bytes: 0,
-    };
+    let mut out = Outcome::new()?;
     let mut n = seed;
+    let mut checked = load.expect.is_none();
     while !stop.load(Ordering::Relaxed) {
-        let path = match a.mode {
-            Mode::Signed => signed_path(&a, n),
-            Mode::Static => a.path.clone(),
+        let path = match &*mode {
+            Mode::Signed(call) => signed_path(call, n),
+            Mode::Static(path) => path.clone(),
         };
         n += 1;
         let req = hyper::Request::get(path)
-            .header("host", &a.addr)
+            .header("host", &load.addr)
             .body(Empty::<Bytes>::new())?;
         let t0 = Instant::now();
         sender.ready().await?;
@@ -130,11 +235,26 @@ async fn connection(a: Arc<Args>, stop: Arc<AtomicBool>, seed: u64) -> anyhow::R
         let body = resp.into_body().collect().await?.to_bytes();
         out.hist.record(t0.elapsed().as_micros().max(1) as u64)?;
         out.bytes += body.len() as u64;
-        if status.is_success() {
+        let mut ok = status.is_success();
+        if ok && !checked {
+            checked = true;
+            let want = load.expect.as_deref().unwrap_or("");
+            if !contains(&body, want.as_bytes()) {
+                eprintln!(
+                    "response lacks {want:?}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(400)])
+                );
+                ok = false;
+            }
+        }
+        if ok {
             out.ok += 1;
         } else {
-            if out.errors == 0 {
-                eprintln!("first error: {status} {}", String::from_utf8_lossy(&body));
+            if !FIRST_ERROR_SHOWN.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "first error: {status} {}",
+                    String::from_utf8_lossy(&body[..body.len().min(600)])
+                );
             }
             out.errors += 1;
         }
@@ -142,21 +262,21 @@ async fn connection(a: Arc<Args>, stop: Arc<AtomicBool>, seed: u64) -> anyhow::R
     Ok(out)
 }
 
-fn main() -> anyhow::Result<()> {
-    let a = Arc::new(Args::parse());
+fn run_load(mode: Mode, load: LoadArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(a.threads)
+        .worker_threads(load.threads.max(1))
         .enable_all()
         .build()?;
+    let (mode, load) = (Arc::new(mode), Arc::new(load));
     rt.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
-        let tasks: Vec<_> = (0..a.connections)
-            .map(|i| tokio::spawn(connection(a.clone(), stop.clone(), (i as u64) << 32)))
+        let tasks: Vec<_> = (0..load.connections)
+            .map(|i| tokio::spawn(connection(mode.clone(), load.clone(), stop.clone(), (i as u64) << 32)))
             .collect();
         let t0 = Instant::now();
-        tokio::time::sleep(Duration::from_secs(a.seconds)).await;
+        tokio::time::sleep(Duration::from_secs(load.seconds)).await;
         stop.store(true, Ordering::Relaxed);
-        let mut total = Outcome { hist: Histogram::new_with_bounds(1, 60_000_000, 3)?, ok: 0, errors: 0, bytes: 0 };
+        let mut total = Outcome::new()?;
         for t in tasks {
             let o = t.await??;
             total.hist.add(&o.hist)?;
@@ -167,15 +287,80 @@ fn main() -> anyhow::Result<()> {
         let secs = t0.elapsed().as_secs_f64();
         let n = total.ok + total.errors;
         println!(
-            "requests={n} ok={} errors={} seconds={secs:.2} rps={:.0} p50_ms={:.3} p99_ms={:.3} max_ms={:.3} bytes_per_response={}",
+            "requests={n} ok={} errors={} seconds={secs:.2} rps={:.0} p50_ms={:.3} p90_ms={:.3} p99_ms={:.3} max_ms={:.3} bytes_per_response={}",
             total.ok,
             total.errors,
             n as f64 / secs,
             total.hist.value_at_quantile(0.5) as f64 / 1000.0,
+            total.hist.value_at_quantile(0.9) as f64 / 1000.0,
             total.hist.value_at_quantile(0.99) as f64 / 1000.0,
             total.hist.max() as f64 / 1000.0,
             total.bytes / n.max(1),
         );
         anyhow::Ok(())
     })
+}
+
+fn fetch(call: CallArgs, addr: String, out: String) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, body) = rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .context("connect")?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        let req = hyper::Request::get(signed_path(&call, 0))
+            .header("host", &addr)
+            .body(Empty::<Bytes>::new())?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status();
+        anyhow::Ok((status, resp.into_body().collect().await?.to_bytes()))
+    })?;
+    if out == "-" {
+        use std::io::Write as _;
+        std::io::stdout().write_all(&body)?;
+    } else {
+        std::fs::write(&out, &body).with_context(|| format!("writing {out}"))?;
+    }
+    anyhow::ensure!(
+        status.is_success(),
+        "{status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(())
+}
+
+/// `--mode X …` (the former interface) becomes `X …`.
+fn legacy_args() -> Vec<String> {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args
+        .iter()
+        .position(|a| a == "--mode" || a.starts_with("--mode="))
+    {
+        let mode = match args[i].strip_prefix("--mode=") {
+            Some(m) => m.to_owned(),
+            None if i + 1 < args.len() => args.remove(i + 1),
+            None => return args,
+        };
+        args.remove(i);
+        args.insert(1, mode);
+    }
+    args
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse_from(legacy_args()).command {
+        Command::Seed(a) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(seed::run(a))
+        }
+        Command::Signed { call, load } => run_load(Mode::Signed(call.resolved()?), load),
+        Command::Static { path, load } => run_load(Mode::Static(path), load),
+        Command::Fetch { call, addr, out } => fetch(call.resolved()?, addr, out),
+    }
 }

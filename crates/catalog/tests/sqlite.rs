@@ -91,31 +91,37 @@ mod specific {
         assert!(next > last, "CrossBackupId {last} reused as {next}");
     }
 
+    /// Pins a race: switching a fresh file to WAL from several connections at once can fail with
+    /// SQLITE_BUSY without the busy handler being consulted.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn processes_opening_a_fresh_file_at_once_migrate_it_once() {
-        let backend = Arc::new(SqliteFile::new());
-        let opens: Vec<_> = (0..4)
-            .map(|_| {
-                let backend = Arc::clone(&backend);
-                tokio::spawn(async move { SqliteCatalog::open(&backend.path).await.map(|_| ()) })
-            })
-            .collect();
-        for open in opens {
-            open.await.unwrap().expect("concurrent open");
+        for _round in 0..10 {
+            let backend = Arc::new(SqliteFile::new());
+            let opens: Vec<_> = (0..6)
+                .map(|_| {
+                    let backend = Arc::clone(&backend);
+                    tokio::spawn(
+                        async move { SqliteCatalog::open(&backend.path).await.map(|_| ()) },
+                    )
+                })
+                .collect();
+            for open in opens {
+                open.await.unwrap().expect("concurrent open");
+            }
+            let raw = rusqlite::Connection::open(&backend.path).unwrap();
+            let (rows, distinct): (i64, i64) = raw
+                .query_row(
+                    "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_version",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(rows, distinct, "a migration was applied twice");
+            let mode: String = raw
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, "wal");
         }
-        let raw = rusqlite::Connection::open(&backend.path).unwrap();
-        let (rows, distinct): (i64, i64) = raw
-            .query_row(
-                "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_version",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        assert_eq!(rows, distinct, "a migration was applied twice");
-        let mode: String = raw
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
     }
 
     #[tokio::test]

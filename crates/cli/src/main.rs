@@ -44,6 +44,13 @@ enum Command {
     Backup(commands::backup::Cmd),
     /// Run cross-region copy jobs.
     Replicate(commands::replicate::Args),
+    /// Call an RDS API action the way `aliyun rds` does: xbak rds ACTION --Key value ...
+    Rds(commands::rds::Args),
+    /// List and download cross-region backups through the API (any xbak or Alibaba endpoint).
+    #[command(subcommand)]
+    Backups(commands::backups::Cmd),
+    /// Print a shell completion script.
+    Completions(commands::completions::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +77,9 @@ fn main() -> std::process::ExitCode {
             Command::Policy(c) => commands::policy::run(&ctx, c).await,
             Command::Backup(c) => commands::backup::run(&ctx, c).await,
             Command::Replicate(a) => commands::replicate::run(&ctx, a).await,
+            Command::Rds(a) => commands::rds::run(a).await,
+            Command::Backups(c) => commands::backups::run(c).await,
+            Command::Completions(a) => commands::completions::run(a),
         }
     });
     match result {

@@ -25,6 +25,9 @@ use xbak_engine::{Replicator, ReplicatorConfig};
 
 #[tokio::main]
 async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let mut args = std::env::args().skip(1);
     let mb: u64 = args.next().map(|a| a.parse().expect("MB")).unwrap_or(512);
     let base = args
@@ -125,6 +128,12 @@ async fn main() {
         sh("sha256sum \"$1\" >/dev/null && cp \"$1\" \"$2\" && sha256sum \"$2\" >/dev/null");
     let cp_sync_sha = sh("cp \"$1\" \"$2\" && sync \"$2\" && sha256sum \"$2\" >/dev/null");
 
+    let rclone = Command::new("rclone")
+        .arg("version")
+        .output()
+        .is_ok()
+        .then(|| sh("rclone copyto \"$1\" \"$2\""));
+
     let mbs = |secs: f64| size as f64 / secs / 1e6;
     println!(
         "{mb} MB, local → local, warm page cache, {}",
@@ -135,6 +144,9 @@ async fn main() {
     println!("  cp + sha256sum copy:                                                       {cp_sha:.2} s  {:.0} MB/s", mbs(cp_sha));
     println!("  cp + sync + sha256sum copy:                                                {cp_sync_sha:.2} s  {:.0} MB/s", mbs(cp_sync_sha));
     println!("  sha256sum source + cp + sha256sum copy:                                    {sha_cp_sha:.2} s  {:.0} MB/s", mbs(sha_cp_sha));
+    if let Some(rclone) = rclone {
+        println!("  rclone copyto (in-stream MD5 of both sides):                               {rclone:.2} s  {:.0} MB/s", mbs(rclone));
+    }
 }
 
 /// Writes `size` pseudo-random bytes to `path`; returns their SHA-256.

@@ -124,18 +124,27 @@ pub(crate) async fn run_job(inner: &Inner, job: CopyJob) -> Outcome {
     };
     staging.delete(copy_id).await;
     match result {
-        Ok(bytes) => complete(inner, &job, bytes, started.elapsed()).await,
+        Ok(copied) => complete(inner, &job, copied, started.elapsed()).await,
         Err(failure) => fail(inner, &job, failure).await,
     }
 }
 
-/// Copy, verify, publish. Returns the bytes copied.
+/// What a successful attempt did, and how long each phase took.
+struct Copied {
+    bytes: u64,
+    copying: Duration,
+    verifying: Duration,
+    publishing: Duration,
+}
+
+/// Copy, verify, publish.
 async fn attempt(
     inner: &Inner,
     job: &CopyJob,
     lease: &Lease<'_>,
     staging: &StagingSlot,
-) -> Result<u64, Failure> {
+) -> Result<Copied, Failure> {
+    let phase = Instant::now();
     let source = inner.region(&job.source_region_id).await?;
     let dest = inner.region(&job.dest_region_id).await?;
     let expected = Checksum {
@@ -163,6 +172,7 @@ async fn attempt(
         .await
         .map_err(|e| Failure::storage("copying", e))?;
     staging.set(&dest, &staged.staging_key);
+    let copying = phase.elapsed();
     if staged.checksum() != expected {
         // What came out of the source is not what was registered: no need to read it back.
         return Err(Failure::Retryable(format!(
@@ -171,11 +181,14 @@ async fn attempt(
         )));
     }
 
+    let phase = Instant::now();
     dest.verify(&staged.staging_key, &expected)
         .await
         .map_err(|e| Failure::storage("verifying the staged copy", e))?;
     inner.emit(CopyEvent::Verified { copy_id });
+    let verifying = phase.elapsed();
 
+    let phase = Instant::now();
     lease.renew().await?;
     match dest.publish(&staged, &job.dest_key).await {
         Ok(()) => {}
@@ -189,11 +202,17 @@ async fn attempt(
         Err(e) => return Err(Failure::storage("publishing", e)),
     }
     staging.clear();
-    Ok(staged.size)
+    Ok(Copied {
+        bytes: staged.size,
+        copying,
+        verifying,
+        publishing: phase.elapsed(),
+    })
 }
 
-async fn complete(inner: &Inner, job: &CopyJob, bytes: u64, elapsed: Duration) -> Outcome {
+async fn complete(inner: &Inner, job: &CopyJob, copied: Copied, elapsed: Duration) -> Outcome {
     let copy_id = job.copy_id;
+    let bytes = copied.bytes;
     match inner
         .catalog
         .complete_copy(copy_id, &job.lease_token, Utc::now())
@@ -205,6 +224,9 @@ async fn complete(inner: &Inner, job: &CopyJob, bytes: u64, elapsed: Duration) -
                 copy_id,
                 bytes,
                 elapsed_ms = elapsed.as_millis() as u64,
+                copy_ms = copied.copying.as_millis() as u64,
+                verify_ms = copied.verifying.as_millis() as u64,
+                publish_ms = copied.publishing.as_millis() as u64,
                 mb_per_s = format_args!("{mb_per_s:.1}"),
                 "copy completed"
             );

@@ -229,10 +229,12 @@ impl Replicator {
     async fn idle_sleep(&self) -> Duration {
         let poll = self.inner.config.poll_interval.max(MIN_IDLE_SLEEP);
         match self.inner.catalog.next_copy_due().await {
-            Ok(Some(due)) => (due - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .clamp(MIN_IDLE_SLEEP, poll),
+            // Due already but not claimable: leased (by us or another worker); a lease that
+            // runs out is noticed at the next poll.
+            Ok(Some(due)) => match (due - Utc::now()).to_std() {
+                Ok(wait) => wait.clamp(MIN_IDLE_SLEEP, poll),
+                Err(_) => poll,
+            },
             Ok(None) => poll,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the next due copy");

@@ -33,10 +33,14 @@ impl RegionStore {
         };
         if let Some(r) = &range {
             if r.start >= r.end {
+                let size = self
+                    .head(key)
+                    .await?
+                    .ok_or_else(|| StorageError::NotFound(key.to_owned()))?;
                 return Err(StorageError::InvalidRange {
                     start: r.start,
                     end: r.end,
-                    size: 0,
+                    size,
                 });
             }
         }

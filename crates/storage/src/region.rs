@@ -187,8 +187,17 @@ impl RegionStore {
 
     /// Reads `key` back and fails with [`StorageError::ChecksumMismatch`] unless its bytes have
     /// the `expected` size and SHA-256. Returns what was read.
+    ///
+    /// On local stores a staging object is also flushed to disk meanwhile (publishing needs it
+    /// durable): the flush waits on the disk while the read-back hashes from the page cache.
     pub async fn verify(&self, key: &str, expected: &Checksum) -> Result<Checksum, StorageError> {
-        let actual = self.checksum(key).await?;
+        let (actual, flushed) = if keys::is_staging(key) {
+            tokio::join!(self.checksum(key), self.sync_local(key))
+        } else {
+            (self.checksum(key).await, Ok(()))
+        };
+        let actual = actual?;
+        flushed?;
         if actual.size != expected.size || !actual.sha256.eq_ignore_ascii_case(&expected.sha256) {
             return Err(StorageError::ChecksumMismatch {
                 key: key.to_owned(),

@@ -12,12 +12,14 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
 
 use super::errors::SqlResultExt;
-use super::rows::{copy_at, copy_columns, secs, COPY_JOINS};
+use super::instances::instance_by_id;
+use super::rows::{copy_and_instance_at, copy_at, copy_columns, secs, INSTANCE_COLUMNS};
 use crate::{CopyCounts, Result};
 
 /// Must match the `WHERE` of the `copies_listed` index word for word, or SQLite will not use it.
 const LISTED: &str = "status IN ('completed', 'failed')";
 const LISTING_ORDER: &str = "backup_started_at DESC, id DESC";
+const REVERSE_ORDER: &str = "backup_started_at ASC, id ASC";
 
 /// The `WHERE` clause over `copies` (unqualified columns) for `query`, and its parameters.
 fn listing_filter(query: &CopyQuery) -> (String, Vec<Value>) {
@@ -43,20 +45,38 @@ fn listing_filter(query: &CopyQuery) -> (String, Vec<Value>) {
     (sql, params)
 }
 
-/// Ids of the requested page, in listing order (a walk of `copies_listed`).
-fn page_ids_sql(filter: &str) -> String {
-    format!("SELECT id FROM copies WHERE {filter} ORDER BY {LISTING_ORDER} LIMIT ? OFFSET ?")
+/// Ids of a page, walking `copies_listed` from the newest end, or from the oldest when `reverse`.
+fn page_ids_sql(filter: &str, reverse: bool) -> String {
+    let order = if reverse {
+        REVERSE_ORDER
+    } else {
+        LISTING_ORDER
+    };
+    format!("SELECT id FROM copies WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?")
 }
 
-/// The page's full rows: the ids first (`CROSS JOIN` keeps them the outer loop), then one
-/// primary-key lookup per row; the final sort is over the page only.
-fn page_sql(filter: &str) -> String {
+/// The page's rows with their backup sets: the ids first (`CROSS JOIN` keeps them the outer
+/// loop), then one primary-key lookup per row and table. Rows come back unordered.
+fn page_sql(filter: &str, reverse: bool) -> String {
     format!(
-        "SELECT {} FROM ({}) AS page CROSS JOIN copies c ON c.id = page.id {COPY_JOINS} \
-         ORDER BY c.backup_started_at DESC, c.id DESC",
+        "SELECT {} FROM ({}) AS page CROSS JOIN copies c ON c.id = page.id \
+         JOIN backup_sets b ON b.id = c.backup_set_id",
         copy_columns(),
-        page_ids_sql(filter),
+        page_ids_sql(filter, reverse),
     )
+}
+
+/// `(reverse, limit, offset)` to read rows `offset..offset + limit` of the listing. With a known
+/// `total`, a page in the older half is read from the oldest end, so no page skips more than
+/// half of the instance's copies.
+fn page_window(limit: i64, offset: i64, total: Option<u64>) -> (bool, i64, i64) {
+    match total.and_then(|t| i64::try_from(t).ok()) {
+        Some(total) if offset < total && offset > total / 2 => {
+            let end = offset.saturating_add(limit).min(total);
+            (true, end - offset, total - end)
+        }
+        _ => (false, limit, offset),
+    }
 }
 
 /// The total from `copy_listing_totals` when the query filters by nothing it does not key
@@ -84,36 +104,68 @@ pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyLi
 
     // One snapshot for the page and the total, so they agree under concurrent writes.
     let tx = conn.unchecked_transaction().db()?;
-    let page_sql = page_sql(&filter);
+
+    // When the total is kept, read it first: a page past the end then costs nothing.
+    let kept = match kept_total_sql(query) {
+        Some(sql) => {
+            let mut kept_params = vec![Value::Integer(query.instance_id)];
+            kept_params.extend(query.dest_region_id.clone().map(Value::Text));
+            let n: i64 = tx
+                .prepare_cached(sql)
+                .db()?
+                .query_row(params_from_iter(kept_params), |r| r.get(0))
+                .db()?;
+            Some(n.max(0) as u64)
+        }
+        None => None,
+    };
+    if kept.is_some_and(|total| offset as u64 >= total) {
+        return Ok(CopyListing {
+            total: kept.unwrap_or(0),
+            items: Vec::new(),
+        });
+    }
+
+    let Some(instance) = instance_by_id(&tx, query.instance_id)? else {
+        return Ok(CopyListing {
+            total: 0,
+            items: Vec::new(),
+        });
+    };
+    let (reverse, page_limit, page_offset) = page_window(limit, offset, kept);
     let mut page_params = params.clone();
-    page_params.push(Value::Integer(limit));
-    page_params.push(Value::Integer(offset));
-    let items = {
-        let mut stmt = tx.prepare_cached(&page_sql).db()?;
+    page_params.extend([Value::Integer(page_limit), Value::Integer(page_offset)]);
+    let mut items = {
+        let mut stmt = tx.prepare_cached(&page_sql(&filter, reverse)).db()?;
         let rows = stmt
-            .query_map(params_from_iter(page_params), copy_at)
+            .query_map(params_from_iter(page_params), |row| {
+                copy_at(row, instance.clone())
+            })
             .db()?;
         rows.collect::<rusqlite::Result<Vec<CrossRegionCopy>>>()
             .db()?
     };
+    // Listing order, restored over the page only (cheaper than asking SQLite to sort it).
+    items.sort_unstable_by(|a, b| {
+        (b.backup_set.started_at, b.cross_backup_id)
+            .cmp(&(a.backup_set.started_at, a.cross_backup_id))
+    });
 
-    // A partial page that is not empty ends the listing: its total needs no count.
-    let total = if !items.is_empty() && (items.len() as i64) < limit {
-        offset as u64 + items.len() as u64
-    } else if let Some(sql) = kept_total_sql(query) {
-        let mut kept = vec![Value::Integer(query.instance_id)];
-        kept.extend(query.dest_region_id.clone().map(Value::Text));
-        tx.prepare_cached(sql)
-            .db()?
-            .query_row(params_from_iter(kept), |r| r.get::<_, i64>(0))
-            .db()? as u64
-    } else {
-        let count: i64 = tx
-            .prepare_cached(&count_sql(&filter))
-            .db()?
-            .query_row(params_from_iter(params), |r| r.get(0))
-            .db()?;
-        count as u64
+    let total = match kept {
+        Some(total) => total,
+        // A partial page that is not empty ends the listing: its total needs no count.
+        None if !items.is_empty() && (items.len() as i64) < limit => {
+            offset as u64 + items.len() as u64
+        }
+        None => {
+            let sql = count_sql(&filter);
+            let n: i64 = tx
+                .prepare_cached(&sql)
+                .db()?
+                .query_row(params_from_iter(params), |r| r.get(0))
+                .db()?;
+            n as u64
+        }
     };
     tx.finish().db()?;
     Ok(CopyListing { total, items })
@@ -121,12 +173,14 @@ pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyLi
 
 pub(super) fn copy(conn: &Connection, id: i64) -> Result<Option<CrossRegionCopy>> {
     let sql = format!(
-        "SELECT {} FROM copies c {COPY_JOINS} WHERE c.id = ?1",
+        "SELECT {}, {INSTANCE_COLUMNS} FROM copies c \
+         JOIN backup_sets b ON b.id = c.backup_set_id JOIN instances i ON i.id = c.instance_id \
+         WHERE c.id = ?1",
         copy_columns()
     );
     conn.prepare_cached(&sql)
         .db()?
-        .query_row([id], copy_at)
+        .query_row([id], copy_and_instance_at)
         .optional()
         .db()
 }
@@ -178,6 +232,20 @@ mod tests {
             page_size: PageSize::Thirty,
             page_number: 3,
         }
+    }
+
+    #[test]
+    fn older_pages_are_read_from_the_oldest_end() {
+        // Newer half, unknown total, or past the end: forwards, unchanged.
+        assert_eq!(page_window(30, 0, Some(100)), (false, 30, 0));
+        assert_eq!(page_window(30, 30, Some(100)), (false, 30, 30));
+        assert_eq!(page_window(30, 90, None), (false, 30, 90));
+        assert_eq!(page_window(30, 120, Some(100)), (false, 30, 120));
+        // Rows 60..90 of 100 are rows 10..40 counted from the oldest.
+        assert_eq!(page_window(30, 60, Some(100)), (true, 30, 10));
+        // The last, partial page: rows 90..100 are the 10 oldest.
+        assert_eq!(page_window(30, 90, Some(100)), (true, 10, 0));
+        assert_eq!(page_window(100, 9900, Some(10_000)), (true, 100, 0));
     }
 
     /// `copy_listing_totals` (kept by triggers) must always equal a count of the listed rows.
@@ -275,20 +343,29 @@ mod tests {
             let (filter, params) = listing_filter(&q);
             let mut page_params = params.clone();
             page_params.extend([Value::Integer(30), Value::Integer(60)]);
-            let page = plan(&conn, &page_ids_sql(&filter), page_params);
-            assert!(
-                page.contains("USING COVERING INDEX copies_listed"),
-                "{filter}:\n{page}"
-            );
-            assert!(!page.contains("TEMP B-TREE"), "{filter}:\n{page}");
+            for reverse in [false, true] {
+                let page = plan(&conn, &page_ids_sql(&filter, reverse), page_params.clone());
+                assert!(
+                    page.contains("USING COVERING INDEX copies_listed"),
+                    "{filter}:\n{page}"
+                );
+                assert!(!page.contains("TEMP B-TREE"), "{filter}:\n{page}");
+            }
             let mut page_params = params.clone();
             page_params.extend([Value::Integer(30), Value::Integer(60)]);
-            let rows = plan(&conn, &page_sql(&filter), page_params);
+            let rows = plan(&conn, &page_sql(&filter, false), page_params);
             assert!(
                 rows.contains("SEARCH c USING INTEGER PRIMARY KEY"),
                 "{filter}:\n{rows}"
             );
-            assert!(!rows.contains("SCAN c"), "{filter}:\n{rows}");
+            assert!(
+                rows.contains("SEARCH b USING INTEGER PRIMARY KEY"),
+                "{filter}:\n{rows}"
+            );
+            assert!(
+                !rows.contains("SCAN c") && !rows.contains("SCAN b"),
+                "{filter}:\n{rows}"
+            );
             let count = plan(&conn, &count_sql(&filter), params);
             assert!(
                 count.contains("USING COVERING INDEX copies_listed"),

@@ -8,9 +8,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::Semaphore;
 
 use super::errors::SqlResultExt;
@@ -116,8 +116,7 @@ impl Pool {
 pub(crate) fn connect(path: Option<&Path>, read_only: bool) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = match path {
         Some(path) => Connection::open_with_flags(path, flags),
         None => Connection::open_in_memory(),
@@ -126,18 +125,20 @@ pub(crate) fn connect(path: Option<&Path>, read_only: bool) -> Result<Connection
     conn.busy_timeout(BUSY_TIMEOUT).db()?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if path.is_some() {
-        // Persistent in the file; a no-op once set. Returns the mode, hence a query.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .db()?;
+        // Persistent in the file; a no-op once set. Returns the mode, hence a query. Switching a
+        // fresh file to WAL while another process does the same can fail with SQLITE_BUSY without
+        // consulting the busy handler, so this step retries by itself.
+        let mode: String =
+            retry_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)))
+                .db()?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(CatalogError::Internal(format!(
                 "sqlite refused WAL mode (got {mode})"
             )));
         }
     }
-    // Per connection: durable at checkpoints rather than at every commit (safe in WAL mode: a
-    // crash loses at most the last transactions, never consistency).
+    // Per connection. `synchronous = NORMAL` in WAL mode: a process crash loses nothing; a power
+    // loss may undo the last commits, never consistency.
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
@@ -150,4 +151,20 @@ pub(crate) fn connect(path: Option<&Path>, read_only: bool) -> Result<Connection
         conn.execute_batch("PRAGMA query_only = ON;").db()?;
     }
     Ok(conn)
+}
+
+/// Runs `f` until it stops failing with SQLITE_BUSY/LOCKED or [`BUSY_TIMEOUT`] has passed.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }

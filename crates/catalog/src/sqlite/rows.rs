@@ -101,27 +101,32 @@ pub(crate) fn backup_set_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Back
     })
 }
 
-/// Columns of a full copy row for [`copy_at`], over `copies c` joined by [`COPY_JOINS`].
+/// Columns of a copy and its backup set for [`copy_at`]; add [`INSTANCE_COLUMNS`] for
+/// [`copy_and_instance_at`]. Over `copies c JOIN backup_sets b ON b.id = c.backup_set_id`.
 pub(crate) fn copy_columns() -> String {
-    format!("c.id, c.dest_region_id, c.object_key, c.status, c.completed_at, {BACKUP_SET_COLUMNS}, {INSTANCE_COLUMNS}")
+    format!("c.id, c.dest_region_id, c.object_key, c.status, c.completed_at, {BACKUP_SET_COLUMNS}")
 }
 
-/// Joins from `copies c` to the rows [`copy_columns`] reads.
-pub(crate) const COPY_JOINS: &str =
-    "JOIN backup_sets b ON b.id = c.backup_set_id JOIN instances i ON i.id = c.instance_id";
-
-pub(crate) fn copy_at(row: &Row<'_>) -> rusqlite::Result<CrossRegionCopy> {
-    const SET_BASE: usize = 5;
+/// A copy of `instance`'s (already read: a listing reads it once, not once per row).
+pub(crate) fn copy_at(row: &Row<'_>, instance: Instance) -> rusqlite::Result<CrossRegionCopy> {
     Ok(CrossRegionCopy {
         cross_backup_id: row.get(0)?,
         dest_region_id: row.get(1)?,
         object_key: row.get(2)?,
         status: status_at(row, 3)?,
         completed_at: opt_time_at(row, 4)?,
-        backup_set: backup_set_at(row, SET_BASE)?,
-        instance: instance_at(row, SET_BASE + BACKUP_SET_WIDTH)?,
+        backup_set: backup_set_at(row, COPY_WIDTH)?,
+        instance,
     })
 }
+
+/// A copy followed by its instance's columns.
+pub(crate) fn copy_and_instance_at(row: &Row<'_>) -> rusqlite::Result<CrossRegionCopy> {
+    let instance = instance_at(row, COPY_WIDTH + BACKUP_SET_WIDTH)?;
+    copy_at(row, instance)
+}
+
+const COPY_WIDTH: usize = 5;
 
 #[cfg(test)]
 mod tests {
@@ -131,6 +136,10 @@ mod tests {
     fn column_lists_match_their_widths() {
         assert_eq!(INSTANCE_COLUMNS.split(',').count(), 10);
         assert_eq!(BACKUP_SET_COLUMNS.split(',').count(), BACKUP_SET_WIDTH);
+        assert_eq!(
+            copy_columns().split(',').count(),
+            COPY_WIDTH + BACKUP_SET_WIDTH
+        );
     }
 
     #[test]

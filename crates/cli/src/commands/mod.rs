@@ -1,9 +1,13 @@
 //! One file per command group.
 
 pub mod account;
+pub mod api_client;
 pub mod backup;
+pub mod backups;
+pub mod completions;
 pub mod instance;
 pub mod policy;
+pub mod rds;
 pub mod region;
 pub mod replicate;
 pub mod serve;

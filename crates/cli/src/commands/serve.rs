@@ -21,6 +21,9 @@ pub struct Args {
     /// Do not run copy workers in this process.
     #[arg(long)]
     no_workers: bool,
+    /// Lifetime of the download links handed out in listings, in seconds.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    link_ttl_seconds: u64,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -31,13 +34,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{}", args.listen));
     let (key_id, secret) = catalog.link_signing_key().await?;
     let links = LinkSigner::new(key_id, secret, public_url.trim_end_matches('/').to_owned());
-    let state = AppState::new(
-        ServerConfig::default(),
-        catalog.clone(),
-        regions.clone(),
-        links,
-    )
-    .await?;
+    let config = ServerConfig {
+        link_ttl: std::time::Duration::from_secs(args.link_ttl_seconds),
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(config, catalog.clone(), regions.clone(), links).await?;
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

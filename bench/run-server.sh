@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Signed DescribeCrossRegionBackups (30 items, JSON) against `xbak serve`, next to nginx serving the
+# same response bytes as a static file, on this machine. Appends a dated entry to bench/results.md.
+#
+#   bench/run-server.sh
+#
+# Environment (all optional):
+#   BENCH_DIR=target/bench   catalogs, nginx config, logs (seeded catalogs are reused)
+#   CONNS=32                 keep-alive connections of the closed-loop load (xbak and nginx alike)
+#   SECS=15 WARMUP=3         seconds measured / seconds of warm-up before each measurement
+#   LIGHT_CONNS=4            connections of the extra "light load" run on the 1M catalog
+#   CLIENT_THREADS=1         loadgen runtime threads (1: client and server share the 2 cores)
+#   NO_NGINX=1               skip the nginx baseline
+#   NO_BUILD=1               use the binaries already in target/release
+#   RESULTS=bench/results.md where the entry is appended
+#
+# Everything listens on and targets 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
+CONNS=${CONNS:-32}
+SECS=${SECS:-15}
+WARMUP=${WARMUP:-3}
+LIGHT_CONNS=${LIGHT_CONNS:-4}
+CLIENT_THREADS=${CLIENT_THREADS:-1}
+XBAK=$ROOT/target/release/xbak
+LOADGEN=$ROOT/target/release/xbak-loadgen
+RESULTS=${RESULTS:-$ROOT/bench/results.md}
+EXPECT='"PageRecordCount":30'
+HZ=$(getconf CLK_TCK)
+mkdir -p "$BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+
+STARTED=()   # pids of the servers this script started (stopped on exit)
+cleanup() {
+    for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${STARTED[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+say() { echo "== $*" >&2; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 300); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$1" >&2
+    return 1
+}
+# utime+stime (clock ticks) of the given pids.
+cpu_ticks() {
+    local t=0 f
+    for p in "$@"; do
+        read -r -a f <"/proc/$p/stat"
+        t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+}
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# Samples RssAnon/RssFile of $1 every 0.2 s until $2.stop exists; writes "max_anon max_file last_anon" to $2.
+sample_mem() {
+    local pid=$1 out=$2 k v _ a=0 f=0 ma=0 mf=0
+    while [[ ! -e $out.stop && -e /proc/$pid/status ]]; do
+        while read -r k v _; do
+            case $k in RssAnon:) a=$v ;; RssFile:) f=$v ;; esac
+        done <"/proc/$pid/status"
+        ((a > ma)) && ma=$a
+        ((f > mf)) && mf=$f
+        echo "$ma $mf $a" >"$out"
+        sleep 0.2
+    done
+}
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local keep=()
+    for p in "${STARTED[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    STARTED=("${keep[@]}")
+}
+
+# ---------------------------------------------------------------------------------------------
+if [[ -z ${NO_BUILD:-} ]]; then
+    say "cargo build --release -p xbak -p xbak-loadgen"
+    cargo build --release -p xbak -p xbak-loadgen
+fi
+
+# Catalogs: the 1M one, a 10k one with the same 100 instances (100 copies each, as the goal's
+# "does not grow with the catalog" comparison), and a 10k one with one instance of 10k copies (the
+# same per-instance history as the 1M catalog, so only the catalog's size differs).
+declare -A CAT_COPIES=([1m]=1000000 [10k]=10000 [10k-1i]=10000)
+declare -A CAT_INSTANCES=([1m]=100 [10k]=100 [10k-1i]=1)
+for c in 1m 10k 10k-1i; do
+    say "seed $c"
+    "$LOADGEN" seed --data-dir "$BENCH_DIR/cat-$c" --copies "${CAT_COPIES[$c]}" --instances "${CAT_INSTANCES[$c]}"
+done
+
+# Results of each run, by label.
+declare -A RPS P50 P99 MAXL CPU_US CLIENT_US HWM RSS0 ANON GROWTH LOAD BYTES NOTE
+
+# run_xbak LABEL CATALOG CONNECTIONS [extra loadgen args…]
+run_xbak() {
+    local label=$1 cat=$2 conns=$3
+    shift 3
+    local dir=$BENCH_DIR/cat-$cat
+    # Every run starts with no remembered nonces (each accepted request leaves one in memory and
+    # in the catalog for 30 minutes; a later run would otherwise load the previous runs').
+    if command -v sqlite3 >/dev/null; then sqlite3 "$dir/catalog.db" "DELETE FROM nonces;"; fi
+    local port
+    port=$(free_port)
+    RUST_LOG=warn "$XBAK" --data-dir "$dir" serve --listen "127.0.0.1:$port" --no-workers \
+        >"$BENCH_DIR/xbak-$label.log" 2>&1 &
+    local pid=$!
+    STARTED+=("$pid")
+    wait_port "$port"
+    RSS0[$label]=$(status_kb "$pid" VmRSS)
+    local common=(--addr "127.0.0.1:$port" --key-file "$dir/bench-key.json" --instances "${CAT_INSTANCES[$cat]}"
+        --threads "$CLIENT_THREADS" --connections "$conns" "$@")
+    say "xbak $label: warm-up ${WARMUP}s"
+    "$LOADGEN" signed "${common[@]}" --seconds "$WARMUP" >/dev/null
+    if [[ $label == 1m ]]; then
+        "$LOADGEN" fetch --addr "127.0.0.1:$port" --key-file "$dir/bench-key.json" --instance rm-bench42 \
+            --out "$BENCH_DIR/www/describe-30.json"
+    fi
+    LOAD[$label]=$(loadavg)
+    say "xbak $label: ${SECS}s, $conns connections (load ${LOAD[$label]})"
+    local c0 out anon0 mem=$BENCH_DIR/mem-$label
+    rm -f "$mem" "$mem.stop"
+    anon0=$(status_kb "$pid" RssAnon)
+    sample_mem "$pid" "$mem" &
+    local sampler=$!
+    c0=$(cpu_ticks "$pid")
+    out=$( { /usr/bin/time -f 'client_cpu_s=%U+%S' "$LOADGEN" signed "${common[@]}" --seconds "$SECS" --expect "$EXPECT"; } 2>&1 )
+    echo "$out" >&2
+    local c1 n
+    c1=$(cpu_ticks "$pid")
+    touch "$mem.stop"
+    wait "$sampler" || true
+    local max_anon max_file last_anon
+    read -r max_anon max_file last_anon <"$mem"
+    ANON[$label]="$max_anon / $max_file"
+    n=$(field requests "$out")
+    RPS[$label]=$(field rps "$out")
+    P50[$label]=$(field p50_ms "$out")
+    P99[$label]=$(field p99_ms "$out")
+    MAXL[$label]=$(field max_ms "$out")
+    BYTES[$label]=$(field bytes_per_response "$out")
+    CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+    CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
+    HWM[$label]=$(status_kb "$pid" VmHWM)
+    GROWTH[$label]=$(( (last_anon - anon0) * 1024 / (n > 0 ? n : 1) ))
+    NOTE[$label]="errors=$(field errors "$out")"
+    stop "$pid"
+}
+
+mkdir -p "$BENCH_DIR/www"
+LOAD_START=$(loadavg)
+run_xbak 1m 1m "$CONNS"
+run_xbak 10k 10k "$CONNS"
+run_xbak 10k-1i 10k-1i "$CONNS"
+run_xbak 1m-light 1m "$LIGHT_CONNS"
+# A window holding only each instance's 40 newest copies (still a full page of 30): the total is
+# then a count over 40 index entries instead of 10k. The difference to "1m" is that count.
+run_xbak 1m-narrow 1m "$CONNS" --start 2021-02-19T00:00:00Z
+NOTE[1m-narrow]="${NOTE[1m-narrow]}, StartTime 2021-02-19T00:00:00Z (40 copies/instance in window)"
+# Same requests with a wrong signature: refused after parsing, the clock check, the (cached) key
+# lookup and the HMAC, before the nonce store and the catalog. The difference to "1m" is the cost
+# of the nonce, the listing and its rendering.
+run_xbak 1m-badsig 1m "$CONNS" --bad-signature
+NOTE[1m-badsig]="all 400 SignatureDoesNotMatch, by design"
+
+# ---------------------------------------------------------------------------------------------
+NGINX_VERSION=""
+if [[ -z ${NO_NGINX:-} ]]; then
+    if ! command -v nginx >/dev/null; then
+        say "apt-get install -y nginx"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >&2
+    fi
+    NGINX=$(command -v nginx)
+    NGINX_VERSION=$("$NGINX" -v 2>&1)
+    ngx=$BENCH_DIR/nginx
+    mkdir -p "$ngx/tmp"
+    # run_nginx LABEL WORKER_PROCESSES
+    run_nginx() {
+        local label=$1 workers=$2 port
+        port=$(free_port)
+        cat >"$ngx/nginx-$label.conf" <<EOF
+# bench/run-server.sh: nginx serving one xbak response as a static file (127.0.0.1 only).
+user $(id -un) $(id -gn);
+worker_processes $workers;
+daemon off;
+master_process on;
+pid $ngx/nginx-$label.pid;
+error_log $ngx/error-$label.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    keepalive_requests 100000000;
+    client_body_temp_path $ngx/tmp/body;
+    proxy_temp_path $ngx/tmp/proxy;
+    fastcgi_temp_path $ngx/tmp/fastcgi;
+    uwsgi_temp_path $ngx/tmp/uwsgi;
+    scgi_temp_path $ngx/tmp/scgi;
+    types { application/json json; }
+    server {
+        listen 127.0.0.1:$port;
+        root $BENCH_DIR/www;
+    }
+}
+EOF
+        "$NGINX" -c "$ngx/nginx-$label.conf" -p "$ngx" 2>>"$ngx/error-$label.log" &
+        local pid=$!
+        STARTED+=("$pid")
+        wait_port "$port"
+        local common=(--addr "127.0.0.1:$port" --path /describe-30.json --threads "$CLIENT_THREADS" --connections "$CONNS")
+        say "nginx $label: warm-up ${WARMUP}s"
+        "$LOADGEN" static "${common[@]}" --seconds "$WARMUP" >/dev/null
+        local workers_pids
+        workers_pids=$(pgrep -P "$pid" | tr '\n' ' ')
+        LOAD[$label]=$(loadavg)
+        say "nginx $label: ${SECS}s, $CONNS connections, workers: $workers_pids(load ${LOAD[$label]})"
+        local c0 out c1 n
+        # shellcheck disable=SC2086
+        c0=$(cpu_ticks "$pid" $workers_pids)
+        out=$( { /usr/bin/time -f 'client_cpu_s=%U+%S' "$LOADGEN" static "${common[@]}" --seconds "$SECS" --expect "$EXPECT"; } 2>&1 )
+        echo "$out" >&2
+        # shellcheck disable=SC2086
+        c1=$(cpu_ticks "$pid" $workers_pids)
+        n=$(field requests "$out")
+        RPS[$label]=$(field rps "$out")
+        P50[$label]=$(field p50_ms "$out")
+        P99[$label]=$(field p99_ms "$out")
+        MAXL[$label]=$(field max_ms "$out")
+        BYTES[$label]=$(field bytes_per_response "$out")
+        CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+        CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
+        local hwm=0 w
+        for w in $pid $workers_pids; do hwm=$((hwm + $(status_kb "$w" VmHWM))); done
+        HWM[$label]=$hwm
+        RSS0[$label]=""
+        ANON[$label]="-"
+        GROWTH[$label]="-"
+        NOTE[$label]="errors=$(field errors "$out"), worker_processes $workers"
+        stop "$pid"
+    }
+    run_nginx nginx-1 1
+    run_nginx nginx-auto auto
+fi
+LOAD_END=$(loadavg)
+
+# ---------------------------------------------------------------------------------------------
+ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else '-')"; }
+{
+    echo
+    echo "## $(date -u +%Y-%m-%dT%H:%M:%SZ) — API: signed DescribeCrossRegionBackups vs nginx (bench/run-server.sh)"
+    echo
+    echo "- Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; shared with other builds/tests (noisy)."
+    echo "- Load average (1/5/15 min): at start $LOAD_START, at end $LOAD_END; per run in the table."
+    echo "- Code: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes'); ${NGINX_VERSION:-nginx not run}."
+    echo "- Load: \`xbak-loadgen signed --instances K --connections $CONNS --threads $CLIENT_THREADS --seconds $SECS\`"
+    echo "  (closed loop, HTTP/1.1 keep-alive, a fresh v1 signature and nonce per call, window 2020-01-01..2030-01-01,"
+    echo "  PageSize 30, instances rm-bench0..K-1 in turn) after a ${WARMUP}s warm-up; server \`RUST_LOG=warn xbak --data-dir DIR serve"
+    echo "  --listen 127.0.0.1:PORT --no-workers\`; nginx: \`xbak-loadgen static --path /describe-30.json\` with the same"
+    echo "  connections, serving a body saved from the 1M run (${BYTES[1m]:-?} bytes). Catalogs seeded by \`xbak-loadgen seed\`."
+    echo "- server CPU = utime+stime of the server process(es) during the run / requests; client CPU likewise for"
+    echo "  the loadgen. Both are less sensitive to the shared machine than rps. VmHWM: after the run (nginx: master +"
+    echo "  workers; xbak: RSS at start in parentheses). It counts SQLite's mmap'd file pages once per connection"
+    echo "  mapping them (5 connections × mmap_size 256 MiB), so the anonymous memory is given too: peak RssAnon /"
+    echo "  peak RssFile sampled every 0.2 s during the run, and RssAnon growth per request (the nonces kept 30 min)."
+    echo
+    echo "| run | catalog | conns | rps | p50 ms | p99 ms | max ms | server CPU µs/req | client CPU µs/req | VmHWM KiB | RssAnon / RssFile peak KiB | anon B/req | load avg | notes |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    row() {
+        echo "| $1 | $2 | $3 | ${RPS[$1]} | ${P50[$1]} | ${P99[$1]} | ${MAXL[$1]} | ${CPU_US[$1]} | ${CLIENT_US[$1]} | ${HWM[$1]}${RSS0[$1]:+ (${RSS0[$1]})} | ${ANON[$1]} | ${GROWTH[$1]} | ${LOAD[$1]} | ${NOTE[$1]} |"
+    }
+    row 1m "1M copies (100 × 10k)" "$CONNS"
+    row 10k "10k copies (100 × 100)" "$CONNS"
+    row 10k-1i "10k copies (1 × 10k)" "$CONNS"
+    row 1m-light "1M copies (100 × 10k)" "$LIGHT_CONNS"
+    row 1m-narrow "1M copies, narrow window" "$CONNS"
+    row 1m-badsig "1M copies, wrong signature" "$CONNS"
+    if [[ -n ${RPS[nginx-1]:-} ]]; then
+        row nginx-1 "static file" "$CONNS"
+        row nginx-auto "static file" "$CONNS"
+        echo
+        echo "xbak (1M) / nginx: $(ratio "${RPS[1m]}" "${RPS[nginx-1]}") of worker_processes 1, $(ratio "${RPS[1m]}" "${RPS[nginx-auto]}") of worker_processes auto (goal ≥ 0.25)."
+        echo "Server CPU per request, xbak (1M) / nginx (1 worker): $(ratio "${CPU_US[1m]}" "${CPU_US[nginx-1]}")×."
+    fi
+    echo "1M / 10k (100 × 100) rps: $(ratio "${RPS[1m]}" "${RPS[10k]}"); 1M / 10k (1 × 10k) rps: $(ratio "${RPS[1m]}" "${RPS[10k-1i]}")."
+} | tee -a "$RESULTS"

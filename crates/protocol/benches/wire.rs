@@ -1,0 +1,203 @@
+//! The wire edge's per-request costs on the API hot path: signature checks (v1 and v3, `claim` +
+//! `verify` as the server runs them), decoding the typed params, rendering a 30-item page.
+//!
+//! ```text
+//! cargo bench -p xbak-protocol --bench wire                 # full run
+//! cargo bench -p xbak-protocol --bench wire -- --quick      # a quick estimate
+//! ```
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+use xbak_protocol::actions::describe_cross_region_backups::{
+    render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams,
+    DescribeCrossRegionBackupsResponse,
+};
+use xbak_protocol::encode::rfc3986;
+use xbak_protocol::sign::{claim, v1, v3, verify, IncomingRequest};
+use xbak_protocol::{Format, RawParams};
+
+const AK: &str = "LTAI5tBenchAccessKey00001";
+const SECRET: &str = "benchSecretbenchSecretbenchSe";
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// A v1 GET as aliyun-python-sdk-core sends it, decoded from its query string as the server does.
+fn v1_params() -> RawParams {
+    let mut p: RawParams = [
+        ("Action", "DescribeCrossRegionBackups"),
+        ("Version", "2014-08-15"),
+        ("Format", "JSON"),
+        ("AccessKeyId", AK),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureType", ""),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", "6a1f3c2d9b0e4f5a8c7d6e5f4a3b2c1d"),
+        ("Timestamp", "2026-11-27T10:15:00Z"),
+        ("DBInstanceId", "rm-bp1xxxxxxxxxxxxx"),
+        ("RegionId", "cn-hangzhou"),
+        ("StartTime", "2026-11-01T00:00:00Z"),
+        ("EndTime", "2026-11-28T00:00:00Z"),
+        ("PageSize", "30"),
+        ("PageNumber", "1"),
+    ]
+    .into_iter()
+    .collect();
+    let sig = v1::sign(SECRET, &v1::string_to_sign("GET", &p));
+    p.push("Signature", sig);
+    // Round-trip through the query string, as the server sees it.
+    let q: Vec<String> = p
+        .iter()
+        .map(|(k, v)| format!("{k}={}", rfc3986(v)))
+        .collect();
+    RawParams::parse_urlencoded(q.join("&").as_bytes())
+}
+
+/// A v3 POST as the Tea Python SDK sends it (it signs every header it sets).
+fn v3_request() -> (RawParams, Vec<(String, String)>) {
+    let query: RawParams = [
+        ("DBInstanceId", "rm-bp1xxxxxxxxxxxxx"),
+        ("RegionId", "cn-hangzhou"),
+        ("StartTime", "2026-11-01T00:00:00Z"),
+        ("EndTime", "2026-11-28T00:00:00Z"),
+        ("PageSize", "30"),
+        ("PageNumber", "1"),
+    ]
+    .into_iter()
+    .collect();
+    let mut headers: Vec<(String, String)> = [
+        ("host", "127.0.0.1:8080"),
+        ("x-acs-version", "2014-08-15"),
+        ("x-acs-action", "DescribeCrossRegionBackups"),
+        (
+            "user-agent",
+            "AlibabaCloud (Linux; x86_64) Python/3.11.2 Core/0.3.3 TeaDSL/1",
+        ),
+        ("x-acs-date", "2026-11-27T10:15:00Z"),
+        ("x-acs-signature-nonce", "2d21a66ea3d682487c1f6fd37eda3909"),
+        ("accept", "application/json"),
+        ("x-acs-content-sha256", EMPTY_SHA256),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let mut signed: Vec<String> = headers.iter().map(|(k, _)| k.clone()).collect();
+    signed.sort();
+    let canonical = v3::canonical_request("POST", "/", &query, &headers, &signed, EMPTY_SHA256);
+    let sig = v3::sign(SECRET, &v3::string_to_sign(&canonical));
+    headers.push((
+        "authorization".into(),
+        v3::authorization_header(AK, &signed, &sig),
+    ));
+    (query, headers)
+}
+
+/// A full page shaped like xbak's own answers (signed download links included).
+fn page_of_30() -> DescribeCrossRegionBackupsResponse {
+    let items = (0..30)
+        .map(|n| {
+            let file = format!("bulk_rm-bench42_{:08}_qp.xb", 9999 - n);
+            CrossRegionBackupItem {
+                backup_end_time: "2021-02-21T15:10:00Z".into(),
+                backup_method: "P".into(),
+                backup_set_scale: 0,
+                backup_set_status: 0,
+                backup_start_time: "2021-02-21T15:00:00Z".into(),
+                backup_type: "F".into(),
+                category: "HighAvailability".into(),
+                consistent_time: "2021-02-21T15:10:00Z".into(),
+                cross_backup_download_link: format!(
+                    "http://127.0.0.1:8080/download/cn-shanghai/copies/rm-bench42/{file}?OSSAccessKeyId=xbak-link-1&Expires=1795000000&Signature=q2Zr5Jx1xWvKj0m7v9mJ8m0d1Yw%3D"
+                ),
+                cross_backup_id: 424_242 + n,
+                cross_backup_region: "cn-shanghai".into(),
+                cross_backup_set_file: file,
+                cross_backup_set_location: "oss".into(),
+                cross_backup_set_size: 1_048_576,
+                db_instance_storage_type: "ssd".into(),
+                engine: "MySQL".into(),
+                engine_version: "5.7".into(),
+                instance_id: 10_000_042,
+                restore_regions: vec!["cn-hangzhou".into(), "cn-shanghai".into()],
+            }
+        })
+        .collect::<Vec<_>>();
+    DescribeCrossRegionBackupsResponse {
+        request_id: "60912B41-7579-4B5D-B289-8856030F0A6A".into(),
+        region_id: "cn-hangzhou".into(),
+        start_time: Some("2020-01-01T00:00:00Z".into()),
+        end_time: Some("2030-01-01T00:00:00Z".into()),
+        total_record_count: 10_000,
+        page_number: 1,
+        page_record_count: items.len() as u32,
+        items,
+    }
+}
+
+fn signatures(c: &mut Criterion) {
+    let params = v1_params();
+    let no_headers: Vec<(String, String)> = Vec::new();
+    let v1_req = IncomingRequest {
+        method: "GET",
+        path: "/",
+        query: &params,
+        params: &params,
+        headers: &no_headers,
+        body: b"",
+    };
+    let cl = claim(&v1_req).expect("v1 claim");
+    verify(&v1_req, &cl, SECRET).expect("v1 verifies");
+    c.bench_function("v1 claim+verify (15 params, HMAC-SHA1)", |b| {
+        b.iter(|| {
+            let cl = claim(black_box(&v1_req)).unwrap();
+            verify(&v1_req, &cl, black_box(SECRET)).unwrap()
+        })
+    });
+
+    let (query, headers) = v3_request();
+    let v3_req = IncomingRequest {
+        method: "POST",
+        path: "/",
+        query: &query,
+        params: &query,
+        headers: &headers,
+        body: b"",
+    };
+    let cl = claim(&v3_req).expect("v3 claim");
+    verify(&v3_req, &cl, SECRET).expect("v3 verifies");
+    c.bench_function(
+        "v3 claim+verify (8 signed headers, ACS3-HMAC-SHA256)",
+        |b| {
+            b.iter(|| {
+                let cl = claim(black_box(&v3_req)).unwrap();
+                verify(&v3_req, &cl, black_box(SECRET)).unwrap()
+            })
+        },
+    );
+}
+
+fn params(c: &mut Criterion) {
+    let params = v1_params();
+    c.bench_function("DescribeCrossRegionBackupsParams::from_params", |b| {
+        b.iter(|| DescribeCrossRegionBackupsParams::from_params(black_box(&params)).unwrap())
+    });
+    let mut query = Vec::new();
+    for (k, v) in params.iter() {
+        query.push(format!("{k}={}", rfc3986(v)));
+    }
+    let query = query.join("&");
+    c.bench_function("RawParams::parse_urlencoded (v1 query string)", |b| {
+        b.iter(|| RawParams::parse_urlencoded(black_box(query.as_bytes())))
+    });
+}
+
+fn rendering(c: &mut Criterion) {
+    let page = page_of_30();
+    let mut g = c.benchmark_group("render 30 items");
+    for (name, format) in [("JSON", Format::Json), ("XML", Format::Xml)] {
+        g.throughput(Throughput::Bytes(render(&page, format).len() as u64));
+        g.bench_function(name, |b| b.iter(|| render(black_box(&page), format)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, signatures, params, rendering);
+criterion_main!(benches);
