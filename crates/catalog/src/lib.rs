@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use std::time::Duration;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
-    AccessKey, Account, BackupSet, CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance,
+    AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
+    CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
     NewBackupSet, NewInstance, Policy, Region,
 };
 
@@ -136,6 +137,49 @@ pub trait Catalog: Send + Sync + 'static {
     /// claimed copy is not due before its lease ends.
     async fn next_copy_due(&self) -> Result<Option<Timestamp>>;
 
+    // --- the backup agent: database connections, runs, daily schedules ---
+
+    /// Sets how to reach an instance's database servers, replacing what was set. `NotFound` if
+    /// the instance does not exist. DSNs hold passwords: adapters never log them.
+    async fn put_instance_connection(&self, connection: &InstanceConnection) -> Result<()>;
+    async fn instance_connection(&self, instance_id: i64) -> Result<Option<InstanceConnection>>;
+    /// Records that a backup run started (status Running). `NotFound` if the instance does not exist.
+    async fn start_backup_run(&self, new: &NewBackupRun) -> Result<BackupRun>;
+    /// Records the run's backup set exactly as [`Catalog::record_backup_set`] does (queueing its
+    /// copy under an enabled policy) and marks the run Completed with `details`, in one
+    /// transaction. `NotFound` if the run does not exist, `Conflict` if it already finished.
+    async fn complete_backup_run(
+        &self,
+        run_id: i64,
+        set: &NewBackupSet,
+        details: &BackupSetDetails,
+    ) -> Result<RecordedBackupSet>;
+    /// Marks a running run Failed with its error; no backup set is recorded. `NotFound` if the
+    /// run does not exist, `Conflict` if it already finished.
+    async fn fail_backup_run(&self, run_id: i64, finished_at: Timestamp, error: &str)
+        -> Result<()>;
+    async fn backup_run(&self, run_id: i64) -> Result<Option<BackupRun>>;
+    /// The completed run that recorded a backup set (none for registered sets).
+    async fn backup_run_of_set(&self, backup_set_id: i64) -> Result<Option<BackupRun>>;
+    /// An instance's runs in every state, newest first, at most `limit`.
+    async fn backup_runs(&self, instance_id: i64, limit: u32) -> Result<Vec<BackupRun>>;
+    /// The newest completed whole-instance run of `method` taken from node `instance_number`:
+    /// the base of the next incremental.
+    async fn latest_completed_backup_run(
+        &self,
+        instance_id: i64,
+        method: BackupMethod,
+        instance_number: i64,
+    ) -> Result<Option<BackupRun>>;
+    /// Sets an instance's daily schedule (keeping `last_run_day` when replacing one).
+    async fn put_backup_schedule(&self, schedule: &BackupSchedule) -> Result<()>;
+    /// Removes an instance's schedule; false if it had none.
+    async fn delete_backup_schedule(&self, instance_id: i64) -> Result<bool>;
+    async fn backup_schedules(&self) -> Result<Vec<BackupSchedule>>;
+    /// Claims the run of `day`'s window (`yyyy-mm-dd`): true for exactly one caller per day and
+    /// enabled schedule, however many schedulers ask.
+    async fn claim_scheduled_backup(&self, instance_id: i64, day: &str) -> Result<bool>;
+
     // --- replay protection and server secrets ---
 
     /// Durably remembers nonces; duplicates are ignored.
@@ -144,6 +188,10 @@ pub trait Catalog: Send + Sync + 'static {
     async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>>;
     /// Deletes expired nonces; returns how many.
     async fn prune_nonces(&self, now: Timestamp) -> Result<u64>;
+    /// A number that changes whenever any process commits a change to the catalog (it may also
+    /// change when nothing visible did). Lets caches of catalog reads know they are stale
+    /// without re-reading: poll it, and drop what was read under an older token.
+    async fn change_token(&self) -> Result<u64>;
     /// The server's download-link signing key `(key id, secret)`, created on first use and stable after.
     async fn link_signing_key(&self) -> Result<(String, String)>;
 }

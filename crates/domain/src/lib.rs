@@ -4,6 +4,7 @@
 //! Wire names (`"P"`, `"F"`, `"HighAvailability"`, …) live here because they are also the values
 //! the catalog stores; the protocol crate decides how they are rendered.
 
+pub mod agent;
 pub mod backup;
 pub mod copy;
 pub mod instance;
@@ -11,6 +12,10 @@ pub mod naming;
 pub mod query;
 pub mod time;
 
+pub use agent::{
+    BackupNode, BackupRun, BackupRunStatus, BackupSchedule, BackupSetDetails, Dsn,
+    InstanceConnection, NewBackupRun,
+};
 pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupSet};
 pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
 pub use instance::{

@@ -4,7 +4,7 @@ use crate::copy::CrossRegionCopy;
 use crate::time::Timestamp;
 
 /// Page sizes Alibaba accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageSize {
     Thirty,
     Fifty,
@@ -32,7 +32,7 @@ impl PageSize {
 
 /// A validated listing query for one instance. The catalog returns only `Completed` and `Failed`
 /// copies, ordered by `BackupStartTime` descending then `CrossBackupId` descending.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CopyQuery {
     /// Catalog id of the instance (already resolved and authorised by the caller).
     pub instance_id: i64,

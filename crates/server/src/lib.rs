@@ -10,6 +10,7 @@ pub mod actions;
 pub mod auth;
 pub mod cache;
 pub mod download;
+pub mod listing_cache;
 pub mod metrics;
 pub mod nonces;
 pub mod rpc;

@@ -49,6 +49,7 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     pub keys: TtlCache<String, Option<AccessKey>>,
     pub instances: TtlCache<String, Option<Instance>>,
+    pub listings: crate::listing_cache::ListingCache,
 }
 
 impl AppState {
@@ -61,7 +62,8 @@ impl AppState {
     ) -> Result<AppState, xbak_catalog::CatalogError> {
         let nonces = NonceGuard::load(catalog.clone(), config.clock_skew * 2).await?;
         let ttl = config.lookup_ttl;
-        Ok(AppState {
+        let token = catalog.change_token().await?;
+        let state = AppState {
             inner: Arc::new(Inner {
                 config,
                 catalog,
@@ -71,8 +73,15 @@ impl AppState {
                 metrics: Default::default(),
                 keys: TtlCache::new(ttl),
                 instances: TtlCache::new(ttl),
+                listings: crate::listing_cache::ListingCache::new(token),
             }),
-        })
+        };
+        tokio::spawn(crate::listing_cache::ListingCache::watch(
+            Arc::downgrade(&state.inner),
+            |inner: &Inner| &inner.listings,
+            state.catalog.clone(),
+        ));
+        Ok(state)
     }
 }
 

@@ -225,3 +225,69 @@ async fn xml_format_and_v3_and_form_post_agree_with_json() {
     };
     assert_eq!(ids(&post), ids(&v3));
 }
+
+#[tokio::test]
+async fn a_new_copy_shows_up_despite_the_listing_cache() {
+    let f = Fixture::new(2).await;
+    let (s, _) = window(2);
+    let e = "2024-03-02T00:00:00Z";
+    let params = [
+        ("DBInstanceId", INSTANCE),
+        ("RegionId", SRC),
+        ("StartTime", s.as_str()),
+        ("EndTime", e),
+    ];
+    let (_, before) = f.describe(&params).await;
+    assert_eq!(before["TotalRecordCount"], 2);
+    let (_, again) = f.describe(&params).await; // served from the cache
+    assert_eq!(again["TotalRecordCount"], 2);
+
+    // Another process records and completes a copy.
+    let inst = f
+        .catalog
+        .instance_by_db_instance_id(INSTANCE)
+        .await
+        .unwrap()
+        .unwrap();
+    let started = f.base + chrono::Duration::hours(5);
+    f.catalog
+        .record_backup_set(&xbak_domain::NewBackupSet {
+            instance_id: inst.id,
+            method: xbak_domain::BackupMethod::Logical,
+            backup_type: xbak_domain::BackupType::Full,
+            scale: xbak_domain::BackupSetScale::Instance,
+            started_at: started,
+            finished_at: started,
+            consistent_at: started,
+            instance_number: 1,
+            object_key: "backups/rm-test0001/late.tar.gz".into(),
+            size_bytes: 1,
+            sha256: "00".repeat(32),
+        })
+        .await
+        .unwrap();
+    let job = f
+        .catalog
+        .claim_copy_job(chrono::Utc::now(), std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    f.catalog
+        .complete_copy(job.copy_id, &job.lease_token, chrono::Utc::now())
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, now) = f.describe(&params).await;
+        if now["TotalRecordCount"] == 3 {
+            assert_eq!(now["Items"]["Item"][0]["CrossBackupId"], job.copy_id);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new copy never appeared: {now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -15,7 +15,7 @@ use super::errors::SqlResultExt;
 use crate::{CatalogError, Result};
 
 /// `(version, script)`, in ascending order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1_INITIAL)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1_INITIAL), (2, V2_BACKUP_AGENT)];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
 const V1_INITIAL: &str = r#"
@@ -166,6 +166,58 @@ CREATE TABLE settings (
     key         TEXT PRIMARY KEY,
     value       TEXT NOT NULL,
     updated_at  INTEGER NOT NULL
+);
+"#;
+
+/// The backup agent: how to reach each instance's servers, every backup it attempted, daily
+/// schedules. New tables only, so existing rows and queries are untouched.
+const V2_BACKUP_AGENT: &str = r#"
+-- DSNs hold passwords: read by the agent only, never logged or listed.
+CREATE TABLE instance_connections (
+    instance_id              INTEGER PRIMARY KEY REFERENCES instances (id),
+    dsn                      TEXT NOT NULL,
+    standby_dsn              TEXT,
+    standby_instance_number  INTEGER,
+    updated_at               INTEGER NOT NULL,
+    CHECK ((standby_dsn IS NULL) = (standby_instance_number IS NULL))
+);
+
+-- Every backup the agent attempted. A completed run points at the set it recorded (and adds
+-- what restores need: manifest, base set, LSNs); a failed run keeps its error and has no set,
+-- so it is never listed or copied.
+CREATE TABLE backup_runs (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id      INTEGER NOT NULL REFERENCES instances (id),
+    method           TEXT NOT NULL,
+    backup_type      TEXT NOT NULL,
+    scale            INTEGER NOT NULL,
+    database_name    TEXT,
+    instance_number  INTEGER NOT NULL,
+    run_trigger      TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed')),
+    started_at       INTEGER NOT NULL,
+    finished_at      INTEGER,
+    error            TEXT,
+    backup_set_id    INTEGER UNIQUE REFERENCES backup_sets (id),
+    manifest_key     TEXT,
+    base_set_id      INTEGER REFERENCES backup_sets (id),
+    from_lsn         INTEGER,
+    to_lsn           INTEGER
+);
+CREATE INDEX backup_runs_by_instance ON backup_runs (instance_id, id);
+
+-- One daily window per instance (UTC minutes). `last_run_day` is claimed atomically so one
+-- of several `serve` processes starts the day's run.
+CREATE TABLE backup_schedules (
+    instance_id     INTEGER PRIMARY KEY REFERENCES instances (id),
+    at_minute       INTEGER NOT NULL CHECK (at_minute BETWEEN 0 AND 1439),
+    window_minutes  INTEGER NOT NULL CHECK (window_minutes BETWEEN 1 AND 1440),
+    method          TEXT NOT NULL,
+    backup_type     TEXT NOT NULL,
+    database_name   TEXT,
+    enabled         INTEGER NOT NULL,
+    last_run_day    TEXT,
+    updated_at      INTEGER NOT NULL
 );
 "#;
 

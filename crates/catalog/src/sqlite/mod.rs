@@ -8,6 +8,7 @@
 //! file only moves them onto the blocking pool.
 
 mod accounts;
+mod agent;
 mod backups;
 mod bulk;
 mod copies;
@@ -26,7 +27,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
-    AccessKey, Account, BackupSet, CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance,
+    AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
+    CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
     NewBackupSet, NewInstance, Policy, Region,
 };
 
@@ -42,6 +44,9 @@ const READERS: usize = 4;
 /// A [`Catalog`] in one SQLite database file.
 pub struct SqliteCatalog {
     pool: Pool,
+    /// Commits made through this handle's writer (`PRAGMA data_version` on the writer only
+    /// sees other connections' commits).
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteCatalog {
@@ -63,7 +68,10 @@ impl SqliteCatalog {
         })
         .await
         .map_err(|_| CatalogError::Internal("opening the catalog did not finish".into()))??;
-        Ok(SqliteCatalog { pool })
+        Ok(SqliteCatalog {
+            pool,
+            commits: Default::default(),
+        })
     }
 
     /// A private, empty in-memory catalog on a single connection (tests and tools).
@@ -72,6 +80,7 @@ impl SqliteCatalog {
         migrations::migrate(&mut conn)?;
         Ok(SqliteCatalog {
             pool: Pool::new(conn, Vec::new()),
+            commits: Default::default(),
         })
     }
 
@@ -81,6 +90,7 @@ impl SqliteCatalog {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        let commits = self.commits.clone();
         self.pool
             .write(move |conn| {
                 let tx = conn
@@ -88,6 +98,7 @@ impl SqliteCatalog {
                     .db()?;
                 let out = f(&tx)?;
                 tx.commit().db()?;
+                commits.fetch_add(1, std::sync::atomic::Ordering::Release);
                 Ok(out)
             })
             .await
@@ -170,6 +181,92 @@ impl Catalog for SqliteCatalog {
         self.read(move |conn| backups::backup_set(conn, id)).await
     }
 
+    async fn put_instance_connection(&self, connection: &InstanceConnection) -> Result<()> {
+        let connection = connection.clone();
+        self.write(move |tx| agent::put_instance_connection(tx, &connection))
+            .await
+    }
+
+    async fn instance_connection(&self, instance_id: i64) -> Result<Option<InstanceConnection>> {
+        self.read(move |conn| agent::instance_connection(conn, instance_id))
+            .await
+    }
+
+    async fn start_backup_run(&self, new: &NewBackupRun) -> Result<BackupRun> {
+        let new = new.clone();
+        self.write(move |tx| agent::start_backup_run(tx, &new))
+            .await
+    }
+
+    async fn complete_backup_run(
+        &self,
+        run_id: i64,
+        set: &NewBackupSet,
+        details: &BackupSetDetails,
+    ) -> Result<RecordedBackupSet> {
+        let (set, details) = (set.clone(), details.clone());
+        self.write(move |tx| agent::complete_backup_run(tx, run_id, &set, &details))
+            .await
+    }
+
+    async fn fail_backup_run(
+        &self,
+        run_id: i64,
+        finished_at: Timestamp,
+        error: &str,
+    ) -> Result<()> {
+        let error = error.to_string();
+        self.write(move |tx| agent::fail_backup_run(tx, run_id, finished_at, &error))
+            .await
+    }
+
+    async fn backup_run(&self, run_id: i64) -> Result<Option<BackupRun>> {
+        self.read(move |conn| agent::backup_run(conn, run_id)).await
+    }
+
+    async fn backup_run_of_set(&self, backup_set_id: i64) -> Result<Option<BackupRun>> {
+        self.read(move |conn| agent::backup_run_of_set(conn, backup_set_id))
+            .await
+    }
+
+    async fn backup_runs(&self, instance_id: i64, limit: u32) -> Result<Vec<BackupRun>> {
+        self.read(move |conn| agent::backup_runs(conn, instance_id, limit))
+            .await
+    }
+
+    async fn latest_completed_backup_run(
+        &self,
+        instance_id: i64,
+        method: BackupMethod,
+        instance_number: i64,
+    ) -> Result<Option<BackupRun>> {
+        self.read(move |conn| {
+            agent::latest_completed_backup_run(conn, instance_id, method, instance_number)
+        })
+        .await
+    }
+
+    async fn put_backup_schedule(&self, schedule: &BackupSchedule) -> Result<()> {
+        let schedule = schedule.clone();
+        self.write(move |tx| agent::put_backup_schedule(tx, &schedule))
+            .await
+    }
+
+    async fn delete_backup_schedule(&self, instance_id: i64) -> Result<bool> {
+        self.write(move |tx| agent::delete_backup_schedule(tx, instance_id))
+            .await
+    }
+
+    async fn backup_schedules(&self) -> Result<Vec<BackupSchedule>> {
+        self.read(agent::backup_schedules).await
+    }
+
+    async fn claim_scheduled_backup(&self, instance_id: i64, day: &str) -> Result<bool> {
+        let day = day.to_string();
+        self.write(move |tx| agent::claim_scheduled_backup(tx, instance_id, &day))
+            .await
+    }
+
     async fn list_copies(&self, query: &CopyQuery) -> Result<CopyListing> {
         let query = query.clone();
         self.read(move |conn| copies::list_copies(conn, &query))
@@ -238,6 +335,18 @@ impl Catalog for SqliteCatalog {
 
     async fn prune_nonces(&self, now: Timestamp) -> Result<u64> {
         self.write(move |tx| nonces::prune_nonces(tx, now)).await
+    }
+
+    async fn change_token(&self) -> Result<u64> {
+        let others: i64 = self
+            .pool
+            .write(|conn| {
+                conn.pragma_query_value(None, "data_version", |r| r.get(0))
+                    .db()
+            })
+            .await?;
+        let ours = self.commits.load(std::sync::atomic::Ordering::Acquire);
+        Ok((others as u64).wrapping_add(ours))
     }
 
     async fn link_signing_key(&self) -> Result<(String, String)> {

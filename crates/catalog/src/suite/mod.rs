@@ -10,6 +10,7 @@
 //! The invoking crate needs `tokio` (with `macros` and `rt-multi-thread`) as a dev-dependency.
 //! The suite fails rather than skips: a backend whose service is missing must panic in `open`.
 
+mod agent;
 mod listing;
 mod nonces;
 mod queue;
@@ -26,6 +27,7 @@ use xbak_domain::{
     CopyQuery, Instance, NewBackupSet, NewInstance, PageSize, Policy, Region, StorageType,
 };
 
+pub use agent::*;
 pub use listing::*;
 pub use nonces::*;
 pub use queue::*;
@@ -74,6 +76,11 @@ macro_rules! catalog_test_suite {
             nonces_remember_live_and_prune,
             nonces_survive_reopen,
             link_signing_key_is_created_once,
+            instance_connections_put_replace_and_refusals,
+            backup_runs_complete_or_fail_once,
+            incremental_base_is_the_latest_completed_run,
+            schedules_are_claimed_once_per_day,
+            change_token_moves_on_every_commit,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

@@ -107,3 +107,39 @@ pub async fn link_signing_key_is_created_once(backend: &dyn Backend) {
         "stable across reopen"
     );
 }
+
+pub async fn change_token_moves_on_every_commit(backend: &dyn Backend) {
+    let first = backend.open().await;
+    let second = backend.open().await;
+    let t0 = first.change_token().await.unwrap();
+    assert_eq!(
+        first.change_token().await.unwrap(),
+        t0,
+        "no commit, no change"
+    );
+    // A commit through the same handle.
+    first
+        .put_region(&xbak_domain::Region {
+            region_id: "cn-x".into(),
+            store_url: "memory://".into(),
+        })
+        .await
+        .unwrap();
+    let t1 = first.change_token().await.unwrap();
+    assert_ne!(t1, t0, "own commit not seen");
+    // A commit through another handle (another process).
+    let t2_other = second.change_token().await.unwrap();
+    second
+        .put_region(&xbak_domain::Region {
+            region_id: "cn-y".into(),
+            store_url: "memory://".into(),
+        })
+        .await
+        .unwrap();
+    assert_ne!(second.change_token().await.unwrap(), t2_other);
+    assert_ne!(
+        first.change_token().await.unwrap(),
+        t1,
+        "another handle's commit not seen"
+    );
+}

@@ -40,7 +40,15 @@ pub async fn run(
         page_size: PageSize::from_u32(params.page_size).ok_or(ApiError::InvalidParametersFormat)?,
         page_number: params.page_number,
     };
-    let listing = state.catalog.list_copies(&query).await?;
+    let listing = match state.listings.get(&query) {
+        Some(hit) => hit,
+        None => {
+            let token = state.listings.token();
+            let listing = std::sync::Arc::new(state.catalog.list_copies(&query).await?);
+            state.listings.put(query, token, listing.clone());
+            listing
+        }
+    };
     let expires = Utc::now().timestamp() + state.config.link_ttl.as_secs() as i64;
     let items: Vec<_> = listing
         .items

@@ -1,0 +1,79 @@
+//! A cache of listing pages in front of the catalog, so a popular listing costs no catalog
+//! query until something in the catalog changes.
+//!
+//! Validity is decided by the catalog's change token ([`xbak_catalog::Catalog::change_token`]),
+//! which a background task polls every [`POLL_EVERY`]: an entry read under an older token is
+//! never served. A change made by any process is therefore visible within about one poll
+//! interval. Download links are not cached: they are signed per response.
+
+use crate::cache::TtlCache;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use xbak_catalog::Catalog;
+use xbak_domain::{CopyListing, CopyQuery};
+
+/// How often the catalog's change token is read.
+pub const POLL_EVERY: Duration = Duration::from_millis(50);
+/// Entries are dropped after this even if nothing changed, to bound memory.
+const ENTRY_TTL: Duration = Duration::from_secs(30);
+
+/// Listing pages keyed by their query, tagged with the change token they were read under.
+pub struct ListingCache {
+    token: AtomicU64,
+    entries: TtlCache<CopyQuery, (u64, Arc<CopyListing>)>,
+}
+
+impl ListingCache {
+    /// A cache valid as of `token`.
+    pub fn new(token: u64) -> ListingCache {
+        ListingCache {
+            token: AtomicU64::new(token),
+            entries: TtlCache::new(ENTRY_TTL),
+        }
+    }
+
+    /// The token now in force; read it *before* querying the catalog and pass it to [`put`](Self::put).
+    pub fn token(&self) -> u64 {
+        self.token.load(Ordering::Acquire)
+    }
+
+    /// The page, if it was read under the token now in force.
+    pub fn get(&self, query: &CopyQuery) -> Option<Arc<CopyListing>> {
+        let (token, listing) = self.entries.get(query)?;
+        (token == self.token()).then_some(listing)
+    }
+
+    pub fn put(&self, query: CopyQuery, token: u64, listing: Arc<CopyListing>) {
+        self.entries.insert(query, (token, listing));
+    }
+
+    fn advance(&self, token: u64) {
+        self.token.store(token, Ordering::Release);
+    }
+
+    /// Polls the catalog's change token until `owner` is dropped. When the catalog cannot be
+    /// read, the token is moved to a value no entry has, so nothing stale is served.
+    pub async fn watch<T: Send + Sync + 'static>(
+        owner: Weak<T>,
+        cache: impl Fn(&T) -> &ListingCache + Send + 'static,
+        catalog: Arc<dyn Catalog>,
+    ) {
+        let mut tick = tokio::time::interval(POLL_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut poisoned = u64::MAX;
+        loop {
+            tick.tick().await;
+            let token = catalog.change_token().await;
+            let Some(owner) = owner.upgrade() else { return };
+            match token {
+                Ok(t) => cache(&owner).advance(t),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the catalog's change token; listing cache bypassed");
+                    poisoned = poisoned.wrapping_sub(1);
+                    cache(&owner).advance(poisoned);
+                }
+            }
+        }
+    }
+}
