@@ -96,8 +96,10 @@ for i in $(seq 1 "$RUNS"); do
     load=$(loadavg)
     say "run $i: rclone copy (load $load)"
     verbose=()
-    [[ $i == 1 ]] && verbose=(-vv --log-file "$DIR/rclone-vv.log")
-    rm -f "$DIR/rclone-vv.log"
+    if [[ $i == 1 ]]; then
+        verbose=(-vv --log-file "$DIR/rclone-vv.log")
+        rm -f "$DIR/rclone-vv.log"
+    fi
     t0=$(now)
     out=$( { /usr/bin/time -f 'cpu_s=%U+%S' rclone copy "${verbose[@]}" "$SRC" "$dst/"; } 2>&1 )
     t1=$(now)

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The test command (README.md): every Rust test, then the official Alibaba SDKs against a real
 # `xbak serve`. Installs what the SDK scenarios need (Python venv, npm packages) on first run.
-# Needs the MariaDB/PostgreSQL services only from later issues on; this suite uses none.
+# The backup tests need the MariaDB the machine runs on 127.0.0.1:3306 (root, no password).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash .ci/sdk-deps.sh
+# mariadb-dump, mariabackup, mariadbd for the backup agent's end-to-end tests (installed if missing).
+bash .ci/db-tools.sh
+# The S3-compatible server the S3-region tests need (moto on loopback), stopped on exit.
+eval "$(bash .ci/s3-server.sh start)"
+trap 'bash .ci/s3-server.sh stop' EXIT
 cargo build --locked -p xbak
 cargo test --locked --workspace --all-targets 2>&1 | tee target/cargo-test.log
 bash tests/sdk/run.sh "$PWD/target/debug/xbak"

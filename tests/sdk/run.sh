@@ -79,6 +79,7 @@ fi
 echo "run.sh: xbak serving on 127.0.0.1:$PORT (pid $SERVER_PID)"
 
 export XBAK_ENDPOINT="127.0.0.1:$PORT"
+export XBAK_BIN="$XBAK"   # tests/sdk/python/test_xbak_cli.py runs xbak's own client
 export XBAK_SEED_MANIFEST="$WORK/seed.json"
 eval "$("$PY" - "$WORK/seed.json" <<'EOF'
 import json, shlex, sys

@@ -102,6 +102,10 @@ struct CallArgs {
     /// the nonce store and the catalog; measures everything but the listing.
     #[arg(long)]
     bad_signature: bool,
+    /// Move EndTime back by a different number of seconds (under a year) on every call, so no two
+    /// calls ask the same listing and a server-side listing cache never answers.
+    #[arg(long)]
+    vary_window: bool,
 }
 
 #[derive(clap::Args, Clone)]
@@ -135,6 +139,10 @@ impl CallArgs {
             self.secret = secret;
         }
         anyhow::ensure!(!self.ak.is_empty(), "give --key-file or --ak/--secret");
+        if self.vary_window {
+            chrono::DateTime::parse_from_rfc3339(&self.end)
+                .context("--end must be yyyy-MM-ddTHH:mm:ssZ")?;
+        }
         Ok(self)
     }
 }
@@ -163,7 +171,14 @@ fn signed_path(a: &CallArgs, n: u64) -> String {
         ("DBInstanceId".into(), instance),
         ("RegionId".into(), a.region.clone()),
         ("StartTime".into(), a.start.clone()),
-        ("EndTime".into(), a.end.clone()),
+        (
+            "EndTime".into(),
+            if a.vary_window {
+                varied_end(&a.end, n)
+            } else {
+                a.end.clone()
+            },
+        ),
         ("PageSize".into(), a.page_size.to_string()),
     ];
     let sig = if a.bad_signature {
@@ -181,6 +196,13 @@ fn signed_path(a: &CallArgs, n: u64) -> String {
 
 /// Only the first failed response of a run is printed.
 static FIRST_ERROR_SHOWN: AtomicBool = AtomicBool::new(false);
+
+/// `end` minus `n mod 365 days` seconds.
+fn varied_end(end: &str, n: u64) -> String {
+    let end = chrono::DateTime::parse_from_rfc3339(end).expect("--end is yyyy-MM-ddTHH:mm:ssZ");
+    let back = chrono::Duration::seconds((n % (365 * 86_400)) as i64);
+    (end - back).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
 
 struct Outcome {
     hist: Histogram<u64>,

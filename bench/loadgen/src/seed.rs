@@ -40,7 +40,7 @@ pub fn instance_name(i: u64) -> String {
 }
 
 pub async fn run(a: SeedArgs) -> anyhow::Result<()> {
-    if a.instances == 0 || a.copies % a.instances != 0 {
+    if a.copies.checked_rem(a.instances) != Some(0) {
         bail!("--copies must be a positive multiple of --instances");
     }
     let per_instance = a.copies / a.instances;

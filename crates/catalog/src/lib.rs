@@ -133,6 +133,15 @@ pub trait Catalog: Send + Sync + 'static {
         error: &str,
         retry_at: Option<Timestamp>,
     ) -> Result<()>;
+    /// Saves (or, with `None`, clears) the resume state of a pending copy whose lease the token
+    /// holds: the next claim of the job hands it back in [`CopyJob::resume_state`]. Failed
+    /// attempts keep it; completion clears it. `LeaseLost` if the token no longer holds it.
+    async fn save_copy_resume_state(
+        &self,
+        copy_id: i64,
+        lease_token: &str,
+        state: Option<&str>,
+    ) -> Result<()>;
     /// Earliest `next_attempt_at` among pending copies, so idle workers know when to wake. A
     /// claimed copy is not due before its lease ends.
     async fn next_copy_due(&self) -> Result<Option<Timestamp>>;
@@ -143,6 +152,8 @@ pub trait Catalog: Send + Sync + 'static {
     /// the instance does not exist. DSNs hold passwords: adapters never log them.
     async fn put_instance_connection(&self, connection: &InstanceConnection) -> Result<()>;
     async fn instance_connection(&self, instance_id: i64) -> Result<Option<InstanceConnection>>;
+    /// An instance by its catalog id.
+    async fn instance(&self, instance_id: i64) -> Result<Option<Instance>>;
     /// Records that a backup run started (status Running). `NotFound` if the instance does not exist.
     async fn start_backup_run(&self, new: &NewBackupRun) -> Result<BackupRun>;
     /// Records the run's backup set exactly as [`Catalog::record_backup_set`] does (queueing its

@@ -39,11 +39,16 @@ enum Command {
     /// Manage cross-region backup policies.
     #[command(subcommand)]
     Policy(commands::policy::Cmd),
-    /// Record backup sets.
+    /// Take (run) or record (register) backup sets.
     #[command(subcommand)]
     Backup(commands::backup::Cmd),
     /// Run cross-region copy jobs.
     Replicate(commands::replicate::Args),
+    /// Restore a cross-region backup and verify it against its manifest.
+    Restore(commands::restore::Args),
+    /// Daily backup windows, run by `serve`.
+    #[command(subcommand)]
+    Schedule(commands::schedule::Cmd),
     /// Call an RDS API action the way `aliyun rds` does: xbak rds ACTION --Key value ...
     Rds(commands::rds::Args),
     /// List and download cross-region backups through the API (any xbak or Alibaba endpoint).
@@ -77,6 +82,8 @@ fn main() -> std::process::ExitCode {
             Command::Policy(c) => commands::policy::run(&ctx, c).await,
             Command::Backup(c) => commands::backup::run(&ctx, c).await,
             Command::Replicate(a) => commands::replicate::run(&ctx, a).await,
+            Command::Restore(a) => commands::restore::run(&ctx, a).await,
+            Command::Schedule(c) => commands::schedule::run(&ctx, c).await,
             Command::Rds(a) => commands::rds::run(a).await,
             Command::Backups(c) => commands::backups::run(c).await,
             Command::Completions(a) => commands::completions::run(a),

@@ -249,7 +249,7 @@ async fn rds_prints_what_the_api_returns_and_pager_merges_130_items() {
     let table = env.ok(&list);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 131, "{table}");
-    assert!(lines[0].starts_with("ID") && lines[0].contains("METHOD/TYPE"));
+    assert!(lines[0].trim_start().starts_with("ID") && lines[0].contains("METHOD/TYPE"));
     assert!(lines[1].contains("physical/full") && lines[1].contains("18 B"));
     assert!(lines[1].contains("ok") && lines[1].ends_with("cn-shanghai"));
     let mut json_args = list.to_vec();

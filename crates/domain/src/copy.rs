@@ -83,4 +83,8 @@ pub struct CopyJob {
     /// Opaque lease token: completion and failure reports must present it.
     pub lease_token: String,
     pub lease_until: Timestamp,
+    /// What an earlier attempt saved to resume from (the storage layer's opaque JSON: a
+    /// multipart upload's id and finished parts), if any. Kept across failed attempts, cleared
+    /// on completion.
+    pub resume_state: Option<String>,
 }

@@ -1,16 +1,20 @@
 //! One copy attempt, from a claimed job to an outcome recorded in the catalog:
 //!
 //! 1. open the source and destination regions (an unknown or unopenable region fails for good);
-//! 2. stream the source object into a staging object in the destination, hashing on the way;
+//! 2. stream the source object into a staging object in the destination, hashing on the way
+//!    (into S3-compatible regions as a resumable upload that continues after a crash:
+//!    [`crate::resume`]);
 //! 3. read the staged bytes back: they must have the size and SHA-256 recorded when the set was
 //!    registered (if the bytes read from the source already differ, step 3 is skipped);
 //! 4. make sure the lease is still ours, publish atomically, mark the copy Completed.
 //!
 //! The lease is renewed alongside; if it is lost the attempt is dropped where it stands and
-//! nothing is published. Any failure deletes the attempt's staging object.
+//! nothing is published. Any failure deletes the attempt's staging object, except a resumable
+//! upload that the next attempt can continue (see [`crate::resume`] for when it is kept).
 
 use crate::lease::Lease;
 use crate::replicator::Inner;
+use crate::resume::{self, ResumeSlot};
 use crate::CopyEvent;
 use chrono::Utc;
 use futures::TryStreamExt;
@@ -20,7 +24,7 @@ use tokio_util::io::StreamReader;
 use xbak_catalog::CatalogError;
 use xbak_domain::time::Timestamp;
 use xbak_domain::CopyJob;
-use xbak_storage::{Checksum, RegionStore, StorageError};
+use xbak_storage::{Checksum, RegionStore, Staged, StorageError};
 
 /// Why an attempt did not complete.
 #[derive(Debug)]
@@ -45,7 +49,7 @@ impl std::fmt::Display for Failure {
 impl Failure {
     /// A storage error while `doing` something: malformed keys and unsupported backends are
     /// permanent; everything else (missing source included: it may yet appear) is retried.
-    fn storage(doing: &str, e: StorageError) -> Self {
+    pub(crate) fn storage(doing: &str, e: StorageError) -> Self {
         let message = format!("{doing}: {e}");
         match e {
             StorageError::InvalidKey(_) | StorageError::Unsupported(_) => {
@@ -118,11 +122,17 @@ pub(crate) async fn run_job(inner: &Inner, job: CopyJob) -> Outcome {
         length: inner.config.lease,
     };
     let staging = StagingSlot::default();
+    let upload = ResumeSlot::default();
     let result = tokio::select! {
         lost = lease.keep() => Err(lost),
-        copied = attempt(inner, &job, &lease, &staging) => copied,
+        copied = attempt(inner, &job, &lease, &staging, &upload) => copied,
     };
     staging.delete(copy_id).await;
+    if let Err(failure) = &result {
+        let failed_attempts = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
+        let last = inner.config.retry.next_delay(failed_attempts).is_none();
+        upload.settle(&*inner.catalog, &job, failure, last).await;
+    }
     match result {
         Ok(copied) => complete(inner, &job, copied, started.elapsed()).await,
         Err(failure) => fail(inner, &job, failure).await,
@@ -132,6 +142,10 @@ pub(crate) async fn run_job(inner: &Inner, job: CopyJob) -> Outcome {
 /// What a successful attempt did, and how long each phase took.
 struct Copied {
     bytes: u64,
+    /// Bytes this attempt sent to the destination (less than `bytes` when it resumed).
+    sent: u64,
+    /// Bytes already in the destination when this attempt began (resumed uploads).
+    resumed_from: u64,
     copying: Duration,
     verifying: Duration,
     publishing: Duration,
@@ -143,6 +157,7 @@ async fn attempt(
     job: &CopyJob,
     lease: &Lease<'_>,
     staging: &StagingSlot,
+    upload: &ResumeSlot,
 ) -> Result<Copied, Failure> {
     let phase = Instant::now();
     let source = inner.region(&job.source_region_id).await?;
@@ -154,6 +169,95 @@ async fn attempt(
         sha256: job.sha256.to_ascii_lowercase(),
     };
 
+    let staged = if dest.supports_resume() {
+        let up = resume::upload(inner, job, lease, &source, &dest, &expected, upload).await?;
+        Uploaded {
+            read: up.sha256.map(|sha256| Checksum {
+                size: expected.size,
+                sha256,
+            }),
+            staging_key: up.staging_key,
+            resumed_from: up.resumed_from,
+            sent: up.sent,
+        }
+    } else {
+        copy_from_zero(inner, job, &source, &dest, &expected, staging).await?
+    };
+    let copying = phase.elapsed();
+    if let Some(read) = staged.read.as_ref().filter(|read| **read != expected) {
+        // What came out of the source is not what was registered: no need to read it back.
+        upload.mark_bad();
+        return Err(Failure::Retryable(format!(
+            "source bytes do not match the recorded checksum: expected {expected}, read {read}"
+        )));
+    }
+
+    let phase = Instant::now();
+    let verified = dest
+        .verify(&staged.staging_key, &expected)
+        .await
+        .map_err(|e| {
+            if matches!(
+                e,
+                StorageError::ChecksumMismatch { .. } | StorageError::NotFound(_)
+            ) {
+                upload.mark_bad();
+            }
+            Failure::storage("verifying the staged copy", e)
+        })?;
+    let copy_id = job.copy_id;
+    inner.emit(CopyEvent::Verified { copy_id });
+    let verifying = phase.elapsed();
+
+    let phase = Instant::now();
+    lease.renew().await?;
+    let to_publish = Staged {
+        staging_key: staged.staging_key.clone(),
+        size: verified.size,
+        sha256: verified.sha256,
+    };
+    match dest.publish(&to_publish, &job.dest_key).await {
+        Ok(()) => {}
+        Err(StorageError::AlreadyExists(key)) => {
+            staging.clear(); // publish dropped it
+            upload.clear();
+            return Err(Failure::Permanent(format!(
+                "{}/{key} already holds different bytes",
+                job.dest_region_id
+            )));
+        }
+        Err(e) => return Err(Failure::storage("publishing", e)),
+    }
+    staging.clear();
+    upload.clear();
+    Ok(Copied {
+        bytes: verified.size,
+        sent: staged.sent,
+        resumed_from: staged.resumed_from,
+        copying,
+        verifying,
+        publishing: phase.elapsed(),
+    })
+}
+
+/// A staged copy, before verification.
+struct Uploaded {
+    staging_key: String,
+    /// Size and SHA-256 of what was read from the source, when the attempt read all of it.
+    read: Option<Checksum>,
+    resumed_from: u64,
+    sent: u64,
+}
+
+/// Regions without resumable uploads: stream the whole source into a fresh staging object.
+async fn copy_from_zero(
+    inner: &Inner,
+    job: &CopyJob,
+    source: &RegionStore,
+    dest: &Arc<RegionStore>,
+    expected: &Checksum,
+    staging: &StagingSlot,
+) -> Result<Uploaded, Failure> {
     let (size, stream) = source
         .get(&job.source_key, None)
         .await
@@ -171,42 +275,12 @@ async fn attempt(
         .upload_staged(&job.dest_key, reader, &progress)
         .await
         .map_err(|e| Failure::storage("copying", e))?;
-    staging.set(&dest, &staged.staging_key);
-    let copying = phase.elapsed();
-    if staged.checksum() != expected {
-        // What came out of the source is not what was registered: no need to read it back.
-        return Err(Failure::Retryable(format!(
-            "source bytes do not match the recorded checksum: expected {expected}, read {}",
-            staged.checksum()
-        )));
-    }
-
-    let phase = Instant::now();
-    dest.verify(&staged.staging_key, &expected)
-        .await
-        .map_err(|e| Failure::storage("verifying the staged copy", e))?;
-    inner.emit(CopyEvent::Verified { copy_id });
-    let verifying = phase.elapsed();
-
-    let phase = Instant::now();
-    lease.renew().await?;
-    match dest.publish(&staged, &job.dest_key).await {
-        Ok(()) => {}
-        Err(StorageError::AlreadyExists(key)) => {
-            staging.clear(); // publish dropped it
-            return Err(Failure::Permanent(format!(
-                "{}/{key} already holds different bytes",
-                job.dest_region_id
-            )));
-        }
-        Err(e) => return Err(Failure::storage("publishing", e)),
-    }
-    staging.clear();
-    Ok(Copied {
-        bytes: staged.size,
-        copying,
-        verifying,
-        publishing: phase.elapsed(),
+    staging.set(dest, &staged.staging_key);
+    Ok(Uploaded {
+        read: Some(staged.checksum()),
+        sent: staged.size,
+        staging_key: staged.staging_key,
+        resumed_from: 0,
     })
 }
 
@@ -223,6 +297,8 @@ async fn complete(inner: &Inner, job: &CopyJob, copied: Copied, elapsed: Duratio
             tracing::info!(
                 copy_id,
                 bytes,
+                sent = copied.sent,
+                resumed_from = copied.resumed_from,
                 elapsed_ms = elapsed.as_millis() as u64,
                 copy_ms = copied.copying.as_millis() as u64,
                 verify_ms = copied.verifying.as_millis() as u64,

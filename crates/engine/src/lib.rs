@@ -1,20 +1,34 @@
-//! Background work. For now: the cross-region [`Replicator`], which drains the catalog's copy
-//! queue: claim a job with a lease, stream the backup set from its source region into staging in
-//! the destination region, read the staged bytes back and compare them with the checksum recorded
-//! when the set was registered, publish atomically, mark the copy Completed.
+//! Background work: the backup [`agent`] (takes logical and physical backups into the
+//! instance's region, on demand or on a daily schedule) and the cross-region [`Replicator`],
+//! which drains the catalog's copy queue: claim a job with a lease, stream the backup set from
+//! its source region into staging in the destination region, read the staged bytes back and
+//! compare them with the checksum recorded when the set was registered, publish atomically,
+//! mark the copy Completed.
 //!
-//! What lives here: the copy procedure, leases kept alive while copying, the retry schedule
+//! [`restore`] brings a copied set back (into a server or a data directory) and verifies it
+//! against the set's manifest.
+//!
+//! What lives here: the backup agent and its tools ([`db`], [`tools`]), the copy procedure, leases kept alive while copying, the retry schedule
 //! ([`RetryPolicy`]), progress events ([`CopyEvent`]). What does not: SQL (the catalog), object
 //! stores and atomic publish (storage), rendering progress (the CLI) or metrics (the server).
 //! The engine and the API server talk only through catalog rows.
 
+pub mod agent;
 mod config;
 mod copy;
+pub mod db;
 mod events;
 mod lease;
 mod replicator;
+pub mod restore;
+mod resume;
 mod retry;
+pub mod tools;
 
+pub use agent::{
+    AgentConfig, AgentError, AgentProgress, BackupAgent, BackupOutcome, BackupRequest,
+    BackupScheduler,
+};
 pub use config::ReplicatorConfig;
 pub use events::CopyEvent;
 pub use replicator::{regions_from_catalog, Replicator, RunSummary};

@@ -412,8 +412,11 @@ impl Client {
             _ => hash_prefix(part, offset, need_crc).await?,
         };
 
+        // Two threads, so hashing overlaps the disk writes and the network: the writer appends
+        // at `offset` (and fsyncs), the hasher continues the checksums of the prefix.
         let written = Arc::new(AtomicU64::new(offset));
         let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(32);
+        let (htx, hrx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(32);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -421,8 +424,15 @@ impl Client {
             .open(part)?;
         let writer = {
             let written = written.clone();
-            std::thread::spawn(move || write_chunks(file, offset, state, rx, &written))
+            std::thread::spawn(move || write_chunks(file, offset, rx, &written))
         };
+        let hasher = std::thread::spawn(move || {
+            let mut state = state;
+            for chunk in hrx {
+                state.update(&chunk);
+            }
+            state
+        });
         let mut stream = resp.bytes_stream();
         let mut received = offset;
         let began = tokio::time::Instant::now();
@@ -437,7 +447,7 @@ impl Client {
                         )));
                         break;
                     }
-                    if tx.send(bytes).is_err() {
+                    if tx.send(bytes.clone()).is_err() || htx.send(bytes).is_err() {
                         break; // the writer failed; its error is reported below
                     }
                     on_event(DownloadEvent::Progress {
@@ -456,12 +466,19 @@ impl Client {
             }
         }
         drop(tx);
-        let (state, io) = tokio::task::spawn_blocking(move || writer.join())
+        drop(htx);
+        let joined = tokio::task::spawn_blocking(move || (writer.join(), hasher.join()))
             .await
-            .map_err(|e| SdkError::Io(std::io::Error::other(e)))?
-            .map_err(|_| SdkError::Io(std::io::Error::other("download writer panicked")))?;
-        on_event(DownloadEvent::Progress { done: state.len });
-        *hashes = Some(state);
+            .map_err(|e| SdkError::Io(std::io::Error::other(e)))?;
+        let (Ok((len, io)), Ok(state)) = joined else {
+            return Err(SdkError::Io(std::io::Error::other(
+                "download thread panicked",
+            )));
+        };
+        on_event(DownloadEvent::Progress { done: len });
+        // After a write error the hasher may be ahead of the file: then the next attempt
+        // re-reads the prefix instead.
+        *hashes = (state.len == len).then_some(state);
         io?;
         match stream_err {
             Some(e) => Err(e),
@@ -470,30 +487,30 @@ impl Client {
     }
 }
 
-/// The writer thread: appends chunks at `offset`, hashing them; returns the hashes of what was
+/// The writer thread: appends chunks at `offset`, then fsyncs; returns the file's length as
 /// written (even after an error, so a retry can continue from there) and the first error.
 fn write_chunks(
     file: std::fs::File,
     offset: u64,
-    mut hashes: Hashes,
     rx: std::sync::mpsc::Receiver<bytes::Bytes>,
     written: &AtomicU64,
-) -> (Hashes, std::io::Result<()>) {
-    let run = |hashes: &mut Hashes| -> std::io::Result<()> {
+) -> (u64, std::io::Result<()>) {
+    let mut len = offset;
+    let run = || -> std::io::Result<()> {
         let mut file = file;
         file.set_len(offset)?;
         file.seek(std::io::SeekFrom::Start(offset))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         for chunk in rx {
             out.write_all(&chunk)?;
-            hashes.update(&chunk);
-            written.store(hashes.len, Ordering::Relaxed);
+            len += chunk.len() as u64;
+            written.store(len, Ordering::Relaxed);
         }
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_data()
     };
-    let result = run(&mut hashes);
-    (hashes, result)
+    let result = run();
+    (len, result)
 }
 
 /// Hashes the first `len` bytes of `path` (off the async threads).

@@ -25,8 +25,8 @@ pub struct PagerOptions {
     pub page_size_param: String,
     /// Response field with the total; `None` = `TotalRecordCount`, else `TotalCount`.
     pub total_field: Option<String>,
-    /// Page size to ask for when the caller's parameters have none (`None` = the service's
-    /// default).
+    /// Page size to ask for when the caller's parameters have neither a page size nor a page
+    /// number (`None` = the service's default).
     pub default_page_size: Option<u32>,
     /// Safety stop against a service that ignores the page number.
     pub max_pages: u32,
@@ -84,7 +84,11 @@ impl Client {
         let get = |p: &[(String, String)], k: &str| {
             p.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
         };
-        if get(&params, &opts.page_size_param).is_none() {
+        // A default page size only when the caller chose neither (page 2 of 100 is not page 2
+        // of the service's default 30).
+        if get(&params, &opts.page_size_param).is_none()
+            && get(&params, &opts.page_number_param).is_none()
+        {
             if let Some(n) = opts.default_page_size {
                 params.push((opts.page_size_param.clone(), n.to_string()));
             }

@@ -1,5 +1,6 @@
-//! Regions as object stores: each region is an [`object_store::ObjectStore`] (local directory
-//! now, S3-compatible next) wrapped in a [`RegionStore`] that adds what a backup service needs:
+//! Regions as object stores: each region is an [`object_store::ObjectStore`] (a local
+//! directory, or an S3-compatible bucket: [`s3`]) wrapped in a [`RegionStore`] that adds what a
+//! backup service needs:
 //!
 //! - **staged, atomic writes**: bytes are streamed into `.staging/<token>/<key>` and only become
 //!   visible at `<key>` through [`RegionStore::publish`], after the caller verified them; a crash
@@ -7,7 +8,10 @@
 //!   a crash left behind;
 //! - **checksummed streams**: uploads and read-backs compute size and SHA-256 as they go, with
 //!   bounded memory (never a whole object in memory);
-//! - **signed, expiring download links** ([`links`]).
+//! - **resumable uploads** on S3-compatible regions ([`resumable`]): a copy killed midway
+//!   continues from the parts already uploaded;
+//! - **signed, expiring download links**: presigned by the region's own server on S3-compatible
+//!   regions ([`RegionStore::presigned_get`]), served by xbak for local ones ([`links`]).
 //!
 //! What does not live here: which object a backup set or copy is stored under (the domain's
 //! `naming`), whether a copy is complete (the catalog), and retry policy (the engine).
@@ -16,6 +20,7 @@
 
 mod error;
 mod keys;
+mod presign;
 mod read;
 mod region;
 mod regions;
@@ -25,10 +30,14 @@ mod upload;
 pub mod conformance;
 pub mod faults;
 pub mod links;
+pub mod resumable;
+pub mod s3;
 
 pub use error::StorageError;
+pub use presign::MAX_LINK_VALIDITY;
 pub use region::RegionStore;
 pub use regions::Regions;
+pub use resumable::{ResumableStaged, ResumableUpload, ResumeState, UploadError};
 
 /// Size of the parts an upload is cut into: large enough for S3's 5 MiB minimum part and for
 /// few, large writes; small enough that a few in flight stay cheap.

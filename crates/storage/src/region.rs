@@ -1,6 +1,7 @@
 //! [`RegionStore`]: one region's object store, opened from its URL, and the small operations
 //! (head, delete, list, publish). Uploads, reads and sweeping have their own files.
 
+use crate::s3::S3Region;
 use crate::{keys, Checksum, Staged, StorageError};
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
@@ -20,13 +21,15 @@ pub struct RegionStore {
     /// The directory behind a `file://` region: reads use positional reads on it, sweeping walks
     /// it (in-progress local uploads are files the object store does not list).
     pub(crate) local_root: Option<PathBuf>,
+    /// What an `s3://` region has beyond `store`: resumable uploads and presigned links.
+    pub(crate) s3: Option<Arc<S3Region>>,
 }
 
 impl std::fmt::Debug for RegionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegionStore")
             .field("region_id", &self.region_id)
-            .field("url", &self.url)
+            .field("url", &crate::s3::redacted(&self.url))
             .finish()
     }
 }
@@ -36,13 +39,27 @@ impl RegionStore {
     ///
     /// - `file:///abs/path`: a local directory, created if missing;
     /// - `memory://` (or `memory:///name`): an empty in-memory store, for tests; its objects
-    ///   vanish with the process and each `open` is a new, empty store.
+    ///   vanish with the process and each `open` is a new, empty store;
+    /// - `s3://[KEY:SECRET@]bucket[/prefix]?endpoint=…&region=…&path_style=…`: an S3-compatible
+    ///   bucket (AWS S3, OSS, MinIO…), see [`crate::s3`] for the options and where credentials
+    ///   come from. Nothing is requested while opening.
     ///
-    /// Other schemes are [`StorageError::Unsupported`] (`s3://` is next: one more match arm).
+    /// Other schemes are [`StorageError::Unsupported`]. Error messages never hold the secret.
     pub fn open(region_id: &str, url: &str) -> Result<RegionStore, StorageError> {
         let parsed = url::Url::parse(url).map_err(|e| {
-            StorageError::Unsupported(format!("region {region_id}: store URL {url:?}: {e}"))
+            StorageError::Unsupported(format!(
+                "region {region_id}: store URL {:?}: {e}",
+                crate::s3::redacted(url)
+            ))
         })?;
+        if parsed.scheme() == "s3" {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            let config = crate::s3::parse(region_id, &parsed, &env)?;
+            let (store, s3) = crate::s3::build(region_id, &config)?;
+            let mut region = Self::from_object_store(region_id, url, store)?;
+            region.s3 = Some(Arc::new(s3));
+            return Ok(region);
+        }
         let store: Arc<dyn ObjectStore> = match parsed.scheme() {
             "file" => {
                 let root = local_root(region_id, &parsed)?;
@@ -55,7 +72,7 @@ impl RegionStore {
             "memory" => Arc::new(InMemory::new()),
             other => {
                 return Err(StorageError::Unsupported(format!(
-                    "region {region_id}: store URL scheme {other:?} (supported: file, memory)"
+                    "region {region_id}: store URL scheme {other:?} (supported: file, memory, s3)"
                 )))
             }
         };
@@ -64,13 +81,17 @@ impl RegionStore {
 
     /// Wraps an already built store, e.g. a fault-injecting wrapper in tests. `url` is the
     /// store's URL; when it is `file://`, the directory is used for fast reads and sweeping.
+    /// The result has no resumable uploads nor presigned links, whatever the URL.
     pub fn from_object_store(
         region_id: &str,
         url: &str,
         store: Arc<dyn ObjectStore>,
     ) -> Result<RegionStore, StorageError> {
         let parsed = url::Url::parse(url).map_err(|e| {
-            StorageError::Unsupported(format!("region {region_id}: store URL {url:?}: {e}"))
+            StorageError::Unsupported(format!(
+                "region {region_id}: store URL {:?}: {e}",
+                crate::s3::redacted(url)
+            ))
         })?;
         let local_root = match parsed.scheme() {
             "file" => Some(local_root(region_id, &parsed)?),
@@ -82,6 +103,7 @@ impl RegionStore {
             store,
             url: url.to_owned(),
             local_root,
+            s3: None,
         })
     }
 
@@ -90,9 +112,15 @@ impl RegionStore {
         &self.region_id
     }
 
-    /// The URL the store was opened from.
+    /// The URL the store was opened from (with its credentials, if it has any: show
+    /// [`RegionStore::redacted_url`] instead).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The URL with any secret in it replaced by `***`, for logs and listings.
+    pub fn redacted_url(&self) -> String {
+        crate::s3::redacted(&self.url)
     }
 
     /// Size of a visible or staging object, `None` if absent.
@@ -143,7 +171,15 @@ impl RegionStore {
     }
 
     /// Makes a verified staging object visible at `key`, atomically: the object appears whole
-    /// or not at all (a hard link on local stores; copy-if-not-exists then delete on S3).
+    /// or not at all (a hard link on local stores; a server-side copy-if-not-exists, then
+    /// deleting the staging object, on S3).
+    ///
+    /// On S3 regions configured with `copy_if_not_exists=none` (stores with no conditional
+    /// copy), publishing is HEAD, then an unconditional server-side copy: a publisher racing
+    /// between the two could overwrite. xbak writes a destination key only from the copy job
+    /// that holds its lease, re-checked just before publishing, so that race needs a lease to
+    /// expire within that instant; and both racers would hold verified copies of the same set.
+    /// Server-side copies are single requests: S3 copies up to 5 GiB that way (OSS 1 GiB).
     ///
     /// Idempotent: if `key` already holds the same bytes (a re-publish after a crash), the staging
     /// object is dropped and the call succeeds. If it holds different bytes, the staging object
@@ -156,7 +192,14 @@ impl RegionStore {
             return Err(StorageError::InvalidKey(staged.staging_key.clone()));
         }
         self.sync_local(&staged.staging_key).await?;
-        match self.store.rename_if_not_exists(&from, &to).await {
+        let renamed =
+            match self.store.rename_if_not_exists(&from, &to).await {
+                Err(
+                    object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented,
+                ) if self.s3.is_some() => self.copy_unless_present(&from, &to).await,
+                other => other,
+            };
+        match renamed {
             Ok(()) => {
                 self.sync_local_dir(key).await?;
                 Ok(())
@@ -183,6 +226,28 @@ impl RegionStore {
             }
             Err(e) => Err(StorageError::from_store(key, e)),
         }
+    }
+
+    /// Publishing without a conditional copy: HEAD, copy, delete (the race is in `publish`'s
+    /// docs). Answers like `rename_if_not_exists` would.
+    async fn copy_unless_present(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+    ) -> object_store::Result<()> {
+        match self.store.head(to).await {
+            Ok(_) => {
+                return Err(object_store::Error::AlreadyExists {
+                    path: to.to_string(),
+                    source: "published object exists".into(),
+                })
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        self.store.head(from).await?;
+        self.store.copy(from, to).await?;
+        self.store.delete(from).await
     }
 
     /// Reads `key` back and fails with [`StorageError::ChecksumMismatch`] unless its bytes have

@@ -100,7 +100,7 @@ async fn write_parts(
 }
 
 /// Reads up to [`PART_SIZE`] bytes; empty at end of input.
-async fn read_part(reader: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Bytes> {
+pub(crate) async fn read_part(reader: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Bytes> {
     let mut buf = BytesMut::with_capacity(PART_SIZE);
     while buf.len() < PART_SIZE {
         if reader.read_buf(&mut buf).await? == 0 {

@@ -1,16 +1,31 @@
 //! The conformance suite on every backend: each backend gets a fresh, empty store per test.
+//! The S3 backend is the loopback server of `.ci/s3-server.sh`; without it those tests fail.
 
 use xbak_storage::{conformance, RegionStore};
 
-fn local() -> (tempfile::TempDir, RegionStore) {
+async fn local() -> (tempfile::TempDir, RegionStore) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}/region", dir.path().display());
     let store = RegionStore::open("cn-local", &url).unwrap();
     (dir, store)
 }
 
-fn memory() -> ((), RegionStore) {
+async fn memory() -> ((), RegionStore) {
     ((), RegionStore::open("cn-memory", "memory://").unwrap())
+}
+
+/// A fresh prefix in a bucket of the loopback S3 server.
+async fn s3() -> ((), RegionStore) {
+    (
+        (),
+        conformance::s3::region("cn-s3", "xbak-conformance").await,
+    )
+}
+
+/// The same, publishing without a conditional copy (`copy_if_not_exists=none`: HEAD + copy).
+async fn s3_unconditional() -> ((), RegionStore) {
+    let url = conformance::s3::region_url("xbak-conformance").await + "&copy_if_not_exists=none";
+    ((), RegionStore::open("cn-s3", &url).unwrap())
 }
 
 /// One `#[tokio::test]` per suite entry and backend, so a failure names both.
@@ -20,7 +35,7 @@ macro_rules! suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let (_guard, store) = super::$backend();
+                    let (_guard, store) = super::$backend().await;
                     xbak_storage::conformance::$case(&store).await;
                 }
             )*
@@ -32,6 +47,8 @@ macro_rules! all_backends {
     ($($case:ident),* $(,)?) => {
         suite!(local: $($case),*);
         suite!(memory: $($case),*);
+        suite!(s3: $($case),*);
+        suite!(s3_unconditional: $($case),*);
 
         /// Every entry of `conformance::ALL` has a test above.
         #[test]

@@ -192,6 +192,11 @@ impl Catalog for SqliteCatalog {
             .await
     }
 
+    async fn instance(&self, instance_id: i64) -> Result<Option<Instance>> {
+        self.read(move |conn| instances::instance_by_id(conn, instance_id))
+            .await
+    }
+
     async fn start_backup_run(&self, new: &NewBackupRun) -> Result<BackupRun> {
         let new = new.clone();
         self.write(move |tx| agent::start_backup_run(tx, &new))
@@ -313,6 +318,17 @@ impl Catalog for SqliteCatalog {
     ) -> Result<()> {
         let (token, error) = (lease_token.to_string(), error.to_string());
         self.write(move |tx| queue::fail_copy_attempt(tx, copy_id, &token, &error, retry_at))
+            .await
+    }
+
+    async fn save_copy_resume_state(
+        &self,
+        copy_id: i64,
+        lease_token: &str,
+        state: Option<&str>,
+    ) -> Result<()> {
+        let (token, state) = (lease_token.to_string(), state.map(str::to_string));
+        self.write(move |tx| queue::save_copy_resume_state(tx, copy_id, &token, state.as_deref()))
             .await
     }
 

@@ -59,7 +59,7 @@ pub(super) fn claim_copy_job(
     let job = tx
         .prepare_cached(
             "SELECT c.id, b.source_region_id, b.object_key, c.dest_region_id, c.object_key, b.size_bytes, b.sha256,
-                    c.attempts, c.lease_token, c.lease_until
+                    c.attempts, c.lease_token, c.lease_until, c.resume_state
              FROM copies c JOIN backup_sets b ON b.id = c.backup_set_id
              WHERE c.id = ?1",
         )
@@ -76,6 +76,7 @@ pub(super) fn claim_copy_job(
                 attempts: row.get(7)?,
                 lease_token: row.get(8)?,
                 lease_until: time_at(row, 9)?,
+                resume_state: row.get(10)?,
             })
         })
         .db()?;
@@ -156,6 +157,23 @@ pub(super) fn fail_copy_attempt(
         )
         .db()?
         .execute((copy_id, token, error, status, next))
+        .db()?;
+    held(tx, copy_id, updated)
+}
+
+pub(super) fn save_copy_resume_state(
+    tx: &Transaction<'_>,
+    copy_id: i64,
+    token: &str,
+    state: Option<&str>,
+) -> Result<()> {
+    let updated = tx
+        .prepare_cached(
+            "UPDATE copies SET resume_state = ?3
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
+        )
+        .db()?
+        .execute((copy_id, token, state))
         .db()?;
     held(tx, copy_id, updated)
 }

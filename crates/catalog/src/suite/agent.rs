@@ -21,6 +21,11 @@ fn new_run(instance: &Instance, started: Timestamp) -> NewBackupRun {
 pub async fn instance_connections_put_replace_and_refusals(backend: &dyn Backend) {
     let w = world(backend).await;
     assert_eq!(
+        w.cat.instance(w.instance.id).await.unwrap(),
+        Some(w.instance.clone())
+    );
+    assert_eq!(w.cat.instance(9_999).await.unwrap(), None);
+    assert_eq!(
         w.cat.instance_connection(w.instance.id).await.unwrap(),
         None
     );

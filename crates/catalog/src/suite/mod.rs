@@ -71,6 +71,7 @@ macro_rules! catalog_test_suite {
             failed_attempt_retries_at_retry_at,
             failure_for_good_is_listed_as_failed,
             completion_is_listed,
+            resume_state_is_kept_under_the_lease,
             copy_counts_by_state,
             next_copy_due_follows_the_queue,
             nonces_remember_live_and_prune,

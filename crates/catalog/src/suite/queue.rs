@@ -362,6 +362,64 @@ pub async fn completion_is_listed(backend: &dyn Backend) {
     );
 }
 
+/// Resume state is saved under the lease, survives a failed attempt and a lost lease (the
+/// next claimer gets it), and is cleared by completion.
+pub async fn resume_state_is_kept_under_the_lease(backend: &dyn Backend) {
+    let w = world(backend).await;
+    let cat = &*w.cat;
+    let copy_id = record(cat, &w.instance, t0(), 1).await;
+    let now = due();
+    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    assert_eq!(job.resume_state, None);
+    cat.save_copy_resume_state(copy_id, &job.lease_token, Some("{\"parts\":1}"))
+        .await
+        .unwrap();
+    cat.save_copy_resume_state(copy_id, &job.lease_token, Some("{\"parts\":2}"))
+        .await
+        .unwrap();
+    lease_lost(
+        cat.save_copy_resume_state(copy_id, "not-the-token", Some("x"))
+            .await,
+        copy_id,
+    );
+    assert!(matches!(
+        cat.save_copy_resume_state(copy_id + 1000, &job.lease_token, None)
+            .await,
+        Err(CatalogError::NotFound(_))
+    ));
+
+    // Kept across a failed attempt.
+    cat.fail_copy_attempt(copy_id, &job.lease_token, "boom", Some(now))
+        .await
+        .unwrap();
+    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    assert_eq!(job.resume_state.as_deref(), Some("{\"parts\":2}"));
+
+    // Kept when the lease runs out; the old token can no longer write it.
+    let later = now + LEASE + secs(1);
+    let next = cat.claim_copy_job(later, LEASE).await.unwrap().unwrap();
+    assert_eq!(next.resume_state.as_deref(), Some("{\"parts\":2}"));
+    lease_lost(
+        cat.save_copy_resume_state(copy_id, &job.lease_token, None)
+            .await,
+        copy_id,
+    );
+    cat.save_copy_resume_state(copy_id, &next.lease_token, None)
+        .await
+        .unwrap();
+    cat.save_copy_resume_state(copy_id, &next.lease_token, Some("{\"parts\":3}"))
+        .await
+        .unwrap();
+    cat.complete_copy(copy_id, &next.lease_token, later)
+        .await
+        .unwrap();
+    lease_lost(
+        cat.save_copy_resume_state(copy_id, &next.lease_token, Some("x"))
+            .await,
+        copy_id,
+    );
+}
+
 pub async fn copy_counts_by_state(backend: &dyn Backend) {
     let w = world(backend).await;
     let cat = &*w.cat;

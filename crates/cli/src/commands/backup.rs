@@ -15,6 +15,11 @@ pub enum Cmd {
     /// Record a backup set made by an external tool: the file is stored in the instance's region,
     /// checked, and (when the instance has a policy) queued for its cross-region copy.
     Register(RegisterArgs),
+    /// Take a backup of the instance's database server (mariadb-dump or mariabackup), stream it
+    /// into the instance's region and record it (queueing its cross-region copy).
+    Run(super::backup_run::RunArgs),
+    /// List the backups the agent attempted, failed ones included.
+    Runs(super::backup_run::RunsArgs),
 }
 
 #[derive(clap::Args)]
@@ -47,6 +52,8 @@ pub struct RegisterArgs {
 pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Register(a) => register(ctx, a).await,
+        Cmd::Run(a) => super::backup_run::run(ctx, a).await,
+        Cmd::Runs(a) => super::backup_run::runs(ctx, a).await,
     }
 }
 

@@ -322,7 +322,11 @@ async fn download(a: DownloadArgs) -> Result<(), CliError> {
     let client = a.client.client()?;
     let req = DownloadRequest {
         db_instance_id: a.db_instance_id.clone(),
-        region_id: a.client.region.clone(),
+        region_id: a
+            .client
+            .region
+            .clone()
+            .or_else(|| client.region_id().map(str::to_owned)),
         cross_backup_id: a.cross_backup_id,
     };
     // The file name comes from the listing when no file path was given.
@@ -332,7 +336,7 @@ async fn download(a: DownloadArgs) -> Result<(), CliError> {
             let item = client.cross_region_backup(&req).await?;
             let name = std::path::Path::new(&item.cross_backup_set_file)
                 .file_name()
-                .filter(|n| !item.cross_backup_set_file.is_empty() && n.len() > 0)
+                .filter(|n| !item.cross_backup_set_file.is_empty() && !n.is_empty())
                 .ok_or_else(|| {
                     CliError::Other("the listing has no CrossBackupSetFile; use -o".into())
                 })?
@@ -467,7 +471,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
-            "ID  START (UTC)           METHOD/TYPE     SIZE  STATUS  REGION\n \
+            "ID  START (UTC)           METHOD/TYPE       SIZE  STATUS  REGION\n \
              7  2026-11-27T10:00:00Z  physical/full  1.5 KiB  ok      cn-shanghai\n\
              12  2026-11-27T10:00:00Z  physical/full  5.0 GiB  failed  cn-shanghai\n"
         );

@@ -30,7 +30,11 @@ pub enum Cmd {
         /// Node number reported as InstanceId (default: derived from the catalog id).
         #[arg(long)]
         instance_number: Option<i64>,
+        #[command(flatten)]
+        servers: super::dbconn::ServerArgs,
     },
+    /// Set the database servers backups are taken from (--dsn, --standby-dsn).
+    Connect(super::dbconn::ConnectArgs),
 }
 
 pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
@@ -45,6 +49,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
             category,
             storage_type,
             instance_number,
+            servers,
         } => {
             if db_instance_id.is_empty()
                 || db_instance_id.len() > 64
@@ -78,6 +83,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                 "instance {} in {} (InstanceId {})",
                 inst.db_instance_id, inst.region_id, inst.instance_number
             );
+            servers.apply(catalog.as_ref(), &inst).await?;
             if !inst.supports_cross_region_backup() {
                 eprintln!(
                     "note: Alibaba offers cross-region backup only for MySQL 5.6 and MySQL 5.7 HighAvailability local_ssd; \
@@ -85,6 +91,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                 );
             }
         }
+        Cmd::Connect(a) => return super::dbconn::connect(ctx, a).await,
     }
     Ok(())
 }

@@ -3,13 +3,17 @@
 pub mod account;
 pub mod api_client;
 pub mod backup;
+pub mod backup_run;
 pub mod backups;
 pub mod completions;
+pub mod dbconn;
 pub mod instance;
 pub mod policy;
 pub mod rds;
 pub mod region;
 pub mod replicate;
+pub mod restore;
+pub mod schedule;
 pub mod serve;
 
 /// Parses `yyyy-MM-ddTHH:mm:ssZ` for a named flag.

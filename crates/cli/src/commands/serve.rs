@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use std::net::SocketAddr;
 use tokio::sync::watch;
 use tracing::{info, warn};
-use xbak_engine::{Replicator, ReplicatorConfig};
+use xbak_engine::{AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig};
 use xbak_server::nonces::FLUSH_EVERY;
 use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
@@ -18,7 +18,7 @@ pub struct Args {
     /// Base URL put in download links (default: http://LISTEN).
     #[arg(long)]
     public_url: Option<String>,
-    /// Do not run copy workers in this process.
+    /// Do not run copy workers (nor scheduled backups) in this process.
     #[arg(long)]
     no_workers: bool,
     /// Lifetime of the download links handed out in listings, in seconds.
@@ -62,6 +62,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         })
     });
 
+    // Daily scheduled backups (`xbak schedule set`) run beside the copy workers.
+    let scheduler = (!args.no_workers).then(|| {
+        let agent = BackupAgent::new(catalog.clone(), AgentConfig::default());
+        let mut rx = stop_rx.clone();
+        tokio::spawn(
+            BackupScheduler::new(agent)
+                .run(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) }),
+        )
+    });
+
     let mut rx = stop_rx.clone();
     let server = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) });
@@ -74,6 +84,9 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         if let Err(e) = w.await? {
             warn!(error = %e, "copy workers stopped with an error");
         }
+    }
+    if let Some(s) = scheduler {
+        s.await?;
     }
     flusher.await?;
     state.nonces.flush().await?;
@@ -108,7 +121,7 @@ async fn flush_nonces(state: AppState, mut stop: watch::Receiver<bool>) {
             warn!(error = %e, "could not persist nonces; will retry");
         }
         n += 1;
-        if n % 300 == 0 {
+        if n.is_multiple_of(300) {
             if let Err(e) = state.nonces.prune().await {
                 warn!(error = %e, "could not prune nonces");
             }

@@ -290,6 +290,88 @@ impl Catalog for StealingCatalog {
     async fn backup_set(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::BackupSet>> {
         self.inner.backup_set(id).await
     }
+    async fn put_instance_connection(
+        &self,
+        c: &xbak_domain::InstanceConnection,
+    ) -> xbak_catalog::Result<()> {
+        self.inner.put_instance_connection(c).await
+    }
+    async fn instance_connection(
+        &self,
+        instance_id: i64,
+    ) -> xbak_catalog::Result<Option<xbak_domain::InstanceConnection>> {
+        self.inner.instance_connection(instance_id).await
+    }
+    async fn instance(&self, id: i64) -> xbak_catalog::Result<Option<Instance>> {
+        self.inner.instance(id).await
+    }
+    async fn start_backup_run(
+        &self,
+        new: &xbak_domain::NewBackupRun,
+    ) -> xbak_catalog::Result<xbak_domain::BackupRun> {
+        self.inner.start_backup_run(new).await
+    }
+    async fn complete_backup_run(
+        &self,
+        run_id: i64,
+        set: &NewBackupSet,
+        details: &xbak_domain::BackupSetDetails,
+    ) -> xbak_catalog::Result<xbak_catalog::RecordedBackupSet> {
+        self.inner.complete_backup_run(run_id, set, details).await
+    }
+    async fn fail_backup_run(
+        &self,
+        run_id: i64,
+        at: xbak_domain::time::Timestamp,
+        error: &str,
+    ) -> xbak_catalog::Result<()> {
+        self.inner.fail_backup_run(run_id, at, error).await
+    }
+    async fn backup_run(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::BackupRun>> {
+        self.inner.backup_run(id).await
+    }
+    async fn backup_run_of_set(
+        &self,
+        set_id: i64,
+    ) -> xbak_catalog::Result<Option<xbak_domain::BackupRun>> {
+        self.inner.backup_run_of_set(set_id).await
+    }
+    async fn backup_runs(
+        &self,
+        instance_id: i64,
+        limit: u32,
+    ) -> xbak_catalog::Result<Vec<xbak_domain::BackupRun>> {
+        self.inner.backup_runs(instance_id, limit).await
+    }
+    async fn latest_completed_backup_run(
+        &self,
+        instance_id: i64,
+        method: xbak_domain::BackupMethod,
+        instance_number: i64,
+    ) -> xbak_catalog::Result<Option<xbak_domain::BackupRun>> {
+        self.inner
+            .latest_completed_backup_run(instance_id, method, instance_number)
+            .await
+    }
+    async fn put_backup_schedule(
+        &self,
+        s: &xbak_domain::BackupSchedule,
+    ) -> xbak_catalog::Result<()> {
+        self.inner.put_backup_schedule(s).await
+    }
+    async fn delete_backup_schedule(&self, instance_id: i64) -> xbak_catalog::Result<bool> {
+        self.inner.delete_backup_schedule(instance_id).await
+    }
+    async fn backup_schedules(&self) -> xbak_catalog::Result<Vec<xbak_domain::BackupSchedule>> {
+        self.inner.backup_schedules().await
+    }
+    async fn claim_scheduled_backup(
+        &self,
+        instance_id: i64,
+        day: &str,
+    ) -> xbak_catalog::Result<bool> {
+        self.inner.claim_scheduled_backup(instance_id, day).await
+    }
     async fn list_copies(
         &self,
         query: &xbak_domain::CopyQuery,
@@ -339,6 +421,16 @@ impl Catalog for StealingCatalog {
             .fail_copy_attempt(copy_id, token, error, retry_at)
             .await
     }
+    async fn save_copy_resume_state(
+        &self,
+        copy_id: i64,
+        token: &str,
+        state: Option<&str>,
+    ) -> xbak_catalog::Result<()> {
+        self.inner
+            .save_copy_resume_state(copy_id, token, state)
+            .await
+    }
     async fn next_copy_due(&self) -> xbak_catalog::Result<Option<xbak_domain::time::Timestamp>> {
         self.inner.next_copy_due().await
     }
@@ -356,6 +448,9 @@ impl Catalog for StealingCatalog {
     }
     async fn prune_nonces(&self, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<u64> {
         self.inner.prune_nonces(now).await
+    }
+    async fn change_token(&self) -> xbak_catalog::Result<u64> {
+        self.inner.change_token().await
     }
     async fn link_signing_key(&self) -> xbak_catalog::Result<(String, String)> {
         self.inner.link_signing_key().await

@@ -1,5 +1,5 @@
-//! The one conformance suite every storage backend runs (local directories and memory now,
-//! S3-compatible next): each `pub async fn` takes a fresh, empty [`RegionStore`] and panics on
+//! The one conformance suite every storage backend runs (local directories, memory, and an
+//! S3-compatible server on loopback: [`s3`]): each `pub async fn` takes a fresh, empty [`RegionStore`] and panics on
 //! the first broken promise. `tests/conformance.rs` runs [`ALL`] on each backend; a backend that
 //! cannot be reached fails its run, it is not skipped.
 //!
@@ -8,6 +8,7 @@
 
 pub mod data;
 pub mod objects;
+pub mod s3;
 pub mod staging;
 
 pub use data::{pattern, PatternReader};
@@ -64,7 +65,8 @@ pub const ALL: &[Case] = &[
     }),
 ];
 
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 

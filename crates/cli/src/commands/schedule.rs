@@ -1,0 +1,113 @@
+//! `xbak schedule …`: one daily backup window per instance (UTC), run by `xbak serve`.
+
+use crate::context::Context;
+use anyhow::Context as _;
+use clap::Subcommand;
+use xbak_domain::agent::parse_hh_mm;
+use xbak_domain::{BackupMethod, BackupSchedule, BackupType};
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Back an instance up every day at a time (UTC).
+    Set {
+        db_instance_id: String,
+        /// Start of the daily window, HH:MM UTC.
+        #[arg(long)]
+        at: String,
+        /// L or P.
+        #[arg(long)]
+        method: String,
+        /// F or I.
+        #[arg(long = "type", default_value = "F")]
+        backup_type: String,
+        /// One database only (logical).
+        #[arg(long)]
+        database: Option<String>,
+        /// Minutes after --at during which a missed run may still start.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        window_minutes: u32,
+        /// Keep the schedule but do not run it.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Remove an instance's schedule.
+    Delete { db_instance_id: String },
+    /// Show every schedule.
+    List,
+}
+
+pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
+    let catalog = ctx.catalog().await?;
+    match cmd {
+        Cmd::Set {
+            db_instance_id,
+            at,
+            method,
+            backup_type,
+            database,
+            window_minutes,
+            disabled,
+        } => {
+            let inst = catalog
+                .instance_by_db_instance_id(&db_instance_id)
+                .await?
+                .with_context(|| format!("no instance {db_instance_id:?}"))?;
+            let method: BackupMethod = method.parse()?;
+            let backup_type: BackupType = backup_type.parse()?;
+            if database.is_some() && method == BackupMethod::Physical {
+                anyhow::bail!("--database applies to logical backups only");
+            }
+            if backup_type == BackupType::Incremental && method == BackupMethod::Logical {
+                anyhow::bail!("incremental backups are physical only");
+            }
+            catalog
+                .put_backup_schedule(&BackupSchedule {
+                    instance_id: inst.id,
+                    at_minute: parse_hh_mm(&at)?,
+                    window_minutes,
+                    method,
+                    backup_type,
+                    database,
+                    enabled: !disabled,
+                    last_run_day: None,
+                })
+                .await?;
+            println!(
+                "{db_instance_id}: {}/{} backup daily at {at} UTC (run by `xbak serve`)",
+                method.as_str(),
+                backup_type.as_str()
+            );
+        }
+        Cmd::Delete { db_instance_id } => {
+            let inst = catalog
+                .instance_by_db_instance_id(&db_instance_id)
+                .await?
+                .with_context(|| format!("no instance {db_instance_id:?}"))?;
+            if !catalog.delete_backup_schedule(inst.id).await? {
+                anyhow::bail!("{db_instance_id} has no schedule");
+            }
+        }
+        Cmd::List => {
+            println!("INSTANCE              AT     WINDOW  M/T  DATABASE  ENABLED  LAST RUN");
+            for s in catalog.backup_schedules().await? {
+                let name = catalog
+                    .instance(s.instance_id)
+                    .await?
+                    .map(|i| i.db_instance_id)
+                    .unwrap_or_default();
+                println!(
+                    "{name:<20}  {:02}:{:02}  {:>5}m  {}/{}  {:<8}  {:<7}  {}",
+                    s.at_minute / 60,
+                    s.at_minute % 60,
+                    s.window_minutes,
+                    s.method.as_str(),
+                    s.backup_type.as_str(),
+                    s.database.as_deref().unwrap_or("-"),
+                    s.enabled,
+                    s.last_run_day.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    Ok(())
+}

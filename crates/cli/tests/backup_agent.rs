@@ -1,0 +1,206 @@
+//! The backup agent through the real binary, against the MariaDB on 127.0.0.1:3306: instances
+//! bound to a server, `backup run` (logical and physical), failed runs, a daily schedule run by
+//! `serve`, and a restore drill fetched through the server's download links.
+//! Fails when MariaDB or its tools are missing (`bash .ci/db-tools.sh` installs them).
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+
+const DSN: &str = "mysql://root@127.0.0.1:3306";
+
+fn mariadb(sql: &str) {
+    let out = std::process::Command::new("mariadb")
+        .args([
+            "--protocol=TCP",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            "3306",
+            "-u",
+            "root",
+            "-e",
+            sql,
+        ])
+        .output()
+        .expect("the mariadb client is installed (bash .ci/db-tools.sh)");
+    assert!(
+        out.status.success(),
+        "MariaDB must run on 127.0.0.1:3306: {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct DropDatabase(String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        mariadb(&format!("DROP DATABASE IF EXISTS `{}`", self.0));
+    }
+}
+
+#[test]
+fn backups_are_run_scheduled_and_restored_through_links() {
+    let db = format!("xbak_cli_{}", std::process::id());
+    let _cleanup = DropDatabase(db.clone());
+    mariadb(&format!(
+        "DROP DATABASE IF EXISTS `{db}`; CREATE DATABASE `{db}`;
+         CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;
+         INSERT INTO `{db}`.t SELECT seq, REPEAT('v', seq % 100) FROM `{db}`.seq_1_to_3000;"
+    ));
+    let data = DataDir::new();
+    data.ok(&["region", "add", "cn-hangzhou"]);
+    data.ok(&["region", "add", "cn-shanghai"]);
+    data.ok(&["account", "create", "alice"]);
+    let out = data.ok(&[
+        "instance",
+        "create",
+        "rm-agent",
+        "--region",
+        "cn-hangzhou",
+        "--account",
+        "alice",
+        "--engine",
+        "MariaDB",
+        "--engine-version",
+        "10.11",
+        "--category",
+        "HighAvailability",
+        "--storage-type",
+        "local_ssd",
+        "--instance-number",
+        "111",
+        "--dsn",
+        "mysql://root:not-the-password@127.0.0.1:3306",
+        "--standby-dsn",
+        DSN,
+        "--standby-instance-number",
+        "222",
+    ]);
+    assert!(!out.contains("not-the-password"), "{out}");
+    assert!(out.contains("InstanceId 222, the standby"), "{out}");
+    data.ok(&["policy", "set", "rm-agent", "--cross-region", "cn-shanghai"]);
+
+    // Taken from the standby: the set's name carries the standby's node number.
+    let out = data.ok(&[
+        "backup",
+        "run",
+        "rm-agent",
+        "--method",
+        "L",
+        "--database",
+        &db,
+    ]);
+    assert!(
+        out.contains("_hins222_data_") && out.contains(".tar.gz"),
+        "{out}"
+    );
+    let out = data.ok(&["backup", "run", "rm-agent", "--method", "P"]);
+    assert!(out.contains("_qp.xb") && out.contains("LSN 0 -> "), "{out}");
+
+    // Only the primary now, whose DSN has a wrong password: the run fails and says so.
+    let out = data.ok(&[
+        "instance",
+        "connect",
+        "rm-agent",
+        "--dsn",
+        "mysql://root:not-the-password@127.0.0.1:3306",
+    ]);
+    assert!(
+        out.contains("mysql://root:***@127.0.0.1:3306 (InstanceId 111)"),
+        "{out}"
+    );
+    let failed = data
+        .cmd(&["backup", "run", "rm-agent", "--method", "L"])
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("recorded as a failed run"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+    let runs = data.ok(&["backup", "runs", "rm-agent"]);
+    assert_eq!(
+        runs.lines().filter(|l| l.contains(" failed ")).count(),
+        1,
+        "{runs}"
+    );
+    assert_eq!(
+        runs.lines().filter(|l| l.contains(" completed ")).count(),
+        2,
+        "{runs}"
+    );
+    assert!(!runs.contains("not-the-password"), "{runs}");
+
+    // A daily window opening now: `serve` runs it once.
+    data.ok(&["instance", "connect", "rm-agent", "--dsn", DSN]);
+    let now = chrono::Utc::now().format("%H:%M").to_string();
+    data.ok(&[
+        "schedule",
+        "set",
+        "rm-agent",
+        "--at",
+        &now,
+        "--method",
+        "L",
+        "--database",
+        &db,
+    ]);
+    let server = Server::start(&data);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = data.ok(&["backup", "runs", "rm-agent"]);
+        if runs
+            .lines()
+            .any(|l| l.contains("scheduled") && l.contains(" completed "))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled backup did not run:\n{runs}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let list = data.ok(&["schedule", "list"]);
+    assert!(
+        list.contains("rm-agent")
+            && list.contains(&chrono::Utc::now().format("%Y-%m-%d").to_string()),
+        "{list}"
+    );
+
+    // The copies are made by the server's workers; restore the scheduled set (copy 3) from the
+    // destination region through the server's download links, as a drill.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let report = loop {
+        let out = data
+            .cmd(&[
+                "restore",
+                "3",
+                "--region",
+                "cn-shanghai",
+                "--verify-only",
+                "--endpoint",
+                &server.url(),
+            ])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break String::from_utf8(out.stdout).unwrap();
+        }
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            err.contains("not completed") && Instant::now() < deadline,
+            "restore failed: {err}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(
+        report.contains("download links of http://127.0.0.1:"),
+        "{report}"
+    );
+    assert!(report.contains(&format!("ok   {db}.t")), "{report}");
+    assert!(report.contains("rows       3000"), "{report}");
+    assert!(report.contains("all match the manifest"), "{report}");
+    drop(server);
+}

@@ -1,0 +1,260 @@
+//! Physical sets: `mariabackup --backup --stream=xbstream`, full or incremental
+//! (`--incremental-lsn` = the base set's `to_lsn`, so no local copy of the base is needed).
+//!
+//! How the instant is pinned. `mariabackup` ends by holding `BACKUP STAGE BLOCK_COMMIT` (no
+//! transaction can commit) while it records the LSN the set is consistent at; it logs
+//! `Acquired locks for BACKUP STAGE BLOCK_COMMIT` once the lock is held and
+//! `Finishing BACKUP STAGE BLOCK_COMMIT` / `Starting BACKUP STAGE END` before releasing it.
+//! When the first line appears the agent stops the process (`SIGSTOP`), reads what stderr
+//! still holds to make sure the lock is still held, opens `START TRANSACTION WITH CONSISTENT
+//! SNAPSHOT` in its own session (so it sees exactly the committed state the backup holds) and
+//! resumes the process (`SIGCONT`). Commits wait for the lock anyway; the pause adds a round
+//! trip. Row counts and `CHECKSUM TABLE` are then read in that snapshot.
+//!
+//! If the window was missed (the line was read after the lock was released), the snapshot is
+//! taken after the backup and the manifest says so: its checksums may then include commits
+//! made after the backup's point and a verification can report differences on a busy server.
+//! As for any physical backup, non-InnoDB tables are copied under the earlier backup stages.
+
+use super::framing::xbstream_file;
+use super::manifest::{parse_checkpoints, BaseSet, PHYSICAL_MANIFEST_FILE};
+use super::pipe;
+use super::{AgentError, AgentProgress, Job, Taken};
+use crate::db::{BinlogPosition, Session};
+use crate::tools::{check_status, signal, spawn_error, wait_stopped, OptionFile, StderrTail};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::process::{ChildStderr, Command};
+
+const LOCK_HELD: &str = "Acquired locks for BACKUP STAGE BLOCK_COMMIT";
+const LOCK_RELEASING: [&str; 2] = ["Finishing BACKUP STAGE BLOCK_COMMIT", "BACKUP STAGE END"];
+
+/// Chunk handed from mariabackup's stdout to the upload.
+const CHUNK: usize = 1024 * 1024;
+
+pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Taken, AgentError> {
+    let cfg = job.config;
+    let progress = job.progress;
+    let tool_bytes = |n| progress(AgentProgress::ToolBytes(n));
+    let stored_bytes = |n| progress(AgentProgress::StoredBytes(n));
+    let mut snap = Session::connect(&job.endpoint).await?;
+    job.manifest.server_version = snap.version().await?;
+    let version = cfg.tools.version(&cfg.tools.mariabackup).await?;
+    job.manifest.tools.insert("mariabackup".into(), version);
+    job.manifest.layout = format!(
+        "xbstream (mbstream -x), uncompressed, with {PHYSICAL_MANIFEST_FILE} appended; \
+         prepare with mariabackup --prepare{}",
+        if base.is_some() {
+            " on the prepared base, --incremental-dir=<this set>"
+        } else {
+            ""
+        }
+    );
+
+    let work_dir = match &cfg.work_dir {
+        Some(dir) => tempfile::Builder::new()
+            .prefix("xbak-mariabackup-")
+            .tempdir_in(dir)?,
+        None => tempfile::Builder::new()
+            .prefix("xbak-mariabackup-")
+            .tempdir()?,
+    };
+    let lsn_dir = work_dir.path().join("lsn");
+    let options = OptionFile::for_endpoint(&job.endpoint)?;
+    let mut cmd = Command::new(&cfg.tools.mariabackup);
+    cmd.arg(options.arg())
+        .arg("--backup")
+        .arg("--stream=xbstream")
+        .arg(format!(
+            "--target-dir={}",
+            work_dir.path().join("target").display()
+        ))
+        .arg(format!("--extra-lsndir={}", lsn_dir.display()));
+    if let Some(b) = base {
+        cmd.arg(format!("--incremental-lsn={}", b.to_lsn));
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    progress(AgentProgress::Step(match base {
+        Some(_) => "mariabackup (incremental)".into(),
+        None => "mariabackup (full)".into(),
+    }));
+    let mut child = cmd.spawn().map_err(spawn_error(&cfg.tools.mariabackup))?;
+    let pid = child.id().unwrap_or(0);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (chunks, reader) = pipe::channel();
+    let abort = chunks.clone();
+
+    let base_manifest = job.manifest;
+    let work = async move {
+        let watcher = watch_stderr(stderr, pid, &mut snap);
+        let produce = pipe::pump(stdout, CHUNK, &tool_bytes, |bytes| {
+            let chunks = chunks.clone();
+            async move {
+                chunks
+                    .send(Ok(bytes))
+                    .await
+                    .map_err(|_| std::io::Error::other("the upload stopped reading"))
+            }
+        });
+        let (watched, produced) = tokio::join!(watcher, produce);
+        produced?;
+        let status = child.wait().await?;
+        let (point, tail) = watched;
+        check_status("mariabackup", status, &tail)?;
+        let mut manifest = base_manifest;
+        let (consistent_at, binlog) = match point? {
+            Some(point) => {
+                manifest.consistency = "snapshot opened while mariabackup held BACKUP STAGE \
+                     BLOCK_COMMIT (process paused); row counts and CHECKSUM TABLE read in that snapshot"
+                    .into();
+                point
+            }
+            None => {
+                tracing::warn!(
+                    "missed mariabackup's BLOCK_COMMIT window; checksums taken after the backup"
+                );
+                manifest.consistency = "snapshot opened right after the backup (the BLOCK_COMMIT \
+                     window was missed): checksums may include later commits"
+                    .into();
+                let t = snap.start_snapshot().await?;
+                (t, snap.snapshot_binlog_position().await?)
+            }
+        };
+        manifest.consistent_at = consistent_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        manifest.binlog = binlog;
+        let checkpoints = tokio::fs::read_to_string(lsn_dir.join("xtrabackup_checkpoints")).await?;
+        manifest.lsn = Some(parse_checkpoints(&checkpoints).map_err(AgentError::Consistency)?);
+        let tables = snap.user_tables(None).await?;
+        progress(AgentProgress::Step(format!(
+            "checksumming {} tables",
+            tables.len()
+        )));
+        manifest.tables = snap.table_states(&tables).await?;
+        snap.close().await;
+        let trailer = xbstream_file(PHYSICAL_MANIFEST_FILE, &manifest.to_json());
+        chunks
+            .send(Ok(Bytes::from(trailer)))
+            .await
+            .map_err(|_| AgentError::Io("the upload stopped reading".into()))?;
+        Ok::<_, AgentError>((manifest, consistent_at))
+    };
+    let work = async move {
+        let r = work.await;
+        if let Err(e) = &r {
+            let _ = abort.send(Err(std::io::Error::other(e.to_string()))).await;
+        }
+        r
+    };
+    let upload = job.store.upload_staged(job.key, reader, &stored_bytes);
+    let (work, upload) = tokio::join!(work, upload);
+    drop(work_dir);
+    match (work, upload) {
+        (Ok((manifest, consistent_at)), Ok(staged)) => Ok(Taken {
+            staged,
+            manifest,
+            consistent_at,
+        }),
+        (Err(e), Ok(staged)) => {
+            job.store.delete(&staged.staging_key).await.ok();
+            Err(e)
+        }
+        (Err(e), Err(_)) => Err(e),
+        (Ok(_), Err(e)) => Err(e.into()),
+    }
+}
+
+type Point = (DateTime<Utc>, Option<BinlogPosition>);
+
+/// Resumes a paused process when dropped, whatever happened meanwhile.
+struct Resume(u32);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        if let Err(e) = signal(self.0, libc::SIGCONT) {
+            tracing::warn!(pid = self.0, error = %e, "could not resume mariabackup");
+        }
+    }
+}
+
+/// Reads mariabackup's stderr to its end; in the BLOCK_COMMIT window, pauses it and opens the
+/// snapshot in `snap`. Returns the snapshot's time and binlog position (`None` if the window
+/// was missed) and the last stderr lines.
+async fn watch_stderr(
+    mut stderr: ChildStderr,
+    pid: u32,
+    snap: &mut Session,
+) -> (Result<Option<Point>, AgentError>, StderrTail) {
+    let mut tail = StderrTail::default();
+    let mut point: Result<Option<Point>, AgentError> = Ok(None);
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut done = false;
+    loop {
+        let n = match stderr.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&buf[..n]);
+        let lines = take_lines(&mut pending);
+        let mut held_at = None;
+        for (i, line) in lines.iter().enumerate() {
+            tail.push(line);
+            if !done && held_at.is_none() && line.contains(LOCK_HELD) {
+                held_at = Some(i);
+            }
+        }
+        let Some(i) = held_at else { continue };
+        done = true;
+        if pid == 0 || signal(pid, libc::SIGSTOP).is_err() {
+            continue;
+        }
+        let _resume = Resume(pid);
+        let stopped = wait_stopped(pid, Duration::from_secs(2)).await;
+        // What it wrote before it stopped: the lines after the one that matched, and whatever
+        // the pipe still holds.
+        let mut after: Vec<String> = lines[i + 1..].to_vec();
+        loop {
+            match tokio::time::timeout(Duration::from_millis(30), stderr.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => {
+                    pending.extend_from_slice(&buf[..n]);
+                    for line in take_lines(&mut pending) {
+                        tail.push(&line);
+                        after.push(line);
+                    }
+                }
+                _ => break,
+            }
+        }
+        after.push(String::from_utf8_lossy(&pending).into_owned());
+        let released = after
+            .iter()
+            .any(|l| LOCK_RELEASING.iter().any(|m| l.contains(m)));
+        if stopped && !released {
+            point = async {
+                let t = snap.start_snapshot().await?;
+                let binlog = snap.snapshot_binlog_position().await?;
+                Ok::<_, AgentError>(Some((t, binlog)))
+            }
+            .await;
+        }
+        // `_resume` sends SIGCONT here.
+    }
+    (point, tail)
+}
+
+/// Splits complete lines off the front of `pending`.
+fn take_lines(pending: &mut Vec<u8>) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
+        let line: Vec<u8> = pending.drain(..=pos).collect();
+        out.push(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
+    }
+    out
+}

@@ -1,0 +1,284 @@
+//! A world for replicator tests on S3-compatible regions (the loopback server of
+//! `.ci/s3-server.sh`, found through `XBAK_TEST_S3_ENDPOINT`; the tests fail without it): a
+//! SQLite catalog, an instance whose policy copies from `SOURCE` to `DEST`, each region a local
+//! directory or a fresh prefix in a bucket; a byte-counting TCP proxy in front of the server, and
+//! what the server holds beyond the regions' view (staging objects, open multipart uploads).
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use xbak_catalog::sqlite::SqliteCatalog;
+use xbak_catalog::Catalog;
+use xbak_domain::naming::{backup_set_file_name, backup_set_key, copy_key};
+use xbak_domain::time::parse_utc;
+use xbak_domain::{
+    BackupMethod, BackupSetScale, BackupType, Category, CopyStatus, Instance, NewBackupSet,
+    NewInstance, Policy, Region, StorageType,
+};
+use xbak_storage::conformance::{s3, PatternReader};
+use xbak_storage::faults::FaultyStore;
+use xbak_storage::RegionStore;
+
+pub const SOURCE: &str = "cn-hangzhou";
+pub const DEST: &str = "cn-shanghai";
+
+/// Where a region lives.
+pub enum At {
+    /// A local directory.
+    Local,
+    /// A fresh prefix in this bucket of the test server.
+    S3(&'static str),
+    /// The same, reached through this proxy (which counts the bytes sent to the server).
+    Proxied(&'static str, u16),
+}
+
+pub struct S3World {
+    pub dir: tempfile::TempDir,
+    pub catalog_path: std::path::PathBuf,
+    pub catalog: Arc<dyn Catalog>,
+    pub instance: Instance,
+    pub source: RegionStore,
+    pub dest: RegionStore,
+    /// Fault injector in front of the source, when it is local.
+    pub source_faults: Option<Arc<FaultyStore>>,
+    pub dest_url: String,
+}
+
+async fn region_url(dir: &std::path::Path, region: &str, at: &At) -> String {
+    match at {
+        At::Local => format!("file://{}", dir.join(region).display()),
+        At::S3(bucket) => s3::region_url(bucket).await,
+        At::Proxied(bucket, port) => s3::region_url(bucket).await.replace(
+            &format!("endpoint={}", s3::endpoint()),
+            &format!("endpoint=http://127.0.0.1:{port}"),
+        ),
+    }
+}
+
+impl S3World {
+    pub async fn new(source: At, dest: At) -> S3World {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog_path = dir.path().join("catalog.db");
+        let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&catalog_path).await.unwrap());
+        let source_url = region_url(dir.path(), SOURCE, &source).await;
+        let dest_url = region_url(dir.path(), DEST, &dest).await;
+        for (region, url) in [(SOURCE, &source_url), (DEST, &dest_url)] {
+            catalog
+                .put_region(&Region {
+                    region_id: region.into(),
+                    store_url: url.clone(),
+                })
+                .await
+                .unwrap();
+        }
+        let (account, _) = catalog.create_account("acme").await.unwrap();
+        let instance = catalog
+            .create_instance(&NewInstance {
+                db_instance_id: "rm-bp1".into(),
+                region_id: SOURCE.into(),
+                account_id: account.id,
+                engine: "MySQL".into(),
+                engine_version: "5.7".into(),
+                category: Category::HighAvailability,
+                storage_type: StorageType::LocalSsd,
+                instance_number: 7986073,
+            })
+            .await
+            .unwrap();
+        catalog
+            .put_policy(&Policy {
+                instance_id: instance.id,
+                enabled: true,
+                dest_region_id: DEST.into(),
+                retention_days: 7,
+                updated_at: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+        let (source_faults, source_store) = match source {
+            At::Local => {
+                RegionStore::open(SOURCE, &source_url).unwrap(); // creates the directory
+                let fs =
+                    object_store::local::LocalFileSystem::new_with_prefix(dir.path().join(SOURCE))
+                        .unwrap()
+                        .with_automatic_cleanup(true);
+                let faults = FaultyStore::new(Arc::new(fs));
+                let store =
+                    RegionStore::from_object_store(SOURCE, &source_url, faults.clone()).unwrap();
+                (Some(faults), store)
+            }
+            _ => (None, RegionStore::open(SOURCE, &source_url).unwrap()),
+        };
+        S3World {
+            source: source_store,
+            source_faults,
+            dest: RegionStore::open(DEST, &dest_url).unwrap(),
+            dest_url,
+            dir,
+            catalog_path,
+            catalog,
+            instance,
+        }
+    }
+
+    /// Stores `len` pattern bytes as backup set `n` in the source region (streamed, never held
+    /// whole) and records it; returns (copy id, destination key, sha256).
+    pub async fn add_set(&self, n: u32, len: u64) -> (i64, String, String) {
+        let started =
+            parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
+        let file = backup_set_file_name(
+            SOURCE,
+            &self.instance.db_instance_id,
+            self.instance.instance_number,
+            started,
+            BackupMethod::Physical,
+        );
+        let key = backup_set_key(&self.instance.db_instance_id, &file);
+        let mut reader = PatternReader::new(len, u64::from(n));
+        let staged = self
+            .source
+            .upload_staged(&key, &mut reader, &|_| {})
+            .await
+            .unwrap();
+        self.source.publish(&staged, &key).await.unwrap();
+        let recorded = self
+            .catalog
+            .record_backup_set(&NewBackupSet {
+                instance_id: self.instance.id,
+                method: BackupMethod::Physical,
+                backup_type: BackupType::Full,
+                scale: BackupSetScale::Instance,
+                started_at: started,
+                finished_at: started + chrono::Duration::minutes(10),
+                consistent_at: started + chrono::Duration::minutes(9),
+                instance_number: self.instance.instance_number,
+                object_key: key,
+                size_bytes: len as i64,
+                sha256: staged.sha256.clone(),
+            })
+            .await
+            .unwrap();
+        (
+            recorded.queued_copy_id.expect("policy is enabled"),
+            copy_key(&self.instance.db_instance_id, &file),
+            staged.sha256,
+        )
+    }
+
+    pub async fn status(&self, copy_id: i64) -> CopyStatus {
+        self.catalog.copy(copy_id).await.unwrap().unwrap().status
+    }
+
+    /// Asserts that the destination holds exactly `key` with `sha256`, and nothing partial:
+    /// no staging object, no open multipart upload under the region's prefix.
+    pub async fn assert_dest_holds_only(&self, key: &str, size: u64, sha256: &str) {
+        assert_eq!(self.dest.list("").await.unwrap(), vec![key.to_owned()]);
+        let checksum = self.dest.checksum(key).await.unwrap();
+        assert_eq!((checksum.size, checksum.sha256.as_str()), (size, sha256));
+        let (bucket, prefix) = bucket_and_prefix(&self.dest_url);
+        let staging = raw_keys(bucket, &format!("{prefix}/.staging/")).await;
+        assert!(staging.is_empty(), "staging objects left: {staging:?}");
+        let uploads = open_uploads(bucket, prefix).await;
+        assert_eq!(uploads, 0, "multipart uploads left open");
+    }
+}
+
+/// (bucket, prefix) of a test region URL.
+pub fn bucket_and_prefix(url: &str) -> (&str, &str) {
+    let rest = url.split_once('@').unwrap().1;
+    let path = rest.split('?').next().unwrap();
+    path.split_once('/').unwrap()
+}
+
+async fn get_text(url: &str) -> String {
+    let response = reqwest::get(url).await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    response.text().await.unwrap()
+}
+
+/// Keys under `prefix` in `bucket`, as the server lists them (staging objects included).
+pub async fn raw_keys(bucket: &str, prefix: &str) -> Vec<String> {
+    let body = get_text(&format!(
+        "{}/{bucket}?list-type=2&prefix={prefix}",
+        s3::endpoint()
+    ))
+    .await;
+    body.split("<Key>")
+        .skip(1)
+        .map(|s| s.split("</Key>").next().unwrap().to_owned())
+        .collect()
+}
+
+/// Multipart uploads in progress under `prefix` in `bucket`.
+pub async fn open_uploads(bucket: &str, prefix: &str) -> usize {
+    let body = get_text(&format!(
+        "{}/{bucket}?uploads&prefix={prefix}/",
+        s3::endpoint()
+    ))
+    .await;
+    body.matches("<UploadId>").count()
+}
+
+/// A TCP proxy on 127.0.0.1 in front of the test server that counts the bytes clients send
+/// through it: what uploads really cost, whichever process made them.
+pub struct CountingProxy {
+    pub port: u16,
+    sent: Arc<AtomicU64>,
+}
+
+impl CountingProxy {
+    pub async fn start() -> CountingProxy {
+        let upstream = s3::endpoint().trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&sent);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (upstream, counter) = (upstream.clone(), Arc::clone(&counter));
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    tokio::join!(pump(cr, sw, Some(counter)), pump(sr, cw, None));
+                });
+            }
+        });
+        CountingProxy { port, sent }
+    }
+
+    /// Bytes clients sent through the proxy so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    counter: Option<Arc<AtomicU64>>,
+) {
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(c) = &counter {
+            c.fetch_add(n as u64, Ordering::SeqCst);
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
