@@ -41,7 +41,8 @@ async fn parameter_errors_follow_the_catalogue() {
         }
         p
     };
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("RegionId", SRC), ("CrossBackupId", "1")],
             400,
