@@ -249,20 +249,20 @@ pub(crate) fn build(
         let inner: Arc<dyn ObjectStore> = Arc::clone(&s3) as Arc<dyn ObjectStore>;
         Arc::new(PrefixStore::new(inner, prefix.clone()))
     };
-    let oss = match (&parsed.credentials, parsed.is_oss(), &parsed.endpoint) {
-        (Some((id, secret, _)), true, Some(endpoint)) => Some(crate::presign::OssLinks::new(
-            &parsed.bucket,
-            endpoint,
-            id,
-            secret,
-        )),
-        _ => None,
-    };
+    let oss =
+        match (&parsed.credentials, parsed.is_oss(), &parsed.endpoint) {
+            // With an STS token, v1 links would need it signed in too: SigV4 links then.
+            (Some((id, secret, None)), true, Some(endpoint)) => Some(
+                crate::presign::OssLinks::new(&parsed.bucket, endpoint, id, secret),
+            ),
+            _ => None,
+        };
     Ok((store, S3Region { s3, prefix, oss }))
 }
 
-/// `url` with any secret replaced by `***`, for logs and errors.
-pub(crate) fn redacted(url: &str) -> String {
+/// A store URL with any secret in it replaced by `***`, for logs, errors and listings (`region
+/// list` should print this, not the URL as stored).
+pub fn redacted(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
