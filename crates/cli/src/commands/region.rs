@@ -11,7 +11,7 @@ pub enum Cmd {
     Add {
         /// Region id, e.g. cn-shanghai.
         region_id: String,
-        /// Object store URL: file:///abs/path (s3:// comes with S3-compatible regions).
+        /// Object store URL: file:///abs/path, or s3://[KEY:SECRET@]bucket[/prefix]?endpoint=…&region=…
         #[arg(long)]
         store: Option<String>,
     },
@@ -38,11 +38,18 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                     store_url: store_url.clone(),
                 })
                 .await?;
-            println!("region {region_id} -> {store_url}");
+            println!(
+                "region {region_id} -> {}",
+                xbak_storage::s3::redacted(&store_url)
+            );
         }
         Cmd::List => {
             for r in catalog.regions().await? {
-                println!("{}\t{}", r.region_id, r.store_url);
+                println!(
+                    "{}\t{}",
+                    r.region_id,
+                    xbak_storage::s3::redacted(&r.store_url)
+                );
             }
         }
     }

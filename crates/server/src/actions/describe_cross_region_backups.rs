@@ -49,12 +49,11 @@ pub async fn run(
             listing
         }
     };
-    let expires = Utc::now().timestamp() + state.config.link_ttl.as_secs() as i64;
-    let items: Vec<_> = listing
-        .items
-        .iter()
-        .map(|c| item(state, c, expires))
-        .collect();
+    let mut items = Vec::with_capacity(listing.items.len());
+    for copy in &listing.items {
+        let link = download_link(state, copy).await?;
+        items.push(item(copy, link));
+    }
     let response = DescribeCrossRegionBackupsResponse {
         request_id: request_id.to_owned(),
         region_id: params.region_id.clone(),
@@ -92,7 +91,31 @@ async fn visible_instance(
         .ok_or_else(|| ApiError::InvalidDBInstanceNotFound.into())
 }
 
-fn item(state: &AppState, copy: &CrossRegionCopy, expires_at: i64) -> CrossRegionBackupItem {
+/// A completed copy's link: the object store's own presigned URL for S3-compatible regions,
+/// else a link to this server's `/download` route. Failed copies have none.
+async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<String, Failure> {
+    if copy.status != xbak_domain::CopyStatus::Completed {
+        return Ok(String::new());
+    }
+    let ttl = state.config.link_ttl;
+    if let Some(store) = state.region_store(&copy.dest_region_id).await? {
+        let presigned = store
+            .presigned_get(&copy.object_key, ttl)
+            .await
+            .map_err(|e| {
+                Failure::Internal(format!("presigning copy {}: {e}", copy.cross_backup_id))
+            })?;
+        if let Some(url) = presigned {
+            return Ok(url);
+        }
+    }
+    let expires_at = Utc::now().timestamp() + ttl.as_secs() as i64;
+    Ok(state
+        .links
+        .sign(&copy.dest_region_id, &copy.object_key, expires_at))
+}
+
+fn item(copy: &CrossRegionCopy, download_link: String) -> CrossRegionBackupItem {
     let set = &copy.backup_set;
     let inst = &copy.instance;
     CrossRegionBackupItem {
@@ -104,14 +127,7 @@ fn item(state: &AppState, copy: &CrossRegionCopy, expires_at: i64) -> CrossRegio
         backup_type: set.backup_type.as_str().to_owned(),
         category: inst.category.as_str().to_owned(),
         consistent_time: format_utc(set.consistent_at),
-        cross_backup_download_link: match copy.status {
-            xbak_domain::CopyStatus::Completed => {
-                state
-                    .links
-                    .sign(&copy.dest_region_id, &copy.object_key, expires_at)
-            }
-            _ => String::new(),
-        },
+        cross_backup_download_link: download_link,
         cross_backup_id: copy.cross_backup_id,
         cross_backup_region: copy.dest_region_id.clone(),
         cross_backup_set_file: file_name_of(&copy.object_key).to_owned(),
