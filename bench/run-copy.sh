@@ -11,7 +11,7 @@
 #
 # Environment (all optional): BENCH_DIR=target/bench  RUNS=3  SIZE_MIB=1024  NO_BUILD=1  KEEP=1
 # (KEEP keeps the xbak data dir and copies; the random source file is always kept for reuse)
-# RESULTS=bench/results.md
+# RESULTS=bench/results.md  CARGO_TARGET_DIR (where xbak is built/found)  CODE (names the code measured)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,7 +21,8 @@ DIR=$(cd "$BENCH_DIR/copy" && pwd)
 RUNS=${RUNS:-3}
 SIZE_MIB=${SIZE_MIB:-1024}
 RESULTS=${RESULTS:-$ROOT/bench/results.md}
-XBAK=$ROOT/target/release/xbak
+XBAK=${CARGO_TARGET_DIR:-$ROOT/target}/release/xbak
+CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
 SRC=$DIR/backup-${SIZE_MIB}m.bin
 BYTES=$((SIZE_MIB * 1024 * 1024))
 
@@ -139,7 +140,7 @@ RCLONE_CHECKS=$(grep -iE 'hash|md5|sha1|size|modtime|Copied' "$DIR/rclone-vv.log
     echo "## $(date -u +%Y-%m-%dT%H:%M:%SZ) — copy of a ${SIZE_MIB} MiB backup set between two local folders (bench/run-copy.sh)"
     echo
     echo "- Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1) ($(grep -qw sha_ni /proc/cpuinfo && echo 'SHA-NI' || echo 'no SHA-NI')), $(df -h --output=source,fstype "$DIR" | tail -1 | tr -s ' ') for all folders; shared with other builds/tests (noisy)."
-    echo "- Code: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes'); $(rclone version | head -1)."
+    echo "- Code: $CODE; $(rclone version | head -1)."
     echo "- $DROP; runs interleaved. Seconds are wall time of the whole command (process start included); MB = 10^6 bytes; CPU = user+sys seconds."
     echo "- xbak: \`xbak --data-dir D replicate --once\` after \`xbak backup register rm-copybench --file SRC …\` (not timed) on an instance"
     echo "  with \`policy set --cross-region cn-shanghai\`; regions are \`file://\` folders under D. rclone: \`rclone copy SRC DST/\` (empty config)."

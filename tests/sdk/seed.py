@@ -12,6 +12,8 @@ Creates (all through the CLI, nothing written into DATA_DIR directly):
     (--instance-number);
   * rm-sdkb001  (account B, cn-hangzhou, MySQL 5.7, policy -> cn-beijing) with 3 backup sets;
   * rm-sdk8001  (account A, cn-hangzhou, MySQL 8.0: not eligible for cross-region backup);
+  * rm-sdkp001..3 (account A, cn-hangzhou, MySQL 5.7, no policy, one backup an hour old): one per
+    SDK for the policy scenarios;
 then runs `xbak replicate --once`.
 
 Writes WORK_DIR/seed.json, the manifest the scenarios compare against (keys, instance ids, the
@@ -32,6 +34,10 @@ DEST_B = "cn-beijing"
 INSTANCE_A = "rm-sdk0001"
 INSTANCE_B = "rm-sdkb001"
 INSTANCE_INELIGIBLE = "rm-sdk8001"
+# Account A, MySQL 5.7 HA, no policy, one backup set an hour old: each policy scenario (one per
+# SDK, so their order does not matter) turns cross-region backup on for its own instance.
+POLICY_INSTANCES = {"core": "rm-sdkp001", "tea-v3": "rm-sdkp002", "node-tea-v3": "rm-sdkp003"}
+POLICY_NUMBER = 8170000
 PRIMARY_NUMBER = 8161055
 STANDBY_NUMBER = 8161056
 INSTANCE_B_NUMBER = 9100001
@@ -142,6 +148,11 @@ def main():
     backups_b = register(INSTANCE_B, backup_plan(N_BACKUPS_B, BASE + dt.timedelta(hours=5), rng,
                                                  INSTANCE_B_NUMBER), "b")
     assert len({b["start"] for b in backups_a}) == N_BACKUPS
+    recent = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).replace(microsecond=0)
+    for n, (who, inst) in enumerate(sorted(POLICY_INSTANCES.items())):
+        cli("instance", "create", inst, "--region", SOURCE, "--account", "sdk-a",
+            "--engine-version", "5.7", "--instance-number", POLICY_NUMBER + n, *common)
+        register(inst, backup_plan(1, recent, rng, POLICY_NUMBER + n), "p%d" % n)
 
     cli("replicate", "--once")
 
@@ -153,6 +164,8 @@ def main():
         "instance_b": {"id": INSTANCE_B, "dest": DEST_B, "engine": "MySQL", "engine_version": "5.7",
                        "category": "HighAvailability", "backups": backups_b},
         "instance_ineligible": INSTANCE_INELIGIBLE,
+        "policy_instances": POLICY_INSTANCES,
+        "regions": sorted([SOURCE, DEST_A, DEST_B]),
         "other_dest": DEST_B,
         "window": {"start": ts(WINDOW[0]), "end": ts(WINDOW[1])},
     }

@@ -8,10 +8,11 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use xbak_domain::time::Timestamp;
+use xbak_domain::CrossBackupPolicy;
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
-    CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
-    NewBackupSet, NewInstance, Policy, Region,
+    CopyJob, CopyListing, CopyQuery, CopyStatus, CrossRegionCopy, Instance, InstanceConnection,
+    NewBackupRun, NewBackupSet, NewInstance, Policy, Region,
 };
 
 pub mod sqlite;
@@ -70,6 +71,34 @@ pub struct CopyCounts {
     pub failed: u64,
 }
 
+/// A listed copy (Completed or Failed) whose backup set started longer ago than its instance's
+/// policy keeps copies (`retention_days`, counted from the set's start time as Alibaba counts
+/// from the backup time). Returned by [`Catalog::expired_copies`] for the retention sweeper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredCopy {
+    /// The copy's `CrossBackupId`.
+    pub copy_id: i64,
+    pub instance_id: i64,
+    pub dest_region_id: String,
+    /// Object key in the destination region (nothing was published there for Failed copies).
+    pub object_key: String,
+    pub status: CopyStatus,
+    pub backup_started_at: Timestamp,
+}
+
+/// How far one instance's cross-region copies are behind, for metrics. Times are the backup
+/// sets' start times (the same clock as listings and retention).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyFreshness {
+    pub instance_id: i64,
+    pub db_instance_id: String,
+    /// Start of the newest set with a Completed copy: the point the destination can restore to.
+    pub recovery_point: Option<Timestamp>,
+    /// Start of the oldest set newer than `recovery_point` whose copy is not Completed (pending,
+    /// or failed for good): the copy lag is counted from it. `None` when every newer set is copied.
+    pub oldest_uncopied: Option<Timestamp>,
+}
+
 /// Everything xbak persists. All methods are safe to call concurrently from many tasks and processes.
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
@@ -97,6 +126,25 @@ pub trait Catalog: Send + Sync + 'static {
     /// destination region is unknown.
     async fn put_policy(&self, policy: &Policy) -> Result<Policy>;
     async fn policy(&self, instance_id: i64) -> Result<Option<Policy>>;
+    /// Sets the policy as [`Catalog::put_policy`] does, plus the log-backup switch (stored only
+    /// when the policy is on) and the enable times (a switch turned on gets `updated_at`; one
+    /// already on, or turned off, keeps its time). `NotFound` as `put_policy`.
+    async fn put_cross_backup_policy(
+        &self,
+        policy: &Policy,
+        log_backup_enabled: bool,
+    ) -> Result<CrossBackupPolicy>;
+    /// The policy with its log switch and enable times.
+    async fn cross_backup_policy(&self, instance_id: i64) -> Result<Option<CrossBackupPolicy>>;
+    /// Queues the copy of the instance's newest backup set started at or after `since` to
+    /// `dest_region_id` (what turning a policy on does), unless that set already has a copy
+    /// there. Returns the new `CrossBackupId`. `NotFound` if the instance or region does not exist.
+    async fn queue_copy_of_latest_set(
+        &self,
+        instance_id: i64,
+        dest_region_id: &str,
+        since: Timestamp,
+    ) -> Result<Option<i64>>;
 
     // --- backup sets and copies ---
 
@@ -109,6 +157,15 @@ pub trait Catalog: Send + Sync + 'static {
     /// A copy in any state.
     async fn copy(&self, cross_backup_id: i64) -> Result<Option<CrossRegionCopy>>;
     async fn copy_counts(&self) -> Result<CopyCounts>;
+    /// Listed copies (Completed or Failed) whose backup set started before `now` minus their
+    /// instance policy's `retention_days`, enabled or not, oldest first, at most `limit`.
+    /// Pending copies are never returned.
+    async fn expired_copies(&self, now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>>;
+    /// Deletes a Completed or Failed copy's row (its destination object must be deleted first);
+    /// false if there is no such row (already deleted, or pending).
+    async fn delete_copy(&self, copy_id: i64) -> Result<bool>;
+    /// Copy freshness of every instance with a policy, ordered by `DBInstanceId`.
+    async fn copy_freshness(&self) -> Result<Vec<CopyFreshness>>;
 
     // --- the copy job queue ---
 

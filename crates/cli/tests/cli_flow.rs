@@ -268,6 +268,24 @@ async fn serve_runs_copies_and_reports_them_in_metrics() {
                 text.contains("xbak_catalog_copies{state=\"completed\"} 1"),
                 "{text}"
             );
+            assert!(
+                text.contains(&format!(
+                    "xbak_copy_bytes_total{{dest_region=\"cn-shanghai\"}} {}",
+                    2 * 1024 * 1024
+                )),
+                "{text}"
+            );
+            // The set started 2026-01-05T00:00:00Z and is copied: no lag, that recovery point.
+            assert!(
+                text.contains("xbak_copy_lag_seconds{instance=\"rm-bb0001\"} 0"),
+                "{text}"
+            );
+            assert!(
+                text.contains(
+                    "xbak_recovery_point_timestamp_seconds{instance=\"rm-bb0001\"} 1767571200"
+                ),
+                "{text}"
+            );
             break;
         }
         assert!(
@@ -279,4 +297,33 @@ async fn serve_runs_copies_and_reports_them_in_metrics() {
     let copies = data.visible_files("cn-shanghai");
     assert_eq!(copies.len(), 1);
     assert_eq!(sha256_file(&copies[0]), sha256_file(&file));
+}
+
+/// `replicate --once` copies (throttled by `--bwlimit`), then deletes copies older than the
+/// policy's retention (1825 days in the seed): the 2020 set is copied and expired at once.
+#[test]
+fn replicate_once_throttles_then_applies_retention() {
+    let data = DataDir::new();
+    data.seed();
+    let old = make_file(data.path(), "old.xb", 1);
+    let new = make_file(data.path(), "new.xb", 1);
+    data.register(&old, "2020-01-01T00:00:00Z");
+    data.register(&new, "2026-01-05T00:00:00Z");
+    let out = data
+        .cmd(&["replicate", "--once", "--bwlimit", "fast"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--bwlimit"), "{err}");
+    let out = data.ok(&["replicate", "--once", "--bwlimit", "64M"]);
+    assert!(out.contains("2 copies completed"), "{out}");
+    assert!(out.contains("1 expired copies deleted"), "{out}");
+    let copies = data.visible_files("cn-shanghai");
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(sha256_file(&copies[0]), sha256_file(&new));
+    let out = data.ok(&["replicate", "--once"]);
+    assert!(out.contains("0 expired copies deleted"), "{out}");
 }

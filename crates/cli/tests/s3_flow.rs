@@ -45,6 +45,9 @@ async fn a_copy_to_an_s3_region_is_listed_with_a_presigned_link() {
         "rm-bb0001",
         "--cross-region",
         "cn-shanghai",
+        // Long enough that the fixed 2026 sets of the tests never expire.
+        "--retention-days",
+        "1825",
     ]);
     let file = make_file(data.path(), "set.xb", 20);
     data.register(&file, "2026-03-01T00:00:00Z");

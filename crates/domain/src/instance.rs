@@ -161,6 +161,17 @@ pub struct Policy {
     pub updated_at: Timestamp,
 }
 
+/// The policy with what `DescribeInstanceCrossBackupPolicy` also reports: the log-backup switch
+/// (stored and reported; xbak does not copy binlogs yet) and when each switch was last turned on
+/// (kept when turned off, `None` if never on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossBackupPolicy {
+    pub policy: Policy,
+    pub log_backup_enabled: bool,
+    pub backup_enabled_at: Option<Timestamp>,
+    pub log_backup_enabled_at: Option<Timestamp>,
+}
+
 /// Retention Alibaba accepts, in days.
 pub const RETENTION_DAYS: std::ops::RangeInclusive<i64> = 7..=1825;
 /// Retention used when the operator names none (Alibaba's console default).

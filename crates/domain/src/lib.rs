@@ -19,7 +19,8 @@ pub use agent::{
 pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupSet};
 pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
 pub use instance::{
-    AccessKey, Account, Category, Instance, NewInstance, Policy, Region, StorageType,
+    AccessKey, Account, Category, CrossBackupPolicy, Instance, NewInstance, Policy, Region,
+    StorageType,
 };
 pub use query::{CopyListing, CopyQuery, PageSize};
 

@@ -19,6 +19,9 @@ pub struct ReplicatorConfig {
     /// Staging objects idle this long are leftovers of a crash and are swept at start-up. Far
     /// longer than any pause of a live copy (a live upload writes every few milliseconds).
     pub staging_max_age: Duration,
+    /// Bandwidth limit per destination region in bytes per second, shared by all the copies this
+    /// replicator runs into that region (0: unlimited, the default).
+    pub bwlimit: u64,
 }
 
 impl Default for ReplicatorConfig {
@@ -29,6 +32,7 @@ impl Default for ReplicatorConfig {
             concurrency: 2,
             poll_interval: Duration::from_secs(2),
             staging_max_age: Duration::from_secs(6 * 3600),
+            bwlimit: 0,
         }
     }
 }

@@ -268,7 +268,10 @@ async fn copy_from_zero(
             job.source_region_id, job.source_key, expected.size
         )));
     }
-    let reader = StreamReader::new(stream.map_err(std::io::Error::other));
+    let reader = inner.throttled(
+        &job.dest_region_id,
+        StreamReader::new(stream.map_err(std::io::Error::other)),
+    );
     let copy_id = job.copy_id;
     let progress = |bytes| inner.emit(CopyEvent::Progress { copy_id, bytes });
     let staged = dest
@@ -308,6 +311,7 @@ async fn complete(inner: &Inner, job: &CopyJob, copied: Copied, elapsed: Duratio
             );
             inner.emit(CopyEvent::Completed {
                 copy_id,
+                dest_region_id: job.dest_region_id.clone(),
                 bytes,
                 elapsed,
             });

@@ -16,6 +16,8 @@ pub enum CopyEvent {
     /// Published and recorded as Completed.
     Completed {
         copy_id: i64,
+        /// The region the copy was published in.
+        dest_region_id: String,
         bytes: u64,
         elapsed: Duration,
     },

@@ -8,6 +8,9 @@
 //! [`restore`] brings a copied set back (into a server or a data directory) and verifies it
 //! against the set's manifest.
 //!
+//! [`Retention`] deletes copies older than their instance policy's retention (object first, then
+//! row); [`throttle`] limits the bandwidth of copies per destination region.
+//!
 //! What lives here: the backup agent and its tools ([`db`], [`tools`]), the copy procedure, leases kept alive while copying, the retry schedule
 //! ([`RetryPolicy`]), progress events ([`CopyEvent`]). What does not: SQL (the catalog), object
 //! stores and atomic publish (storage), rendering progress (the CLI) or metrics (the server).
@@ -22,7 +25,9 @@ mod lease;
 mod replicator;
 pub mod restore;
 mod resume;
+mod retention;
 mod retry;
+pub mod throttle;
 pub mod tools;
 
 pub use agent::{
@@ -32,6 +37,7 @@ pub use agent::{
 pub use config::ReplicatorConfig;
 pub use events::CopyEvent;
 pub use replicator::{regions_from_catalog, Replicator, RunSummary};
+pub use retention::{Retention, RetentionSummary};
 pub use retry::RetryPolicy;
 
 use xbak_catalog::CatalogError;

@@ -3,6 +3,7 @@
 //! ([`Replicator::run`], for `xbak serve`).
 
 use crate::copy::{self, Failure, Outcome};
+use crate::throttle::{Throttled, Throttles};
 use crate::{CopyEvent, EngineError, ReplicatorConfig};
 use chrono::Utc;
 use std::future::Future;
@@ -28,9 +29,15 @@ pub(crate) struct Inner {
     pub regions: Regions,
     pub config: ReplicatorConfig,
     events: broadcast::Sender<CopyEvent>,
+    throttles: Throttles,
 }
 
 impl Inner {
+    /// `reader` limited to the bandwidth of copies into `dest_region_id` (`config.bwlimit`).
+    pub fn throttled<R>(&self, dest_region_id: &str, reader: R) -> Throttled<R> {
+        Throttled::new(reader, self.throttles.for_region(dest_region_id))
+    }
+
     pub fn emit(&self, event: CopyEvent) {
         // Nobody listening is fine.
         let _ = self.events.send(event);
@@ -98,6 +105,7 @@ impl Replicator {
             inner: Arc::new(Inner {
                 catalog,
                 regions,
+                throttles: Throttles::new(config.bwlimit),
                 config,
                 events,
             }),

@@ -171,7 +171,7 @@ pub(crate) async fn upload(
     } else {
         futures::stream::empty().boxed()
     };
-    let reader = StreamReader::new(stream);
+    let reader = inner.throttled(&job.dest_region_id, StreamReader::new(stream));
     let copy_id = job.copy_id;
     let progress = |bytes| inner.emit(CopyEvent::Progress { copy_id, bytes });
     let written = upload

@@ -529,3 +529,25 @@ async fn run_copies_new_jobs_as_they_come_and_stops_on_shutdown() {
         .unwrap()
         .unwrap();
 }
+
+/// A bandwidth limit slows copies down but changes nothing else (the limiter's timing is
+/// unit-tested on tokio's paused clock in `throttle`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_copies_complete_and_report_their_region() {
+    let w = World::new().await;
+    let data = pattern(3 * MIB + 17, 9);
+    let (id, key) = w.add_set(1, &data).await;
+    let config = xbak_engine::ReplicatorConfig {
+        bwlimit: 256 * MIB as u64,
+        ..config(3)
+    };
+    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config);
+    let mut rx = replicator.subscribe();
+    let summary = replicator.run_once().await.unwrap();
+    assert_eq!(summary.completed, 1);
+    assert_eq!(status(&w, id).await, CopyStatus::Completed);
+    assert_eq!(w.dest.head(&key).await.unwrap(), Some(data.len() as u64));
+    let events = drain(&mut rx);
+    assert!(events.iter().any(|e| matches!(e,
+        CopyEvent::Completed { copy_id, dest_region_id, .. } if *copy_id == id && dest_region_id == DEST)));
+}

@@ -1,5 +1,6 @@
 //! Prometheus metrics at `GET /metrics`: RPC outcomes, copy progress from the replicator's
-//! events, and the catalog's copy counts at scrape time.
+//! events (bytes per destination region included), and from the catalog at scrape time: copy
+//! counts, and per instance the copy lag and the recovery point.
 //!
 //! Hand-rolled text exposition rather than the `prometheus` crate: a handful of monotonic
 //! counters and gauges, rendered on scrape, need nothing beyond atomics.
@@ -25,6 +26,8 @@ pub struct Metrics {
     pub copy_failures_retried: AtomicU64,
     pub copy_failures_final: AtomicU64,
     pub copies_in_progress: AtomicU64,
+    /// Bytes of completed copies by destination region.
+    pub copy_bytes_by_region: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -57,7 +60,18 @@ impl Metrics {
                     .fetch_add(bytes.saturating_sub(prev), Relaxed);
             }
             CopyEvent::Verified { .. } => {}
-            CopyEvent::Completed { copy_id, bytes, .. } => {
+            CopyEvent::Completed {
+                copy_id,
+                bytes,
+                dest_region_id,
+                ..
+            } => {
+                *self
+                    .copy_bytes_by_region
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(dest_region_id.clone())
+                    .or_default() += *bytes;
                 let prev = last_progress.remove(copy_id).unwrap_or(0);
                 self.copy_bytes_written
                     .fetch_add(bytes.saturating_sub(prev), Relaxed);
@@ -81,6 +95,13 @@ impl Metrics {
             }
         }
     }
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn dec(c: &AtomicU64) {
@@ -157,6 +178,60 @@ pub async fn handle(State(state): State<AppState>) -> Response {
         "gauge",
         m.copies_in_progress.load(Relaxed),
     );
+    {
+        let by_region = m
+            .copy_bytes_by_region
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(
+            out,
+            "# HELP xbak_copy_bytes_total Bytes of copies completed by this process, by destination region.\n\
+             # TYPE xbak_copy_bytes_total counter"
+        );
+        for (region, bytes) in by_region.iter() {
+            let _ = writeln!(
+                out,
+                "xbak_copy_bytes_total{{dest_region=\"{}\"}} {bytes}",
+                label(region)
+            );
+        }
+    }
+    match state.catalog.copy_freshness().await {
+        Ok(rows) => {
+            let now = chrono::Utc::now();
+            let _ = writeln!(
+                out,
+                "# HELP xbak_copy_lag_seconds Per instance: seconds since the start of the oldest backup set newer than the recovery point whose copy is not completed (0 when all are).\n\
+                 # TYPE xbak_copy_lag_seconds gauge"
+            );
+            for r in &rows {
+                let lag = r
+                    .oldest_uncopied
+                    .map_or(0, |t| (now - t).num_seconds().max(0));
+                let _ = writeln!(
+                    out,
+                    "xbak_copy_lag_seconds{{instance=\"{}\"}} {lag}",
+                    label(&r.db_instance_id)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "# HELP xbak_recovery_point_timestamp_seconds Per instance: start time (unix seconds) of the newest backup set with a completed copy.\n\
+                 # TYPE xbak_recovery_point_timestamp_seconds gauge"
+            );
+            for r in &rows {
+                if let Some(t) = r.recovery_point {
+                    let _ = writeln!(
+                        out,
+                        "xbak_recovery_point_timestamp_seconds{{instance=\"{}\"}} {}",
+                        label(&r.db_instance_id),
+                        t.timestamp()
+                    );
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: could not read copy freshness"),
+    }
     match state.catalog.copy_counts().await {
         Ok(c) => {
             let _ = writeln!(

@@ -15,7 +15,11 @@ use super::errors::SqlResultExt;
 use crate::{CatalogError, Result};
 
 /// `(version, script)`, in ascending order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1_INITIAL), (2, V2_BACKUP_AGENT)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1_INITIAL),
+    (2, V2_BACKUP_AGENT),
+    (3, V3_POLICY_SWITCHES),
+];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
 const V1_INITIAL: &str = r#"
@@ -219,6 +223,14 @@ CREATE TABLE backup_schedules (
     last_run_day    TEXT,
     updated_at      INTEGER NOT NULL
 );
+"#;
+
+/// The policy API's extra state: the log-backup switch and when each switch was last turned on
+/// (NULL: never, or turned on before this version; readers then use `updated_at`).
+const V3_POLICY_SWITCHES: &str = r#"
+ALTER TABLE policies ADD COLUMN log_backup_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE policies ADD COLUMN backup_enabled_at INTEGER;
+ALTER TABLE policies ADD COLUMN log_backup_enabled_at INTEGER;
 "#;
 
 /// The schema version this binary writes.

@@ -12,12 +12,14 @@ mod agent;
 mod backups;
 mod bulk;
 mod copies;
+mod cross_policy;
 mod errors;
 mod instances;
 mod migrations;
 mod nonces;
 mod pool;
 mod queue;
+mod retention;
 mod rows;
 
 use std::path::Path;
@@ -26,6 +28,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use xbak_domain::time::Timestamp;
+use xbak_domain::CrossBackupPolicy;
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
     CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
@@ -36,7 +39,10 @@ pub use bulk::BulkCopies;
 use errors::SqlResultExt;
 use pool::{connect, Pool};
 
-use crate::{Catalog, CatalogError, CopyCounts, RecordedBackupSet, Result, SeenNonce};
+use crate::{
+    Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, RecordedBackupSet, Result,
+    SeenNonce,
+};
 
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
 const READERS: usize = 4;
@@ -171,6 +177,32 @@ impl Catalog for SqliteCatalog {
             .await
     }
 
+    async fn put_cross_backup_policy(
+        &self,
+        policy: &Policy,
+        log_backup_enabled: bool,
+    ) -> Result<CrossBackupPolicy> {
+        let policy = policy.clone();
+        self.write(move |tx| cross_policy::put_cross_backup_policy(tx, &policy, log_backup_enabled))
+            .await
+    }
+
+    async fn cross_backup_policy(&self, instance_id: i64) -> Result<Option<CrossBackupPolicy>> {
+        self.read(move |conn| cross_policy::cross_backup_policy(conn, instance_id))
+            .await
+    }
+
+    async fn queue_copy_of_latest_set(
+        &self,
+        instance_id: i64,
+        dest_region_id: &str,
+        since: Timestamp,
+    ) -> Result<Option<i64>> {
+        let dest = dest_region_id.to_string();
+        self.write(move |tx| cross_policy::queue_copy_of_latest_set(tx, instance_id, &dest, since))
+            .await
+    }
+
     async fn record_backup_set(&self, new: &NewBackupSet) -> Result<RecordedBackupSet> {
         let new = new.clone();
         self.write(move |tx| backups::record_backup_set(tx, &new))
@@ -285,6 +317,20 @@ impl Catalog for SqliteCatalog {
 
     async fn copy_counts(&self) -> Result<CopyCounts> {
         self.read(copies::copy_counts).await
+    }
+
+    async fn expired_copies(&self, now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>> {
+        self.read(move |conn| retention::expired_copies(conn, now, limit))
+            .await
+    }
+
+    async fn delete_copy(&self, copy_id: i64) -> Result<bool> {
+        self.write(move |tx| retention::delete_copy(tx, copy_id))
+            .await
+    }
+
+    async fn copy_freshness(&self) -> Result<Vec<CopyFreshness>> {
+        self.read(retention::copy_freshness).await
     }
 
     async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {

@@ -52,7 +52,7 @@ where
     s.parse().map_err(|e| bad_value(idx, e))
 }
 
-fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<CopyStatus> {
+pub(crate) fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<CopyStatus> {
     let s: String = row.get(idx)?;
     CopyStatus::parse(&s).ok_or_else(|| bad_value(idx, BadValue("copy status", s)))
 }

@@ -11,10 +11,12 @@
 //! The suite fails rather than skips: a backend whose service is missing must panic in `open`.
 
 mod agent;
+mod cross_policy;
 mod listing;
 mod nonces;
 mod queue;
 mod registry;
+mod retention;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,10 +30,12 @@ use xbak_domain::{
 };
 
 pub use agent::*;
+pub use cross_policy::*;
 pub use listing::*;
 pub use nonces::*;
 pub use queue::*;
 pub use registry::*;
+pub use retention::*;
 
 use crate::Catalog;
 
@@ -82,6 +86,10 @@ macro_rules! catalog_test_suite {
             incremental_base_is_the_latest_completed_run,
             schedules_are_claimed_once_per_day,
             change_token_moves_on_every_commit,
+            expired_copies_follow_the_policy_retention,
+            copy_freshness_tracks_recovery_point_and_lag,
+            cross_backup_policies_keep_switches_and_enable_times,
+            enabling_queues_the_newest_recent_set_once,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

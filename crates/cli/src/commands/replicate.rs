@@ -1,10 +1,10 @@
-//! `xbak replicate --once`: run the due copy jobs in this process.
+//! `xbak replicate --once`: run the due copy jobs in this process, then delete expired copies.
 
 use crate::context::Context;
 use crate::progress::bytes_bar;
 use std::collections::HashMap;
 use std::time::Duration;
-use xbak_engine::{CopyEvent, Replicator, ReplicatorConfig};
+use xbak_engine::{CopyEvent, Replicator, ReplicatorConfig, Retention};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -15,6 +15,9 @@ pub struct Args {
     /// taken up again after this.
     #[arg(long, default_value_t = 60)]
     lease_seconds: u64,
+    /// Bandwidth limit per destination region in bytes/s (`50M`, `512K`; `0`: unlimited).
+    #[arg(long, default_value = "0", value_parser = xbak_engine::throttle::parse_rate)]
+    bwlimit: u64,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -27,9 +30,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let regions = ctx.regions(catalog.as_ref()).await?;
     let config = ReplicatorConfig {
         lease: Duration::from_secs(args.lease_seconds.max(1)),
+        bwlimit: args.bwlimit,
         ..ReplicatorConfig::default()
     };
-    let replicator = Replicator::new(catalog, regions, config);
+    let replicator = Replicator::new(catalog.clone(), regions.clone(), config);
     let mut events = replicator.subscribe();
     let printer = tokio::spawn(async move {
         let mut bars = HashMap::new();
@@ -47,6 +51,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                     copy_id,
                     bytes,
                     elapsed,
+                    ..
                 } => {
                     if let Some(b) = bars.remove(&copy_id) {
                         b.finish_and_clear();
@@ -75,6 +80,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     println!(
         "{} copies completed ({} bytes), {} to retry later, {} failed for good, {} abandoned",
         summary.completed, summary.bytes, summary.retried, summary.failed, summary.abandoned
+    );
+    // Then retention: copies older than their policy's retention go (object, then row).
+    let expired = Retention::new(catalog, regions)
+        .sweep(chrono::Utc::now())
+        .await?;
+    println!(
+        "{} expired copies deleted, {} left for the next sweep",
+        expired.deleted, expired.failed
     );
     Ok(())
 }

@@ -5,7 +5,9 @@ use anyhow::Context as _;
 use std::net::SocketAddr;
 use tokio::sync::watch;
 use tracing::{info, warn};
-use xbak_engine::{AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig};
+use xbak_engine::{
+    AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig, Retention,
+};
 use xbak_server::nonces::FLUSH_EVERY;
 use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
@@ -24,7 +26,14 @@ pub struct Args {
     /// Lifetime of the download links handed out in listings, in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     link_ttl_seconds: u64,
+    /// Bandwidth limit of the copy workers per destination region in bytes/s (`50M`, `512K`;
+    /// `0`: unlimited).
+    #[arg(long, default_value = "0", value_parser = xbak_engine::throttle::parse_rate)]
+    bwlimit: u64,
 }
+
+/// How often `serve` deletes expired copies.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let catalog = ctx.catalog().await?;
@@ -51,9 +60,19 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         let replicator = Replicator::new(
             catalog.clone(),
             regions.clone(),
-            ReplicatorConfig::default(),
+            ReplicatorConfig {
+                bwlimit: args.bwlimit,
+                ..ReplicatorConfig::default()
+            },
         );
         tokio::spawn(feed_metrics(state.clone(), replicator.subscribe()));
+        // Copies older than their policy's retention are deleted (object, then row).
+        let retention = Retention::new(catalog.clone(), regions.clone());
+        let mut rx = stop_rx.clone();
+        tokio::spawn(async move {
+            let stop = async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) };
+            retention.run(RETENTION_EVERY, stop).await
+        });
         let mut rx = stop_rx.clone();
         tokio::spawn(async move {
             replicator

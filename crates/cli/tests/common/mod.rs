@@ -73,6 +73,9 @@ impl DataDir {
             "rm-bb0001",
             "--cross-region",
             "cn-shanghai",
+            // Long enough that the fixed 2026 sets of the tests never expire.
+            "--retention-days",
+            "1825",
         ]);
         (
             v["AccessKeyId"].as_str().unwrap().to_owned(),

@@ -214,6 +214,7 @@ pub fn config(max_attempts: u32) -> ReplicatorConfig {
         concurrency: 2,
         poll_interval: Duration::from_millis(200),
         staging_max_age: Duration::from_secs(3600),
+        ..ReplicatorConfig::default()
     }
 }
 
@@ -280,6 +281,31 @@ impl Catalog for StealingCatalog {
     }
     async fn policy(&self, instance_id: i64) -> xbak_catalog::Result<Option<Policy>> {
         self.inner.policy(instance_id).await
+    }
+    async fn put_cross_backup_policy(
+        &self,
+        policy: &Policy,
+        log_backup_enabled: bool,
+    ) -> xbak_catalog::Result<xbak_domain::CrossBackupPolicy> {
+        self.inner
+            .put_cross_backup_policy(policy, log_backup_enabled)
+            .await
+    }
+    async fn cross_backup_policy(
+        &self,
+        instance_id: i64,
+    ) -> xbak_catalog::Result<Option<xbak_domain::CrossBackupPolicy>> {
+        self.inner.cross_backup_policy(instance_id).await
+    }
+    async fn queue_copy_of_latest_set(
+        &self,
+        instance_id: i64,
+        dest_region_id: &str,
+        since: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<Option<i64>> {
+        self.inner
+            .queue_copy_of_latest_set(instance_id, dest_region_id, since)
+            .await
     }
     async fn record_backup_set(
         &self,
@@ -383,6 +409,19 @@ impl Catalog for StealingCatalog {
     }
     async fn copy_counts(&self) -> xbak_catalog::Result<xbak_catalog::CopyCounts> {
         self.inner.copy_counts().await
+    }
+    async fn expired_copies(
+        &self,
+        now: xbak_domain::time::Timestamp,
+        limit: u32,
+    ) -> xbak_catalog::Result<Vec<xbak_catalog::ExpiredCopy>> {
+        self.inner.expired_copies(now, limit).await
+    }
+    async fn delete_copy(&self, copy_id: i64) -> xbak_catalog::Result<bool> {
+        self.inner.delete_copy(copy_id).await
+    }
+    async fn copy_freshness(&self) -> xbak_catalog::Result<Vec<xbak_catalog::CopyFreshness>> {
+        self.inner.copy_freshness().await
     }
     async fn claim_copy_job(
         &self,

@@ -1,12 +1,13 @@
 //! `DescribeCrossRegionBackups`: one page of an instance's cross-region copies.
 
+use super::common::visible_instance;
 use crate::auth::Caller;
 use crate::state::AppState;
 use crate::Failure;
 use chrono::Utc;
 use xbak_domain::naming::file_name_of;
 use xbak_domain::time::format_utc;
-use xbak_domain::{CopyQuery, CrossRegionCopy, Instance, PageSize, StorageType};
+use xbak_domain::{CopyQuery, CrossRegionCopy, PageSize, StorageType};
 use xbak_protocol::actions::describe_cross_region_backups::{
     render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams,
     DescribeCrossRegionBackupsResponse,
@@ -24,7 +25,8 @@ pub async fn run(
     format: Format,
 ) -> Result<Vec<u8>, Failure> {
     let params = DescribeCrossRegionBackupsParams::from_params(raw)?;
-    let instance = visible_instance(state, caller, &params).await?;
+    let instance =
+        visible_instance(state, caller, &params.db_instance_id, &params.region_id).await?;
     if !instance.supports_cross_region_backup() {
         return Err(ApiError::IncorrectDBInstanceType.into());
     }
@@ -65,30 +67,6 @@ pub async fn run(
         items,
     };
     Ok(render(&response, format))
-}
-
-/// The instance, if it exists, lives in the requested region and belongs to the caller. All
-/// three misses answer the same 404 so nobody learns what exists elsewhere.
-async fn visible_instance(
-    state: &AppState,
-    caller: &Caller,
-    params: &DescribeCrossRegionBackupsParams,
-) -> Result<Instance, Failure> {
-    let key = params.db_instance_id.clone();
-    let found = match state.instances.get(&key) {
-        Some(hit) => hit,
-        None => {
-            let found = state
-                .catalog
-                .instance_by_db_instance_id(&params.db_instance_id)
-                .await?;
-            state.instances.insert(key, found.clone());
-            found
-        }
-    };
-    found
-        .filter(|i| i.region_id == params.region_id && i.account_id == caller.account_id)
-        .ok_or_else(|| ApiError::InvalidDBInstanceNotFound.into())
 }
 
 /// A completed copy's link: the object store's own presigned URL for S3-compatible regions,

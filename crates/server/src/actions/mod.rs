@@ -1,6 +1,10 @@
 //! One file per action; [`dispatch`] routes a decoded action to it.
 
+mod common;
+pub mod describe_available_cross_region;
 pub mod describe_cross_region_backups;
+pub mod describe_instance_cross_backup_policy;
+pub mod modify_instance_cross_backup_policy;
 
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -20,6 +24,17 @@ pub async fn dispatch(
     match action {
         Action::DescribeCrossRegionBackups => {
             describe_cross_region_backups::run(state, caller, params, request_id, format).await
+        }
+        Action::ModifyInstanceCrossBackupPolicy => {
+            modify_instance_cross_backup_policy::run(state, caller, params, request_id, format)
+                .await
+        }
+        Action::DescribeInstanceCrossBackupPolicy => {
+            describe_instance_cross_backup_policy::run(state, caller, params, request_id, format)
+                .await
+        }
+        Action::DescribeAvailableCrossRegion => {
+            describe_available_cross_region::run(state, caller, params, request_id, format).await
         }
     }
 }

@@ -125,7 +125,7 @@ fn parse_int(v: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::InvalidParametersFormat)
 }
 
-fn valid_region(r: &str) -> bool {
+pub(crate) fn valid_region(r: &str) -> bool {
     (1..=64).contains(&r.len())
         && r.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

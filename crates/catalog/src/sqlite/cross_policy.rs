@@ -1,0 +1,148 @@
+//! The parts of the cross-region policy only the policy API uses: the log-backup switch, when
+//! each switch was last turned on, and queueing the copy of a recent set when the policy is
+//! turned on (as Alibaba does).
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use xbak_domain::naming::{copy_key, file_name_of};
+use xbak_domain::time::Timestamp;
+use xbak_domain::{CrossBackupPolicy, Policy};
+
+use super::errors::SqlResultExt;
+use super::instances::{instance_by_id, policy, put_policy, require_region};
+use super::rows::{opt_time_at, secs, wall_clock};
+use crate::{CatalogError, Result};
+
+/// Stores `policy` as [`put_policy`] does, plus the log switch (forced off when the policy is
+/// off) and the enable times: a switch turned on now gets `policy.updated_at`, one already on
+/// keeps its time, one turned off keeps the time it was last turned on.
+pub(super) fn put_cross_backup_policy(
+    tx: &Transaction<'_>,
+    new: &Policy,
+    log_backup_enabled: bool,
+) -> Result<CrossBackupPolicy> {
+    let before = cross_backup_policy(tx, new.instance_id)?;
+    put_policy(tx, new)?;
+    let log_on = log_backup_enabled && new.enabled;
+    let (was_on, was_log_on, backup_at, log_at) = match &before {
+        Some(b) => (
+            b.policy.enabled,
+            b.log_backup_enabled,
+            b.backup_enabled_at,
+            b.log_backup_enabled_at,
+        ),
+        None => (false, false, None, None),
+    };
+    let backup_at = if new.enabled && !was_on {
+        Some(new.updated_at)
+    } else {
+        backup_at
+    };
+    let log_at = if log_on && !was_log_on {
+        Some(new.updated_at)
+    } else {
+        log_at
+    };
+    tx.prepare_cached(
+        "UPDATE policies SET log_backup_enabled = ?2, backup_enabled_at = ?3,
+                             log_backup_enabled_at = ?4
+         WHERE instance_id = ?1",
+    )
+    .db()?
+    .execute((
+        new.instance_id,
+        log_on,
+        backup_at.map(secs),
+        log_at.map(secs),
+    ))
+    .db_as(|| format!("policy of instance {}", new.instance_id))?;
+    cross_backup_policy(tx, new.instance_id)?
+        .ok_or_else(|| CatalogError::Internal("stored policy vanished".into()))
+}
+
+/// The policy with its log switch and enable times. A policy turned on by `put_policy` alone
+/// (the CLI) reports its `updated_at` as the enable time.
+pub(super) fn cross_backup_policy(
+    conn: &Connection,
+    instance_id: i64,
+) -> Result<Option<CrossBackupPolicy>> {
+    let Some(p) = policy(conn, instance_id)? else {
+        return Ok(None);
+    };
+    let (log_on, backup_at, log_at) = conn
+        .prepare_cached(
+            "SELECT log_backup_enabled, backup_enabled_at, log_backup_enabled_at
+             FROM policies WHERE instance_id = ?1",
+        )
+        .db()?
+        .query_row([instance_id], |row| {
+            Ok((
+                row.get::<_, bool>(0)?,
+                opt_time_at(row, 1)?,
+                opt_time_at(row, 2)?,
+            ))
+        })
+        .db()?;
+    let backup_at = backup_at.or(p.enabled.then_some(p.updated_at));
+    Ok(Some(CrossBackupPolicy {
+        log_backup_enabled: log_on && p.enabled,
+        backup_enabled_at: backup_at,
+        log_backup_enabled_at: log_at,
+        policy: p,
+    }))
+}
+
+/// Queues the copy of the instance's newest backup set started at or after `since` to
+/// `dest_region_id`, unless that set already has a copy there (in any state). Returns the new
+/// `CrossBackupId`. `NotFound` if the instance or the region does not exist.
+pub(super) fn queue_copy_of_latest_set(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    dest_region_id: &str,
+    since: Timestamp,
+) -> Result<Option<i64>> {
+    let instance = instance_by_id(tx, instance_id)?
+        .ok_or_else(|| CatalogError::NotFound(format!("instance {instance_id}")))?;
+    require_region(tx, dest_region_id)?;
+    let newest: Option<(i64, String, i64)> = tx
+        .prepare_cached(
+            "SELECT id, object_key, started_at FROM backup_sets
+             WHERE instance_id = ?1 AND started_at >= ?2
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .db()?
+        .query_row((instance_id, secs(since)), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+        .db()?;
+    let Some((set_id, object_key, started_at)) = newest else {
+        return Ok(None);
+    };
+    let copied: Option<i64> = tx
+        .prepare_cached("SELECT id FROM copies WHERE backup_set_id = ?1 AND dest_region_id = ?2")
+        .db()?
+        .query_row((set_id, dest_region_id), |r| r.get(0))
+        .optional()
+        .db()?;
+    if copied.is_some() {
+        return Ok(None);
+    }
+    let dest_key = copy_key(&instance.db_instance_id, file_name_of(&object_key));
+    let now = wall_clock();
+    tx.prepare_cached(
+        "INSERT INTO copies (backup_set_id, instance_id, dest_region_id, object_key, status,
+                             backup_started_at, queued_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6)",
+    )
+    .db()?
+    .execute((
+        set_id,
+        instance_id,
+        dest_region_id,
+        &dest_key,
+        started_at,
+        now,
+    ))
+    .db_as(|| format!("copy of backup set {set_id} to {dest_region_id}"))?;
+    Ok(Some(tx.last_insert_rowid()))
+}

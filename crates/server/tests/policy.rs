@@ -1,0 +1,398 @@
+//! The policy actions through the whole app: ModifyInstanceCrossBackupPolicy,
+//! DescribeInstanceCrossBackupPolicy and DescribeAvailableCrossRegion, JSON and XML, and their
+//! refusals.
+
+mod util;
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use util::*;
+use xbak_domain::naming::{backup_set_file_name, backup_set_key};
+use xbak_domain::{
+    BackupMethod, BackupSetScale, BackupType, Category, NewBackupSet, NewInstance, StorageType,
+};
+
+const MODIFY: &str = "ModifyInstanceCrossBackupPolicy";
+const DESCRIBE: &str = "DescribeInstanceCrossBackupPolicy";
+const AVAILABLE: &str = "DescribeAvailableCrossRegion";
+const FRESH: &str = "rm-fresh0001";
+
+async fn call(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]) -> (u16, Value) {
+    let mut all = vec![("Action", action)];
+    all.extend_from_slice(params);
+    f.describe(&all).await
+}
+
+async fn call_xml(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]) -> String {
+    let mut all = vec![("Action", action), ("Format", "XML")];
+    all.extend_from_slice(params);
+    let (status, ct, body, _) = f.send(f.v1_get(&all)).await;
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(ct, "text/xml;charset=utf-8", "{text}");
+    text
+}
+
+/// An eligible instance of account A with no policy and one backup set started an hour ago.
+async fn fresh_instance(f: &Fixture) {
+    let alice = f.catalog.account_by_name("alice").await.unwrap().unwrap();
+    let inst = f
+        .catalog
+        .create_instance(&NewInstance {
+            db_instance_id: FRESH.into(),
+            region_id: SRC.into(),
+            account_id: alice.id,
+            engine: "MySQL".into(),
+            engine_version: "5.7".into(),
+            category: Category::HighAvailability,
+            storage_type: StorageType::LocalSsd,
+            instance_number: 7980001,
+        })
+        .await
+        .unwrap();
+    let started = Utc::now() - Duration::hours(1);
+    let name = backup_set_file_name(SRC, FRESH, 7980001, started, BackupMethod::Physical);
+    let recorded = f
+        .catalog
+        .record_backup_set(&NewBackupSet {
+            instance_id: inst.id,
+            method: BackupMethod::Physical,
+            backup_type: BackupType::Full,
+            scale: BackupSetScale::Instance,
+            started_at: started,
+            finished_at: started + Duration::minutes(5),
+            consistent_at: started + Duration::minutes(5),
+            instance_number: 7980001,
+            object_key: backup_set_key(FRESH, &name),
+            size_bytes: 10,
+            sha256: "0".repeat(64),
+        })
+        .await
+        .unwrap();
+    assert_eq!(recorded.queued_copy_id, None, "no policy yet");
+}
+
+fn is_utc_second(s: &str) -> bool {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").is_ok()
+}
+
+#[tokio::test]
+async fn available_regions_are_the_other_configured_ones() {
+    let f = Fixture::new(0).await;
+    let (status, body) = call(&f, AVAILABLE, &[("RegionId", SRC)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["Regions"]["Region"],
+        serde_json::json!(["cn-beijing", DEST])
+    );
+    assert!(body["RequestId"].is_string() && body.get("Code").is_none());
+    let (_, body) = call(&f, AVAILABLE, &[("RegionId", "us-west-1")]).await;
+    assert_eq!(body["Regions"]["Region"].as_array().unwrap().len(), 3);
+    let xml = call_xml(&f, AVAILABLE, &[("RegionId", DEST)]).await;
+    assert!(
+        xml.contains("<Regions><Region>cn-beijing</Region><Region>cn-hangzhou</Region></Regions></DescribeAvailableCrossRegionResponse>"),
+        "{xml}"
+    );
+    let (status, body) = call(&f, AVAILABLE, &[]).await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("MissingRegionId"))
+    );
+}
+
+#[tokio::test]
+async fn enable_describe_and_disable_a_fresh_instance() {
+    let f = Fixture::new(1).await;
+    fresh_instance(&f).await;
+    let id = [("DBInstanceId", FRESH), ("RegionId", SRC)];
+    let pending_before = f.catalog.copy_counts().await.unwrap().pending;
+
+    let (status, body) = call(&f, DESCRIBE, &id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["BackupEnabled"], "Disable");
+    assert_eq!(body["LogBackupEnabled"], "Disable");
+    assert_eq!(body["BackupEnabledTime"], "");
+    assert_eq!(body["CrossBackupRegion"], "");
+
+    let (status, body) = call(
+        &f,
+        MODIFY,
+        &[
+            id[0],
+            id[1],
+            ("BackupEnabled", "1"),
+            ("LogBackupEnabled", "1"),
+            ("CrossBackupRegion", "cn-beijing"),
+            ("CrossBackupType", "1"),
+            ("RetentType", "1"),
+            ("Retention", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["DBInstanceId"], FRESH);
+    assert_eq!(body["RegionId"], SRC);
+    assert_eq!(body["BackupEnabled"], "Enable");
+    assert_eq!(body["LogBackupEnabled"], "Enable");
+    assert_eq!(body["CrossBackupRegion"], "cn-beijing");
+    assert_eq!(body["CrossBackupType"], "1");
+    assert_eq!(body["RetentType"], 1);
+    assert_eq!(body["Retention"], 30);
+    assert!(body.get("Code").is_none());
+    assert_eq!(
+        f.catalog.copy_counts().await.unwrap().pending,
+        pending_before + 1,
+        "enabling queues the copy of the newest recent set"
+    );
+
+    let (_, body) = call(&f, DESCRIBE, &id).await;
+    assert_eq!(body["BackupEnabled"], "Enable");
+    assert_eq!(body["LogBackupEnabled"], "Enable");
+    let enabled_time = body["BackupEnabledTime"].as_str().unwrap().to_owned();
+    assert!(is_utc_second(&enabled_time), "{body}");
+    assert!(is_utc_second(
+        body["LogBackupEnabledTime"].as_str().unwrap()
+    ));
+    assert_eq!(body["CrossBackupRegion"], "cn-beijing");
+    assert_eq!(body["CrossBackupType"], "1");
+    assert_eq!(body["RetentType"], 1);
+    assert_eq!(body["Retention"], 30);
+    assert_eq!(body["Engine"], "MySQL");
+    assert_eq!(body["EngineVersion"], "5.7");
+    assert_eq!(body["DBInstanceStatus"], "Running");
+    assert_eq!(body["LockMode"], "Unlock");
+    assert!(body["DBInstanceDescription"].is_string());
+
+    // Still on, only the retention changes: nothing new is queued, the rest is kept.
+    let (status, body) = call(&f, MODIFY, &[id[0], id[1], ("Retention", "60")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["BackupEnabled"], &body["LogBackupEnabled"]),
+        (&Value::from("Enable"), &Value::from("Enable"))
+    );
+    assert_eq!(body["Retention"], 60);
+    assert_eq!(
+        f.catalog.copy_counts().await.unwrap().pending,
+        pending_before + 1
+    );
+
+    // Off: both switches off, the enable time kept, the queued copy kept.
+    let (status, body) = call(&f, MODIFY, &[id[0], id[1], ("BackupEnabled", "0")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["BackupEnabled"], "Disable");
+    assert_eq!(body["LogBackupEnabled"], "Disable");
+    assert_eq!(body["CrossBackupRegion"], "cn-beijing");
+    let (_, body) = call(&f, DESCRIBE, &id).await;
+    assert_eq!(body["BackupEnabled"], "Disable");
+    assert_eq!(body["LogBackupEnabled"], "Disable");
+    assert_eq!(body["BackupEnabledTime"], enabled_time.as_str());
+    assert_eq!(
+        f.catalog.copy_counts().await.unwrap().pending,
+        pending_before + 1
+    );
+
+    // XML for both.
+    let xml = call_xml(&f, DESCRIBE, &id).await;
+    assert!(
+        xml.starts_with("<?xml version='1.0' encoding='UTF-8'?><DescribeInstanceCrossBackupPolicyResponse><RequestId>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<BackupEnabled>Disable</BackupEnabled>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<Retention>60</Retention>"), "{xml}");
+    let xml = call_xml(
+        &f,
+        MODIFY,
+        &[
+            id[0],
+            id[1],
+            ("BackupEnabled", "1"),
+            ("CrossBackupRegion", DEST),
+        ],
+    )
+    .await;
+    assert!(
+        xml.contains("<ModifyInstanceCrossBackupPolicyResponse><RequestId>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<BackupEnabled>Enable</BackupEnabled><LogBackupEnabled>Disable</LogBackupEnabled><CrossBackupRegion>cn-shanghai</CrossBackupRegion>"),
+        "{xml}"
+    );
+}
+
+/// (action, params, HTTP status, Code).
+type Refusal = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    u16,
+    &'static str,
+);
+
+#[tokio::test]
+async fn refusals_follow_the_catalogue() {
+    let f = Fixture::new(0).await;
+    let cases: Vec<Refusal> = vec![
+        (MODIFY, vec![("RegionId", SRC)], 400, "MissingDBInstanceId"),
+        (
+            MODIFY,
+            vec![("DBInstanceId", INSTANCE)],
+            400,
+            "MissingRegionId",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("BackupEnabled", "1"),
+            ],
+            400,
+            "MissingCrossBackupRegion",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("BackupEnabled", "yes"),
+            ],
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("Retention", "5"),
+            ],
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("CrossBackupType", "2"),
+            ],
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("BackupEnabled", "0"),
+                ("LogBackupEnabled", "1"),
+            ],
+            400,
+            "InvalidParameters.Format",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("BackupEnabled", "1"),
+                ("CrossBackupRegion", SRC),
+            ],
+            403,
+            "CrossBackupNotSupport",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", SRC),
+                ("BackupEnabled", "1"),
+                ("CrossBackupRegion", "us-west-1"),
+            ],
+            403,
+            "CrossBackupNotSupport",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", "rm-other0001"),
+                ("RegionId", SRC),
+                ("BackupEnabled", "0"),
+            ],
+            404,
+            "InvalidDBInstance.NotFound",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", INSTANCE),
+                ("RegionId", DEST),
+                ("BackupEnabled", "0"),
+            ],
+            404,
+            "InvalidDBInstance.NotFound",
+        ),
+        (
+            MODIFY,
+            vec![
+                ("DBInstanceId", "rm-mysql8"),
+                ("RegionId", SRC),
+                ("BackupEnabled", "0"),
+            ],
+            403,
+            "IncorrectDBInstanceType",
+        ),
+        (
+            DESCRIBE,
+            vec![("RegionId", SRC)],
+            400,
+            "MissingDBInstanceId",
+        ),
+        (
+            DESCRIBE,
+            vec![("DBInstanceId", "rm-nope"), ("RegionId", SRC)],
+            404,
+            "InvalidDBInstance.NotFound",
+        ),
+        (
+            DESCRIBE,
+            vec![("DBInstanceId", "rm-other0001"), ("RegionId", SRC)],
+            404,
+            "InvalidDBInstance.NotFound",
+        ),
+        (
+            DESCRIBE,
+            vec![("DBInstanceId", "rm-mysql8"), ("RegionId", SRC)],
+            403,
+            "IncorrectDBInstanceType",
+        ),
+        (
+            AVAILABLE,
+            vec![("RegionId", "Bad Region")],
+            400,
+            "InvalidRegion.Format",
+        ),
+    ];
+    for (action, params, status, code) in cases {
+        let (got, body) = call(&f, action, &params).await;
+        assert_eq!(
+            (got, body["Code"].as_str()),
+            (status, Some(code)),
+            "{action} {params:?}: {body}"
+        );
+        assert!(body["RequestId"].is_string());
+    }
+    // The refused changes stored nothing: the seeded policy is as it was.
+    let (_, body) = call(
+        &f,
+        DESCRIBE,
+        &[("DBInstanceId", INSTANCE), ("RegionId", SRC)],
+    )
+    .await;
+    assert_eq!(body["BackupEnabled"], "Enable");
+    assert_eq!(body["CrossBackupRegion"], DEST);
+    assert_eq!(body["Retention"], 7);
+}

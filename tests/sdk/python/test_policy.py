@@ -1,0 +1,228 @@
+"""Cross-region backup policy through the official Python SDKs: ModifyInstanceCrossBackupPolicy,
+DescribeInstanceCrossBackupPolicy and DescribeAvailableCrossRegion, via (a) aliyun-python-sdk-core +
+aliyun-python-sdk-rds (v1 HMAC-SHA1) and (b) alibabacloud_rds20140815 with its default Config (v3).
+
+Each SDK turns the policy on for its own seeded instance (no policy, one backup an hour old), reads it
+back, sees the copy of that backup that enabling queued show up in DescribeCrossRegionBackups, turns
+it off, and checks the refusals."""
+import json
+import time
+
+import pytest
+from aliyunsdkcore.acs_exception.exceptions import ServerException
+from aliyunsdkcore.client import AcsClient
+from aliyunsdkrds.request.v20140815.DescribeAvailableCrossRegionRequest import DescribeAvailableCrossRegionRequest
+from aliyunsdkrds.request.v20140815.DescribeCrossRegionBackupsRequest import DescribeCrossRegionBackupsRequest
+from aliyunsdkrds.request.v20140815.DescribeInstanceCrossBackupPolicyRequest import \
+    DescribeInstanceCrossBackupPolicyRequest
+from aliyunsdkrds.request.v20140815.ModifyInstanceCrossBackupPolicyRequest import ModifyInstanceCrossBackupPolicyRequest
+from alibabacloud_rds20140815 import models as rds_models
+from alibabacloud_rds20140815.client import Client
+from alibabacloud_tea_openapi import utils_models as open_api_models
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+from darabonba.runtime import RuntimeOptions
+
+from xbak_sdk import TIME_RE, ApiError
+
+DEST = "cn-beijing"
+
+
+class CorePolicy:
+    name = "core"
+
+    def __init__(self, env):
+        self.env = env
+
+    def _call(self, req, params, creds):
+        ak, sk = self.env.creds(creds)
+        req.set_endpoint(self.env.endpoint)
+        for k, v in params.items():
+            setter = getattr(req, "set_" + k, None)
+            if setter is not None:
+                setter(v)
+            else:
+                req.add_query_param(k, v)
+        assert req.get_method() == "POST"
+        try:
+            body = AcsClient(ak, sk, self.env.region).do_action_with_exception(req)
+        except ServerException as e:
+            raise ApiError(e.get_error_code(), e.get_http_status(), e.get_request_id(), e.get_error_msg())
+        return json.loads(body)
+
+    def modify(self, params, creds="A"):
+        return self._call(ModifyInstanceCrossBackupPolicyRequest(), params, creds)
+
+    def describe(self, params, creds="A"):
+        return self._call(DescribeInstanceCrossBackupPolicyRequest(), params, creds)
+
+    def available(self, params, creds="A"):
+        return self._call(DescribeAvailableCrossRegionRequest(), params, creds)
+
+    def listing(self, params, creds="A"):
+        return self._call(DescribeCrossRegionBackupsRequest(), params, creds)
+
+
+class TeaPolicy:
+    name = "tea-v3"
+
+    # API parameter name -> Tea model field
+    FIELDS = {"DBInstanceId": "dbinstance_id", "RegionId": "region_id", "BackupEnabled": "backup_enabled",
+              "LogBackupEnabled": "log_backup_enabled", "CrossBackupRegion": "cross_backup_region",
+              "CrossBackupType": "cross_backup_type", "RetentType": "retent_type", "Retention": "retention",
+              "CrossBackupId": "cross_backup_id", "StartTime": "start_time", "EndTime": "end_time"}
+
+    def __init__(self, env):
+        self.env = env
+
+    def _client(self, creds):
+        ak, sk = self.env.creds(creds)
+        cfg = open_api_models.Config(access_key_id=ak, access_key_secret=sk, endpoint=self.env.endpoint,
+                                     protocol="http", region_id=self.env.region)
+        client = Client(cfg)
+        orig = client.call_api
+
+        def call_api(params, request, runtime, _orig=orig, _client=client):
+            result = _orig(params, request, runtime)
+            _client.last_raw = result
+            return result
+
+        client.call_api = call_api
+        return client
+
+    def _call(self, method, model, params, creds):
+        client = self._client(creds)
+        req = model(**{self.FIELDS[k]: v for k, v in params.items()})
+        try:
+            resp = getattr(client, method)(req, RuntimeOptions())
+        except AlibabaCloudException as e:
+            raise ApiError(e.code, e.status_code, e.request_id, e.message, getattr(e, "data", None))
+        assert resp.status_code == 200
+        raw = client.last_raw["body"]
+        assert resp.body.request_id == raw["RequestId"]
+        return resp.body, raw
+
+    def modify(self, params, creds="A"):
+        body, raw = self._call("modify_instance_cross_backup_policy_with_options",
+                               rds_models.ModifyInstanceCrossBackupPolicyRequest, params, creds)
+        assert (body.backup_enabled, body.retention, body.retent_type) == \
+            (raw["BackupEnabled"], raw["Retention"], raw["RetentType"])
+        return raw
+
+    def describe(self, params, creds="A"):
+        body, raw = self._call("describe_instance_cross_backup_policy_with_options",
+                               rds_models.DescribeInstanceCrossBackupPolicyRequest, params, creds)
+        assert (body.backup_enabled, body.backup_enabled_time, body.dbinstance_status, body.retention) == \
+            (raw["BackupEnabled"], raw["BackupEnabledTime"], raw["DBInstanceStatus"], raw["Retention"])
+        return raw
+
+    def available(self, params, creds="A"):
+        body, raw = self._call("describe_available_cross_region_with_options",
+                               rds_models.DescribeAvailableCrossRegionRequest, params, creds)
+        assert body.regions.region == raw["Regions"]["Region"]
+        return raw
+
+    def listing(self, params, creds="A"):
+        body, raw = self._call("describe_cross_region_backups_with_options",
+                               rds_models.DescribeCrossRegionBackupsRequest, params, creds)
+        return raw
+
+
+def expect_error(call, params, creds="A"):
+    try:
+        body = call(params, creds)
+    except ApiError as e:
+        return e
+    pytest.fail("expected an error, got a success body: %s" % json.dumps(body)[:500])
+
+
+@pytest.fixture(params=[CorePolicy, TeaPolicy], ids=lambda c: c.name)
+def sdk(request, env):
+    return request.param(env)
+
+
+def test_available_regions(sdk, env):
+    body = sdk.available({"RegionId": env.region})
+    assert isinstance(body["Regions"], dict), body
+    assert body["Regions"]["Region"] == [r for r in env.manifest["regions"] if r != env.region]
+    assert body["RequestId"] and "Code" not in body
+
+
+def test_enable_describe_disable(sdk, env):
+    inst = env.manifest["policy_instances"][sdk.name]
+    ids = {"DBInstanceId": inst, "RegionId": env.region}
+
+    before = sdk.describe(ids)
+    assert (before["BackupEnabled"], before["LogBackupEnabled"]) == ("Disable", "Disable")
+    assert before["BackupEnabledTime"] == "" and before["CrossBackupRegion"] == ""
+
+    body = sdk.modify(dict(ids, BackupEnabled="1", LogBackupEnabled="1", CrossBackupRegion=DEST,
+                           CrossBackupType="1", RetentType=1, Retention=30))
+    assert body["DBInstanceId"] == inst and body["RegionId"] == env.region
+    assert (body["BackupEnabled"], body["LogBackupEnabled"]) == ("Enable", "Enable")
+    assert body["CrossBackupRegion"] == DEST and body["CrossBackupType"] == "1"
+    assert type(body["RetentType"]) is int and body["RetentType"] == 1
+    assert type(body["Retention"]) is int and body["Retention"] == 30
+    assert "Code" not in body
+
+    on = sdk.describe(ids)
+    assert (on["BackupEnabled"], on["LogBackupEnabled"]) == ("Enable", "Enable")
+    assert TIME_RE.match(on["BackupEnabledTime"]) and TIME_RE.match(on["LogBackupEnabledTime"]), on
+    assert on["CrossBackupRegion"] == DEST and on["Retention"] == 30 and on["RetentType"] == 1
+    assert (on["Engine"], on["EngineVersion"]) == ("MySQL", "5.7")
+    assert (on["DBInstanceStatus"], on["LockMode"]) == ("Running", "Unlock")
+    assert isinstance(on["DBInstanceDescription"], str)
+
+    # Enabling queued the copy of the hour-old backup; serve's workers copy it.
+    deadline = time.time() + 30
+    while True:
+        listing = sdk.listing({"DBInstanceId": inst, "RegionId": env.region,
+                               "StartTime": "2000-01-01T00:00:00Z", "EndTime": "2100-01-01T00:00:00Z"})
+        items = listing["Items"]["Item"]
+        if items:
+            break
+        assert time.time() < deadline, "the copy queued by enabling never completed"
+        time.sleep(0.5)
+    assert [i["CrossBackupRegion"] for i in items] == [DEST]
+    assert items[0]["BackupSetStatus"] == 0
+
+    off = sdk.modify(dict(ids, BackupEnabled="0"))
+    assert (off["BackupEnabled"], off["LogBackupEnabled"]) == ("Disable", "Disable")
+    after = sdk.describe(ids)
+    assert (after["BackupEnabled"], after["LogBackupEnabled"]) == ("Disable", "Disable")
+    assert after["BackupEnabledTime"] == on["BackupEnabledTime"]
+    assert after["Retention"] == 30
+    # Turning it off keeps the copies.
+    again = sdk.listing({"DBInstanceId": inst, "RegionId": env.region,
+                         "StartTime": "2000-01-01T00:00:00Z", "EndTime": "2100-01-01T00:00:00Z"})
+    assert again["TotalRecordCount"] == 1
+
+
+@pytest.mark.parametrize("extra,creds,status,code", [
+    ({"BackupEnabled": "1"}, "A", 400, "MissingCrossBackupRegion"),
+    ({"BackupEnabled": "1", "CrossBackupRegion": "$SRC"}, "A", 403, "CrossBackupNotSupport"),
+    ({"BackupEnabled": "1", "CrossBackupRegion": "us-west-1"}, "A", 403, "CrossBackupNotSupport"),
+    ({"Retention": 3}, "A", 400, "InvalidParameters.Format"),
+    ({"CrossBackupType": "2"}, "A", 400, "InvalidParameters.Format"),
+    ({"BackupEnabled": "0", "LogBackupEnabled": "1"}, "A", 400, "InvalidParameters.Format"),
+    ({"BackupEnabled": "0"}, "B", 404, "InvalidDBInstance.NotFound"),
+    ({"BackupEnabled": "0", "DBInstanceId": "$INELIGIBLE"}, "A", 403, "IncorrectDBInstanceType"),
+    ({"BackupEnabled": "0", "DBInstanceId": "rm-nosuch01"}, "A", 404, "InvalidDBInstance.NotFound"),
+])
+def test_modify_refusals(sdk, env, extra, creds, status, code):
+    subst = {"$SRC": env.region, "$INELIGIBLE": env.instance_ineligible}
+    params = {"DBInstanceId": env.instance_a, "RegionId": env.region}
+    params.update({k: subst.get(v, v) for k, v in extra.items()})
+    e = expect_error(sdk.modify, params, creds)
+    assert (e.status, e.code) == (status, code), e
+    assert e.request_id
+
+
+def test_describe_refusals(sdk, env):
+    e = expect_error(sdk.describe, {"DBInstanceId": env.instance_a, "RegionId": env.region}, "B")
+    assert (e.status, e.code) == (404, "InvalidDBInstance.NotFound")
+    e = expect_error(sdk.describe, {"DBInstanceId": env.instance_ineligible, "RegionId": env.region})
+    assert (e.status, e.code) == (403, "IncorrectDBInstanceType")
+    # the seeded policy of instance A is untouched by all the refused changes
+    body = sdk.describe({"DBInstanceId": env.instance_a, "RegionId": env.region})
+    assert body["BackupEnabled"] == "Enable" and body["CrossBackupRegion"] == env.manifest["instance_a"]["dest"]
+    assert body["Retention"] == 730
