@@ -257,7 +257,7 @@ pub trait Catalog: Send + Sync + 'static {
     /// Deletes expired nonces; returns how many.
     async fn prune_nonces(&self, now: Timestamp) -> Result<u64>;
     /// A number that changes whenever any process commits a change to the catalog (it may also
-    /// change when nothing visible did). Lets caches of catalog reads know they are stale
+    /// change when nothing visible did; this process's own nonce writes may not change it). Lets caches of catalog reads know they are stale
     /// without re-reading: poll it, and drop what was read under an older token.
     async fn change_token(&self) -> Result<u64>;
     /// The server's download-link signing key `(key id, secret)`, created on first use and stable after.

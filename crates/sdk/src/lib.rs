@@ -6,8 +6,10 @@
 //! [signature schemes](signing) (v3 `ACS3-HMAC-SHA256` by default, v1 `HMAC-SHA1` on request),
 //! [credentials](credentials) the way Alibaba's tools keep them (environment variables,
 //! `~/.aliyun/config.json` profiles), one module per action with a typed request and response
-//! ([`describe_cross_region_backups`]), a page walker for any listing ([`paging`]), and
-//! resumable, verified [downloads](download) of backup sets.
+//! ([`describe_cross_region_backups`], [`modify_instance_cross_backup_policy`],
+//! [`describe_instance_cross_backup_policy`], [`describe_available_cross_region`]), a page
+//! walker for any listing ([`paging`]), and resumable, verified [downloads](download) of backup
+//! sets.
 //!
 //! What does not: the server, the catalog, storage. This crate depends on `xbak-protocol` only,
 //! whose response models and signing primitives it shares with the server.
@@ -59,23 +61,35 @@
 pub mod checksum;
 pub mod client;
 pub mod credentials;
+pub mod describe_available_cross_region;
 pub mod describe_cross_region_backups;
+pub mod describe_instance_cross_backup_policy;
 pub mod download;
 pub mod endpoint;
 pub mod error;
+pub mod modify_instance_cross_backup_policy;
 pub mod paging;
 pub mod retry;
 pub mod signing;
 
 pub use client::{Client, ClientBuilder, RawResponse, RDS_API_VERSION};
 pub use credentials::{Credentials, Overrides, Settings};
+pub use describe_available_cross_region::{
+    DescribeAvailableCrossRegionRequest, DescribeAvailableCrossRegionResponse, RegionList,
+};
 pub use describe_cross_region_backups::{
     CrossRegionBackupItem, CrossRegionBackupPages, DescribeCrossRegionBackupsRequest,
     DescribeCrossRegionBackupsResponse,
 };
+pub use describe_instance_cross_backup_policy::{
+    DescribeInstanceCrossBackupPolicyRequest, DescribeInstanceCrossBackupPolicyResponse,
+};
 pub use download::{DownloadEvent, DownloadOptions, DownloadOutcome, DownloadRequest};
 pub use endpoint::Endpoint;
 pub use error::SdkError;
+pub use modify_instance_cross_backup_policy::{
+    ModifyInstanceCrossBackupPolicyRequest, ModifyInstanceCrossBackupPolicyResponse,
+};
 pub use paging::{MergedPages, PagerOptions};
 pub use retry::RetryPolicy;
 pub use signing::{HeaderSelection, HttpMethod, SignatureVersion};

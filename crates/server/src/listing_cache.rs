@@ -15,8 +15,11 @@ use xbak_domain::{CopyListing, CopyQuery};
 
 /// How often the catalog's change token is read.
 pub const POLL_EVERY: Duration = Duration::from_millis(50);
-/// Entries are dropped after this even if nothing changed, to bound memory.
+/// Entries are dropped after this even if nothing changed.
 const ENTRY_TTL: Duration = Duration::from_secs(30);
+/// Pages kept at most: a 30-item page is ~20 KB, so the cache stays under ~20 MB even when every
+/// call asks a different window (clients passing "now" as EndTime).
+const MAX_PAGES: usize = 1024;
 
 /// Listing pages keyed by their query, tagged with the change token they were read under.
 pub struct ListingCache {
@@ -29,7 +32,7 @@ impl ListingCache {
     pub fn new(token: u64) -> ListingCache {
         ListingCache {
             token: AtomicU64::new(token),
-            entries: TtlCache::new(ENTRY_TTL),
+            entries: TtlCache::with_capacity(ENTRY_TTL, MAX_PAGES),
         }
     }
 

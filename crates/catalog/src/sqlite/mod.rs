@@ -110,6 +110,26 @@ impl SqliteCatalog {
             .await
     }
 
+    /// Like [`write`](Self::write), but not counted by [`Catalog::change_token`]: for
+    /// bookkeeping no cached read depends on (replay nonces), so frequent nonce flushes do not
+    /// invalidate the server's listing cache.
+    async fn write_quiet<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pool
+            .write(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .db()?;
+                let out = f(&tx)?;
+                tx.commit().db()?;
+                Ok(out)
+            })
+            .await
+    }
+
     /// Runs `f` on a read connection.
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
@@ -387,7 +407,7 @@ impl Catalog for SqliteCatalog {
             return Ok(());
         }
         let nonces = nonces.to_vec();
-        self.write(move |tx| nonces::remember_nonces(tx, &nonces))
+        self.write_quiet(move |tx| nonces::remember_nonces(tx, &nonces))
             .await
     }
 
@@ -396,7 +416,8 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn prune_nonces(&self, now: Timestamp) -> Result<u64> {
-        self.write(move |tx| nonces::prune_nonces(tx, now)).await
+        self.write_quiet(move |tx| nonces::prune_nonces(tx, now))
+            .await
     }
 
     async fn change_token(&self) -> Result<u64> {
