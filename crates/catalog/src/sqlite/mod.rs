@@ -96,18 +96,7 @@ impl SqliteCatalog {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let commits = self.commits.clone();
-        self.pool
-            .write(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .db()?;
-                let out = f(&tx)?;
-                tx.commit().db()?;
-                commits.fetch_add(1, std::sync::atomic::Ordering::Release);
-                Ok(out)
-            })
-            .await
+        self.transact(f, true).await
     }
 
     /// Like [`write`](Self::write), but not counted by [`Catalog::change_token`]: for
@@ -118,6 +107,15 @@ impl SqliteCatalog {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        self.transact(f, false).await
+    }
+
+    async fn transact<T, F>(&self, f: F, counted: bool) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let commits = self.commits.clone();
         self.pool
             .write(move |conn| {
                 let tx = conn
@@ -125,6 +123,9 @@ impl SqliteCatalog {
                     .db()?;
                 let out = f(&tx)?;
                 tx.commit().db()?;
+                if counted {
+                    commits.fetch_add(1, std::sync::atomic::Ordering::Release);
+                }
                 Ok(out)
             })
             .await
