@@ -43,8 +43,16 @@ impl DataDir {
     /// Regions cn-hangzhou and cn-shanghai, account `alice`, eligible instance `rm-bb0001` with a
     /// policy to cn-shanghai. Returns (AccessKeyId, AccessKeySecret).
     pub fn seed(&self) -> (String, String) {
+        self.seed_to(None)
+    }
+
+    /// [`seed`](Self::seed) with cn-shanghai on the given store URL (default: a local folder).
+    pub fn seed_to(&self, dest_store: Option<&str>) -> (String, String) {
         self.ok(&["region", "add", "cn-hangzhou"]);
-        self.ok(&["region", "add", "cn-shanghai"]);
+        match dest_store {
+            Some(url) => self.ok(&["region", "add", "cn-shanghai", "--store", url]),
+            None => self.ok(&["region", "add", "cn-shanghai"]),
+        };
         let out = self.ok(&["account", "create", "alice", "--json"]);
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["AccountName"], "alice");
