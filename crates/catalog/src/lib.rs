@@ -86,6 +86,19 @@ pub struct ExpiredCopy {
     pub backup_started_at: Timestamp,
 }
 
+/// A tombstone: an expired copy whose row [`Catalog::begin_expiry`] deleted (so it is no longer
+/// listed) and whose destination object retention has not deleted yet. It names the object until
+/// [`Catalog::finish_expiry`] removes it, so no object is ever left without a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringObject {
+    /// The former copy's `CrossBackupId` (never reused).
+    pub copy_id: i64,
+    pub instance_id: i64,
+    pub dest_region_id: String,
+    /// Object key in the destination region (possibly never published, for Failed copies).
+    pub object_key: String,
+}
+
 /// How far one instance's cross-region copies are behind, for metrics. Times are the backup
 /// sets' start times (the same clock as listings and retention).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +165,9 @@ pub trait Catalog: Send + Sync + 'static {
     /// copy in the same transaction. `Conflict` if a set with the same object key exists.
     async fn record_backup_set(&self, new: &NewBackupSet) -> Result<RecordedBackupSet>;
     async fn backup_set(&self, id: i64) -> Result<Option<BackupSet>>;
+    /// The instance's backup set with the latest start time (registered or taken by the agent,
+    /// any method, type or scale; ties go to the higher id), or `None` when it has none.
+    async fn newest_backup_set(&self, instance_id: i64) -> Result<Option<BackupSet>>;
     /// One page of listed copies (Completed and Failed only) and the filtered total.
     async fn list_copies(&self, query: &CopyQuery) -> Result<CopyListing>;
     /// A copy in any state.
@@ -161,9 +177,18 @@ pub trait Catalog: Send + Sync + 'static {
     /// instance policy's `retention_days`, enabled or not, oldest first, at most `limit`.
     /// Pending copies are never returned.
     async fn expired_copies(&self, now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>>;
-    /// Deletes a Completed or Failed copy's row (its destination object must be deleted first);
-    /// false if there is no such row (already deleted, or pending).
-    async fn delete_copy(&self, copy_id: i64) -> Result<bool>;
+    /// Starts expiring a Completed or Failed copy: in one transaction, records its tombstone
+    /// (destination region and object key, stamped `now`) and deletes its row, so it leaves
+    /// listings, their totals and [`Catalog::copy`] at once while the tombstone still names its
+    /// object. A counted write ([`Catalog::change_token`] moves). `None` if there is no such row
+    /// (already expired, or pending: pending copies are never expired).
+    async fn begin_expiry(&self, copy_id: i64, now: Timestamp) -> Result<Option<ExpiringObject>>;
+    /// Tombstones left by [`Catalog::begin_expiry`] whose object is not known to be deleted yet,
+    /// oldest first, at most `limit`.
+    async fn expiring_objects(&self, limit: u32) -> Result<Vec<ExpiringObject>>;
+    /// Removes a tombstone once its destination object is deleted; false if there is none
+    /// (already finished).
+    async fn finish_expiry(&self, copy_id: i64) -> Result<bool>;
     /// Copy freshness of every instance with a policy, ordered by `DBInstanceId`.
     async fn copy_freshness(&self) -> Result<Vec<CopyFreshness>>;
 
@@ -257,7 +282,7 @@ pub trait Catalog: Send + Sync + 'static {
     /// Deletes expired nonces; returns how many.
     async fn prune_nonces(&self, now: Timestamp) -> Result<u64>;
     /// A number that changes whenever any process commits a change to the catalog (it may also
-    /// change when nothing visible did; this process's own nonce writes may not change it). Lets caches of catalog reads know they are stale
+    /// change when nothing visible did; this process's own nonce and copy-resume-state writes may not change it). Lets caches of catalog reads know they are stale
     /// without re-reading: poll it, and drop what was read under an older token.
     async fn change_token(&self) -> Result<u64>;
     /// The server's download-link signing key `(key id, secret)`, created on first use and stable after.

@@ -204,3 +204,150 @@ fn backups_are_run_scheduled_and_restored_through_links() {
     assert!(report.contains("all match the manifest"), "{report}");
     drop(server);
 }
+
+/// Runs `xbak rds ACTION params…` against `server` as `ak`; returns the JSON body.
+fn rds(
+    data: &DataDir,
+    server: &Server,
+    (ak, secret): (&str, &str),
+    action: &str,
+    params: &[&str],
+) -> serde_json::Value {
+    let mut args = vec!["rds", action];
+    args.extend_from_slice(params);
+    let url = server.url();
+    args.extend(["--endpoint", url.as_str()]);
+    let out = data
+        .cmd(&args)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ak)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xbak rds {action} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Enabling the policy through the API on an instance without any backup set makes `serve`
+/// take one (trigger `policy`), whose copy its workers then make.
+#[test]
+fn enabling_the_policy_without_a_recent_set_takes_and_copies_a_backup() {
+    mariadb("SELECT 1");
+    let data = DataDir::new();
+    data.ok(&["region", "add", "cn-hangzhou"]);
+    data.ok(&["region", "add", "cn-shanghai"]);
+    let out = data.ok(&["account", "create", "alice", "--json"]);
+    let account: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let key = (
+        account["AccessKeyId"].as_str().unwrap(),
+        account["AccessKeySecret"].as_str().unwrap(),
+    );
+    data.ok(&[
+        "instance",
+        "create",
+        "rm-polbk",
+        "--region",
+        "cn-hangzhou",
+        "--account",
+        "alice",
+        "--engine",
+        "MariaDB",
+        "--engine-version",
+        "10.11",
+        "--category",
+        "HighAvailability",
+        "--storage-type",
+        "local_ssd",
+        "--instance-number",
+        "333",
+        "--dsn",
+        DSN,
+    ]);
+    let server = Server::start(&data);
+    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+
+    let body = rds(
+        &data,
+        &server,
+        key,
+        "ModifyInstanceCrossBackupPolicy",
+        &[
+            "--RegionId",
+            "cn-hangzhou",
+            "--DBInstanceId",
+            "rm-polbk",
+            "--BackupEnabled",
+            "1",
+            "--CrossBackupRegion",
+            "cn-shanghai",
+            "--CrossBackupType",
+            "1",
+            "--RetentType",
+            "1",
+            "--Retention",
+            "7",
+        ],
+    );
+    assert_eq!(body["BackupEnabled"], "Enable", "{body}");
+    assert_eq!(body["CrossBackupRegion"], "cn-shanghai", "{body}");
+    assert_eq!(body["Retention"], 7, "{body}");
+
+    // The backup run, then its set's copy, listed Completed (BackupSetStatus 0).
+    let start = since.format("%Y-%m-%dT%H:%MZ").to_string();
+    let end = (chrono::Utc::now() + chrono::Duration::hours(3))
+        .format("%Y-%m-%dT%H:%MZ")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let (set_id, item) = loop {
+        let runs = data.ok(&["backup", "runs", "rm-polbk"]);
+        assert!(
+            !runs.lines().any(|l| l.contains(" failed ")),
+            "the policy backup failed:\n{runs}"
+        );
+        let set = runs
+            .lines()
+            .find(|l| l.contains(" policy ") && l.contains(" completed "))
+            .map(|l| l.split_whitespace().nth(4).unwrap().to_owned());
+        if let Some(set) = set {
+            let body = rds(
+                &data,
+                &server,
+                key,
+                "DescribeCrossRegionBackups",
+                &[
+                    "--RegionId",
+                    "cn-hangzhou",
+                    "--DBInstanceId",
+                    "rm-polbk",
+                    "--StartTime",
+                    &start,
+                    "--EndTime",
+                    &end,
+                    "--BackupId",
+                    &set,
+                ],
+            );
+            if let Some(item) = body["Items"]["Item"].as_array().and_then(|a| a.first()) {
+                break (set, item.clone());
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no completed policy backup with a listed copy:\n{runs}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(item["BackupSetStatus"], 0, "{item}");
+    assert_eq!(item["CrossBackupRegion"], "cn-shanghai", "{item}");
+    assert_eq!(item["BackupType"], "F", "{item}");
+    assert!(item["CrossBackupSetSize"].as_i64().unwrap() > 0, "{item}");
+    // Exactly one backup was taken.
+    let runs = data.ok(&["backup", "runs", "rm-polbk"]);
+    assert_eq!(runs.lines().skip(1).count(), 1, "{runs}");
+    assert!(runs.contains(&format!(" {set_id} ")), "{runs}");
+    drop(server);
+}

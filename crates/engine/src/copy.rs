@@ -314,6 +314,8 @@ async fn complete(inner: &Inner, job: &CopyJob, copied: Copied, elapsed: Duratio
                 dest_region_id: job.dest_region_id.clone(),
                 bytes,
                 elapsed,
+                resumed_from: copied.resumed_from,
+                sent: copied.sent,
             });
             Outcome::Completed { bytes }
         }

@@ -20,6 +20,10 @@ pub enum CopyEvent {
         dest_region_id: String,
         bytes: u64,
         elapsed: Duration,
+        /// Where this attempt took up an earlier attempt's upload (0: it started from zero).
+        resumed_from: u64,
+        /// Bytes this attempt wrote to the destination (parts written again included).
+        sent: u64,
     },
     /// The attempt failed; `will_retry` says whether the copy stays queued.
     Failed {

@@ -1,5 +1,5 @@
-//! Copies into regions with resumable uploads (S3-compatible ones): the destination's multipart
-//! upload is checkpointed in the copy job's resume state after every part, under the job's
+//! Copies into regions with resumable uploads (S3-compatible ones and local directories): the
+//! destination's upload (a multipart upload, or the local staging file) is checkpointed in the copy job's resume state after every part, under the job's
 //! lease, so a worker killed midway leaves an attempt the next claimer continues from the parts
 //! already uploaded; only the parts in flight at the kill are sent again.
 //!
@@ -14,7 +14,8 @@
 //! A resumed upload cannot checksum the whole object as it goes (SHA-256 state is not saved),
 //! so for it the read-back verification before publishing is the only check; a fresh upload
 //! still compares what it read from the source first, which tells a bad source from a bad copy.
-//! Regions without resumable uploads (local, memory) restart a killed copy from zero.
+//! Regions without resumable uploads (in-memory ones, test wrappers) restart a killed copy from
+//! zero.
 
 use crate::copy::Failure;
 use crate::lease::Lease;

@@ -2,7 +2,7 @@
 
 use crate::cache::TtlCache;
 use crate::nonces::NonceGuard;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use xbak_catalog::Catalog;
 use xbak_domain::{AccessKey, Instance};
@@ -50,6 +50,9 @@ pub struct Inner {
     pub keys: TtlCache<String, Option<AccessKey>>,
     pub instances: TtlCache<String, Option<Instance>>,
     pub listings: crate::listing_cache::ListingCache,
+    /// Who takes the backup that enabling a policy asks for when the instance has no recent set;
+    /// `None` (the default): no backup is taken. Set with [`AppState::set_on_demand_backups`].
+    on_demand_backups: RwLock<Option<Arc<dyn crate::OnDemandBackups>>>,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
                 keys: TtlCache::new(ttl),
                 instances: TtlCache::new(ttl),
                 listings: crate::listing_cache::ListingCache::new(token),
+                on_demand_backups: RwLock::new(None),
             }),
         };
         tokio::spawn(crate::listing_cache::ListingCache::watch(
@@ -85,6 +89,23 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Installs (or, with `None`, removes) what takes the backups the API asks for; see
+    /// [`crate::on_demand`]. Applies to requests that start afterwards.
+    pub fn set_on_demand_backups(&self, backups: Option<Arc<dyn crate::OnDemandBackups>>) {
+        *self
+            .on_demand_backups
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = backups;
+    }
+
+    /// [`AppState::set_on_demand_backups`], builder style.
+    pub fn with_on_demand_backups(self, backups: Arc<dyn crate::OnDemandBackups>) -> AppState {
+        self.set_on_demand_backups(Some(backups));
+        self
+    }
+}
+
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
@@ -93,6 +114,14 @@ impl std::ops::Deref for AppState {
 }
 
 impl Inner {
+    /// What takes the backups the API asks for, if anything does.
+    pub fn on_demand_backups(&self) -> Option<Arc<dyn crate::OnDemandBackups>> {
+        self.on_demand_backups
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// The store of a region, opening it from the catalog when another process added it after
     /// this server started.
     pub async fn region_store(

@@ -396,3 +396,191 @@ async fn refusals_follow_the_catalogue() {
     assert_eq!(body["CrossBackupRegion"], DEST);
     assert_eq!(body["Retention"], 7);
 }
+
+/// An `OnDemandBackups` that remembers what it was asked for.
+#[derive(Default)]
+struct RecordingBackups {
+    requested: std::sync::Mutex<Vec<String>>,
+}
+
+impl xbak_server::OnDemandBackups for RecordingBackups {
+    fn request(&self, instance: &xbak_domain::Instance) {
+        self.requested
+            .lock()
+            .unwrap()
+            .push(instance.db_instance_id.clone());
+    }
+}
+
+impl RecordingBackups {
+    fn requested(&self) -> Vec<String> {
+        self.requested.lock().unwrap().clone()
+    }
+}
+
+/// A fixture whose server asks `RecordingBackups` for backups.
+async fn recording_fixture(sets: usize) -> (Fixture, std::sync::Arc<RecordingBackups>) {
+    let f = Fixture::new(sets).await;
+    let backups = std::sync::Arc::new(RecordingBackups::default());
+    f.state.set_on_demand_backups(Some(backups.clone()));
+    (f, backups)
+}
+
+/// An eligible instance of account A with no policy and no backup set.
+async fn bare_instance(f: &Fixture, db_instance_id: &str) -> xbak_domain::Instance {
+    let alice = f.catalog.account_by_name("alice").await.unwrap().unwrap();
+    f.catalog
+        .create_instance(&NewInstance {
+            db_instance_id: db_instance_id.into(),
+            region_id: SRC.into(),
+            account_id: alice.id,
+            engine: "MySQL".into(),
+            engine_version: "5.7".into(),
+            category: Category::HighAvailability,
+            storage_type: StorageType::LocalSsd,
+            instance_number: 7980002,
+        })
+        .await
+        .unwrap()
+}
+
+async fn record_set_started(
+    f: &Fixture,
+    inst: &xbak_domain::Instance,
+    started: chrono::DateTime<Utc>,
+) {
+    let name = backup_set_file_name(
+        SRC,
+        &inst.db_instance_id,
+        inst.instance_number,
+        started,
+        BackupMethod::Logical,
+    );
+    f.catalog
+        .record_backup_set(&NewBackupSet {
+            instance_id: inst.id,
+            method: BackupMethod::Logical,
+            backup_type: BackupType::Full,
+            scale: BackupSetScale::Instance,
+            started_at: started,
+            finished_at: started + Duration::minutes(5),
+            consistent_at: started + Duration::minutes(5),
+            instance_number: inst.instance_number,
+            object_key: backup_set_key(&inst.db_instance_id, &name),
+            size_bytes: 10,
+            sha256: "0".repeat(64),
+        })
+        .await
+        .unwrap();
+}
+
+async fn modify(f: &Fixture, db_instance_id: &str, params: &[(&'static str, &str)]) -> Value {
+    let mut all = vec![("DBInstanceId", db_instance_id), ("RegionId", SRC)];
+    all.extend_from_slice(params);
+    let (status, body) = call(f, MODIFY, &all).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+const ENABLE: [(&str, &str); 3] = [
+    ("BackupEnabled", "1"),
+    ("CrossBackupRegion", DEST),
+    ("Retention", "7"),
+];
+
+#[tokio::test]
+async fn enabling_without_a_recent_set_requests_one_backup() {
+    let (f, backups) = recording_fixture(0).await;
+    let inst = bare_instance(&f, "rm-bare0001").await;
+    // An old set does not count: only sets started in the last 24 hours are copied.
+    record_set_started(&f, &inst, Utc::now() - Duration::hours(25)).await;
+    let pending_before = f.catalog.copy_counts().await.unwrap().pending;
+
+    let body = modify(&f, "rm-bare0001", &ENABLE).await;
+    assert_eq!(body["BackupEnabled"], "Enable", "{body}");
+    assert_eq!(body["CrossBackupRegion"], DEST);
+    assert_eq!(backups.requested(), vec!["rm-bare0001".to_owned()]);
+    assert_eq!(
+        f.catalog.copy_counts().await.unwrap().pending,
+        pending_before,
+        "no recent set: nothing to queue"
+    );
+
+    // Kept on (retention changed, or enabled again): no second backup.
+    modify(&f, "rm-bare0001", &[("Retention", "30")]).await;
+    modify(&f, "rm-bare0001", &ENABLE).await;
+    assert_eq!(backups.requested().len(), 1);
+    // Turned off: none.
+    let body = modify(&f, "rm-bare0001", &[("BackupEnabled", "0")]).await;
+    assert_eq!(body["BackupEnabled"], "Disable");
+    assert_eq!(backups.requested().len(), 1);
+    // Off, then on again, still without a recent set: one more.
+    modify(&f, "rm-bare0001", &ENABLE).await;
+    assert_eq!(
+        backups.requested(),
+        vec!["rm-bare0001".to_owned(), "rm-bare0001".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn enabling_with_a_recent_set_queues_its_copy_and_takes_no_backup() {
+    let (f, backups) = recording_fixture(0).await;
+    fresh_instance(&f).await;
+    let pending_before = f.catalog.copy_counts().await.unwrap().pending;
+    modify(&f, FRESH, &ENABLE).await;
+    assert_eq!(
+        f.catalog.copy_counts().await.unwrap().pending,
+        pending_before + 1,
+        "the recent set's copy is queued"
+    );
+    assert_eq!(backups.requested(), Vec::<String>::new());
+
+    // Off and on again: the recent set is already copied there, and still recent: no backup.
+    modify(&f, FRESH, &[("BackupEnabled", "0")]).await;
+    modify(&f, FRESH, &ENABLE).await;
+    assert_eq!(
+        f.catalog.copy_counts().await.unwrap().pending,
+        pending_before + 1
+    );
+    assert_eq!(backups.requested(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn no_backup_is_requested_when_disabling_or_staying_on() {
+    let (f, backups) = recording_fixture(0).await;
+    // INSTANCE's policy is on already, with no set at all.
+    let body = modify(&f, INSTANCE, &ENABLE).await;
+    assert_eq!(body["BackupEnabled"], "Enable");
+    modify(&f, INSTANCE, &[("Retention", "60")]).await;
+    // Disabling an instance that never had a policy, and one that had.
+    bare_instance(&f, "rm-bare0002").await;
+    let body = modify(&f, "rm-bare0002", &[("BackupEnabled", "0")]).await;
+    assert_eq!(body["BackupEnabled"], "Disable");
+    let body = modify(&f, INSTANCE, &[("BackupEnabled", "0")]).await;
+    assert_eq!(body["BackupEnabled"], "Disable");
+    // A new policy created disabled.
+    let body = modify(
+        &f,
+        "rm-bare0002",
+        &[("BackupEnabled", "0"), ("CrossBackupRegion", DEST)],
+    )
+    .await;
+    assert_eq!(body["CrossBackupRegion"], DEST);
+    assert_eq!(backups.requested(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn enabling_without_anything_to_take_backups_still_answers() {
+    let f = Fixture::new(0).await;
+    bare_instance(&f, "rm-bare0003").await;
+    let body = modify(&f, "rm-bare0003", &ENABLE).await;
+    assert_eq!(body["BackupEnabled"], "Enable");
+    assert_eq!(body["Retention"], 7);
+    // Removing an installed one works the same.
+    let backups = std::sync::Arc::new(RecordingBackups::default());
+    f.state.set_on_demand_backups(Some(backups.clone()));
+    f.state.set_on_demand_backups(None);
+    modify(&f, "rm-bare0003", &[("BackupEnabled", "0")]).await;
+    modify(&f, "rm-bare0003", &ENABLE).await;
+    assert_eq!(backups.requested(), Vec::<String>::new());
+}

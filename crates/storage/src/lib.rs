@@ -37,7 +37,7 @@ pub use error::StorageError;
 pub use presign::MAX_LINK_VALIDITY;
 pub use region::RegionStore;
 pub use regions::Regions;
-pub use resumable::{ResumableStaged, ResumableUpload, ResumeState, UploadError};
+pub use resumable::{ResumableStaged, ResumableUpload, ResumeState, UploadError, LOCAL_UPLOAD_ID};
 
 /// Size of the parts an upload is cut into: large enough for S3's 5 MiB minimum part and for
 /// few, large writes; small enough that a few in flight stay cheap.

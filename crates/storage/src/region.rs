@@ -23,6 +23,9 @@ pub struct RegionStore {
     pub(crate) local_root: Option<PathBuf>,
     /// What an `s3://` region has beyond `store`: resumable uploads and presigned links.
     pub(crate) s3: Option<Arc<S3Region>>,
+    /// A `file://` region opened by [`RegionStore::open`]: resumable uploads write its staging
+    /// files directly (not through `store`, which may be a wrapper).
+    pub(crate) local_uploads: bool,
 }
 
 impl std::fmt::Debug for RegionStore {
@@ -76,7 +79,9 @@ impl RegionStore {
                 )))
             }
         };
-        Self::from_object_store(region_id, url, store)
+        let mut region = Self::from_object_store(region_id, url, store)?;
+        region.local_uploads = region.local_root.is_some();
+        Ok(region)
     }
 
     /// Wraps an already built store, e.g. a fault-injecting wrapper in tests. `url` is the
@@ -104,6 +109,7 @@ impl RegionStore {
             url: url.to_owned(),
             local_root,
             s3: None,
+            local_uploads: false,
         })
     }
 

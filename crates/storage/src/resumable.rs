@@ -1,6 +1,15 @@
-//! Resumable staged uploads on S3-compatible regions: a multipart upload whose id and finished
-//! parts ([`ResumeState`]) the caller persists after every part, so that after a crash the next
-//! attempt continues from the parts already uploaded instead of from zero.
+//! Resumable staged uploads: an upload whose finished parts ([`ResumeState`]) the caller
+//! persists after every part, so that after a crash the next attempt continues from the parts
+//! already uploaded instead of from zero. Two backends:
+//!
+//! - **S3-compatible regions**: a multipart upload (its id and the parts' ETags are the state);
+//! - **local regions** (`file://`): the staging file itself, written part by part at each part's
+//!   offset; the state records how many leading bytes are whole. On resume the file is cut back
+//!   to that length (a part in flight at the kill may have been half written) and writing goes
+//!   on from there. Nothing is fsynced before [`ResumableUpload::complete`]: a process kill
+//!   keeps every written byte (the page cache survives it), and after a power loss the
+//!   read-back verification before publishing catches any lost or torn part, which discards
+//!   the upload and starts over.
 //!
 //! `object_store`'s `MultipartUpload` hides its upload id, so this drives the lower-level
 //! `MultipartStore` (`create_multipart`, `put_part`, `complete_multipart`, `abort_multipart`)
@@ -20,10 +29,10 @@
 //! that instant leaves an upload nobody knows of; a bucket lifecycle rule
 //! (`AbortIncompleteMultipartUpload`, which S3 and OSS both have) reclaims those.
 //!
-//! Local and in-memory regions have no resumable uploads ([`RegionStore::supports_resume`] is
-//! false): a copy into them after a crash starts from zero, with [`RegionStore::upload_staged`].
+//! In-memory regions, and stores wrapped with [`RegionStore::from_object_store`], have no
+//! resumable uploads ([`RegionStore::supports_resume`] is false): a copy into them after a
+//! crash starts from zero, with [`RegionStore::upload_staged`].
 
-use crate::s3::S3Region;
 use crate::upload::read_part;
 use crate::{keys, RegionStore, StorageError, PART_SIZE};
 use bytes::Bytes;
@@ -32,11 +41,15 @@ use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use sha2::{Digest, Sha256};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::io::AsyncRead;
 
 /// Parts being written at once by one upload.
 pub const PARTS_IN_FLIGHT: usize = 4;
+
+/// The `upload_id` of a local region's resumable upload: its staging file is the upload.
+pub const LOCAL_UPLOAD_ID: &str = "local-file";
 
 /// Where a resumable upload stands. Persist it ([`ResumeState::to_json`]) after every part the
 /// upload reports; hand it back to [`RegionStore::resumable_upload`] to continue.
@@ -46,11 +59,11 @@ pub struct ResumeState {
     pub v: u32,
     /// The staging key the upload completes into (`.staging/<token>/<key>`).
     pub staging_key: String,
-    /// The store's multipart upload id.
+    /// The store's multipart upload id ([`LOCAL_UPLOAD_ID`] for a local region's file).
     pub upload_id: String,
     /// Size of every part but the last.
     pub part_size: u64,
-    /// Ids (ETags) of the finished parts `0..parts.len()`, in order.
+    /// Ids (ETags; empty for local files) of the finished parts `0..parts.len()`, in order.
     pub parts: Vec<String>,
     /// Bytes held by those parts: where the source is read from on resume.
     pub bytes_done: u64,
@@ -96,11 +109,58 @@ pub struct ResumableStaged {
 
 type PartFuture = futures::future::BoxFuture<'static, Result<(u64, PartId), StorageError>>;
 
+/// Where the parts of an upload go.
+#[derive(Clone)]
+enum Target {
+    /// A multipart upload at this bucket path.
+    S3 {
+        s3: Arc<dyn MultipartStore>,
+        path: Path,
+    },
+    /// The staging file of a local region, open for writing.
+    Local {
+        file: Arc<std::fs::File>,
+        path: PathBuf,
+    },
+}
+
+impl Target {
+    /// Makes the parts `state` records the staging object `key`; returns its size.
+    async fn finish(&self, state: &ResumeState, key: &str) -> Result<u64, StorageError> {
+        match self {
+            Target::S3 { s3, path } => {
+                let parts = state
+                    .parts
+                    .iter()
+                    .map(|id| PartId {
+                        content_id: id.clone(),
+                    })
+                    .collect();
+                s3.complete_multipart(path, &state.upload_id, parts)
+                    .await
+                    .map_err(|e| StorageError::from_store(key, e))?;
+                Ok(state.bytes_done)
+            }
+            Target::Local { file, path } => {
+                let (file, path) = (Arc::clone(file), path.clone());
+                let synced = tokio::task::spawn_blocking(move || {
+                    file.sync_all()?;
+                    if let Some(dir) = path.parent() {
+                        std::fs::File::open(dir)?.sync_all()?;
+                    }
+                    Ok::<_, std::io::Error>(file.metadata()?.len())
+                })
+                .await
+                .map_err(StorageError::from_join)?;
+                synced.map_err(|e| StorageError::from_io(key, e))
+            }
+        }
+    }
+}
+
 /// An open resumable upload; see the module docs.
 pub struct ResumableUpload {
-    s3: Arc<dyn MultipartStore>,
-    /// Bucket path of the staging object.
-    path: Path,
+    target: Target,
     state: ResumeState,
     resumed_from: u64,
     /// The staging object already exists: an earlier attempt completed the upload.
@@ -122,9 +182,9 @@ impl std::fmt::Debug for ResumableUpload {
 
 impl RegionStore {
     /// Whether uploads to this region can resume after a crash ([`RegionStore::resumable_upload`]):
-    /// S3-compatible regions only.
+    /// S3-compatible regions and local directories opened with [`RegionStore::open`].
     pub fn supports_resume(&self) -> bool {
-        self.s3.is_some()
+        self.s3.is_some() || self.local_uploads
     }
 
     /// Opens a resumable upload of an object destined for `key`: continues `from` when it is an
@@ -137,31 +197,46 @@ impl RegionStore {
         from: Option<ResumeState>,
     ) -> Result<ResumableUpload, StorageError> {
         keys::visible_path(key)?;
-        let Some(remote) = &self.s3 else {
+        if !self.supports_resume() {
             return Err(StorageError::Unsupported(format!(
-                "region {}: resumable uploads need an S3-compatible store",
+                "region {}: resumable uploads need an S3-compatible store or a local directory",
                 self.region_id
             )));
-        };
+        }
         if let Some(state) = from {
+            let local = state.upload_id == LOCAL_UPLOAD_ID;
             let fits = state.part_size == PART_SIZE as u64
+                && local == self.s3.is_none()
                 && keys::is_staging(&state.staging_key)
                 && state.staging_key.ends_with(&format!("/{key}"))
                 && parts_hold(state.parts.len() as u64, state.part_size, state.bytes_done)
                 && keys::path(&state.staging_key).is_ok();
             if fits {
-                return self.reopen(remote, state).await;
+                if let Some(upload) = self.reopen(state.clone()).await? {
+                    return Ok(upload);
+                }
             }
             tracing::info!(region = %self.region_id, key, "resume state does not fit; starting over");
             self.discard_upload(&state).await;
         }
         let staging_key = keys::new_staging_key(key);
-        let path = remote.full_path(&keys::path(&staging_key)?);
-        let upload_id = remote
-            .s3
-            .create_multipart(&path)
-            .await
-            .map_err(|e| StorageError::from_store(&staging_key, e))?;
+        let (target, upload_id) = match &self.s3 {
+            Some(remote) => {
+                let path = remote.full_path(&keys::path(&staging_key)?);
+                let upload_id = remote
+                    .s3
+                    .create_multipart(&path)
+                    .await
+                    .map_err(|e| StorageError::from_store(&staging_key, e))?;
+                let s3 = Arc::clone(&remote.s3) as Arc<dyn MultipartStore>;
+                (Target::S3 { s3, path }, upload_id)
+            }
+            None => {
+                let target = self.open_local_file(&staging_key, None).await?;
+                let target = target.expect("a new file holds every byte it should (none)");
+                (target, LOCAL_UPLOAD_ID.to_owned())
+            }
+        };
         let state = ResumeState {
             v: ResumeState::VERSION,
             staging_key,
@@ -170,23 +245,82 @@ impl RegionStore {
             parts: Vec::new(),
             bytes_done: 0,
         };
-        Ok(ResumableUpload::new(remote, path, state, None))
+        Ok(ResumableUpload::new(target, state, None))
     }
 
-    async fn reopen(
-        &self,
-        remote: &S3Region,
-        state: ResumeState,
-    ) -> Result<ResumableUpload, StorageError> {
-        let path = remote.full_path(&keys::path(&state.staging_key)?);
-        // A staging key names one upload only: if its object exists, that upload completed.
-        let completed = self.head(&state.staging_key).await?;
+    /// Continues the upload `state` names; `None` when it cannot be (a local file shorter than
+    /// the state says: it was lost or cut).
+    async fn reopen(&self, state: ResumeState) -> Result<Option<ResumableUpload>, StorageError> {
+        let (target, completed) = match &self.s3 {
+            Some(remote) => {
+                let path = remote.full_path(&keys::path(&state.staging_key)?);
+                // A staging key names one upload only: if its object exists, that upload completed.
+                let completed = self.head(&state.staging_key).await?;
+                let s3 = Arc::clone(&remote.s3) as Arc<dyn MultipartStore>;
+                (Target::S3 { s3, path }, completed)
+            }
+            None => {
+                let opened = self
+                    .open_local_file(&state.staging_key, Some(state.bytes_done))
+                    .await?;
+                let Some(target) = opened else {
+                    return Ok(None);
+                };
+                (target, None)
+            }
+        };
         tracing::info!(
             region = %self.region_id, key = %state.staging_key,
             parts = state.parts.len(), bytes_done = state.bytes_done,
             completed = completed.is_some(), "resuming upload"
         );
-        Ok(ResumableUpload::new(remote, path, state, completed))
+        Ok(Some(ResumableUpload::new(target, state, completed)))
+    }
+
+    /// Opens a local staging file for writing: a new one (`keep` is `None`), or an existing one
+    /// cut back to its first `keep` bytes (`None` if it is missing or shorter than that).
+    async fn open_local_file(
+        &self,
+        staging_key: &str,
+        keep: Option<u64>,
+    ) -> Result<Option<Target>, StorageError> {
+        let path = self.local_file(staging_key).ok_or_else(|| {
+            StorageError::Unsupported(format!("region {}: not a local store", self.region_id))
+        })?;
+        let key = staging_key.to_owned();
+        let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Target>> {
+            let file = match keep {
+                None => {
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&path)?
+                }
+                Some(keep) => {
+                    let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+                        Ok(file) => file,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    if file.metadata()?.len() < keep {
+                        return Ok(None);
+                    }
+                    // Bytes past `keep` belong to parts that were in flight: written again.
+                    file.set_len(keep)?;
+                    file
+                }
+            };
+            Ok(Some(Target::Local {
+                file: Arc::new(file),
+                path,
+            }))
+        })
+        .await
+        .map_err(StorageError::from_join)?;
+        opened.map_err(|e| StorageError::from_io(&key, e))
     }
 
     /// Best effort: aborts the multipart upload `state` names and deletes its staging object.
@@ -220,11 +354,10 @@ fn parts_hold(n: u64, part_size: u64, bytes: u64) -> bool {
 }
 
 impl ResumableUpload {
-    fn new(remote: &S3Region, path: Path, state: ResumeState, completed: Option<u64>) -> Self {
+    fn new(target: Target, state: ResumeState, completed: Option<u64>) -> Self {
         let resumed_from = completed.unwrap_or(state.bytes_done);
         ResumableUpload {
-            s3: Arc::clone(&remote.s3) as Arc<dyn MultipartStore>,
-            path,
+            target,
             next_part: state.parts.len(),
             next_offset: state.bytes_done,
             state,
@@ -310,21 +443,30 @@ impl ResumableUpload {
     }
 
     fn start(&mut self, part: Bytes) {
-        let (s3, path, id) = (
-            Arc::clone(&self.s3),
-            self.path.clone(),
-            self.state.upload_id.clone(),
-        );
-        let (idx, len) = (self.next_part, part.len() as u64);
+        let (idx, offset, len) = (self.next_part, self.next_offset, part.len() as u64);
+        let (target, id) = (self.target.clone(), self.state.upload_id.clone());
         let key = self.state.staging_key.clone();
         self.next_part += 1;
         self.next_offset += len;
         self.bytes_sent += len;
         self.in_flight.push_back(Box::pin(async move {
-            let part_id = s3
-                .put_part(&path, &id, idx, part.into())
-                .await
-                .map_err(|e| StorageError::from_store(&key, e))?;
+            let part_id = match target {
+                Target::S3 { s3, path } => s3
+                    .put_part(&path, &id, idx, part.into())
+                    .await
+                    .map_err(|e| StorageError::from_store(&key, e))?,
+                Target::Local { file, .. } => {
+                    tokio::task::spawn_blocking(move || {
+                        std::os::unix::fs::FileExt::write_all_at(&*file, &part, offset)
+                    })
+                    .await
+                    .map_err(StorageError::from_join)?
+                    .map_err(|e| StorageError::from_io(&key, e))?;
+                    PartId {
+                        content_id: String::new(),
+                    }
+                }
+            };
             Ok((len, part_id))
         }));
     }
@@ -363,19 +505,8 @@ impl ResumableUpload {
                     self.state.parts.push(part_id.content_id);
                     self.state.bytes_done += len;
                 }
-                let parts = self
-                    .state
-                    .parts
-                    .iter()
-                    .map(|id| PartId {
-                        content_id: id.clone(),
-                    })
-                    .collect();
-                self.s3
-                    .complete_multipart(&self.path, &self.state.upload_id, parts)
-                    .await
-                    .map_err(|e| StorageError::from_store(&key, e))?;
-                self.state.bytes_done
+                let target = self.target.clone();
+                target.finish(&self.state, &key).await?
             }
         };
         if written != size {

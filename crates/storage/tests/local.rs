@@ -172,3 +172,86 @@ async fn a_failed_write_leaves_nothing_behind() {
         .await
         .expect("only one upload faulted");
 }
+
+/// Resumable uploads into a local directory: the same promises as on S3, plus what a killed
+/// writer leaves in the staging file.
+mod resumable {
+    use xbak_storage::conformance::{pattern, resumable, sha256_hex};
+    use xbak_storage::{RegionStore, LOCAL_UPLOAD_ID, PART_SIZE};
+
+    fn region(dir: &tempfile::TempDir) -> RegionStore {
+        RegionStore::open("cn-a", &format!("file://{}/region", dir.path().display())).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn uploads_resume_from_the_parts_already_uploaded() {
+        let dir = tempfile::tempdir().unwrap();
+        resumable::uploads_resume_from_the_parts_already_uploaded(&region(&dir)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fresh_uploads_hash_and_unfit_states_start_over() {
+        let dir = tempfile::tempdir().unwrap();
+        resumable::fresh_uploads_hash_and_unfit_states_start_over(&region(&dir)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn empty_objects_upload_resumably() {
+        let dir = tempfile::tempdir().unwrap();
+        resumable::empty_objects_upload_resumably(&region(&dir)).await;
+    }
+
+    /// Bytes past the checkpoint (a part in flight at the kill, here garbage) are cut off and
+    /// written again; a staging file shorter than its checkpoint (lost) starts the upload over.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_staging_file_is_cut_back_to_its_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let region = region(&dir);
+        let data = pattern(3 * PART_SIZE + 5, 9);
+        let (state, _) = resumable::upload_until(&region, "k/f", None, &data, 1).await;
+        assert_eq!(state.upload_id, LOCAL_UPLOAD_ID);
+        assert_eq!(state.bytes_done, PART_SIZE as u64);
+        let file = dir.path().join("region").join(&state.staging_key);
+        let mut garbage = std::fs::read(&file).unwrap();
+        garbage.truncate(PART_SIZE);
+        garbage.extend(std::iter::repeat_n(0xEEu8, PART_SIZE + 17));
+        std::fs::write(&file, &garbage).unwrap();
+
+        let mut upload = region
+            .resumable_upload("k/f", Some(state.clone()))
+            .await
+            .unwrap();
+        assert_eq!(upload.resumed_from(), PART_SIZE as u64);
+        let sent_before = upload.bytes_sent();
+        upload
+            .write(&data[PART_SIZE..], &|_| {}, |_| async { Ok::<(), ()>(()) })
+            .await
+            .unwrap();
+        assert_eq!(
+            upload.bytes_sent() - sent_before,
+            (data.len() - PART_SIZE) as u64
+        );
+        let staged = upload.complete(data.len() as u64, None).await.unwrap();
+        assert_eq!(
+            region.checksum(&staged.staging_key).await.unwrap().sha256,
+            sha256_hex(&data)
+        );
+
+        // Cut below its checkpoint: not continued.
+        let (state, _) = resumable::upload_until(&region, "k/g", None, &data, 2).await;
+        let file = dir.path().join("region").join(&state.staging_key);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(PART_SIZE as u64)
+            .unwrap();
+        let fresh = region
+            .resumable_upload("k/g", Some(state.clone()))
+            .await
+            .unwrap();
+        assert_eq!(fresh.resumed_from(), 0);
+        assert_ne!(fresh.state().staging_key, state.staging_key);
+        assert!(!file.exists(), "the unusable file is discarded");
+    }
+}

@@ -73,3 +73,15 @@ pub(super) fn backup_set(conn: &Connection, id: i64) -> Result<Option<BackupSet>
         .optional()
         .db()
 }
+
+pub(super) fn newest_backup_set(conn: &Connection, instance_id: i64) -> Result<Option<BackupSet>> {
+    let sql = format!(
+        "SELECT {BACKUP_SET_COLUMNS} FROM backup_sets b WHERE b.instance_id = ?1
+         ORDER BY b.started_at DESC, b.id DESC LIMIT 1"
+    );
+    conn.prepare_cached(&sql)
+        .db()?
+        .query_row([instance_id], |row| backup_set_at(row, 0))
+        .optional()
+        .db()
+}

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1_INITIAL),
     (2, V2_BACKUP_AGENT),
     (3, V3_POLICY_SWITCHES),
+    (4, V4_EXPIRING_COPIES),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
@@ -231,6 +232,23 @@ const V3_POLICY_SWITCHES: &str = r#"
 ALTER TABLE policies ADD COLUMN log_backup_enabled INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE policies ADD COLUMN backup_enabled_at INTEGER;
 ALTER TABLE policies ADD COLUMN log_backup_enabled_at INTEGER;
+"#;
+
+/// Retention's tombstones: expiring a copy deletes its row (so it is no longer listed, and the
+/// listing triggers keep the totals right) and inserts its tombstone here in the same
+/// transaction; the tombstone names the destination object until retention has deleted it.
+/// A new table only, so the `copies` table and its CHECK constraints are untouched.
+const V4_EXPIRING_COPIES: &str = r#"
+-- `copy_id` is the expired copy's id (AUTOINCREMENT there, so never reused).
+CREATE TABLE expiring_copies (
+    copy_id         INTEGER PRIMARY KEY,
+    instance_id     INTEGER NOT NULL REFERENCES instances (id),
+    dest_region_id  TEXT NOT NULL REFERENCES regions (region_id),
+    object_key      TEXT NOT NULL,
+    expired_at      INTEGER NOT NULL
+);
+-- Retention finishes the oldest tombstones first.
+CREATE INDEX expiring_copies_by_age ON expiring_copies (expired_at, copy_id);
 "#;
 
 /// The schema version this binary writes.

@@ -40,8 +40,8 @@ use errors::SqlResultExt;
 use pool::{connect, Pool};
 
 use crate::{
-    Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, RecordedBackupSet, Result,
-    SeenNonce,
+    Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject,
+    RecordedBackupSet, Result, SeenNonce,
 };
 
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
@@ -234,6 +234,11 @@ impl Catalog for SqliteCatalog {
         self.read(move |conn| backups::backup_set(conn, id)).await
     }
 
+    async fn newest_backup_set(&self, instance_id: i64) -> Result<Option<BackupSet>> {
+        self.read(move |conn| backups::newest_backup_set(conn, instance_id))
+            .await
+    }
+
     async fn put_instance_connection(&self, connection: &InstanceConnection) -> Result<()> {
         let connection = connection.clone();
         self.write(move |tx| agent::put_instance_connection(tx, &connection))
@@ -345,8 +350,18 @@ impl Catalog for SqliteCatalog {
             .await
     }
 
-    async fn delete_copy(&self, copy_id: i64) -> Result<bool> {
-        self.write(move |tx| retention::delete_copy(tx, copy_id))
+    async fn begin_expiry(&self, copy_id: i64, now: Timestamp) -> Result<Option<ExpiringObject>> {
+        self.write(move |tx| retention::begin_expiry(tx, copy_id, now))
+            .await
+    }
+
+    async fn expiring_objects(&self, limit: u32) -> Result<Vec<ExpiringObject>> {
+        self.read(move |conn| retention::expiring_objects(conn, limit))
+            .await
+    }
+
+    async fn finish_expiry(&self, copy_id: i64) -> Result<bool> {
+        self.write(move |tx| retention::finish_expiry(tx, copy_id))
             .await
     }
 
@@ -395,8 +410,11 @@ impl Catalog for SqliteCatalog {
         state: Option<&str>,
     ) -> Result<()> {
         let (token, state) = (lease_token.to_string(), state.map(str::to_string));
-        self.write(move |tx| queue::save_copy_resume_state(tx, copy_id, &token, state.as_deref()))
-            .await
+        // Quiet: a pending copy's upload checkpoint (one per part) changes nothing a listing shows.
+        self.write_quiet(move |tx| {
+            queue::save_copy_resume_state(tx, copy_id, &token, state.as_deref())
+        })
+        .await
     }
 
     async fn next_copy_due(&self) -> Result<Option<Timestamp>> {

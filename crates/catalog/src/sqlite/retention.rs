@@ -1,5 +1,6 @@
-//! Retention and freshness: which listed copies have outlived their instance's policy, deleting
-//! their rows, and how far each instance's copies are behind (for metrics).
+//! Retention and freshness: which listed copies have outlived their instance's policy, turning
+//! their rows into tombstones until their objects are deleted, and how far each instance's
+//! copies are behind (for metrics).
 //!
 //! Every query here walks the partial index `copies_listed` (repeating its `WHERE` term word
 //! for word) or `copies_due` (pending copies only), one instance at a time.
@@ -9,7 +10,7 @@ use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
 use super::rows::{secs, status_at, time_at};
-use crate::{CatalogError, CopyFreshness, ExpiredCopy, Result};
+use crate::{CatalogError, CopyFreshness, ExpiredCopy, ExpiringObject, Result};
 
 pub(super) fn expired_copies(
     conn: &Connection,
@@ -41,13 +42,72 @@ pub(super) fn expired_copies(
     rows.collect::<rusqlite::Result<Vec<_>>>().db()
 }
 
-pub(super) fn delete_copy(tx: &Transaction<'_>, copy_id: i64) -> Result<bool> {
+pub(super) fn begin_expiry(
+    tx: &Transaction<'_>,
+    copy_id: i64,
+    now: Timestamp,
+) -> Result<Option<ExpiringObject>> {
+    let copy = tx
+        .prepare_cached(
+            "SELECT id, instance_id, dest_region_id, object_key FROM copies
+             WHERE id = ?1 AND status IN ('completed', 'failed')",
+        )
+        .db()?
+        .query_row([copy_id], expiring_object)
+        .optional()
+        .db()?;
+    let Some(copy) = copy else {
+        return Ok(None);
+    };
+    tx.prepare_cached(
+        "INSERT INTO expiring_copies (copy_id, instance_id, dest_region_id, object_key, expired_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .db()?
+    .execute((
+        copy.copy_id,
+        copy.instance_id,
+        &copy.dest_region_id,
+        &copy.object_key,
+        secs(now),
+    ))
+    .db_as(|| format!("tombstone of copy {copy_id}"))?;
+    // The listing triggers take the row out of the per-instance totals.
+    tx.prepare_cached("DELETE FROM copies WHERE id = ?1")
+        .db()?
+        .execute([copy_id])
+        .db()?;
+    Ok(Some(copy))
+}
+
+pub(super) fn expiring_objects(conn: &Connection, limit: u32) -> Result<Vec<ExpiringObject>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT copy_id, instance_id, dest_region_id, object_key FROM expiring_copies
+             ORDER BY expired_at, copy_id
+             LIMIT ?1",
+        )
+        .db()?;
+    let rows = stmt.query_map([i64::from(limit)], expiring_object).db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+pub(super) fn finish_expiry(tx: &Transaction<'_>, copy_id: i64) -> Result<bool> {
     let n = tx
-        .prepare_cached("DELETE FROM copies WHERE id = ?1 AND status IN ('completed', 'failed')")
+        .prepare_cached("DELETE FROM expiring_copies WHERE copy_id = ?1")
         .db()?
         .execute([copy_id])
         .db()?;
     Ok(n > 0)
+}
+
+fn expiring_object(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExpiringObject> {
+    Ok(ExpiringObject {
+        copy_id: row.get(0)?,
+        instance_id: row.get(1)?,
+        dest_region_id: row.get(2)?,
+        object_key: row.get(3)?,
+    })
 }
 
 fn to_time(s: Option<i64>) -> Result<Option<Timestamp>> {
@@ -130,7 +190,8 @@ mod tests {
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
 
-    /// Retention and freshness read indexes, never the whole copies table.
+    /// Retention and freshness read indexes, never the whole copies table; tombstones are read
+    /// in index order.
     #[test]
     fn queries_use_the_copy_indexes() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -153,5 +214,16 @@ mod tests {
         );
         assert!(copied.contains("INDEX copies_listed"), "{copied}");
         assert!(!copied.contains("TEMP B-TREE"), "{copied}");
+        let tombstones = plan(
+            &conn,
+            "SELECT copy_id, instance_id, dest_region_id, object_key FROM expiring_copies
+             ORDER BY expired_at, copy_id LIMIT ?1",
+            1,
+        );
+        assert!(
+            tombstones.contains("INDEX expiring_copies_by_age"),
+            "{tombstones}"
+        );
+        assert!(!tombstones.contains("TEMP B-TREE"), "{tombstones}");
     }
 }

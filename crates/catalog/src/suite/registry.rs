@@ -360,3 +360,47 @@ pub async fn a_backup_set_is_recorded_and_queued_once(backend: &dyn Backend) {
         .await;
     assert!(matches!(err, Err(CatalogError::NotFound(_))), "{err:?}");
 }
+
+pub async fn newest_backup_set_is_the_latest_started(backend: &dyn Backend) {
+    let w = world(backend).await;
+    let cat = &*w.cat;
+    let other = cat
+        .create_instance(&new_instance(w.account.id, "rm-newest"))
+        .await
+        .unwrap();
+    assert_eq!(cat.newest_backup_set(w.instance.id).await.unwrap(), None);
+    // Recorded out of order: the latest start wins, not the latest recorded.
+    let mut recorded = Vec::new();
+    for (n, hours) in [(1, 5), (2, 9), (3, 2)] {
+        let r = cat
+            .record_backup_set(&new_set(&w.instance, t0() + secs(hours * 3600), n))
+            .await
+            .unwrap();
+        recorded.push(r.backup_set);
+    }
+    // Another instance's later set is not this instance's.
+    cat.record_backup_set(&new_set(&other, t0() + secs(20 * 3600), 4))
+        .await
+        .unwrap();
+    let newest = cat.newest_backup_set(w.instance.id).await.unwrap();
+    assert_eq!(newest.as_ref(), Some(&recorded[1]));
+    // Same start: the higher id.
+    let tie = cat
+        .record_backup_set(&new_set(&w.instance, t0() + secs(9 * 3600), 5))
+        .await
+        .unwrap()
+        .backup_set;
+    assert!(tie.id > recorded[1].id);
+    assert_eq!(
+        cat.newest_backup_set(w.instance.id).await.unwrap(),
+        Some(tie)
+    );
+    assert_eq!(
+        cat.newest_backup_set(other.id)
+            .await
+            .unwrap()
+            .map(|s| s.started_at),
+        Some(t0() + secs(20 * 3600))
+    );
+    assert_eq!(cat.newest_backup_set(i64::MAX).await.unwrap(), None);
+}

@@ -1,7 +1,8 @@
-//! Retention (`expired_copies`, `delete_copy`) and freshness (`copy_freshness`).
+//! Retention (`expired_copies`, `begin_expiry`, `expiring_objects`, `finish_expiry`) and
+//! freshness (`copy_freshness`).
 
 use super::*;
-use crate::{CopyFreshness, ExpiredCopy};
+use crate::{CopyFreshness, ExpiredCopy, ExpiringObject};
 use xbak_domain::CopyStatus;
 
 fn days(n: i64) -> chrono::Duration {
@@ -13,7 +14,7 @@ fn expired_ids(expired: &[ExpiredCopy]) -> Vec<i64> {
 }
 
 /// Exactly the listed copies older than their policy's retention (7 days in the suite) expire,
-/// oldest first, whether the policy is enabled or not; pending copies never do; deleting a row
+/// oldest first, whether the policy is enabled or not; pending copies never do; expiring a copy
 /// takes it out of listings and is idempotent.
 pub async fn expired_copies_follow_the_policy_retention(backend: &dyn Backend) {
     let w = world(backend).await;
@@ -63,13 +64,18 @@ pub async fn expired_copies_follow_the_policy_retention(backend: &dyn Backend) {
         .unwrap();
     assert_eq!(expired_ids(&first), want[..2].to_vec());
 
+    let now = t0() + days(8) + secs(1);
     for id in &want {
-        assert!(cat.delete_copy(*id).await.unwrap());
-        assert!(!cat.delete_copy(*id).await.unwrap(), "deleting twice");
+        assert!(cat.begin_expiry(*id, now).await.unwrap().is_some());
+        assert!(
+            cat.begin_expiry(*id, now).await.unwrap().is_none(),
+            "expiring twice"
+        );
         assert!(cat.copy(*id).await.unwrap().is_none());
+        assert!(cat.finish_expiry(*id).await.unwrap());
     }
     assert!(
-        !cat.delete_copy(a_pending).await.unwrap(),
+        cat.begin_expiry(a_pending, now).await.unwrap().is_none(),
         "pending copies are kept"
     );
     assert!(cat.copy(a_pending).await.unwrap().is_some());
@@ -83,6 +89,120 @@ pub async fn expired_copies_follow_the_policy_retention(backend: &dyn Backend) {
     assert_eq!(listing.total, 3);
     let listing = cat.list_copies(&query(other.id)).await.unwrap();
     assert_eq!((listing.total, listing.items.len()), (0, 0));
+}
+
+/// Beginning a copy's expiry takes it out of listings (items and totals, filtered or not), out
+/// of `copy()`, `expired_copies` and the counts at once, and leaves a tombstone naming its object,
+/// oldest first, until `finish_expiry`; a second begin finds nothing, pending copies are refused,
+/// tombstones survive reopening, and beginning moves the change token.
+pub async fn begun_expiry_hides_the_copy_until_finished(backend: &dyn Backend) {
+    let w = world(backend).await;
+    let cat = &*w.cat;
+    let mut c = Vec::new();
+    for n in 0..4u32 {
+        c.push(record(cat, &w.instance, t0() + days(i64::from(n)), n).await);
+    }
+    let failed = c[1];
+    settle_all(cat, |id| id == failed).await;
+    let pending = record(cat, &w.instance, t0() + days(4), 4).await;
+    let before = cat.copy_counts().await.unwrap();
+    assert_eq!((before.completed, before.failed, before.pending), (3, 1, 1));
+    let key = |id: i64| async move { cat.copy(id).await.unwrap().unwrap().object_key };
+    let tombstone = |copy_id: i64, object_key: String| ExpiringObject {
+        copy_id,
+        instance_id: w.instance.id,
+        dest_region_id: SHANGHAI.into(),
+        object_key,
+    };
+    let (key0, key1, key2) = (key(c[0]).await, key(c[1]).await, key(c[2]).await);
+    let by_id = |id: i64| CopyQuery {
+        cross_backup_id: Some(id),
+        ..query(w.instance.id)
+    };
+    let in_shanghai = CopyQuery {
+        dest_region_id: Some(SHANGHAI.into()),
+        ..query(w.instance.id)
+    };
+    let now = t0() + days(30);
+
+    let token = cat.change_token().await.unwrap();
+    let begun = cat.begin_expiry(c[0], now).await.unwrap();
+    assert_eq!(begun, Some(tombstone(c[0], key0.clone())));
+    assert_ne!(
+        cat.change_token().await.unwrap(),
+        token,
+        "begin_expiry is a counted write"
+    );
+    assert!(cat.copy(c[0]).await.unwrap().is_none());
+    let listing = cat.list_copies(&query(w.instance.id)).await.unwrap();
+    assert_eq!(ids(&listing), vec![c[3], c[2], c[1]]);
+    assert_eq!(listing.total, 3);
+    let listing = cat.list_copies(&in_shanghai).await.unwrap();
+    assert_eq!((ids(&listing), listing.total), (vec![c[3], c[2], c[1]], 3));
+    let listing = cat.list_copies(&by_id(c[0])).await.unwrap();
+    assert_eq!((listing.items.len(), listing.total), (0, 0));
+    assert!(!expired_ids(&cat.expired_copies(now, 100).await.unwrap()).contains(&c[0]));
+    let counts = cat.copy_counts().await.unwrap();
+    assert_eq!((counts.completed, counts.failed, counts.pending), (2, 1, 1));
+    assert_eq!(
+        cat.expiring_objects(100).await.unwrap(),
+        vec![tombstone(c[0], key0.clone())]
+    );
+
+    // Idempotent; pending copies are refused and stay as they were.
+    assert_eq!(cat.begin_expiry(c[0], now).await.unwrap(), None);
+    assert_eq!(cat.begin_expiry(pending, now).await.unwrap(), None);
+    assert!(cat.copy(pending).await.unwrap().is_some());
+    assert_eq!(cat.begin_expiry(i64::MAX, now).await.unwrap(), None);
+
+    // A failed copy expires too. Oldest first means earliest expiry, then id.
+    let failed_tomb = cat.begin_expiry(failed, now + secs(60)).await.unwrap();
+    assert_eq!(failed_tomb, Some(tombstone(failed, key1.clone())));
+    assert!(cat
+        .begin_expiry(c[2], now - secs(60))
+        .await
+        .unwrap()
+        .is_some());
+    let left = cat.expiring_objects(100).await.unwrap();
+    assert_eq!(
+        left,
+        vec![
+            tombstone(c[2], key2.clone()),
+            tombstone(c[0], key0.clone()),
+            tombstone(failed, key1.clone()),
+        ]
+    );
+    assert_eq!(cat.expiring_objects(2).await.unwrap(), left[..2].to_vec());
+    let listing = cat.list_copies(&query(w.instance.id)).await.unwrap();
+    assert_eq!((ids(&listing), listing.total), (vec![c[3]], 1));
+
+    // Another handle (another process, or after a restart) sees the same.
+    let reopened = backend.open().await;
+    assert_eq!(reopened.expiring_objects(100).await.unwrap(), left);
+    assert!(reopened.copy(c[0]).await.unwrap().is_none());
+    let listing = reopened.list_copies(&query(w.instance.id)).await.unwrap();
+    assert_eq!((ids(&listing), listing.total), (vec![c[3]], 1));
+
+    // Finishing removes the tombstone, once.
+    assert!(reopened.finish_expiry(c[0]).await.unwrap());
+    assert!(
+        !reopened.finish_expiry(c[0]).await.unwrap(),
+        "finishing twice"
+    );
+    assert_eq!(
+        cat.expiring_objects(100).await.unwrap(),
+        vec![tombstone(c[2], key2), tombstone(failed, key1)]
+    );
+    assert!(cat.finish_expiry(c[2]).await.unwrap());
+    assert!(cat.finish_expiry(failed).await.unwrap());
+    assert!(cat.expiring_objects(100).await.unwrap().is_empty());
+    assert!(
+        cat.copy(c[0]).await.unwrap().is_none(),
+        "a finished copy stays gone"
+    );
+    let listing = cat.list_copies(&query(w.instance.id)).await.unwrap();
+    assert_eq!((ids(&listing), listing.total), (vec![c[3]], 1));
+    assert!(cat.copy(pending).await.unwrap().is_some());
 }
 
 /// The recovery point is the newest copied set; the lag starts at the oldest newer set whose

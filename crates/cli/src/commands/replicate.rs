@@ -51,13 +51,22 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                     copy_id,
                     bytes,
                     elapsed,
+                    resumed_from,
+                    sent,
                     ..
                 } => {
                     if let Some(b) = bars.remove(&copy_id) {
                         b.finish_and_clear();
                     }
                     let mbps = bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9);
-                    println!("copy {copy_id}: completed, {bytes} bytes verified ({mbps:.1} MB/s)");
+                    let resumed = if resumed_from > 0 {
+                        format!(", resumed at byte {resumed_from}, {sent} bytes sent")
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "copy {copy_id}: completed, {bytes} bytes verified ({mbps:.1} MB/s){resumed}"
+                    );
                 }
                 CopyEvent::Failed {
                     copy_id,

@@ -316,6 +316,12 @@ impl Catalog for StealingCatalog {
     async fn backup_set(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::BackupSet>> {
         self.inner.backup_set(id).await
     }
+    async fn newest_backup_set(
+        &self,
+        instance_id: i64,
+    ) -> xbak_catalog::Result<Option<xbak_domain::BackupSet>> {
+        self.inner.newest_backup_set(instance_id).await
+    }
     async fn put_instance_connection(
         &self,
         c: &xbak_domain::InstanceConnection,
@@ -417,8 +423,21 @@ impl Catalog for StealingCatalog {
     ) -> xbak_catalog::Result<Vec<xbak_catalog::ExpiredCopy>> {
         self.inner.expired_copies(now, limit).await
     }
-    async fn delete_copy(&self, copy_id: i64) -> xbak_catalog::Result<bool> {
-        self.inner.delete_copy(copy_id).await
+    async fn begin_expiry(
+        &self,
+        copy_id: i64,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<Option<xbak_catalog::ExpiringObject>> {
+        self.inner.begin_expiry(copy_id, now).await
+    }
+    async fn expiring_objects(
+        &self,
+        limit: u32,
+    ) -> xbak_catalog::Result<Vec<xbak_catalog::ExpiringObject>> {
+        self.inner.expiring_objects(limit).await
+    }
+    async fn finish_expiry(&self, copy_id: i64) -> xbak_catalog::Result<bool> {
+        self.inner.finish_expiry(copy_id).await
     }
     async fn copy_freshness(&self) -> xbak_catalog::Result<Vec<xbak_catalog::CopyFreshness>> {
         self.inner.copy_freshness().await

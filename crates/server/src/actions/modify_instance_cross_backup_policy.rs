@@ -2,13 +2,18 @@
 //!
 //! Absent optional values keep what is stored. Turning the policy on (or keeping it on) queues
 //! the copy of the newest backup set of the last 24 hours to the destination if that set has
-//! none there yet, as Alibaba copies the latest backup when the feature is enabled. Turning it off
-//! stops new copies and keeps the old ones. `LogBackupEnabled` is stored and reported; xbak does
-//! not copy binlogs yet.
+//! none there yet, as Alibaba copies the latest backup when the feature is enabled. When the
+//! policy is turned on (off → on, or created enabled) and the instance has no set that started
+//! in the last 24 hours, a full backup is requested instead ([`crate::OnDemandBackups`], fire
+//! and forget: the response does not wait for it); once recorded, the set's copy is queued under
+//! the enabled policy like any other. `xbak serve` takes that backup with its workers when the
+//! instance has a database server (`xbak instance connect`); `serve --no-workers`, or an instance
+//! without a database server, takes none. Turning the policy off stops new copies and keeps the
+//! old ones. `LogBackupEnabled` is stored and reported; xbak does not copy binlogs yet.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use xbak_domain::instance::DEFAULT_RETENTION_DAYS;
-use xbak_domain::Policy;
+use xbak_domain::{Instance, Policy};
 use xbak_protocol::actions::describe_instance_cross_backup_policy::response::enable_word;
 use xbak_protocol::actions::modify_instance_cross_backup_policy::params::ONLY_TYPE;
 use xbak_protocol::actions::modify_instance_cross_backup_policy::{
@@ -21,7 +26,8 @@ use crate::auth::Caller;
 use crate::state::AppState;
 use crate::Failure;
 
-/// How far back a set may have started to be copied when the policy is turned on.
+/// How far back a set may have started to be copied when the policy is turned on (older: a
+/// backup is requested instead).
 const LATEST_SET_WINDOW_HOURS: i64 = 24;
 
 pub async fn run(
@@ -35,6 +41,7 @@ pub async fn run(
     let instance =
         eligible_instance(state, caller, &params.db_instance_id, &params.region_id).await?;
     let current = state.catalog.cross_backup_policy(instance.id).await?;
+    let was_enabled = current.as_ref().is_some_and(|c| c.policy.enabled);
 
     let enabled = params
         .backup_enabled
@@ -79,10 +86,14 @@ pub async fn run(
                 .await?;
             if enabled {
                 let since = now - Duration::hours(LATEST_SET_WINDOW_HOURS);
-                state
+                let queued = state
                     .catalog
                     .queue_copy_of_latest_set(instance.id, &dest, since)
                     .await?;
+                // Nothing queued: no recent set, or its copy exists already (it is checked).
+                if !was_enabled && queued.is_none() {
+                    request_backup_unless_recent(state, &instance, since).await?;
+                }
             }
             Some(stored)
         }
@@ -106,4 +117,26 @@ pub async fn run(
             .map_or(retention, |s| s.policy.retention_days),
     };
     Ok(render(&response, format))
+}
+
+/// Turning the policy on found no set to copy: asks for a backup of `instance` when it has no
+/// set that started at or after `since` and something takes such backups.
+async fn request_backup_unless_recent(
+    state: &AppState,
+    instance: &Instance,
+    since: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let Some(backups) = state.on_demand_backups() else {
+        return Ok(());
+    };
+    let newest = state.catalog.newest_backup_set(instance.id).await?;
+    if newest.is_some_and(|set| set.started_at >= since) {
+        return Ok(());
+    }
+    tracing::info!(
+        instance = %instance.db_instance_id,
+        "cross-region policy enabled with no backup set from the last 24 hours: requesting a full backup"
+    );
+    backups.request(instance);
+    Ok(())
 }

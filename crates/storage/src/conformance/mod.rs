@@ -4,10 +4,12 @@
 //! cannot be reached fails its run, it is not skipped.
 //!
 //! [`objects`] holds the plain object operations, [`staging`] the staged-write promises
-//! (publish, verification, sweeping, streaming); [`data`] makes test bytes.
+//! (publish, verification, sweeping, streaming), [`resumable`] the resumable-upload promises of
+//! the backends that have them; [`data`] makes test bytes.
 
 pub mod data;
 pub mod objects;
+pub mod resumable;
 pub mod s3;
 pub mod staging;
 

@@ -1,0 +1,170 @@
+//! Resumable uploads ([`RegionStore::resumable_upload`]), for every backend that has them
+//! (S3-compatible and local regions): run by `tests/s3.rs` and `tests/local.rs`.
+
+use super::{pattern, sha256_hex};
+use crate::{RegionStore, ResumeState, UploadError, PART_SIZE};
+use futures::TryStreamExt;
+
+/// Writes `data` through a resumable upload, stopping (as a crash would) once `stop_after`
+/// parts were checkpointed; returns the last checkpointed state.
+pub async fn upload_until(
+    region: &RegionStore,
+    key: &str,
+    from: Option<ResumeState>,
+    data: &[u8],
+    stop_after: usize,
+) -> (ResumeState, u64) {
+    let mut upload = region.resumable_upload(key, from).await.unwrap();
+    let start = upload.resumed_from() as usize;
+    let mut saved = upload.state().clone();
+    let mut count = 0;
+    let result = upload
+        .write(&data[start..], &|_| {}, |state| {
+            saved = state.clone();
+            count += 1;
+            let stop = count >= stop_after;
+            async move {
+                if stop {
+                    Err("crash")
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+    assert!(matches!(result, Err(UploadError::Checkpoint("crash"))));
+    (saved, upload.bytes_sent())
+}
+
+/// Parts checkpointed before a crash are not sent again; a crash after completing sends nothing.
+pub async fn uploads_resume_from_the_parts_already_uploaded(region: &RegionStore) {
+    assert!(region.supports_resume());
+    let data = pattern(5 * PART_SIZE + 777, 3);
+    let key = "cross/r/obj";
+
+    let (state, _) = upload_until(region, key, None, &data, 2).await;
+    assert_eq!(state.parts.len(), 2);
+    assert_eq!(state.bytes_done, 2 * PART_SIZE as u64);
+    let json = state.to_json();
+    assert_eq!(ResumeState::from_json(&json), Some(state.clone()));
+    assert_eq!(ResumeState::from_json("{\"v\":2}"), None);
+    assert_eq!(region.list("").await.unwrap(), Vec::<String>::new());
+
+    // Resume twice more, then finish: nothing is uploaded twice but parts in flight.
+    let (state, _) = upload_until(region, key, Some(state), &data, 1).await;
+    assert_eq!(state.bytes_done, 3 * PART_SIZE as u64);
+    let mut upload = region
+        .resumable_upload(key, Some(state.clone()))
+        .await
+        .unwrap();
+    assert_eq!(upload.resumed_from(), 3 * PART_SIZE as u64);
+    assert_eq!(upload.state().upload_id, state.upload_id);
+    let sha = upload
+        .write(&data[3 * PART_SIZE..], &|_| {}, |_| async {
+            Ok::<(), ()>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(sha, None, "a resumed upload cannot know the whole checksum");
+    assert_eq!(
+        upload.bytes_sent(),
+        data.len() as u64 - 3 * PART_SIZE as u64
+    );
+    let finished = upload.state().clone();
+    let staged = upload.complete(data.len() as u64, None).await.unwrap();
+    assert_eq!(staged.resumed_from, 3 * PART_SIZE as u64);
+    assert_eq!(
+        region.checksum(&staged.staging_key).await.unwrap().sha256,
+        sha256_hex(&data)
+    );
+    assert_eq!(region.list("").await.unwrap(), Vec::<String>::new());
+
+    // A crash after completing: resuming finds the staging object and uploads nothing.
+    let mut again = region
+        .resumable_upload(key, Some(finished.clone()))
+        .await
+        .unwrap();
+    assert_eq!(again.resumed_from(), data.len() as u64);
+    assert_eq!(
+        again
+            .write(&b""[..], &|_| {}, |_| async { Ok::<(), ()>(()) })
+            .await
+            .unwrap(),
+        None
+    );
+    let staged = again.complete(data.len() as u64, None).await.unwrap();
+    assert_eq!(staged.staging_key, finished.staging_key);
+
+    region.discard_upload(&finished).await;
+    assert_eq!(region.head(&finished.staging_key).await.unwrap(), None);
+}
+
+/// A fresh upload hashes what it writes; a state that does not fit the key or the part size
+/// is discarded, and a discarded upload is never continued.
+pub async fn fresh_uploads_hash_and_unfit_states_start_over(region: &RegionStore) {
+    let data = pattern(PART_SIZE + 10, 4);
+    let mut upload = region.resumable_upload("k/a", None).await.unwrap();
+    let mut checkpoints = Vec::new();
+    let sha = upload
+        .write(&data[..], &|_| {}, |s| {
+            checkpoints.push(s.bytes_done);
+            async { Ok::<(), ()>(()) }
+        })
+        .await
+        .unwrap();
+    assert_eq!(sha.as_deref(), Some(sha256_hex(&data).as_str()));
+    assert_eq!(checkpoints, vec![PART_SIZE as u64, data.len() as u64]);
+    let state = upload.state().clone();
+    upload.complete(data.len() as u64, sha).await.unwrap();
+
+    // A state for another key, or of another part size, is discarded, not continued.
+    let other = region
+        .resumable_upload("k/b", Some(state.clone()))
+        .await
+        .unwrap();
+    assert_ne!(other.state().staging_key, state.staging_key);
+    assert_eq!(other.resumed_from(), 0);
+    assert_eq!(
+        region.head(&state.staging_key).await.unwrap(),
+        None,
+        "discarded"
+    );
+    let odd = ResumeState {
+        part_size: 5 << 20,
+        ..other.state().clone()
+    };
+    let fresh = region.resumable_upload("k/b", Some(odd)).await.unwrap();
+    assert_eq!(fresh.resumed_from(), 0);
+
+    // A discarded upload is not continued: it starts over, or (S3, where the upload id is only
+    // found dead when used) its next part fails and says so.
+    let (state, _) = upload_until(region, "k/c", None, &pattern(3 * PART_SIZE, 5), 1).await;
+    region.discard_upload(&state).await;
+    let mut dead = region.resumable_upload("k/c", Some(state)).await.unwrap();
+    if dead.resumed_from() > 0 {
+        let e = dead
+            .write(&pattern(2 * PART_SIZE, 5)[..], &|_| {}, |_| async {
+                Ok::<(), ()>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, UploadError::Storage(_)), "{e:?}");
+    }
+}
+
+/// An empty object completes with the empty SHA-256.
+pub async fn empty_objects_upload_resumably(region: &RegionStore) {
+    let mut upload = region.resumable_upload("k/empty", None).await.unwrap();
+    let sha = upload
+        .write(&b""[..], &|_| {}, |_| async { Ok::<(), ()>(()) })
+        .await
+        .unwrap();
+    let staged = upload.complete(0, sha).await.unwrap();
+    assert_eq!(
+        staged.sha256.as_deref(),
+        Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    );
+    let (size, stream) = region.get(&staged.staging_key, None).await.unwrap();
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
+    assert_eq!((size, chunks.concat().len()), (0, 0));
+}
