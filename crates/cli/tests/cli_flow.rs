@@ -327,3 +327,68 @@ fn replicate_once_throttles_then_applies_retention() {
     let out = data.ok(&["replicate", "--once"]);
     assert!(out.contains("0 expired copies deleted"), "{out}");
 }
+
+/// `policy set --off` stops new copies; turning it back on queues the copy of the newest set of
+/// the last 24 hours (as ModifyInstanceCrossBackupPolicy does), once.
+#[test]
+fn policy_set_off_then_on_copies_the_latest_set_once() {
+    let data = DataDir::new();
+    data.seed();
+    let off = data.ok(&[
+        "policy",
+        "set",
+        "rm-bb0001",
+        "--cross-region",
+        "cn-shanghai",
+        "--off",
+    ]);
+    assert!(off.contains("cross-region copies off"), "{off}");
+    let file = make_file(data.path(), "recent.xb", 1);
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    data.register(&file, &hour_ago);
+    let idle = data.ok(&["replicate", "--once"]);
+    assert!(idle.contains("0 copies completed"), "{idle}");
+
+    let on = data.ok(&[
+        "policy",
+        "set",
+        "rm-bb0001",
+        "--cross-region",
+        "cn-shanghai",
+        "--retention-days",
+        "30",
+        "--log-backup",
+    ]);
+    assert!(on.contains("queued copy"), "{on}");
+    let copied = data.ok(&["replicate", "--once"]);
+    assert!(copied.contains("1 copies completed"), "{copied}");
+    assert_eq!(data.visible_files("cn-shanghai").len(), 1);
+
+    let again = data.ok(&[
+        "policy",
+        "set",
+        "rm-bb0001",
+        "--cross-region",
+        "cn-shanghai",
+    ]);
+    assert!(
+        again.contains("no backup set of the last 24 hours"),
+        "{again}"
+    );
+    let mut refused = data.cmd(&[
+        "policy",
+        "set",
+        "rm-bb0001",
+        "--cross-region",
+        "cn-shanghai",
+        "--off",
+        "--log-backup",
+    ]);
+    let out = refused.output().unwrap();
+    assert!(
+        !out.status.success(),
+        "--off with --log-backup must be refused"
+    );
+}

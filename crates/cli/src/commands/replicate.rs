@@ -90,7 +90,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         "{} copies completed ({} bytes), {} to retry later, {} failed for good, {} abandoned",
         summary.completed, summary.bytes, summary.retried, summary.failed, summary.abandoned
     );
-    // Then retention: copies older than their policy's retention go (object, then row).
+    // Then retention: copies older than their policy's retention go (row hidden, object deleted, then its tombstone).
     let expired = Retention::new(catalog, regions)
         .sweep(chrono::Utc::now())
         .await?;

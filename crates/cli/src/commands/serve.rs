@@ -84,7 +84,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             },
         );
         tokio::spawn(feed_metrics(state.clone(), replicator.subscribe()));
-        // Copies older than their policy's retention are deleted (object, then row).
+        // Expired copies go: hidden from listings, then the object, then the tombstone.
         let retention = Retention::new(catalog.clone(), regions.clone());
         let mut rx = stop_rx.clone();
         tokio::spawn(async move {
