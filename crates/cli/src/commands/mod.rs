@@ -9,6 +9,7 @@ pub mod completions;
 pub mod dbconn;
 pub mod instance;
 pub mod policy;
+pub mod policy_backups;
 pub mod rds;
 pub mod region;
 pub mod replicate;
