@@ -9,7 +9,10 @@ use std::time::Duration;
 pub enum CopyEvent {
     /// An attempt began; `size` is the source's recorded size in bytes.
     Started { copy_id: i64, size: u64 },
-    /// Bytes written to staging so far in this attempt (about once per 8 MiB).
+    /// The attempt takes up an earlier attempt's upload, which already holds `from` bytes.
+    Resumed { copy_id: i64, from: u64 },
+    /// Bytes of the object in staging so far (about once per 8 MiB; a resumed attempt counts
+    /// from where it resumed).
     Progress { copy_id: i64, bytes: u64 },
     /// The staged bytes were read back and matched the recorded checksum.
     Verified { copy_id: i64 },
@@ -38,6 +41,7 @@ impl CopyEvent {
     pub fn copy_id(&self) -> i64 {
         match self {
             CopyEvent::Started { copy_id, .. }
+            | CopyEvent::Resumed { copy_id, .. }
             | CopyEvent::Progress { copy_id, .. }
             | CopyEvent::Verified { copy_id }
             | CopyEvent::Completed { copy_id, .. }

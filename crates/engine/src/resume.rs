@@ -151,9 +151,9 @@ pub(crate) async fn upload(
             size = expected.size,
             "resuming copy"
         );
-        inner.emit(CopyEvent::Progress {
+        inner.emit(CopyEvent::Resumed {
             copy_id: job.copy_id,
-            bytes: from,
+            from,
         });
     }
 

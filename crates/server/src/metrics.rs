@@ -54,6 +54,10 @@ impl Metrics {
                 self.copies_in_progress.fetch_add(1, Relaxed);
                 last_progress.insert(*copy_id, 0);
             }
+            // Bytes an earlier attempt wrote are not written again: count from there.
+            CopyEvent::Resumed { copy_id, from } => {
+                last_progress.insert(*copy_id, *from);
+            }
             CopyEvent::Progress { copy_id, bytes } => {
                 let prev = last_progress.insert(*copy_id, *bytes).unwrap_or(0);
                 self.copy_bytes_written
@@ -250,4 +254,36 @@ pub async fn handle(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    #[test]
+    fn a_resumed_copy_counts_only_the_bytes_it_writes() {
+        let m = Metrics::default();
+        let mut progress = HashMap::new();
+        let copy_id = 7;
+        for event in [
+            CopyEvent::Started { copy_id, size: 100 },
+            CopyEvent::Resumed { copy_id, from: 60 },
+            CopyEvent::Progress { copy_id, bytes: 80 },
+            CopyEvent::Completed {
+                copy_id,
+                dest_region_id: "cn-shanghai".into(),
+                bytes: 100,
+                elapsed: Duration::from_secs(1),
+                resumed_from: 60,
+                sent: 40,
+            },
+        ] {
+            m.record_copy(&event, &mut progress);
+        }
+        assert_eq!(m.copy_bytes_written.load(Relaxed), 40);
+        assert_eq!(m.copy_bytes_completed.load(Relaxed), 100);
+        assert_eq!(m.copies_in_progress.load(Relaxed), 0);
+    }
 }

@@ -42,7 +42,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
                 CopyEvent::Started { copy_id, size } => {
                     bars.insert(copy_id, bytes_bar(&format!("copy {copy_id}"), size));
                 }
-                CopyEvent::Progress { copy_id, bytes } => {
+                CopyEvent::Resumed {
+                    copy_id,
+                    from: bytes,
+                }
+                | CopyEvent::Progress { copy_id, bytes } => {
                     if let Some(b) = bars.get(&copy_id) {
                         b.set_position(bytes);
                     }
