@@ -4,6 +4,7 @@
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use xbak_domain::Dsn;
 
@@ -74,6 +75,13 @@ pub struct SqlError {
     pub endpoint: String,
     #[source]
     pub source: mysql_async::Error,
+}
+
+impl SqlError {
+    /// The server said the table does not exist (`ER_NO_SUCH_TABLE`, 1146).
+    pub fn is_no_such_table(&self) -> bool {
+        matches!(&self.source, mysql_async::Error::Server(e) if e.code == 1146)
+    }
 }
 
 /// One connection and the endpoint it came from (for error messages).
@@ -211,27 +219,57 @@ impl Session {
     pub async fn table_states(&mut self, tables: &[TableRef]) -> Result<Vec<TableState>, SqlError> {
         let mut out = Vec::with_capacity(tables.len());
         for t in tables {
-            let name = format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.name));
-            let checksum: Option<(String, Option<u64>)> =
-                self.first(&format!("CHECKSUM TABLE {name}")).await?;
-            let checksum = checksum.and_then(|(_, c)| c);
+            let checksum = self.checksum_table(t).await?;
             let rows = match checksum {
                 // CHECKSUM TABLE answers NULL for a missing table instead of failing.
                 None => None,
-                Some(_) => {
-                    self.first::<u64>(&format!("SELECT COUNT(*) FROM {name}"))
-                        .await?
-                }
+                Some(_) => self.row_count(t).await?,
             };
-            out.push(TableState {
-                schema: t.schema.clone(),
-                name: t.name.clone(),
-                engine: t.engine.clone(),
-                rows,
-                checksum,
-            });
+            out.push(t.state(rows, checksum));
         }
         Ok(out)
+    }
+
+    /// `CHECKSUM TABLE`; `None` when the table does not exist.
+    pub async fn checksum_table(&mut self, t: &TableRef) -> Result<Option<u64>, SqlError> {
+        let checksum: Option<(String, Option<u64>)> = self
+            .first(&format!("CHECKSUM TABLE {}", t.quoted()))
+            .await?;
+        Ok(checksum.and_then(|(_, c)| c))
+    }
+
+    /// `SELECT COUNT(*)` (an error if the table does not exist).
+    pub async fn row_count(&mut self, t: &TableRef) -> Result<Option<u64>, SqlError> {
+        self.first::<u64>(&format!("SELECT COUNT(*) FROM {}", t.quoted()))
+            .await
+    }
+
+    /// `information_schema.TABLES.DATA_LENGTH` of each of `tables`, in their order (0 when the
+    /// server does not say or the table is gone): an estimate of what reading it costs.
+    pub async fn data_lengths(&mut self, tables: &[TableRef]) -> Result<Vec<u64>, SqlError> {
+        let excluded = SYSTEM_SCHEMAS
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(DATA_LENGTH, 0) FROM information_schema.TABLES
+             WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ({excluded})"
+        );
+        let rows: Vec<(String, String, u64)> = self.all(&sql).await?;
+        let sizes: HashMap<(String, String), u64> = rows
+            .into_iter()
+            .map(|(schema, name, size)| ((schema, name), size))
+            .collect();
+        Ok(tables
+            .iter()
+            .map(|t| {
+                sizes
+                    .get(&(t.schema.clone(), t.name.clone()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect())
     }
 
     /// Binary log coordinates consistent with this session's snapshot (MariaDB's
@@ -264,6 +302,105 @@ impl Session {
     }
 }
 
+/// What [`Session::table_states`] answers, with the work spread over `sessions` and read
+/// concurrently; in `tables`' order.
+///
+/// The unit of work is one statement: each table's `CHECKSUM TABLE` and its `COUNT(*)` are two
+/// pieces, so one big table's two scans run side by side too. Pieces are dealt out largest
+/// first, each to the least-loaded session ([`split_by_size`]); a checksum weighs the table's
+/// `sizes` entry ([`Session::data_lengths`]), a count half of it (it may scan a smaller index
+/// and computes no CRC).
+///
+/// Each session reads in its own snapshot, if it has one open: the caller must make sure those
+/// snapshots see the same committed state (opened while no transaction could commit), or the
+/// result mixes instants.
+pub async fn table_states_in_sessions(
+    sessions: &mut [Session],
+    tables: &[TableRef],
+    sizes: &[u64],
+) -> Result<Vec<TableState>, SqlError> {
+    #[derive(Clone, Copy)]
+    enum Piece {
+        Checksum(usize),
+        Count(usize),
+    }
+    let pieces: Vec<Piece> = (0..tables.len())
+        .map(Piece::Checksum)
+        .chain((0..tables.len()).map(Piece::Count))
+        .collect();
+    let weights: Vec<u64> = pieces
+        .iter()
+        .map(|p| match *p {
+            Piece::Checksum(i) => sizes.get(i).copied().unwrap_or(0),
+            Piece::Count(i) => sizes.get(i).copied().unwrap_or(0) / 2,
+        })
+        .collect();
+    let groups = split_by_size(&weights, sessions.len().max(1));
+    let mut checksums: Vec<Option<u64>> = vec![None; tables.len()];
+    // `Err`: the table does not exist (kept: it matters only if its checksum says it does).
+    let mut counts: Vec<Option<Result<Option<u64>, SqlError>>> =
+        (0..tables.len()).map(|_| None).collect();
+    let work = sessions.iter_mut().zip(groups).map(|(session, group)| {
+        let pieces = &pieces;
+        async move {
+            let mut done = Vec::with_capacity(group.len());
+            for p in group.into_iter().map(|g| pieces[g]) {
+                match p {
+                    Piece::Checksum(i) => {
+                        let c = session.checksum_table(&tables[i]).await?;
+                        done.push((p, Ok(c)));
+                    }
+                    Piece::Count(i) => match session.row_count(&tables[i]).await {
+                        Ok(n) => done.push((p, Ok(n))),
+                        Err(e) if e.is_no_such_table() => done.push((p, Err(e))),
+                        Err(e) => return Err(e),
+                    },
+                }
+            }
+            Ok::<_, SqlError>(done)
+        }
+    });
+    for (piece, result) in futures::future::try_join_all(work)
+        .await?
+        .into_iter()
+        .flatten()
+    {
+        match piece {
+            Piece::Checksum(i) => checksums[i] = result.ok().flatten(),
+            Piece::Count(i) => counts[i] = Some(result),
+        }
+    }
+    let mut out = Vec::with_capacity(tables.len());
+    for ((t, checksum), count) in tables.iter().zip(checksums).zip(counts) {
+        // As in `table_states`: no checksum (a missing table), no row count.
+        let rows = match checksum {
+            None => None,
+            Some(_) => count.expect("every table was counted")?,
+        };
+        out.push(t.state(rows, checksum));
+    }
+    Ok(out)
+}
+
+/// Splits item indices `0..sizes.len()` into `k` groups of similar total size: largest first,
+/// each to the group with the least so far (ties: the earlier item, the lower group). Every
+/// item counts one byte more than its size, so empty tables spread too.
+pub fn split_by_size(sizes: &[u64], k: usize) -> Vec<Vec<usize>> {
+    let k = k.max(1);
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(sizes[i]), i));
+    let mut groups = vec![Vec::new(); k];
+    let mut loads = vec![0u64; k];
+    for i in order {
+        let g = (0..k)
+            .min_by_key(|&g| (loads[g], g))
+            .expect("at least one group");
+        loads[g] = loads[g].saturating_add(sizes[i]).saturating_add(1);
+        groups[g].push(i);
+    }
+    groups
+}
+
 fn first_words(sql: &str) -> String {
     sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
 }
@@ -284,6 +421,23 @@ pub struct TableRef {
     pub schema: String,
     pub name: String,
     pub engine: String,
+}
+
+impl TableRef {
+    /// `` `schema`.`name` ``.
+    fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+
+    fn state(&self, rows: Option<u64>, checksum: Option<u64>) -> TableState {
+        TableState {
+            schema: self.schema.clone(),
+            name: self.name.clone(),
+            engine: self.engine.clone(),
+            rows,
+            checksum,
+        }
+    }
 }
 
 /// A table's contents at a point in time, as recorded in a manifest and checked after a restore.
@@ -315,6 +469,21 @@ mod tests {
     fn quoting_escapes_what_it_must() {
         assert_eq!(quote_ident("a`b"), "`a``b`");
         assert_eq!(quote_string("it's \\"), "'it''s \\\\'");
+    }
+
+    #[test]
+    fn tables_are_split_largest_first_to_the_least_loaded_session() {
+        // 100 alone; 60 then 30 then 5 and 0 fill the other two.
+        let sizes = [5, 100, 0, 60, 30];
+        assert_eq!(
+            split_by_size(&sizes, 3),
+            vec![vec![1], vec![3], vec![4, 0, 2]]
+        );
+        assert_eq!(split_by_size(&sizes, 1), vec![vec![1, 3, 4, 0, 2]]);
+        // More sessions than tables: the extra ones get nothing.
+        assert_eq!(split_by_size(&[0, 0], 3), vec![vec![0], vec![1], vec![]]);
+        let all: usize = split_by_size(&sizes, 2).iter().map(Vec::len).sum();
+        assert_eq!(all, sizes.len());
     }
 
     #[test]

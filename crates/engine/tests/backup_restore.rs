@@ -509,6 +509,102 @@ async fn scenario(name: &str, dest_url: Option<String>) {
     admin.close().await;
 }
 
+/// A physical set's manifest is read in several sessions whose snapshots were opened in
+/// mariabackup's BLOCK_COMMIT pause; on an idle server it must equal what one fresh snapshot
+/// reads afterwards: same tables in the same order, same row counts and checksums.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_read_in_parallel_sessions_equals_one_snapshot() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    require_tools();
+    let dsn = source_dsn();
+    let mut admin = connect(&dsn).await;
+    let db = format!("xbak_e2e_{}_parallel", std::process::id());
+    let _cleanup = DropDatabases(dsn.clone(), vec![db.clone()]);
+    let q = quote_ident(&db);
+    // Five tables of different sizes (one empty, one MyISAM), so that the work is split.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {q}"),
+        format!("CREATE DATABASE {q}"),
+        format!("CREATE TABLE {q}.big (id INT PRIMARY KEY, a VARCHAR(64), b TEXT, KEY (a)) ENGINE=InnoDB"),
+        format!("CREATE TABLE {q}.medium (id INT PRIMARY KEY, v DECIMAL(12,2), t DATETIME) ENGINE=InnoDB"),
+        format!("CREATE TABLE {q}.small (id INT PRIMARY KEY, name VARCHAR(32) CHARACTER SET utf8mb4) ENGINE=InnoDB"),
+        format!("CREATE TABLE {q}.empty_one (id INT PRIMARY KEY) ENGINE=InnoDB"),
+        format!("CREATE TABLE {q}.plain (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=MyISAM"),
+        format!(
+            "INSERT INTO {q}.big SELECT seq, CONCAT('a-', seq % 1000), REPEAT(MD5(seq), 4)
+             FROM {q}.seq_1_to_60000"
+        ),
+        format!(
+            "INSERT INTO {q}.medium SELECT seq, seq * 1.25, '2026-01-01' + INTERVAL seq MINUTE
+             FROM {q}.seq_1_to_15000"
+        ),
+        format!("INSERT INTO {q}.small SELECT seq, CONCAT('名-', seq) FROM {q}.seq_1_to_700"),
+        format!("INSERT INTO {q}.plain VALUES (1, 'x'), (2, 'y'), (3, 'z')"),
+    ] {
+        admin.exec(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let w = world(&dsn, "rm-par", None).await;
+    let full = w
+        .agent
+        .run(
+            &request("rm-par", BackupMethod::Physical, BackupType::Full, None),
+            &|_| {},
+        )
+        .await
+        .expect("physical full backup");
+    assert!(
+        full.manifest
+            .consistency
+            .contains("BLOCK_COMMIT (process paused), in 3 session(s)"),
+        "read in 3 sessions opened in the pause: {}",
+        full.manifest.consistency
+    );
+
+    // One fresh snapshot, one session, the tables one after the other.
+    let mut fresh = connect(&dsn).await;
+    fresh.start_snapshot().await.unwrap();
+    let all = fresh.user_tables(None).await.unwrap();
+    let expected = fresh.table_states(&all).await.unwrap();
+    fresh.close().await;
+
+    // The server is shared: other tests' databases may come and go meanwhile, so the
+    // comparison is of this test's tables; the order is checked for the whole manifest.
+    let ours = |v: &[xbak_engine::db::TableState]| {
+        v.iter()
+            .filter(|t| t.schema == db)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let got = ours(&full.manifest.tables);
+    assert_eq!(got, ours(&expected));
+    assert_eq!(
+        got.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["big", "empty_one", "medium", "plain", "small"]
+    );
+    assert_eq!(got[0].rows, Some(60_000));
+    assert_eq!(got[1].rows, Some(0));
+    assert!(got.iter().all(|t| t.checksum.is_some()));
+    // The listing's order (the server's collation), whatever came and went in between.
+    let names = |v: &[xbak_engine::db::TableState]| {
+        v.iter()
+            .map(|t| (t.schema.clone(), t.name.clone()))
+            .collect::<Vec<_>>()
+    };
+    let (m, e) = (names(&full.manifest.tables), names(&expected));
+    let in_both = |v: &[(String, String)], other: &[(String, String)]| {
+        v.iter()
+            .filter(|x| other.contains(x))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        in_both(&m, &e),
+        in_both(&e, &m),
+        "the manifest keeps the listing's order"
+    );
+    admin.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_is_a_failed_run() {
     let dead = Dsn::parse(&format!(

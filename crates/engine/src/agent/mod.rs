@@ -11,8 +11,17 @@
 //! 3. pins the consistent point with a second session (see [`logical`] and [`physical`]) and,
 //!    inside that session's snapshot, counts rows and runs `CHECKSUM TABLE` for the manifest,
 //!    which is appended to the set and stored beside it;
-//! 4. reads the staged bytes back, publishes the set and its manifest, and records the set and
-//!    the Completed run in one catalog transaction.
+//! 4. checks the staged size, publishes the set and its manifest, and records the set and the
+//!    Completed run in one catalog transaction.
+//!
+//! The staged set is not read back before it is published. The catalog records the SHA-256
+//! [`RegionStore::upload_staged`] computed over the bytes as they were handed to the store, and
+//! [`RegionStore::publish`] makes them durable (local stores: `fsync` of the file before the
+//! atomic rename and of the directory after; S3: a completed upload is durable). Every later
+//! reader checks the recorded size and SHA-256: the replicator before it publishes a copy in
+//! the other region, and restores as they read. A set that went bad on the source's disk is
+//! therefore caught at its first use, and the backup does not read and hash the whole set a
+//! second time (≈1.5 s on a 390 MB physical set).
 //!
 //! Any failure marks the run Failed with its error and leaves no visible object: a failed
 //! backup is never recorded as a set.
@@ -349,14 +358,17 @@ impl BackupAgent {
             BackupMethod::Logical => logical::take(job, req.database.as_deref()).await?,
             BackupMethod::Physical => physical::take(job, plan.base.as_ref()).await?,
         };
-        progress(AgentProgress::Step("reading the stored set back".into()));
+        progress(AgentProgress::Step("publishing".into()));
         let store = &plan.store;
         let staged = taken.staged;
-        let check = store.checksum(&staged.staging_key).await;
-        if !matches!(&check, Ok(c) if *c == staged.checksum()) {
+        // No read-back (see the module docs): the size the store holds is checked, the SHA-256
+        // is the one computed as the bytes were written, and `publish` makes them durable.
+        let stored = store.head(&staged.staging_key).await;
+        if !matches!(&stored, Ok(Some(size)) if *size == staged.size) {
             store.delete(&staged.staging_key).await.ok();
             return Err(AgentError::Consistency(format!(
-                "the stored set did not read back as written ({check:?}); nothing was recorded"
+                "the stored set does not have the size written ({} bytes; the store says {stored:?}); nothing was recorded",
+                staged.size
             )));
         }
         let manifest_key = manifest_key(&key);

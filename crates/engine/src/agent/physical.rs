@@ -11,16 +11,30 @@
 //! resumes the process (`SIGCONT`). Commits wait for the lock anyway; the pause adds a round
 //! trip. Row counts and `CHECKSUM TABLE` are then read in that snapshot.
 //!
+//! Checksums in parallel. The manifest's row counts and `CHECKSUM TABLE` read every table once
+//! or twice, after the backup: on a few hundred MiB that is as long as `mariabackup` itself.
+//! So the snapshot is opened in K sessions (K = min([`CHECKSUM_SESSIONS`], number of user
+//! tables)), all in the same pause: while the lock is held no transaction commits, so K
+//! snapshots opened then see exactly the same committed state, the one the backup holds. The
+//! sessions are connected before `mariabackup` starts, so the pause only grows by the
+//! `START TRANSACTION WITH CONSISTENT SNAPSHOT` round trips, sent concurrently. After the backup
+//! the work is dealt out largest first (`information_schema` `DATA_LENGTH`), each piece to the
+//! least-loaded session, and read concurrently; a piece is one table's `CHECKSUM TABLE` or its
+//! `COUNT(*)`, so that one big table's two scans overlap as well
+//! ([`crate::db::table_states_in_sessions`]). The manifest lists the tables in the usual order.
+//!
 //! If the window was missed (the line was read after the lock was released), the snapshot is
-//! taken after the backup and the manifest says so: its checksums may then include commits
-//! made after the backup's point and a verification can report differences on a busy server.
+//! taken after the backup, in one session, and the manifest says so: its checksums may then
+//! include commits made after the backup's point and a verification can report differences on
+//! a busy server. (Snapshots opened one after the other outside the lock could each see a
+//! different instant, so the fallback does not spread the work.)
 //! As for any physical backup, non-InnoDB tables are copied under the earlier backup stages.
 
 use super::framing::xbstream_file;
 use super::manifest::{parse_checkpoints, BaseSet, PHYSICAL_MANIFEST_FILE};
 use super::pipe;
 use super::{AgentError, AgentProgress, Job, Taken};
-use crate::db::{BinlogPosition, Session};
+use crate::db::{table_states_in_sessions, BinlogPosition, Session};
 use crate::tools::{check_status, signal, spawn_error, wait_stopped, OptionFile, StderrTail};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -35,6 +49,10 @@ const LOCK_RELEASING: [&str; 2] = ["Finishing BACKUP STAGE BLOCK_COMMIT", "BACKU
 /// Chunk handed from mariabackup's stdout to the upload.
 const CHUNK: usize = 1024 * 1024;
 
+/// At most this many sessions read the manifest's checksums (the server's CPU and disk are
+/// shared with the backup's readers and the instance's own load).
+pub(crate) const CHECKSUM_SESSIONS: usize = 3;
+
 pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Taken, AgentError> {
     let cfg = job.config;
     let progress = job.progress;
@@ -42,6 +60,11 @@ pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Tak
     let stored_bytes = |n| progress(AgentProgress::StoredBytes(n));
     let mut snap = Session::connect(&job.endpoint).await?;
     job.manifest.server_version = snap.version().await?;
+    // The extra checksum sessions, connected now so that the pause only adds their snapshots.
+    let table_count = snap.user_tables(None).await?.len();
+    let extra = table_count.clamp(1, CHECKSUM_SESSIONS) - 1;
+    let mut helpers: Vec<Session> =
+        futures::future::try_join_all((0..extra).map(|_| Session::connect(&job.endpoint))).await?;
     let version = cfg.tools.version(&cfg.tools.mariabackup).await?;
     job.manifest.tools.insert("mariabackup".into(), version);
     job.manifest.layout = format!(
@@ -93,7 +116,7 @@ pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Tak
 
     let base_manifest = job.manifest;
     let work = async move {
-        let watcher = watch_stderr(stderr, pid, &mut snap);
+        let watcher = watch_stderr(stderr, pid, &mut snap, &mut helpers);
         let produce = pipe::pump(stdout, CHUNK, &tool_bytes, |bytes| {
             let chunks = chunks.clone();
             async move {
@@ -111,12 +134,19 @@ pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Tak
         let mut manifest = base_manifest;
         let (consistent_at, binlog) = match point? {
             Some(point) => {
-                manifest.consistency = "snapshot opened while mariabackup held BACKUP STAGE \
-                     BLOCK_COMMIT (process paused); row counts and CHECKSUM TABLE read in that snapshot"
-                    .into();
+                manifest.consistency = format!(
+                    "snapshot opened while mariabackup held BACKUP STAGE BLOCK_COMMIT (process \
+                     paused), in {} session(s) at once; row counts and CHECKSUM TABLE read in \
+                     those snapshots",
+                    helpers.len() + 1
+                );
                 point
             }
             None => {
+                // One session: snapshots opened outside the lock need not agree.
+                for h in helpers.drain(..) {
+                    h.close().await;
+                }
                 tracing::warn!(
                     "missed mariabackup's BLOCK_COMMIT window; checksums taken after the backup"
                 );
@@ -132,12 +162,22 @@ pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Tak
         let checkpoints = tokio::fs::read_to_string(lsn_dir.join("xtrabackup_checkpoints")).await?;
         manifest.lsn = Some(parse_checkpoints(&checkpoints).map_err(AgentError::Consistency)?);
         let tables = snap.user_tables(None).await?;
+        let mut sessions = vec![snap];
+        sessions.append(&mut helpers);
         progress(AgentProgress::Step(format!(
-            "checksumming {} tables",
-            tables.len()
+            "checksumming {} tables in {} session(s)",
+            tables.len(),
+            sessions.len()
         )));
-        manifest.tables = snap.table_states(&tables).await?;
-        snap.close().await;
+        manifest.tables = if sessions.len() > 1 {
+            let sizes = sessions[0].data_lengths(&tables).await?;
+            table_states_in_sessions(&mut sessions, &tables, &sizes).await?
+        } else {
+            sessions[0].table_states(&tables).await?
+        };
+        for s in sessions {
+            s.close().await;
+        }
         let trailer = xbstream_file(PHYSICAL_MANIFEST_FILE, &manifest.to_json());
         chunks
             .send(Ok(Bytes::from(trailer)))
@@ -184,12 +224,13 @@ impl Drop for Resume {
 }
 
 /// Reads mariabackup's stderr to its end; in the BLOCK_COMMIT window, pauses it and opens the
-/// snapshot in `snap`. Returns the snapshot's time and binlog position (`None` if the window
-/// was missed) and the last stderr lines.
+/// snapshot in `snap` and, at the same time, in each of `helpers`. Returns the snapshot's time
+/// and binlog position (`None` if the window was missed) and the last stderr lines.
 async fn watch_stderr(
     mut stderr: ChildStderr,
     pid: u32,
     snap: &mut Session,
+    helpers: &mut [Session],
 ) -> (Result<Option<Point>, AgentError>, StderrTail) {
     let mut tail = StderrTail::default();
     let mut point: Result<Option<Point>, AgentError> = Ok(None);
@@ -237,12 +278,17 @@ async fn watch_stderr(
             .iter()
             .any(|l| LOCK_RELEASING.iter().any(|m| l.contains(m)));
         if stopped && !released {
-            point = async {
+            let main = async {
                 let t = snap.start_snapshot().await?;
                 let binlog = snap.snapshot_binlog_position().await?;
-                Ok::<_, AgentError>(Some((t, binlog)))
-            }
-            .await;
+                Ok::<_, AgentError>((t, binlog))
+            };
+            let others = async {
+                futures::future::try_join_all(helpers.iter_mut().map(|h| h.start_snapshot()))
+                    .await
+                    .map_err(AgentError::from)
+            };
+            point = tokio::try_join!(main, others).map(|(p, _)| Some(p));
         }
         // `_resume` sends SIGCONT here.
     }
