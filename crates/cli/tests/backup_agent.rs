@@ -40,6 +40,30 @@ impl Drop for DropDatabase {
     }
 }
 
+/// `xbak instance create ID` of a MariaDB 10.11 HA instance in cn-hangzhou for account alice,
+/// with `nodes` (instance numbers and DSNs); returns what it printed.
+fn create_mariadb_instance(data: &DataDir, id: &str, nodes: &[&str]) -> String {
+    let mut args = vec![
+        "instance",
+        "create",
+        id,
+        "--region",
+        "cn-hangzhou",
+        "--account",
+        "alice",
+        "--engine",
+        "MariaDB",
+        "--engine-version",
+        "10.11",
+        "--category",
+        "HighAvailability",
+        "--storage-type",
+        "local_ssd",
+    ];
+    args.extend_from_slice(nodes);
+    data.ok(&args)
+}
+
 #[test]
 fn backups_are_run_scheduled_and_restored_through_links() {
     let db = format!("xbak_cli_{}", std::process::id());
@@ -53,31 +77,20 @@ fn backups_are_run_scheduled_and_restored_through_links() {
     data.ok(&["region", "add", "cn-hangzhou"]);
     data.ok(&["region", "add", "cn-shanghai"]);
     data.ok(&["account", "create", "alice"]);
-    let out = data.ok(&[
-        "instance",
-        "create",
+    let out = create_mariadb_instance(
+        &data,
         "rm-agent",
-        "--region",
-        "cn-hangzhou",
-        "--account",
-        "alice",
-        "--engine",
-        "MariaDB",
-        "--engine-version",
-        "10.11",
-        "--category",
-        "HighAvailability",
-        "--storage-type",
-        "local_ssd",
-        "--instance-number",
-        "111",
-        "--dsn",
-        "mysql://root:not-the-password@127.0.0.1:3306",
-        "--standby-dsn",
-        DSN,
-        "--standby-instance-number",
-        "222",
-    ]);
+        &[
+            "--instance-number",
+            "111",
+            "--dsn",
+            "mysql://root:not-the-password@127.0.0.1:3306",
+            "--standby-dsn",
+            DSN,
+            "--standby-instance-number",
+            "222",
+        ],
+    );
     assert!(!out.contains("not-the-password"), "{out}");
     assert!(out.contains("InstanceId 222, the standby"), "{out}");
     data.ok(&["policy", "set", "rm-agent", "--cross-region", "cn-shanghai"]);
@@ -246,27 +259,11 @@ fn enabling_the_policy_without_a_recent_set_takes_and_copies_a_backup() {
         account["AccessKeyId"].as_str().unwrap(),
         account["AccessKeySecret"].as_str().unwrap(),
     );
-    data.ok(&[
-        "instance",
-        "create",
+    create_mariadb_instance(
+        &data,
         "rm-polbk",
-        "--region",
-        "cn-hangzhou",
-        "--account",
-        "alice",
-        "--engine",
-        "MariaDB",
-        "--engine-version",
-        "10.11",
-        "--category",
-        "HighAvailability",
-        "--storage-type",
-        "local_ssd",
-        "--instance-number",
-        "333",
-        "--dsn",
-        DSN,
-    ]);
+        &["--instance-number", "333", "--dsn", DSN],
+    );
     let server = Server::start(&data);
     let since = chrono::Utc::now() - chrono::Duration::minutes(5);
 

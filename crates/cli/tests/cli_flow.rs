@@ -334,14 +334,7 @@ fn replicate_once_throttles_then_applies_retention() {
 fn policy_set_off_then_on_copies_the_latest_set_once() {
     let data = DataDir::new();
     data.seed();
-    let off = data.ok(&[
-        "policy",
-        "set",
-        "rm-bb0001",
-        "--cross-region",
-        "cn-shanghai",
-        "--off",
-    ]);
+    let off = policy_set(&data, &["--off"]);
     assert!(off.contains("cross-region copies off"), "{off}");
     let file = make_file(data.path(), "recent.xb", 1);
     let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
@@ -351,44 +344,38 @@ fn policy_set_off_then_on_copies_the_latest_set_once() {
     let idle = data.ok(&["replicate", "--once"]);
     assert!(idle.contains("0 copies completed"), "{idle}");
 
-    let on = data.ok(&[
-        "policy",
-        "set",
-        "rm-bb0001",
-        "--cross-region",
-        "cn-shanghai",
-        "--retention-days",
-        "30",
-        "--log-backup",
-    ]);
+    let on = policy_set(&data, &["--retention-days", "30", "--log-backup"]);
     assert!(on.contains("queued copy"), "{on}");
     let copied = data.ok(&["replicate", "--once"]);
     assert!(copied.contains("1 copies completed"), "{copied}");
     assert_eq!(data.visible_files("cn-shanghai").len(), 1);
 
-    let again = data.ok(&[
-        "policy",
-        "set",
-        "rm-bb0001",
-        "--cross-region",
-        "cn-shanghai",
-    ]);
+    let again = policy_set(&data, &[]);
     assert!(
         again.contains("no backup set of the last 24 hours"),
         "{again}"
     );
-    let mut refused = data.cmd(&[
-        "policy",
-        "set",
-        "rm-bb0001",
-        "--cross-region",
-        "cn-shanghai",
-        "--off",
-        "--log-backup",
-    ]);
+    let mut refused = data.cmd(&policy_set_args(&["--off", "--log-backup"]));
     let out = refused.output().unwrap();
     assert!(
         !out.status.success(),
         "--off with --log-backup must be refused"
     );
+}
+
+/// `policy set rm-bb0001 --cross-region cn-shanghai` and `extra`.
+fn policy_set_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "policy",
+        "set",
+        "rm-bb0001",
+        "--cross-region",
+        "cn-shanghai",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn policy_set(data: &DataDir, extra: &[&str]) -> String {
+    data.ok(&policy_set_args(extra))
 }

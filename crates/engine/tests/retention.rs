@@ -3,15 +3,7 @@
 
 mod util;
 
-use async_trait::async_trait;
 use chrono::Duration as Days;
-use futures::stream::BoxStream;
-use object_store::path::Path;
-use object_store::{
-    GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use util::*;
 use xbak_catalog::ExpiringObject;
@@ -19,6 +11,7 @@ use xbak_domain::time::parse_utc;
 use xbak_domain::{CopyQuery, PageSize, Policy};
 use xbak_engine::{Replicator, Retention, RetentionSummary};
 use xbak_storage::conformance::pattern;
+use xbak_storage::faults::FaultyStore;
 use xbak_storage::{RegionStore, Regions};
 
 /// Start of backup set `n` in [`World::add_set`] (2024-03-01 + n hours).
@@ -50,89 +43,28 @@ async fn tombstones(w: &World) -> Vec<i64> {
     left.iter().map(|t| t.copy_id).collect()
 }
 
-/// A store whose deletes fail while `fail` is set (the fault-injecting store of
-/// `xbak_storage::faults` faults reads and uploads only).
-#[derive(Debug)]
-struct FailingDeletes {
-    inner: Arc<dyn ObjectStore>,
-    fail: AtomicBool,
-}
-
-impl std::fmt::Display for FailingDeletes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FailingDeletes({})", self.inner)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for FailingDeletes {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    async fn delete(&self, location: &Path) -> object_store::Result<()> {
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(object_store::Error::Generic {
-                store: "FailingDeletes",
-                source: "injected fault: delete refused".into(),
-            });
-        }
-        self.inner.delete(location).await
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy(&self, from: &Path, to: &Path) -> object_store::Result<()> {
-        self.inner.copy(from, to).await
-    }
-
-    async fn copy_if_not_exists(&self, from: &Path, to: &Path) -> object_store::Result<()> {
-        self.inner.copy_if_not_exists(from, to).await
-    }
-
-    async fn rename_if_not_exists(&self, from: &Path, to: &Path) -> object_store::Result<()> {
-        self.inner.rename_if_not_exists(from, to).await
-    }
+/// A world with two sets (started at hours 1 and 2) of `size` bytes, both copied: their copy
+/// ids and destination keys.
+async fn two_copies(size: usize) -> (World, (i64, String), (i64, String)) {
+    let w = World::new().await;
+    let first = w.add_set(1, &pattern(size, 1)).await;
+    let second = w.add_set(2, &pattern(size, 2)).await;
+    Replicator::new(w.catalog.clone(), w.regions(), config(3))
+        .run_once()
+        .await
+        .unwrap();
+    (w, first, second)
 }
 
 /// Regions for a sweeper whose destination store refuses deletes while the returned switch is on.
-fn with_failing_deletes(w: &World) -> (Regions, Arc<FailingDeletes>) {
+fn with_failing_deletes(w: &World) -> (Regions, Arc<FaultyStore>) {
     let path = region_dir(w.dir.path(), DEST);
     let url = format!("file://{}", path.display());
     let fs = object_store::local::LocalFileSystem::new_with_prefix(&path)
         .unwrap()
         .with_automatic_cleanup(true);
-    let store = Arc::new(FailingDeletes {
-        inner: Arc::new(fs),
-        fail: AtomicBool::new(true),
-    });
+    let store = FaultyStore::new(Arc::new(fs));
+    store.refuse_deletes(true);
     let regions = Regions::new();
     regions.insert((*w.source).clone());
     regions.insert(RegionStore::from_object_store(DEST, &url, store.clone()).unwrap());
@@ -233,13 +165,7 @@ async fn exactly_the_expired_copies_are_deleted_objects_first() {
 /// counting as deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_object_and_row_is_recovered() {
-    let w = World::new().await;
-    let (id1, key1) = w.add_set(1, &pattern(2000, 1)).await;
-    let (id2, key2) = w.add_set(2, &pattern(2000, 2)).await;
-    Replicator::new(w.catalog.clone(), w.regions(), config(3))
-        .run_once()
-        .await
-        .unwrap();
+    let (w, (id1, key1), (id2, key2)) = two_copies(2000).await;
     // The crashed sweep's first step, for copy 1 only.
     w.dest.delete(&key1).await.unwrap();
     assert!(w.catalog.copy(id1).await.unwrap().is_some());
@@ -265,13 +191,7 @@ async fn a_crash_between_object_and_row_is_recovered() {
 /// object and then the tombstone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_after_begin_expiry_is_finished_by_the_next_sweep() {
-    let w = World::new().await;
-    let (id1, key1) = w.add_set(1, &pattern(2000, 1)).await;
-    let (id2, key2) = w.add_set(2, &pattern(2000, 2)).await;
-    Replicator::new(w.catalog.clone(), w.regions(), config(3))
-        .run_once()
-        .await
-        .unwrap();
+    let (w, (id1, key1), (id2, key2)) = two_copies(2000).await;
     let now = started(1) + Days::days(7) + Days::seconds(1);
     // The crashed sweep's first step, for copy 1 only.
     let begun = w.catalog.begin_expiry(id1, now).await.unwrap().unwrap();
@@ -312,13 +232,7 @@ async fn a_crash_after_begin_expiry_is_finished_by_the_next_sweep() {
 /// deletes the object and the tombstone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_object_delete_keeps_the_tombstone_until_a_later_sweep() {
-    let w = World::new().await;
-    let (id1, key1) = w.add_set(1, &pattern(3000, 1)).await;
-    let (id2, key2) = w.add_set(2, &pattern(3000, 2)).await;
-    Replicator::new(w.catalog.clone(), w.regions(), config(3))
-        .run_once()
-        .await
-        .unwrap();
+    let (w, (id1, key1), (id2, key2)) = two_copies(3000).await;
     let (regions, store) = with_failing_deletes(&w);
     let retention = Retention::new(w.catalog.clone(), regions);
     let now = started(1) + Days::days(7) + Days::seconds(1);
@@ -337,7 +251,7 @@ async fn a_failed_object_delete_keeps_the_tombstone_until_a_later_sweep() {
     assert_eq!(tombstones(&w).await, vec![id1]);
     assert_eq!(listed(&w).await, vec![id2]);
 
-    store.fail.store(false, Ordering::SeqCst);
+    store.refuse_deletes(false);
     assert_eq!(
         retention.sweep(now).await.unwrap(),
         RetentionSummary {

@@ -1,6 +1,6 @@
 //! A fault-injecting [`ObjectStore`] wrapper, for the tests of this crate and the layers above:
 //! fail a read, cut a read's stream after N bytes, stall it forever, corrupt a byte of it, fail an
-//! upload's writes.
+//! upload's writes, refuse deletes while a switch is on.
 //!
 //! Faults are queued and each one is used by the next operation it applies to, so a test says
 //! exactly which attempt fails: `store.push_read(ReadFault::Cut { after: 1 << 20 })` cuts the
@@ -42,6 +42,7 @@ struct Plan {
     reads: VecDeque<ReadFault>,
     writes: VecDeque<WriteFault>,
     reads_served: u64,
+    refuse_deletes: bool,
 }
 
 /// Wraps a store and injects the queued faults.
@@ -73,6 +74,11 @@ impl FaultyStore {
     /// Queues a fault for the next unfaulted multipart upload.
     pub fn push_write(&self, fault: WriteFault) {
         self.plan().writes.push_back(fault);
+    }
+
+    /// While `on`, every delete fails (a store that refuses them for a while).
+    pub fn refuse_deletes(&self, on: bool) {
+        self.plan().refuse_deletes = on;
     }
 
     /// Reads of object bytes started so far, faulted or not.
@@ -219,6 +225,9 @@ impl ObjectStore for FaultyStore {
     }
 
     async fn delete(&self, location: &Path) -> object_store::Result<()> {
+        if self.plan().refuse_deletes {
+            return Err(injected("delete refused"));
+        }
         self.inner.delete(location).await
     }
 
