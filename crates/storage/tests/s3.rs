@@ -2,10 +2,9 @@
 //! presigned links the server itself answers, and uploads that resume after a crash. Runs
 //! against the loopback server of `.ci/s3-server.sh` and fails without it.
 
-use futures::TryStreamExt;
 use std::time::Duration;
 use xbak_storage::conformance::{pattern, read, s3, sha256_hex};
-use xbak_storage::{RegionStore, ResumeState, StorageError, UploadError, PART_SIZE};
+use xbak_storage::{RegionStore, StorageError, PART_SIZE};
 
 const BUCKET: &str = "xbak-storage-s3";
 
