@@ -251,6 +251,16 @@ pub trait Catalog: Send + Sync + 'static {
     /// run does not exist, `Conflict` if it already finished.
     async fn fail_backup_run(&self, run_id: i64, finished_at: Timestamp, error: &str)
         -> Result<()>;
+    /// Records that a running run's agent is alive at `now`; false if the run is not running
+    /// (finished, or failed as interrupted meanwhile).
+    async fn touch_backup_run(&self, run_id: i64, now: Timestamp) -> Result<bool>;
+    /// Marks Failed ("interrupted") every running run whose last heartbeat (or start, before
+    /// its first) is older than `silent_since`: its agent died. Returns their ids.
+    async fn fail_stale_backup_runs(
+        &self,
+        now: Timestamp,
+        silent_since: Timestamp,
+    ) -> Result<Vec<i64>>;
     async fn backup_run(&self, run_id: i64) -> Result<Option<BackupRun>>;
     /// The completed run that recorded a backup set (none for registered sets).
     async fn backup_run_of_set(&self, backup_set_id: i64) -> Result<Option<BackupRun>>;

@@ -197,6 +197,40 @@ pub(super) fn fail_backup_run(
     Ok(())
 }
 
+pub(super) fn touch_backup_run(tx: &Transaction<'_>, run_id: i64, now: Timestamp) -> Result<bool> {
+    let updated = tx
+        .prepare_cached(
+            "UPDATE backup_runs SET heartbeat_at = ?2 WHERE id = ?1 AND status = 'running'",
+        )
+        .db()?
+        .execute((run_id, secs(now)))
+        .db()?;
+    Ok(updated == 1)
+}
+
+pub(super) fn fail_stale_backup_runs(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    silent_since: Timestamp,
+) -> Result<Vec<i64>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE backup_runs
+                SET status = 'failed', finished_at = ?1,
+                    error = 'interrupted: its agent stopped (no heartbeat since ' ||
+                            strftime('%Y-%m-%dT%H:%M:%SZ', COALESCE(heartbeat_at, started_at), 'unixepoch') || ')'
+              WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < ?2
+          RETURNING id",
+        )
+        .db()?;
+    let ids = stmt
+        .query_map((secs(now), secs(silent_since)), |row| row.get(0))
+        .db()?
+        .collect::<rusqlite::Result<Vec<i64>>>()
+        .db()?;
+    Ok(ids)
+}
+
 pub(super) fn backup_run(conn: &Connection, run_id: i64) -> Result<Option<BackupRun>> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE id = ?1");
     conn.prepare_cached(&sql)

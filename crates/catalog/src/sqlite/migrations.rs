@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, V2_BACKUP_AGENT),
     (3, V3_POLICY_SWITCHES),
     (4, V4_EXPIRING_COPIES),
+    (5, V5_RUN_HEARTBEATS),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
@@ -249,6 +250,13 @@ CREATE TABLE expiring_copies (
 );
 -- Retention finishes the oldest tombstones first.
 CREATE INDEX expiring_copies_by_age ON expiring_copies (expired_at, copy_id);
+"#;
+
+const V5_RUN_HEARTBEATS: &str = r#"
+-- A running backup run's agent refreshes this while it works; a run whose heartbeat (or, before
+-- the first one, start) is old was interrupted and is failed by whoever notices.
+ALTER TABLE backup_runs ADD COLUMN heartbeat_at INTEGER;
+CREATE INDEX backup_runs_running ON backup_runs (started_at) WHERE status = 'running';
 "#;
 
 /// The schema version this binary writes.

@@ -272,6 +272,21 @@ impl Catalog for SqliteCatalog {
             .await
     }
 
+    async fn touch_backup_run(&self, run_id: i64, now: Timestamp) -> Result<bool> {
+        // Quiet: a heartbeat changes nothing a listing shows.
+        self.write_quiet(move |tx| agent::touch_backup_run(tx, run_id, now))
+            .await
+    }
+
+    async fn fail_stale_backup_runs(
+        &self,
+        now: Timestamp,
+        silent_since: Timestamp,
+    ) -> Result<Vec<i64>> {
+        self.write(move |tx| agent::fail_stale_backup_runs(tx, now, silent_since))
+            .await
+    }
+
     async fn fail_backup_run(
         &self,
         run_id: i64,

@@ -133,6 +133,82 @@ pub async fn backup_runs_complete_or_fail_once(backend: &dyn Backend) {
     );
 }
 
+pub async fn silent_running_runs_are_failed_as_interrupted(backend: &dyn Backend) {
+    let w = world(backend).await;
+    let start = |at| {
+        let cat = w.cat.clone();
+        let run = new_run(&w.instance, at);
+        async move { cat.start_backup_run(&run).await.unwrap().id }
+    };
+    let never_beat = start(t0()).await;
+    let beating = start(t0()).await;
+    let young = start(t0() + secs(250)).await;
+    let finished = start(t0()).await;
+    w.cat
+        .fail_backup_run(finished, t0() + secs(10), "its own error")
+        .await
+        .unwrap();
+    assert!(w
+        .cat
+        .touch_backup_run(beating, t0() + secs(200))
+        .await
+        .unwrap());
+    assert!(
+        !w.cat
+            .touch_backup_run(finished, t0() + secs(200))
+            .await
+            .unwrap(),
+        "a finished run takes no heartbeat"
+    );
+
+    // Silent since before t0 + 180 s: only the run that never beat.
+    let now = t0() + secs(300);
+    let reaped = w
+        .cat
+        .fail_stale_backup_runs(now, t0() + secs(180))
+        .await
+        .unwrap();
+    assert_eq!(reaped, vec![never_beat]);
+    let run = w.cat.backup_run(never_beat).await.unwrap().unwrap();
+    assert_eq!(run.status, BackupRunStatus::Failed);
+    assert_eq!(run.finished_at, Some(now));
+    assert_eq!(
+        run.error.as_deref(),
+        Some("interrupted: its agent stopped (no heartbeat since 2024-03-01T00:00:00Z)")
+    );
+    for id in [beating, young] {
+        let run = w.cat.backup_run(id).await.unwrap().unwrap();
+        assert_eq!(run.status, BackupRunStatus::Running, "run {id}");
+    }
+    let kept = w.cat.backup_run(finished).await.unwrap().unwrap();
+    assert_eq!(kept.error.as_deref(), Some("its own error"));
+    // The agent of a reaped run finds out at its next heartbeat, and cannot complete it.
+    assert!(!w.cat.touch_backup_run(never_beat, now).await.unwrap());
+    assert!(matches!(
+        w.cat
+            .complete_backup_run(
+                never_beat,
+                &new_set(&w.instance, t0(), 9),
+                &BackupSetDetails {
+                    manifest_key: "m".into(),
+                    base_set_id: None,
+                    from_lsn: None,
+                    to_lsn: None,
+                },
+            )
+            .await,
+        Err(crate::CatalogError::Conflict(_))
+    ));
+    // Later, the heartbeat goes stale too.
+    let later = w
+        .cat
+        .fail_stale_backup_runs(now + secs(600), now + secs(300))
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 2);
+    assert!(later.contains(&beating) && later.contains(&young));
+}
+
 pub async fn incremental_base_is_the_latest_completed_run(backend: &dyn Backend) {
     let w = world(backend).await;
     let n = w.instance.instance_number;

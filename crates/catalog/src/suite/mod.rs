@@ -84,6 +84,7 @@ macro_rules! catalog_test_suite {
             link_signing_key_is_created_once,
             instance_connections_put_replace_and_refusals,
             backup_runs_complete_or_fail_once,
+            silent_running_runs_are_failed_as_interrupted,
             incremental_base_is_the_latest_completed_run,
             schedules_are_claimed_once_per_day,
             change_token_moves_on_every_commit,

@@ -50,6 +50,8 @@ pub async fn run(ctx: &Context, a: RunArgs) -> anyhow::Result<()> {
             "missing MariaDB tools: {missing:?} (apt-get install mariadb-client mariadb-backup)"
         );
     }
+    // Runs left `running` by agents that died are failed first, so `backup runs` tells the truth.
+    agent.fail_interrupted_runs().await;
     let req = BackupRequest {
         db_instance_id: a.db_instance_id.clone(),
         method,

@@ -61,6 +61,7 @@ impl PolicyBackups {
                 return;
             }
         }
+        agent.fail_interrupted_runs().await;
         match catalog.backup_runs(instance.id, 1).await {
             Ok(runs)
                 if runs

@@ -204,7 +204,8 @@ impl BackupAgent {
                 trigger: req.trigger.clone(),
             })
             .await?;
-        match self.take(req, &plan, &run, started_at, progress).await {
+        let taking = self.take(req, &plan, &run, started_at, progress);
+        match self.with_heartbeat(run.id, taking).await {
             Ok(mut outcome) => {
                 outcome.elapsed = began.elapsed();
                 Ok(outcome)
@@ -220,6 +221,61 @@ impl BackupAgent {
                     tracing::error!(run = run.id, error = %ce, "could not record the failed backup run");
                 }
                 Err(e)
+            }
+        }
+    }
+
+    /// How often a running run's heartbeat is refreshed.
+    pub const HEARTBEAT: Duration = Duration::from_secs(20);
+    /// A running run silent for this long was interrupted (its agent died).
+    pub const SILENT_FOR: Duration = Duration::from_secs(120);
+
+    /// Fails, as interrupted, the runs left `running` by agents that died (killed, or their
+    /// machine lost) — no heartbeat for [`Self::SILENT_FOR`] — so that they neither show as
+    /// running forever nor block the next backup. What such a run staged is swept with the
+    /// region's other stale staging objects. Returns how many were failed; errors are logged.
+    pub async fn fail_interrupted_runs(&self) -> usize {
+        let now = Utc::now();
+        let silent_since = now - chrono::Duration::from_std(Self::SILENT_FOR).unwrap_or_default();
+        match self.catalog.fail_stale_backup_runs(now, silent_since).await {
+            Ok(ids) => {
+                for id in &ids {
+                    tracing::warn!(
+                        run = id,
+                        "backup run interrupted (its agent stopped); marked failed"
+                    );
+                }
+                ids.len()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for interrupted backup runs");
+                0
+            }
+        }
+    }
+
+    /// Runs `taking`, refreshing the run's heartbeat every [`Self::HEARTBEAT`]; stops with an
+    /// error if another process failed the run as interrupted meanwhile.
+    async fn with_heartbeat<T>(
+        &self,
+        run_id: i64,
+        taking: impl std::future::Future<Output = Result<T, AgentError>>,
+    ) -> Result<T, AgentError> {
+        tokio::pin!(taking);
+        let mut beat = tokio::time::interval(Self::HEARTBEAT);
+        beat.tick().await; // the first tick is immediate; the run was just started
+        loop {
+            tokio::select! {
+                done = &mut taking => return done,
+                _ = beat.tick() => match self.catalog.touch_backup_run(run_id, Utc::now()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(AgentError::Consistency(format!(
+                            "backup run {run_id} was marked interrupted by another process; stopped"
+                        )))
+                    }
+                    Err(e) => tracing::warn!(run = run_id, error = %e, "cannot refresh the run's heartbeat"),
+                },
             }
         }
     }

@@ -47,6 +47,7 @@ impl BackupScheduler {
     /// of those failed.
     pub async fn run_due(&self) -> (usize, usize) {
         let catalog = &self.agent.catalog;
+        self.agent.fail_interrupted_runs().await;
         let schedules = match catalog.backup_schedules().await {
             Ok(s) => s,
             Err(e) => {

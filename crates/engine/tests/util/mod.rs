@@ -359,6 +359,20 @@ impl Catalog for StealingCatalog {
     ) -> xbak_catalog::Result<()> {
         self.inner.fail_backup_run(run_id, at, error).await
     }
+    async fn touch_backup_run(
+        &self,
+        run_id: i64,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<bool> {
+        self.inner.touch_backup_run(run_id, now).await
+    }
+    async fn fail_stale_backup_runs(
+        &self,
+        now: xbak_domain::time::Timestamp,
+        silent_since: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<Vec<i64>> {
+        self.inner.fail_stale_backup_runs(now, silent_since).await
+    }
     async fn backup_run(&self, id: i64) -> xbak_catalog::Result<Option<xbak_domain::BackupRun>> {
         self.inner.backup_run(id).await
     }
