@@ -19,7 +19,7 @@ pub mod params;
 pub mod render;
 pub mod request_id;
 pub mod sign;
-mod time;
+pub mod time;
 mod xml;
 
 pub use error::ApiError;

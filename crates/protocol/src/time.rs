@@ -1,8 +1,8 @@
 //! Strict UTC time parsing for `yyyy-MM-ddTHH:mm:ssZ` (and, for business params, the seed's
 //! `yyyy-MM-ddTHH:mmZ`). Hand-written byte checks: chrono's `%m`/`%Y` accept widths and signs
-//! the wire does not allow, and this runs on every request.
+//! the wire does not allow, and this runs on every request. [`format_utc`] writes the same shape.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 /// Parses `yyyy-MM-ddTHH:mm:ssZ`, or also `yyyy-MM-ddTHH:mmZ` when `allow_no_seconds`.
 pub(crate) fn parse_utc(s: &str, allow_no_seconds: bool) -> Option<DateTime<Utc>> {
@@ -28,9 +28,62 @@ pub(crate) fn parse_utc(s: &str, allow_no_seconds: bool) -> Option<DateTime<Utc>
     Some(naive.and_utc())
 }
 
+/// Formats `t` as `yyyy-MM-ddTHH:mm:ssZ` (sub-seconds dropped).
+///
+/// Written by hand rather than with chrono's `format("%Y-%m-%dT%H:%M:%SZ")`: a listing page
+/// formats three times per item (90 per page) and chrono re-parses the strftime string and goes
+/// through `fmt::Display` every time, which was ~15 % of the server's CPU per rendered page.
+/// Years outside 0..=9999 (never stored) fall back to chrono, which prints them with a sign.
+pub fn format_utc(t: DateTime<Utc>) -> String {
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    }
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    String::from_utf8(b.to_vec()).expect("ASCII digits and separators")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_utc;
+    use super::{format_utc, parse_utc};
+
+    #[test]
+    fn formats_like_chrono() {
+        for s in [
+            "2024-03-05T02:21:07Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2020-02-29T12:00:09Z",
+        ] {
+            let t = parse_utc(s, false).unwrap();
+            assert_eq!(format_utc(t), s);
+            assert_eq!(format_utc(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+        let t =
+            parse_utc("2024-03-05T02:21:07Z", false).unwrap() + chrono::Duration::milliseconds(999);
+        assert_eq!(format_utc(t), "2024-03-05T02:21:07Z");
+        let far = chrono::NaiveDate::from_ymd_opt(12345, 1, 2)
+            .unwrap()
+            .and_hms_opt(3, 4, 5)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            format_utc(far),
+            far.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        );
+    }
 
     #[test]
     fn both_shapes() {

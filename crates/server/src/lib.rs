@@ -14,6 +14,7 @@ pub mod listing_cache;
 pub mod metrics;
 pub mod nonces;
 pub mod on_demand;
+pub mod page_cache;
 pub mod rpc;
 pub mod state;
 

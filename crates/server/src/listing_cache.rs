@@ -4,7 +4,8 @@
 //! Validity is decided by the catalog's change token ([`xbak_catalog::Catalog::change_token`]),
 //! which a background task polls every [`POLL_EVERY`]: an entry read under an older token is
 //! never served. A change made by any process is therefore visible within about one poll
-//! interval. Download links are not cached: they are signed per response.
+//! interval. The listing holds no download links; the rendered pages built from it, links
+//! included, are kept for a few seconds at most by [`crate::page_cache`], under the same token.
 
 use crate::cache::TtlCache;
 use std::sync::atomic::{AtomicU64, Ordering};

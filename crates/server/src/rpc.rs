@@ -33,17 +33,23 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
                 );
             }
         };
-        let mut params = query.clone();
-        if is_form(&parts.headers) {
-            params.extend(RawParams::parse_urlencoded(&body));
-        }
+        // The merged params are the query's own unless a form body adds to them (no copy).
+        let form_params;
+        let params = if is_form(&parts.headers) {
+            let mut merged = query.clone();
+            merged.extend(RawParams::parse_urlencoded(&body));
+            form_params = merged;
+            &form_params
+        } else {
+            &query
+        };
         let format = Format::negotiate(params.get("Format"), header_str(&parts.headers, "accept"));
         let headers = lower_case_headers(&parts.headers);
         let incoming = IncomingRequest {
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: &query,
-            params: &params,
+            params,
             headers: &headers,
             body: &body,
         };
@@ -66,7 +72,7 @@ async fn serve(
     method: &Method,
     req: &IncomingRequest<'_>,
     request_id: &str,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Body, Failure> {
     if method != Method::GET && method != Method::POST {
         return Err(ApiError::UnsupportedHttpMethod.into());
     }
@@ -125,8 +131,8 @@ fn lower_case_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn success_response(body: Vec<u8>, request_id: &str, format: Format) -> Response {
-    let mut resp = Response::new(Body::from(body));
+fn success_response(body: Body, request_id: &str, format: Format) -> Response {
+    let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -160,7 +166,7 @@ pub fn error_response(
         }
     };
     let body = render::render_error(&api_error, request_id, &state.config.host_id, format);
-    let mut resp = success_response(body, request_id, format);
+    let mut resp = success_response(Body::from(body), request_id, format);
     *resp.status_mut() =
         StatusCode::from_u16(api_error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     if let ApiError::Throttling = api_error {

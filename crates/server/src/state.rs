@@ -50,6 +50,8 @@ pub struct Inner {
     pub keys: TtlCache<String, Option<AccessKey>>,
     pub instances: TtlCache<String, Option<Instance>>,
     pub listings: crate::listing_cache::ListingCache,
+    /// Rendered listing pages (with their signed links), reused for a few seconds at most.
+    pub pages: crate::page_cache::PageCache,
     /// Who takes the backup that enabling a policy asks for when the instance has no recent set;
     /// `None` (the default): no backup is taken. Set with [`AppState::set_on_demand_backups`].
     on_demand_backups: RwLock<Option<Arc<dyn crate::OnDemandBackups>>>,
@@ -65,6 +67,7 @@ impl AppState {
     ) -> Result<AppState, xbak_catalog::CatalogError> {
         let nonces = NonceGuard::load(catalog.clone(), config.clock_skew * 2).await?;
         let ttl = config.lookup_ttl;
+        let pages = crate::page_cache::PageCache::new(config.link_ttl);
         let token = catalog.change_token().await?;
         let state = AppState {
             inner: Arc::new(Inner {
@@ -77,6 +80,7 @@ impl AppState {
                 keys: TtlCache::new(ttl),
                 instances: TtlCache::new(ttl),
                 listings: crate::listing_cache::ListingCache::new(token),
+                pages,
                 on_demand_backups: RwLock::new(None),
             }),
         };

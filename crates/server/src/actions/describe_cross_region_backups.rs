@@ -2,16 +2,18 @@
 
 use super::common::visible_instance;
 use crate::auth::Caller;
+use crate::page_cache::{PageKey, RenderedPage};
 use crate::state::AppState;
 use crate::Failure;
+use axum::body::{Body, Bytes};
 use chrono::Utc;
 use xbak_domain::naming::file_name_of;
-use xbak_domain::time::format_utc;
 use xbak_domain::{CopyQuery, CrossRegionCopy, PageSize, StorageType};
 use xbak_protocol::actions::describe_cross_region_backups::{
     render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams,
     DescribeCrossRegionBackupsResponse,
 };
+use xbak_protocol::time::format_utc;
 use xbak_protocol::{ApiError, Format, RawParams};
 
 /// Where copies are stored, as Alibaba reports it (`CrossBackupSetLocation`).
@@ -23,7 +25,7 @@ pub async fn run(
     raw: &RawParams,
     request_id: &str,
     format: Format,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Body, Failure> {
     let params = DescribeCrossRegionBackupsParams::from_params(raw)?;
     let instance =
         visible_instance(state, caller, &params.db_instance_id, &params.region_id).await?;
@@ -42,12 +44,27 @@ pub async fn run(
         page_size: PageSize::from_u32(params.page_size).ok_or(ApiError::InvalidParametersFormat)?,
         page_number: params.page_number,
     };
-    let listing = match state.listings.get(&query) {
+    let key = PageKey {
+        query,
+        format,
+        region_id: params.region_id.clone(),
+        start_time: params.start_time.as_ref().map(|(s, _)| s.clone()),
+        end_time: params.end_time.as_ref().map(|(s, _)| s.clone()),
+    };
+    // Read before anything else: a page is stored under the token in force when it started, so
+    // a commit racing with the rendering makes the page stale rather than a stale page current.
+    let token = state.listings.token();
+    if let Some(body) = state.pages.get(&key, token, request_id) {
+        return Ok(Body::new(body));
+    }
+    let listing = match state.listings.get(&key.query) {
         Some(hit) => hit,
         None => {
             let token = state.listings.token();
-            let listing = std::sync::Arc::new(state.catalog.list_copies(&query).await?);
-            state.listings.put(query, token, listing.clone());
+            let listing = std::sync::Arc::new(state.catalog.list_copies(&key.query).await?);
+            state
+                .listings
+                .put(key.query.clone(), token, listing.clone());
             listing
         }
     };
@@ -58,15 +75,19 @@ pub async fn run(
     }
     let response = DescribeCrossRegionBackupsResponse {
         request_id: request_id.to_owned(),
-        region_id: params.region_id.clone(),
-        start_time: params.start_time.as_ref().map(|(s, _)| s.clone()),
-        end_time: params.end_time.as_ref().map(|(s, _)| s.clone()),
+        region_id: params.region_id,
+        start_time: key.start_time.clone(),
+        end_time: key.end_time.clone(),
         total_record_count: listing.total,
         page_number: params.page_number,
         page_record_count: items.len() as u32,
         items,
     };
-    Ok(render(&response, format))
+    let body = Bytes::from(render(&response, format));
+    if let Some(page) = RenderedPage::new(body.clone(), request_id, token) {
+        state.pages.put(key, page);
+    }
+    Ok(Body::from(body))
 }
 
 /// A completed copy's link: the object store's own presigned URL for S3-compatible regions,

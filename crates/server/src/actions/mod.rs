@@ -9,6 +9,7 @@ pub mod modify_instance_cross_backup_policy;
 use crate::auth::Caller;
 use crate::state::AppState;
 use crate::Failure;
+use axum::body::Body;
 use xbak_protocol::actions::Action;
 use xbak_protocol::{Format, RawParams};
 
@@ -20,7 +21,7 @@ pub async fn dispatch(
     params: &RawParams,
     request_id: &str,
     format: Format,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Body, Failure> {
     match action {
         Action::DescribeCrossRegionBackups => {
             describe_cross_region_backups::run(state, caller, params, request_id, format).await
@@ -28,13 +29,17 @@ pub async fn dispatch(
         Action::ModifyInstanceCrossBackupPolicy => {
             modify_instance_cross_backup_policy::run(state, caller, params, request_id, format)
                 .await
+                .map(Body::from)
         }
         Action::DescribeInstanceCrossBackupPolicy => {
             describe_instance_cross_backup_policy::run(state, caller, params, request_id, format)
                 .await
+                .map(Body::from)
         }
         Action::DescribeAvailableCrossRegion => {
-            describe_available_cross_region::run(state, caller, params, request_id, format).await
+            describe_available_cross_region::run(state, caller, params, request_id, format)
+                .await
+                .map(Body::from)
         }
     }
 }
