@@ -35,40 +35,9 @@ async fn call_xml(f: &Fixture, action: &'static str, params: &[(&'static str, &s
 
 /// An eligible instance of account A with no policy and one backup set started an hour ago.
 async fn fresh_instance(f: &Fixture) {
-    let alice = f.catalog.account_by_name("alice").await.unwrap().unwrap();
-    let inst = f
-        .catalog
-        .create_instance(&NewInstance {
-            db_instance_id: FRESH.into(),
-            region_id: SRC.into(),
-            account_id: alice.id,
-            engine: "MySQL".into(),
-            engine_version: "5.7".into(),
-            category: Category::HighAvailability,
-            storage_type: StorageType::LocalSsd,
-            instance_number: 7980001,
-        })
-        .await
-        .unwrap();
+    let inst = bare_instance_numbered(f, FRESH, 7980001).await;
     let started = Utc::now() - Duration::hours(1);
-    let name = backup_set_file_name(SRC, FRESH, 7980001, started, BackupMethod::Physical);
-    let recorded = f
-        .catalog
-        .record_backup_set(&NewBackupSet {
-            instance_id: inst.id,
-            method: BackupMethod::Physical,
-            backup_type: BackupType::Full,
-            scale: BackupSetScale::Instance,
-            started_at: started,
-            finished_at: started + Duration::minutes(5),
-            consistent_at: started + Duration::minutes(5),
-            instance_number: 7980001,
-            object_key: backup_set_key(FRESH, &name),
-            size_bytes: 10,
-            sha256: "0".repeat(64),
-        })
-        .await
-        .unwrap();
+    let recorded = record_set(f, &inst, started, BackupMethod::Physical).await;
     assert_eq!(recorded.queued_copy_id, None, "no policy yet");
 }
 
@@ -428,6 +397,14 @@ async fn recording_fixture(sets: usize) -> (Fixture, std::sync::Arc<RecordingBac
 
 /// An eligible instance of account A with no policy and no backup set.
 async fn bare_instance(f: &Fixture, db_instance_id: &str) -> xbak_domain::Instance {
+    bare_instance_numbered(f, db_instance_id, 7980002).await
+}
+
+async fn bare_instance_numbered(
+    f: &Fixture,
+    db_instance_id: &str,
+    instance_number: i64,
+) -> xbak_domain::Instance {
     let alice = f.catalog.account_by_name("alice").await.unwrap().unwrap();
     f.catalog
         .create_instance(&NewInstance {
@@ -438,7 +415,7 @@ async fn bare_instance(f: &Fixture, db_instance_id: &str) -> xbak_domain::Instan
             engine_version: "5.7".into(),
             category: Category::HighAvailability,
             storage_type: StorageType::LocalSsd,
-            instance_number: 7980002,
+            instance_number,
         })
         .await
         .unwrap()
@@ -449,17 +426,26 @@ async fn record_set_started(
     inst: &xbak_domain::Instance,
     started: chrono::DateTime<Utc>,
 ) {
+    record_set(f, inst, started, BackupMethod::Logical).await;
+}
+
+async fn record_set(
+    f: &Fixture,
+    inst: &xbak_domain::Instance,
+    started: chrono::DateTime<Utc>,
+    method: BackupMethod,
+) -> xbak_catalog::RecordedBackupSet {
     let name = backup_set_file_name(
         SRC,
         &inst.db_instance_id,
         inst.instance_number,
         started,
-        BackupMethod::Logical,
+        method,
     );
     f.catalog
         .record_backup_set(&NewBackupSet {
             instance_id: inst.id,
-            method: BackupMethod::Logical,
+            method,
             backup_type: BackupType::Full,
             scale: BackupSetScale::Instance,
             started_at: started,
@@ -471,7 +457,7 @@ async fn record_set_started(
             sha256: "0".repeat(64),
         })
         .await
-        .unwrap();
+        .unwrap()
 }
 
 async fn modify(f: &Fixture, db_instance_id: &str, params: &[(&'static str, &str)]) -> Value {
