@@ -4,8 +4,11 @@
 //! A listing reads the partial index `copies_listed` (one instance's Completed and Failed copies
 //! in listing order, with the filter columns): the page walks it without sorting and only the
 //! page's rows are joined. The total of an unfiltered (or destination-only) listing is one row of
-//! `copy_listing_totals`, kept by triggers; other filters count through the same index without
-//! touching the table. Cost grows with the instance's copies at worst, never with the catalog's.
+//! `copy_listing_totals`, kept by triggers; a window's (with or without a destination) sums the
+//! whole days inside it from `copy_listing_days` (also kept by triggers) and counts only its
+//! partial first and last days through the index; other filters count through the same index
+//! without touching the table. Cost grows with the instance's copies at worst, never with the
+//! catalog's.
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
@@ -23,16 +26,22 @@ const REVERSE_ORDER: &str = "backup_started_at ASC, id ASC";
 
 /// The `WHERE` clause over `copies` (unqualified columns) for `query`, and its parameters.
 fn listing_filter(query: &CopyQuery) -> (String, Vec<Value>) {
+    let window = query.window.map(|(from, to)| (secs(from), secs(to)));
+    listing_filter_in(query, window)
+}
+
+/// [`listing_filter`] with the window (inclusive, unix seconds) given instead of `query.window`.
+fn listing_filter_in(query: &CopyQuery, window: Option<(i64, i64)>) -> (String, Vec<Value>) {
     let mut sql = format!("instance_id = ? AND {LISTED}");
     let mut params = vec![Value::Integer(query.instance_id)];
     if let Some(id) = query.cross_backup_id {
         sql.push_str(" AND id = ?");
         params.push(Value::Integer(id));
     }
-    if let Some((from, to)) = query.window {
+    if let Some((from, to)) = window {
         sql.push_str(" AND backup_started_at BETWEEN ? AND ?");
-        params.push(Value::Integer(secs(from)));
-        params.push(Value::Integer(secs(to)));
+        params.push(Value::Integer(from));
+        params.push(Value::Integer(to));
     }
     if let Some(region) = &query.dest_region_id {
         sql.push_str(" AND dest_region_id = ?");
@@ -97,6 +106,92 @@ fn count_sql(filter: &str) -> String {
     format!("SELECT COUNT(*) FROM copies WHERE {filter}")
 }
 
+const DAY: i64 = 86_400;
+
+/// How to total a window `[from, to]` (inclusive, unix seconds): the whole days `days` (inclusive
+/// day numbers, `backup_started_at / 86400`) from `copy_listing_days`, plus a count of the
+/// `partial` ranges (inclusive seconds) before and after them. `None` when there is no whole day
+/// inside (a count over the window is then no dearer), or the window starts before 1970 (SQLite's
+/// division truncates towards zero, so days before it are not `[d * 86400, d * 86400 + 86399]`).
+#[derive(Debug, PartialEq, Eq)]
+struct DaySplit {
+    days: (i64, i64),
+    partial: Vec<(i64, i64)>,
+}
+
+fn split_window(from: i64, to: i64) -> Option<DaySplit> {
+    if from < 0 || to < from {
+        return None;
+    }
+    // The first day starting at or after `from`, and the last ending at or before `to`.
+    let first = from.saturating_add(DAY - 1) / DAY;
+    let last = to.saturating_add(1) / DAY - 1;
+    if first > last {
+        return None;
+    }
+    let mut partial = Vec::new();
+    if from < first * DAY {
+        partial.push((from, first * DAY - 1));
+    }
+    if (last + 1) * DAY <= to {
+        partial.push(((last + 1) * DAY, to));
+    }
+    Some(DaySplit {
+        days: (first, last),
+        partial,
+    })
+}
+
+/// Listed copies on days `?2..=?3` (all destinations: one primary-key range per destination
+/// the instance has, found in `copy_listing_totals`).
+const DAYS_SUM_SQL: &str = "SELECT COALESCE(SUM(d.listed), 0) FROM copy_listing_totals t \
+     CROSS JOIN copy_listing_days d ON d.instance_id = t.instance_id \
+     AND d.dest_region_id = t.dest_region_id AND d.day BETWEEN ?2 AND ?3 WHERE t.instance_id = ?1";
+/// Listed copies into destination `?4` on days `?2..=?3`.
+const DAYS_SUM_DEST_SQL: &str = "SELECT COALESCE(SUM(listed), 0) FROM copy_listing_days \
+     WHERE instance_id = ?1 AND dest_region_id = ?4 AND day BETWEEN ?2 AND ?3";
+
+/// The total of a windowed listing (filtered by nothing else than the destination), with cost
+/// bounded by the days of the window rather than its copies; `None` to count instead.
+fn windowed_total(conn: &Connection, query: &CopyQuery) -> Result<Option<u64>> {
+    let Some((from, to)) = query.window else {
+        return Ok(None);
+    };
+    if query.cross_backup_id.is_some() || query.backup_set_id.is_some() {
+        return Ok(None);
+    }
+    let Some(split) = split_window(secs(from), secs(to)) else {
+        return Ok(None);
+    };
+    let mut params = vec![
+        Value::Integer(query.instance_id),
+        Value::Integer(split.days.0),
+        Value::Integer(split.days.1),
+    ];
+    let sql = match &query.dest_region_id {
+        None => DAYS_SUM_SQL,
+        Some(region) => {
+            params.push(Value::Text(region.clone()));
+            DAYS_SUM_DEST_SQL
+        }
+    };
+    let mut total: i64 = conn
+        .prepare_cached(sql)
+        .db()?
+        .query_row(params_from_iter(params), |r| r.get(0))
+        .db()?;
+    for range in split.partial {
+        let (filter, params) = listing_filter_in(query, Some(range));
+        let n: i64 = conn
+            .prepare_cached(&count_sql(&filter))
+            .db()?
+            .query_row(params_from_iter(params), |r| r.get(0))
+            .db()?;
+        total += n;
+    }
+    Ok(Some(total.max(0) as u64))
+}
+
 pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyListing> {
     let (filter, params) = listing_filter(query);
     let limit = i64::from(query.page_size.get());
@@ -157,15 +252,18 @@ pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyLi
         None if !items.is_empty() && (items.len() as i64) < limit => {
             offset as u64 + items.len() as u64
         }
-        None => {
-            let sql = count_sql(&filter);
-            let n: i64 = tx
-                .prepare_cached(&sql)
-                .db()?
-                .query_row(params_from_iter(params), |r| r.get(0))
-                .db()?;
-            n as u64
-        }
+        None => match windowed_total(&tx, query)? {
+            Some(total) => total,
+            None => {
+                let sql = count_sql(&filter);
+                let n: i64 = tx
+                    .prepare_cached(&sql)
+                    .db()?
+                    .query_row(params_from_iter(params), |r| r.get(0))
+                    .db()?;
+                n as u64
+            }
+        },
     };
     tx.finish().db()?;
     Ok(CopyListing { total, items })
@@ -272,6 +370,24 @@ mod tests {
                 .map(Result::unwrap)
                 .collect();
             assert_eq!(kept, counted, "after {step}");
+            let counted: Vec<(i64, String, i64, i64)> = conn
+                .prepare(&format!(
+                    "SELECT instance_id, dest_region_id, backup_started_at / 86400, COUNT(*) FROM copies \
+                     WHERE {LISTED} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                ))
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let kept: Vec<(i64, String, i64, i64)> = conn
+                .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(kept, counted, "days after {step}");
         };
         let statuses = ["pending", "completed", "failed"];
         let mut seed = 7u64;
@@ -287,17 +403,25 @@ mod tests {
                 ["a", "b"][next(2) as usize],
                 statuses[next(3) as usize],
             );
+            let started = next(4) as i64 * 86_400 + [0, 1, 43_200, 86_399][next(4) as usize];
             conn.execute(
                 "INSERT INTO copies (id, backup_set_id, instance_id, dest_region_id, object_key, status,
-                                     backup_started_at, queued_at) VALUES (?1, ?1, ?2, ?3, 'k', ?4, 0, 0)",
-                (id, instance, dest, status),
+                                     backup_started_at, queued_at) VALUES (?1, ?1, ?2, ?3, 'k', ?4, ?5, 0)",
+                (id, instance, dest, status, started),
             )
             .unwrap();
         }
         check(&conn, "inserts");
         for step in 0..200 {
             let id = next(60) as i64 + 1;
-            match next(4) {
+            match next(5) {
+                4 => conn.execute(
+                    "UPDATE copies SET backup_started_at = ?2 WHERE id = ?1",
+                    (
+                        id,
+                        next(4) as i64 * 86_400 + [0, 1, 86_399][next(3) as usize],
+                    ),
+                ),
                 0 => conn.execute(
                     "UPDATE copies SET status = ?2 WHERE id = ?1",
                     (id, statuses[next(3) as usize]),
@@ -372,5 +496,77 @@ mod tests {
                 "{filter}:\n{count}"
             );
         }
+        // A window's whole days: one primary-key range of copy_listing_days per destination.
+        let days = plan(
+            &conn,
+            DAYS_SUM_SQL,
+            vec![Value::Integer(1), Value::Integer(10), Value::Integer(20)],
+        );
+        assert!(
+            days.contains("SEARCH t USING PRIMARY KEY (instance_id=?)"),
+            "{days}"
+        );
+        assert!(
+            days.contains(
+                "SEARCH d USING PRIMARY KEY (instance_id=? AND dest_region_id=? AND day>? AND day<?)"
+            ),
+            "{days}"
+        );
+        assert!(!days.contains("SCAN"), "{days}");
+        let days = plan(
+            &conn,
+            DAYS_SUM_DEST_SQL,
+            vec![
+                Value::Integer(1),
+                Value::Integer(10),
+                Value::Integer(20),
+                Value::Text("cn-shanghai".into()),
+            ],
+        );
+        assert!(
+            days.contains(
+                "SEARCH copy_listing_days USING PRIMARY KEY (instance_id=? AND dest_region_id=? AND day>? AND day<?)"
+            ),
+            "{days}"
+        );
+        assert!(!days.contains("SCAN"), "{days}");
+    }
+
+    #[test]
+    fn windows_split_into_whole_days_and_partial_ends() {
+        const D: i64 = DAY;
+        let split = |days: (i64, i64), partial: Vec<(i64, i64)>| Some(DaySplit { days, partial });
+        // Within one day, across two partial days, or before 1970: counted.
+        assert_eq!(split_window(10 * D + 5, 10 * D + 500), None);
+        assert_eq!(split_window(10 * D, 10 * D + D - 2), None);
+        assert_eq!(split_window(10 * D + 1, 11 * D + D - 2), None);
+        assert_eq!(split_window(-D, 5 * D), None);
+        assert_eq!(split_window(5 * D, 4 * D), None);
+        // Whole days only.
+        assert_eq!(
+            split_window(10 * D, 10 * D + D - 1),
+            split((10, 10), vec![])
+        );
+        assert_eq!(split_window(0, 3 * D - 1), split((0, 2), vec![]));
+        // Partial ends around the whole days.
+        assert_eq!(
+            split_window(10 * D + 7, 13 * D + 9),
+            split(
+                (11, 12),
+                vec![(10 * D + 7, 11 * D - 1), (13 * D, 13 * D + 9)]
+            )
+        );
+        assert_eq!(
+            split_window(10 * D, 12 * D),
+            split((10, 11), vec![(12 * D, 12 * D)])
+        );
+        assert_eq!(
+            split_window(10 * D - 1, 12 * D - 1),
+            split((10, 11), vec![(10 * D - 1, 10 * D - 1)])
+        );
+        assert_eq!(
+            split_window(10 * D + 1, 11 * D + D - 1),
+            split((11, 11), vec![(10 * D + 1, 11 * D - 1)])
+        );
     }
 }

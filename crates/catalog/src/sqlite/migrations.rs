@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, V3_POLICY_SWITCHES),
     (4, V4_EXPIRING_COPIES),
     (5, V5_RUN_HEARTBEATS),
+    (6, V6_LISTING_DAYS),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
@@ -259,6 +260,64 @@ ALTER TABLE backup_runs ADD COLUMN heartbeat_at INTEGER;
 CREATE INDEX backup_runs_running ON backup_runs (started_at) WHERE status = 'running';
 "#;
 
+/// Listed copies per instance, destination and day of `backup_started_at` (the column a
+/// listing's window filters on), kept by triggers like `copy_listing_totals`, so a windowed
+/// listing's total sums the whole days inside the window and counts only the two partial ones.
+/// A day is `backup_started_at / 86400` (SQLite truncates: exact for times from 1970 on; readers
+/// use the table only for windows starting there). Rows whose count falls to 0 are removed, so
+/// the table is no larger than the days the instances' copies cover.
+const V6_LISTING_DAYS: &str = r#"
+CREATE TABLE copy_listing_days (
+    instance_id     INTEGER NOT NULL,
+    dest_region_id  TEXT NOT NULL,
+    day             INTEGER NOT NULL,
+    listed          INTEGER NOT NULL,
+    PRIMARY KEY (instance_id, dest_region_id, day)
+) WITHOUT ROWID;
+
+INSERT INTO copy_listing_days (instance_id, dest_region_id, day, listed)
+SELECT instance_id, dest_region_id, backup_started_at / 86400, COUNT(*)
+FROM copies WHERE status IN ('completed', 'failed')
+GROUP BY instance_id, dest_region_id, backup_started_at / 86400;
+
+CREATE TRIGGER copy_listing_days_on_insert AFTER INSERT ON copies
+WHEN NEW.status IN ('completed', 'failed')
+BEGIN
+    INSERT INTO copy_listing_days (instance_id, dest_region_id, day, listed)
+    VALUES (NEW.instance_id, NEW.dest_region_id, NEW.backup_started_at / 86400, 1)
+    ON CONFLICT (instance_id, dest_region_id, day) DO UPDATE SET listed = listed + 1;
+END;
+
+CREATE TRIGGER copy_listing_days_on_delete AFTER DELETE ON copies
+WHEN OLD.status IN ('completed', 'failed')
+BEGIN
+    UPDATE copy_listing_days SET listed = listed - 1
+    WHERE instance_id = OLD.instance_id AND dest_region_id = OLD.dest_region_id
+      AND day = OLD.backup_started_at / 86400;
+    DELETE FROM copy_listing_days
+    WHERE instance_id = OLD.instance_id AND dest_region_id = OLD.dest_region_id
+      AND day = OLD.backup_started_at / 86400 AND listed = 0;
+END;
+
+CREATE TRIGGER copy_listing_days_on_update
+AFTER UPDATE OF status, instance_id, dest_region_id, backup_started_at ON copies
+WHEN (OLD.status IN ('completed', 'failed')) OR (NEW.status IN ('completed', 'failed'))
+BEGIN
+    UPDATE copy_listing_days SET listed = listed - 1
+    WHERE OLD.status IN ('completed', 'failed')
+      AND instance_id = OLD.instance_id AND dest_region_id = OLD.dest_region_id
+      AND day = OLD.backup_started_at / 86400;
+    DELETE FROM copy_listing_days
+    WHERE OLD.status IN ('completed', 'failed')
+      AND instance_id = OLD.instance_id AND dest_region_id = OLD.dest_region_id
+      AND day = OLD.backup_started_at / 86400 AND listed = 0;
+    INSERT INTO copy_listing_days (instance_id, dest_region_id, day, listed)
+    SELECT NEW.instance_id, NEW.dest_region_id, NEW.backup_started_at / 86400, 1
+    WHERE NEW.status IN ('completed', 'failed')
+    ON CONFLICT (instance_id, dest_region_id, day) DO UPDATE SET listed = listed + 1;
+END;
+"#;
+
 /// The schema version this binary writes.
 pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |(v, _)| *v)
@@ -328,6 +387,76 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, latest_version());
+    }
+
+    /// Rows written before migration 6 are counted into `copy_listing_days` by its backfill.
+    #[test]
+    fn listing_days_are_backfilled_from_existing_copies() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            )
+            .unwrap();
+            for (version, script) in MIGRATIONS.iter().filter(|(v, _)| *v <= 5) {
+                tx.execute_batch(script).unwrap();
+                tx.execute("INSERT INTO schema_version VALUES (?1, 0)", [version])
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        const DAY: i64 = 86_400;
+        // (instance, destination, status, backup_started_at)
+        let rows = [
+            (1, "a", "completed", 10 * DAY),
+            (1, "a", "failed", 10 * DAY + DAY - 1),
+            (1, "a", "pending", 10 * DAY + 5),
+            (1, "a", "completed", 11 * DAY),
+            (1, "b", "completed", 10 * DAY + 7),
+            (2, "a", "failed", 10 * DAY + 3),
+            (2, "a", "completed", 12 * DAY + 3),
+            (2, "a", "pending", 12 * DAY + 4),
+        ];
+        for (id, (instance, dest, status, started)) in rows.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO copies (id, backup_set_id, instance_id, dest_region_id, object_key, status,
+                                     backup_started_at, queued_at) VALUES (?1, ?1, ?2, ?3, 'k', ?4, ?5, 0)",
+                (id as i64 + 1, instance, dest, status, started),
+            )
+            .unwrap();
+        }
+        assert_eq!(migrate(&mut conn).unwrap(), vec![6]);
+        let days: Vec<(i64, String, i64, i64)> = conn
+            .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<(i64, String, i64, i64)> = vec![
+            (1, "a".into(), 10, 2),
+            (1, "a".into(), 11, 1),
+            (1, "b".into(), 10, 1),
+            (2, "a".into(), 10, 1),
+            (2, "a".into(), 12, 1),
+        ];
+        assert_eq!(days, expected);
+        // And the triggers keep them from then on.
+        conn.execute("UPDATE copies SET status = 'completed' WHERE id = 3", [])
+            .unwrap();
+        conn.execute("DELETE FROM copies WHERE id = 4", []).unwrap();
+        let days: Vec<(i64, String, i64, i64)> = conn
+            .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days WHERE instance_id = 1 ORDER BY 1, 2, 3")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<(i64, String, i64, i64)> =
+            vec![(1, "a".into(), 10, 3), (1, "b".into(), 10, 1)];
+        assert_eq!(days, expected);
     }
 
     #[test]

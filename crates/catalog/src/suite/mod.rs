@@ -64,6 +64,7 @@ macro_rules! catalog_test_suite {
             newest_backup_set_is_the_latest_started,
             list_shows_only_completed_and_failed,
             list_window_is_inclusive_on_backup_start,
+            list_window_totals_match_a_count_of_the_listing,
             list_filters_by_id_region_and_set,
             list_is_newest_first_with_id_tiebreak,
             list_pages_are_stable_across_sizes,
