@@ -37,7 +37,7 @@ pub async fn authenticate(state: &AppState, req: &IncomingRequest<'_>) -> Result
             timestamp.as_str(),
         ),
     };
-    check_clock(state, timestamp)?;
+    let signed_at = check_clock(state, timestamp)?;
 
     let key = lookup_key(state, access_key_id)
         .await?
@@ -46,7 +46,10 @@ pub async fn authenticate(state: &AppState, req: &IncomingRequest<'_>) -> Result
         return Err(ApiError::InvalidAccessKeyIdInactive.into());
     }
     sign::verify(req, &claim, &key.secret)?;
-    if !state.nonces.check_and_remember(&key.access_key_id, nonce) {
+    if !state
+        .nonces
+        .check_and_remember(&key.access_key_id, nonce, signed_at)
+    {
         return Err(ApiError::SignatureNonceUsed.into());
     }
     Ok(Caller {
@@ -55,7 +58,8 @@ pub async fn authenticate(state: &AppState, req: &IncomingRequest<'_>) -> Result
     })
 }
 
-fn check_clock(state: &AppState, timestamp: &str) -> Result<(), ApiError> {
+/// The request's signing time, if it is within the allowed skew of now.
+fn check_clock(state: &AppState, timestamp: &str) -> Result<chrono::DateTime<Utc>, ApiError> {
     let ts = sign::parse_timestamp(timestamp).ok_or(ApiError::TimestampFormat)?;
     let skew = chrono::Duration::from_std(state.config.clock_skew)
         .unwrap_or(chrono::Duration::minutes(15));
@@ -63,7 +67,7 @@ fn check_clock(state: &AppState, timestamp: &str) -> Result<(), ApiError> {
     if ts < now - skew || ts > now + skew {
         return Err(ApiError::TimestampExpired);
     }
-    Ok(())
+    Ok(ts)
 }
 
 async fn lookup_key(

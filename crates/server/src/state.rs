@@ -65,7 +65,7 @@ impl AppState {
         regions: Regions,
         links: LinkSigner,
     ) -> Result<AppState, xbak_catalog::CatalogError> {
-        let nonces = NonceGuard::load(catalog.clone(), config.clock_skew * 2).await?;
+        let nonces = NonceGuard::load(catalog.clone(), config.clock_skew).await?;
         let ttl = config.lookup_ttl;
         let pages = crate::page_cache::PageCache::new(config.link_ttl);
         let token = catalog.change_token().await?;
