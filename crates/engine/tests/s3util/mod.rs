@@ -10,14 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::Catalog;
 use xbak_domain::naming::{backup_set_file_name, backup_set_key, copy_key};
 use xbak_domain::time::parse_utc;
-use xbak_domain::{
-    BackupMethod, BackupSetScale, BackupType, Category, CopyStatus, Instance, NewBackupSet,
-    NewInstance, Policy, Region, StorageType,
-};
+use xbak_domain::{BackupMethod, BackupSetScale, BackupType, CopyStatus, Instance, NewBackupSet};
 use xbak_storage::conformance::{s3, PatternReader};
 use xbak_storage::faults::FaultyStore;
 use xbak_storage::RegionStore;
@@ -61,43 +57,11 @@ async fn region_url(dir: &std::path::Path, region: &str, at: &At) -> String {
 impl S3World {
     pub async fn new(source: At, dest: At) -> S3World {
         let dir = tempfile::tempdir().unwrap();
-        let catalog_path = dir.path().join("catalog.db");
-        let catalog: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&catalog_path).await.unwrap());
         let source_url = region_url(dir.path(), SOURCE, &source).await;
         let dest_url = region_url(dir.path(), DEST, &dest).await;
-        for (region, url) in [(SOURCE, &source_url), (DEST, &dest_url)] {
-            catalog
-                .put_region(&Region {
-                    region_id: region.into(),
-                    store_url: url.clone(),
-                })
-                .await
-                .unwrap();
-        }
-        let (account, _) = catalog.create_account("acme").await.unwrap();
-        let instance = catalog
-            .create_instance(&NewInstance {
-                db_instance_id: "rm-bp1".into(),
-                region_id: SOURCE.into(),
-                account_id: account.id,
-                engine: "MySQL".into(),
-                engine_version: "5.7".into(),
-                category: Category::HighAvailability,
-                storage_type: StorageType::LocalSsd,
-                instance_number: 7986073,
-            })
-            .await
-            .unwrap();
-        catalog
-            .put_policy(&Policy {
-                instance_id: instance.id,
-                enabled: true,
-                dest_region_id: DEST.into(),
-                retention_days: 7,
-                updated_at: chrono::Utc::now(),
-            })
-            .await
-            .unwrap();
+        let (catalog, instance) =
+            crate::util::seeded_catalog(dir.path(), &source_url, &dest_url).await;
+        let catalog_path = dir.path().join("catalog.db");
         let (source_faults, source_store) = match source {
             At::Local => {
                 RegionStore::open(SOURCE, &source_url).unwrap(); // creates the directory

@@ -59,49 +59,57 @@ fn faulty_region(dir: &std::path::Path, region: &str) -> (Arc<FaultyStore>, Arc<
     (faults, Arc::new(store))
 }
 
+/// A SQLite catalog in `dir` with regions `SOURCE` and `DEST` at these URLs, account `acme` and
+/// its MySQL 5.7 instance `rm-bp1` in `SOURCE`, whose policy copies to `DEST` (7 days).
+pub async fn seeded_catalog(
+    dir: &std::path::Path,
+    source_url: &str,
+    dest_url: &str,
+) -> (Arc<dyn Catalog>, Instance) {
+    let catalog: Arc<dyn Catalog> =
+        Arc::new(SqliteCatalog::open(&dir.join("catalog.db")).await.unwrap());
+    for (region, url) in [(SOURCE, source_url), (DEST, dest_url)] {
+        catalog
+            .put_region(&Region {
+                region_id: region.into(),
+                store_url: url.into(),
+            })
+            .await
+            .unwrap();
+    }
+    let (account, _) = catalog.create_account("acme").await.unwrap();
+    let instance = catalog
+        .create_instance(&NewInstance {
+            db_instance_id: "rm-bp1".into(),
+            region_id: SOURCE.into(),
+            account_id: account.id,
+            engine: "MySQL".into(),
+            engine_version: "5.7".into(),
+            category: Category::HighAvailability,
+            storage_type: StorageType::LocalSsd,
+            instance_number: 7986073,
+        })
+        .await
+        .unwrap();
+    catalog
+        .put_policy(&Policy {
+            instance_id: instance.id,
+            enabled: true,
+            dest_region_id: DEST.into(),
+            retention_days: 7,
+            updated_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    (catalog, instance)
+}
+
 impl World {
     pub async fn new() -> World {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
-        let catalog: Arc<dyn Catalog> = Arc::new(
-            SqliteCatalog::open(&dir.path().join("catalog.db"))
-                .await
-                .unwrap(),
-        );
-        for region in [SOURCE, DEST] {
-            let url = format!("file://{}", region_dir(dir.path(), region).display());
-            catalog
-                .put_region(&Region {
-                    region_id: region.into(),
-                    store_url: url,
-                })
-                .await
-                .unwrap();
-        }
-        let (account, _) = catalog.create_account("acme").await.unwrap();
-        let instance = catalog
-            .create_instance(&NewInstance {
-                db_instance_id: "rm-bp1".into(),
-                region_id: SOURCE.into(),
-                account_id: account.id,
-                engine: "MySQL".into(),
-                engine_version: "5.7".into(),
-                category: Category::HighAvailability,
-                storage_type: StorageType::LocalSsd,
-                instance_number: 7986073,
-            })
-            .await
-            .unwrap();
-        catalog
-            .put_policy(&Policy {
-                instance_id: instance.id,
-                enabled: true,
-                dest_region_id: DEST.into(),
-                retention_days: 7,
-                updated_at: chrono::Utc::now(),
-            })
-            .await
-            .unwrap();
+        let url = |region| format!("file://{}", region_dir(dir.path(), region).display());
+        let (catalog, instance) = seeded_catalog(dir.path(), &url(SOURCE), &url(DEST)).await;
         let (source_faults, source) = faulty_region(dir.path(), SOURCE);
         let (dest_faults, dest) = faulty_region(dir.path(), DEST);
         World {
