@@ -11,9 +11,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xbak_catalog::Catalog;
-use xbak_domain::naming::{backup_set_file_name, backup_set_key, copy_key};
-use xbak_domain::time::parse_utc;
-use xbak_domain::{BackupMethod, BackupSetScale, BackupType, CopyStatus, Instance, NewBackupSet};
+use xbak_domain::{CopyStatus, Instance};
 use xbak_storage::conformance::{s3, PatternReader};
 use xbak_storage::faults::FaultyStore;
 use xbak_storage::RegionStore;
@@ -91,45 +89,21 @@ impl S3World {
     /// Stores `len` pattern bytes as backup set `n` in the source region (streamed, never held
     /// whole) and records it; returns (copy id, destination key, sha256).
     pub async fn add_set(&self, n: u32, len: u64) -> (i64, String, String) {
-        let started =
-            parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
-        let file = backup_set_file_name(
-            SOURCE,
-            &self.instance.db_instance_id,
-            self.instance.instance_number,
-            started,
-            BackupMethod::Physical,
-        );
-        let key = backup_set_key(&self.instance.db_instance_id, &file);
+        let slot = crate::util::SetSlot::new(&self.instance, n);
         let mut reader = PatternReader::new(len, u64::from(n));
         let staged = self
             .source
-            .upload_staged(&key, &mut reader, &|_| {})
+            .upload_staged(&slot.source_key, &mut reader, &|_| {})
             .await
             .unwrap();
-        self.source.publish(&staged, &key).await.unwrap();
-        let recorded = self
-            .catalog
-            .record_backup_set(&NewBackupSet {
-                instance_id: self.instance.id,
-                method: BackupMethod::Physical,
-                backup_type: BackupType::Full,
-                scale: BackupSetScale::Instance,
-                started_at: started,
-                finished_at: started + chrono::Duration::minutes(10),
-                consistent_at: started + chrono::Duration::minutes(9),
-                instance_number: self.instance.instance_number,
-                object_key: key,
-                size_bytes: len as i64,
-                sha256: staged.sha256.clone(),
-            })
+        self.source
+            .publish(&staged, &slot.source_key)
             .await
             .unwrap();
-        (
-            recorded.queued_copy_id.expect("policy is enabled"),
-            copy_key(&self.instance.db_instance_id, &file),
-            staged.sha256,
-        )
+        let copy_id = slot
+            .record(&*self.catalog, &self.instance, len, staged.sha256.clone())
+            .await;
+        (copy_id, slot.dest_key, staged.sha256)
     }
 
     pub async fn status(&self, copy_id: i64) -> CopyStatus {

@@ -145,48 +145,85 @@ impl World {
         recorded: &[u8],
         stored: Option<&[u8]>,
     ) -> (i64, String) {
-        let started =
-            parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
-        let file = backup_set_file_name(
-            SOURCE,
-            &self.instance.db_instance_id,
-            self.instance.instance_number,
-            started,
-            BackupMethod::Physical,
-        );
-        let key = backup_set_key(&self.instance.db_instance_id, &file);
+        let slot = SetSlot::new(&self.instance, n);
         if let Some(data) = stored {
             let staged = self
                 .source
-                .upload_staged(&key, data, &|_| {})
+                .upload_staged(&slot.source_key, data, &|_| {})
                 .await
                 .unwrap();
-            self.source.publish(&staged, &key).await.unwrap();
+            self.source
+                .publish(&staged, &slot.source_key)
+                .await
+                .unwrap();
         }
-        let recorded_set = self
-            .catalog
-            .record_backup_set(&NewBackupSet {
-                instance_id: self.instance.id,
-                method: BackupMethod::Physical,
-                backup_type: BackupType::Full,
-                scale: BackupSetScale::Instance,
-                started_at: started,
-                finished_at: started + chrono::Duration::minutes(10),
-                consistent_at: started + chrono::Duration::minutes(9),
-                instance_number: self.instance.instance_number,
-                object_key: key,
-                size_bytes: recorded.len() as i64,
-                sha256: sha256_hex(recorded),
-            })
-            .await
-            .unwrap();
-        let copy_id = recorded_set.queued_copy_id.expect("policy is enabled");
-        (copy_id, copy_key(&self.instance.db_instance_id, &file))
+        let copy_id = slot
+            .record(
+                &*self.catalog,
+                &self.instance,
+                recorded.len() as u64,
+                sha256_hex(recorded),
+            )
+            .await;
+        (copy_id, slot.dest_key)
     }
 
     /// Files under the destination's staging directory (partial uploads included).
     pub fn dest_staging_files(&self) -> Vec<PathBuf> {
         files_under(&region_dir(self.dir.path(), DEST).join(".staging"))
+    }
+}
+
+/// Where backup set `n` of an instance goes: started 2024-03-01 + `n` hours, stored in `SOURCE`.
+pub struct SetSlot {
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub source_key: String,
+    pub dest_key: String,
+}
+
+impl SetSlot {
+    pub fn new(instance: &Instance, n: u32) -> SetSlot {
+        let started =
+            parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
+        let file = backup_set_file_name(
+            SOURCE,
+            &instance.db_instance_id,
+            instance.instance_number,
+            started,
+            BackupMethod::Physical,
+        );
+        SetSlot {
+            started,
+            source_key: backup_set_key(&instance.db_instance_id, &file),
+            dest_key: copy_key(&instance.db_instance_id, &file),
+        }
+    }
+
+    /// Records the set (physical, full) with this size and checksum; returns the queued copy's id.
+    pub async fn record(
+        &self,
+        catalog: &dyn Catalog,
+        instance: &Instance,
+        size: u64,
+        sha256: String,
+    ) -> i64 {
+        let recorded = catalog
+            .record_backup_set(&NewBackupSet {
+                instance_id: instance.id,
+                method: BackupMethod::Physical,
+                backup_type: BackupType::Full,
+                scale: BackupSetScale::Instance,
+                started_at: self.started,
+                finished_at: self.started + chrono::Duration::minutes(10),
+                consistent_at: self.started + chrono::Duration::minutes(9),
+                instance_number: instance.instance_number,
+                object_key: self.source_key.clone(),
+                size_bytes: size as i64,
+                sha256,
+            })
+            .await
+            .unwrap();
+        recorded.queued_copy_id.expect("policy is enabled")
     }
 }
 
