@@ -126,15 +126,7 @@ async fn seeded(
 }
 
 fn scenarios(instance: &Instance, per_instance: u64) -> Vec<(&'static str, CopyQuery)> {
-    let base = CopyQuery {
-        instance_id: instance.id,
-        cross_backup_id: None,
-        window: None,
-        dest_region_id: None,
-        backup_set_id: None,
-        page_size: PageSize::Thirty,
-        page_number: 1,
-    };
+    let base = CopyQuery::first_page(instance.id, PageSize::Thirty);
     let hours = |h: i64| parse_utc("2020-01-01T00:00:00Z").unwrap() + chrono::Duration::hours(h);
     let mid = per_instance as i64 / 2;
     let last_page = per_instance.div_ceil(100) as u32;
@@ -216,15 +208,7 @@ async fn throughput(
         tasks.push(tokio::spawn(async move {
             for n in (worker..requests).step_by(concurrency) {
                 let instance_id = ids[(n * 7919) % ids.len()];
-                let q = CopyQuery {
-                    instance_id,
-                    cross_backup_id: None,
-                    window: None,
-                    dest_region_id: None,
-                    backup_set_id: None,
-                    page_size: PageSize::Thirty,
-                    page_number: 1,
-                };
+                let q = CopyQuery::first_page(instance_id, PageSize::Thirty);
                 let listing = cat.list_copies(&q).await.unwrap();
                 assert_eq!(listing.items.len(), 30);
             }

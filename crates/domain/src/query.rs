@@ -48,6 +48,19 @@ pub struct CopyQuery {
 }
 
 impl CopyQuery {
+    /// The first page of `page_size` items of the instance's whole listing, no filter.
+    pub fn first_page(instance_id: i64, page_size: PageSize) -> CopyQuery {
+        CopyQuery {
+            instance_id,
+            cross_backup_id: None,
+            window: None,
+            dest_region_id: None,
+            backup_set_id: None,
+            page_size,
+            page_number: 1,
+        }
+    }
+
     /// Rows skipped before the requested page.
     pub fn offset(&self) -> u64 {
         u64::from(self.page_number.saturating_sub(1)) * u64::from(self.page_size.get())

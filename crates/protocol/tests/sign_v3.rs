@@ -3,22 +3,11 @@
 use xbak_protocol::sign::v3;
 use xbak_protocol::RawParams;
 
+mod v3_vector;
+use v3_vector::query;
+
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-fn query() -> RawParams {
-    [
-        ("DBInstanceId", "rm-uf6wjk5xxxxxxx"),
-        ("StartTime", "2024-03-05T02:21:00Z"),
-        ("EndTime", "2024-03-05T02:24:37Z"),
-        ("PageSize", "30"),
-        ("PageNumber", "1"),
-        ("RegionId", "cn-hangzhou"),
-    ]
-    .into_iter()
-    .collect()
-}
-
-/// Headers as the Python SDK sent them (lower-case names; `Accept-Encoding` is not signed).
 fn headers() -> Vec<(String, String)> {
     [
         ("accept-encoding", "identity"),

@@ -3,6 +3,8 @@
 use xbak_protocol::sign::{claim, v3, verify, Claim, IncomingRequest};
 use xbak_protocol::{ApiError, RawParams};
 
+mod v3_vector;
+
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 struct V3 {
@@ -106,21 +108,21 @@ fn v3_tampering_and_wrong_secret_are_rejected() {
     let mut r = v3_request(NODE, "testSecret");
     r.query.0[0].1 = "rm-other".into();
     assert!(mismatch(&r, "testSecret"));
-    let mut r = v3_request(NODE, "testSecret");
-    r.headers
-        .iter_mut()
-        .find(|(k, _)| k == "x-acs-date")
-        .unwrap()
-        .1 = "2026-11-27T17:09:32Z".into();
+    let r = with_header(
+        v3_request(NODE, "testSecret"),
+        "x-acs-date",
+        "2026-11-27T17:09:32Z",
+    );
     assert!(mismatch(&r, "testSecret"));
     // Unsigned headers may change freely (Node does not sign user-agent).
-    let mut r = v3_request(NODE, "testSecret");
-    r.headers
-        .iter_mut()
-        .find(|(k, _)| k == "user-agent")
-        .unwrap()
-        .1 = "curl".into();
+    let r = with_header(v3_request(NODE, "testSecret"), "user-agent", "curl");
     assert!(v3_check(&r, "testSecret").is_ok());
+}
+
+/// `r` with the value of its (existing) header `name` replaced.
+fn with_header(mut r: V3, name: &str, value: &str) -> V3 {
+    r.headers.iter_mut().find(|(k, _)| k == name).unwrap().1 = value.into();
+    r
 }
 
 #[test]
@@ -188,16 +190,7 @@ fn v3_incomplete_requests() {
 /// The PROTOCOL §3 vector, end to end through `claim` + `verify`.
 #[test]
 fn v3_protocol_vector_verifies() {
-    let query: RawParams = [
-        ("DBInstanceId", "rm-uf6wjk5xxxxxxx"),
-        ("StartTime", "2024-03-05T02:21:00Z"),
-        ("EndTime", "2024-03-05T02:24:37Z"),
-        ("PageSize", "30"),
-        ("PageNumber", "1"),
-        ("RegionId", "cn-hangzhou"),
-    ]
-    .into_iter()
-    .collect();
+    let query = v3_vector::query();
     let headers: Vec<(String, String)> = [
         ("accept", "application/json"),
         ("host", "127.0.0.1:8080"),

@@ -327,4 +327,37 @@ function defineSuite(name, makeAdapter) {
   });
 }
 
-module.exports = { ApiError, defineSuite, loadEnv, itemsOf, windowParams, resolveParams, ERROR_CASES };
+// ---------------------------------------------------------------------------------------------------
+// clients
+
+// One client per credential set ('A', 'B', …, resolved by env.creds), made on first use.
+function clientsByCreds(env, make) {
+  const clients = new Map();
+  return (creds) => {
+    const [ak, sk] = env.creds(creds);
+    const key = `${ak}\n${sk}`;
+    if (!clients.has(key)) clients.set(key, make(ak, sk));
+    return clients.get(key);
+  };
+}
+
+// A Tea client (@alicloud/rds20140815) that keeps the raw response map of its last call in
+// `lastRaw` (before $dara.cast coerces it into models), so tests can check JSON types.
+function teaClient(env, ak, sk, signatureAlgorithm) {
+  const Rds = require('@alicloud/rds20140815');
+  const OpenApi = require('@alicloud/openapi-core');
+  const cfg = new OpenApi.$OpenApiUtil.Config({
+    accessKeyId: ak, accessKeySecret: sk, endpoint: env.endpoint, protocol: 'http', regionId: env.region,
+  });
+  if (signatureAlgorithm) cfg.signatureAlgorithm = signatureAlgorithm;
+  const c = new Rds.default(cfg);
+  const orig = c.callApi.bind(c);
+  c.callApi = async (...args) => {
+    const res = await orig(...args);
+    c.lastRaw = res;
+    return res;
+  };
+  return c;
+}
+
+module.exports = { ApiError, defineSuite, loadEnv, itemsOf, windowParams, resolveParams, ERROR_CASES, clientsByCreds, teaClient };

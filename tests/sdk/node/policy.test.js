@@ -8,11 +8,10 @@ const { describe, it, before } = require('node:test');
 const Rds = require('@alicloud/rds20140815');
 const OpenApi = require('@alicloud/openapi-core');
 const $dara = require('@darabonba/typescript');
-const { ApiError, loadEnv } = require('./common');
+const { ApiError, clientsByCreds, loadEnv, teaClient } = require('./common');
 
 const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const DEST = 'cn-beijing';
-const RdsClient = Rds.default;
 
 function fieldsOf(model, params) {
   const byApi = Object.fromEntries(Object.entries(model.names()).map(([f, api]) => [api, f]));
@@ -25,25 +24,7 @@ function fieldsOf(model, params) {
 }
 
 function adapter(env) {
-  const clients = new Map();
-  function client(creds) {
-    const [ak, sk] = env.creds(creds);
-    const key = `${ak}\n${sk}`;
-    if (!clients.has(key)) {
-      const cfg = new OpenApi.$OpenApiUtil.Config({
-        accessKeyId: ak, accessKeySecret: sk, endpoint: env.endpoint, protocol: 'http', regionId: env.region,
-      });
-      const c = new RdsClient(cfg);
-      const orig = c.callApi.bind(c);
-      c.callApi = async (...args) => {
-        const res = await orig(...args);
-        c.lastRaw = res;
-        return res;
-      };
-      clients.set(key, c);
-    }
-    return clients.get(key);
-  }
+  const client = clientsByCreds(env, (ak, sk) => teaClient(env, ak, sk));
   async function call(method, model, params, creds = 'A') {
     const c = client(creds);
     let resp;

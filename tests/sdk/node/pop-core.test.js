@@ -3,21 +3,13 @@
 // {method:'POST'} with an application/x-www-form-urlencoded body.
 const assert = require('node:assert/strict');
 const RPCClient = require('@alicloud/pop-core').RPCClient;
-const { ApiError, defineSuite } = require('./common');
+const { ApiError, clientsByCreds, defineSuite } = require('./common');
 
 function popAdapter(name, opts) {
   return (env) => {
-    const clients = new Map();
-    function client(creds) {
-      const [ak, sk] = env.creds(creds);
-      const key = `${ak}\n${sk}`;
-      if (!clients.has(key)) {
-        // verbose=true: request() also returns the HTTP exchange, so the status can be checked
-        clients.set(key, new RPCClient({ accessKeyId: ak, accessKeySecret: sk, endpoint: `http://${env.endpoint}`,
-          apiVersion: '2014-08-15' }, true));
-      }
-      return clients.get(key);
-    }
+    // verbose=true: request() also returns the HTTP exchange, so the status can be checked
+    const client = clientsByCreds(env, (ak, sk) => new RPCClient({ accessKeyId: ak, accessKeySecret: sk,
+      endpoint: `http://${env.endpoint}`, apiVersion: '2014-08-15' }, true));
     return {
       name,
       wrongSecretCode: 'SignatureDoesNotMatch',

@@ -5,35 +5,14 @@ const assert = require('node:assert/strict');
 const Rds = require('@alicloud/rds20140815');
 const OpenApi = require('@alicloud/openapi-core');
 const $dara = require('@darabonba/typescript');
-const { ApiError, defineSuite } = require('./common');
+const { ApiError, clientsByCreds, defineSuite, teaClient } = require('./common');
 
-const RdsClient = Rds.default;
 // API parameter name -> request model field name (e.g. PageSize -> pageSize, DBInstanceId -> DBInstanceId)
 const FIELD = Object.fromEntries(Object.entries(Rds.DescribeCrossRegionBackupsRequest.names()).map(([f, api]) => [api, f]));
 
 function teaAdapter(name, signatureAlgorithm) {
   return (env) => {
-    const clients = new Map();
-    function client(creds) {
-      const [ak, sk] = env.creds(creds);
-      const key = `${ak}\n${sk}`;
-      if (!clients.has(key)) {
-        const cfg = new OpenApi.$OpenApiUtil.Config({
-          accessKeyId: ak, accessKeySecret: sk, endpoint: env.endpoint, protocol: 'http', regionId: env.region,
-        });
-        if (signatureAlgorithm) cfg.signatureAlgorithm = signatureAlgorithm;
-        const c = new RdsClient(cfg);
-        // keep the raw response map (before $dara.cast coerces it into models) to check JSON types
-        const orig = c.callApi.bind(c);
-        c.callApi = async (...args) => {
-          const res = await orig(...args);
-          c.lastRaw = res;
-          return res;
-        };
-        clients.set(key, c);
-      }
-      return clients.get(key);
-    }
+    const client = clientsByCreds(env, (ak, sk) => teaClient(env, ak, sk, signatureAlgorithm));
     return {
       name,
       wrongSecretCode: 'SignatureDoesNotMatch',

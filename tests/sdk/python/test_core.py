@@ -15,15 +15,8 @@ class CoreAdapter(Adapter):
     name = "core"
     wrong_secret_code = "InvalidAccessKeySecret"
 
-    def __init__(self, env):
-        super().__init__(env)
-        self._clients = {}
-
     def client(self, creds):
-        ak, sk = self.env.creds(creds)
-        if (ak, sk) not in self._clients:
-            self._clients[(ak, sk)] = AcsClient(ak, sk, self.env.region)
-        return self._clients[(ak, sk)]
+        return self.cached_client(creds, lambda ak, sk: AcsClient(ak, sk, self.env.region))
 
     def request(self, params):
         req = DescribeCrossRegionBackupsRequest()

@@ -17,12 +17,10 @@ from aliyunsdkrds.request.v20140815.DescribeInstanceCrossBackupPolicyRequest imp
     DescribeInstanceCrossBackupPolicyRequest
 from aliyunsdkrds.request.v20140815.ModifyInstanceCrossBackupPolicyRequest import ModifyInstanceCrossBackupPolicyRequest
 from alibabacloud_rds20140815 import models as rds_models
-from alibabacloud_rds20140815.client import Client
-from alibabacloud_tea_openapi import utils_models as open_api_models
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from darabonba.runtime import RuntimeOptions
 
-from xbak_sdk import TIME_RE, ApiError
+from xbak_sdk import TIME_RE, ApiError, tea_client
 
 DEST = "cn-beijing"
 
@@ -76,18 +74,7 @@ class TeaPolicy:
 
     def _client(self, creds):
         ak, sk = self.env.creds(creds)
-        cfg = open_api_models.Config(access_key_id=ak, access_key_secret=sk, endpoint=self.env.endpoint,
-                                     protocol="http", region_id=self.env.region)
-        client = Client(cfg)
-        orig = client.call_api
-
-        def call_api(params, request, runtime, _orig=orig, _client=client):
-            result = _orig(params, request, runtime)
-            _client.last_raw = result
-            return result
-
-        client.call_api = call_api
-        return client
+        return tea_client(self.env, ak, sk)
 
     def _call(self, method, model, params, creds):
         client = self._client(creds)

@@ -1,40 +1,17 @@
 """(b) alibabacloud_rds20140815 with a default Config: ACS3-HMAC-SHA256 (v3) Authorization header."""
 from alibabacloud_rds20140815 import models as rds_models
-from alibabacloud_rds20140815.client import Client
-from alibabacloud_tea_openapi import utils_models as open_api_models
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from darabonba.runtime import RuntimeOptions
 
-from xbak_sdk import Adapter, ApiError, ScenarioSuite
+from xbak_sdk import Adapter, ApiError, ScenarioSuite, tea_client
 
 
 class TeaAdapter(Adapter):
     name = "tea-v3"
     signature_algorithm = None  # default: v3
 
-    def __init__(self, env):
-        super().__init__(env)
-        self._clients = {}
-
     def client(self, creds):
-        ak, sk = self.env.creds(creds)
-        if (ak, sk) not in self._clients:
-            cfg = open_api_models.Config(access_key_id=ak, access_key_secret=sk, endpoint=self.env.endpoint,
-                                         protocol="http", region_id=self.env.region)
-            if self.signature_algorithm:
-                cfg.signature_algorithm = self.signature_algorithm
-            client = Client(cfg)
-            # keep the raw response map (before it is cast into models) so JSON types can be checked
-            orig = client.call_api
-
-            def call_api(params, request, runtime, _orig=orig, _client=client):
-                result = _orig(params, request, runtime)
-                _client.last_raw = result
-                return result
-
-            client.call_api = call_api
-            self._clients[(ak, sk)] = client
-        return self._clients[(ak, sk)]
+        return self.cached_client(creds, lambda ak, sk: tea_client(self.env, ak, sk, self.signature_algorithm))
 
     def describe(self, params, creds="A"):
         client = self.client(creds)

@@ -111,9 +111,39 @@ class Adapter:
 
     def __init__(self, env: Env):
         self.env = env
+        self._clients = {}
 
     def describe(self, params: dict, creds="A") -> dict:
         raise NotImplementedError
+
+    def cached_client(self, creds, make):
+        """One client per credential set ("A", "B", … resolved by the env), made by make(ak, sk) on first use."""
+        ak, sk = self.env.creds(creds)
+        if (ak, sk) not in self._clients:
+            self._clients[(ak, sk)] = make(ak, sk)
+        return self._clients[(ak, sk)]
+
+
+def tea_client(env: Env, ak: str, sk: str, signature_algorithm=None):
+    """An alibabacloud_rds20140815 client that keeps the raw response map of its last call in
+    `last_raw` (before it is cast into models), so JSON types can be checked."""
+    from alibabacloud_rds20140815.client import Client
+    from alibabacloud_tea_openapi import utils_models as open_api_models
+
+    cfg = open_api_models.Config(access_key_id=ak, access_key_secret=sk, endpoint=env.endpoint,
+                                 protocol="http", region_id=env.region)
+    if signature_algorithm:
+        cfg.signature_algorithm = signature_algorithm
+    client = Client(cfg)
+    orig = client.call_api
+
+    def call_api(params, request, runtime):
+        result = orig(params, request, runtime)
+        client.last_raw = result
+        return result
+
+    client.call_api = call_api
+    return client
 
 
 # ---------------------------------------------------------------------------------------------------

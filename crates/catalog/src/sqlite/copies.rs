@@ -322,13 +322,8 @@ mod tests {
 
     fn query() -> CopyQuery {
         CopyQuery {
-            instance_id: 1,
-            cross_backup_id: None,
-            window: None,
-            dest_region_id: None,
-            backup_set_id: None,
-            page_size: PageSize::Thirty,
             page_number: 3,
+            ..CopyQuery::first_page(1, PageSize::Thirty)
         }
     }
 

@@ -272,15 +272,7 @@ pub async fn settle_all(cat: &dyn Catalog, fail: impl Fn(i64) -> bool) -> Vec<i6
 
 /// First page of 100 of `instance_id`'s listing, no filters.
 pub fn query(instance_id: i64) -> CopyQuery {
-    CopyQuery {
-        instance_id,
-        cross_backup_id: None,
-        window: None,
-        dest_region_id: None,
-        backup_set_id: None,
-        page_size: PageSize::Hundred,
-        page_number: 1,
-    }
+    CopyQuery::first_page(instance_id, PageSize::Hundred)
 }
 
 pub fn ids(listing: &CopyListing) -> Vec<i64> {
