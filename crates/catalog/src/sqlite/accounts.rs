@@ -1,10 +1,10 @@
 //! Accounts and their AccessKeys.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use xbak_domain::{AccessKey, Account};
 
 use super::errors::SqlResultExt;
-use super::rows::{random_alphanumeric, wall_clock};
+use super::rows::{optional_row, random_alphanumeric, wall_clock};
 use crate::Result;
 
 /// Alibaba's AccessKeyId shape: `LTAI` and 20 letters or digits.
@@ -38,22 +38,21 @@ pub(super) fn create_account(tx: &Transaction<'_>, name: &str) -> Result<(Accoun
 }
 
 pub(super) fn account_by_name(conn: &Connection, name: &str) -> Result<Option<Account>> {
-    conn.prepare_cached("SELECT id, name FROM accounts WHERE name = ?1")
-        .db()?
-        .query_row([name], |row| {
+    optional_row(
+        conn,
+        "SELECT id, name FROM accounts WHERE name = ?1",
+        [name],
+        |row| {
             Ok(Account {
                 id: row.get(0)?,
                 name: row.get(1)?,
             })
-        })
-        .optional()
-        .db()
+        },
+    )
 }
 
 pub(super) fn access_key(conn: &Connection, access_key_id: &str) -> Result<Option<AccessKey>> {
-    conn.prepare_cached("SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = ?1")
-        .db()?
-        .query_row([access_key_id], |row| {
+    optional_row(conn, "SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = ?1", [access_key_id], |row| {
             Ok(AccessKey {
                 access_key_id: row.get(0)?,
                 secret: row.get(1)?,
@@ -61,8 +60,6 @@ pub(super) fn access_key(conn: &Connection, access_key_id: &str) -> Result<Optio
                 enabled: row.get(3)?,
             })
         })
-        .optional()
-        .db()
 }
 
 #[cfg(test)]

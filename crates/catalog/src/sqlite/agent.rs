@@ -1,6 +1,6 @@
 //! The backup agent's rows: instance connections, backup runs, daily schedules.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{Connection, Row, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
     BackupMethod, BackupRun, BackupRunStatus, BackupSchedule, BackupSetDetails, BackupSetScale,
@@ -10,7 +10,7 @@ use xbak_domain::{
 use super::backups;
 use super::errors::{bad_value, SqlResultExt};
 use super::instances::instance_by_id;
-use super::rows::{opt_time_at, secs, time_at, wall_clock};
+use super::rows::{opt_time_at, optional_row, secs, time_at, wall_clock};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 #[derive(Debug, thiserror::Error)]
@@ -51,11 +51,7 @@ pub(super) fn instance_connection(
     conn: &Connection,
     instance_id: i64,
 ) -> Result<Option<InstanceConnection>> {
-    conn.prepare_cached(
-        "SELECT dsn, standby_dsn, standby_instance_number FROM instance_connections WHERE instance_id = ?1",
-    )
-    .db()?
-    .query_row([instance_id], |row| {
+    optional_row(conn, "SELECT dsn, standby_dsn, standby_instance_number FROM instance_connections WHERE instance_id = ?1", [instance_id], |row| {
         let standby = match row.get::<_, Option<String>>(1)? {
             Some(_) => Some((dsn_at(row, 1)?, row.get::<_, i64>(2)?)),
             None => None,
@@ -66,8 +62,6 @@ pub(super) fn instance_connection(
             standby,
         })
     })
-    .optional()
-    .db()
 }
 
 const RUN_COLUMNS: &str = "id, instance_id, method, backup_type, scale, database_name, instance_number, \
@@ -233,20 +227,12 @@ pub(super) fn fail_stale_backup_runs(
 
 pub(super) fn backup_run(conn: &Connection, run_id: i64) -> Result<Option<BackupRun>> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE id = ?1");
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row([run_id], run_at)
-        .optional()
-        .db()
+    optional_row(conn, &sql, [run_id], run_at)
 }
 
 pub(super) fn backup_run_of_set(conn: &Connection, set_id: i64) -> Result<Option<BackupRun>> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE backup_set_id = ?1");
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row([set_id], run_at)
-        .optional()
-        .db()
+    optional_row(conn, &sql, [set_id], run_at)
 }
 
 pub(super) fn backup_runs(
@@ -274,11 +260,12 @@ pub(super) fn latest_completed_backup_run(
            AND scale = 0
          ORDER BY id DESC LIMIT 1"
     );
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row((instance_id, method.as_str(), instance_number), run_at)
-        .optional()
-        .db()
+    optional_row(
+        conn,
+        &sql,
+        (instance_id, method.as_str(), instance_number),
+        run_at,
+    )
 }
 
 pub(super) fn put_backup_schedule(tx: &Transaction<'_>, s: &BackupSchedule) -> Result<()> {

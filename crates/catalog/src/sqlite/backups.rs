@@ -1,12 +1,12 @@
 //! Backup sets, and queueing their cross-region copy when they are recorded.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use xbak_domain::naming::{copy_key, file_name_of};
 use xbak_domain::{BackupSet, NewBackupSet};
 
 use super::errors::SqlResultExt;
 use super::instances::{instance_by_id, policy};
-use super::rows::{backup_set_at, secs, wall_clock, BACKUP_SET_COLUMNS};
+use super::rows::{backup_set_at, optional_row, secs, wall_clock, BACKUP_SET_COLUMNS};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 pub(super) fn record_backup_set(
@@ -67,11 +67,7 @@ pub(super) fn record_backup_set(
 
 pub(super) fn backup_set(conn: &Connection, id: i64) -> Result<Option<BackupSet>> {
     let sql = format!("SELECT {BACKUP_SET_COLUMNS} FROM backup_sets b WHERE b.id = ?1");
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row([id], |row| backup_set_at(row, 0))
-        .optional()
-        .db()
+    optional_row(conn, &sql, [id], |row| backup_set_at(row, 0))
 }
 
 pub(super) fn newest_backup_set(conn: &Connection, instance_id: i64) -> Result<Option<BackupSet>> {
@@ -79,9 +75,5 @@ pub(super) fn newest_backup_set(conn: &Connection, instance_id: i64) -> Result<O
         "SELECT {BACKUP_SET_COLUMNS} FROM backup_sets b WHERE b.instance_id = ?1
          ORDER BY b.started_at DESC, b.id DESC LIMIT 1"
     );
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row([instance_id], |row| backup_set_at(row, 0))
-        .optional()
-        .db()
+    optional_row(conn, &sql, [instance_id], |row| backup_set_at(row, 0))
 }

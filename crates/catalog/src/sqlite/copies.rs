@@ -11,12 +11,14 @@
 //! catalog's.
 
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params_from_iter, Connection};
 use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
 
 use super::errors::SqlResultExt;
 use super::instances::instance_by_id;
-use super::rows::{copy_and_instance_at, copy_at, copy_columns, secs, INSTANCE_COLUMNS};
+use super::rows::{
+    copy_and_instance_at, copy_at, copy_columns, optional_row, secs, INSTANCE_COLUMNS,
+};
 use crate::{CopyCounts, Result};
 
 /// Must match the `WHERE` of the `copies_listed` index word for word, or SQLite will not use it.
@@ -276,11 +278,7 @@ pub(super) fn copy(conn: &Connection, id: i64) -> Result<Option<CrossRegionCopy>
          WHERE c.id = ?1",
         copy_columns()
     );
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row([id], copy_and_instance_at)
-        .optional()
-        .db()
+    optional_row(conn, &sql, [id], copy_and_instance_at)
 }
 
 pub(super) fn copy_counts(conn: &Connection) -> Result<CopyCounts> {

@@ -2,14 +2,14 @@
 //! each switch was last turned on, and queueing the copy of a recent set when the policy is
 //! turned on (as Alibaba does).
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use xbak_domain::naming::{copy_key, file_name_of};
 use xbak_domain::time::Timestamp;
 use xbak_domain::{CrossBackupPolicy, Policy};
 
 use super::errors::SqlResultExt;
 use super::instances::{instance_by_id, policy, put_policy, require_region};
-use super::rows::{opt_time_at, secs, wall_clock};
+use super::rows::{opt_time_at, optional_row, secs, wall_clock};
 use crate::{CatalogError, Result};
 
 /// Stores `policy` as [`put_policy`] does, plus the log switch (forced off when the policy is
@@ -103,27 +103,23 @@ pub(super) fn queue_copy_of_latest_set(
     let instance = instance_by_id(tx, instance_id)?
         .ok_or_else(|| CatalogError::NotFound(format!("instance {instance_id}")))?;
     require_region(tx, dest_region_id)?;
-    let newest: Option<(i64, String, i64)> = tx
-        .prepare_cached(
-            "SELECT id, object_key, started_at FROM backup_sets
+    let newest: Option<(i64, String, i64)> = optional_row(
+        tx,
+        "SELECT id, object_key, started_at FROM backup_sets
              WHERE instance_id = ?1 AND started_at >= ?2
              ORDER BY started_at DESC, id DESC LIMIT 1",
-        )
-        .db()?
-        .query_row((instance_id, secs(since)), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()
-        .db()?;
+        (instance_id, secs(since)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let Some((set_id, object_key, started_at)) = newest else {
         return Ok(None);
     };
-    let copied: Option<i64> = tx
-        .prepare_cached("SELECT id FROM copies WHERE backup_set_id = ?1 AND dest_region_id = ?2")
-        .db()?
-        .query_row((set_id, dest_region_id), |r| r.get(0))
-        .optional()
-        .db()?;
+    let copied: Option<i64> = optional_row(
+        tx,
+        "SELECT id FROM copies WHERE backup_set_id = ?1 AND dest_region_id = ?2",
+        (set_id, dest_region_id),
+        |r| r.get(0),
+    )?;
     if copied.is_some() {
         return Ok(None);
     }

@@ -1,10 +1,10 @@
 //! Regions, instances and their cross-region policies.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use xbak_domain::{Instance, NewInstance, Policy, Region};
 
 use super::errors::SqlResultExt;
-use super::rows::{instance_at, secs, time_at, wall_clock, INSTANCE_COLUMNS};
+use super::rows::{instance_at, optional_row, secs, time_at, wall_clock, INSTANCE_COLUMNS};
 use crate::{CatalogError, Result};
 
 pub(super) fn put_region(tx: &Transaction<'_>, region: &Region) -> Result<()> {
@@ -19,16 +19,17 @@ pub(super) fn put_region(tx: &Transaction<'_>, region: &Region) -> Result<()> {
 }
 
 pub(super) fn region(conn: &Connection, region_id: &str) -> Result<Option<Region>> {
-    conn.prepare_cached("SELECT region_id, store_url FROM regions WHERE region_id = ?1")
-        .db()?
-        .query_row([region_id], |row| {
+    optional_row(
+        conn,
+        "SELECT region_id, store_url FROM regions WHERE region_id = ?1",
+        [region_id],
+        |row| {
             Ok(Region {
                 region_id: row.get(0)?,
                 store_url: row.get(1)?,
             })
-        })
-        .optional()
-        .db()
+        },
+    )
 }
 
 pub(super) fn regions(conn: &Connection) -> Result<Vec<Region>> {
@@ -101,11 +102,7 @@ fn instance_where(
     param: impl rusqlite::ToSql,
 ) -> Result<Option<Instance>> {
     let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances i WHERE {condition}");
-    conn.prepare_cached(&sql)
-        .db()?
-        .query_row([param], |row| instance_at(row, 0))
-        .optional()
-        .db()
+    optional_row(conn, &sql, [param], |row| instance_at(row, 0))
 }
 
 pub(super) fn instance_by_id(conn: &Connection, id: i64) -> Result<Option<Instance>> {
@@ -153,11 +150,7 @@ pub(super) fn put_policy(tx: &Transaction<'_>, policy: &Policy) -> Result<Policy
 }
 
 pub(super) fn policy(conn: &Connection, instance_id: i64) -> Result<Option<Policy>> {
-    conn.prepare_cached(
-        "SELECT instance_id, enabled, dest_region_id, retention_days, updated_at FROM policies WHERE instance_id = ?1",
-    )
-    .db()?
-    .query_row([instance_id], |row| {
+    optional_row(conn, "SELECT instance_id, enabled, dest_region_id, retention_days, updated_at FROM policies WHERE instance_id = ?1", [instance_id], |row| {
         Ok(Policy {
             instance_id: row.get(0)?,
             enabled: row.get(1)?,
@@ -166,6 +159,4 @@ pub(super) fn policy(conn: &Connection, instance_id: i64) -> Result<Option<Polic
             updated_at: time_at(row, 4)?,
         })
     })
-    .optional()
-    .db()
 }

@@ -1,10 +1,10 @@
 //! Replay protection (nonces of signed requests) and server secrets (the link signing key).
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
-use super::rows::{random_alphanumeric, secs, time_at, wall_clock};
+use super::rows::{optional_row, random_alphanumeric, secs, time_at, wall_clock};
 use crate::{CatalogError, Result, SeenNonce};
 
 pub(super) fn remember_nonces(tx: &Transaction<'_>, nonces: &[SeenNonce]) -> Result<()> {
@@ -51,12 +51,12 @@ const LINK_KEY: &str = "link_signing_key";
 
 /// Reads the link signing key; `None` until it was created.
 pub(super) fn read_link_signing_key(conn: &Connection) -> Result<Option<(String, String)>> {
-    let value: Option<String> = conn
-        .prepare_cached("SELECT value FROM settings WHERE key = ?1")
-        .db()?
-        .query_row([LINK_KEY], |row| row.get(0))
-        .optional()
-        .db()?;
+    let value: Option<String> = optional_row(
+        conn,
+        "SELECT value FROM settings WHERE key = ?1",
+        [LINK_KEY],
+        |row| row.get(0),
+    )?;
     value.map(|v| parse_link_key(&v)).transpose()
 }
 

@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::CopyJob;
 
 use super::errors::SqlResultExt;
-use super::rows::{random_alphanumeric, secs, time_at};
+use super::rows::{optional_row, random_alphanumeric, secs, time_at};
 use crate::{CatalogError, Result};
 
 /// `last_error` is for operators; keep rows small even if a cause chain is huge.
@@ -32,17 +32,10 @@ pub(super) fn claim_copy_job(
     lease: Duration,
 ) -> Result<Option<CopyJob>> {
     let now = secs(now);
-    let candidate: Option<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM copies
+    let candidate: Option<i64> = optional_row(tx, "SELECT id FROM copies
              WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
              ORDER BY next_attempt_at, id
-             LIMIT 1",
-        )
-        .db()?
-        .query_row([now], |row| row.get(0))
-        .optional()
-        .db()?;
+             LIMIT 1", [now], |row| row.get(0))?;
     let Some(copy_id) = candidate else {
         return Ok(None);
     };

@@ -5,11 +5,11 @@
 //! Every query here walks the partial index `copies_listed` (repeating its `WHERE` term word
 //! for word) or `copies_due` (pending copies only), one instance at a time.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
-use super::rows::{secs, status_at, time_at};
+use super::rows::{optional_row, secs, status_at, time_at};
 use crate::{CatalogError, CopyFreshness, ExpiredCopy, ExpiringObject, Result};
 
 pub(super) fn expired_copies(
@@ -47,15 +47,13 @@ pub(super) fn begin_expiry(
     copy_id: i64,
     now: Timestamp,
 ) -> Result<Option<ExpiringObject>> {
-    let copy = tx
-        .prepare_cached(
-            "SELECT id, instance_id, dest_region_id, object_key FROM copies
+    let copy = optional_row(
+        tx,
+        "SELECT id, instance_id, dest_region_id, object_key FROM copies
              WHERE id = ?1 AND status IN ('completed', 'failed')",
-        )
-        .db()?
-        .query_row([copy_id], expiring_object)
-        .optional()
-        .db()?;
+        [copy_id],
+        expiring_object,
+    )?;
     let Some(copy) = copy else {
         return Ok(None);
     };
@@ -133,16 +131,9 @@ pub(super) fn copy_freshness(conn: &Connection) -> Result<Vec<CopyFreshness>> {
     };
     let mut out = Vec::with_capacity(instances.len());
     for (instance_id, db_instance_id) in instances {
-        let copied: Option<i64> = conn
-            .prepare_cached(
-                "SELECT backup_started_at FROM copies
+        let copied: Option<i64> = optional_row(conn, "SELECT backup_started_at FROM copies
                  WHERE instance_id = ?1 AND status IN ('completed', 'failed') AND status = 'completed'
-                 ORDER BY backup_started_at DESC LIMIT 1",
-            )
-            .db()?
-            .query_row([instance_id], |r| r.get(0))
-            .optional()
-            .db()?;
+                 ORDER BY backup_started_at DESC LIMIT 1", [instance_id], |r| r.get(0))?;
         let after = copied.unwrap_or(i64::MIN);
         let failed: Option<i64> = conn
             .prepare_cached(

@@ -128,6 +128,22 @@ pub(crate) fn copy_and_instance_at(row: &Row<'_>) -> rusqlite::Result<CrossRegio
 
 const COPY_WIDTH: usize = 5;
 
+/// The row `sql` selects with `params`, mapped by `map`; `None` when there is none.
+pub(crate) fn optional_row<T, P: rusqlite::Params>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: P,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, crate::CatalogError> {
+    use super::errors::SqlResultExt;
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(sql)
+        .db()?
+        .query_row(params, map)
+        .optional()
+        .db()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
