@@ -10,12 +10,14 @@ pub mod actions;
 pub mod auth;
 pub mod cache;
 pub mod download;
+pub mod exposition;
 pub mod listing_cache;
 pub mod metrics;
 pub mod nonces;
 pub mod on_demand;
 pub mod page_cache;
 pub mod rpc;
+pub mod scrape;
 pub mod state;
 
 pub use on_demand::OnDemandBackups;
@@ -33,7 +35,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", any(rpc::handle))
         .route("/download/{region}/{*key}", get(download::handle))
-        .route("/metrics", get(metrics::handle))
+        .route("/metrics", get(scrape::handle))
         .fallback(rpc::not_found)
         .with_state(state)
 }

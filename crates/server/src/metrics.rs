@@ -1,15 +1,8 @@
-//! Prometheus metrics at `GET /metrics`: RPC outcomes, copy progress from the replicator's
-//! events (bytes per destination region included), and from the catalog at scrape time: copy
-//! counts, and per instance the copy lag and the recovery point.
-//!
-//! Hand-rolled text exposition rather than the `prometheus` crate: a handful of monotonic
-//! counters and gauges, rendered on scrape, need nothing beyond atomics.
+//! This process's metrics: RPC outcomes and copy progress folded from the replicator's events
+//! (bytes per destination region included). Kept in relaxed atomics on the hot path and
+//! rendered at scrape time ([`crate::scrape`] adds the catalog's figures).
 
-use crate::state::AppState;
-use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use std::fmt::Write as _;
+use crate::exposition::{Exposition, Kind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use xbak_engine::CopyEvent;
 
@@ -101,159 +94,95 @@ impl Metrics {
     }
 }
 
-/// A Prometheus label value: backslash, double quote and newline escaped.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 fn dec(c: &AtomicU64) {
     let _ = c.fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_sub(1)));
 }
 
-/// `GET /metrics`.
-pub async fn handle(State(state): State<AppState>) -> Response {
-    let m = &state.metrics;
-    let mut out = String::with_capacity(2048);
-    let mut counter = |name: &str, help: &str, kind: &str, v: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-        );
-    };
-    counter(
-        "xbak_rpc_ok_total",
-        "RPC calls answered 2xx.",
-        "counter",
-        m.rpc_ok.load(Relaxed),
-    );
-    counter(
-        "xbak_rpc_client_errors_total",
-        "RPC calls answered 4xx.",
-        "counter",
-        m.rpc_client_errors.load(Relaxed),
-    );
-    counter(
-        "xbak_rpc_server_errors_total",
-        "RPC calls answered 5xx.",
-        "counter",
-        m.rpc_server_errors.load(Relaxed),
-    );
-    counter(
-        "xbak_copy_attempts_total",
-        "Copy attempts started by this process.",
-        "counter",
-        m.copy_attempts.load(Relaxed),
-    );
-    counter(
-        "xbak_copies_completed_total",
-        "Copies verified and published by this process.",
-        "counter",
-        m.copies_completed.load(Relaxed),
-    );
-    counter(
-        "xbak_copy_bytes_completed_total",
-        "Bytes of completed copies.",
-        "counter",
-        m.copy_bytes_completed.load(Relaxed),
-    );
-    counter(
-        "xbak_copy_bytes_written_total",
-        "Bytes written to destination staging, retries included.",
-        "counter",
-        m.copy_bytes_written.load(Relaxed),
-    );
-    counter(
-        "xbak_copy_failures_retried_total",
-        "Failed copy attempts that will be retried.",
-        "counter",
-        m.copy_failures_retried.load(Relaxed),
-    );
-    counter(
-        "xbak_copy_failures_final_total",
-        "Copies that failed for good.",
-        "counter",
-        m.copy_failures_final.load(Relaxed),
-    );
-    counter(
-        "xbak_copies_in_progress",
-        "Copy attempts running in this process.",
-        "gauge",
-        m.copies_in_progress.load(Relaxed),
-    );
-    {
-        let by_region = m
+impl Metrics {
+    /// This process's counters, in the order `GET /metrics` has always listed them.
+    fn counters(&self) -> [(&'static str, &'static str, Kind, &AtomicU64); 10] {
+        [
+            (
+                "xbak_rpc_ok_total",
+                "RPC calls answered 2xx.",
+                Kind::Counter,
+                &self.rpc_ok,
+            ),
+            (
+                "xbak_rpc_client_errors_total",
+                "RPC calls answered 4xx.",
+                Kind::Counter,
+                &self.rpc_client_errors,
+            ),
+            (
+                "xbak_rpc_server_errors_total",
+                "RPC calls answered 5xx.",
+                Kind::Counter,
+                &self.rpc_server_errors,
+            ),
+            (
+                "xbak_copy_attempts_total",
+                "Copy attempts started by this process.",
+                Kind::Counter,
+                &self.copy_attempts,
+            ),
+            (
+                "xbak_copies_completed_total",
+                "Copies verified and published by this process.",
+                Kind::Counter,
+                &self.copies_completed,
+            ),
+            (
+                "xbak_copy_bytes_completed_total",
+                "Bytes of completed copies.",
+                Kind::Counter,
+                &self.copy_bytes_completed,
+            ),
+            (
+                "xbak_copy_bytes_written_total",
+                "Bytes written to destination staging, retries included.",
+                Kind::Counter,
+                &self.copy_bytes_written,
+            ),
+            (
+                "xbak_copy_failures_retried_total",
+                "Failed copy attempts that will be retried.",
+                Kind::Counter,
+                &self.copy_failures_retried,
+            ),
+            (
+                "xbak_copy_failures_final_total",
+                "Copies that failed for good.",
+                Kind::Counter,
+                &self.copy_failures_final,
+            ),
+            (
+                "xbak_copies_in_progress",
+                "Copy attempts running in this process.",
+                Kind::Gauge,
+                &self.copies_in_progress,
+            ),
+        ]
+    }
+
+    /// Writes this process's counters, then the bytes copied per destination region.
+    pub fn render(&self, out: &mut Exposition) {
+        for (name, help, kind, value) in self.counters() {
+            out.family(name, help, kind).value(value.load(Relaxed));
+        }
+        let by_region = self
             .copy_bytes_by_region
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let _ = writeln!(
-            out,
-            "# HELP xbak_copy_bytes_total Bytes of copies completed by this process, by destination region.\n\
-             # TYPE xbak_copy_bytes_total counter"
+        let mut family = out.family(
+            "xbak_copy_bytes_total",
+            "Bytes of copies completed by this process, by destination region.",
+            Kind::Counter,
         );
         for (region, bytes) in by_region.iter() {
-            let _ = writeln!(
-                out,
-                "xbak_copy_bytes_total{{dest_region=\"{}\"}} {bytes}",
-                label(region)
-            );
+            family.labelled("dest_region", region, bytes);
         }
     }
-    match state.catalog.copy_freshness().await {
-        Ok(rows) => {
-            let now = chrono::Utc::now();
-            let _ = writeln!(
-                out,
-                "# HELP xbak_copy_lag_seconds Per instance: seconds since the start of the oldest backup set newer than the recovery point whose copy is not completed (0 when all are).\n\
-                 # TYPE xbak_copy_lag_seconds gauge"
-            );
-            for r in &rows {
-                let lag = r
-                    .oldest_uncopied
-                    .map_or(0, |t| (now - t).num_seconds().max(0));
-                let _ = writeln!(
-                    out,
-                    "xbak_copy_lag_seconds{{instance=\"{}\"}} {lag}",
-                    label(&r.db_instance_id)
-                );
-            }
-            let _ = writeln!(
-                out,
-                "# HELP xbak_recovery_point_timestamp_seconds Per instance: start time (unix seconds) of the newest backup set with a completed copy.\n\
-                 # TYPE xbak_recovery_point_timestamp_seconds gauge"
-            );
-            for r in &rows {
-                if let Some(t) = r.recovery_point {
-                    let _ = writeln!(
-                        out,
-                        "xbak_recovery_point_timestamp_seconds{{instance=\"{}\"}} {}",
-                        label(&r.db_instance_id),
-                        t.timestamp()
-                    );
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "metrics: could not read copy freshness"),
-    }
-    match state.catalog.copy_counts().await {
-        Ok(c) => {
-            let _ = writeln!(
-                out,
-                "# HELP xbak_catalog_copies Copies in the catalog by state.\n# TYPE xbak_catalog_copies gauge\n\
-                 xbak_catalog_copies{{state=\"pending\"}} {}\nxbak_catalog_copies{{state=\"completed\"}} {}\n\
-                 xbak_catalog_copies{{state=\"failed\"}} {}",
-                c.pending, c.completed, c.failed
-            );
-        }
-        Err(e) => tracing::warn!(error = %e, "metrics: could not read copy counts"),
-    }
-    let mut resp = (StatusCode::OK, out).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
-    resp
 }
 
 #[cfg(test)]
@@ -285,5 +214,37 @@ mod tests {
         assert_eq!(m.copy_bytes_written.load(Relaxed), 40);
         assert_eq!(m.copy_bytes_completed.load(Relaxed), 100);
         assert_eq!(m.copies_in_progress.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn render_lists_every_counter_and_the_bytes_by_region() {
+        let m = Metrics::default();
+        m.record_rpc(200);
+        m.record_rpc(404);
+        m.record_copy(
+            &CopyEvent::Completed {
+                copy_id: 1,
+                dest_region_id: "cn-shanghai".into(),
+                bytes: 42,
+                elapsed: Duration::from_secs(1),
+                resumed_from: 0,
+                sent: 42,
+            },
+            &mut HashMap::new(),
+        );
+        let mut out = Exposition::new();
+        m.render(&mut out);
+        let text = out.finish();
+        for line in [
+            "# HELP xbak_rpc_ok_total RPC calls answered 2xx.\n# TYPE xbak_rpc_ok_total counter\nxbak_rpc_ok_total 1\n",
+            "xbak_rpc_client_errors_total 1\n",
+            "xbak_rpc_server_errors_total 0\n",
+            "# TYPE xbak_copies_in_progress gauge\nxbak_copies_in_progress 0\n",
+            "xbak_copies_completed_total 1\n",
+            "# TYPE xbak_copy_bytes_total counter\nxbak_copy_bytes_total{dest_region=\"cn-shanghai\"} 42\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in:\n{text}");
+        }
+        assert_eq!(text.matches("# TYPE ").count(), 11);
     }
 }

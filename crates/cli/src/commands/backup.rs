@@ -5,10 +5,11 @@ use crate::context::Context;
 use crate::progress::bytes_bar;
 use anyhow::Context as _;
 use clap::Subcommand;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use xbak_domain::naming::{backup_set_file_name, backup_set_key};
+use xbak_domain::time::Timestamp;
 use xbak_domain::{BackupMethod, BackupSetScale, BackupType, NewBackupSet};
-use xbak_storage::RegionStore;
+use xbak_storage::{RegionStore, Staged};
 
 #[derive(Subcommand)]
 pub enum Cmd {
@@ -58,17 +59,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
 }
 
 async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
-    let method: BackupMethod = a.method.parse()?;
-    let backup_type: BackupType = a.backup_type.parse()?;
-    let scale = BackupSetScale::from_i64(a.scale)?;
-    let (started_at, finished_at) = (
-        parse_time("--start", &a.start)?,
-        parse_time("--end", &a.end)?,
-    );
-    let consistent_at = parse_time("--consistent", &a.consistent)?;
-    if finished_at < started_at {
-        anyhow::bail!("--end is before --start");
-    }
+    let facts = SetFacts::parse(&a)?;
     let catalog = ctx.catalog().await?;
     let inst = catalog
         .instance_by_db_instance_id(&a.db_instance_id)
@@ -84,42 +75,20 @@ async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
         &inst.region_id,
         &inst.db_instance_id,
         instance_number,
-        started_at,
-        method,
+        facts.started_at,
+        facts.method,
     );
     let key = backup_set_key(&inst.db_instance_id, &file_name);
-
-    let file = tokio::fs::File::open(&a.file)
-        .await
-        .with_context(|| format!("opening {}", a.file.display()))?;
-    let len = file.metadata().await?.len();
-    let bar = bytes_bar("storing backup set", len);
-    let staged = store
-        .upload_staged(
-            &key,
-            tokio::io::BufReader::with_capacity(1 << 20, file),
-            &|n| bar.set_position(n),
-        )
-        .await?;
-    bar.finish_and_clear();
-    let check = store.checksum(&staged.staging_key).await?;
-    if check.sha256 != staged.sha256 || check.size != staged.size {
-        store.delete(&staged.staging_key).await.ok();
-        anyhow::bail!("the stored bytes did not read back as written; nothing was recorded");
-    }
-    store
-        .publish(&staged, &key)
-        .await
-        .with_context(|| format!("publishing {key}"))?;
+    let staged = store_file(&store, &key, &a.file).await?;
     let recorded = catalog
         .record_backup_set(&NewBackupSet {
             instance_id: inst.id,
-            method,
-            backup_type,
-            scale,
-            started_at,
-            finished_at,
-            consistent_at,
+            method: facts.method,
+            backup_type: facts.backup_type,
+            scale: facts.scale,
+            started_at: facts.started_at,
+            finished_at: facts.finished_at,
+            consistent_at: facts.consistent_at,
             instance_number,
             object_key: key.clone(),
             size_bytes: staged.size as i64,
@@ -140,4 +109,58 @@ async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
         ),
     }
     Ok(())
+}
+
+/// What `backup register` says about the set, parsed and checked.
+struct SetFacts {
+    method: BackupMethod,
+    backup_type: BackupType,
+    scale: BackupSetScale,
+    started_at: Timestamp,
+    finished_at: Timestamp,
+    consistent_at: Timestamp,
+}
+
+impl SetFacts {
+    fn parse(a: &RegisterArgs) -> anyhow::Result<SetFacts> {
+        let facts = SetFacts {
+            method: a.method.parse()?,
+            backup_type: a.backup_type.parse()?,
+            scale: BackupSetScale::from_i64(a.scale)?,
+            started_at: parse_time("--start", &a.start)?,
+            finished_at: parse_time("--end", &a.end)?,
+            consistent_at: parse_time("--consistent", &a.consistent)?,
+        };
+        if facts.finished_at < facts.started_at {
+            anyhow::bail!("--end is before --start");
+        }
+        Ok(facts)
+    }
+}
+
+/// Stores `file` under `key` in the region: staged, read back and checked, then published.
+async fn store_file(store: &RegionStore, key: &str, file: &Path) -> anyhow::Result<Staged> {
+    let reader = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
+    let len = reader.metadata().await?.len();
+    let bar = bytes_bar("storing backup set", len);
+    let staged = store
+        .upload_staged(
+            key,
+            tokio::io::BufReader::with_capacity(1 << 20, reader),
+            &|n| bar.set_position(n),
+        )
+        .await?;
+    bar.finish_and_clear();
+    let check = store.checksum(&staged.staging_key).await?;
+    if check.sha256 != staged.sha256 || check.size != staged.size {
+        store.delete(&staged.staging_key).await.ok();
+        anyhow::bail!("the stored bytes did not read back as written; nothing was recorded");
+    }
+    store
+        .publish(&staged, key)
+        .await
+        .with_context(|| format!("publishing {key}"))?;
+    Ok(staged)
 }

@@ -4,9 +4,9 @@ use crate::context::Context;
 use crate::progress::activity_spinner;
 use anyhow::Context as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use xbak_domain::time::format_utc;
-use xbak_domain::{BackupMethod, BackupType};
-use xbak_engine::{AgentConfig, AgentProgress, BackupAgent, BackupRequest};
+use xbak_engine::{AgentConfig, AgentProgress, BackupAgent, BackupOutcome, BackupRequest};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -34,11 +34,15 @@ pub struct RunsArgs {
 }
 
 pub async fn run(ctx: &Context, a: RunArgs) -> anyhow::Result<()> {
-    let method: BackupMethod = a.method.parse()?;
-    let backup_type: BackupType = a.backup_type.parse()?;
-    let catalog = ctx.catalog().await?;
+    let req = BackupRequest {
+        db_instance_id: a.db_instance_id.clone(),
+        method: a.method.parse()?,
+        backup_type: a.backup_type.parse()?,
+        database: a.database,
+        trigger: "manual".into(),
+    };
     let agent = BackupAgent::new(
-        catalog,
+        ctx.catalog().await?,
         AgentConfig {
             gzip_level: a.gzip_level,
             ..AgentConfig::default()
@@ -52,45 +56,64 @@ pub async fn run(ctx: &Context, a: RunArgs) -> anyhow::Result<()> {
     }
     // Runs left `running` by agents that died are failed first, so `backup runs` tells the truth.
     agent.fail_interrupted_runs().await;
-    let req = BackupRequest {
-        db_instance_id: a.db_instance_id.clone(),
-        method,
-        backup_type,
-        database: a.database,
-        trigger: "manual".into(),
-    };
-    let bar = activity_spinner("starting");
-    let (tool, stored) = (AtomicU64::new(0), AtomicU64::new(0));
-    let step = std::sync::Mutex::new(String::from("starting"));
-    let render = |bar: &indicatif::ProgressBar| {
-        let step = step.lock().map(|s| s.clone()).unwrap_or_default();
-        bar.set_message(format!(
-            "{step}: {} from the tool, {} stored",
-            indicatif::HumanBytes(tool.load(Ordering::Relaxed)),
-            indicatif::HumanBytes(stored.load(Ordering::Relaxed))
-        ));
-    };
-    let outcome = agent
-        .run(&req, &|p| {
-            match p {
-                AgentProgress::Step(s) => {
-                    if let Ok(mut g) = step.lock() {
-                        *g = s;
-                    }
-                }
-                AgentProgress::ToolBytes(n) => tool.store(n, Ordering::Relaxed),
-                AgentProgress::StoredBytes(n) => stored.store(n, Ordering::Relaxed),
-            }
-            render(&bar);
-        })
-        .await;
-    bar.finish_and_clear();
-    let o = outcome.with_context(|| {
+    let display = ProgressDisplay::new();
+    let outcome = agent.run(&req, &|p| display.show(p)).await;
+    display.clear();
+    let outcome = outcome.with_context(|| {
         format!(
             "backup of {} failed (recorded as a failed run: xbak backup runs {})",
             a.db_instance_id, a.db_instance_id
         )
     })?;
+    print_outcome(&outcome);
+    Ok(())
+}
+
+/// A backup's progress on the terminal: a spinner with the step and the bytes so far.
+struct ProgressDisplay {
+    spinner: indicatif::ProgressBar,
+    step: Mutex<String>,
+    /// Bytes the tool (mariadb-dump, mariabackup) produced.
+    tool: AtomicU64,
+    /// Bytes stored in the region.
+    stored: AtomicU64,
+}
+
+impl ProgressDisplay {
+    fn new() -> Self {
+        ProgressDisplay {
+            spinner: activity_spinner("starting"),
+            step: Mutex::new(String::from("starting")),
+            tool: AtomicU64::new(0),
+            stored: AtomicU64::new(0),
+        }
+    }
+
+    fn show(&self, progress: AgentProgress) {
+        match progress {
+            AgentProgress::Step(s) => {
+                if let Ok(mut g) = self.step.lock() {
+                    *g = s;
+                }
+            }
+            AgentProgress::ToolBytes(n) => self.tool.store(n, Ordering::Relaxed),
+            AgentProgress::StoredBytes(n) => self.stored.store(n, Ordering::Relaxed),
+        }
+        let step = self.step.lock().map(|s| s.clone()).unwrap_or_default();
+        self.spinner.set_message(format!(
+            "{step}: {} from the tool, {} stored",
+            indicatif::HumanBytes(self.tool.load(Ordering::Relaxed)),
+            indicatif::HumanBytes(self.stored.load(Ordering::Relaxed))
+        ));
+    }
+
+    fn clear(self) {
+        self.spinner.finish_and_clear();
+    }
+}
+
+/// The stored set, its manifest and the copy it queued.
+fn print_outcome(o: &BackupOutcome) {
     let set = &o.backup_set;
     println!(
         "backup set {} ({}/{}) stored as {} ({} bytes, sha256 {}) in {:.1?}",
@@ -116,7 +139,6 @@ pub async fn run(ctx: &Context, a: RunArgs) -> anyhow::Result<()> {
         Some(id) => println!("cross-region copy {id} queued"),
         None => println!("no cross-region policy: nothing queued"),
     }
-    Ok(())
 }
 
 pub async fn runs(ctx: &Context, a: RunsArgs) -> anyhow::Result<()> {

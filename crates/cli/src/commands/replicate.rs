@@ -4,6 +4,7 @@ use crate::context::Context;
 use crate::progress::bytes_bar;
 use std::collections::HashMap;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use xbak_engine::{CopyEvent, Replicator, ReplicatorConfig, Retention};
 
 #[derive(clap::Args)]
@@ -34,59 +35,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         ..ReplicatorConfig::default()
     };
     let replicator = Replicator::new(catalog.clone(), regions.clone(), config);
-    let mut events = replicator.subscribe();
-    let printer = tokio::spawn(async move {
-        let mut bars = HashMap::new();
-        while let Ok(ev) = events.recv().await {
-            match ev {
-                CopyEvent::Started { copy_id, size } => {
-                    bars.insert(copy_id, bytes_bar(&format!("copy {copy_id}"), size));
-                }
-                CopyEvent::Resumed {
-                    copy_id,
-                    from: bytes,
-                }
-                | CopyEvent::Progress { copy_id, bytes } => {
-                    if let Some(b) = bars.get(&copy_id) {
-                        b.set_position(bytes);
-                    }
-                }
-                CopyEvent::Completed {
-                    copy_id,
-                    bytes,
-                    elapsed,
-                    resumed_from,
-                    sent,
-                    ..
-                } => {
-                    if let Some(b) = bars.remove(&copy_id) {
-                        b.finish_and_clear();
-                    }
-                    let mbps = bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9);
-                    let resumed = if resumed_from > 0 {
-                        format!(", resumed at byte {resumed_from}, {sent} bytes sent")
-                    } else {
-                        String::new()
-                    };
-                    println!(
-                        "copy {copy_id}: completed, {bytes} bytes verified ({mbps:.1} MB/s){resumed}"
-                    );
-                }
-                CopyEvent::Failed {
-                    copy_id,
-                    error,
-                    will_retry,
-                } => {
-                    if let Some(b) = bars.remove(&copy_id) {
-                        b.finish_and_clear();
-                    }
-                    let next = if will_retry { "will retry" } else { "gave up" };
-                    println!("copy {copy_id}: failed ({next}): {error}");
-                }
-                _ => {}
-            }
-        }
-    });
+    let printer = tokio::spawn(print_events(replicator.subscribe()));
     let summary = replicator.run_once().await?;
     drop(replicator);
     printer.await.ok();
@@ -103,4 +52,58 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         expired.deleted, expired.failed
     );
     Ok(())
+}
+
+/// Shows each running copy as a bar and prints how each ended, until the replicator is gone.
+async fn print_events(mut events: broadcast::Receiver<CopyEvent>) {
+    let mut bars = HashMap::new();
+    while let Ok(ev) = events.recv().await {
+        match ev {
+            CopyEvent::Started { copy_id, size } => {
+                bars.insert(copy_id, bytes_bar(&format!("copy {copy_id}"), size));
+            }
+            CopyEvent::Resumed {
+                copy_id,
+                from: bytes,
+            }
+            | CopyEvent::Progress { copy_id, bytes } => {
+                if let Some(b) = bars.get(&copy_id) {
+                    b.set_position(bytes);
+                }
+            }
+            CopyEvent::Completed {
+                copy_id,
+                bytes,
+                elapsed,
+                resumed_from,
+                sent,
+                ..
+            } => {
+                if let Some(b) = bars.remove(&copy_id) {
+                    b.finish_and_clear();
+                }
+                let mbps = bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9);
+                let resumed = if resumed_from > 0 {
+                    format!(", resumed at byte {resumed_from}, {sent} bytes sent")
+                } else {
+                    String::new()
+                };
+                println!(
+                    "copy {copy_id}: completed, {bytes} bytes verified ({mbps:.1} MB/s){resumed}"
+                );
+            }
+            CopyEvent::Failed {
+                copy_id,
+                error,
+                will_retry,
+            } => {
+                if let Some(b) = bars.remove(&copy_id) {
+                    b.finish_and_clear();
+                }
+                let next = if will_retry { "will retry" } else { "gave up" };
+                println!("copy {copy_id}: failed ({next}): {error}");
+            }
+            _ => {}
+        }
+    }
 }

@@ -10,11 +10,12 @@ use crate::progress::{activity_spinner, bytes_bar};
 use anyhow::Context as _;
 use futures::TryStreamExt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use xbak_catalog::Catalog;
 use xbak_domain::Dsn;
 use xbak_engine::restore::{
-    RegionFetcher, RestoreConfig, RestoreError, RestoreProgress, RestoreRequest, RestoreTarget,
-    Restorer, SetFetcher, SetReader,
+    RegionFetcher, RestoreConfig, RestoreError, RestoreProgress, RestoreReport, RestoreRequest,
+    RestoreTarget, Restorer, SetFetcher, SetReader,
 };
 use xbak_storage::links::LinkSigner;
 
@@ -39,25 +40,16 @@ pub struct Args {
     endpoint: Option<String>,
 }
 
+/// Restores the copy where the arguments say, prints each table's check, and fails when any
+/// table differs from the manifest.
 pub async fn run(ctx: &Context, a: Args) -> anyhow::Result<()> {
-    let target = match (&a.target, &a.datadir, a.verify_only) {
-        (Some(t), None, false) => RestoreTarget::Server(Dsn::parse(t)?),
-        (None, Some(d), false) => RestoreTarget::DataDir(d.clone()),
-        (None, None, true) => RestoreTarget::Drill,
-        _ => anyhow::bail!("say where to restore: --target DSN, --datadir DIR or --verify-only"),
+    let request = RestoreRequest {
+        cross_backup_id: a.cross_backup_id,
+        region_id: a.region.clone(),
+        target: target(&a)?,
     };
     let catalog = ctx.catalog().await?;
-    let fetcher: Arc<dyn SetFetcher> = match &a.endpoint {
-        Some(url) => {
-            let (key_id, secret) = catalog.link_signing_key().await?;
-            Arc::new(LinkFetcher {
-                signer: LinkSigner::new(key_id, secret, url.trim_end_matches('/').to_owned()),
-                http: reqwest::Client::new(),
-                endpoint: url.clone(),
-            })
-        }
-        None => Arc::new(RegionFetcher::new(catalog.clone())),
-    };
+    let fetcher = fetcher(catalog.clone(), a.endpoint.as_deref()).await?;
     let config = RestoreConfig::default();
     let missing = config.tools.missing();
     if !missing.is_empty() {
@@ -66,55 +58,111 @@ pub async fn run(ctx: &Context, a: Args) -> anyhow::Result<()> {
         );
     }
     let restorer = Restorer::new(catalog, fetcher.clone(), config);
-    let spinner = activity_spinner("resolving");
-    let bar = std::sync::Mutex::new(None::<(usize, indicatif::ProgressBar)>);
-    let report = restorer
-        .restore(
-            &RestoreRequest {
-                cross_backup_id: a.cross_backup_id,
-                region_id: a.region.clone(),
-                target,
-            },
-            &|p| match p {
-                RestoreProgress::Step(s) => spinner.set_message(s),
-                RestoreProgress::Fetched {
-                    index,
-                    bytes,
-                    total,
-                } => {
-                    if let Ok(mut g) = bar.lock() {
-                        if g.as_ref().map(|(i, _)| *i) != Some(index) {
-                            if let Some((_, old)) = g.take() {
-                                old.finish_and_clear();
-                            }
-                            *g = Some((
-                                index,
-                                bytes_bar(&format!("fetching set {}", index + 1), total),
-                            ));
-                        }
-                        if let Some((_, b)) = g.as_ref() {
-                            b.set_position(bytes);
-                        }
-                    }
-                }
-            },
-        )
-        .await;
-    spinner.finish_and_clear();
-    if let Ok(mut g) = bar.lock() {
-        if let Some((_, b)) = g.take() {
-            b.finish_and_clear();
-        }
-    }
+    let display = ProgressDisplay::new();
+    let report = restorer.restore(&request, &|p| display.show(p)).await;
+    display.clear();
     let report =
         report.with_context(|| format!("restoring cross-region backup {}", a.cross_backup_id))?;
+    print_report(&report, &fetcher.describe());
+    let bad = report.verification.mismatches().count();
+    if bad > 0 {
+        anyhow::bail!("verification failed: {bad} tables differ from the manifest");
+    }
+    Ok(())
+}
+
+/// Where to restore, from exactly one of `--target`, `--datadir` and `--verify-only`.
+fn target(a: &Args) -> anyhow::Result<RestoreTarget> {
+    Ok(match (&a.target, &a.datadir, a.verify_only) {
+        (Some(t), None, false) => RestoreTarget::Server(Dsn::parse(t)?),
+        (None, Some(d), false) => RestoreTarget::DataDir(d.clone()),
+        (None, None, true) => RestoreTarget::Drill,
+        _ => anyhow::bail!("say where to restore: --target DSN, --datadir DIR or --verify-only"),
+    })
+}
+
+/// Reads sets through the download links of the server at `endpoint`, or else from the
+/// regions' stores.
+async fn fetcher(
+    catalog: Arc<dyn Catalog>,
+    endpoint: Option<&str>,
+) -> anyhow::Result<Arc<dyn SetFetcher>> {
+    Ok(match endpoint {
+        Some(url) => {
+            let (key_id, secret) = catalog.link_signing_key().await?;
+            Arc::new(LinkFetcher {
+                signer: LinkSigner::new(key_id, secret, url.trim_end_matches('/').to_owned()),
+                http: reqwest::Client::new(),
+                endpoint: url.to_owned(),
+            })
+        }
+        None => Arc::new(RegionFetcher::new(catalog)),
+    })
+}
+
+/// A restore's progress on the terminal: a spinner naming the step, and a bar for the set
+/// being fetched.
+struct ProgressDisplay {
+    spinner: indicatif::ProgressBar,
+    /// The bar and the index of the set it shows.
+    bar: Mutex<Option<(usize, indicatif::ProgressBar)>>,
+}
+
+impl ProgressDisplay {
+    fn new() -> Self {
+        ProgressDisplay {
+            spinner: activity_spinner("resolving"),
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn show(&self, progress: RestoreProgress) {
+        match progress {
+            RestoreProgress::Step(s) => self.spinner.set_message(s),
+            RestoreProgress::Fetched {
+                index,
+                bytes,
+                total,
+            } => {
+                let Ok(mut bar) = self.bar.lock() else {
+                    return;
+                };
+                if bar.as_ref().map(|(i, _)| *i) != Some(index) {
+                    if let Some((_, old)) = bar.take() {
+                        old.finish_and_clear();
+                    }
+                    *bar = Some((
+                        index,
+                        bytes_bar(&format!("fetching set {}", index + 1), total),
+                    ));
+                }
+                if let Some((_, b)) = bar.as_ref() {
+                    b.set_position(bytes);
+                }
+            }
+        }
+    }
+
+    /// Takes the spinner and the bar off the terminal.
+    fn clear(self) {
+        self.spinner.finish_and_clear();
+        if let Ok(mut bar) = self.bar.lock() {
+            if let Some((_, b)) = bar.take() {
+                b.finish_and_clear();
+            }
+        }
+    }
+}
+
+/// What was restored from where, and each table's check against the manifest.
+fn print_report(report: &RestoreReport, fetched_via: &str) {
     println!(
         "restored cross-region backup {} ({} set{}, {} bytes fetched via {}) into {} in {:.1?}",
         report.cross_backup_id,
         report.chain.len(),
         if report.chain.len() == 1 { "" } else { "s" },
         report.fetched_bytes,
-        fetcher.describe(),
+        fetched_via,
         report.target,
         report.restore_elapsed
     );
@@ -142,10 +190,6 @@ pub async fn run(ctx: &Context, a: Args) -> anyhow::Result<()> {
             format!("{bad} differ")
         }
     );
-    if bad > 0 {
-        anyhow::bail!("verification failed: {bad} tables differ from the manifest");
-    }
-    Ok(())
 }
 
 /// `actual`, or `actual (expected E)` when they differ.

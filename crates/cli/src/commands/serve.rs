@@ -9,14 +9,17 @@ use crate::context::Context;
 use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use xbak_catalog::Catalog;
 use xbak_engine::{
     AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig, Retention,
 };
 use xbak_server::nonces::FLUSH_EVERY;
 use xbak_server::{app, AppState, OnDemandBackups, ServerConfig};
 use xbak_storage::links::LinkSigner;
+use xbak_storage::Regions;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -43,11 +46,41 @@ pub struct Args {
 /// How often `serve` deletes expired copies.
 const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Serves (with the workers, unless `--no-workers`) until Ctrl-C or SIGTERM, then lets every
+/// task finish what it is doing and persists the nonces.
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
+    let opened = open_state(ctx, &args).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    print_welcome(ctx, opened.catalog.as_ref(), &args.listen).await;
+    let stop = CancellationToken::new();
+    let running = Running {
+        flusher: tokio::spawn(flush_nonces(opened.state.clone(), stop.clone())),
+        workers: (!args.no_workers).then(|| Workers::spawn(&opened, args.bwlimit, &stop)),
+        server: serve(listener, opened.state.clone(), &stop),
+    };
+    shutdown_signal().await;
+    info!("shutting down");
+    stop.cancel();
+    running.shut_down(&opened.state).await
+}
+
+/// The catalog, its regions and the server state over them.
+struct Opened {
+    catalog: Arc<dyn Catalog>,
+    regions: Regions,
+    state: AppState,
+}
+
+/// Opens the catalog and its regions and builds the server state, with download links signed
+/// by the catalog's link key for `--public-url`.
+async fn open_state(ctx: &Context, args: &Args) -> anyhow::Result<Opened> {
     let catalog = ctx.catalog().await?;
     let regions = ctx.regions(catalog.as_ref()).await?;
     let public_url = args
         .public_url
+        .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
     let (key_id, secret) = catalog.link_signing_key().await?;
     let links = LinkSigner::new(key_id, secret, public_url.trim_end_matches('/').to_owned());
@@ -56,80 +89,112 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         ..ServerConfig::default()
     };
     let state = AppState::new(config, catalog.clone(), regions.clone(), links).await?;
-    let agent = BackupAgent::new(catalog.clone(), AgentConfig::default());
-    // Enabling a policy on an instance without a recent set takes a backup, here with workers on.
-    let policy_backups =
-        (!args.no_workers).then(|| Arc::new(PolicyBackups::new(agent.clone(), catalog.clone())));
-    if let Some(b) = &policy_backups {
-        state.set_on_demand_backups(Some(b.clone() as Arc<dyn OnDemandBackups>));
+    Ok(Opened {
+        catalog,
+        regions,
+        state,
+    })
+}
+
+/// Serves the API until `stop` is cancelled, then finishes the requests in flight.
+fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stop: &CancellationToken,
+) -> JoinHandle<std::io::Result<()>> {
+    let server =
+        axum::serve(listener, app(state)).with_graceful_shutdown(stop.clone().cancelled_owned());
+    tokio::spawn(async move { server.await })
+}
+
+/// The tasks of a running `serve`.
+struct Running {
+    flusher: JoinHandle<()>,
+    workers: Option<Workers>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Waits for every task to stop (after `stop` was cancelled), then persists the nonces.
+    async fn shut_down(self, state: &AppState) -> anyhow::Result<()> {
+        self.server.await??;
+        if let Some(workers) = self.workers {
+            workers.finish().await?;
+        }
+        self.flusher.await?;
+        state.nonces.flush().await?;
+        Ok(())
     }
+}
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    print_welcome(ctx, catalog.as_ref(), &args.listen).await;
+/// The background work of a `serve` without `--no-workers`: copies (feeding the metrics),
+/// retention, daily scheduled backups, and the backup enabling a policy asks for.
+struct Workers {
+    copies: JoinHandle<()>,
+    scheduler: JoinHandle<()>,
+    policy_backups: Arc<PolicyBackups>,
+    state: AppState,
+}
 
-    let flusher = tokio::spawn(flush_nonces(state.clone(), stop_rx.clone()));
-    let workers = (!args.no_workers).then(|| {
-        let replicator = Replicator::new(
-            catalog.clone(),
-            regions.clone(),
-            ReplicatorConfig {
-                bwlimit: args.bwlimit,
-                ..ReplicatorConfig::default()
-            },
-        );
-        tokio::spawn(feed_metrics(state.clone(), replicator.subscribe()));
-        // Expired copies go: hidden from listings, then the object, then the tombstone.
-        let retention = Retention::new(catalog.clone(), regions.clone());
-        let mut rx = stop_rx.clone();
-        tokio::spawn(async move {
-            let stop = async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) };
-            retention.run(RETENTION_EVERY, stop).await
-        });
-        let mut rx = stop_rx.clone();
-        tokio::spawn(async move {
-            replicator
-                .run(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) })
-                .await
-        })
-    });
-
-    // Daily scheduled backups (`xbak schedule set`) run beside the copy workers.
-    let scheduler = (!args.no_workers).then(|| {
-        let agent = agent.clone();
-        let mut rx = stop_rx.clone();
-        tokio::spawn(
-            BackupScheduler::new(agent)
-                .run(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) }),
-        )
-    });
-
-    let mut rx = stop_rx.clone();
-    let server = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) });
-    let serving = tokio::spawn(async move { server.await });
-    shutdown_signal().await;
-    info!("shutting down");
-    stop_tx.send(true).ok();
-    serving.await??;
-    if let Some(w) = workers {
-        if let Err(e) = w.await? {
-            warn!(error = %e, "copy workers stopped with an error");
+impl Workers {
+    /// Starts every worker; each stops when `stop` is cancelled.
+    fn spawn(opened: &Opened, bwlimit: u64, stop: &CancellationToken) -> Workers {
+        let agent = BackupAgent::new(opened.catalog.clone(), AgentConfig::default());
+        Workers {
+            copies: spawn_copies(opened, bwlimit, stop),
+            scheduler: spawn_scheduler(agent.clone(), stop),
+            policy_backups: install_policy_backups(opened, agent),
+            state: opened.state.clone(),
         }
     }
-    if let Some(s) = scheduler {
-        s.await?;
+
+    /// Waits for the workers to stop. Like the scheduler, a policy backup in progress is
+    /// finished rather than left `running`.
+    async fn finish(self) -> anyhow::Result<()> {
+        self.copies.await?;
+        self.scheduler.await?;
+        self.state.set_on_demand_backups(None);
+        self.policy_backups.finish().await;
+        Ok(())
     }
-    if let Some(b) = policy_backups {
-        // Like the scheduler, a backup in progress is finished rather than left `running`.
-        state.set_on_demand_backups(None);
-        b.finish().await;
-    }
-    flusher.await?;
-    state.nonces.flush().await?;
-    Ok(())
+}
+
+/// Starts the copy workers, the metrics fed from their events, and retention: expired copies
+/// go (hidden from listings, then the object, then the tombstone).
+fn spawn_copies(opened: &Opened, bwlimit: u64, stop: &CancellationToken) -> JoinHandle<()> {
+    let replicator = Replicator::new(
+        opened.catalog.clone(),
+        opened.regions.clone(),
+        ReplicatorConfig {
+            bwlimit,
+            ..ReplicatorConfig::default()
+        },
+    );
+    tokio::spawn(feed_metrics(opened.state.clone(), replicator.subscribe()));
+    let retention = Retention::new(opened.catalog.clone(), opened.regions.clone());
+    let stopped = stop.clone().cancelled_owned();
+    tokio::spawn(async move { retention.run(RETENTION_EVERY, stopped).await });
+    let stopped = stop.clone().cancelled_owned();
+    tokio::spawn(async move {
+        if let Err(e) = replicator.run(stopped).await {
+            warn!(error = %e, "copy workers stopped with an error");
+        }
+    })
+}
+
+/// Starts the daily scheduled backups (`xbak schedule set`).
+fn spawn_scheduler(agent: BackupAgent, stop: &CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(BackupScheduler::new(agent).run(stop.clone().cancelled_owned()))
+}
+
+/// Makes the server take the backup that enabling a policy asks for when the instance has no
+/// recent set.
+fn install_policy_backups(opened: &Opened, agent: BackupAgent) -> Arc<PolicyBackups> {
+    let backups = Arc::new(PolicyBackups::new(agent, opened.catalog.clone()));
+    opened
+        .state
+        .set_on_demand_backups(Some(backups.clone() as Arc<dyn OnDemandBackups>));
+    backups
 }
 
 /// Turns the replicator's events into the server's metrics.
@@ -148,13 +213,15 @@ async fn feed_metrics(
     }
 }
 
-async fn flush_nonces(state: AppState, mut stop: watch::Receiver<bool>) {
+/// Persists the nonces seen every [`FLUSH_EVERY`] (and prunes expired ones now and then) until
+/// `stop` is cancelled.
+async fn flush_nonces(state: AppState, stop: CancellationToken) {
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     let mut n: u64 = 0;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.wait_for(|s| *s) => return,
+            _ = stop.cancelled() => return,
         }
         if let Err(e) = state.nonces.flush().await {
             warn!(error = %e, "could not persist nonces; will retry");
@@ -168,6 +235,7 @@ async fn flush_nonces(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
         tokio::signal::ctrl_c().await.ok();
