@@ -1,21 +1,20 @@
 //! `xbak serve`: the API, the download route and the copy workers in one process.
 //!
-//! With workers on, the server also takes the backup that enabling a cross-region policy asks
-//! for when the instance has no set from the last 24 hours
-//! ([`PolicyBackups`](super::policy_backups::PolicyBackups)).
+//! With workers on, the server also takes the backups that enabling a cross-region policy requests
+//! when the instance has no set from the last 24 hours
+//! ([`RequestedBackups`](super::policy_backups::RequestedBackups)).
 
-use super::policy_backups::PolicyBackups;
+use super::policy_backups::RequestedBackups;
 use crate::context::Context;
 use anyhow::Context as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::sync::watch;
 use tracing::{info, warn};
 use xbak_engine::{
     AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig, Retention,
 };
 use xbak_server::nonces::FLUSH_EVERY;
-use xbak_server::{app, AppState, OnDemandBackups, ServerConfig};
+use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
 
 #[derive(clap::Args)]
@@ -27,8 +26,9 @@ pub struct Args {
     #[arg(long)]
     public_url: Option<String>,
     /// Do not run copy workers in this process, nor backups: neither scheduled ones nor the one
-    /// enabling a cross-region policy takes when the instance has no backup set from the last
-    /// 24 hours (the policy is stored and the newest recent set's copy queued all the same).
+    /// enabling a cross-region policy requests when the instance has no backup set from the last
+    /// 24 hours (the policy is stored, the newest recent set's copy queued or the backup
+    /// requested all the same: a server with workers takes it).
     #[arg(long)]
     no_workers: bool,
     /// Lifetime of the download links handed out in listings, in seconds.
@@ -57,12 +57,6 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     };
     let state = AppState::new(config, catalog.clone(), regions.clone(), links).await?;
     let agent = BackupAgent::new(catalog.clone(), AgentConfig::default());
-    // Enabling a policy on an instance without a recent set takes a backup, here with workers on.
-    let policy_backups =
-        (!args.no_workers).then(|| Arc::new(PolicyBackups::new(agent.clone(), catalog.clone())));
-    if let Some(b) = &policy_backups {
-        state.set_on_demand_backups(Some(b.clone() as Arc<dyn OnDemandBackups>));
-    }
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -106,6 +100,15 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         )
     });
 
+    // Backups requested by enabling a policy on an instance without a recent set, with workers on.
+    let policy_backups = (!args.no_workers).then(|| {
+        let mut rx = stop_rx.clone();
+        tokio::spawn(
+            RequestedBackups::new(agent.clone(), catalog.clone())
+                .run(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) }),
+        )
+    });
+
     let mut rx = stop_rx.clone();
     let server = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(async move { rx.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) });
@@ -124,8 +127,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     }
     if let Some(b) = policy_backups {
         // Like the scheduler, a backup in progress is finished rather than left `running`.
-        state.set_on_demand_backups(None);
-        b.finish().await;
+        b.await?;
     }
     flusher.await?;
     state.nonces.flush().await?;
