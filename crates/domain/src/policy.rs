@@ -145,9 +145,10 @@ pub fn backup_needed(
 /// Where a [`RequestedBackup`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RequestState {
-    /// Not claimed yet (or claimed by a worker whose lease expired: claimable again).
+    /// Not claimed yet.
     Waiting,
-    /// A worker holds its lease and is taking the backup.
+    /// A worker holds its lease and is taking the backup; claimable again once the lease
+    /// expires (the worker died).
     Claimed,
     /// The backup was taken (or one already running covered it).
     Done,

@@ -450,7 +450,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(migrate(&mut conn).unwrap(), vec![6]);
+        assert_eq!(migrate(&mut conn).unwrap(), vec![6, 7]);
         let days: Vec<(i64, String, i64, i64)> = conn
             .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3")
             .unwrap()
