@@ -8,12 +8,12 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use xbak_domain::time::Timestamp;
-use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBackup};
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
     CopyJob, CopyListing, CopyQuery, CopyStatus, CrossRegionCopy, Instance, InstanceConnection,
     NewBackupRun, NewBackupSet, NewInstance, Policy, Region,
 };
+use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBackup};
 
 pub mod sqlite;
 pub mod suite;
@@ -206,8 +206,12 @@ pub trait Catalog: Send + Sync + 'static {
         lease: Duration,
     ) -> Result<Option<RequestedBackup>>;
     /// Extends a held lease; `LeaseLost` if the token no longer holds it.
-    async fn renew_requested_backup(&self, id: i64, lease_token: &str, until: Timestamp)
-        -> Result<()>;
+    async fn renew_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        until: Timestamp,
+    ) -> Result<()>;
     /// Marks the request done with the run it produced (or found running) and releases the
     /// lease; `LeaseLost` if the token no longer holds it.
     async fn complete_requested_backup(

@@ -162,7 +162,13 @@ fn the_api_and_policy_set_store_the_same_policy() {
     for (i, (api, cli)) in steps.iter().enumerate() {
         let mut params = vec!["--RegionId", "cn-hangzhou", "--DBInstanceId", "rm-viaapi"];
         params.extend_from_slice(api);
-        rds(&data, &server, key, "ModifyInstanceCrossBackupPolicy", &params);
+        rds(
+            &data,
+            &server,
+            key,
+            "ModifyInstanceCrossBackupPolicy",
+            &params,
+        );
         let mut args = vec!["policy", "set", "rm-viacli"];
         args.extend_from_slice(cli);
         data.ok(&args);

@@ -139,7 +139,7 @@ pub fn backup_needed(
     newest_set_started: Option<Timestamp>,
     since: Timestamp,
 ) -> bool {
-    enabled && !was_enabled && !queued_copy && !newest_set_started.is_some_and(|s| s >= since)
+    enabled && !was_enabled && !queued_copy && newest_set_started.is_none_or(|s| s < since)
 }
 
 /// Where a [`RequestedBackup`] is.
@@ -234,7 +234,9 @@ mod tests {
 
     #[test]
     fn defaults_apply_only_without_a_stored_policy() {
-        let r = resolve(1, None, &on("cn-shanghai"), at(1)).unwrap().unwrap();
+        let r = resolve(1, None, &on("cn-shanghai"), at(1))
+            .unwrap()
+            .unwrap();
         assert_eq!(r.policy.retention_days, DEFAULT_RETENTION_DAYS);
         assert!(r.policy.enabled && !r.log_backup_enabled);
         assert_eq!(r.policy.updated_at, at(1));
@@ -316,7 +318,10 @@ mod tests {
             check_destination("cn-nowhere", "cn-hangzhou", false),
             Err(PolicyRefusal::UnknownRegion("cn-nowhere".into()))
         );
-        assert_eq!(check_destination("cn-shanghai", "cn-hangzhou", true), Ok(()));
+        assert_eq!(
+            check_destination("cn-shanghai", "cn-hangzhou", true),
+            Ok(())
+        );
     }
 
     #[test]
@@ -331,7 +336,10 @@ mod tests {
         assert!(backup_needed(false, true, false, Some(at(0)), since));
         // A set started at the window's start counts as recent.
         assert!(!backup_needed(false, true, false, Some(since), since));
-        assert!(!backup_needed(false, true, true, None, since), "copy queued");
+        assert!(
+            !backup_needed(false, true, true, None, since),
+            "copy queued"
+        );
         assert!(!backup_needed(true, true, false, None, since), "stays on");
         assert!(!backup_needed(false, false, false, None, since), "off");
     }

@@ -4,8 +4,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use xbak_domain::naming::{copy_key, file_name_of};
-use xbak_domain::time::Timestamp;
 use xbak_domain::policy as rules;
+use xbak_domain::time::Timestamp;
 use xbak_domain::{CrossBackupPolicy, Policy, PolicyChange};
 
 use super::backups::newest_backup_set;

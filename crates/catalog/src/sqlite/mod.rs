@@ -29,12 +29,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use xbak_domain::time::Timestamp;
-use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
     CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
     NewBackupSet, NewInstance, Policy, Region,
 };
+use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
 
 pub use bulk::BulkCopies;
 use errors::SqlResultExt;

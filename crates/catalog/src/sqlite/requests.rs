@@ -174,14 +174,7 @@ pub(super) fn finish_requested_backup(
              WHERE id = ?1 AND lease_token = ?2 AND state = 'claimed'",
         )
         .db()?
-        .execute((
-            id,
-            token,
-            outcome.as_str(),
-            backup_run_id,
-            error,
-            secs(now),
-        ))
+        .execute((id, token, outcome.as_str(), backup_run_id, error, secs(now)))
         .db()?;
     held(tx, id, updated)
 }

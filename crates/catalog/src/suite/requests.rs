@@ -181,7 +181,11 @@ pub async fn enabling_queues_the_recent_set_or_requests_a_backup(backend: &dyn B
         (stale.id, "policy", RequestState::Waiting, 0, now)
     );
     assert_eq!(
-        (request.lease_token, request.backup_run_id, request.last_error),
+        (
+            request.lease_token,
+            request.backup_run_id,
+            request.last_error
+        ),
         (None, None, None)
     );
     // Staying on requests nothing; off and on again while it is open reuses it.
@@ -246,8 +250,16 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
     let second = requested(cat, w.account.id, "rm-req2", now).await;
 
     // Oldest first, each to one claimer.
-    let a = cat.claim_requested_backup(now, LEASE).await.unwrap().unwrap();
-    let b = cat.claim_requested_backup(now, LEASE).await.unwrap().unwrap();
+    let a = cat
+        .claim_requested_backup(now, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    let b = cat
+        .claim_requested_backup(now, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((a.id, b.id), (first, second));
     assert_eq!(cat.claim_requested_backup(now, LEASE).await.unwrap(), None);
     assert_eq!(
@@ -257,7 +269,11 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
     let token_a = a.lease_token.clone().unwrap();
     assert_ne!(Some(&token_a), b.lease_token.as_ref());
     // Claimed requests are still open (`backup runs` shows them).
-    let inst = cat.instance_by_db_instance_id("rm-req1").await.unwrap().unwrap();
+    let inst = cat
+        .instance_by_db_instance_id("rm-req1")
+        .await
+        .unwrap()
+        .unwrap();
     let open = cat.open_requested_backups(inst.id).await.unwrap();
     assert_eq!(open, vec![a.clone()]);
 
@@ -274,12 +290,16 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
     assert_eq!(taken_over.id, second, "the worker of the second died");
     assert_eq!(taken_over.attempts, 2);
     assert_ne!(taken_over.lease_token, b.lease_token);
-    assert_eq!(cat.claim_requested_backup(later, LEASE).await.unwrap(), None);
+    assert_eq!(
+        cat.claim_requested_backup(later, LEASE).await.unwrap(),
+        None
+    );
 
     // The dead worker's token is refused; the new holder's is not.
     let old = b.lease_token.as_deref().unwrap();
     assert!(matches!(
-        cat.complete_requested_backup(second, old, None, later).await,
+        cat.complete_requested_backup(second, old, None, later)
+            .await,
         Err(CatalogError::LeaseLost(_))
     ));
     assert!(matches!(
@@ -287,12 +307,17 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
         Err(CatalogError::LeaseLost(_))
     ));
     assert!(matches!(
-        cat.complete_requested_backup(i64::MAX, old, None, later).await,
+        cat.complete_requested_backup(i64::MAX, old, None, later)
+            .await,
         Err(CatalogError::NotFound(_))
     ));
 
     // Completion records the run and ends the request; it is neither open nor claimable again.
-    let inst2 = cat.instance_by_db_instance_id("rm-req2").await.unwrap().unwrap();
+    let inst2 = cat
+        .instance_by_db_instance_id("rm-req2")
+        .await
+        .unwrap()
+        .unwrap();
     let run = cat
         .start_backup_run(&xbak_domain::NewBackupRun {
             instance_id: inst2.id,
@@ -312,17 +337,30 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
         .unwrap();
     let done = cat.requested_backup(second).await.unwrap().unwrap();
     assert_eq!(
-        (done.state, done.backup_run_id, done.lease_token, done.lease_until),
+        (
+            done.state,
+            done.backup_run_id,
+            done.lease_token,
+            done.lease_until
+        ),
         (RequestState::Done, Some(run.id), None, None)
     );
     assert_eq!(cat.open_requested_backups(inst2.id).await.unwrap(), vec![]);
     assert!(matches!(
-        cat.complete_requested_backup(second, token, None, later).await,
+        cat.complete_requested_backup(second, token, None, later)
+            .await,
         Err(CatalogError::LeaseLost(_))
     ));
     let far = now + secs(100_000);
-    let last = cat.claim_requested_backup(far, LEASE).await.unwrap().unwrap();
-    assert_eq!(last.id, first, "only the first, whose lease ran out at last");
+    let last = cat
+        .claim_requested_backup(far, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        last.id, first,
+        "only the first, whose lease ran out at last"
+    );
     assert_eq!(cat.claim_requested_backup(far, LEASE).await.unwrap(), None);
 }
 
@@ -331,7 +369,11 @@ pub async fn failed_requests_keep_their_error(backend: &dyn Backend) {
     let cat = &*w.cat;
     let now = clock();
     let id = requested(cat, w.account.id, "rm-nodsn", now).await;
-    let claimed = cat.claim_requested_backup(now, LEASE).await.unwrap().unwrap();
+    let claimed = cat
+        .claim_requested_backup(now, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     let token = claimed.lease_token.as_deref().unwrap();
     let long = "x".repeat(10_000);
     cat.fail_requested_backup(id, token, None, &long, now)
@@ -340,12 +382,17 @@ pub async fn failed_requests_keep_their_error(backend: &dyn Backend) {
     let failed = cat.requested_backup(id).await.unwrap().unwrap();
     assert_eq!(failed.state, RequestState::Failed);
     let error = failed.last_error.unwrap();
-    assert!(error.len() <= 2000 && error.starts_with("xxx"), "kept short");
+    assert!(
+        error.len() <= 2000 && error.starts_with("xxx"),
+        "kept short"
+    );
     assert_eq!(failed.lease_token, None);
     let far = now + secs(100_000);
     assert_eq!(cat.claim_requested_backup(far, LEASE).await.unwrap(), None);
     assert_eq!(
-        cat.open_requested_backups(claimed.instance_id).await.unwrap(),
+        cat.open_requested_backups(claimed.instance_id)
+            .await
+            .unwrap(),
         vec![]
     );
     // Failed for good: turning the policy off and on again requests a new one.

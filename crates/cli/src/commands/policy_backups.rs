@@ -83,11 +83,7 @@ impl RequestedBackups {
     /// Takes one claimed request, renewing its lease meanwhile, and records how it ended.
     async fn take(&self, request: RequestedBackup) {
         let token = request.lease_token.clone().unwrap_or_default();
-        let renewing = tokio::spawn(renew(
-            self.catalog.clone(),
-            request.id,
-            token.clone(),
-        ));
+        let renewing = tokio::spawn(renew(self.catalog.clone(), request.id, token.clone()));
         let outcome = self.outcome(&request).await;
         renewing.abort();
         let now = Utc::now();
@@ -138,7 +134,11 @@ impl RequestedBackups {
         }
         self.agent.fail_interrupted_runs().await;
         match catalog.backup_runs(instance.id, 1).await {
-            Ok(runs) if runs.first().is_some_and(|r| r.status == BackupRunStatus::Running) => {
+            Ok(runs)
+                if runs
+                    .first()
+                    .is_some_and(|r| r.status == BackupRunStatus::Running) =>
+            {
                 info!(instance = %name, run = runs[0].id, request = request.id, "requested backup waits: a backup of the instance is running");
                 return Outcome::Later;
             }
@@ -206,8 +206,8 @@ fn retry_later(request: &RequestedBackup, what: &str, e: &CatalogError) -> Outco
 async fn renew(catalog: Arc<dyn Catalog>, id: i64, token: String) {
     loop {
         tokio::time::sleep(RequestedBackups::RENEW_EVERY).await;
-        let until = Utc::now()
-            + chrono::Duration::from_std(RequestedBackups::LEASE).unwrap_or_default();
+        let until =
+            Utc::now() + chrono::Duration::from_std(RequestedBackups::LEASE).unwrap_or_default();
         match catalog.renew_requested_backup(id, &token, until).await {
             Ok(()) => {}
             Err(CatalogError::LeaseLost(_)) => {

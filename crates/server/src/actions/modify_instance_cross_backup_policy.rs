@@ -75,10 +75,11 @@ pub async fn run(
             .unwrap_or_default(),
         cross_backup_type: ONLY_TYPE.to_owned(),
         retent_type: 1,
-        retention: stored.as_ref().map_or(
-            params.retention.unwrap_or(DEFAULT_RETENTION_DAYS),
-            |s| s.policy.retention_days,
-        ),
+        retention: stored
+            .as_ref()
+            .map_or(params.retention.unwrap_or(DEFAULT_RETENTION_DAYS), |s| {
+                s.policy.retention_days
+            }),
     };
     Ok(render(&response, format))
 }
