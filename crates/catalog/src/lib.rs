@@ -8,12 +8,12 @@
 use async_trait::async_trait;
 use std::time::Duration;
 use xbak_domain::time::Timestamp;
-use xbak_domain::CrossBackupPolicy;
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
     CopyJob, CopyListing, CopyQuery, CopyStatus, CrossRegionCopy, Instance, InstanceConnection,
     NewBackupRun, NewBackupSet, NewInstance, Policy, Region,
 };
+use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBackup};
 
 pub mod sqlite;
 pub mod suite;
@@ -46,6 +46,28 @@ impl CatalogError {
 }
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// What the policy service's transaction ([`Catalog::change_cross_backup_policy`]) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyChanged {
+    /// The stored policy; `None` when nothing was stored (turning off a policy that never existed).
+    pub stored: Option<CrossBackupPolicy>,
+    /// `CrossBackupId` of the copy of the newest recent set, queued in the same transaction.
+    pub queued_copy_id: Option<i64>,
+    /// The requested backup: inserted in the same transaction when the policy was turned on with
+    /// no recent set, or the instance's request still open then.
+    pub requested_backup_id: Option<i64>,
+}
+
+/// Why [`Catalog::change_cross_backup_policy`] stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyChangeError {
+    /// The change breaks a policy rule.
+    #[error(transparent)]
+    Refused(#[from] PolicyRefusal),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
 
 /// A nonce seen on a signed request, remembered until `expires_at` to refuse replays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +180,61 @@ pub trait Catalog: Send + Sync + 'static {
         dest_region_id: &str,
         since: Timestamp,
     ) -> Result<Option<i64>>;
+
+    /// The policy service: in one transaction, merges `change` into the instance's stored policy
+    /// by the rules of [`xbak_domain::policy`] (values not given keep the stored ones; defaults
+    /// only when nothing is stored), checks the destination, stores the policy, and when it is on
+    /// queues the copy of the newest set started in the last
+    /// [`LATEST_SET_WINDOW_HOURS`](xbak_domain::policy::LATEST_SET_WINDOW_HOURS), or, when the
+    /// change turned it on and there is no such set, inserts a requested backup (trigger
+    /// `policy`; none when the instance has one open). `now` stamps the policy and the request.
+    /// `NotFound` (as `Catalog`) if the instance does not exist.
+    async fn change_cross_backup_policy(
+        &self,
+        instance_id: i64,
+        change: &PolicyChange,
+        now: Timestamp,
+    ) -> Result<PolicyChanged, PolicyChangeError>;
+
+    // --- requested backups (a queue claimed with leases, like copy jobs) ---
+
+    /// Claims the oldest waiting request, or a claimed one whose lease expired (its worker
+    /// died), with a fresh lease token valid for `lease`; counts the attempt.
+    async fn claim_requested_backup(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<RequestedBackup>>;
+    /// Extends a held lease; `LeaseLost` if the token no longer holds it.
+    async fn renew_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        until: Timestamp,
+    ) -> Result<()>;
+    /// Marks the request done with the run it produced (or found running) and releases the
+    /// lease; `LeaseLost` if the token no longer holds it.
+    async fn complete_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Marks the request failed for good with `error` (and the failed run, if one started);
+    /// `LeaseLost` if the token no longer holds it.
+    async fn fail_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// A request in any state.
+    async fn requested_backup(&self, id: i64) -> Result<Option<RequestedBackup>>;
+    /// The instance's requests still waiting or claimed, oldest first.
+    async fn open_requested_backups(&self, instance_id: i64) -> Result<Vec<RequestedBackup>>;
 
     // --- backup sets and copies ---
 

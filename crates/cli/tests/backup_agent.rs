@@ -218,65 +218,33 @@ fn backups_are_run_scheduled_and_restored_through_links() {
     drop(server);
 }
 
-/// Runs `xbak rds ACTION params…` against `server` as `ak`; returns the JSON body.
-fn rds(
-    data: &DataDir,
-    server: &Server,
-    (ak, secret): (&str, &str),
-    action: &str,
-    params: &[&str],
-) -> serde_json::Value {
-    let mut args = vec!["rds", action];
-    args.extend_from_slice(params);
-    let url = server.url();
-    args.extend(["--endpoint", url.as_str()]);
-    let out = data
-        .cmd(&args)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ak)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "xbak rds {action} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Enabling the policy through the API on an instance without any backup set makes `serve`
-/// take one (trigger `policy`), whose copy its workers then make.
-#[test]
-fn enabling_the_policy_without_a_recent_set_takes_and_copies_a_backup() {
+/// A MariaDB-backed instance `id` (node 333 on the local server) of account alice in a fresh data
+/// dir with regions cn-hangzhou and cn-shanghai; returns alice's key.
+fn policy_world(data: &DataDir, id: &str) -> (String, String) {
     mariadb("SELECT 1");
-    let data = DataDir::new();
     data.ok(&["region", "add", "cn-hangzhou"]);
     data.ok(&["region", "add", "cn-shanghai"]);
     let out = data.ok(&["account", "create", "alice", "--json"]);
     let account: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    let key = (
-        account["AccessKeyId"].as_str().unwrap(),
-        account["AccessKeySecret"].as_str().unwrap(),
-    );
-    create_mariadb_instance(
-        &data,
-        "rm-polbk",
-        &["--instance-number", "333", "--dsn", DSN],
-    );
-    let server = Server::start(&data);
-    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+    create_mariadb_instance(data, id, &["--instance-number", "333", "--dsn", DSN]);
+    (
+        account["AccessKeyId"].as_str().unwrap().to_owned(),
+        account["AccessKeySecret"].as_str().unwrap().to_owned(),
+    )
+}
 
+/// Enables instance `id`'s policy to cn-shanghai through the API.
+fn enable_policy(data: &DataDir, server: &Server, key: (&str, &str), id: &str) {
     let body = rds(
-        &data,
-        &server,
+        data,
+        server,
         key,
         "ModifyInstanceCrossBackupPolicy",
         &[
             "--RegionId",
             "cn-hangzhou",
             "--DBInstanceId",
-            "rm-polbk",
+            id,
             "--BackupEnabled",
             "1",
             "--CrossBackupRegion",
@@ -292,15 +260,24 @@ fn enabling_the_policy_without_a_recent_set_takes_and_copies_a_backup() {
     assert_eq!(body["BackupEnabled"], "Enable", "{body}");
     assert_eq!(body["CrossBackupRegion"], "cn-shanghai", "{body}");
     assert_eq!(body["Retention"], 7, "{body}");
+}
 
-    // The backup run, then its set's copy, listed Completed (BackupSetStatus 0).
+/// Waits for the policy backup of instance `id` (trigger `policy`) and its copy listed Completed
+/// (BackupSetStatus 0); asserts exactly one backup was taken.
+fn assert_policy_backup_copied(
+    data: &DataDir,
+    server: &Server,
+    key: (&str, &str),
+    id: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) {
     let start = since.format("%Y-%m-%dT%H:%MZ").to_string();
     let end = (chrono::Utc::now() + chrono::Duration::hours(3))
         .format("%Y-%m-%dT%H:%MZ")
         .to_string();
     let deadline = Instant::now() + Duration::from_secs(180);
     let (set_id, item) = loop {
-        let runs = data.ok(&["backup", "runs", "rm-polbk"]);
+        let runs = data.ok(&["backup", "runs", id]);
         assert!(
             !runs.lines().any(|l| l.contains(" failed ")),
             "the policy backup failed:\n{runs}"
@@ -311,15 +288,15 @@ fn enabling_the_policy_without_a_recent_set_takes_and_copies_a_backup() {
             .map(|l| l.split_whitespace().nth(4).unwrap().to_owned());
         if let Some(set) = set {
             let body = rds(
-                &data,
-                &server,
+                data,
+                server,
                 key,
                 "DescribeCrossRegionBackups",
                 &[
                     "--RegionId",
                     "cn-hangzhou",
                     "--DBInstanceId",
-                    "rm-polbk",
+                    id,
                     "--StartTime",
                     &start,
                     "--EndTime",
@@ -342,9 +319,46 @@ fn enabling_the_policy_without_a_recent_set_takes_and_copies_a_backup() {
     assert_eq!(item["CrossBackupRegion"], "cn-shanghai", "{item}");
     assert_eq!(item["BackupType"], "F", "{item}");
     assert!(item["CrossBackupSetSize"].as_i64().unwrap() > 0, "{item}");
-    // Exactly one backup was taken.
-    let runs = data.ok(&["backup", "runs", "rm-polbk"]);
+    // Exactly one backup was taken, and no request is left open.
+    let runs = data.ok(&["backup", "runs", id]);
     assert_eq!(runs.lines().skip(1).count(), 1, "{runs}");
     assert!(runs.contains(&format!(" {set_id} ")), "{runs}");
+}
+
+/// Enabling the policy through the API on an instance without any backup set makes `serve`
+/// take one (trigger `policy`), whose copy its workers then make.
+#[test]
+fn enabling_the_policy_without_a_recent_set_takes_and_copies_a_backup() {
+    let data = DataDir::new();
+    let (ak, secret) = policy_world(&data, "rm-polbk");
+    let key = (ak.as_str(), secret.as_str());
+    let server = Server::start(&data);
+    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+    enable_policy(&data, &server, key, "rm-polbk");
+    assert_policy_backup_copied(&data, &server, key, "rm-polbk", since);
+    drop(server);
+}
+
+/// The backup the API requests is a catalog row: a `serve --no-workers` killed (SIGKILL) right
+/// after answering loses nothing; a `serve` with workers started later takes the backup and its
+/// copy is listed.
+#[test]
+fn a_requested_backup_survives_a_killed_server_without_workers() {
+    let data = DataDir::new();
+    let (ak, secret) = policy_world(&data, "rm-polkill");
+    let key = (ak.as_str(), secret.as_str());
+    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let mut api_only = Server::start_with(&data, &["--no-workers"]);
+    enable_policy(&data, &api_only, key, "rm-polkill");
+    api_only.child.kill().unwrap(); // SIGKILL
+    api_only.child.wait().unwrap();
+    // Nothing took it: it waits in the catalog, and `backup runs` shows it.
+    let runs = data.ok(&["backup", "runs", "rm-polkill"]);
+    let waiting: Vec<_> = runs.lines().filter(|l| l.contains(" waiting ")).collect();
+    assert_eq!(waiting.len(), 1, "{runs}");
+    assert!(waiting[0].contains(" policy "), "{runs}");
+
+    let server = Server::start(&data);
+    assert_policy_backup_copied(&data, &server, key, "rm-polkill", since);
     drop(server);
 }

@@ -355,6 +355,8 @@ fn policy_set_off_then_on_copies_the_latest_set_once() {
         again.contains("no backup set of the last 24 hours"),
         "{again}"
     );
+    // Options not given keep the stored values (as the API does).
+    assert!(again.contains("kept 30 days"), "{again}");
     let mut refused = data.cmd(&policy_set_args(&["--off", "--log-backup"]));
     let out = refused.output().unwrap();
     assert!(

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod copy;
 pub mod instance;
 pub mod naming;
+pub mod policy;
 pub mod query;
 pub mod time;
 
@@ -22,6 +23,7 @@ pub use instance::{
     AccessKey, Account, Category, CrossBackupPolicy, Instance, NewInstance, Policy, Region,
     StorageType,
 };
+pub use policy::{PolicyChange, PolicyRefusal, RequestState, RequestedBackup};
 pub use query::{CopyListing, CopyQuery, PageSize};
 
 /// A rule of the domain was broken by the caller's input.

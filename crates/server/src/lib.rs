@@ -14,13 +14,11 @@ pub mod exposition;
 pub mod listing_cache;
 pub mod metrics;
 pub mod nonces;
-pub mod on_demand;
 pub mod page_cache;
 pub mod rpc;
 pub mod scrape;
 pub mod state;
 
-pub use on_demand::OnDemandBackups;
 pub use state::{AppState, ServerConfig};
 
 use axum::routing::{any, get};

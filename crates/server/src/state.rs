@@ -2,7 +2,7 @@
 
 use crate::cache::TtlCache;
 use crate::nonces::NonceGuard;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use xbak_catalog::Catalog;
 use xbak_domain::{AccessKey, Instance};
@@ -52,9 +52,6 @@ pub struct Inner {
     pub listings: crate::listing_cache::ListingCache,
     /// Rendered listing pages (with their signed links), reused for a few seconds at most.
     pub pages: crate::page_cache::PageCache,
-    /// Who takes the backup that enabling a policy asks for when the instance has no recent set;
-    /// `None` (the default): no backup is taken. Set with [`AppState::set_on_demand_backups`].
-    on_demand_backups: RwLock<Option<Arc<dyn crate::OnDemandBackups>>>,
 }
 
 impl AppState {
@@ -81,7 +78,6 @@ impl AppState {
                 instances: TtlCache::new(ttl),
                 listings: crate::listing_cache::ListingCache::new(token),
                 pages,
-                on_demand_backups: RwLock::new(None),
             }),
         };
         tokio::spawn(crate::listing_cache::ListingCache::watch(
@@ -93,23 +89,6 @@ impl AppState {
     }
 }
 
-impl AppState {
-    /// Installs (or, with `None`, removes) what takes the backups the API asks for; see
-    /// [`crate::on_demand`]. Applies to requests that start afterwards.
-    pub fn set_on_demand_backups(&self, backups: Option<Arc<dyn crate::OnDemandBackups>>) {
-        *self
-            .on_demand_backups
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = backups;
-    }
-
-    /// [`AppState::set_on_demand_backups`], builder style.
-    pub fn with_on_demand_backups(self, backups: Arc<dyn crate::OnDemandBackups>) -> AppState {
-        self.set_on_demand_backups(Some(backups));
-        self
-    }
-}
-
 impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
@@ -118,14 +97,6 @@ impl std::ops::Deref for AppState {
 }
 
 impl Inner {
-    /// What takes the backups the API asks for, if anything does.
-    pub fn on_demand_backups(&self) -> Option<Arc<dyn crate::OnDemandBackups>> {
-        self.on_demand_backups
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
     /// The store of a region, opening it from the catalog when another process added it after
     /// this server started.
     pub async fn region_store(

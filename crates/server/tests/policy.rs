@@ -366,33 +366,15 @@ async fn refusals_follow_the_catalogue() {
     assert_eq!(body["Retention"], 7);
 }
 
-/// An `OnDemandBackups` that remembers what it was asked for.
-#[derive(Default)]
-struct RecordingBackups {
-    requested: std::sync::Mutex<Vec<String>>,
-}
-
-impl xbak_server::OnDemandBackups for RecordingBackups {
-    fn request(&self, instance: &xbak_domain::Instance) {
-        self.requested
-            .lock()
-            .unwrap()
-            .push(instance.db_instance_id.clone());
-    }
-}
-
-impl RecordingBackups {
-    fn requested(&self) -> Vec<String> {
-        self.requested.lock().unwrap().clone()
-    }
-}
-
-/// A fixture whose server asks `RecordingBackups` for backups.
-async fn recording_fixture(sets: usize) -> (Fixture, std::sync::Arc<RecordingBackups>) {
-    let f = Fixture::new(sets).await;
-    let backups = std::sync::Arc::new(RecordingBackups::default());
-    f.state.set_on_demand_backups(Some(backups.clone()));
-    (f, backups)
+/// The instance's requested backups still open (waiting or claimed), oldest first.
+async fn open_requests(f: &Fixture, db_instance_id: &str) -> Vec<xbak_domain::RequestedBackup> {
+    let inst = f
+        .catalog
+        .instance_by_db_instance_id(db_instance_id)
+        .await
+        .unwrap()
+        .unwrap();
+    f.catalog.open_requested_backups(inst.id).await.unwrap()
 }
 
 /// An eligible instance of account A with no policy and no backup set.
@@ -476,7 +458,7 @@ const ENABLE: [(&str, &str); 3] = [
 
 #[tokio::test]
 async fn enabling_without_a_recent_set_requests_one_backup() {
-    let (f, backups) = recording_fixture(0).await;
+    let f = Fixture::new(0).await;
     let inst = bare_instance(&f, "rm-bare0001").await;
     // An old set does not count: only sets started in the last 24 hours are copied.
     record_set_started(&f, &inst, Utc::now() - Duration::hours(25)).await;
@@ -485,32 +467,56 @@ async fn enabling_without_a_recent_set_requests_one_backup() {
     let body = modify(&f, "rm-bare0001", &ENABLE).await;
     assert_eq!(body["BackupEnabled"], "Enable", "{body}");
     assert_eq!(body["CrossBackupRegion"], DEST);
-    assert_eq!(backups.requested(), vec!["rm-bare0001".to_owned()]);
+    let open = open_requests(&f, "rm-bare0001").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let first = &open[0];
+    assert_eq!(
+        (first.trigger.as_str(), first.state, first.attempts),
+        ("policy", xbak_domain::RequestState::Waiting, 0)
+    );
     assert_eq!(
         f.catalog.copy_counts().await.unwrap().pending,
         pending_before,
         "no recent set: nothing to queue"
     );
 
-    // Kept on (retention changed, or enabled again): no second backup.
+    // Kept on (retention changed, or enabled again), turned off, on again while the request is
+    // still open: no second request.
     modify(&f, "rm-bare0001", &[("Retention", "30")]).await;
     modify(&f, "rm-bare0001", &ENABLE).await;
-    assert_eq!(backups.requested().len(), 1);
-    // Turned off: none.
     let body = modify(&f, "rm-bare0001", &[("BackupEnabled", "0")]).await;
     assert_eq!(body["BackupEnabled"], "Disable");
-    assert_eq!(backups.requested().len(), 1);
-    // Off, then on again, still without a recent set: one more.
     modify(&f, "rm-bare0001", &ENABLE).await;
-    assert_eq!(
-        backups.requested(),
-        vec!["rm-bare0001".to_owned(), "rm-bare0001".to_owned()]
-    );
+    assert_eq!(open_requests(&f, "rm-bare0001").await, open);
+
+    // A worker takes it; off, then on again, still without a recent set: one more.
+    let claimed = f
+        .catalog
+        .claim_requested_backup(Utc::now(), std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, first.id);
+    f.catalog
+        .complete_requested_backup(
+            claimed.id,
+            claimed.lease_token.as_deref().unwrap(),
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(open_requests(&f, "rm-bare0001").await, vec![]);
+    modify(&f, "rm-bare0001", &[("BackupEnabled", "0")]).await;
+    modify(&f, "rm-bare0001", &ENABLE).await;
+    let again = open_requests(&f, "rm-bare0001").await;
+    assert_eq!(again.len(), 1);
+    assert!(again[0].id > first.id);
 }
 
 #[tokio::test]
-async fn enabling_with_a_recent_set_queues_its_copy_and_takes_no_backup() {
-    let (f, backups) = recording_fixture(0).await;
+async fn enabling_with_a_recent_set_queues_its_copy_and_requests_no_backup() {
+    let f = Fixture::new(0).await;
     fresh_instance(&f).await;
     let pending_before = f.catalog.copy_counts().await.unwrap().pending;
     modify(&f, FRESH, &ENABLE).await;
@@ -519,7 +525,7 @@ async fn enabling_with_a_recent_set_queues_its_copy_and_takes_no_backup() {
         pending_before + 1,
         "the recent set's copy is queued"
     );
-    assert_eq!(backups.requested(), Vec::<String>::new());
+    assert_eq!(open_requests(&f, FRESH).await, vec![]);
 
     // Off and on again: the recent set is already copied there, and still recent: no backup.
     modify(&f, FRESH, &[("BackupEnabled", "0")]).await;
@@ -528,12 +534,12 @@ async fn enabling_with_a_recent_set_queues_its_copy_and_takes_no_backup() {
         f.catalog.copy_counts().await.unwrap().pending,
         pending_before + 1
     );
-    assert_eq!(backups.requested(), Vec::<String>::new());
+    assert_eq!(open_requests(&f, FRESH).await, vec![]);
 }
 
 #[tokio::test]
 async fn no_backup_is_requested_when_disabling_or_staying_on() {
-    let (f, backups) = recording_fixture(0).await;
+    let f = Fixture::new(0).await;
     // INSTANCE's policy is on already, with no set at all.
     let body = modify(&f, INSTANCE, &ENABLE).await;
     assert_eq!(body["BackupEnabled"], "Enable");
@@ -552,21 +558,39 @@ async fn no_backup_is_requested_when_disabling_or_staying_on() {
     )
     .await;
     assert_eq!(body["CrossBackupRegion"], DEST);
-    assert_eq!(backups.requested(), Vec::<String>::new());
+    assert_eq!(open_requests(&f, INSTANCE).await, vec![]);
+    assert_eq!(open_requests(&f, "rm-bare0002").await, vec![]);
 }
 
 #[tokio::test]
-async fn enabling_without_anything_to_take_backups_still_answers() {
+async fn a_refused_enable_stores_nothing_and_requests_nothing() {
     let f = Fixture::new(0).await;
     bare_instance(&f, "rm-bare0003").await;
+    // The instance's own region as destination.
+    let (status, body) = call(
+        &f,
+        MODIFY,
+        &[
+            ("DBInstanceId", "rm-bare0003"),
+            ("RegionId", SRC),
+            ("BackupEnabled", "1"),
+            ("CrossBackupRegion", SRC),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["Code"], "CrossBackupNotSupport", "{body}");
+    let inst = f
+        .catalog
+        .instance_by_db_instance_id("rm-bare0003")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.catalog.cross_backup_policy(inst.id).await.unwrap(), None);
+    assert_eq!(open_requests(&f, "rm-bare0003").await, vec![]);
+    // Accepted, it answers at once, with the request stored for a worker.
     let body = modify(&f, "rm-bare0003", &ENABLE).await;
     assert_eq!(body["BackupEnabled"], "Enable");
     assert_eq!(body["Retention"], 7);
-    // Removing an installed one works the same.
-    let backups = std::sync::Arc::new(RecordingBackups::default());
-    f.state.set_on_demand_backups(Some(backups.clone()));
-    f.state.set_on_demand_backups(None);
-    modify(&f, "rm-bare0003", &[("BackupEnabled", "0")]).await;
-    modify(&f, "rm-bare0003", &ENABLE).await;
-    assert_eq!(backups.requested(), Vec::<String>::new());
+    assert_eq!(open_requests(&f, "rm-bare0003").await.len(), 1);
 }

@@ -1,16 +1,19 @@
-//! The parts of the cross-region policy only the policy API uses: the log-backup switch, when
-//! each switch was last turned on, and queueing the copy of a recent set when the policy is
-//! turned on (as Alibaba does).
+//! The parts of the cross-region policy only the policy service uses: the log-backup switch, when
+//! each switch was last turned on, queueing the copy of a recent set when the policy is turned on
+//! (as Alibaba does), and the one transaction that does all of it for a policy change.
 
 use rusqlite::{Connection, Transaction};
 use xbak_domain::naming::{copy_key, file_name_of};
+use xbak_domain::policy as rules;
 use xbak_domain::time::Timestamp;
-use xbak_domain::{CrossBackupPolicy, Policy};
+use xbak_domain::{CrossBackupPolicy, Policy, PolicyChange};
 
+use super::backups::newest_backup_set;
 use super::errors::SqlResultExt;
-use super::instances::{instance_by_id, policy, put_policy, require_region};
+use super::instances::{instance_by_id, policy, put_policy, region, require_region};
+use super::requests::{insert_request, open_request_of};
 use super::rows::{opt_time_at, optional_row, secs, wall_clock};
-use crate::{CatalogError, Result};
+use crate::{CatalogError, PolicyChangeError, PolicyChanged, Result};
 
 /// Stores `policy` as [`put_policy`] does, plus the log switch (forced off when the policy is
 /// off) and the enable times: a switch turned on now gets `policy.updated_at`, one already on
@@ -141,4 +144,52 @@ pub(super) fn queue_copy_of_latest_set(
     ))
     .db_as(|| format!("copy of backup set {set_id} to {dest_region_id}"))?;
     Ok(Some(tx.last_insert_rowid()))
+}
+
+/// The policy service's transaction: merges `change` into the stored policy by the domain's
+/// rules, stores it, and, when the policy is on, queues the copy of the newest recent set or,
+/// when turning it on found none, inserts a requested backup (unless one is open already).
+pub(super) fn change_cross_backup_policy(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    change: &PolicyChange,
+    now: Timestamp,
+) -> Result<PolicyChanged, PolicyChangeError> {
+    let instance = instance_by_id(tx, instance_id)?
+        .ok_or_else(|| CatalogError::NotFound(format!("instance {instance_id}")))?;
+    if let Some(dest) = &change.dest_region_id {
+        let configured = region(tx, dest)?.is_some();
+        rules::check_destination(dest, &instance.region_id, configured)?;
+    }
+    let current = cross_backup_policy(tx, instance_id)?;
+    let was_enabled = current.as_ref().is_some_and(|c| c.policy.enabled);
+    let Some(resolved) = rules::resolve(instance_id, current.as_ref(), change, now)? else {
+        return Ok(PolicyChanged::default());
+    };
+    let stored = put_cross_backup_policy(tx, &resolved.policy, resolved.log_backup_enabled)?;
+    let mut changed = PolicyChanged {
+        stored: Some(stored),
+        ..PolicyChanged::default()
+    };
+    if !resolved.policy.enabled {
+        return Ok(changed);
+    }
+    let since = rules::copy_window_start(now);
+    let dest = &resolved.policy.dest_region_id;
+    changed.queued_copy_id = queue_copy_of_latest_set(tx, instance_id, dest, since)?;
+    let newest = newest_backup_set(tx, instance_id)?.map(|s| s.started_at);
+    let needed = rules::backup_needed(
+        was_enabled,
+        true,
+        changed.queued_copy_id.is_some(),
+        newest,
+        since,
+    );
+    if needed {
+        changed.requested_backup_id = Some(match open_request_of(tx, instance_id)? {
+            Some(open) => open,
+            None => insert_request(tx, instance_id, rules::POLICY_TRIGGER, now)?,
+        });
+    }
+    Ok(changed)
 }

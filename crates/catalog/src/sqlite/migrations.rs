@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, V4_EXPIRING_COPIES),
     (5, V5_RUN_HEARTBEATS),
     (6, V6_LISTING_DAYS),
+    (7, V7_BACKUP_REQUESTS),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
@@ -318,6 +319,28 @@ BEGIN
 END;
 "#;
 
+/// Backups asked for (enabling a policy with no recent set), a queue claimed with leases like
+/// `copies`: a claimed row whose `lease_until` passed is claimable again (its worker died).
+const V7_BACKUP_REQUESTS: &str = r#"
+CREATE TABLE backup_requests (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id      INTEGER NOT NULL REFERENCES instances (id),
+    request_trigger  TEXT NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('waiting', 'claimed', 'done', 'failed')),
+    lease_token      TEXT,
+    lease_until      INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    claimed_at       INTEGER,
+    finished_at      INTEGER,
+    backup_run_id    INTEGER REFERENCES backup_runs (id),
+    last_error       TEXT
+);
+-- Claims scan the open requests oldest first; `backup runs` lists an instance's open ones.
+CREATE INDEX backup_requests_open ON backup_requests (instance_id, id)
+    WHERE state IN ('waiting', 'claimed');
+"#;
+
 /// The schema version this binary writes.
 pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |(v, _)| *v)
@@ -427,7 +450,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(migrate(&mut conn).unwrap(), vec![6]);
+        assert_eq!(migrate(&mut conn).unwrap(), vec![6, 7]);
         let days: Vec<(i64, String, i64, i64)> = conn
             .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3")
             .unwrap()

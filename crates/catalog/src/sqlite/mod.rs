@@ -19,6 +19,7 @@ mod migrations;
 mod nonces;
 mod pool;
 mod queue;
+mod requests;
 mod retention;
 mod rows;
 
@@ -28,12 +29,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use xbak_domain::time::Timestamp;
-use xbak_domain::CrossBackupPolicy;
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
     CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
     NewBackupSet, NewInstance, Policy, Region,
 };
+use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
 
 pub use bulk::BulkCopies;
 use errors::SqlResultExt;
@@ -41,7 +42,7 @@ use pool::{connect, Pool};
 
 use crate::{
     Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject,
-    RecordedBackupSet, Result, SeenNonce,
+    PolicyChangeError, PolicyChanged, RecordedBackupSet, Result, SeenNonce,
 };
 
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
@@ -221,6 +222,101 @@ impl Catalog for SqliteCatalog {
     ) -> Result<Option<i64>> {
         let dest = dest_region_id.to_string();
         self.write(move |tx| cross_policy::queue_copy_of_latest_set(tx, instance_id, &dest, since))
+            .await
+    }
+
+    async fn change_cross_backup_policy(
+        &self,
+        instance_id: i64,
+        change: &PolicyChange,
+        now: Timestamp,
+    ) -> Result<PolicyChanged, PolicyChangeError> {
+        let change = change.clone();
+        // A refusal happens before anything is written: its empty transaction commits harmlessly.
+        let outcome = self
+            .write(move |tx| {
+                match cross_policy::change_cross_backup_policy(tx, instance_id, &change, now) {
+                    Ok(changed) => Ok(Ok(changed)),
+                    Err(PolicyChangeError::Refused(r)) => Ok(Err(r)),
+                    Err(PolicyChangeError::Catalog(e)) => Err(e),
+                }
+            })
+            .await?;
+        Ok(outcome?)
+    }
+
+    async fn claim_requested_backup(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<RequestedBackup>> {
+        self.write(move |tx| requests::claim_requested_backup(tx, now, lease))
+            .await
+    }
+
+    async fn renew_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        until: Timestamp,
+    ) -> Result<()> {
+        let token = lease_token.to_string();
+        self.write_quiet(move |tx| requests::renew_requested_backup(tx, id, &token, until))
+            .await
+    }
+
+    async fn complete_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let token = lease_token.to_string();
+        self.write(move |tx| {
+            requests::finish_requested_backup(
+                tx,
+                id,
+                &token,
+                RequestState::Done,
+                backup_run_id,
+                None,
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn fail_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (token, error) = (lease_token.to_string(), error.to_string());
+        self.write(move |tx| {
+            requests::finish_requested_backup(
+                tx,
+                id,
+                &token,
+                RequestState::Failed,
+                backup_run_id,
+                Some(&error),
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn requested_backup(&self, id: i64) -> Result<Option<RequestedBackup>> {
+        self.read(move |conn| requests::requested_backup(conn, id))
+            .await
+    }
+
+    async fn open_requested_backups(&self, instance_id: i64) -> Result<Vec<RequestedBackup>> {
+        self.read(move |conn| requests::open_requested_backups(conn, instance_id))
             .await
     }
 

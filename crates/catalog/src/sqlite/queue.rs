@@ -16,9 +16,9 @@ use super::rows::{optional_row, random_alphanumeric, secs, time_at};
 use crate::{CatalogError, Result};
 
 /// `last_error` is for operators; keep rows small even if a cause chain is huge.
-const MAX_ERROR_LEN: usize = 2000;
+pub(super) const MAX_ERROR_LEN: usize = 2000;
 
-fn lease_secs(lease: Duration) -> i64 {
+pub(super) fn lease_secs(lease: Duration) -> i64 {
     // Whole seconds, rounded up, at least one: a lease never ends before it starts.
     let secs = lease
         .as_secs()
@@ -185,7 +185,7 @@ pub(super) fn next_copy_due(conn: &Connection) -> Result<Option<Timestamp>> {
 }
 
 /// At most `max` bytes, cut at a character boundary.
-fn truncate(s: &str, max: usize) -> &str {
+pub(super) fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -16,6 +16,7 @@ mod listing;
 mod nonces;
 mod queue;
 mod registry;
+mod requests;
 mod retention;
 
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use listing::*;
 pub use nonces::*;
 pub use queue::*;
 pub use registry::*;
+pub use requests::*;
 pub use retention::*;
 
 use crate::Catalog;
@@ -94,6 +96,10 @@ macro_rules! catalog_test_suite {
             copy_freshness_tracks_recovery_point_and_lag,
             cross_backup_policies_keep_switches_and_enable_times,
             enabling_queues_the_newest_recent_set_once,
+            policy_changes_merge_with_the_stored_policy,
+            enabling_queues_the_recent_set_or_requests_a_backup,
+            requested_backups_are_claimed_with_leases,
+            failed_requests_keep_their_error,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

@@ -148,6 +148,19 @@ pub async fn runs(ctx: &Context, a: RunsArgs) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("no instance {:?}", a.db_instance_id))?;
     println!("RUN  STARTED (UTC)         M/T  STATUS     SET   TRIGGER    ERROR");
+    // Requested backups not run yet (waiting for a worker, or claimed and starting).
+    for r in catalog.open_requested_backups(inst.id).await? {
+        println!(
+            "{:<4} {:<20}  -/F  {:<9}  {:<5} {:<10} backup request {} (attempts {})",
+            "-",
+            format_utc(r.created_at),
+            r.state.as_str(),
+            "-",
+            r.trigger,
+            r.id,
+            r.attempts
+        );
+    }
     for r in catalog.backup_runs(inst.id, a.limit).await? {
         println!(
             "{:<4} {:<20}  {}/{}  {:<9}  {:<5} {:<10} {}",

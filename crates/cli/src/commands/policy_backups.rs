@@ -1,122 +1,192 @@
-//! The backups `xbak serve` takes when enabling a cross-region policy asks for one (the instance
-//! has no backup set from the last 24 hours): [`PolicyBackups`], the CLI's [`OnDemandBackups`].
+//! The backups enabling a cross-region policy requests (the instance had no backup set from the
+//! last 24 hours): [`RequestedBackups`], the loop `xbak serve` runs beside its copy workers.
+//!
+//! A request is a catalog row (inserted by the policy service, by any process, `serve
+//! --no-workers` included), claimed here with a lease like a copy job; the lease is renewed while
+//! the backup runs, so a request whose worker died is claimed again once its lease expires.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use tokio::task::JoinSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
 use tracing::{info, warn};
-use xbak_catalog::Catalog;
-use xbak_domain::{BackupMethod, BackupRunStatus, BackupType, Instance};
+use xbak_catalog::{Catalog, CatalogError};
+use xbak_domain::policy::copy_window_start;
+use xbak_domain::{BackupMethod, BackupRunStatus, BackupType, Instance, RequestedBackup};
 use xbak_engine::{BackupAgent, BackupRequest};
-use xbak_server::OnDemandBackups;
 
-/// The backups enabling a cross-region policy asks for ([`OnDemandBackups`]), taken by the
-/// [`BackupAgent`] in background tasks of this process.
+/// Takes the requested backups with the [`BackupAgent`], one at a time.
 ///
-/// A requested backup is skipped (and says so in the log) when the instance has no database
-/// server (`xbak instance connect`), or when a run of it is already going (recorded `running`
-/// in the catalog by any process, or requested here and not finished). Otherwise it is a full
-/// backup with trigger `policy`, of the method of the instance's daily schedule if it has one,
-/// else physical when `mariabackup` is installed, else logical. Recording the set queues its
-/// cross-region copy under the now-enabled policy, and the copy workers copy it.
-pub struct PolicyBackups {
+/// A request ends `failed` (with the reason) when the instance has no database server (`xbak
+/// instance connect`) or the backup fails; `done` when the backup was taken, or when a set that
+/// started in the last 24 hours exists by the time it is claimed (its copy was queued when it
+/// was recorded). While a run of the instance is going, the request is left to its lease and
+/// claimed again later. The backup is full, with the request's trigger (`policy`), of the method
+/// of the instance's daily schedule if it has one, else physical when `mariabackup` is installed,
+/// else logical. Recording the set queues its cross-region copy under the enabled policy.
+pub struct RequestedBackups {
     agent: BackupAgent,
     catalog: Arc<dyn Catalog>,
-    /// Instances with a requested backup not finished yet.
-    in_flight: Arc<Mutex<HashSet<i64>>>,
-    tasks: Mutex<JoinSet<()>>,
 }
 
-impl PolicyBackups {
-    /// The trigger recorded on the runs (`xbak backup runs`).
-    const TRIGGER: &'static str = "policy";
+/// How a claimed request ends.
+enum Outcome {
+    /// Taken (the run), or no longer needed.
+    Done(Option<i64>),
+    /// Could not be taken, and why.
+    Failed(String),
+    /// Not now: left to its lease, claimed again when it expires.
+    Later,
+}
+
+impl RequestedBackups {
+    /// How long a claim holds a request without renewal.
+    const LEASE: Duration = Duration::from_secs(60);
+    /// How often the holder renews its lease while the backup runs.
+    const RENEW_EVERY: Duration = Duration::from_secs(20);
+    /// How long an idle loop waits before looking for requests again.
+    const POLL: Duration = Duration::from_secs(1);
 
     pub fn new(agent: BackupAgent, catalog: Arc<dyn Catalog>) -> Self {
-        PolicyBackups {
-            agent,
-            catalog,
-            in_flight: Arc::default(),
-            tasks: Mutex::new(JoinSet::new()),
+        RequestedBackups { agent, catalog }
+    }
+
+    /// Claims and takes requested backups until `stop` resolves; a backup in progress is finished
+    /// rather than left `running`.
+    pub async fn run(self, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let idle = match self
+                .catalog
+                .claim_requested_backup(Utc::now(), Self::LEASE)
+                .await
+            {
+                Ok(Some(request)) => {
+                    self.take(request).await;
+                    Duration::ZERO
+                }
+                Ok(None) => Self::POLL,
+                Err(e) => {
+                    warn!(error = %e, "cannot claim requested backups; will retry");
+                    Self::POLL
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(idle) => {}
+            }
         }
     }
 
-    /// Waits for the backups in progress.
-    pub async fn finish(&self) {
-        let mut tasks = std::mem::take(&mut *lock(&self.tasks));
-        while tasks.join_next().await.is_some() {}
+    /// Takes one claimed request, renewing its lease meanwhile, and records how it ended.
+    async fn take(&self, request: RequestedBackup) {
+        let token = request.lease_token.clone().unwrap_or_default();
+        let renewing = tokio::spawn(renew(self.catalog.clone(), request.id, token.clone()));
+        let outcome = self.outcome(&request).await;
+        renewing.abort();
+        let now = Utc::now();
+        let recorded = match &outcome {
+            Outcome::Done(run) => {
+                self.catalog
+                    .complete_requested_backup(request.id, &token, *run, now)
+                    .await
+            }
+            Outcome::Failed(error) => {
+                self.catalog
+                    .fail_requested_backup(request.id, &token, None, error, now)
+                    .await
+            }
+            Outcome::Later => Ok(()),
+        };
+        if let Err(e) = recorded {
+            warn!(request = request.id, error = %e, "cannot record how the requested backup ended");
+        }
     }
 
-    /// Takes one backup of `instance` unless it cannot or need not be taken; logs the outcome.
-    async fn take(agent: BackupAgent, catalog: Arc<dyn Catalog>, instance: Instance) {
-        let catalog = catalog.as_ref();
+    /// Takes the backup of a claimed request unless it cannot or need not be taken; logs why.
+    async fn outcome(&self, request: &RequestedBackup) -> Outcome {
+        let catalog = self.catalog.as_ref();
+        let instance = match catalog.instance(request.instance_id).await {
+            Ok(Some(instance)) => instance,
+            Ok(None) => return Outcome::Failed("the instance no longer exists".into()),
+            Err(e) => return retry_later(request, "cannot read the instance", &e),
+        };
         let name = instance.db_instance_id.as_str();
         match catalog.instance_connection(instance.id).await {
             Ok(Some(_)) => {}
             Ok(None) => {
-                info!(instance = %name, "cross-region policy enabled without a recent backup set, but the instance has no database server (xbak instance connect): no backup can be taken");
-                return;
+                info!(instance = %name, request = request.id, "cross-region policy enabled without a recent backup set, but the instance has no database server (xbak instance connect): no backup can be taken");
+                return Outcome::Failed(
+                    "the instance has no database server (xbak instance connect)".into(),
+                );
             }
-            Err(e) => {
-                warn!(instance = %name, error = %e, "policy backup not taken: cannot read the instance's database server");
-                return;
-            }
+            Err(e) => return retry_later(request, "cannot read the database server", &e),
         }
-        agent.fail_interrupted_runs().await;
+        match catalog.newest_backup_set(instance.id).await {
+            Ok(Some(set)) if set.started_at >= copy_window_start(Utc::now()) => {
+                info!(instance = %name, request = request.id, set = set.id, "requested backup not needed: the instance has a backup set from the last 24 hours");
+                return Outcome::Done(None);
+            }
+            Ok(_) => {}
+            Err(e) => return retry_later(request, "cannot read the backup sets", &e),
+        }
+        self.agent.fail_interrupted_runs().await;
         match catalog.backup_runs(instance.id, 1).await {
             Ok(runs)
                 if runs
                     .first()
                     .is_some_and(|r| r.status == BackupRunStatus::Running) =>
             {
-                info!(instance = %name, run = runs[0].id, "policy backup not taken: a backup of the instance is running");
-                return;
+                info!(instance = %name, run = runs[0].id, request = request.id, "requested backup waits: a backup of the instance is running");
+                return Outcome::Later;
             }
             Ok(_) => {}
-            Err(e) => {
-                warn!(instance = %name, error = %e, "policy backup not taken: cannot read the instance's backup runs");
-                return;
-            }
+            Err(e) => return retry_later(request, "cannot read the backup runs", &e),
         }
-        let method = Self::method(&agent, catalog, &instance).await;
+        let method = self.method(&instance).await;
         let req = BackupRequest {
             db_instance_id: instance.db_instance_id.clone(),
             method,
             backup_type: BackupType::Full,
             database: None,
-            trigger: Self::TRIGGER.into(),
+            trigger: request.trigger.clone(),
         };
-        info!(instance = %name, method = method.as_str(), "policy backup starting (cross-region policy enabled without a backup set from the last 24 hours)");
-        match agent.run(&req, &|_| {}).await {
-            Ok(o) => info!(
-                instance = %name,
-                run = o.run_id,
-                set = o.backup_set.id,
-                bytes = o.backup_set.size_bytes,
-                copy = o.queued_copy_id,
-                "policy backup completed"
-            ),
-            Err(e) => warn!(instance = %name, error = %e, "policy backup failed"),
+        info!(instance = %name, request = request.id, method = method.as_str(), "requested backup starting (cross-region policy enabled without a backup set from the last 24 hours)");
+        match self.agent.run(&req, &|_| {}).await {
+            Ok(o) => {
+                info!(
+                    instance = %name,
+                    run = o.run_id,
+                    set = o.backup_set.id,
+                    bytes = o.backup_set.size_bytes,
+                    copy = o.queued_copy_id,
+                    "requested backup completed"
+                );
+                Outcome::Done(Some(o.run_id))
+            }
+            Err(e) => {
+                warn!(instance = %name, request = request.id, error = %e, "requested backup failed");
+                Outcome::Failed(format!("backup failed: {e}"))
+            }
         }
     }
 
     /// The instance's daily schedule's method, else physical when `mariabackup` is installed,
     /// else logical.
-    async fn method(
-        agent: &BackupAgent,
-        catalog: &dyn Catalog,
-        instance: &Instance,
-    ) -> BackupMethod {
-        match catalog.backup_schedules().await {
+    async fn method(&self, instance: &Instance) -> BackupMethod {
+        match self.catalog.backup_schedules().await {
             Ok(schedules) => {
                 if let Some(s) = schedules.iter().find(|s| s.instance_id == instance.id) {
                     return s.method;
                 }
             }
             Err(e) => {
-                warn!(instance = %instance.db_instance_id, error = %e, "cannot read backup schedules; choosing the policy backup's method by the tools")
+                warn!(instance = %instance.db_instance_id, error = %e, "cannot read backup schedules; choosing the requested backup's method by the tools")
             }
         }
-        let tools = &agent.config().tools;
+        let tools = &self.agent.config().tools;
         let mariabackup = tools.mariabackup.display().to_string();
         if tools.missing().contains(&mariabackup) {
             BackupMethod::Logical
@@ -126,26 +196,25 @@ impl PolicyBackups {
     }
 }
 
-impl OnDemandBackups for PolicyBackups {
-    fn request(&self, instance: &Instance) {
-        if !lock(&self.in_flight).insert(instance.id) {
-            info!(instance = %instance.db_instance_id, "policy backup already requested and not finished");
-            return;
-        }
-        let (agent, catalog) = (self.agent.clone(), self.catalog.clone());
-        let (in_flight, instance) = (self.in_flight.clone(), instance.clone());
-        let mut tasks = lock(&self.tasks);
-        // Forget the tasks that are done.
-        while tasks.try_join_next().is_some() {}
-        tasks.spawn(async move {
-            let id = instance.id;
-            Self::take(agent, catalog, instance).await;
-            lock(&in_flight).remove(&id);
-        });
-    }
+/// A catalog read failed: logs it and leaves the request to its lease.
+fn retry_later(request: &RequestedBackup, what: &str, e: &CatalogError) -> Outcome {
+    warn!(request = request.id, error = %e, "{what}; the requested backup is retried later");
+    Outcome::Later
 }
 
-/// A mutex's contents, even when a panicking holder poisoned it.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Renews the lease on request `id` every [`RequestedBackups::RENEW_EVERY`] until aborted or lost.
+async fn renew(catalog: Arc<dyn Catalog>, id: i64, token: String) {
+    loop {
+        tokio::time::sleep(RequestedBackups::RENEW_EVERY).await;
+        let until =
+            Utc::now() + chrono::Duration::from_std(RequestedBackups::LEASE).unwrap_or_default();
+        match catalog.renew_requested_backup(id, &token, until).await {
+            Ok(()) => {}
+            Err(CatalogError::LeaseLost(_)) => {
+                warn!(request = id, "lease on the requested backup lost");
+                return;
+            }
+            Err(e) => warn!(request = id, error = %e, "cannot renew the requested backup's lease"),
+        }
+    }
 }

@@ -1,10 +1,10 @@
 //! `xbak serve`: the API, the download route and the copy workers in one process.
 //!
-//! With workers on, the server also takes the backup that enabling a cross-region policy asks
-//! for when the instance has no set from the last 24 hours
-//! ([`PolicyBackups`](super::policy_backups::PolicyBackups)).
+//! With workers on, the server also takes the backups that enabling a cross-region policy
+//! requested (catalog rows) when the instance had no set from the last 24 hours
+//! ([`RequestedBackups`]).
 
-use super::policy_backups::PolicyBackups;
+use super::policy_backups::RequestedBackups;
 use crate::context::Context;
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use xbak_engine::{
     AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig, Retention,
 };
 use xbak_server::nonces::FLUSH_EVERY;
-use xbak_server::{app, AppState, OnDemandBackups, ServerConfig};
+use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::Regions;
 
@@ -132,8 +132,7 @@ impl Running {
 struct Workers {
     copies: JoinHandle<()>,
     scheduler: JoinHandle<()>,
-    policy_backups: Arc<PolicyBackups>,
-    state: AppState,
+    requested_backups: JoinHandle<()>,
 }
 
 impl Workers {
@@ -143,8 +142,7 @@ impl Workers {
         Workers {
             copies: spawn_copies(opened, bwlimit, stop),
             scheduler: spawn_scheduler(agent.clone(), stop),
-            policy_backups: install_policy_backups(opened, agent),
-            state: opened.state.clone(),
+            requested_backups: spawn_requested_backups(opened, agent, stop),
         }
     }
 
@@ -153,8 +151,7 @@ impl Workers {
     async fn finish(self) -> anyhow::Result<()> {
         self.copies.await?;
         self.scheduler.await?;
-        self.state.set_on_demand_backups(None);
-        self.policy_backups.finish().await;
+        self.requested_backups.await?;
         Ok(())
     }
 }
@@ -187,14 +184,15 @@ fn spawn_scheduler(agent: BackupAgent, stop: &CancellationToken) -> JoinHandle<(
     tokio::spawn(BackupScheduler::new(agent).run(stop.clone().cancelled_owned()))
 }
 
-/// Makes the server take the backup that enabling a policy asks for when the instance has no
-/// recent set.
-fn install_policy_backups(opened: &Opened, agent: BackupAgent) -> Arc<PolicyBackups> {
-    let backups = Arc::new(PolicyBackups::new(agent, opened.catalog.clone()));
-    opened
-        .state
-        .set_on_demand_backups(Some(backups.clone() as Arc<dyn OnDemandBackups>));
-    backups
+/// Starts the worker that takes the backups enabling a policy requested (catalog rows any
+/// process may have inserted) when the instance had no recent set.
+fn spawn_requested_backups(
+    opened: &Opened,
+    agent: BackupAgent,
+    stop: &CancellationToken,
+) -> JoinHandle<()> {
+    let requests = RequestedBackups::new(agent, opened.catalog.clone());
+    tokio::spawn(requests.run(stop.clone().cancelled_owned()))
 }
 
 /// Turns the replicator's events into the server's metrics.

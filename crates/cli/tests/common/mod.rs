@@ -156,9 +156,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &DataDir) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// [`start`](Self::start) with more `serve` options (`--no-workers`).
+    pub fn start_with(data: &DataDir, extra: &[&str]) -> Server {
         let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec!["serve", "--listen", listen.as_str()];
+        args.extend_from_slice(extra);
         let child = data
-            .cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .cmd(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -174,6 +182,34 @@ impl Server {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+}
+
+/// Runs `xbak rds ACTION params…` against `server` as `(AccessKeyId, secret)`; returns the JSON
+/// body.
+pub fn rds(
+    data: &DataDir,
+    server: &Server,
+    (ak, secret): (&str, &str),
+    action: &str,
+    params: &[&str],
+) -> serde_json::Value {
+    let mut args = vec!["rds", action];
+    args.extend_from_slice(params);
+    let url = server.url();
+    args.extend(["--endpoint", url.as_str()]);
+    let out = data
+        .cmd(&args)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ak)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xbak rds {action} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 impl Drop for Server {

@@ -352,6 +352,68 @@ impl Catalog for StealingCatalog {
             .queue_copy_of_latest_set(instance_id, dest_region_id, since)
             .await
     }
+    async fn change_cross_backup_policy(
+        &self,
+        instance_id: i64,
+        change: &xbak_domain::PolicyChange,
+        now: xbak_domain::time::Timestamp,
+    ) -> Result<xbak_catalog::PolicyChanged, xbak_catalog::PolicyChangeError> {
+        self.inner
+            .change_cross_backup_policy(instance_id, change, now)
+            .await
+    }
+    async fn claim_requested_backup(
+        &self,
+        now: xbak_domain::time::Timestamp,
+        lease: Duration,
+    ) -> xbak_catalog::Result<Option<xbak_domain::RequestedBackup>> {
+        self.inner.claim_requested_backup(now, lease).await
+    }
+    async fn renew_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        until: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<()> {
+        self.inner
+            .renew_requested_backup(id, lease_token, until)
+            .await
+    }
+    async fn complete_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<()> {
+        self.inner
+            .complete_requested_backup(id, lease_token, backup_run_id, now)
+            .await
+    }
+    async fn fail_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        error: &str,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<()> {
+        self.inner
+            .fail_requested_backup(id, lease_token, backup_run_id, error, now)
+            .await
+    }
+    async fn requested_backup(
+        &self,
+        id: i64,
+    ) -> xbak_catalog::Result<Option<xbak_domain::RequestedBackup>> {
+        self.inner.requested_backup(id).await
+    }
+    async fn open_requested_backups(
+        &self,
+        instance_id: i64,
+    ) -> xbak_catalog::Result<Vec<xbak_domain::RequestedBackup>> {
+        self.inner.open_requested_backups(instance_id).await
+    }
     async fn record_backup_set(
         &self,
         new: &NewBackupSet,
