@@ -180,7 +180,7 @@ impl Seeded {
     /// Stores `body` as set `i` of `inst` in [`SRC`] and records it (which queues its copy).
     async fn store_set(&mut self, inst: &Instance, i: usize, body: Vec<u8>) {
         let started = self.base + Duration::hours(i as i64);
-        let method = if i % 2 == 0 {
+        let method = if i.is_multiple_of(2) {
             BackupMethod::Physical
         } else {
             BackupMethod::Logical
@@ -197,7 +197,7 @@ impl Seeded {
             .record_backup_set(&NewBackupSet {
                 instance_id: inst.id,
                 method,
-                backup_type: if i % 3 == 0 {
+                backup_type: if i.is_multiple_of(3) {
                     BackupType::Full
                 } else {
                     BackupType::Incremental
