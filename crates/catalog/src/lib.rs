@@ -1,5 +1,6 @@
 //! The catalog: everything xbak remembers. One [`Catalog`] trait, one adapter per backend
-//! (`sqlite` now; PostgreSQL next, behind the same trait and the same [`suite`]).
+//! (`sqlite` now; PostgreSQL next, behind the same trait and the same conformance suite, the
+//! `suite` module, compiled only with the `testing` feature that tests enable).
 //!
 //! The server and the workers talk only through the catalog, so API servers and copy workers can
 //! run in different processes on one catalog. Long work is a durable queue here: a copy is a row
@@ -16,6 +17,7 @@ use xbak_domain::{
 use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBackup};
 
 pub mod sqlite;
+#[cfg(feature = "testing")]
 pub mod suite;
 
 /// The small, backend-neutral set of failures every adapter translates its native errors into.

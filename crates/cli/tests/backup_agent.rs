@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const DSN: &str = "mysql://root@127.0.0.1:3306";
@@ -348,7 +349,7 @@ fn a_requested_backup_survives_a_killed_server_without_workers() {
     let (ak, secret) = policy_world(&data, "rm-polkill");
     let key = (ak.as_str(), secret.as_str());
     let since = chrono::Utc::now() - chrono::Duration::minutes(5);
-    let mut api_only = Server::start_with(&data, &["--no-workers"]);
+    let mut api_only = Server::start_with(&data, &["--no-workers"], Stdio::piped());
     enable_policy(&data, &api_only, key, "rm-polkill");
     api_only.child.kill().unwrap(); // SIGKILL
     api_only.child.wait().unwrap();

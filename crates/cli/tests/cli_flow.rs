@@ -6,36 +6,7 @@ use chrono::Utc;
 use common::*;
 use std::io::Read;
 use std::process::Stdio;
-use xbak_protocol::encode::rfc3986;
-use xbak_protocol::sign::v1;
-use xbak_protocol::RawParams;
-
-fn signed_query(ak: &str, secret: &str, params: &[(&str, &str)]) -> String {
-    let mut all: Vec<(String, String)> = vec![
-        ("Action".into(), "DescribeCrossRegionBackups".into()),
-        ("Version".into(), "2014-08-15".into()),
-        ("Format".into(), "JSON".into()),
-        ("AccessKeyId".into(), ak.into()),
-        ("SignatureMethod".into(), "HMAC-SHA1".into()),
-        ("SignatureVersion".into(), "1.0".into()),
-        ("SignatureNonce".into(), uuid::Uuid::new_v4().to_string()),
-        (
-            "Timestamp".into(),
-            Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        ),
-    ];
-    all.extend(
-        params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let sig = v1::sign(secret, &v1::string_to_sign("GET", &RawParams(all.clone())));
-    all.push(("Signature".into(), sig));
-    all.iter()
-        .map(|(k, v)| format!("{k}={}", rfc3986(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
+use xbak_testkit::v1_params;
 
 #[tokio::test]
 async fn from_nothing_to_a_listed_downloadable_copy() {
@@ -53,7 +24,8 @@ async fn from_nothing_to_a_listed_downloadable_copy() {
     assert_eq!(sha256_file(&copies[0]), sha256_file(&file));
 
     let server = Server::start(&data);
-    let q = signed_query(
+    let q = v1_params(
+        "GET",
         &ak,
         &secret,
         &[
@@ -62,6 +34,7 @@ async fn from_nothing_to_a_listed_downloadable_copy() {
             ("StartTime", "2026-01-01T00:00Z"),
             ("EndTime", "2026-01-03T00:00Z"),
         ],
+        Utc::now(),
     );
     let http = reqwest::Client::new();
     let resp = http

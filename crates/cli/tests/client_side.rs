@@ -10,31 +10,9 @@ use common::*;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use xbak_protocol::encode::rfc3986;
-use xbak_protocol::sign::v1;
-use xbak_protocol::RawParams;
+use xbak_testkit::v1_params;
 
 const INSTANCE: &str = "rm-bb0001";
-
-/// `xbak serve` with extra flags.
-fn serve(data: &DataDir, extra: &[&str]) -> Server {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut args = vec!["serve", "--listen", listen.as_str()];
-    args.extend_from_slice(extra);
-    let child = data
-        .cmd(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "xbak serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, port }
-}
 
 /// A client command with only the given credentials and an empty HOME (no stray profiles).
 fn client_cmd(data: &DataDir, home: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
@@ -108,7 +86,7 @@ fn env_with_sets(n: usize, serve_flags: &[&str]) -> Env {
     if n > 0 {
         data.ok(&["replicate", "--once"]);
     }
-    let server = serve(&data, serve_flags);
+    let server = Server::start_with(&data, serve_flags, Stdio::null());
     Env {
         data,
         home: tempfile::tempdir().unwrap(),
@@ -120,30 +98,7 @@ fn env_with_sets(n: usize, serve_flags: &[&str]) -> Env {
 
 /// The same call signed by hand (protocol crate, v1 GET): what the API returns.
 async fn direct(env: &Env, params: &[(&str, &str)]) -> serde_json::Value {
-    let mut all: Vec<(String, String)> = vec![
-        ("Action".into(), "DescribeCrossRegionBackups".into()),
-        ("Version".into(), "2014-08-15".into()),
-        ("Format".into(), "JSON".into()),
-        ("AccessKeyId".into(), env.ak.clone()),
-        ("SignatureMethod".into(), "HMAC-SHA1".into()),
-        ("SignatureVersion".into(), "1.0".into()),
-        ("SignatureNonce".into(), uuid::Uuid::new_v4().to_string()),
-        (
-            "Timestamp".into(),
-            Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        ),
-    ];
-    all.extend(params.iter().map(|(k, v)| ((*k).into(), (*v).into())));
-    let sig = v1::sign(
-        &env.secret,
-        &v1::string_to_sign("GET", &RawParams(all.clone())),
-    );
-    all.push(("Signature".into(), sig));
-    let q = all
-        .iter()
-        .map(|(k, v)| format!("{k}={}", rfc3986(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    let q = v1_params("GET", &env.ak, &env.secret, params, Utc::now());
     let resp = reqwest::get(format!("{}/?{q}", env.server.url()))
         .await
         .unwrap();

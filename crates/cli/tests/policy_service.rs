@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use std::process::Stdio;
 use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::Catalog;
 use xbak_domain::CrossBackupPolicy;
@@ -87,7 +88,7 @@ fn the_api_and_policy_set_store_the_same_policy() {
     );
     create_instance(&data, "rm-viaapi");
     create_instance(&data, "rm-viacli");
-    let server = Server::start_with(&data, &["--no-workers"]);
+    let server = Server::start_with(&data, &["--no-workers"], Stdio::piped());
 
     // (API params, `policy set` options): the same change each way.
     let steps: [(&[&str], &[&str]); 6] = [

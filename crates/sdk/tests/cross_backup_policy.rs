@@ -7,20 +7,9 @@ mod common;
 use common::*;
 use xbak_sdk::{
     DescribeAvailableCrossRegionRequest, DescribeInstanceCrossBackupPolicyRequest, HttpMethod,
-    ModifyInstanceCrossBackupPolicyRequest, SdkError, SignatureVersion,
+    ModifyInstanceCrossBackupPolicyRequest, SignatureVersion,
 };
-
-fn api(e: SdkError) -> (String, String, String, u16) {
-    match e {
-        SdkError::Api {
-            code,
-            message,
-            request_id,
-            http_status,
-        } => (code, message, request_id, http_status),
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
+use xbak_testkit::*;
 
 #[tokio::test]
 async fn disable_enable_and_describe_back_with_each_signature() {
@@ -111,14 +100,14 @@ async fn available_regions_exclude_the_source() {
         .await
         .unwrap();
     assert_eq!(from_client.request_id.len(), 36);
-    assert_eq!(from_client.regions.region, [DEST]);
+    assert_eq!(from_client.regions.region, [THIRD, DEST]);
     let from_dest = client
         .describe_available_cross_region(
             &DescribeAvailableCrossRegionRequest::new().region_id(DEST),
         )
         .await
         .unwrap();
-    assert_eq!(from_dest.regions.region, [SRC]);
+    assert_eq!(from_dest.regions.region, [THIRD, SRC]);
 }
 
 #[tokio::test]

@@ -7,17 +7,14 @@ use common::*;
 use futures::TryStreamExt;
 use std::collections::HashSet;
 use xbak_sdk::{
-    Client, Credentials, DescribeCrossRegionBackupsRequest, HttpMethod, PagerOptions, SdkError,
+    Client, Credentials, DescribeCrossRegionBackupsRequest, HttpMethod, PagerOptions,
     SignatureVersion,
 };
+use xbak_testkit::*;
 
 #[tokio::test]
 async fn paginator_yields_all_130_items_once_newest_first_with_each_scheme() {
-    let s = Server::start(Setup {
-        sets: 130,
-        ..Setup::default()
-    })
-    .await;
+    let s = Server::start(Setup::sets(130)).await;
     let (start, end) = s.window();
     for (sig, method) in [
         (SignatureVersion::V3, HttpMethod::Post),
@@ -72,11 +69,7 @@ async fn paginator_yields_all_130_items_once_newest_first_with_each_scheme() {
 
 #[tokio::test]
 async fn raw_calls_and_the_merging_pager() {
-    let s = Server::start(Setup {
-        sets: 130,
-        ..Setup::default()
-    })
-    .await;
+    let s = Server::start(Setup::sets(130)).await;
     let (start, end) = s.window();
     let client = s.client();
     let params = vec![
@@ -128,18 +121,6 @@ async fn raw_calls_and_the_merging_pager() {
         .await
         .unwrap();
     assert_eq!((merged.pages, merged.items.len()), (1, 30));
-}
-
-fn api(e: SdkError) -> (String, String, String, u16) {
-    match e {
-        SdkError::Api {
-            code,
-            message,
-            request_id,
-            http_status,
-        } => (code, message, request_id, http_status),
-        other => panic!("expected an API error, got {other:?}"),
-    }
 }
 
 #[tokio::test]

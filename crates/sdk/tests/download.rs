@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use xbak_sdk::download::with_suffix;
 use xbak_sdk::{DownloadEvent, DownloadOptions, DownloadRequest, SdkError};
+use xbak_testkit::*;
 
 const BIG: usize = 3 * 1024 * 1024 + 123;
 

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use xbak_sdk::checksum::Crc64;
 use xbak_sdk::{Client, Credentials, DownloadOptions, DownloadRequest, SdkError};
+use xbak_testkit::noise;
 
 /// One canned answer: status, extra headers, body.
 type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>);
@@ -161,6 +162,15 @@ fn listing(url: &str, size: usize) -> Answer {
     }))
 }
 
+/// The download of copy 7 of `rm-x`, the copy [`listing`] lists.
+fn backup_7() -> DownloadRequest {
+    DownloadRequest {
+        db_instance_id: "rm-x".into(),
+        region_id: None,
+        cross_backup_id: 7,
+    }
+}
+
 fn crc(data: &[u8]) -> String {
     let mut c = Crc64::default();
     c.update(data);
@@ -169,13 +179,9 @@ fn crc(data: &[u8]) -> String {
 
 #[tokio::test]
 async fn oss_crc64_header_is_verified() {
-    let data = common::noise(100_000, 9);
+    let data = noise(100_000, 9);
     let dir = tempfile::tempdir().unwrap();
-    let req = DownloadRequest {
-        db_instance_id: "rm-x".into(),
-        region_id: None,
-        cross_backup_id: 7,
-    };
+    let req = backup_7();
     // Good CRC.
     let (url, script) = scripted(vec![]).await;
     script.answers.lock().unwrap().extend([
@@ -219,14 +225,10 @@ async fn oss_crc64_header_is_verified() {
 
 #[tokio::test]
 async fn a_server_ignoring_range_restarts_the_file_and_a_cut_stream_resumes() {
-    let data = common::noise(50_000, 3);
+    let data = noise(50_000, 3);
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("c");
-    let req = DownloadRequest {
-        db_instance_id: "rm-x".into(),
-        region_id: None,
-        cross_backup_id: 7,
-    };
+    let req = backup_7();
     let (url, script) = scripted(vec![]).await;
     // The listing, a 503 (retried after a backoff), then the whole object.
     script.answers.lock().unwrap().extend([

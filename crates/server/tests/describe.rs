@@ -1,21 +1,12 @@
 //! DescribeCrossRegionBackups through the whole app: listing, paging, filters, formats, both signatures.
 
-mod util;
-
-use util::*;
+use xbak_testkit::*;
 
 #[tokio::test]
 async fn lists_a_window_newest_first_with_every_seed_field() {
     let f = Fixture::new(5).await;
-    let (s, e) = window(5);
-    let (status, body) = f
-        .describe(&[
-            ("DBInstanceId", INSTANCE),
-            ("RegionId", SRC),
-            ("StartTime", &s),
-            ("EndTime", &e),
-        ])
-        .await;
+    let (s, e) = f.window();
+    let (status, body) = f.list(&[]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["TotalRecordCount"], 5);
     assert_eq!(body["PageNumber"], 1);
@@ -113,48 +104,21 @@ async fn window_is_inclusive_and_filters() {
         id
     );
 
-    let (s, e) = window(6);
-    let (_, none) = f
-        .describe(&[
-            ("DBInstanceId", INSTANCE),
-            ("RegionId", SRC),
-            ("StartTime", &s),
-            ("EndTime", &e),
-            ("CrossBackupRegion", "cn-beijing"),
-        ])
-        .await;
+    let (_, none) = f.list(&[("CrossBackupRegion", "cn-beijing")]).await;
     assert_eq!(none["TotalRecordCount"], 0);
     assert_eq!(none["Items"]["Item"], serde_json::json!([]));
-    let (_, dest) = f
-        .describe(&[
-            ("DBInstanceId", INSTANCE),
-            ("RegionId", SRC),
-            ("StartTime", &s),
-            ("EndTime", &e),
-            ("CrossBackupRegion", DEST),
-        ])
-        .await;
+    let (_, dest) = f.list(&[("CrossBackupRegion", DEST)]).await;
     assert_eq!(dest["TotalRecordCount"], 6);
 }
 
 #[tokio::test]
 async fn pages_are_stable_and_cover_everything_once() {
     let f = Fixture::new(75).await;
-    let (s, e) = window(75);
     for size in [30usize, 50, 100] {
         let mut seen = Vec::new();
         for page in 1..=(75 / size + 2) {
             let (ps, pn) = (size.to_string(), page.to_string());
-            let (status, body) = f
-                .describe(&[
-                    ("DBInstanceId", INSTANCE),
-                    ("RegionId", SRC),
-                    ("StartTime", &s),
-                    ("EndTime", &e),
-                    ("PageSize", &ps),
-                    ("PageNumber", &pn),
-                ])
-                .await;
+            let (status, body) = f.list(&[("PageSize", &ps), ("PageNumber", &pn)]).await;
             assert_eq!(status, 200);
             assert_eq!(body["TotalRecordCount"], 75);
             assert_eq!(body["PageNumber"], page as i64);

@@ -1,25 +1,15 @@
 //! Signed download links: exact bytes, Range, refusal when expired or altered.
 
-mod util;
-
 use axum::body::Body;
 use axum::http::Request;
-use util::*;
+use xbak_testkit::*;
 
 fn path_of(link: &str) -> String {
-    link.strip_prefix("http://127.0.0.1:9").unwrap().to_owned()
+    link.strip_prefix(LINK_BASE).unwrap().to_owned()
 }
 
 async fn first_link(f: &Fixture) -> (String, i64) {
-    let (s, e) = window(f.contents.len());
-    let (_, body) = f
-        .describe(&[
-            ("DBInstanceId", INSTANCE),
-            ("RegionId", SRC),
-            ("StartTime", &s),
-            ("EndTime", &e),
-        ])
-        .await;
+    let (_, body) = f.list(&[]).await;
     let item = &body["Items"]["Item"][0];
     (
         item["CrossBackupDownloadLink"].as_str().unwrap().to_owned(),
@@ -79,15 +69,7 @@ async fn altered_or_expired_links_are_refused() {
     assert_eq!(ct, "application/xml");
     assert!(String::from_utf8_lossy(&body).contains("<Code>SignatureDoesNotMatch</Code>"));
 
-    let expires: i64 = path
-        .split("Expires=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let expires = expires_of(&path);
     let longer = path.replace(
         &format!("Expires={expires}"),
         &format!("Expires={}", expires + 10),

@@ -1,11 +1,9 @@
 //! Every refusal through the whole app: Alibaba's Code, HTTP status and a RequestId, in the caller's format.
 
-mod util;
-
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{Duration, Utc};
-use util::*;
+use xbak_testkit::*;
 
 async fn expect(f: &Fixture, req: Request<Body>, status: u16, code: &str) -> serde_json::Value {
     let (got, ct, body, headers) = f.send(req).await;

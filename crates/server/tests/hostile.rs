@@ -1,11 +1,9 @@
 //! Hostile input never produces a 5xx or a panic.
 
-mod util;
-
 use axum::body::Body;
 use axum::http::Request;
 use rand::{Rng, SeedableRng};
-use util::*;
+use xbak_testkit::*;
 
 #[tokio::test]
 async fn garbage_requests_get_4xx_envelopes() {

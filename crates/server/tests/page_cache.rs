@@ -2,26 +2,13 @@
 //! as a fresh rendering except for its own RequestId; the links in a cached page stay valid and
 //! expire as configured; echoed request values are part of the key.
 
-mod util;
-
 use axum::body::Body;
 use axum::http::Request;
 use chrono::Utc;
 use std::time::Duration;
-use util::*;
 use xbak_server::page_cache::{page_lifetime, MAX_PAGE_LIFETIME};
 use xbak_server::{AppState, ServerConfig};
-
-fn expires_of(link: &str) -> i64 {
-    link.split("Expires=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
+use xbak_testkit::*;
 
 fn first_link(body: &serde_json::Value) -> String {
     body["Items"]["Item"][0]["CrossBackupDownloadLink"]
@@ -143,7 +130,7 @@ async fn links_from_cached_pages_are_valid_and_expire_as_configured() {
         // rounding to whole seconds).
         assert!(expires <= now + 3, "{expires} vs {now}");
         assert!(expires >= now + 3 - 1 - 1, "{expires} vs {now}");
-        let path = link.strip_prefix("http://127.0.0.1:9").unwrap().to_owned();
+        let path = link.strip_prefix(LINK_BASE).unwrap().to_owned();
         let (status, _, body, _) =
             send_to(&state, Request::get(path).body(Body::empty()).unwrap()).await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
@@ -159,7 +146,7 @@ async fn links_from_cached_pages_are_valid_and_expire_as_configured() {
 
     // A link handed out from a cached page expires like any other.
     let (_, link) = describe().await;
-    let path = link.strip_prefix("http://127.0.0.1:9").unwrap().to_owned();
+    let path = link.strip_prefix(LINK_BASE).unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(
         ((expires_of(&link) - Utc::now().timestamp() + 1) * 1000) as u64 + 100,
     ))

@@ -2,15 +2,13 @@
 //! DescribeInstanceCrossBackupPolicy and DescribeAvailableCrossRegion, JSON and XML, and their
 //! refusals.
 
-mod util;
-
 use chrono::{Duration, Utc};
 use serde_json::Value;
-use util::*;
 use xbak_domain::naming::{backup_set_file_name, backup_set_key};
 use xbak_domain::{
     BackupMethod, BackupSetScale, BackupType, Category, NewBackupSet, NewInstance, StorageType,
 };
+use xbak_testkit::*;
 
 const MODIFY: &str = "ModifyInstanceCrossBackupPolicy";
 const DESCRIBE: &str = "DescribeInstanceCrossBackupPolicy";

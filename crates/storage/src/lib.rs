@@ -15,8 +15,9 @@
 //!
 //! What does not live here: which object a backup set or copy is stored under (the domain's
 //! `naming`), whether a copy is complete (the catalog), and retry policy (the engine).
-//! [`conformance`] is the one test suite every backend runs; [`faults`] is a fault-injecting
-//! store wrapper for the tests of the layers above.
+//! With the `testing` feature (tests only, never a release build): `conformance` is the one
+//! test suite every backend runs, and `faults` a fault-injecting store wrapper for the tests of
+//! the layers above.
 
 mod error;
 mod keys;
@@ -27,7 +28,9 @@ mod regions;
 mod sweep;
 mod upload;
 
+#[cfg(feature = "testing")]
 pub mod conformance;
+#[cfg(feature = "testing")]
 pub mod faults;
 pub mod links;
 pub mod resumable;

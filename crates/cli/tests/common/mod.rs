@@ -155,12 +155,13 @@ pub struct Server {
 }
 
 impl Server {
+    /// `xbak serve` on a free port, its stderr kept for the test to read.
     pub fn start(data: &DataDir) -> Server {
-        Server::start_with(data, &[])
+        Server::start_with(data, &[], Stdio::piped())
     }
 
-    /// [`start`](Self::start) with more `serve` options (`--no-workers`).
-    pub fn start_with(data: &DataDir, extra: &[&str]) -> Server {
+    /// `xbak serve` on a free port with `extra` flags, once it accepts connections.
+    pub fn start_with(data: &DataDir, extra: &[&str], stderr: Stdio) -> Server {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["serve", "--listen", listen.as_str()];
@@ -168,7 +169,7 @@ impl Server {
         let child = data
             .cmd(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -236,17 +237,7 @@ pub fn make_file(dir: &Path, name: &str, mb: usize) -> PathBuf {
     use std::io::Write;
     let p = dir.join(name);
     let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
-    let mut x: u64 = 0x9E3779B97F4A7C15 ^ mb as u64;
-    let mut block = vec![0u8; 1 << 20];
-    for _ in 0..mb {
-        for chunk in block.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
-        f.write_all(&block).unwrap();
-    }
+    xbak_testkit::noise::write_noise(&mut f, mb, mb as u64).unwrap();
     f.flush().unwrap();
     p
 }

@@ -1,0 +1,104 @@
+//! The seeded server in process: requests go through the app with `tower`'s `oneshot`, no
+//! socket.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use std::ops::Deref;
+use tower::ServiceExt;
+use xbak_server::{app, AppState};
+
+use crate::seed::{Seeded, Setup, INSTANCE, SRC};
+use crate::sign::v1_request;
+
+/// Base URL of the download links an in-process [`Fixture`] signs (nothing listens there: a
+/// test strips it and sends the path through [`Fixture::send`]).
+pub const LINK_BASE: &str = "http://127.0.0.1:9";
+
+/// A [`Seeded`] world (reachable through `Deref`) and the server's state on it.
+pub struct Fixture {
+    pub seeded: Seeded,
+    pub state: AppState,
+}
+
+impl Deref for Fixture {
+    type Target = Seeded;
+
+    fn deref(&self) -> &Seeded {
+        &self.seeded
+    }
+}
+
+impl Fixture {
+    /// A world seeded with the default [`Setup`] and `sets` backup sets.
+    pub async fn new(sets: usize) -> Fixture {
+        let seeded = Seeded::new(&Setup::sets(sets)).await;
+        let state = seeded.app_state(LINK_BASE).await;
+        Fixture { seeded, state }
+    }
+
+    /// Sends `req` through the app: `(status, content type, body, headers)`.
+    pub async fn send(&self, req: Request<Body>) -> (u16, String, Vec<u8>, HeaderMap) {
+        send_to(&self.state, req).await
+    }
+
+    /// A v1-signed GET by account A with `params` plus the common parameters, JSON.
+    pub fn v1_get(&self, params: &[(&str, &str)]) -> Request<Body> {
+        v1_request("GET", &self.ak, &self.secret, params, Utc::now())
+    }
+
+    /// A v1-signed call by account A, and the JSON body the server returned.
+    pub async fn describe(&self, params: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let (status, _, body, _) = self.send(self.v1_get(params)).await;
+        (
+            status,
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&body))),
+        )
+    }
+
+    /// [`Fixture::describe`] of the backups of [`INSTANCE`] in [`SRC`] over every seeded set
+    /// (the whole [`Seeded::window`]), with `extra` parameters added.
+    pub async fn list(&self, extra: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let (start, end) = self.window();
+        let mut params = vec![
+            ("DBInstanceId", INSTANCE),
+            ("RegionId", SRC),
+            ("StartTime", start.as_str()),
+            ("EndTime", end.as_str()),
+        ];
+        params.extend_from_slice(extra);
+        self.describe(&params).await
+    }
+}
+
+/// The `Expires` of a download link (Unix seconds).
+pub fn expires_of(link: &str) -> i64 {
+    let query = link.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Expires="))
+        .unwrap_or_else(|| panic!("no Expires in {link}"))
+        .parse()
+        .unwrap()
+}
+
+/// Sends `req` through an app on `state`: `(status, content type, body, headers)`.
+pub async fn send_to(state: &AppState, req: Request<Body>) -> (u16, String, Vec<u8>, HeaderMap) {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, content_type, body, headers)
+}
