@@ -19,12 +19,13 @@ use xbak_protocol::actions::modify_instance_cross_backup_policy::params::ONLY_TY
 use xbak_protocol::actions::modify_instance_cross_backup_policy::{
     render, ModifyInstanceCrossBackupPolicyParams, ModifyInstanceCrossBackupPolicyResponse,
 };
-use xbak_protocol::{ApiError, Format, RawParams};
+use xbak_protocol::{ApiError, Format};
 
 use super::common::eligible_instance;
 use crate::auth::Caller;
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
+use axum::body::Body;
 
 /// How far back a set may have started to be copied when the policy is turned on (older: a
 /// backup is requested instead).
@@ -33,13 +34,11 @@ const LATEST_SET_WINDOW_HOURS: i64 = 24;
 pub async fn run(
     state: &AppState,
     caller: &Caller,
-    raw: &RawParams,
+    params: ModifyInstanceCrossBackupPolicyParams,
     request_id: &str,
     format: Format,
-) -> Result<Vec<u8>, Failure> {
-    let params = ModifyInstanceCrossBackupPolicyParams::from_params(raw)?;
-    let instance =
-        eligible_instance(state, caller, &params.db_instance_id, &params.region_id).await?;
+) -> Result<Body, HandlerError> {
+    let instance = eligible_instance(state, caller, &params.instance).await?;
     let current = state.catalog.cross_backup_policy(instance.id).await?;
     let was_enabled = current.as_ref().is_some_and(|c| c.policy.enabled);
 
@@ -116,7 +115,7 @@ pub async fn run(
             .as_ref()
             .map_or(retention, |s| s.policy.retention_days),
     };
-    Ok(render(&response, format))
+    Ok(Body::from(render(&response, format)))
 }
 
 /// Turning the policy on found no set to copy: asks for a backup of `instance` when it has no
@@ -125,7 +124,7 @@ async fn request_backup_unless_recent(
     state: &AppState,
     instance: &Instance,
     since: DateTime<Utc>,
-) -> Result<(), Failure> {
+) -> Result<(), HandlerError> {
     let Some(backups) = state.on_demand_backups() else {
         return Ok(());
     };
