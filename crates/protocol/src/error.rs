@@ -1,6 +1,8 @@
 //! The error catalogue: every failure the wire can report, with its Alibaba `Code`, HTTP status
 //! and `Message` assigned in exhaustive matches (PROTOCOL §7), so a new variant does not compile
 //! until someone decides its code. Statuses and messages marked "inferred" in PROTOCOL are our choices.
+//! Only codes xbak answers are here: PROTOCOL §7 lists more (`Throttling`, `Forbidden.RAM`,
+//! `InvalidPageSize`, …) that nothing in xbak produces, and they join when something does.
 
 use std::fmt;
 
@@ -43,16 +45,8 @@ pub enum ApiError {
     BodyTooLarge,
     /// HTTP method other than GET/POST: `UnsupportedHTTPMethod`, 400.
     UnsupportedHttpMethod,
-    /// Request-rate throttling: `Throttling`, 400 (send `x-acs-retry-after` too).
-    Throttling,
-    /// Per-user flow control: `Throttling.User`, 400.
-    ThrottlingUser,
-    /// Per-account RAM denial: `Forbidden.RAM`, 400.
-    ForbiddenRam,
     /// Anything internal: `InternalError`, 500 (log the cause; never put it in the message).
     InternalError,
-    /// Alibaba's other spelling of an internal failure: `UnknownError`, 500.
-    UnknownError,
     /// Temporarily unable to serve: `ServiceUnavailable`, 503.
     ServiceUnavailable,
     /// Neither `CrossBackupId` nor both times given: `ParameterAbsence`, 400.
@@ -65,26 +59,14 @@ pub enum ApiError {
     InvalidStartTimeFormat,
     /// `EndTime` malformed: `InvalidEndTime.Format`, 400.
     InvalidEndTimeFormat,
-    /// A time malformed (generic): `InvalidTime.Format`, 400.
-    InvalidTimeFormat,
     /// `EndTime` before `StartTime`: `InvalidStartTimeAndEndTime.Malformed`, 400.
     InvalidStartTimeAndEndTimeMalformed,
     /// Region without cross-region backup: `CrossBackupNotSupport`, 403.
     CrossBackupNotSupport,
-    /// Page out of range (alternative to an empty page): `InvalidPage.notFound` (sic), 404.
-    InvalidPageNotFound,
     /// Instance unknown, elsewhere, someone else's or unsupported: `InvalidDBInstance.NotFound`, 404.
     InvalidDBInstanceNotFound,
-    /// RDS's other not-found code: `InvalidDBInstanceId.NotFound`, 404.
-    InvalidDBInstanceIdNotFound,
     /// Instance type cannot do this: `IncorrectDBInstanceType`, 403 (metadata lists 400 and 403).
     IncorrectDBInstanceType,
-    /// Instance engine cannot do this: `IncorrectDBInstanceEngine`, 403.
-    IncorrectDBInstanceEngine,
-    /// `InvalidPageSize`, 400 (other RDS actions' spelling).
-    InvalidPageSize,
-    /// `InvalidPageNumbers.Malformed`, 400 (other RDS actions' spelling).
-    InvalidPageNumbersMalformed,
 }
 
 use ApiError as E;
@@ -106,27 +88,17 @@ impl ApiError {
             E::InvalidVersion => "InvalidVersion",
             E::BodyTooLarge => "RequestEntityTooLarge",
             E::UnsupportedHttpMethod => "UnsupportedHTTPMethod",
-            E::Throttling => "Throttling",
-            E::ThrottlingUser => "Throttling.User",
-            E::ForbiddenRam => "Forbidden.RAM",
             E::InternalError => "InternalError",
-            E::UnknownError => "UnknownError",
             E::ServiceUnavailable => "ServiceUnavailable",
             E::ParameterAbsence => "ParameterAbsence",
             E::InvalidParametersFormat => "InvalidParameters.Format",
             E::InvalidRegionFormat => "InvalidRegion.Format",
             E::InvalidStartTimeFormat => "InvalidStartTime.Format",
             E::InvalidEndTimeFormat => "InvalidEndTime.Format",
-            E::InvalidTimeFormat => "InvalidTime.Format",
             E::InvalidStartTimeAndEndTimeMalformed => "InvalidStartTimeAndEndTime.Malformed",
             E::CrossBackupNotSupport => "CrossBackupNotSupport",
-            E::InvalidPageNotFound => "InvalidPage.notFound",
             E::InvalidDBInstanceNotFound => "InvalidDBInstance.NotFound",
-            E::InvalidDBInstanceIdNotFound => "InvalidDBInstanceId.NotFound",
             E::IncorrectDBInstanceType => "IncorrectDBInstanceType",
-            E::IncorrectDBInstanceEngine => "IncorrectDBInstanceEngine",
-            E::InvalidPageSize => "InvalidPageSize",
-            E::InvalidPageNumbersMalformed => "InvalidPageNumbers.Malformed",
         };
         code.to_owned()
     }
@@ -145,28 +117,18 @@ impl ApiError {
             | E::SignatureNonceUsed
             | E::InvalidVersion
             | E::UnsupportedHttpMethod
-            | E::Throttling
-            | E::ThrottlingUser
-            | E::ForbiddenRam
             | E::ParameterAbsence
             | E::InvalidParametersFormat
             | E::InvalidRegionFormat
             | E::InvalidStartTimeFormat
             | E::InvalidEndTimeFormat
-            | E::InvalidTimeFormat
-            | E::InvalidStartTimeAndEndTimeMalformed
-            | E::InvalidPageSize
-            | E::InvalidPageNumbersMalformed => 400,
-            E::CrossBackupNotSupport
-            | E::IncorrectDBInstanceType
-            | E::IncorrectDBInstanceEngine => 403,
+            | E::InvalidStartTimeAndEndTimeMalformed => 400,
+            E::CrossBackupNotSupport | E::IncorrectDBInstanceType => 403,
             E::InvalidAccessKeyIdNotFound
             | E::InvalidActionNotFound
-            | E::InvalidPageNotFound
-            | E::InvalidDBInstanceNotFound
-            | E::InvalidDBInstanceIdNotFound => 404,
+            | E::InvalidDBInstanceNotFound => 404,
             E::BodyTooLarge => 413,
-            E::InternalError | E::UnknownError => 500,
+            E::InternalError => 500,
             E::ServiceUnavailable => 503,
         }
     }
@@ -199,15 +161,7 @@ impl ApiError {
             E::InvalidVersion => "Specified parameter Version is not valid.",
             E::BodyTooLarge => "The request body is too large.",
             E::UnsupportedHttpMethod => "Specified HTTP method is not supported.",
-            E::Throttling => "Request was denied due to request throttling.",
-            E::ThrottlingUser => "Request was denied due to user flow control.",
-            E::ForbiddenRam => {
-                "User not authorized to operate on the specified resource, \
-                 or this API doesn't support RAM."
-            }
-            E::InternalError | E::UnknownError => {
-                "The request processing has failed due to some unknown error."
-            }
+            E::InternalError => "The request processing has failed due to some unknown error.",
             E::ServiceUnavailable => {
                 "The request has failed due to a temporary failure of the server."
             }
@@ -216,24 +170,14 @@ impl ApiError {
             E::InvalidRegionFormat => "Specified Region is not valid.",
             E::InvalidStartTimeFormat => "Specified start time is not valid.",
             E::InvalidEndTimeFormat => "Specified end time is not valid.",
-            E::InvalidTimeFormat => "Specified time is not valid.",
             E::InvalidStartTimeAndEndTimeMalformed => {
                 "The end time must be greater than the start time."
             }
             E::CrossBackupNotSupport => "Specified region not support cross region backup.",
-            E::InvalidPageNotFound => "Page not found.",
             E::InvalidDBInstanceNotFound => "Specified instance does not exist or not support.",
-            E::InvalidDBInstanceIdNotFound => {
-                "The DBInstanceId provided does not exist in our records."
-            }
             E::IncorrectDBInstanceType => {
                 "Current DB instance type does not support this operation."
             }
-            E::IncorrectDBInstanceEngine => {
-                "Current DB Instance engine does not support this operation."
-            }
-            E::InvalidPageSize => "The page size is invalid",
-            E::InvalidPageNumbersMalformed => "Specified page number is not valid.",
         };
         msg.to_owned()
     }

@@ -5,7 +5,8 @@
 //! both signature schemes ([`sign`]: v1 HMAC-SHA1 and v3 `ACS3-HMAC-SHA256`), the error catalogue
 //! with Alibaba codes and HTTP statuses ([`error`]), response-format negotiation ([`mod@format`]),
 //! RequestIds ([`request_id`]), error envelopes ([`render`]) and one module per action with its
-//! typed params and response model ([`actions`]).
+//! typed params and response model ([`actions`]), with the [`actions::Request`] every call decodes
+//! into before a handler sees it.
 //!
 //! What does not: IO of any kind, async runtimes, HTTP frameworks, domain logic, secrets storage.
 //! The server feeds this crate bytes and headers and gets back typed values or rendered bodies.

@@ -1,4 +1,4 @@
-//! Every error row of PROTOCOL §7 (gateway table, DescribeCrossRegionBackups table, other RDS
+//! Every error xbak answers, from the rows of PROTOCOL §7 (gateway table, DescribeCrossRegionBackups table, other RDS
 //! codes, recommended mapping): code, HTTP status, message, rendered in both formats and parsed
 //! back the way the SDKs read them.
 
@@ -30,10 +30,7 @@ fn catalogue() -> Vec<(ApiError, &'static str, u16, String)> {
         (E::InvalidActionNotFound, "InvalidAction.NotFound", 404, s("Specified api is not found, please check your url and method.")),
         (E::InvalidVersion, "InvalidVersion", 400, s("Specified parameter Version is not valid.")),
         (E::UnsupportedHttpMethod, "UnsupportedHTTPMethod", 400, s("Specified HTTP method is not supported.")),
-        (E::ThrottlingUser, "Throttling.User", 400, s("Request was denied due to user flow control.")),
-        (E::Throttling, "Throttling", 400, s("Request was denied due to request throttling.")),
         (E::InternalError, "InternalError", 500, s("The request processing has failed due to some unknown error.")),
-        (E::UnknownError, "UnknownError", 500, s("The request processing has failed due to some unknown error.")),
         (E::ServiceUnavailable, "ServiceUnavailable", 503, s("The request has failed due to a temporary failure of the server.")),
         (E::BodyTooLarge, "RequestEntityTooLarge", 413, s("The request body is too large.")),
         // DescribeCrossRegionBackups metadata.
@@ -42,18 +39,11 @@ fn catalogue() -> Vec<(ApiError, &'static str, u16, String)> {
         (E::InvalidRegionFormat, "InvalidRegion.Format", 400, s("Specified Region is not valid.")),
         (E::InvalidStartTimeFormat, "InvalidStartTime.Format", 400, s("Specified start time is not valid.")),
         (E::InvalidEndTimeFormat, "InvalidEndTime.Format", 400, s("Specified end time is not valid.")),
-        (E::InvalidTimeFormat, "InvalidTime.Format", 400, s("Specified time is not valid.")),
         (E::CrossBackupNotSupport, "CrossBackupNotSupport", 403, s("Specified region not support cross region backup.")),
-        (E::InvalidPageNotFound, "InvalidPage.notFound", 404, s("Page not found.")),
         (E::InvalidDBInstanceNotFound, "InvalidDBInstance.NotFound", 404, s("Specified instance does not exist or not support.")),
         // Other RDS codes.
-        (E::InvalidDBInstanceIdNotFound, "InvalidDBInstanceId.NotFound", 404, s("The DBInstanceId provided does not exist in our records.")),
         (E::IncorrectDBInstanceType, "IncorrectDBInstanceType", 403, s("Current DB instance type does not support this operation.")),
-        (E::IncorrectDBInstanceEngine, "IncorrectDBInstanceEngine", 403, s("Current DB Instance engine does not support this operation.")),
-        (E::InvalidPageSize, "InvalidPageSize", 400, s("The page size is invalid")),
-        (E::InvalidPageNumbersMalformed, "InvalidPageNumbers.Malformed", 400, s("Specified page number is not valid.")),
         (E::InvalidStartTimeAndEndTimeMalformed, "InvalidStartTimeAndEndTime.Malformed", 400, s("The end time must be greater than the start time.")),
-        (E::ForbiddenRam, "Forbidden.RAM", 400, s("User not authorized to operate on the specified resource, or this API doesn't support RAM.")),
     ]
 }
 
@@ -113,9 +103,14 @@ fn recommend_link_shape() {
         recommend_url("InvalidAction.NotFound", RID),
         format!("https://api.aliyun.com/troubleshoot?q=InvalidAction.NotFound&product=Rds&requestId={RID}")
     );
-    let body =
-        String::from_utf8(render_error(&ApiError::Throttling, RID, HOST, Format::Xml)).unwrap();
-    assert!(body.contains("<Recommend><![CDATA[https://api.aliyun.com/troubleshoot?q=Throttling&product=Rds&requestId="));
+    let body = String::from_utf8(render_error(
+        &ApiError::SignatureNonceUsed,
+        RID,
+        HOST,
+        Format::Xml,
+    ))
+    .unwrap();
+    assert!(body.contains("<Recommend><![CDATA[https://api.aliyun.com/troubleshoot?q=SignatureNonceUsed&product=Rds&requestId="));
 }
 
 /// Byte-exact envelopes, committed under tests/golden/ (regenerate with UPDATE_GOLDEN=1).

@@ -17,8 +17,8 @@ fn with(extra: &str) -> Result<P, ApiError> {
 #[test]
 fn window_with_defaults() {
     let p = with("StartTime=2024-01-01T00%3A00%3A00Z&EndTime=2024-01-31T00%3A00%3A00Z").unwrap();
-    assert_eq!(p.db_instance_id, "rm-abc123");
-    assert_eq!(p.region_id, "cn-hangzhou");
+    assert_eq!(p.instance.db_instance_id, "rm-abc123");
+    assert_eq!(p.instance.region_id, "cn-hangzhou");
     assert_eq!((p.page_size, p.page_number), (30, 1));
     let (s, st) = p.start_time.unwrap();
     assert_eq!(s, "2024-01-01T00:00:00Z");
@@ -26,7 +26,7 @@ fn window_with_defaults() {
     assert_eq!(p.end_time.unwrap().0, "2024-01-31T00:00:00Z");
     assert_eq!(p.cross_backup_id, None);
     assert_eq!(
-        (p.cross_backup_region, p.backup_id, p.owner_id),
+        (p.cross_backup_region, p.backup_id, p.instance.owner_id),
         (None, None, None)
     );
 }
@@ -49,10 +49,10 @@ fn cross_backup_id_alone_and_all_optionals() {
     assert_eq!(p.cross_backup_region.as_deref(), Some("cn-shanghai"));
     assert_eq!(p.backup_id, Some(9));
     assert_eq!((p.page_size, p.page_number), (100, i32::MAX as u32));
-    assert_eq!(p.resource_group_id.as_deref(), Some("rg-1"));
-    assert_eq!(p.owner_id.as_deref(), Some("1"));
-    assert_eq!(p.resource_owner_id.as_deref(), Some("2"));
-    assert_eq!(p.resource_owner_account.as_deref(), Some("acct"));
+    assert_eq!(p.instance.resource_group_id.as_deref(), Some("rg-1"));
+    assert_eq!(p.instance.owner_id.as_deref(), Some("1"));
+    assert_eq!(p.instance.resource_owner_id.as_deref(), Some("2"));
+    assert_eq!(p.instance.resource_owner_account.as_deref(), Some("acct"));
 }
 
 #[test]
@@ -60,7 +60,12 @@ fn blanks_count_as_absent() {
     let p = with("CrossBackupId=7&StartTime=&EndTime=&PageSize=&PageNumber=&CrossBackupRegion=&BackupId=&OwnerId=").unwrap();
     assert_eq!((p.page_size, p.page_number), (30, 1));
     assert_eq!(
-        (p.start_time, p.cross_backup_region, p.backup_id, p.owner_id),
+        (
+            p.start_time,
+            p.cross_backup_region,
+            p.backup_id,
+            p.instance.owner_id
+        ),
         (None, None, None, None)
     );
     assert_eq!(
@@ -235,5 +240,5 @@ fn region_format() {
 fn first_occurrence_wins_for_duplicates() {
     let p = with("CrossBackupId=1&CrossBackupId=2&RegionId=cn-beijing").unwrap();
     assert_eq!(p.cross_backup_id, Some(1));
-    assert_eq!(p.region_id, "cn-hangzhou");
+    assert_eq!(p.instance.region_id, "cn-hangzhou");
 }

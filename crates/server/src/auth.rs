@@ -4,8 +4,8 @@
 //! key lookup, an unknown key before the signature, and a nonce is only consumed by a request
 //! whose signature is valid (so nobody can burn another caller's nonces).
 
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
 use chrono::Utc;
 use xbak_protocol::sign::{self, Claim, IncomingRequest};
 use xbak_protocol::ApiError;
@@ -18,7 +18,10 @@ pub struct Caller {
 }
 
 /// Authenticates `req` or says why not.
-pub async fn authenticate(state: &AppState, req: &IncomingRequest<'_>) -> Result<Caller, Failure> {
+pub async fn authenticate(
+    state: &AppState,
+    req: &IncomingRequest<'_>,
+) -> Result<Caller, HandlerError> {
     let claim = sign::claim(req)?;
     let (access_key_id, nonce, timestamp) = match &claim {
         Claim::V1 {
@@ -73,7 +76,7 @@ fn check_clock(state: &AppState, timestamp: &str) -> Result<chrono::DateTime<Utc
 async fn lookup_key(
     state: &AppState,
     access_key_id: &str,
-) -> Result<Option<xbak_domain::AccessKey>, Failure> {
+) -> Result<Option<xbak_domain::AccessKey>, HandlerError> {
     let id = access_key_id.to_owned();
     if let Some(hit) = state.keys.get(&id) {
         return Ok(hit);

@@ -2,8 +2,8 @@
 //! signed link, for regions xbak stores itself. Errors follow OSS's XML shape, as a client that
 //! follows an OSS link expects.
 
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -112,7 +112,7 @@ async fn serve(
 fn storage_error(e: StorageError) -> OssError {
     match e {
         StorageError::NotFound(_) => OssError::NoSuchKey,
-        other => OssError::Internal(Failure::Internal(other.to_string())),
+        other => OssError::Internal(HandlerError::Internal(other.to_string())),
     }
 }
 
@@ -145,7 +145,7 @@ enum OssError {
     SignatureDoesNotMatch,
     NoSuchKey,
     InvalidRange(u64),
-    Internal(Failure),
+    Internal(HandlerError),
 }
 
 impl OssError {

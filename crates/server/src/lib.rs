@@ -2,14 +2,16 @@
 //! links, and the wiring between them and the catalog.
 //!
 //! Every request goes the same way: decode params (query ∪ form body) → negotiate the format →
-//! authenticate (signature, clock, nonce) → decode into a typed action → run it → render. Errors
-//! become Alibaba's envelope in exactly one place ([`rpc::error_response`]); internal failures are
-//! logged with the RequestId and answered as `InternalError` without details.
+//! authenticate (signature, clock, nonce) → decode into a typed [`xbak_protocol::actions::Request`]
+//! → [`actions::dispatch`] runs its handler → render. Errors ([`error::HandlerError`]) become
+//! Alibaba's envelope in exactly one place ([`rpc::error_response`]); internal failures are logged
+//! with the RequestId and answered as `InternalError` without details.
 
 pub mod actions;
 pub mod auth;
 pub mod cache;
 pub mod download;
+pub mod error;
 pub mod exposition;
 pub mod listing_cache;
 pub mod metrics;
@@ -36,32 +38,4 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(scrape::handle))
         .fallback(rpc::not_found)
         .with_state(state)
-}
-
-/// Why a request was not served: a client-facing API error, or a failure of ours whose details
-/// are logged and never sent.
-#[derive(Debug)]
-pub enum Failure {
-    /// Answered as is.
-    Api(xbak_protocol::ApiError),
-    /// Logged with the RequestId; answered as `InternalError`.
-    Internal(String),
-    /// Logged; answered as `ServiceUnavailable` (the same call may succeed later).
-    Unavailable(String),
-}
-
-impl From<xbak_protocol::ApiError> for Failure {
-    fn from(e: xbak_protocol::ApiError) -> Self {
-        Failure::Api(e)
-    }
-}
-
-impl From<xbak_catalog::CatalogError> for Failure {
-    fn from(e: xbak_catalog::CatalogError) -> Self {
-        if e.is_retryable() {
-            Failure::Unavailable(e.to_string())
-        } else {
-            Failure::Internal(e.to_string())
-        }
-    }
 }

@@ -1,20 +1,21 @@
 //! The RPC endpoint: from HTTP request to Alibaba-shaped response.
 
 use crate::auth::authenticate;
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::{actions, Failure, MAX_BODY_BYTES};
+use crate::{actions, MAX_BODY_BYTES};
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Request as HttpRequest, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use tracing::{debug, error, warn, Instrument};
-use xbak_protocol::actions::{Action, API_VERSION};
+use xbak_protocol::actions::{Action, Request, API_VERSION};
 use xbak_protocol::request_id::new_request_id;
 use xbak_protocol::sign::IncomingRequest;
 use xbak_protocol::{render, ApiError, Format, RawParams};
 
 /// `/`: every action, GET or POST.
-pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
+pub async fn handle(State(state): State<AppState>, req: HttpRequest) -> Response {
     let request_id = new_request_id();
     let span = tracing::info_span!("rpc", request_id = %request_id);
     async move {
@@ -27,7 +28,7 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
                     Format::negotiate(query.get("Format"), header_str(&parts.headers, "accept"));
                 return error_response(
                     &state,
-                    &Failure::Api(ApiError::BodyTooLarge),
+                    &HandlerError::Api(ApiError::BodyTooLarge),
                     &request_id,
                     format,
                 );
@@ -72,7 +73,7 @@ async fn serve(
     method: &Method,
     req: &IncomingRequest<'_>,
     request_id: &str,
-) -> Result<Body, Failure> {
+) -> Result<Body, HandlerError> {
     if method != Method::GET && method != Method::POST {
         return Err(ApiError::UnsupportedHttpMethod.into());
     }
@@ -94,8 +95,9 @@ async fn serve(
         Some(_) => {}
     }
     let caller = authenticate(state, req).await?;
+    let request = Request::decode(action, req.params)?;
     let format = Format::negotiate(req.params.get("Format"), header_of(req, "accept"));
-    actions::dispatch(state, &caller, action, req.params, request_id, format).await
+    actions::dispatch(state, &caller, request, request_id, format).await
 }
 
 fn header_of<'a>(req: &'a IncomingRequest<'_>, name: &str) -> Option<&'a str> {
@@ -147,20 +149,20 @@ fn success_response(body: Body, request_id: &str, format: Format) -> Response {
 /// The one place failures become Alibaba error envelopes.
 pub fn error_response(
     state: &AppState,
-    failure: &Failure,
+    failure: &HandlerError,
     request_id: &str,
     format: Format,
 ) -> Response {
     let api_error = match failure {
-        Failure::Api(e) => {
+        HandlerError::Api(e) => {
             debug!(code = %e.code(), "refused");
             e.clone()
         }
-        Failure::Internal(cause) => {
+        HandlerError::Internal(cause) => {
             error!(cause = %cause, "internal error");
             ApiError::InternalError
         }
-        Failure::Unavailable(cause) => {
+        HandlerError::Unavailable(cause) => {
             warn!(cause = %cause, "catalog unavailable");
             ApiError::ServiceUnavailable
         }
@@ -169,20 +171,16 @@ pub fn error_response(
     let mut resp = success_response(Body::from(body), request_id, format);
     *resp.status_mut() =
         StatusCode::from_u16(api_error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    if let ApiError::Throttling = api_error {
-        resp.headers_mut()
-            .insert("x-acs-retry-after", HeaderValue::from_static("1000"));
-    }
     resp
 }
 
 /// Any other path: Alibaba's gateway answers unknown APIs with `InvalidAction.NotFound`.
-pub async fn not_found(State(state): State<AppState>, req: Request) -> Response {
+pub async fn not_found(State(state): State<AppState>, req: HttpRequest) -> Response {
     let request_id = new_request_id();
     let format = Format::negotiate(None, header_str(req.headers(), "accept"));
     error_response(
         &state,
-        &Failure::Api(ApiError::InvalidActionNotFound),
+        &HandlerError::Api(ApiError::InvalidActionNotFound),
         &request_id,
         format,
     )

@@ -1,6 +1,7 @@
 //! Shared server state and its configuration.
 
 use crate::cache::TtlCache;
+use crate::error::HandlerError;
 use crate::nonces::NonceGuard;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,7 +103,7 @@ impl Inner {
     pub async fn region_store(
         &self,
         region_id: &str,
-    ) -> Result<Option<Arc<xbak_storage::RegionStore>>, crate::Failure> {
+    ) -> Result<Option<Arc<xbak_storage::RegionStore>>, HandlerError> {
         if let Some(store) = self.regions.get(region_id) {
             return Ok(Some(store));
         }
@@ -110,7 +111,7 @@ impl Inner {
             return Ok(None);
         };
         let store = xbak_storage::RegionStore::open(&region.region_id, &region.store_url)
-            .map_err(|e| crate::Failure::Internal(format!("opening region {region_id}: {e}")))?;
+            .map_err(|e| HandlerError::Internal(format!("opening region {region_id}: {e}")))?;
         self.regions.insert(store);
         Ok(self.regions.get(region_id))
     }

@@ -1,10 +1,24 @@
-//! The actions xbak answers, one file (or folder) per action with its typed params, response
-//! model and rendering. The server decodes `Action` into [`Action`] before any handler runs.
+//! The actions xbak answers, one folder per action with its typed params, response model and
+//! rendering, and the [`InstanceScope`] params the instance-scoped ones share.
+//!
+//! The server resolves the `Action` name into an [`Action`] before authenticating (an unknown
+//! action is refused first), then decodes the request into a [`Request`], whose variant carries
+//! that action's validated params, before any handler runs.
 
 pub mod describe_available_cross_region;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
+pub mod instance_scope;
 pub mod modify_instance_cross_backup_policy;
+
+pub use instance_scope::InstanceScope;
+
+use crate::error::ApiError;
+use crate::params::RawParams;
+use describe_available_cross_region::DescribeAvailableCrossRegionParams;
+use describe_cross_region_backups::DescribeCrossRegionBackupsParams;
+use describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyParams;
+use modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyParams;
 
 /// The only API version served: RDS 2014-08-15.
 pub const API_VERSION: &str = "2014-08-15";
@@ -47,9 +61,59 @@ impl Action {
     }
 }
 
+/// A decoded request: the action with its validated params.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `DescribeCrossRegionBackups`.
+    DescribeCrossRegionBackups(DescribeCrossRegionBackupsParams),
+    /// `ModifyInstanceCrossBackupPolicy`.
+    ModifyInstanceCrossBackupPolicy(ModifyInstanceCrossBackupPolicyParams),
+    /// `DescribeInstanceCrossBackupPolicy`.
+    DescribeInstanceCrossBackupPolicy(DescribeInstanceCrossBackupPolicyParams),
+    /// `DescribeAvailableCrossRegion`.
+    DescribeAvailableCrossRegion(DescribeAvailableCrossRegionParams),
+}
+
+impl Request {
+    /// Validates the merged request params for `action`; the first bad param decides the error
+    /// (each params module documents its checks and their order).
+    pub fn decode(action: Action, params: &RawParams) -> Result<Request, ApiError> {
+        Ok(match action {
+            Action::DescribeCrossRegionBackups => Request::DescribeCrossRegionBackups(
+                DescribeCrossRegionBackupsParams::from_params(params)?,
+            ),
+            Action::ModifyInstanceCrossBackupPolicy => Request::ModifyInstanceCrossBackupPolicy(
+                ModifyInstanceCrossBackupPolicyParams::from_params(params)?,
+            ),
+            Action::DescribeInstanceCrossBackupPolicy => {
+                Request::DescribeInstanceCrossBackupPolicy(
+                    DescribeInstanceCrossBackupPolicyParams::from_params(params)?,
+                )
+            }
+            Action::DescribeAvailableCrossRegion => Request::DescribeAvailableCrossRegion(
+                DescribeAvailableCrossRegionParams::from_params(params)?,
+            ),
+        })
+    }
+
+    /// The action this request calls.
+    pub fn action(&self) -> Action {
+        match self {
+            Request::DescribeCrossRegionBackups(_) => Action::DescribeCrossRegionBackups,
+            Request::ModifyInstanceCrossBackupPolicy(_) => Action::ModifyInstanceCrossBackupPolicy,
+            Request::DescribeInstanceCrossBackupPolicy(_) => {
+                Action::DescribeInstanceCrossBackupPolicy
+            }
+            Request::DescribeAvailableCrossRegion(_) => Action::DescribeAvailableCrossRegion,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Action;
+    use super::{Action, Request};
+    use crate::error::ApiError;
+    use crate::params::RawParams;
 
     #[test]
     fn names_round_trip_exactly() {
@@ -58,5 +122,43 @@ mod tests {
         }
         assert_eq!(Action::from_name("describecrossregionbackups"), None);
         assert_eq!(Action::from_name(""), None);
+    }
+
+    #[test]
+    fn decode_keeps_the_action_and_its_params() {
+        let raw: RawParams = [
+            ("DBInstanceId", "rm-a"),
+            ("RegionId", "cn-hangzhou"),
+            ("CrossBackupId", "7"),
+        ]
+        .into_iter()
+        .collect();
+        for a in Action::ALL {
+            assert_eq!(Request::decode(a, &raw).unwrap().action(), a);
+        }
+        match Request::decode(Action::DescribeCrossRegionBackups, &raw).unwrap() {
+            Request::DescribeCrossRegionBackups(p) => {
+                assert_eq!(p.instance.db_instance_id, "rm-a");
+                assert_eq!(p.cross_backup_id, Some(7));
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decode_refuses_with_the_actions_own_rules() {
+        let region_only: RawParams = [("RegionId", "cn-hangzhou")].into_iter().collect();
+        assert!(Request::decode(Action::DescribeAvailableCrossRegion, &region_only).is_ok());
+        for a in [
+            Action::DescribeCrossRegionBackups,
+            Action::ModifyInstanceCrossBackupPolicy,
+            Action::DescribeInstanceCrossBackupPolicy,
+        ] {
+            assert_eq!(
+                Request::decode(a, &region_only),
+                Err(ApiError::Missing("DBInstanceId")),
+                "{a:?}"
+            );
+        }
     }
 }

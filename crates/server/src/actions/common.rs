@@ -1,20 +1,26 @@
 //! Lookups every instance-scoped action shares.
 
 use crate::auth::Caller;
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
 use xbak_domain::Instance;
+use xbak_protocol::actions::InstanceScope;
 use xbak_protocol::ApiError;
 
-/// The instance, if it exists, lives in `region_id` and belongs to the caller. All three misses
-/// answer the same 404 `InvalidDBInstance.NotFound`, so nobody learns what exists elsewhere.
+/// The scope's instance, if it exists, lives in the scope's `RegionId` and belongs to the caller.
+/// All three misses answer the same 404 `InvalidDBInstance.NotFound`, so nobody learns what exists
+/// elsewhere.
 pub async fn visible_instance(
     state: &AppState,
     caller: &Caller,
-    db_instance_id: &str,
-    region_id: &str,
-) -> Result<Instance, Failure> {
-    let key = db_instance_id.to_owned();
+    scope: &InstanceScope,
+) -> Result<Instance, HandlerError> {
+    let InstanceScope {
+        db_instance_id,
+        region_id,
+        ..
+    } = scope;
+    let key = db_instance_id.clone();
     let found = match state.instances.get(&key) {
         Some(hit) => hit,
         None => {
@@ -27,7 +33,7 @@ pub async fn visible_instance(
         }
     };
     found
-        .filter(|i| i.region_id == region_id && i.account_id == caller.account_id)
+        .filter(|i| i.region_id == *region_id && i.account_id == caller.account_id)
         .ok_or_else(|| ApiError::InvalidDBInstanceNotFound.into())
 }
 
@@ -36,10 +42,9 @@ pub async fn visible_instance(
 pub async fn eligible_instance(
     state: &AppState,
     caller: &Caller,
-    db_instance_id: &str,
-    region_id: &str,
-) -> Result<Instance, Failure> {
-    let instance = visible_instance(state, caller, db_instance_id, region_id).await?;
+    scope: &InstanceScope,
+) -> Result<Instance, HandlerError> {
+    let instance = visible_instance(state, caller, scope).await?;
     if !instance.supports_cross_region_backup() {
         return Err(ApiError::IncorrectDBInstanceType.into());
     }

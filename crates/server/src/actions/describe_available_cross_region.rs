@@ -4,20 +4,21 @@ use xbak_protocol::actions::describe_available_cross_region::response::RegionLis
 use xbak_protocol::actions::describe_available_cross_region::{
     render, DescribeAvailableCrossRegionParams, DescribeAvailableCrossRegionResponse,
 };
-use xbak_protocol::{Format, RawParams};
+use xbak_protocol::Format;
 
 use crate::auth::Caller;
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
+use axum::body::Body;
 
+/// Answers `DescribeAvailableCrossRegion`: every configured region except `RegionId`.
 pub async fn run(
     state: &AppState,
     _caller: &Caller,
-    raw: &RawParams,
+    params: DescribeAvailableCrossRegionParams,
     request_id: &str,
     format: Format,
-) -> Result<Vec<u8>, Failure> {
-    let params = DescribeAvailableCrossRegionParams::from_params(raw)?;
+) -> Result<Body, HandlerError> {
     let mut region: Vec<String> = state
         .catalog
         .regions()
@@ -31,5 +32,5 @@ pub async fn run(
         request_id: request_id.to_owned(),
         regions: RegionList { region },
     };
-    Ok(render(&response, format))
+    Ok(Body::from(render(&response, format)))
 }

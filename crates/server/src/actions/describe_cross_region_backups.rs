@@ -1,10 +1,10 @@
 //! `DescribeCrossRegionBackups`: one page of an instance's cross-region copies.
 
-use super::common::visible_instance;
+use super::common::eligible_instance;
 use crate::auth::Caller;
+use crate::error::HandlerError;
 use crate::page_cache::{PageKey, RenderedPage};
 use crate::state::AppState;
-use crate::Failure;
 use axum::body::{Body, Bytes};
 use chrono::Utc;
 use xbak_domain::naming::file_name_of;
@@ -14,24 +14,20 @@ use xbak_protocol::actions::describe_cross_region_backups::{
     DescribeCrossRegionBackupsResponse,
 };
 use xbak_protocol::time::format_utc;
-use xbak_protocol::{ApiError, Format, RawParams};
+use xbak_protocol::{ApiError, Format};
 
 /// Where copies are stored, as Alibaba reports it (`CrossBackupSetLocation`).
 const SET_LOCATION: &str = "oss";
 
+/// Answers `DescribeCrossRegionBackups`: one page, from the rendered-page cache when it is current.
 pub async fn run(
     state: &AppState,
     caller: &Caller,
-    raw: &RawParams,
+    params: DescribeCrossRegionBackupsParams,
     request_id: &str,
     format: Format,
-) -> Result<Body, Failure> {
-    let params = DescribeCrossRegionBackupsParams::from_params(raw)?;
-    let instance =
-        visible_instance(state, caller, &params.db_instance_id, &params.region_id).await?;
-    if !instance.supports_cross_region_backup() {
-        return Err(ApiError::IncorrectDBInstanceType.into());
-    }
+) -> Result<Body, HandlerError> {
+    let instance = eligible_instance(state, caller, &params.instance).await?;
     let query = CopyQuery {
         instance_id: instance.id,
         cross_backup_id: params.cross_backup_id,
@@ -47,7 +43,7 @@ pub async fn run(
     let key = PageKey {
         query,
         format,
-        region_id: params.region_id.clone(),
+        region_id: params.instance.region_id.clone(),
         start_time: params.start_time.as_ref().map(|(s, _)| s.clone()),
         end_time: params.end_time.as_ref().map(|(s, _)| s.clone()),
     };
@@ -75,7 +71,7 @@ pub async fn run(
     }
     let response = DescribeCrossRegionBackupsResponse {
         request_id: request_id.to_owned(),
-        region_id: params.region_id,
+        region_id: params.instance.region_id,
         start_time: key.start_time.clone(),
         end_time: key.end_time.clone(),
         total_record_count: listing.total,
@@ -92,7 +88,7 @@ pub async fn run(
 
 /// A completed copy's link: the object store's own presigned URL for S3-compatible regions,
 /// else a link to this server's `/download` route. Failed copies have none.
-async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<String, Failure> {
+async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<String, HandlerError> {
     if copy.status != xbak_domain::CopyStatus::Completed {
         return Ok(String::new());
     }
@@ -102,7 +98,7 @@ async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<Strin
             .presigned_get(&copy.object_key, ttl)
             .await
             .map_err(|e| {
-                Failure::Internal(format!("presigning copy {}: {e}", copy.cross_backup_id))
+                HandlerError::Internal(format!("presigning copy {}: {e}", copy.cross_backup_id))
             })?;
         if let Some(url) = presigned {
             return Ok(url);

@@ -12,23 +12,23 @@ use xbak_protocol::actions::describe_instance_cross_backup_policy::{
     render, DescribeInstanceCrossBackupPolicyParams, DescribeInstanceCrossBackupPolicyResponse,
 };
 use xbak_protocol::actions::modify_instance_cross_backup_policy::params::ONLY_TYPE;
-use xbak_protocol::{Format, RawParams};
+use xbak_protocol::Format;
 
 use super::common::eligible_instance;
 use crate::auth::Caller;
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
+use axum::body::Body;
 
+/// Answers `DescribeInstanceCrossBackupPolicy` for a visible, eligible instance.
 pub async fn run(
     state: &AppState,
     caller: &Caller,
-    raw: &RawParams,
+    params: DescribeInstanceCrossBackupPolicyParams,
     request_id: &str,
     format: Format,
-) -> Result<Vec<u8>, Failure> {
-    let params = DescribeInstanceCrossBackupPolicyParams::from_params(raw)?;
-    let instance =
-        eligible_instance(state, caller, &params.db_instance_id, &params.region_id).await?;
+) -> Result<Body, HandlerError> {
+    let instance = eligible_instance(state, caller, &params.instance).await?;
     let policy = state.catalog.cross_backup_policy(instance.id).await?;
     let time = |t: Option<xbak_domain::time::Timestamp>| t.map(format_utc).unwrap_or_default();
     let response = DescribeInstanceCrossBackupPolicyResponse {
@@ -55,5 +55,5 @@ pub async fn run(
         lock_mode: "Unlock".to_owned(),
         db_instance_description: String::new(),
     };
-    Ok(render(&response, format))
+    Ok(Body::from(render(&response, format)))
 }

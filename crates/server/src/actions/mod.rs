@@ -1,4 +1,7 @@
-//! One file per action; [`dispatch`] routes a decoded action to it.
+//! One file per action; [`dispatch`] hands a decoded request's params to its handler.
+//!
+//! Every handler has the same shape: `run(state, caller, params, request_id, format)` returns the
+//! rendered success body or a [`HandlerError`].
 
 mod common;
 pub mod describe_available_cross_region;
@@ -7,39 +10,34 @@ pub mod describe_instance_cross_backup_policy;
 pub mod modify_instance_cross_backup_policy;
 
 use crate::auth::Caller;
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
 use axum::body::Body;
-use xbak_protocol::actions::Action;
-use xbak_protocol::{Format, RawParams};
+use xbak_protocol::actions::Request;
+use xbak_protocol::Format;
 
-/// Runs an authenticated action and returns the rendered success body.
+/// Runs an authenticated, decoded request and returns the rendered success body.
 pub async fn dispatch(
     state: &AppState,
     caller: &Caller,
-    action: Action,
-    params: &RawParams,
+    request: Request,
     request_id: &str,
     format: Format,
-) -> Result<Body, Failure> {
-    match action {
-        Action::DescribeCrossRegionBackups => {
+) -> Result<Body, HandlerError> {
+    match request {
+        Request::DescribeCrossRegionBackups(params) => {
             describe_cross_region_backups::run(state, caller, params, request_id, format).await
         }
-        Action::ModifyInstanceCrossBackupPolicy => {
+        Request::ModifyInstanceCrossBackupPolicy(params) => {
             modify_instance_cross_backup_policy::run(state, caller, params, request_id, format)
                 .await
-                .map(Body::from)
         }
-        Action::DescribeInstanceCrossBackupPolicy => {
+        Request::DescribeInstanceCrossBackupPolicy(params) => {
             describe_instance_cross_backup_policy::run(state, caller, params, request_id, format)
                 .await
-                .map(Body::from)
         }
-        Action::DescribeAvailableCrossRegion => {
-            describe_available_cross_region::run(state, caller, params, request_id, format)
-                .await
-                .map(Body::from)
+        Request::DescribeAvailableCrossRegion(params) => {
+            describe_available_cross_region::run(state, caller, params, request_id, format).await
         }
     }
 }

@@ -21,23 +21,22 @@ use xbak_protocol::actions::modify_instance_cross_backup_policy::params::ONLY_TY
 use xbak_protocol::actions::modify_instance_cross_backup_policy::{
     render, ModifyInstanceCrossBackupPolicyParams, ModifyInstanceCrossBackupPolicyResponse,
 };
-use xbak_protocol::{ApiError, Format, RawParams};
+use xbak_protocol::{ApiError, Format};
 
 use super::common::eligible_instance;
 use crate::auth::Caller;
+use crate::error::HandlerError;
 use crate::state::AppState;
-use crate::Failure;
+use axum::body::Body;
 
 pub async fn run(
     state: &AppState,
     caller: &Caller,
-    raw: &RawParams,
+    params: ModifyInstanceCrossBackupPolicyParams,
     request_id: &str,
     format: Format,
-) -> Result<Vec<u8>, Failure> {
-    let params = ModifyInstanceCrossBackupPolicyParams::from_params(raw)?;
-    let instance =
-        eligible_instance(state, caller, &params.db_instance_id, &params.region_id).await?;
+) -> Result<Body, HandlerError> {
+    let instance = eligible_instance(state, caller, &params.instance).await?;
     let change = PolicyChange {
         enabled: params.backup_enabled,
         dest_region_id: params.cross_backup_region.clone(),
@@ -81,7 +80,7 @@ pub async fn run(
                 s.policy.retention_days
             }),
     };
-    Ok(render(&response, format))
+    Ok(Body::from(render(&response, format)))
 }
 
 /// The API's answer to a refused change.

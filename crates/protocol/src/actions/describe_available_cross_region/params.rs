@@ -1,7 +1,7 @@
 //! Typed, validated request parameters: `RegionId` absent -> `MissingRegionId`, not a region id
 //! -> `InvalidRegion.Format`.
 
-use crate::actions::describe_cross_region_backups::params::valid_region;
+use crate::actions::instance_scope::required_region;
 use crate::error::ApiError;
 use crate::params::RawParams;
 
@@ -17,12 +17,7 @@ pub struct DescribeAvailableCrossRegionParams {
 impl DescribeAvailableCrossRegionParams {
     /// Validates the merged request params.
     pub fn from_params(p: &RawParams) -> Result<Self, ApiError> {
-        let region_id = p
-            .get_nonempty("RegionId")
-            .ok_or(ApiError::Missing("RegionId"))?;
-        if !valid_region(region_id) {
-            return Err(ApiError::InvalidRegionFormat);
-        }
+        let region_id = required_region(p)?;
         Ok(DescribeAvailableCrossRegionParams {
             region_id: region_id.to_owned(),
             resource_owner_id: p.get_nonempty("ResourceOwnerId").map(str::to_owned),

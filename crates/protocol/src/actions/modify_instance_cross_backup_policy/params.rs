@@ -1,19 +1,19 @@
 //! Typed, validated request parameters. Blank values count as absent. Checks run in this order,
 //! first failure wins:
 //!
-//! 1. `DBInstanceId` absent -> `MissingDBInstanceId`; `RegionId` absent -> `MissingRegionId`;
-//! 2. `RegionId` not `^[a-z0-9-]{1,64}$` -> `InvalidRegion.Format`;
-//! 3. `BackupEnabled` / `LogBackupEnabled` not `0`/`1` -> `InvalidParameters.Format`;
-//! 4. `LogBackupEnabled=1` with `BackupEnabled=0` -> `InvalidParameters.Format` (log backup only
+//! 1. the instance scope ([`InstanceScope`]): `MissingDBInstanceId`, `MissingRegionId`,
+//!    `InvalidRegion.Format`;
+//! 2. `BackupEnabled` / `LogBackupEnabled` not `0`/`1` -> `InvalidParameters.Format`;
+//! 3. `LogBackupEnabled=1` with `BackupEnabled=0` -> `InvalidParameters.Format` (log backup only
 //!    rides on data backup);
-//! 5. `BackupEnabled=1` without `CrossBackupRegion` -> `MissingCrossBackupRegion`;
+//! 4. `BackupEnabled=1` without `CrossBackupRegion` -> `MissingCrossBackupRegion`;
 //!    `CrossBackupRegion` not a region id -> `InvalidParameters.Format`;
-//! 6. `CrossBackupType` other than `1`, `RetentType` other than `1`, `Retention` not an integer in
+//! 5. `CrossBackupType` other than `1`, `RetentType` other than `1`, `Retention` not an integer in
 //!    7..=1825 -> `InvalidParameters.Format`.
 //!
 //! Absent optional values mean "keep what is stored" (the server merges them).
 
-use crate::actions::describe_cross_region_backups::params::valid_region;
+use crate::actions::instance_scope::{valid_region, InstanceScope};
 use crate::error::ApiError;
 use crate::params::RawParams;
 
@@ -23,10 +23,8 @@ pub const ONLY_TYPE: &str = "1";
 /// Validated `ModifyInstanceCrossBackupPolicy` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModifyInstanceCrossBackupPolicyParams {
-    /// `DBInstanceId` (required).
-    pub db_instance_id: String,
-    /// `RegionId` (required): the instance's region.
-    pub region_id: String,
+    /// `DBInstanceId`, `RegionId` and the resource-owner fields.
+    pub instance: InstanceScope,
     /// `BackupEnabled`: `0`/`1`; `None` keeps the stored value.
     pub backup_enabled: Option<bool>,
     /// `LogBackupEnabled`: `0`/`1`; `None` keeps the stored value.
@@ -35,27 +33,14 @@ pub struct ModifyInstanceCrossBackupPolicyParams {
     pub cross_backup_region: Option<String>,
     /// `Retention` in days, 7..=1825; `None` keeps the stored value (default 7).
     pub retention: Option<i64>,
-    /// `ResourceGroupId`.
-    pub resource_group_id: Option<String>,
-    /// `OwnerId`.
-    pub owner_id: Option<String>,
-    /// `ResourceOwnerId`.
-    pub resource_owner_id: Option<String>,
-    /// `ResourceOwnerAccount`.
-    pub resource_owner_account: Option<String>,
 }
 
 impl ModifyInstanceCrossBackupPolicyParams {
     /// Validates the merged request params (see the module docs for the rules and their order).
     pub fn from_params(p: &RawParams) -> Result<Self, ApiError> {
         let get = |k: &str| p.get_nonempty(k);
-        let owned = |k: &str| get(k).map(str::to_owned);
 
-        let db_instance_id = get("DBInstanceId").ok_or(ApiError::Missing("DBInstanceId"))?;
-        let region_id = get("RegionId").ok_or(ApiError::Missing("RegionId"))?;
-        if !valid_region(region_id) {
-            return Err(ApiError::InvalidRegionFormat);
-        }
+        let instance = InstanceScope::from_params(p)?;
         let backup_enabled = get("BackupEnabled").map(flag).transpose()?;
         let log_backup_enabled = get("LogBackupEnabled").map(flag).transpose()?;
         if backup_enabled == Some(false) && log_backup_enabled == Some(true) {
@@ -83,16 +68,11 @@ impl ModifyInstanceCrossBackupPolicyParams {
             .transpose()?;
 
         Ok(ModifyInstanceCrossBackupPolicyParams {
-            db_instance_id: db_instance_id.to_owned(),
-            region_id: region_id.to_owned(),
+            instance,
             backup_enabled,
             log_backup_enabled,
             cross_backup_region: cross_backup_region.map(str::to_owned),
             retention,
-            resource_group_id: owned("ResourceGroupId"),
-            owner_id: owned("OwnerId"),
-            resource_owner_id: owned("ResourceOwnerId"),
-            resource_owner_account: owned("ResourceOwnerAccount"),
         })
     }
 }
@@ -144,7 +124,7 @@ mod tests {
         assert_eq!(p.log_backup_enabled, Some(true));
         assert_eq!(p.cross_backup_region.as_deref(), Some("cn-shanghai"));
         assert_eq!(p.retention, Some(30));
-        assert_eq!(p.owner_id.as_deref(), Some("7"));
+        assert_eq!(p.instance.owner_id.as_deref(), Some("7"));
     }
 
     #[test]
