@@ -12,6 +12,8 @@ use xbak_sdk::{
     DownloadRequest,
 };
 
+use xbak_protocol::time::format_utc;
+
 use super::api_client::{exit_with, CliError, ClientArgs, CREDENTIALS_HELP, EXIT_CODES_HELP};
 
 #[derive(Subcommand)]
@@ -121,7 +123,7 @@ async fn list(a: ListArgs) -> Result<(), CliError> {
         (_, _, since) => {
             let back = parse_duration(since.as_deref().unwrap_or("7d")).map_err(CliError::Usage)?;
             let now = Utc::now();
-            (fmt_time(now - back), fmt_time(now))
+            (format_utc(now - back), format_utc(now))
         }
     };
     let client = a.client.client()?;
@@ -306,10 +308,6 @@ fn parse_rate(s: &str) -> Result<u64, String> {
     };
     let n: u64 = num.parse().map_err(|_| bad())?;
     n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(bad)
-}
-
-fn fmt_time(t: chrono::DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 async fn download(a: DownloadArgs) -> Result<(), CliError> {

@@ -121,7 +121,7 @@ impl Server {
             })
             .await
             .unwrap();
-        let base = xbak_domain::time::parse_utc("2024-03-01T00:00:00Z").unwrap();
+        let base = xbak_protocol::time::parse_utc_seconds("2024-03-01T00:00:00Z").unwrap();
         let src = regions.get(SRC).unwrap();
         let mut contents = Vec::new();
         for i in 0..setup.sets {
@@ -237,7 +237,7 @@ impl Server {
 
     /// `(StartTime, EndTime)` covering every set.
     pub fn window(&self) -> (String, String) {
-        let f = |t: DateTime<Utc>| xbak_domain::time::format_utc(t);
+        let f = |t: DateTime<Utc>| xbak_protocol::time::format_utc(t);
         (
             f(self.base),
             f(self.base + Duration::hours(self.contents.len() as i64)),

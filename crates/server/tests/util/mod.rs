@@ -45,7 +45,7 @@ pub struct Fixture {
 }
 
 pub fn t(s: &str) -> DateTime<Utc> {
-    xbak_domain::time::parse_utc(s).unwrap()
+    xbak_protocol::time::parse_utc_seconds(s).unwrap()
 }
 
 impl Fixture {
@@ -326,7 +326,7 @@ pub fn window(n: usize) -> (String, String) {
     let base = t("2024-03-01T00:00:00Z");
     let end = base + Duration::hours(n as i64);
     (
-        xbak_domain::time::format_utc(base),
-        xbak_domain::time::format_utc(end),
+        xbak_protocol::time::format_utc(base),
+        xbak_protocol::time::format_utc(end),
     )
 }
