@@ -1,6 +1,6 @@
 //! `claim` + `verify` for signature v1 (RPC HMAC-SHA1), the two-step check the server runs.
 
-use xbak_protocol::sign::{self, claim, v1, verify, Claim, IncomingRequest};
+use xbak_protocol::sign::{claim, v1, verify, Claim, IncomingRequest};
 use xbak_protocol::{ApiError, RawParams};
 
 /// PROTOCOL §1.1 core capture: a complete, real v1 request.
