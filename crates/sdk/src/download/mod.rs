@@ -4,8 +4,8 @@
 //! * Bytes go to `DEST.part`; `DEST.part.json` records which backup they belong to (instance,
 //!   region, `CrossBackupId`, file name, size) and the last link. A later run with the same
 //!   backup and destination continues from the end of `DEST.part` with `Range: bytes=N-`; any
-//!   other `.part` is discarded ([`resume`]). A break in the middle of a run (timeout, reset,
-//!   5xx) resumes the same way ([`transfer`]), after the backoff of the SDK's retry rules
+//!   other `.part` is discarded (`resume.rs`). A break in the middle of a run (timeout, reset,
+//!   5xx) resumes the same way (`transfer.rs`), after the backoff of the SDK's retry rules
 //!   ([`crate::retry`], "Downloads": `attempt` counts the attempts since the last progress).
 //! * A link the object store refuses as expired (403 `AccessDenied` "Request has expired.") is
 //!   replaced by a fresh one: the backup is described again by its `CrossBackupId`.
@@ -15,7 +15,7 @@
 //!   checksum; `xbak backup register` prints the SHA-256 it stored). When the object store sends
 //!   `x-oss-hash-crc64ecma` (Alibaba OSS does), CRC-64 is checked too. A mismatch deletes the
 //!   `.part` file; the destination appears (by rename) only after every check passed
-//!   ([`verify`]).
+//!   (`verify.rs`).
 
 mod resume;
 mod transfer;
