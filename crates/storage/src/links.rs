@@ -38,7 +38,7 @@ pub enum LinkError {
 }
 
 /// OSS's v1 query signature for one AccessKey: signs `GET` of the resource `/{bucket}/{key}`
-/// until a Unix time, and checks such signatures.
+/// until a Unix time ([`LinkSigner::verify`] checks the same string to sign).
 #[derive(Clone)]
 pub(crate) struct OssV1Signer {
     key_id: String,
@@ -86,40 +86,6 @@ impl OssV1Signer {
         url.push_str(expires);
         url.push_str("&Signature=");
         url.extend(utf8_percent_encode(signature, RFC3986));
-    }
-
-    /// Checks a link's query values (already percent-decoded) against `/{bucket}/{key}` at
-    /// `now_unix`. The signature is compared in constant time.
-    pub(crate) fn verify(
-        &self,
-        bucket: &str,
-        key: &str,
-        access_key_id: &str,
-        expires: &str,
-        signature: &str,
-        now_unix: i64,
-    ) -> Result<(), LinkError> {
-        if expires.is_empty() || expires.len() > 19 || !expires.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(LinkError::Malformed);
-        }
-        let expires_at: i64 = expires.parse().map_err(|_| LinkError::Malformed)?;
-        let mut tag = [0u8; 32];
-        match base64::engine::general_purpose::STANDARD.decode_slice(signature.as_bytes(), &mut tag)
-        {
-            Ok(20) => {}
-            _ => return Err(LinkError::Malformed),
-        }
-        if access_key_id != self.key_id {
-            return Err(LinkError::SignatureMismatch);
-        }
-        self.keyed(bucket, key, expires)
-            .verify_slice(&tag[..20])
-            .map_err(|_| LinkError::SignatureMismatch)?;
-        if now_unix > expires_at {
-            return Err(LinkError::Expired);
-        }
-        Ok(())
     }
 
     /// The HMAC state after the string to sign.
@@ -213,8 +179,28 @@ impl LinkSigner {
         signature: &str,
         now_unix: i64,
     ) -> Result<(), LinkError> {
+        if expires.is_empty() || expires.len() > 19 || !expires.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(LinkError::Malformed);
+        }
+        let expires_at: i64 = expires.parse().map_err(|_| LinkError::Malformed)?;
+        let mut tag = [0u8; 32];
+        match base64::engine::general_purpose::STANDARD.decode_slice(signature.as_bytes(), &mut tag)
+        {
+            Ok(20) => {}
+            _ => return Err(LinkError::Malformed),
+        }
+        if access_key_id != self.signer.key_id {
+            return Err(LinkError::SignatureMismatch);
+        }
         self.signer
-            .verify(region_id, key, access_key_id, expires, signature, now_unix)
+            .keyed(region_id, key, expires)
+            .verify_slice(&tag[..20])
+            .map_err(|_| LinkError::SignatureMismatch)?;
+        if now_unix > expires_at {
+            return Err(LinkError::Expired);
+        }
+        Ok(())
     }
 }
 
