@@ -166,7 +166,7 @@ fn signed_path(a: &CallArgs, n: u64) -> String {
         ),
         (
             "Timestamp".into(),
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            xbak_protocol::time::format_utc(chrono::Utc::now()),
         ),
         ("DBInstanceId".into(), instance),
         ("RegionId".into(), a.region.clone()),
@@ -199,9 +199,9 @@ static FIRST_ERROR_SHOWN: AtomicBool = AtomicBool::new(false);
 
 /// `end` minus `n mod 365 days` seconds.
 fn varied_end(end: &str, n: u64) -> String {
-    let end = chrono::DateTime::parse_from_rfc3339(end).expect("--end is yyyy-MM-ddTHH:mm:ssZ");
+    let end = xbak_protocol::time::parse_utc_seconds(end).expect("--end is yyyy-MM-ddTHH:mm:ssZ");
     let back = chrono::Duration::seconds((n % (365 * 86_400)) as i64);
-    (end - back).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    xbak_protocol::time::format_utc(end - back)
 }
 
 struct Outcome {

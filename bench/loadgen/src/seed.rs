@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use xbak_catalog::sqlite::{BulkCopies, SqliteCatalog};
 use xbak_catalog::Catalog;
-use xbak_domain::time::parse_utc;
 use xbak_domain::{Category, NewInstance, Region, StorageType};
+use xbak_protocol::time::parse_utc_seconds;
 
 pub const SOURCE: &str = "cn-hangzhou";
 pub const DEST: &str = "cn-shanghai";
@@ -109,7 +109,7 @@ pub async fn run(a: SeedArgs) -> anyhow::Result<()> {
             instance_ids: chunk.to_vec(),
             per_instance,
             dest_region_id: DEST.into(),
-            first_started_at: parse_utc("2020-01-01T00:00:00Z").expect("valid time"),
+            first_started_at: parse_utc_seconds("2020-01-01T00:00:00Z").expect("valid time"),
             step_secs: 3600,
             failed_every: None,
         };

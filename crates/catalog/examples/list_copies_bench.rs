@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use xbak_catalog::sqlite::{BulkCopies, SqliteCatalog};
 use xbak_catalog::Catalog;
-use xbak_domain::time::parse_utc;
 use xbak_domain::{Category, CopyQuery, Instance, NewInstance, PageSize, Region, StorageType};
 
 struct Args {
@@ -95,7 +94,7 @@ async fn seeded(
             instance_ids: all.iter().map(|i| i.id).collect(),
             per_instance,
             dest_region_id: DEST.into(),
-            first_started_at: parse_utc("2020-01-01T00:00:00Z").unwrap(),
+            first_started_at: jan_1_2020(),
             step_secs: 3600,
             failed_every: Some(50),
         };
@@ -127,7 +126,7 @@ async fn seeded(
 
 fn scenarios(instance: &Instance, per_instance: u64) -> Vec<(&'static str, CopyQuery)> {
     let base = CopyQuery::first_page(instance.id, PageSize::Thirty);
-    let hours = |h: i64| parse_utc("2020-01-01T00:00:00Z").unwrap() + chrono::Duration::hours(h);
+    let hours = |h: i64| jan_1_2020() + chrono::Duration::hours(h);
     let mid = per_instance as i64 / 2;
     let last_page = per_instance.div_ceil(100) as u32;
     vec![
@@ -283,4 +282,10 @@ async fn main() {
         &a,
     )
     .await;
+}
+
+/// 2020-01-01T00:00:00Z, where the bench's sets start.
+fn jan_1_2020() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone as _;
+    chrono::Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap()
 }

@@ -127,33 +127,23 @@ impl std::str::FromStr for Dsn {
     }
 }
 
+/// Percent-decodes DSN userinfo; `None` for a `%` not followed by two hex digits or bytes that
+/// are not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let escapes_ok = s
+        .split('%')
+        .skip(1)
+        .all(|rest| rest.len() >= 2 && rest.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit));
+    if !escapes_ok {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let decoded = percent_encoding::percent_decode_str(s).decode_utf8().ok()?;
+    Some(decoded.into_owned())
 }
 
+/// Percent-encodes DSN userinfo (RFC 3986: unreserved kept).
 fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, xbak_protocol::encode::RFC3986).to_string()
 }
 
 /// The database servers of one instance. Backups are taken from the standby when there is one.
@@ -340,7 +330,7 @@ pub fn parse_hh_mm(s: &str) -> Result<u32, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::parse_utc;
+    use xbak_protocol::time::parse_utc_seconds;
 
     #[test]
     fn dsns_parse_and_never_show_the_password() {
@@ -350,6 +340,7 @@ mod tests {
         assert_eq!((d.host.as_str(), d.port), ("127.0.0.1", 3307));
         assert_eq!(format!("{d:?}"), "mysql://bak@up:***@127.0.0.1:3307");
         assert!(!format!("{d}").contains("w0rd"));
+        assert_eq!(d.expose(), "mysql://bak%40up:p%3Ass%40w0rd@127.0.0.1:3307");
         assert_eq!(Dsn::parse(&d.expose()).unwrap(), d);
 
         let d = Dsn::parse("mysql://root@localhost").unwrap();
@@ -370,6 +361,9 @@ mod tests {
             "mysql://u:secret@h:0",
             "mysql://u:secret@/",
             "mysql://u:secret@h/db?x",
+            "mysql://u:secret%zz@h",
+            "mysql://u:secret%4@h",
+            "mysql://u:secret%ff@h",
         ] {
             let err = Dsn::parse(bad).unwrap_err().to_string();
             assert!(!err.contains("secret"), "{bad}: {err}");
@@ -405,7 +399,7 @@ mod tests {
             enabled: true,
             last_run_day: None,
         };
-        let t = |s: &str| parse_utc(s).unwrap();
+        let t = |s: &str| parse_utc_seconds(s).unwrap();
         assert!(!s.is_due(t("2026-01-01T23:29:00Z")));
         assert!(s.is_due(t("2026-01-01T23:30:00Z")));
         // The window crosses midnight and still counts for the day it opened.

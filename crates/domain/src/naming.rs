@@ -40,11 +40,11 @@ pub fn file_name_of(key: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::parse_utc;
+    use xbak_protocol::time::parse_utc_seconds;
 
     #[test]
     fn names_follow_alibabas_pattern() {
-        let t = parse_utc("2019-06-11T12:52:01Z").unwrap();
+        let t = parse_utc_seconds("2019-06-11T12:52:01Z").unwrap();
         assert_eq!(
             backup_set_file_name("cn-hangzhou", "rm-bp1", 7986073, t, BackupMethod::Logical),
             "cn-hangzhou_rm-bp1_hins7986073_data_20190611125201.tar.gz"

@@ -7,7 +7,6 @@ use chrono::Duration as Days;
 use std::sync::Arc;
 use util::*;
 use xbak_catalog::ExpiringObject;
-use xbak_domain::time::parse_utc;
 use xbak_domain::{CopyQuery, PageSize, Policy};
 use xbak_engine::{Replicator, Retention, RetentionSummary};
 use xbak_storage::conformance::pattern;
@@ -16,7 +15,8 @@ use xbak_storage::{RegionStore, Regions};
 
 /// Start of backup set `n` in [`World::add_set`] (2024-03-01 + n hours).
 fn started(n: u32) -> chrono::DateTime<chrono::Utc> {
-    parse_utc("2024-03-01T00:00:00Z").unwrap() + Days::hours(i64::from(n))
+    use chrono::TimeZone as _;
+    chrono::Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap() + Days::hours(i64::from(n))
 }
 
 /// The instance's listed copy ids, newest first.

@@ -1,15 +1,22 @@
 //! RFC 3986 percent-encoding as every Alibaba SDK applies it when signing (PROTOCOL §2.2):
 //! unreserved bytes `A–Z a–z 0–9 - _ . ~` are kept, every other UTF-8 byte becomes `%XX` with
 //! upper-case hex (so space is `%20`, never `+`, and `*` is `%2A`).
+//!
+//! The one home of xbak's percent-encoding sets: the signers here, the download links of
+//! `xbak-storage` and the DSNs of `xbak-domain` encode with [`RFC3986`] and [`RFC3986_PATH`].
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-/// Every byte except the RFC 3986 unreserved set.
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+/// What a query value or a path segment encodes: every byte except the RFC 3986 unreserved
+/// set (`A–Z a–z 0–9 - _ . ~`).
+pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// What a path of segments encodes: [`RFC3986`] with the separator `/` kept.
+pub const RFC3986_PATH: &AsciiSet = &RFC3986.remove(b'/');
 
 /// Percent-encodes `s` per RFC 3986 (unreserved kept, others `%XX`, upper-case hex).
 pub fn rfc3986(s: &str) -> String {
@@ -25,7 +32,7 @@ pub(crate) fn rfc3986_into(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3986;
+    use super::{rfc3986, RFC3986_PATH};
 
     #[test]
     fn keeps_unreserved_and_encodes_the_rest() {
@@ -34,5 +41,12 @@ mod tests {
         assert_eq!(rfc3986("+=&%"), "%2B%3D%26%25");
         assert_eq!(rfc3986("é"), "%C3%A9");
         assert_eq!(rfc3986(""), "");
+    }
+
+    #[test]
+    fn paths_keep_their_separators() {
+        let path = percent_encoding::utf8_percent_encode("p/a b+c/f~.xb", RFC3986_PATH);
+        assert_eq!(path.to_string(), "p/a%20b%2Bc/f~.xb");
+        assert_eq!(rfc3986("p/a"), "p%2Fa");
     }
 }

@@ -1,7 +1,8 @@
 //! The wire edge of xbak: everything needed to speak Alibaba Cloud's RPC protocol for RDS
 //! `DescribeCrossRegionBackups` (version 2014-08-15) so the official SDKs work unchanged.
 //!
-//! What lives here: request-parameter decoding ([`params`]), RFC 3986 encoding ([`encode`]),
+//! What lives here: request-parameter decoding ([`params`]), RFC 3986 encoding and its
+//! percent-encoding sets ([`encode`]), the wire's UTC times ([`mod@time`]),
 //! both signature schemes ([`sign`]: v1 HMAC-SHA1 and v3 `ACS3-HMAC-SHA256`), the error catalogue
 //! with Alibaba codes and HTTP statuses ([`error`]), response-format negotiation ([`mod@format`]),
 //! RequestIds ([`request_id`]), error envelopes ([`render`]) and one module per action with its

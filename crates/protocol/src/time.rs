@@ -1,11 +1,32 @@
-//! Strict UTC time parsing for `yyyy-MM-ddTHH:mm:ssZ` (and, for business params, the seed's
-//! `yyyy-MM-ddTHH:mmZ`). Hand-written byte checks: chrono's `%m`/`%Y` accept widths and signs
-//! the wire does not allow, and this runs on every request. [`format_utc`] writes the same shape.
+//! The wire's UTC times: `yyyy-MM-ddTHH:mm:ssZ`, and the seed's minute-precision
+//! `yyyy-MM-ddTHH:mmZ` where a caller accepts it. The one home of time formatting and parsing in
+//! xbak: the server, the SDK, the CLI and the tests all use these functions.
+//!
+//! Each strictness is its own function, named for what it accepts:
+//!
+//! | function | accepts | used for |
+//! |---|---|---|
+//! | [`parse_utc_seconds`] | `yyyy-MM-ddTHH:mm:ssZ` only | the signed `Timestamp` param |
+//! | [`parse_utc_seconds_or_minutes`] | also `yyyy-MM-ddTHH:mmZ` | business times (`StartTime`, `EndTime`), CLI flags |
+//!
+//! Parsing is hand-written byte checks: chrono's `%m`/`%Y` accept widths and signs the wire does
+//! not allow, and this runs on every request. [`format_utc`] writes the seconds shape.
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
+/// Parses exactly `yyyy-MM-ddTHH:mm:ssZ`: what a request's `Timestamp` must be.
+pub fn parse_utc_seconds(s: &str) -> Option<DateTime<Utc>> {
+    parse(s, false)
+}
+
+/// Parses `yyyy-MM-ddTHH:mm:ssZ` or the seed's `yyyy-MM-ddTHH:mmZ` (seconds then 0): what
+/// business times and the CLI's time flags accept.
+pub fn parse_utc_seconds_or_minutes(s: &str) -> Option<DateTime<Utc>> {
+    parse(s, true)
+}
+
 /// Parses `yyyy-MM-ddTHH:mm:ssZ`, or also `yyyy-MM-ddTHH:mmZ` when `allow_no_seconds`.
-pub(crate) fn parse_utc(s: &str, allow_no_seconds: bool) -> Option<DateTime<Utc>> {
+fn parse(s: &str, allow_no_seconds: bool) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
     let with_seconds = match b.len() {
         20 => true,
@@ -57,7 +78,7 @@ pub fn format_utc(t: DateTime<Utc>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_utc, parse_utc};
+    use super::{format_utc, parse_utc_seconds, parse_utc_seconds_or_minutes};
 
     #[test]
     fn formats_like_chrono() {
@@ -67,12 +88,12 @@ mod tests {
             "9999-12-31T23:59:59Z",
             "2020-02-29T12:00:09Z",
         ] {
-            let t = parse_utc(s, false).unwrap();
+            let t = parse_utc_seconds(s).unwrap();
             assert_eq!(format_utc(t), s);
             assert_eq!(format_utc(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         }
-        let t =
-            parse_utc("2024-03-05T02:21:07Z", false).unwrap() + chrono::Duration::milliseconds(999);
+        let t = parse_utc_seconds("2024-03-05T02:21:07Z").unwrap()
+            + chrono::Duration::milliseconds(999);
         assert_eq!(format_utc(t), "2024-03-05T02:21:07Z");
         let far = chrono::NaiveDate::from_ymd_opt(12345, 1, 2)
             .unwrap()
@@ -87,11 +108,16 @@ mod tests {
 
     #[test]
     fn both_shapes() {
-        let a = parse_utc("2024-03-05T02:21:07Z", false).unwrap();
+        let a = parse_utc_seconds("2024-03-05T02:21:07Z").unwrap();
         assert_eq!(a.to_rfc3339(), "2024-03-05T02:21:07+00:00");
-        let b = parse_utc("2019-05-30T12:10Z", true).unwrap();
+        let b = parse_utc_seconds_or_minutes("2019-05-30T12:10Z").unwrap();
         assert_eq!(b.to_rfc3339(), "2019-05-30T12:10:00+00:00");
-        assert!(parse_utc("2019-05-30T12:10Z", false).is_none());
+        assert!(parse_utc_seconds("2019-05-30T12:10Z").is_none());
+        assert_eq!(
+            format_utc(b),
+            "2019-05-30T12:10:00Z",
+            "minutes round-trip with :00"
+        );
     }
 
     #[test]
@@ -109,8 +135,14 @@ mod tests {
             "+024-03-05T02:21:07Z",
             "2024-3-05T02:21:07ZZ",
             "２０２４-03-05T02:21Z",
+            "2019-06-11T04:55:02+08:00",
+            "2019-06-11T04:55:02.123Z",
+            "2019-06-11",
+            "2019-13-01T00:00:00Z",
+            "2019-06-11 04:55:02Z",
         ] {
-            assert!(parse_utc(s, true).is_none(), "{s}");
+            assert!(parse_utc_seconds_or_minutes(s).is_none(), "{s}");
+            assert!(parse_utc_seconds(s).is_none(), "{s}");
         }
     }
 }

@@ -4,7 +4,8 @@ mod common;
 
 use common::Rng;
 use xbak_protocol::actions::describe_cross_region_backups::DescribeCrossRegionBackupsParams as P;
-use xbak_protocol::sign::{claim, parse_timestamp, verify, IncomingRequest};
+use xbak_protocol::sign::{claim, verify, IncomingRequest};
+use xbak_protocol::time::parse_utc_seconds;
 use xbak_protocol::{Format, RawParams};
 
 const KEYS: &[&str] = &[
@@ -44,7 +45,7 @@ fn random_bytes_never_panic() {
         };
         if let Ok(c) = claim(&req) {
             let _ = verify(&req, &c, "secret");
-            let _ = parse_timestamp(c.timestamp());
+            let _ = parse_utc_seconds(c.timestamp());
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `claim` + `verify` for signature v1 (RPC HMAC-SHA1), the two-step check the server runs.
 
-use xbak_protocol::sign::{self, claim, v1, verify, Claim, IncomingRequest};
+use xbak_protocol::sign::{claim, v1, verify, Claim, IncomingRequest};
 use xbak_protocol::{ApiError, RawParams};
 
 /// PROTOCOL §1.1 core capture: a complete, real v1 request.
@@ -27,7 +27,7 @@ fn v1_good_request_verifies() {
     assert_eq!(c.access_key_id(), "testAK");
     assert_eq!(c.nonce(), "31d44155e5974a708009378c0a1de3c9");
     assert_eq!(c.timestamp(), "2026-11-27T17:09:31Z");
-    assert!(sign::parse_timestamp(c.timestamp()).is_some());
+    assert!(xbak_protocol::time::parse_utc_seconds(c.timestamp()).is_some());
 }
 
 /// pop-core POST: params only in the form body, URL is `/`.
@@ -143,9 +143,9 @@ fn v1_missing_and_invalid_pieces() {
 
 #[test]
 fn timestamp_parsing_is_strict() {
-    assert!(sign::parse_timestamp("2026-11-27T17:09:31Z").is_some());
-    assert!(sign::parse_timestamp("2026-11-27T17:09Z").is_none());
-    assert!(sign::parse_timestamp("2026-11-27 17:09:31").is_none());
+    assert!(xbak_protocol::time::parse_utc_seconds("2026-11-27T17:09:31Z").is_some());
+    assert!(xbak_protocol::time::parse_utc_seconds("2026-11-27T17:09Z").is_none());
+    assert!(xbak_protocol::time::parse_utc_seconds("2026-11-27 17:09:31").is_none());
 }
 
 #[test]

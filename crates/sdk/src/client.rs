@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::credentials::{Credentials, Overrides, Settings};
 use crate::endpoint::Endpoint;
 use crate::error::SdkError;
-use crate::retry::{is_idempotent, Failure, RetryPolicy};
+use crate::retry::{is_idempotent, AttemptFailure, RetryPolicy};
 use crate::signing::{
     prepare, HeaderSelection, HttpMethod, PreparedRequest, RequestSpec, SignatureVersion,
     SigningContext,
@@ -286,7 +286,7 @@ impl Client {
         let mut attempt = 1;
         loop {
             let prepared = prepare(&spec, &SigningContext::now());
-            let (err, failure) = match self.send(&prepared).await {
+            let (err, retry_after) = match self.send(&prepared).await {
                 Ok((status, headers, body)) if (200..300).contains(&status) => {
                     return Ok(RawResponse {
                         status,
@@ -296,30 +296,17 @@ impl Client {
                     })
                 }
                 Ok((status, headers, body)) => {
-                    let err = api_error(status, &headers, &body);
                     let retry_after = header(&headers, "x-acs-retry-after")
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .filter(|ms| *ms > 0)
                         .map(Duration::from_millis);
-                    let failure = if err.is_throttling() || retry_after.is_some() {
-                        Failure::Throttled { retry_after }
-                    } else if status >= 500 {
-                        Failure::ServerError
-                    } else {
-                        Failure::ClientError
-                    };
-                    (err, failure)
+                    (api_error(status, &headers, &body), retry_after)
                 }
-                Err(e) => {
-                    let failure = if e.is_connect() {
-                        Failure::Connect
-                    } else {
-                        Failure::AfterSend
-                    };
-                    (SdkError::Transport(e), failure)
-                }
+                Err(e) => (SdkError::Transport(e), None),
             };
-            match self.inner.retry.decide(attempt, &failure, idempotent) {
+            let delay = AttemptFailure::of(&err, retry_after)
+                .and_then(|failure| self.inner.retry.decide(attempt, &failure, idempotent));
+            match delay {
                 Some(delay) => {
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -393,12 +380,11 @@ pub(crate) fn api_error(
             };
         }
     }
-    let text = String::from_utf8_lossy(body);
-    if let Some(code) = xml_tag(&text, "Code") {
+    if let Some(e) = xml_error(&String::from_utf8_lossy(body)) {
         return SdkError::Api {
-            code,
-            message: xml_tag(&text, "Message").unwrap_or_default(),
-            request_id: xml_tag(&text, "RequestId").unwrap_or(header_id),
+            code: e.code.unwrap_or_default(),
+            message: e.message.unwrap_or_default(),
+            request_id: e.request_id.unwrap_or(header_id),
             http_status: status,
         };
     }
@@ -410,26 +396,25 @@ pub(crate) fn api_error(
     }
 }
 
-/// The text of the first `<tag>…</tag>` (CDATA and the five XML entities decoded).
-pub(crate) fn xml_tag(text: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let start = text.find(&open)? + open.len();
-    let end = start + text[start..].find(&close)?;
-    let inner = text[start..end].trim();
-    let inner = inner
-        .strip_prefix("<![CDATA[")
-        .and_then(|s| s.strip_suffix("]]>"))
-        .map(str::to_owned)
-        .unwrap_or_else(|| {
-            inner
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\"")
-                .replace("&apos;", "'")
-                .replace("&amp;", "&")
-        });
-    Some(inner)
+/// The fields of an XML error envelope, `<Error><Code>…</Code><Message>…</Message>
+/// <RequestId>…</RequestId>…</Error>` (Alibaba's and OSS's; other elements are ignored).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct XmlError {
+    code: Option<String>,
+    message: Option<String>,
+    request_id: Option<String>,
+}
+
+/// Reads `text` as an XML error envelope; `None` when it is not XML or has no `Code`.
+fn xml_error(text: &str) -> Option<XmlError> {
+    let e: XmlError = quick_xml::de::from_str(text).ok()?;
+    let trim = |s: Option<String>| s.map(|s| s.trim().to_owned());
+    Some(XmlError {
+        code: Some(trim(e.code)?),
+        message: trim(e.message),
+        request_id: trim(e.request_id),
+    })
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -467,6 +452,13 @@ mod tests {
             b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>AccessDenied</Code>\n  <Message>Request has expired.</Message>\n  <RequestId>R3</RequestId>\n</Error>\n",
         );
         assert!(e.is_expired_link());
+        let e = api_error(
+            503,
+            &h,
+            b"<Error><Code><![CDATA[SlowDown]]></Code><Message>a &lt;b&gt;</Message></Error>",
+        );
+        assert!(matches!(&e, SdkError::Api { code, message, request_id, .. }
+            if code == "SlowDown" && message == "a <b>" && request_id.is_empty()));
         let mut h = HeaderMap::new();
         h.insert("x-acs-request-id", "R4".parse().unwrap());
         let e = api_error(502, &h, b"<html>Bad Gateway</html>");

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
+use xbak_protocol::time::format_utc;
 
 pub use xbak_protocol::actions::describe_cross_region_backups::{
     CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
@@ -66,8 +67,7 @@ impl DescribeCrossRegionBackupsRequest {
     }
     /// `StartTime` and `EndTime` from instants (formatted `yyyy-MM-ddTHH:mm:ssZ`).
     pub fn window_utc(self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        let f = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        self.window(f(start), f(end))
+        self.window(format_utc(start), format_utc(end))
     }
     /// `CrossBackupId`.
     pub fn cross_backup_id(mut self, id: i64) -> Self {

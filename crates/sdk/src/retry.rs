@@ -15,8 +15,23 @@
 //! `max_delay`; a throttled answer waits at least its `x-acs-retry-after` (milliseconds), capped
 //! at `max_retry_after`. No jitter: a CLI issues one call at a time. Every attempt is signed
 //! afresh (new nonce and timestamp), since the server refuses a nonce it has seen.
+//!
+//! Errors that no retry can fix are not attempt failures at all ([`AttemptFailure::of`] is
+//! `None`): local file IO, configuration, a download whose bytes do not verify.
+//!
+//! # Downloads
+//!
+//! A download ([`crate::download`]) follows the same table with two differences. Its GETs of a
+//! signed link are idempotent. And `attempt` counts the failed attempts since the last one that
+//! wrote bytes, so a long download that keeps making progress is never given up; only
+//! `max_attempts` attempts in a row without a byte fail it. Its default is
+//! [`RetryPolicy::downloads`] (6 attempts without progress, 0.5 s doubling to at most 4 s). A
+//! link the object store refuses as expired is not a failure: it is renewed, within
+//! [`DownloadOptions::max_renewals`](crate::DownloadOptions::max_renewals).
 
 use std::time::Duration;
+
+use crate::error::SdkError;
 
 /// Retry settings; see the module docs for the rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,16 +66,32 @@ impl RetryPolicy {
         }
     }
 
-    /// What to do after attempt number `attempt` (1-based) failed with `failure`:
-    /// `Some(delay)` to try again after `delay`, `None` to give up.
-    pub fn decide(&self, attempt: u32, failure: &Failure, idempotent: bool) -> Option<Duration> {
+    /// The default for downloads: 6 attempts without progress, 0.5 s doubling to at most 4 s.
+    pub fn downloads() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(4),
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// What to do after attempt number `attempt` (1-based; for downloads, counted since the
+    /// last progress) failed with `failure`: `Some(delay)` to try again after `delay`, `None` to
+    /// give up.
+    pub fn decide(
+        &self,
+        attempt: u32,
+        failure: &AttemptFailure,
+        idempotent: bool,
+    ) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
         }
         let retryable = match failure {
-            Failure::Throttled { .. } | Failure::Connect => true,
-            Failure::ServerError | Failure::AfterSend => idempotent,
-            Failure::ClientError | Failure::Undecodable => false,
+            AttemptFailure::Throttled { .. } | AttemptFailure::Connect => true,
+            AttemptFailure::ServerError | AttemptFailure::AfterSend => idempotent,
+            AttemptFailure::ClientError | AttemptFailure::Undecodable => false,
         };
         if !retryable {
             return None;
@@ -70,7 +101,7 @@ impl RetryPolicy {
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
             .min(self.max_delay);
         Some(match failure {
-            Failure::Throttled {
+            AttemptFailure::Throttled {
                 retry_after: Some(wait),
             } => exp.max((*wait).min(self.max_retry_after)),
             _ => exp,
@@ -80,7 +111,7 @@ impl RetryPolicy {
 
 /// How an attempt failed, as far as retrying is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub enum AttemptFailure {
     /// Throttled; `retry_after` from the `x-acs-retry-after` header when present.
     Throttled {
         /// Server-requested wait.
@@ -96,6 +127,30 @@ pub enum Failure {
     AfterSend,
     /// A success status with a body we cannot read.
     Undecodable,
+}
+
+impl AttemptFailure {
+    /// How `err` counts for retrying: an error envelope by its code and status (throttled when
+    /// the code contains `Throttling` or the answer carried `retry_after`), a transport error by
+    /// whether a connection was made, an undecodable body as such. `None` for errors that are not
+    /// an attempt's failure (local IO, configuration, a download that does not verify).
+    pub fn of(err: &SdkError, retry_after: Option<Duration>) -> Option<AttemptFailure> {
+        Some(match err {
+            SdkError::Api { http_status, .. } => {
+                if err.is_throttling() || retry_after.is_some() {
+                    AttemptFailure::Throttled { retry_after }
+                } else if *http_status >= 500 {
+                    AttemptFailure::ServerError
+                } else {
+                    AttemptFailure::ClientError
+                }
+            }
+            SdkError::Transport(e) if e.is_connect() => AttemptFailure::Connect,
+            SdkError::Transport(_) => AttemptFailure::AfterSend,
+            SdkError::Decode { .. } => AttemptFailure::Undecodable,
+            SdkError::Config(_) | SdkError::Download(_) | SdkError::Io(_) => return None,
+        })
+    }
 }
 
 /// True for read-only actions (`Describe…`, `List…`, `Get…`, `Query…`, `Check…`).
@@ -122,27 +177,30 @@ mod tests {
             max_retry_after: ms(5000),
         };
         let delays: Vec<_> = (1..10)
-            .map(|a| p.decide(a, &Failure::ServerError, true).unwrap())
+            .map(|a| p.decide(a, &AttemptFailure::ServerError, true).unwrap())
             .collect();
         assert_eq!(
             delays,
             [100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000].map(ms)
         );
-        assert_eq!(p.decide(10, &Failure::ServerError, true), None);
+        assert_eq!(p.decide(10, &AttemptFailure::ServerError, true), None);
     }
 
     #[test]
     fn what_is_retried() {
         let p = RetryPolicy::default();
-        let t = Failure::Throttled { retry_after: None };
+        let t = AttemptFailure::Throttled { retry_after: None };
         assert_eq!(p.decide(1, &t, false), Some(ms(200)));
-        assert_eq!(p.decide(1, &Failure::Connect, false), Some(ms(200)));
-        assert_eq!(p.decide(1, &Failure::ServerError, true), Some(ms(200)));
-        assert_eq!(p.decide(1, &Failure::ServerError, false), None);
-        assert_eq!(p.decide(1, &Failure::AfterSend, true), Some(ms(200)));
-        assert_eq!(p.decide(1, &Failure::AfterSend, false), None);
-        assert_eq!(p.decide(1, &Failure::ClientError, true), None);
-        assert_eq!(p.decide(1, &Failure::Undecodable, true), None);
+        assert_eq!(p.decide(1, &AttemptFailure::Connect, false), Some(ms(200)));
+        assert_eq!(
+            p.decide(1, &AttemptFailure::ServerError, true),
+            Some(ms(200))
+        );
+        assert_eq!(p.decide(1, &AttemptFailure::ServerError, false), None);
+        assert_eq!(p.decide(1, &AttemptFailure::AfterSend, true), Some(ms(200)));
+        assert_eq!(p.decide(1, &AttemptFailure::AfterSend, false), None);
+        assert_eq!(p.decide(1, &AttemptFailure::ClientError, true), None);
+        assert_eq!(p.decide(1, &AttemptFailure::Undecodable, true), None);
         assert_eq!(p.decide(4, &t, true), None, "4 attempts in total");
         assert_eq!(RetryPolicy::none().decide(1, &t, true), None);
     }
@@ -150,7 +208,7 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_capped() {
         let p = RetryPolicy::default();
-        let t = |n| Failure::Throttled {
+        let t = |n| AttemptFailure::Throttled {
             retry_after: Some(ms(n)),
         };
         assert_eq!(p.decide(1, &t(1500), true), Some(ms(1500)));
@@ -163,6 +221,52 @@ mod tests {
             p.decide(1, &t(3_600_000), true),
             Some(Duration::from_secs(30))
         );
+    }
+
+    #[test]
+    fn download_defaults_double_from_half_a_second_to_four() {
+        let p = RetryPolicy::downloads();
+        let delays: Vec<_> = (1..6)
+            .map(|a| p.decide(a, &AttemptFailure::AfterSend, true).unwrap())
+            .collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 4000].map(ms));
+        assert_eq!(p.decide(6, &AttemptFailure::AfterSend, true), None);
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let api = |status: u16, code: &str| SdkError::Api {
+            code: code.into(),
+            message: String::new(),
+            request_id: String::new(),
+            http_status: status,
+        };
+        let of = AttemptFailure::of;
+        assert_eq!(
+            of(&api(400, "Throttling.User"), None),
+            Some(AttemptFailure::Throttled { retry_after: None })
+        );
+        assert_eq!(
+            of(&api(503, "ServiceUnavailable"), Some(ms(7))),
+            Some(AttemptFailure::Throttled {
+                retry_after: Some(ms(7))
+            })
+        );
+        assert_eq!(
+            of(&api(502, "SDK.UnknownServerError"), None),
+            Some(AttemptFailure::ServerError)
+        );
+        assert_eq!(
+            of(&api(403, "AccessDenied"), None),
+            Some(AttemptFailure::ClientError)
+        );
+        let decode = SdkError::Decode {
+            message: "x".into(),
+        };
+        assert_eq!(of(&decode, None), Some(AttemptFailure::Undecodable));
+        assert_eq!(of(&SdkError::Download("sha".into()), None), None);
+        assert_eq!(of(&SdkError::Io(std::io::Error::other("disk")), None), None);
+        assert_eq!(of(&SdkError::Config("c".into()), None), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 use xbak_protocol::encode::rfc3986;
 use xbak_protocol::sign::{v1, v3};
+use xbak_protocol::time::format_utc;
 use xbak_protocol::RawParams;
 
 use crate::credentials::Credentials;
@@ -98,7 +99,7 @@ impl SigningContext {
     /// The current time and a random 32-hex-digit nonce.
     pub fn now() -> SigningContext {
         SigningContext {
-            timestamp: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            timestamp: format_utc(chrono::Utc::now()),
             nonce: uuid::Uuid::new_v4().simple().to_string(),
         }
     }

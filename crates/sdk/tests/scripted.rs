@@ -237,7 +237,7 @@ async fn a_server_ignoring_range_restarts_the_file_and_a_cut_stream_resumes() {
         (200, vec![], data.clone()),
     ]);
     let mut opts = DownloadOptions::new(&dest);
-    opts.retry_delay = std::time::Duration::from_millis(5);
+    opts.retry.base_delay = std::time::Duration::from_millis(5);
     let mut events = Vec::new();
     client(&url)
         .download_cross_region_backup(&req, &opts, &mut |e| events.push(e))

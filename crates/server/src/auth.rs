@@ -63,7 +63,7 @@ pub async fn authenticate(
 
 /// The request's signing time, if it is within the allowed skew of now.
 fn check_clock(state: &AppState, timestamp: &str) -> Result<chrono::DateTime<Utc>, ApiError> {
-    let ts = sign::parse_timestamp(timestamp).ok_or(ApiError::TimestampFormat)?;
+    let ts = xbak_protocol::time::parse_utc_seconds(timestamp).ok_or(ApiError::TimestampFormat)?;
     let skew = chrono::Duration::from_std(state.config.clock_skew)
         .unwrap_or(chrono::Duration::minutes(15));
     let now = Utc::now();

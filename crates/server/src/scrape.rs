@@ -81,7 +81,7 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> Timestamp {
-        xbak_domain::time::parse_utc(s).unwrap()
+        xbak_protocol::time::parse_utc_seconds(s).unwrap()
     }
 
     #[test]

@@ -15,44 +15,23 @@
 //! Local and in-memory regions have no server of their own: [`RegionStore::presigned_get`]
 //! answers `None` there and xbak serves those downloads itself ([`crate::links`]).
 
+use crate::links::OssV1Signer;
 use crate::{keys, RegionStore, StorageError};
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use object_store::signer::Signer;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use sha1::Sha1;
+use percent_encoding::utf8_percent_encode;
 use std::time::Duration;
-
-/// RFC 3986 unreserved characters stay; everything else is encoded.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-/// A key: segments encoded, `/` kept.
-const PATH: &AsciiSet = &SEGMENT.remove(b'/');
+use xbak_protocol::encode::RFC3986_PATH;
 
 /// Longest validity of a presigned link (SigV4's limit: 7 days).
 pub const MAX_LINK_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What OSS v1 links of one bucket are signed with.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct OssLinks {
     bucket: String,
     /// `{scheme}://{bucket}.{endpoint host[:port]}/`.
     base: String,
-    key_id: String,
-    mac: Hmac<Sha1>,
-}
-
-impl std::fmt::Debug for OssLinks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OssLinks")
-            .field("bucket", &self.bucket)
-            .field("base", &self.base)
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
-    }
+    signer: OssV1Signer,
 }
 
 impl OssLinks {
@@ -62,24 +41,17 @@ impl OssLinks {
         OssLinks {
             bucket: bucket.to_owned(),
             base: format!("{}://{bucket}.{host}{port}/", endpoint.scheme()),
-            key_id: key_id.to_owned(),
-            mac: Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key"),
+            signer: OssV1Signer::new(key_id, secret),
         }
     }
 
     /// The link to `object` (the full key in the bucket), valid until `expires_at_unix`.
     pub fn sign(&self, object: &str, expires_at_unix: i64) -> String {
-        let mut mac = self.mac.clone();
-        mac.update(format!("GET\n\n\n{expires_at_unix}\n/{}/{object}", self.bucket).as_bytes());
-        let signature =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        format!(
-            "{}{}?OSSAccessKeyId={}&Expires={expires_at_unix}&Signature={}",
-            self.base,
-            utf8_percent_encode(object, PATH),
-            utf8_percent_encode(&self.key_id, SEGMENT),
-            utf8_percent_encode(&signature, SEGMENT),
-        )
+        let mut url = self.base.clone();
+        url.extend(utf8_percent_encode(object, RFC3986_PATH));
+        self.signer
+            .append_query(&mut url, &self.bucket, object, expires_at_unix);
+        url
     }
 }
 

@@ -34,7 +34,7 @@ const INSTANCE_NUMBER: i64 = 7980000;
 
 /// `2024-03-01T00:00:00Z`-style UTC time, parsed.
 pub fn t(s: &str) -> DateTime<Utc> {
-    xbak_domain::time::parse_utc(s).unwrap()
+    xbak_protocol::time::parse_utc_seconds(s).unwrap()
 }
 
 /// Start time of the first seeded set; set `i` starts `i` hours later.
@@ -44,7 +44,7 @@ fn base() -> DateTime<Utc> {
 
 /// `(StartTime, EndTime)` covering every set of a world seeded with `sets` sets.
 pub fn window(sets: usize) -> (String, String) {
-    let f = xbak_domain::time::format_utc;
+    let f = xbak_protocol::time::format_utc;
     (f(base()), f(base() + Duration::hours(sets as i64)))
 }
 

@@ -137,7 +137,11 @@ pub fn secs(n: i64) -> chrono::Duration {
 
 /// A fixed start time for backup sets, far from the wall clock so windows are unambiguous.
 pub fn t0() -> Timestamp {
-    xbak_domain::time::parse_utc("2024-03-01T00:00:00Z").expect("valid time")
+    use chrono::TimeZone as _;
+    chrono::Utc
+        .with_ymd_and_hms(2024, 3, 1, 0, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 /// An account with an instance in Hangzhou whose policy copies to Shanghai; Beijing also exists.

@@ -12,6 +12,8 @@ use xbak_sdk::{
     DownloadRequest,
 };
 
+use xbak_protocol::time::format_utc;
+
 use super::api_client::{exit_with, CliError, ClientArgs, CREDENTIALS_HELP, EXIT_CODES_HELP};
 
 #[derive(Subcommand)]
@@ -121,7 +123,7 @@ async fn list(a: ListArgs) -> Result<(), CliError> {
         (_, _, since) => {
             let back = parse_duration(since.as_deref().unwrap_or("7d")).map_err(CliError::Usage)?;
             let now = Utc::now();
-            (fmt_time(now - back), fmt_time(now))
+            (format_utc(now - back), format_utc(now))
         }
     };
     let client = a.client.client()?;
@@ -308,10 +310,6 @@ fn parse_rate(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(bad)
 }
 
-fn fmt_time(t: chrono::DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 async fn download(a: DownloadArgs) -> Result<(), CliError> {
     let max_bytes_per_sec = a
         .limit_rate
@@ -329,22 +327,7 @@ async fn download(a: DownloadArgs) -> Result<(), CliError> {
             .or_else(|| client.region_id().map(str::to_owned)),
         cross_backup_id: a.cross_backup_id,
     };
-    // The file name comes from the listing when no file path was given.
-    let (dest, item) = match &a.output {
-        Some(p) if !p.is_dir() => (p.clone(), None),
-        dir => {
-            let item = client.cross_region_backup(&req).await?;
-            let name = std::path::Path::new(&item.cross_backup_set_file)
-                .file_name()
-                .filter(|n| !item.cross_backup_set_file.is_empty() && !n.is_empty())
-                .ok_or_else(|| {
-                    CliError::Other("the listing has no CrossBackupSetFile; use -o".into())
-                })?
-                .to_owned();
-            let base = dir.clone().unwrap_or_else(|| PathBuf::from("."));
-            (base.join(name), Some(item))
-        }
-    };
+    let (dest, item) = destination(&client, &req, a.output.as_ref()).await?;
     if dest.exists() && !a.force {
         return Err(CliError::Other(format!(
             "{} already exists (use --force to replace it)",
@@ -364,72 +347,96 @@ async fn download(a: DownloadArgs) -> Result<(), CliError> {
         crate::progress::bytes_bar(&format!("backup {}", a.cross_backup_id), 0)
     };
     let began = Instant::now();
-    let quiet = a.quiet;
-    let outcome = {
-        let bar = bar.clone();
-        // A hidden bar (not a terminal) drops println: say it on stderr then.
-        let say = {
-            let bar = bar.clone();
-            move |msg: String| {
-                if quiet {
-                } else if bar.is_hidden() {
-                    eprintln!("{msg}");
-                } else {
-                    bar.println(msg);
-                }
-            }
-        };
-        let mut on_event = move |e: DownloadEvent| match e {
-            DownloadEvent::Started { total, offset } => {
-                bar.set_length(total);
-                bar.set_position(offset);
-                if offset > 0 {
-                    say(format!("resuming at byte {offset} of {total}"));
-                }
-            }
-            DownloadEvent::Progress { done } => bar.set_position(done),
-            DownloadEvent::LinkRenewed => {
-                say("the download link had expired; got a fresh one".into())
-            }
-            DownloadEvent::Retrying { offset, error } => {
-                say(format!("retrying from byte {offset}: {error}"))
-            }
-            DownloadEvent::Verifying => bar.set_message("verifying"),
-        };
-        client
-            .download_cross_region_backup(&req, &opts, &mut on_event)
-            .await
-    };
+    let outcome = client
+        .download_cross_region_backup(&req, &opts, &mut show_progress(bar.clone(), a.quiet))
+        .await;
     bar.finish_and_clear();
     let out = outcome?;
     if !a.quiet {
-        let secs = began.elapsed().as_secs_f64().max(1e-6);
-        let fetched = out.size - out.resumed_from;
-        let mut checks = vec!["size".to_owned()];
-        if out.sha256_verified {
-            checks.push("sha256".into());
-        }
-        if out.crc64_verified {
-            checks.push("crc64".into());
-        }
-        let mut note = String::new();
-        if out.resumed_from > 0 {
-            note.push_str(&format!("; resumed from byte {}", out.resumed_from));
-        }
-        if out.links_renewed > 0 {
-            note.push_str(&format!("; link renewed {}x", out.links_renewed));
-        }
-        eprintln!(
-            "downloaded {} ({}, {} fetched in {secs:.1} s, {:.1} MiB/s{note}); verified: {}",
-            out.path.display(),
-            human_size(out.size as i64),
-            human_size(fetched as i64),
-            fetched as f64 / secs / (1024.0 * 1024.0),
-            checks.join(", ")
-        );
-        println!("{}  {}", out.sha256, out.path.display());
+        print_summary(&out, began.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// Where the download goes, and the listing entry when it had to be described for that: the
+/// `-o` file, else the backup's `CrossBackupSetFile` in the `-o` folder or the current one.
+async fn destination(
+    client: &xbak_sdk::Client,
+    req: &DownloadRequest,
+    output: Option<&PathBuf>,
+) -> Result<(PathBuf, Option<CrossRegionBackupItem>), CliError> {
+    if let Some(file) = output.filter(|p| !p.is_dir()) {
+        return Ok((file.clone(), None));
+    }
+    let item = client.cross_region_backup(req).await?;
+    let name = std::path::Path::new(&item.cross_backup_set_file)
+        .file_name()
+        .filter(|n| !item.cross_backup_set_file.is_empty() && !n.is_empty())
+        .ok_or_else(|| CliError::Other("the listing has no CrossBackupSetFile; use -o".into()))?
+        .to_owned();
+    let base = output.cloned().unwrap_or_else(|| PathBuf::from("."));
+    Ok((base.join(name), Some(item)))
+}
+
+/// Renders download events on `bar`; messages go above it, or to stderr when it is hidden
+/// (not a terminal), and nowhere when `quiet`.
+fn show_progress(bar: indicatif::ProgressBar, quiet: bool) -> impl FnMut(DownloadEvent) + Send {
+    let say = {
+        let bar = bar.clone();
+        move |msg: String| {
+            if quiet {
+            } else if bar.is_hidden() {
+                eprintln!("{msg}");
+            } else {
+                bar.println(msg);
+            }
+        }
+    };
+    move |e: DownloadEvent| match e {
+        DownloadEvent::Started { total, offset } => {
+            bar.set_length(total);
+            bar.set_position(offset);
+            if offset > 0 {
+                say(format!("resuming at byte {offset} of {total}"));
+            }
+        }
+        DownloadEvent::Progress { done } => bar.set_position(done),
+        DownloadEvent::LinkRenewed => say("the download link had expired; got a fresh one".into()),
+        DownloadEvent::Retrying { offset, error } => {
+            say(format!("retrying from byte {offset}: {error}"))
+        }
+        DownloadEvent::Verifying => bar.set_message("verifying"),
+    }
+}
+
+/// What was downloaded and checked (stderr), and `<sha256>  <path>` (stdout, sha256sum's
+/// format).
+fn print_summary(out: &xbak_sdk::DownloadOutcome, secs: f64) {
+    let secs = secs.max(1e-6);
+    let fetched = out.size - out.resumed_from;
+    let mut checks = vec!["size".to_owned()];
+    if out.sha256_verified {
+        checks.push("sha256".into());
+    }
+    if out.crc64_verified {
+        checks.push("crc64".into());
+    }
+    let mut note = String::new();
+    if out.resumed_from > 0 {
+        note.push_str(&format!("; resumed from byte {}", out.resumed_from));
+    }
+    if out.links_renewed > 0 {
+        note.push_str(&format!("; link renewed {}x", out.links_renewed));
+    }
+    eprintln!(
+        "downloaded {} ({}, {} fetched in {secs:.1} s, {:.1} MiB/s{note}); verified: {}",
+        out.path.display(),
+        human_size(out.size as i64),
+        human_size(fetched as i64),
+        fetched as f64 / secs / (1024.0 * 1024.0),
+        checks.join(", ")
+    );
+    println!("{}  {}", out.sha256, out.path.display());
 }
 
 #[cfg(test)]

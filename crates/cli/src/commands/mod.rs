@@ -17,9 +17,9 @@ pub mod restore;
 pub mod schedule;
 pub mod serve;
 
-/// Parses `yyyy-MM-ddTHH:mm:ssZ` for a named flag.
+/// Parses `yyyy-MM-ddTHH:mm:ssZ` (or `yyyy-MM-ddTHH:mmZ`) for a named flag.
 pub fn parse_time(flag: &str, value: &str) -> anyhow::Result<xbak_domain::time::Timestamp> {
-    xbak_domain::time::parse_utc(value).ok_or_else(|| {
+    xbak_protocol::time::parse_utc_seconds_or_minutes(value).ok_or_else(|| {
         anyhow::anyhow!("{flag} {value:?} is not a UTC time like 2024-03-05T02:21:00Z")
     })
 }

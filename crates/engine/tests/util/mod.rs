@@ -13,7 +13,6 @@ use tokio::sync::broadcast;
 use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::Catalog;
 use xbak_domain::naming::{backup_set_file_name, backup_set_key, copy_key};
-use xbak_domain::time::parse_utc;
 use xbak_domain::{
     BackupMethod, BackupSetScale, BackupType, Category, Instance, NewBackupSet, NewInstance,
     Policy, Region, StorageType,
@@ -183,8 +182,9 @@ pub struct SetSlot {
 
 impl SetSlot {
     pub fn new(instance: &Instance, n: u32) -> SetSlot {
-        let started =
-            parse_utc("2024-03-01T00:00:00Z").unwrap() + chrono::Duration::hours(i64::from(n));
+        use chrono::TimeZone as _;
+        let started = chrono::Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap()
+            + chrono::Duration::hours(i64::from(n));
         let file = backup_set_file_name(
             SOURCE,
             &instance.db_instance_id,

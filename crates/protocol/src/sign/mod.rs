@@ -4,7 +4,7 @@
 //!    and rejects structurally broken requests without any secret;
 //! 2. [`verify`] recomputes the signature with the secret and compares in constant time.
 //!
-//! The server checks the timestamp window ([`parse_timestamp`]) and nonce replay itself, between
+//! The server checks the timestamp window ([`crate::time::parse_utc_seconds`]) and nonce replay itself, between
 //! or after these steps; neither is done here because both need a clock or state.
 //!
 //! Choices (PROTOCOL leaves them open):
@@ -18,7 +18,6 @@
 pub mod v1;
 pub mod v3;
 
-use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -65,7 +64,7 @@ impl Claim {
         }
     }
 
-    /// The timestamp as sent; parse it with [`parse_timestamp`].
+    /// The timestamp as sent; parse it with [`crate::time::parse_utc_seconds`].
     pub fn timestamp(&self) -> &str {
         match self {
             Claim::V1 { timestamp, .. } | Claim::V3 { timestamp, .. } => timestamp,
@@ -218,9 +217,4 @@ fn check(expected: &str, given: &str, string_to_sign: String) -> Result<(), ApiE
     } else {
         Err(ApiError::SignatureDoesNotMatch { string_to_sign })
     }
-}
-
-/// Parses a `Timestamp` / `x-acs-date` value: exactly `yyyy-MM-ddTHH:mm:ssZ` (UTC).
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    crate::time::parse_utc(s, false)
 }

@@ -6,12 +6,12 @@
 //! no description).
 
 use xbak_domain::instance::DEFAULT_RETENTION_DAYS;
-use xbak_domain::time::format_utc;
 use xbak_protocol::actions::describe_instance_cross_backup_policy::response::enable_word;
 use xbak_protocol::actions::describe_instance_cross_backup_policy::{
     render, DescribeInstanceCrossBackupPolicyParams, DescribeInstanceCrossBackupPolicyResponse,
 };
 use xbak_protocol::actions::modify_instance_cross_backup_policy::params::ONLY_TYPE;
+use xbak_protocol::time::format_utc;
 use xbak_protocol::Format;
 
 use super::common::eligible_instance;

@@ -62,8 +62,10 @@ impl DescribeCrossRegionBackupsParams {
         let (start_time, end_time) = match window {
             None => (None, None),
             Some((s, e)) => {
-                let st = crate::time::parse_utc(s, true).ok_or(ApiError::InvalidStartTimeFormat)?;
-                let et = crate::time::parse_utc(e, true).ok_or(ApiError::InvalidEndTimeFormat)?;
+                let st = crate::time::parse_utc_seconds_or_minutes(s)
+                    .ok_or(ApiError::InvalidStartTimeFormat)?;
+                let et = crate::time::parse_utc_seconds_or_minutes(e)
+                    .ok_or(ApiError::InvalidEndTimeFormat)?;
                 if et < st {
                     return Err(ApiError::InvalidStartTimeAndEndTimeMalformed);
                 }
