@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use xbak_engine::CopyEvent;
+use xbak_domain::CopyEvent;
 
 /// Counters updated on the hot path with relaxed atomics.
 #[derive(Default)]

@@ -4,9 +4,9 @@ use crate::context::Context;
 use crate::progress::activity_spinner;
 use anyhow::Context as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use xbak_agent::{AgentConfig, AgentProgress, BackupAgent, BackupRequest};
 use xbak_domain::time::format_utc;
 use xbak_domain::{BackupMethod, BackupType};
-use xbak_engine::{AgentConfig, AgentProgress, BackupAgent, BackupRequest};
 
 #[derive(clap::Args)]
 pub struct RunArgs {

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
+use xbak_agent::{BackupAgent, BackupRequest};
 use xbak_catalog::Catalog;
 use xbak_domain::{BackupMethod, BackupRunStatus, BackupType, Instance};
-use xbak_engine::{BackupAgent, BackupRequest};
 use xbak_server::OnDemandBackups;
 
 /// The backups enabling a cross-region policy asks for ([`OnDemandBackups`]), taken by the

@@ -11,9 +11,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tracing::{info, warn};
-use xbak_engine::{
-    AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig, Retention,
-};
+use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
+use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
 use xbak_server::nonces::FLUSH_EVERY;
 use xbak_server::{app, AppState, OnDemandBackups, ServerConfig};
 use xbak_storage::links::LinkSigner;
@@ -36,7 +35,7 @@ pub struct Args {
     link_ttl_seconds: u64,
     /// Bandwidth limit of the copy workers per destination region in bytes/s (`50M`, `512K`;
     /// `0`: unlimited).
-    #[arg(long, default_value = "0", value_parser = xbak_engine::throttle::parse_rate)]
+    #[arg(long, default_value = "0", value_parser = xbak_domain::rate::parse_rate)]
     bwlimit: u64,
 }
 
@@ -135,7 +134,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
 /// Turns the replicator's events into the server's metrics.
 async fn feed_metrics(
     state: AppState,
-    mut events: tokio::sync::broadcast::Receiver<xbak_engine::CopyEvent>,
+    mut events: tokio::sync::broadcast::Receiver<xbak_domain::CopyEvent>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     let mut progress = std::collections::HashMap::new();

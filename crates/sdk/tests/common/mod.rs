@@ -14,7 +14,7 @@ use xbak_domain::{
     BackupMethod, BackupSetScale, BackupType, Category, NewBackupSet, NewInstance, Policy, Region,
     StorageType,
 };
-use xbak_engine::{Replicator, ReplicatorConfig};
+use xbak_replicator::{Replicator, ReplicatorConfig};
 use xbak_sdk::{Client, Credentials, HttpMethod, RetryPolicy, SignatureVersion};
 use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;

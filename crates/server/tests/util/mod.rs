@@ -16,9 +16,9 @@ use xbak_domain::{
     BackupMethod, BackupSetScale, BackupType, Category, NewBackupSet, NewInstance, Policy, Region,
     StorageType,
 };
-use xbak_engine::{Replicator, ReplicatorConfig};
 use xbak_protocol::sign::{v1, v3};
 use xbak_protocol::{encode::rfc3986, RawParams};
+use xbak_replicator::{Replicator, ReplicatorConfig};
 use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::{RegionStore, Regions};
