@@ -128,33 +128,12 @@ async fn attempt(
         })?,
         sha256: job.sha256.to_ascii_lowercase(),
     };
-
-    let staged = if dest.supports_resume() {
-        let ends = CopyEnds {
-            source: &source,
-            dest: &dest,
-        };
-        let up = resume::upload(ctx, lease, &ends, &expected, upload).await?;
-        StagedCopy {
-            read: up.sha256.map(|sha256| Checksum {
-                size: expected.size,
-                sha256,
-            }),
-            staging_key: up.staging_key,
-            resumed_from: up.resumed_from,
-            sent: up.sent,
-        }
-    } else {
-        copy_from_zero(ctx, job, &source, &dest, &expected, staging).await?
+    let ends = CopyEnds {
+        source: &source,
+        dest: &dest,
     };
+    let staged = stage(ctx, lease, &ends, &expected, staging, upload).await?;
     let copying = phase.elapsed();
-    if let Some(read) = staged.read.as_ref().filter(|read| **read != expected) {
-        // What came out of the source is not what was registered: no need to read it back.
-        upload.mark_bad();
-        return Err(CopyFailure::Retryable(format!(
-            "source bytes do not match the recorded checksum: expected {expected}, read {read}"
-        )));
-    }
 
     let phase = Instant::now();
     let verified = dest
@@ -169,8 +148,9 @@ async fn attempt(
             }
             CopyFailure::storage("verifying the staged copy", e)
         })?;
-    let copy_id = job.copy_id;
-    ctx.emit(CopyEvent::Verified { copy_id });
+    ctx.emit(CopyEvent::Verified {
+        copy_id: job.copy_id,
+    });
     let verifying = phase.elapsed();
 
     let phase = Instant::now();
@@ -180,7 +160,60 @@ async fn attempt(
         size: verified.size,
         sha256: verified.sha256,
     };
-    match dest.publish(&to_publish, &job.dest_key).await {
+    publish(job, &dest, &to_publish, staging, upload).await?;
+    Ok(Copied {
+        bytes: verified.size,
+        sent: staged.sent,
+        resumed_from: staged.resumed_from,
+        copying,
+        verifying,
+        publishing: phase.elapsed(),
+    })
+}
+
+/// Streams the source into staging in the destination (resumably where the region allows);
+/// fails if what was read from the source is not what was registered (no need to read back).
+async fn stage(
+    ctx: &CopyContext,
+    lease: &Lease<'_>,
+    ends: &CopyEnds<'_>,
+    expected: &Checksum,
+    staging: &StagingSlot,
+    upload: &ResumeSlot,
+) -> Result<StagedCopy, CopyFailure> {
+    let job = lease.job;
+    let staged = if ends.dest.supports_resume() {
+        let up = resume::upload(ctx, lease, ends, expected, upload).await?;
+        StagedCopy {
+            read: up.sha256.map(|sha256| Checksum {
+                size: expected.size,
+                sha256,
+            }),
+            staging_key: up.staging_key,
+            resumed_from: up.resumed_from,
+            sent: up.sent,
+        }
+    } else {
+        copy_from_zero(ctx, job, ends.source, ends.dest, expected, staging).await?
+    };
+    if let Some(read) = staged.read.as_ref().filter(|read| *read != expected) {
+        upload.mark_bad();
+        return Err(CopyFailure::Retryable(format!(
+            "source bytes do not match the recorded checksum: expected {expected}, read {read}"
+        )));
+    }
+    Ok(staged)
+}
+
+/// Publishes the verified staging object at the job's destination key.
+async fn publish(
+    job: &CopyJob,
+    dest: &RegionStore,
+    staged: &Staged,
+    staging: &StagingSlot,
+    upload: &ResumeSlot,
+) -> Result<(), CopyFailure> {
+    match dest.publish(staged, &job.dest_key).await {
         Ok(()) => {}
         Err(StorageError::AlreadyExists(key)) => {
             staging.clear(); // publish dropped it
@@ -194,14 +227,7 @@ async fn attempt(
     }
     staging.clear();
     upload.clear();
-    Ok(Copied {
-        bytes: verified.size,
-        sent: staged.sent,
-        resumed_from: staged.resumed_from,
-        copying,
-        verifying,
-        publishing: phase.elapsed(),
-    })
+    Ok(())
 }
 
 /// A staged copy, before verification.

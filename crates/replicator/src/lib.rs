@@ -14,8 +14,10 @@
 //! (storage), rendering progress (the CLI) or metrics (the server). The replicator and the API
 //! server talk only through catalog rows.
 //!
-//! Module layering (imports point down only): [`Replicator`] → `copy` → `resume` → `lease` →
-//! `context` → `failure`, `throttle`, `config` → `backoff`.
+//! Modules import one way only (checked: no cycle): `replicator` → `copy` → `resume` →
+//! `lease` → `failure`; `replicator`, `copy` and `resume` take a `context::CopyContext` (which
+//! uses `config`, `throttle` and `failure`; `config` uses `backoff`); `retention` and
+//! `replicator` report `error::ReplicatorError`.
 
 mod backoff;
 mod config;
