@@ -1,5 +1,5 @@
-//! xbak's business vocabulary: accounts, regions, instances, backup sets, cross-region copies,
-//! policies and the listing query. Pure types and rules; no IO, no wire format, no SQL.
+//! xbak's business vocabulary: accounts, regions, instances, backup sets, cross-region copies
+//! and their progress events, policies, the listing query and bandwidth rates. Pure types and rules; no IO, no wire format, no SQL.
 //!
 //! Wire names (`"P"`, `"F"`, `"HighAvailability"`, …) live here because they are also the values
 //! the catalog stores; the protocol crate decides how they are rendered.
@@ -7,10 +7,12 @@
 pub mod agent;
 pub mod backup;
 pub mod copy;
+pub mod copy_event;
 pub mod instance;
 pub mod naming;
 pub mod policy;
 pub mod query;
+pub mod rate;
 pub mod time;
 
 pub use agent::{
@@ -19,6 +21,7 @@ pub use agent::{
 };
 pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupSet};
 pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
+pub use copy_event::CopyEvent;
 pub use instance::{
     AccessKey, Account, Category, CrossBackupPolicy, Instance, NewInstance, Policy, Region,
     StorageType,

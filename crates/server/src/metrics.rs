@@ -4,7 +4,7 @@
 
 use crate::exposition::{Exposition, Kind};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use xbak_engine::CopyEvent;
+use xbak_domain::CopyEvent;
 
 /// Counters updated on the hot path with relaxed atomics.
 #[derive(Default)]

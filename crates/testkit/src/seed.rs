@@ -12,7 +12,7 @@ use xbak_domain::{
     BackupMethod, BackupSetScale, BackupType, Category, Instance, NewBackupSet, NewInstance,
     Policy, Region, StorageType,
 };
-use xbak_engine::{Replicator, ReplicatorConfig};
+use xbak_replicator::{Replicator, ReplicatorConfig};
 use xbak_server::{AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::{RegionStore, Regions};

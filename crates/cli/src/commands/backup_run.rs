@@ -5,7 +5,7 @@ use crate::progress::activity_spinner;
 use anyhow::Context as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use xbak_engine::{AgentConfig, AgentProgress, BackupAgent, BackupOutcome, BackupRequest};
+use xbak_agent::{AgentConfig, AgentProgress, BackupAgent, BackupOutcome, BackupRequest};
 use xbak_protocol::time::format_utc;
 
 #[derive(clap::Args)]

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tracing::{info, warn};
+use xbak_agent::{BackupAgent, BackupRequest};
 use xbak_catalog::{Catalog, CatalogError};
 use xbak_domain::policy::copy_window_start;
 use xbak_domain::{BackupMethod, BackupRunStatus, BackupType, Instance, RequestedBackup};
-use xbak_engine::{BackupAgent, BackupRequest};
 
 /// Takes the requested backups with the [`BackupAgent`], one at a time.
 ///

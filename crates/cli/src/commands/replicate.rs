@@ -5,7 +5,7 @@ use crate::progress::bytes_bar;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::broadcast;
-use xbak_engine::{CopyEvent, Replicator, ReplicatorConfig, Retention};
+use xbak_replicator::{CopyEvent, Replicator, ReplicatorConfig, Retention};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, default_value_t = 60)]
     lease_seconds: u64,
     /// Bandwidth limit per destination region in bytes/s (`50M`, `512K`; `0`: unlimited).
-    #[arg(long, default_value = "0", value_parser = xbak_engine::throttle::parse_rate)]
+    #[arg(long, default_value = "0", value_parser = xbak_domain::rate::parse_rate)]
     bwlimit: u64,
 }
 

@@ -11,12 +11,12 @@ use anyhow::Context as _;
 use futures::TryStreamExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use xbak_catalog::Catalog;
-use xbak_domain::Dsn;
-use xbak_engine::restore::{
+use xbak_agent::restore::{
     RegionFetcher, RestoreConfig, RestoreError, RestoreProgress, RestoreReport, RestoreRequest,
     RestoreTarget, Restorer, SetFetcher, SetReader,
 };
+use xbak_catalog::Catalog;
+use xbak_domain::Dsn;
 use xbak_storage::links::LinkSigner;
 
 #[derive(clap::Args)]

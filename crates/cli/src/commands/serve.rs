@@ -12,10 +12,9 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
-use xbak_engine::{
-    AgentConfig, BackupAgent, BackupScheduler, Replicator, ReplicatorConfig, Retention,
-};
+use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
 use xbak_server::nonces::FLUSH_EVERY;
 use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
@@ -39,7 +38,7 @@ pub struct Args {
     link_ttl_seconds: u64,
     /// Bandwidth limit of the copy workers per destination region in bytes/s (`50M`, `512K`;
     /// `0`: unlimited).
-    #[arg(long, default_value = "0", value_parser = xbak_engine::throttle::parse_rate)]
+    #[arg(long, default_value = "0", value_parser = xbak_domain::rate::parse_rate)]
     bwlimit: u64,
 }
 
@@ -198,7 +197,7 @@ fn spawn_requested_backups(
 /// Turns the replicator's events into the server's metrics.
 async fn feed_metrics(
     state: AppState,
-    mut events: tokio::sync::broadcast::Receiver<xbak_engine::CopyEvent>,
+    mut events: tokio::sync::broadcast::Receiver<xbak_domain::CopyEvent>,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     let mut progress = std::collections::HashMap::new();
