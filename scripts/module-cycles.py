@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
-"""Module import graph of Rust crates: for every module file, the `crate::`/`super::`/`self::`
-modules it uses (comments and `mod` declarations ignored); prints the cycles (strongly connected
-components with more than one module)."""
+"""Module import graph of Rust crate source folders, and its cycles.
+
+    python3 scripts/module-cycles.py [--no-ancestors] [--crate-only] crates/X/src ...
+
+For every module file: the modules of the same crate it uses (`crate::`, `super::`, `self::` and
+child paths; comments, strings and `#[cfg(test)] mod` blocks ignored). Prints the graph and every
+cycle (strongly connected component of more than one module); exits 1 when there is one.
+`--no-ancestors` drops the edges from a module to its ancestors (a child may always use what its
+parent defines or re-exports), leaving the cycles between siblings: what `.ci/run` checks.
+"""
 import os, re, sys
 
 def modules(src):
