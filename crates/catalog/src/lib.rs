@@ -1,5 +1,5 @@
 //! The catalog: everything xbak remembers. One [`Catalog`] trait, one adapter per backend
-//! (`sqlite` now; PostgreSQL next, behind the same trait and the same [`suite`]).
+//! (`sqlite`, `postgres`), both held to the same [`suite`].
 //!
 //! The server and the workers talk only through the catalog, so API servers and copy workers can
 //! run in different processes on one catalog. Long work is a durable queue here: a copy is a row
@@ -15,6 +15,8 @@ use xbak_domain::{
     NewBackupRun, NewBackupSet, NewInstance, Policy, Region,
 };
 
+pub mod postgres;
+mod rules;
 pub mod sqlite;
 pub mod suite;
 

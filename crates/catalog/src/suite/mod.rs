@@ -17,6 +17,7 @@ mod nonces;
 mod queue;
 mod registry;
 mod retention;
+pub mod scratch;
 
 use std::sync::Arc;
 use std::time::Duration;
