@@ -44,8 +44,173 @@ mod suite {
 /// What only the PostgreSQL adapter promises.
 mod specific {
     use super::*;
-    use xbak_catalog::suite::{record, t0, world};
+    use xbak_catalog::suite::{
+        new_instance, new_set, record, set_policy, t0, world, BEIJING, HANGZHOU, SHANGHAI,
+    };
     use xbak_catalog::CatalogError;
+
+    async fn raw(url: &str) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// `copy_listing_totals` and `copy_listing_days` (kept by the trigger) must always equal a
+    /// count of the listed rows, whatever changes the copies.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kept_totals_follow_every_change() {
+        let backend = PostgresScratch::default();
+        let w = world(&backend).await;
+        let mut instances = vec![w.instance.clone()];
+        for name in ["rm-b", "rm-c"] {
+            let i = w
+                .cat
+                .create_instance(&new_instance(w.account.id, name))
+                .await
+                .unwrap();
+            instances.push(i);
+        }
+        // Sets without queued copies: the copies below are written directly.
+        set_policy(&*w.cat, &w.instance, false, SHANGHAI).await;
+        let mut sets = Vec::new();
+        for n in 0..60u32 {
+            let instance = &instances[n as usize % 3];
+            let set = w
+                .cat
+                .record_backup_set(&new_set(instance, t0(), n))
+                .await
+                .unwrap();
+            sets.push((set.backup_set.id, instance.id));
+        }
+        let client = raw(backend.url().await).await;
+        let check = |step: String| {
+            let client = &client;
+            async move {
+                let counted: Vec<(i64, String, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, COUNT(*) FROM copies
+                         WHERE status IN ('completed', 'failed') GROUP BY 1, 2 ORDER BY 1, 2",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                let kept: Vec<(i64, String, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, listed FROM copy_listing_totals
+                         WHERE listed <> 0 ORDER BY 1, 2",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                assert_eq!(kept, counted, "totals after {step}");
+                let counted: Vec<(i64, String, i64, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, floor(backup_started_at / 86400.0)::BIGINT, COUNT(*)
+                         FROM copies WHERE status IN ('completed', 'failed') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                    .collect();
+                let kept: Vec<(i64, String, i64, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                    .collect();
+                assert_eq!(kept, counted, "days after {step}");
+            }
+        };
+        let statuses = ["pending", "completed", "failed"];
+        let regions = [HANGZHOU, SHANGHAI, BEIJING];
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut live = Vec::new();
+        for (set_id, instance_id) in &sets {
+            let started = next(4) as i64 * 86_400 + [-1, 0, 1, 43_200, 86_399][next(5) as usize];
+            let row = client
+                .query_one(
+                    "INSERT INTO copies (backup_set_id, instance_id, dest_region_id, object_key, status,
+                                         backup_started_at, queued_at) VALUES ($1, $2, $3, 'k', $4, $5, 0)
+                     RETURNING id",
+                    &[set_id, instance_id, &regions[next(2) as usize], &statuses[next(3) as usize], &started],
+                )
+                .await
+                .unwrap();
+            live.push(row.get::<_, i64>(0));
+        }
+        check("inserts".into()).await;
+        for step in 0..150 {
+            let id = live[next(live.len() as u64) as usize];
+            let n = match next(5) {
+                0 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET status = $2 WHERE id = $1",
+                            &[&id, &statuses[next(3) as usize]],
+                        )
+                        .await
+                }
+                1 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET dest_region_id = $2 WHERE id = $1",
+                            &[&id, &regions[next(3) as usize]],
+                        )
+                        .await
+                }
+                2 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET instance_id = $2, status = $3 WHERE id = $1",
+                            &[
+                                &id,
+                                &instances[next(3) as usize].id,
+                                &statuses[next(3) as usize],
+                            ],
+                        )
+                        .await
+                }
+                3 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET backup_started_at = $2 WHERE id = $1",
+                            &[
+                                &id,
+                                &(next(4) as i64 * 86_400 + [-1, 0, 86_399][next(3) as usize]),
+                            ],
+                        )
+                        .await
+                }
+                _ => {
+                    client
+                        .execute("DELETE FROM copies WHERE id = $1", &[&id])
+                        .await
+                }
+            };
+            n.unwrap();
+            check(format!("step {step}")).await;
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn processes_opening_a_fresh_database_at_once_migrate_it_once() {
