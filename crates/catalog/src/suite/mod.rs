@@ -18,6 +18,7 @@ mod queue;
 mod registry;
 mod requests;
 mod retention;
+pub mod scratch;
 
 use std::sync::Arc;
 use std::time::Duration;
