@@ -1,15 +1,30 @@
-//! The parts of the cross-region policy only the policy API uses: the log-backup switch, when
-//! each switch was last turned on, and queueing the copy of a recent set when the policy is
-//! turned on.
+//! The parts of the cross-region policy only the policy service uses: the log-backup switch, when
+//! each switch was last turned on, queueing the copy of a recent set when the policy is turned on
+//! (as Alibaba does), and the one transaction that does all of it for a policy change.
 
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::naming::{copy_key, file_name_of};
+use xbak_domain::policy as rules;
 use xbak_domain::time::Timestamp;
-use xbak_domain::{CrossBackupPolicy, Policy};
+use xbak_domain::{CrossBackupPolicy, Policy, PolicyChange};
 
-use super::instances::{instance_by_id, policy, put_policy, require_region};
+use super::backups::newest_backup_set;
+use super::instances::{instance_by_id, policy, put_policy, region, require_region};
+use super::requests::{insert_request, open_request_of};
 use super::rows::{execute, get, opt_time_at, query_opt, secs, wall_clock};
-use crate::{CatalogError, Result};
+use crate::{CatalogError, PolicyChangeError, PolicyChanged, Result};
+
+/// Locks the instance's row until the transaction ends, so concurrent changes of one
+/// instance's policy run one after another, each reading what the last wrote.
+async fn lock_instance(tx: &Transaction<'_>, instance_id: i64) -> Result<()> {
+    query_opt(
+        tx,
+        "SELECT 1 FROM instances WHERE id = $1 FOR UPDATE",
+        &[&instance_id],
+    )
+    .await?;
+    Ok(())
+}
 
 /// Stores `policy` as [`put_policy`] does, plus the log switch (forced off when the policy is
 /// off) and the enable times: a switch turned on now gets `policy.updated_at`, one already on
@@ -19,13 +34,7 @@ pub(super) async fn put_cross_backup_policy(
     new: &Policy,
     log_backup_enabled: bool,
 ) -> Result<CrossBackupPolicy> {
-    // Serialises concurrent changes of one instance's policy: each reads what the last wrote.
-    query_opt(
-        tx,
-        "SELECT 1 FROM instances WHERE id = $1 FOR UPDATE",
-        &[&new.instance_id],
-    )
-    .await?;
+    lock_instance(tx, new.instance_id).await?;
     let before = cross_backup_policy(tx, new.instance_id).await?;
     put_policy(tx, new).await?;
     let log_on = log_backup_enabled && new.enabled;
@@ -140,4 +149,56 @@ pub(super) async fn queue_copy_of_latest_set(
     )
     .await?;
     row.map(|r| get(&r, 0)).transpose()
+}
+
+/// The policy service's transaction: merges `change` into the stored policy by the domain's
+/// rules, stores it, and, when the policy is on, queues the copy of the newest recent set or,
+/// when turning it on found none, inserts a requested backup (unless one is open already).
+pub(super) async fn change_cross_backup_policy(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    change: &PolicyChange,
+    now: Timestamp,
+) -> Result<PolicyChanged, PolicyChangeError> {
+    lock_instance(tx, instance_id).await?;
+    let instance = instance_by_id(tx, instance_id)
+        .await?
+        .ok_or_else(|| CatalogError::NotFound(format!("instance {instance_id}")))?;
+    if let Some(dest) = &change.dest_region_id {
+        let configured = region(tx, dest).await?.is_some();
+        rules::check_destination(dest, &instance.region_id, configured)?;
+    }
+    let current = cross_backup_policy(tx, instance_id).await?;
+    let was_enabled = current.as_ref().is_some_and(|c| c.policy.enabled);
+    let Some(resolved) = rules::resolve(instance_id, current.as_ref(), change, now)? else {
+        return Ok(PolicyChanged::default());
+    };
+    let stored = put_cross_backup_policy(tx, &resolved.policy, resolved.log_backup_enabled).await?;
+    let mut changed = PolicyChanged {
+        stored: Some(stored),
+        ..PolicyChanged::default()
+    };
+    if !resolved.policy.enabled {
+        return Ok(changed);
+    }
+    let since = rules::copy_window_start(now);
+    let dest = &resolved.policy.dest_region_id;
+    changed.queued_copy_id = queue_copy_of_latest_set(tx, instance_id, dest, since).await?;
+    let newest = newest_backup_set(tx, instance_id)
+        .await?
+        .map(|s| s.started_at);
+    let needed = rules::backup_needed(
+        was_enabled,
+        true,
+        changed.queued_copy_id.is_some(),
+        newest,
+        since,
+    );
+    if needed {
+        changed.requested_backup_id = Some(match open_request_of(tx, instance_id).await? {
+            Some(open) => open,
+            None => insert_request(tx, instance_id, rules::POLICY_TRIGGER, now).await?,
+        });
+    }
+    Ok(changed)
 }

@@ -22,6 +22,7 @@ mod instances;
 mod migrations;
 mod nonces;
 mod queue;
+mod requests;
 mod retention;
 mod rows;
 
@@ -32,18 +33,18 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction};
 use rand::Rng;
 use xbak_domain::time::Timestamp;
-use xbak_domain::CrossBackupPolicy;
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
     CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
     NewBackupSet, NewInstance, Policy, Region,
 };
+use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
 
 use errors::{translate_pool, PgResultExt};
 
 use crate::{
     Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject,
-    RecordedBackupSet, Result, SeenNonce,
+    PolicyChangeError, PolicyChanged, RecordedBackupSet, Result, SeenNonce,
 };
 
 /// Connections per process. Statements are short; this keeps two cores busy with room for
@@ -229,6 +230,88 @@ impl Catalog for PostgresCatalog {
             dest_region_id,
             since
         ))
+    }
+
+    async fn change_cross_backup_policy(
+        &self,
+        instance_id: i64,
+        change: &PolicyChange,
+        now: Timestamp,
+    ) -> Result<PolicyChanged, PolicyChangeError> {
+        // A refusal drops the transaction, rolling back the instance's row lock and nothing else.
+        write!(self, |tx| cross_policy::change_cross_backup_policy(
+            &tx,
+            instance_id,
+            change,
+            now
+        ))
+    }
+
+    async fn claim_requested_backup(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<RequestedBackup>> {
+        write!(self, |tx| requests::claim_requested_backup(&tx, now, lease))
+    }
+
+    async fn renew_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        until: Timestamp,
+    ) -> Result<()> {
+        write_quiet!(self, |tx| requests::renew_requested_backup(
+            &tx,
+            id,
+            lease_token,
+            until
+        ))
+    }
+
+    async fn complete_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| requests::finish_requested_backup(
+            &tx,
+            id,
+            lease_token,
+            RequestState::Done,
+            backup_run_id,
+            None,
+            now
+        ))
+    }
+
+    async fn fail_requested_backup(
+        &self,
+        id: i64,
+        lease_token: &str,
+        backup_run_id: Option<i64>,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        write!(self, |tx| requests::finish_requested_backup(
+            &tx,
+            id,
+            lease_token,
+            RequestState::Failed,
+            backup_run_id,
+            Some(error),
+            now
+        ))
+    }
+
+    async fn requested_backup(&self, id: i64) -> Result<Option<RequestedBackup>> {
+        read!(self, |c| requests::requested_backup(c, id))
+    }
+
+    async fn open_requested_backups(&self, instance_id: i64) -> Result<Vec<RequestedBackup>> {
+        read!(self, |c| requests::open_requested_backups(c, instance_id))
     }
 
     async fn record_backup_set(&self, new: &NewBackupSet) -> Result<RecordedBackupSet> {
