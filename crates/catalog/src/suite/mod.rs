@@ -101,6 +101,8 @@ macro_rules! catalog_test_suite {
             enabling_queues_the_recent_set_or_requests_a_backup,
             requested_backups_are_claimed_with_leases,
             failed_requests_keep_their_error,
+            concurrent_enables_request_one_backup,
+            concurrent_request_claimers_never_share_a_request,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {
