@@ -103,6 +103,7 @@ macro_rules! catalog_test_suite {
             failed_requests_keep_their_error,
             concurrent_enables_request_one_backup,
             concurrent_request_claimers_never_share_a_request,
+            concurrent_partial_changes_all_stick,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

@@ -500,3 +500,74 @@ pub async fn concurrent_request_claimers_never_share_a_request(backend: &dyn Bac
         assert_eq!((r.state, r.attempts), (RequestState::Done, 1), "{r:?}");
     }
 }
+
+/// Racing changes of different values of one policy all stick: each change merges with what the
+/// one before it stored, never with a policy read before that one committed.
+pub async fn concurrent_partial_changes_all_stick(backend: &dyn Backend) {
+    const INSTANCES: usize = 4;
+    let w = world(backend).await;
+    let now = clock();
+    let mut instances = Vec::new();
+    for n in 0..INSTANCES {
+        let inst = w
+            .cat
+            .create_instance(&new_instance(w.account.id, &format!("rm-part{n}")))
+            .await
+            .unwrap();
+        w.cat
+            .change_cross_backup_policy(inst.id, &enable(SHANGHAI), now)
+            .await
+            .unwrap();
+        instances.push(inst.id);
+    }
+    let changes = [
+        PolicyChange {
+            retention_days: Some(30),
+            ..PolicyChange::default()
+        },
+        PolicyChange {
+            log_backup_enabled: Some(true),
+            ..PolicyChange::default()
+        },
+        PolicyChange {
+            dest_region_id: Some(BEIJING.into()),
+            ..PolicyChange::default()
+        },
+    ];
+    let mut handles = vec![Arc::clone(&w.cat)];
+    for _ in 1..changes.len() {
+        handles.push(backend.open().await);
+    }
+    let mut tasks = Vec::new();
+    for &id in &instances {
+        for (i, change) in changes.iter().enumerate() {
+            let (cat, change) = (Arc::clone(&handles[i]), change.clone());
+            tasks.push(tokio::spawn(async move {
+                cat.change_cross_backup_policy(id, &change, now)
+                    .await
+                    .expect("policy change")
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.expect("changer task");
+    }
+    for id in instances {
+        let stored = w
+            .cat
+            .cross_backup_policy(id)
+            .await
+            .unwrap()
+            .expect("policy");
+        assert_eq!(
+            (
+                stored.policy.enabled,
+                stored.policy.retention_days,
+                stored.log_backup_enabled,
+                stored.policy.dest_region_id.as_str(),
+            ),
+            (true, 30, true, BEIJING),
+            "{stored:?}"
+        );
+    }
+}
