@@ -11,6 +11,10 @@ bash .ci/db-tools.sh
 # The S3-compatible server the S3-region tests need (moto on loopback), stopped on exit.
 eval "$(bash .ci/s3-server.sh start)"
 trap 'bash .ci/s3-server.sh stop' EXIT
+# The PostgreSQL server the PostgreSQL catalog tests need (the machine's own, started if down),
+# with a scratch database for this run, dropped on exit beside the S3 server's stop.
+eval "$(bash .ci/postgres.sh start)"
+trap 'bash .ci/postgres.sh stop; bash .ci/s3-server.sh stop' EXIT
 cargo build --locked -p xbak
 cargo test --locked --workspace --all-targets 2>&1 | tee target/cargo-test.log
 bash tests/sdk/run.sh "$PWD/target/debug/xbak"

@@ -1,6 +1,6 @@
 //! The catalog: everything xbak remembers. One [`Catalog`] trait, one adapter per backend
-//! (`sqlite` now; PostgreSQL next, behind the same trait and the same conformance suite, the
-//! `suite` module, compiled only with the `testing` feature that tests enable).
+//! (`sqlite`, `postgres`), both held to the same conformance suite (the `suite` module, compiled
+//! only with the `testing` feature that tests enable).
 //!
 //! The server and the workers talk only through the catalog, so API servers and copy workers can
 //! run in different processes on one catalog. Long work is a durable queue here: a copy is a row
@@ -16,6 +16,8 @@ use xbak_domain::{
 };
 use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBackup};
 
+pub mod postgres;
+mod rules;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod suite;

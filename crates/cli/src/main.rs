@@ -19,6 +19,10 @@ struct Cli {
         default_value = "./xbak-data"
     )]
     data_dir: PathBuf,
+    /// Catalog URL: postgres://user@host/db (shared by many servers and workers) or
+    /// sqlite:///path/catalog.db. Default: catalog.db in the data dir.
+    #[arg(long, global = true, env = "XBAK_CATALOG", value_name = "URL")]
+    catalog: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,7 +77,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        let ctx = context::Context::new(cli.data_dir);
+        let ctx = context::Context::new(cli.data_dir, cli.catalog);
         match cli.command {
             Command::Serve(a) => commands::serve::run(&ctx, a).await,
             Command::Region(c) => commands::region::run(&ctx, c).await,

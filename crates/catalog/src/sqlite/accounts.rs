@@ -5,12 +5,8 @@ use xbak_domain::{AccessKey, Account};
 
 use super::errors::SqlResultExt;
 use super::rows::{optional_row, random_alphanumeric, wall_clock};
+use crate::rules::new_access_key_id;
 use crate::Result;
-
-/// Alibaba's AccessKeyId shape: `LTAI` and 20 letters or digits.
-fn new_access_key_id() -> String {
-    format!("LTAI{}", random_alphanumeric(20))
-}
 
 pub(super) fn create_account(tx: &Transaction<'_>, name: &str) -> Result<(Account, AccessKey)> {
     let now = wall_clock();
@@ -60,17 +56,4 @@ pub(super) fn access_key(conn: &Connection, access_key_id: &str) -> Result<Optio
                 enabled: row.get(3)?,
             })
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn access_key_ids_look_like_alibabas() {
-        let id = new_access_key_id();
-        assert_eq!(id.len(), 24);
-        assert!(id.starts_with("LTAI"));
-        assert!(id[4..].chars().all(|c| c.is_ascii_alphanumeric()));
-    }
 }

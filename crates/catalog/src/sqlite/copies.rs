@@ -19,6 +19,7 @@ use super::instances::instance_by_id;
 use super::rows::{
     copy_and_instance_at, copy_at, copy_columns, optional_row, secs, INSTANCE_COLUMNS,
 };
+use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
 /// Must match the `WHERE` of the `copies_listed` index word for word, or SQLite will not use it.
@@ -77,19 +78,6 @@ fn page_sql(filter: &str, reverse: bool) -> String {
     )
 }
 
-/// `(reverse, limit, offset)` to read rows `offset..offset + limit` of the listing. With a known
-/// `total`, a page in the older half is read from the oldest end, so no page skips more than
-/// half of the instance's copies.
-fn page_window(limit: i64, offset: i64, total: Option<u64>) -> (bool, i64, i64) {
-    match total.and_then(|t| i64::try_from(t).ok()) {
-        Some(total) if offset < total && offset > total / 2 => {
-            let end = offset.saturating_add(limit).min(total);
-            (true, end - offset, total - end)
-        }
-        _ => (false, limit, offset),
-    }
-}
-
 /// The total from `copy_listing_totals` when the query filters by nothing it does not key
 /// (instance, and optionally destination region).
 fn kept_total_sql(query: &CopyQuery) -> Option<&'static str> {
@@ -106,42 +94,6 @@ fn kept_total_sql(query: &CopyQuery) -> Option<&'static str> {
 
 fn count_sql(filter: &str) -> String {
     format!("SELECT COUNT(*) FROM copies WHERE {filter}")
-}
-
-const DAY: i64 = 86_400;
-
-/// How to total a window `[from, to]` (inclusive, unix seconds): the whole days `days` (inclusive
-/// day numbers, `backup_started_at / 86400`) from `copy_listing_days`, plus a count of the
-/// `partial` ranges (inclusive seconds) before and after them. `None` when there is no whole day
-/// inside (a count over the window is then no dearer), or the window starts before 1970 (SQLite's
-/// division truncates towards zero, so days before it are not `[d * 86400, d * 86400 + 86399]`).
-#[derive(Debug, PartialEq, Eq)]
-struct DaySplit {
-    days: (i64, i64),
-    partial: Vec<(i64, i64)>,
-}
-
-fn split_window(from: i64, to: i64) -> Option<DaySplit> {
-    if from < 0 || to < from {
-        return None;
-    }
-    // The first day starting at or after `from`, and the last ending at or before `to`.
-    let first = from.saturating_add(DAY - 1) / DAY;
-    let last = to.saturating_add(1) / DAY - 1;
-    if first > last {
-        return None;
-    }
-    let mut partial = Vec::new();
-    if from < first * DAY {
-        partial.push((from, first * DAY - 1));
-    }
-    if (last + 1) * DAY <= to {
-        partial.push(((last + 1) * DAY, to));
-    }
-    Some(DaySplit {
-        days: (first, last),
-        partial,
-    })
 }
 
 /// Listed copies on days `?2..=?3` (all destinations: one primary-key range per destination
@@ -323,20 +275,6 @@ mod tests {
             page_number: 3,
             ..CopyQuery::first_page(1, PageSize::Thirty)
         }
-    }
-
-    #[test]
-    fn older_pages_are_read_from_the_oldest_end() {
-        // Newer half, unknown total, or past the end: forwards, unchanged.
-        assert_eq!(page_window(30, 0, Some(100)), (false, 30, 0));
-        assert_eq!(page_window(30, 30, Some(100)), (false, 30, 30));
-        assert_eq!(page_window(30, 90, None), (false, 30, 90));
-        assert_eq!(page_window(30, 120, Some(100)), (false, 30, 120));
-        // Rows 60..90 of 100 are rows 10..40 counted from the oldest.
-        assert_eq!(page_window(30, 60, Some(100)), (true, 30, 10));
-        // The last, partial page: rows 90..100 are the 10 oldest.
-        assert_eq!(page_window(30, 90, Some(100)), (true, 10, 0));
-        assert_eq!(page_window(100, 9900, Some(10_000)), (true, 100, 0));
     }
 
     /// `copy_listing_totals` (kept by triggers) must always equal a count of the listed rows.
@@ -523,43 +461,5 @@ mod tests {
             "{days}"
         );
         assert!(!days.contains("SCAN"), "{days}");
-    }
-
-    #[test]
-    fn windows_split_into_whole_days_and_partial_ends() {
-        const D: i64 = DAY;
-        let split = |days: (i64, i64), partial: Vec<(i64, i64)>| Some(DaySplit { days, partial });
-        // Within one day, across two partial days, or before 1970: counted.
-        assert_eq!(split_window(10 * D + 5, 10 * D + 500), None);
-        assert_eq!(split_window(10 * D, 10 * D + D - 2), None);
-        assert_eq!(split_window(10 * D + 1, 11 * D + D - 2), None);
-        assert_eq!(split_window(-D, 5 * D), None);
-        assert_eq!(split_window(5 * D, 4 * D), None);
-        // Whole days only.
-        assert_eq!(
-            split_window(10 * D, 10 * D + D - 1),
-            split((10, 10), vec![])
-        );
-        assert_eq!(split_window(0, 3 * D - 1), split((0, 2), vec![]));
-        // Partial ends around the whole days.
-        assert_eq!(
-            split_window(10 * D + 7, 13 * D + 9),
-            split(
-                (11, 12),
-                vec![(10 * D + 7, 11 * D - 1), (13 * D, 13 * D + 9)]
-            )
-        );
-        assert_eq!(
-            split_window(10 * D, 12 * D),
-            split((10, 11), vec![(12 * D, 12 * D)])
-        );
-        assert_eq!(
-            split_window(10 * D - 1, 12 * D - 1),
-            split((10, 11), vec![(10 * D - 1, 10 * D - 1)])
-        );
-        assert_eq!(
-            split_window(10 * D + 1, 11 * D + D - 1),
-            split((11, 11), vec![(10 * D + 1, 11 * D - 1)])
-        );
     }
 }

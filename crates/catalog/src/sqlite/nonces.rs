@@ -4,7 +4,8 @@ use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, random_alphanumeric, secs, time_at, wall_clock};
+use super::rows::{optional_row, secs, time_at, wall_clock};
+use crate::rules::{new_link_key, parse_link_key};
 use crate::{CatalogError, Result, SeenNonce};
 
 pub(super) fn remember_nonces(tx: &Transaction<'_>, nonces: &[SeenNonce]) -> Result<()> {
@@ -47,7 +48,7 @@ pub(super) fn prune_nonces(tx: &Transaction<'_>, now: Timestamp) -> Result<u64> 
     Ok(n as u64)
 }
 
-const LINK_KEY: &str = "link_signing_key";
+use crate::rules::LINK_KEY;
 
 /// Reads the link signing key; `None` until it was created.
 pub(super) fn read_link_signing_key(conn: &Connection) -> Result<Option<(String, String)>> {
@@ -62,24 +63,13 @@ pub(super) fn read_link_signing_key(conn: &Connection) -> Result<Option<(String,
 
 /// Creates the key unless some process already did, then returns the one stored.
 pub(super) fn create_link_signing_key(tx: &Transaction<'_>) -> Result<(String, String)> {
-    let value = serde_json::json!({
-        "key_id": format!("xbak-link-{}", random_alphanumeric(8).to_ascii_lowercase()),
-        "secret": random_alphanumeric(40),
-    });
+    let value = new_link_key();
     tx.prepare_cached(
         "INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)",
     )
     .db()?
-    .execute((LINK_KEY, value.to_string(), wall_clock()))
+    .execute((LINK_KEY, value, wall_clock()))
     .db()?;
     read_link_signing_key(tx)?
         .ok_or_else(|| CatalogError::Internal("link signing key vanished".into()))
-}
-
-fn parse_link_key(value: &str) -> Result<(String, String)> {
-    let bad = || CatalogError::Internal("malformed link signing key in settings".into());
-    let v: serde_json::Value = serde_json::from_str(value).map_err(|_| bad())?;
-    let key_id = v.get("key_id").and_then(|x| x.as_str()).ok_or_else(bad)?;
-    let secret = v.get("secret").and_then(|x| x.as_str()).ok_or_else(bad)?;
-    Ok((key_id.to_string(), secret.to_string()))
 }

@@ -13,18 +13,8 @@ use xbak_domain::CopyJob;
 
 use super::errors::SqlResultExt;
 use super::rows::{optional_row, random_alphanumeric, secs, time_at};
+use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
 use crate::{CatalogError, Result};
-
-/// `last_error` is for operators; keep rows small even if a cause chain is huge.
-pub(super) const MAX_ERROR_LEN: usize = 2000;
-
-pub(super) fn lease_secs(lease: Duration) -> i64 {
-    // Whole seconds, rounded up, at least one: a lease never ends before it starts.
-    let secs = lease
-        .as_secs()
-        .saturating_add(u64::from(lease.subsec_nanos() > 0));
-    i64::try_from(secs.max(1)).unwrap_or(i64::MAX / 2)
-}
 
 pub(super) fn claim_copy_job(
     tx: &Transaction<'_>,
@@ -182,36 +172,4 @@ pub(super) fn next_copy_due(conn: &Connection) -> Result<Option<Timestamp>> {
             .ok_or_else(|| CatalogError::Internal("invalid next_attempt_at in catalog".into()))
     })
     .transpose()
-}
-
-/// At most `max` bytes, cut at a character boundary.
-pub(super) fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leases_round_up_to_whole_seconds() {
-        assert_eq!(lease_secs(Duration::from_secs(30)), 30);
-        assert_eq!(lease_secs(Duration::from_millis(30_001)), 31);
-        assert_eq!(lease_secs(Duration::ZERO), 1);
-        assert!(lease_secs(Duration::MAX) > 0);
-    }
-
-    #[test]
-    fn errors_are_cut_on_char_boundaries() {
-        assert_eq!(truncate("abc", 10), "abc");
-        assert_eq!(truncate("ééé", 3), "é");
-        assert_eq!(truncate("ééé", 4), "éé");
-    }
 }

@@ -11,8 +11,8 @@ use xbak_domain::time::Timestamp;
 use xbak_domain::{RequestState, RequestedBackup};
 
 use super::errors::{bad_value, SqlResultExt};
-use super::queue::{lease_secs, truncate, MAX_ERROR_LEN};
 use super::rows::{opt_time_at, optional_row, random_alphanumeric, secs, time_at};
+use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
 use crate::{CatalogError, Result};
 
 const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,

@@ -1,31 +1,11 @@
 //! Column lists and row mappers shared by the areas, plus time and randomness helpers.
 
-use rand::distr::Alphanumeric;
-use rand::Rng;
 use rusqlite::Row;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance};
 
 use super::errors::bad_value;
-
-/// Unix seconds, the catalog's time unit. Sub-second precision is dropped.
-pub(crate) fn secs(t: Timestamp) -> i64 {
-    t.timestamp()
-}
-
-/// The wall clock, for columns no caller supplies a time for (`created_at`, `queued_at`).
-pub(crate) fn wall_clock() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// `n` random ASCII letters and digits from the thread's CSPRNG.
-pub(crate) fn random_alphanumeric(n: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(n)
-        .map(char::from)
-        .collect()
-}
+pub(crate) use crate::rules::{random_alphanumeric, secs, wall_clock};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {0} in catalog: {1}")]
@@ -156,13 +136,5 @@ mod tests {
             copy_columns().split(',').count(),
             COPY_WIDTH + BACKUP_SET_WIDTH
         );
-    }
-
-    #[test]
-    fn random_strings_are_alphanumeric_and_differ() {
-        let a = random_alphanumeric(30);
-        assert_eq!(a.len(), 30);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(a, random_alphanumeric(30));
     }
 }

@@ -18,6 +18,7 @@ mod queue;
 mod registry;
 mod requests;
 mod retention;
+pub mod scratch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +101,9 @@ macro_rules! catalog_test_suite {
             enabling_queues_the_recent_set_or_requests_a_backup,
             requested_backups_are_claimed_with_leases,
             failed_requests_keep_their_error,
+            concurrent_enables_request_one_backup,
+            concurrent_request_claimers_never_share_a_request,
+            concurrent_partial_changes_all_stick,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

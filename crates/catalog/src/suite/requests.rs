@@ -407,3 +407,167 @@ pub async fn failed_requests_keep_their_error(backend: &dyn Backend) {
         .unwrap();
     assert!(again > id);
 }
+
+/// Handles racing to turn on one instance's policy (with no recent set) insert one request: the
+/// changes run one after another, and only the first turns the policy on.
+pub async fn concurrent_enables_request_one_backup(backend: &dyn Backend) {
+    const CHANGERS: usize = 6;
+    let w = world(backend).await;
+    let inst = w
+        .cat
+        .create_instance(&new_instance(w.account.id, "rm-race"))
+        .await
+        .unwrap();
+    let mut handles = vec![Arc::clone(&w.cat)];
+    for _ in 1..3 {
+        handles.push(backend.open().await);
+    }
+    let now = clock();
+    let tasks: Vec<_> = (0..CHANGERS)
+        .map(|i| {
+            let cat = Arc::clone(&handles[i % handles.len()]);
+            tokio::spawn(async move {
+                cat.change_cross_backup_policy(inst.id, &enable(SHANGHAI), now)
+                    .await
+                    .expect("policy change")
+            })
+        })
+        .collect();
+    let mut requested = Vec::new();
+    for task in tasks {
+        let changed = task.await.expect("changer task");
+        assert!(changed.stored.is_some_and(|p| p.policy.enabled));
+        requested.extend(changed.requested_backup_id);
+    }
+    let open = w.cat.open_requested_backups(inst.id).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(!requested.is_empty());
+    assert!(
+        requested.iter().all(|id| *id == open[0].id),
+        "{requested:?}"
+    );
+}
+
+/// Workers racing on the request queue (as many processes would) never take the same request.
+pub async fn concurrent_request_claimers_never_share_a_request(backend: &dyn Backend) {
+    const REQUESTS: usize = 12;
+    const CLAIMERS: usize = 6;
+    let w = world(backend).await;
+    let now = clock();
+    for n in 0..REQUESTS {
+        let inst = w
+            .cat
+            .create_instance(&new_instance(w.account.id, &format!("rm-q{n}")))
+            .await
+            .unwrap();
+        let changed = w
+            .cat
+            .change_cross_backup_policy(inst.id, &enable(SHANGHAI), now)
+            .await
+            .unwrap();
+        assert!(changed.requested_backup_id.is_some());
+    }
+    let mut handles = vec![Arc::clone(&w.cat)];
+    for _ in 1..3 {
+        handles.push(backend.open().await);
+    }
+    let tasks: Vec<_> = (0..CLAIMERS)
+        .map(|i| {
+            let cat = Arc::clone(&handles[i % handles.len()]);
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(r) = cat.claim_requested_backup(now, LEASE).await.expect("claim") {
+                    let token = r.lease_token.as_deref().expect("claimed with a token");
+                    cat.complete_requested_backup(r.id, token, None, now)
+                        .await
+                        .expect("complete own request");
+                    mine.push(r.id);
+                    tokio::task::yield_now().await;
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for task in tasks {
+        claimed.extend(task.await.expect("claimer task"));
+    }
+    let distinct: std::collections::HashSet<_> = claimed.iter().collect();
+    assert_eq!(distinct.len(), claimed.len(), "claimed twice: {claimed:?}");
+    assert_eq!(claimed.len(), REQUESTS);
+    for id in claimed {
+        let r = w.cat.requested_backup(id).await.unwrap().expect("request");
+        assert_eq!((r.state, r.attempts), (RequestState::Done, 1), "{r:?}");
+    }
+}
+
+/// Racing changes of different values of one policy all stick: each change merges with what the
+/// one before it stored, never with a policy read before that one committed.
+pub async fn concurrent_partial_changes_all_stick(backend: &dyn Backend) {
+    const INSTANCES: usize = 4;
+    let w = world(backend).await;
+    let now = clock();
+    let mut instances = Vec::new();
+    for n in 0..INSTANCES {
+        let inst = w
+            .cat
+            .create_instance(&new_instance(w.account.id, &format!("rm-part{n}")))
+            .await
+            .unwrap();
+        w.cat
+            .change_cross_backup_policy(inst.id, &enable(SHANGHAI), now)
+            .await
+            .unwrap();
+        instances.push(inst.id);
+    }
+    let changes = [
+        PolicyChange {
+            retention_days: Some(30),
+            ..PolicyChange::default()
+        },
+        PolicyChange {
+            log_backup_enabled: Some(true),
+            ..PolicyChange::default()
+        },
+        PolicyChange {
+            dest_region_id: Some(BEIJING.into()),
+            ..PolicyChange::default()
+        },
+    ];
+    let mut handles = vec![Arc::clone(&w.cat)];
+    for _ in 1..changes.len() {
+        handles.push(backend.open().await);
+    }
+    let mut tasks = Vec::new();
+    for &id in &instances {
+        for (i, change) in changes.iter().enumerate() {
+            let (cat, change) = (Arc::clone(&handles[i]), change.clone());
+            tasks.push(tokio::spawn(async move {
+                cat.change_cross_backup_policy(id, &change, now)
+                    .await
+                    .expect("policy change")
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.expect("changer task");
+    }
+    for id in instances {
+        let stored = w
+            .cat
+            .cross_backup_policy(id)
+            .await
+            .unwrap()
+            .expect("policy");
+        assert_eq!(
+            (
+                stored.policy.enabled,
+                stored.policy.retention_days,
+                stored.log_backup_enabled,
+                stored.policy.dest_region_id.as_str(),
+            ),
+            (true, 30, true, BEIJING),
+            "{stored:?}"
+        );
+    }
+}

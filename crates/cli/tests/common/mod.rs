@@ -8,12 +8,23 @@ use std::time::{Duration, Instant};
 
 pub struct DataDir {
     pub dir: tempfile::TempDir,
+    /// `--catalog` of every command (through `XBAK_CATALOG`); `None`: the data dir's SQLite file.
+    pub catalog: Option<String>,
 }
 
 impl DataDir {
     pub fn new() -> DataDir {
         DataDir {
             dir: tempfile::tempdir().unwrap(),
+            catalog: None,
+        }
+    }
+
+    /// A data dir whose commands use the catalog at `url`.
+    pub fn with_catalog(url: &str) -> DataDir {
+        DataDir {
+            catalog: Some(url.to_string()),
+            ..DataDir::new()
         }
     }
 
@@ -25,6 +36,10 @@ impl DataDir {
         let mut c = Command::new(env!("CARGO_BIN_EXE_xbak"));
         c.arg("--data-dir").arg(self.path()).args(args);
         c.env_remove("RUST_LOG");
+        match &self.catalog {
+            Some(url) => c.env("XBAK_CATALOG", url),
+            None => c.env_remove("XBAK_CATALOG"),
+        };
         c
     }
 

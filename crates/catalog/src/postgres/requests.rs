@@ -1,0 +1,189 @@
+//! Requested backups: a queue of rows claimed with leases, like copy jobs.
+//!
+//! As in the SQLite adapter, a claim moves a request to `claimed` with a fresh lease token; a
+//! claimed request whose lease ran out (its worker died) is claimable again, and every report
+//! carries the token. Claims lock their row with `FOR UPDATE SKIP LOCKED`, so concurrent
+//! claimers (in any process) each take a different request without waiting on each other.
+
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::Row;
+use xbak_domain::time::Timestamp;
+use xbak_domain::{RequestState, RequestedBackup};
+
+use super::rows::{
+    execute, get, opt_time_at, query, query_one, query_opt, random_alphanumeric, secs, time_at,
+};
+use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
+use crate::{CatalogError, Result};
+
+const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,
+                       created_at, claimed_at, backup_run_id, last_error";
+
+fn request_at(row: &Row) -> Result<RequestedBackup> {
+    let state: String = get(row, 3)?;
+    Ok(RequestedBackup {
+        id: get(row, 0)?,
+        instance_id: get(row, 1)?,
+        trigger: get(row, 2)?,
+        state: RequestState::parse(&state).ok_or_else(|| {
+            tracing::error!(%state, "invalid backup request state in catalog");
+            CatalogError::Internal("invalid backup request state in catalog".into())
+        })?,
+        lease_token: get(row, 4)?,
+        lease_until: opt_time_at(row, 5)?,
+        attempts: get(row, 6)?,
+        created_at: time_at(row, 7)?,
+        claimed_at: opt_time_at(row, 8)?,
+        backup_run_id: get(row, 9)?,
+        last_error: get(row, 10)?,
+    })
+}
+
+/// The instance's waiting or claimed request, if any (at most one is inserted while one is open;
+/// callers hold the instance's row lock, so two changes cannot both find none).
+pub(super) async fn open_request_of(
+    c: &impl GenericClient,
+    instance_id: i64,
+) -> Result<Option<i64>> {
+    query_opt(
+        c,
+        "SELECT id FROM backup_requests
+         WHERE instance_id = $1 AND state IN ('waiting', 'claimed') LIMIT 1",
+        &[&instance_id],
+    )
+    .await?
+    .map(|r| get(&r, 0))
+    .transpose()
+}
+
+/// Inserts a waiting request for a backup of the instance.
+pub(super) async fn insert_request(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    trigger: &str,
+    now: Timestamp,
+) -> Result<i64> {
+    let row = query_one(
+        tx,
+        "INSERT INTO backup_requests (instance_id, request_trigger, state, created_at)
+         VALUES ($1, $2, 'waiting', $3)
+         RETURNING id",
+        &[&instance_id, &trigger, &secs(now)],
+    )
+    .await?;
+    get(&row, 0)
+}
+
+pub(super) async fn requested_backup(
+    c: &impl GenericClient,
+    id: i64,
+) -> Result<Option<RequestedBackup>> {
+    let sql = format!("SELECT {COLUMNS} FROM backup_requests WHERE id = $1");
+    query_opt(c, &sql, &[&id])
+        .await?
+        .map(|row| request_at(&row))
+        .transpose()
+}
+
+pub(super) async fn open_requested_backups(
+    c: &impl GenericClient,
+    instance_id: i64,
+) -> Result<Vec<RequestedBackup>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM backup_requests
+         WHERE instance_id = $1 AND state IN ('waiting', 'claimed') ORDER BY id"
+    );
+    query(c, &sql, &[&instance_id])
+        .await?
+        .iter()
+        .map(request_at)
+        .collect()
+}
+
+pub(super) async fn claim_requested_backup(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    lease: Duration,
+) -> Result<Option<RequestedBackup>> {
+    let now = secs(now);
+    let token = random_alphanumeric(32);
+    let until = now.saturating_add(lease_secs(lease));
+    let sql = format!(
+        "UPDATE backup_requests SET state = 'claimed', lease_token = $2, lease_until = $3,
+                                    claimed_at = $1, attempts = attempts + 1
+         WHERE id = (SELECT id FROM backup_requests
+                     WHERE state = 'waiting' OR (state = 'claimed' AND lease_until < $1)
+                     ORDER BY id
+                     LIMIT 1
+                     FOR UPDATE SKIP LOCKED)
+         RETURNING {COLUMNS}"
+    );
+    query_opt(tx, &sql, &[&now, &token, &until])
+        .await?
+        .map(|row| request_at(&row))
+        .transpose()
+}
+
+/// Turns "no row updated" into `LeaseLost` (the request exists) or `NotFound` (it does not).
+async fn held(tx: &Transaction<'_>, id: i64, updated: u64) -> Result<()> {
+    if updated == 1 {
+        return Ok(());
+    }
+    if query_opt(tx, "SELECT 1 FROM backup_requests WHERE id = $1", &[&id])
+        .await?
+        .is_some()
+    {
+        Err(CatalogError::LeaseLost(id))
+    } else {
+        Err(CatalogError::NotFound(format!("backup request {id}")))
+    }
+}
+
+pub(super) async fn renew_requested_backup(
+    tx: &Transaction<'_>,
+    id: i64,
+    token: &str,
+    until: Timestamp,
+) -> Result<()> {
+    let updated = execute(
+        tx,
+        "UPDATE backup_requests SET lease_until = $3
+         WHERE id = $1 AND lease_token = $2 AND state = 'claimed'",
+        &[&id, &token, &secs(until)],
+        || format!("backup request {id}"),
+    )
+    .await?;
+    held(tx, id, updated).await
+}
+
+/// Ends a claimed request as `done` or `failed`, releasing its lease.
+pub(super) async fn finish_requested_backup(
+    tx: &Transaction<'_>,
+    id: i64,
+    token: &str,
+    outcome: RequestState,
+    backup_run_id: Option<i64>,
+    error: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
+    let error = error.map(|e| truncate(e, MAX_ERROR_LEN));
+    let updated = execute(
+        tx,
+        "UPDATE backup_requests SET state = $3, backup_run_id = $4, last_error = $5,
+                                    finished_at = $6, lease_token = NULL, lease_until = NULL
+         WHERE id = $1 AND lease_token = $2 AND state = 'claimed'",
+        &[
+            &id,
+            &token,
+            &outcome.as_str(),
+            &backup_run_id,
+            &error,
+            &secs(now),
+        ],
+        || format!("backup request {id}"),
+    )
+    .await?;
+    held(tx, id, updated).await
+}

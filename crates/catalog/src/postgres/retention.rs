@@ -1,0 +1,139 @@
+//! Retention and freshness: which listed copies have outlived their instance's policy, turning
+//! their rows into tombstones until their objects are deleted, and how far each instance's
+//! copies are behind (for metrics).
+
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::Row;
+use xbak_domain::time::Timestamp;
+
+use super::rows::{execute, get, query, query_one, query_opt, secs, status_at, time_at, to_time};
+use crate::{CopyFreshness, ExpiredCopy, ExpiringObject, Result};
+
+pub(super) async fn expired_copies(
+    c: &impl GenericClient,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<ExpiredCopy>> {
+    query(
+        c,
+        "SELECT c.id, c.instance_id, c.dest_region_id, c.object_key, c.status, c.backup_started_at
+         FROM policies p JOIN copies c ON c.instance_id = p.instance_id
+         WHERE c.status IN ('completed', 'failed')
+           AND c.backup_started_at < $1 - p.retention_days * 86400
+         ORDER BY c.backup_started_at, c.id
+         LIMIT $2",
+        &[&secs(now), &i64::from(limit)],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ExpiredCopy {
+            copy_id: get(row, 0)?,
+            instance_id: get(row, 1)?,
+            dest_region_id: get(row, 2)?,
+            object_key: get(row, 3)?,
+            status: status_at(row, 4)?,
+            backup_started_at: time_at(row, 5)?,
+        })
+    })
+    .collect()
+}
+
+fn expiring_object(row: &Row) -> Result<ExpiringObject> {
+    Ok(ExpiringObject {
+        copy_id: get(row, 0)?,
+        instance_id: get(row, 1)?,
+        dest_region_id: get(row, 2)?,
+        object_key: get(row, 3)?,
+    })
+}
+
+pub(super) async fn begin_expiry(
+    tx: &Transaction<'_>,
+    copy_id: i64,
+    now: Timestamp,
+) -> Result<Option<ExpiringObject>> {
+    // Deleting the row and writing its tombstone in one statement: a concurrent expiry of the
+    // same copy waits for this one and then deletes nothing.
+    query_opt(
+        tx,
+        "WITH gone AS (
+             DELETE FROM copies WHERE id = $1 AND status IN ('completed', 'failed')
+             RETURNING id, instance_id, dest_region_id, object_key)
+         INSERT INTO expiring_copies (copy_id, instance_id, dest_region_id, object_key, expired_at)
+         SELECT id, instance_id, dest_region_id, object_key, $2 FROM gone
+         RETURNING copy_id, instance_id, dest_region_id, object_key",
+        &[&copy_id, &secs(now)],
+    )
+    .await?
+    .map(|row| expiring_object(&row))
+    .transpose()
+}
+
+pub(super) async fn expiring_objects(
+    c: &impl GenericClient,
+    limit: u32,
+) -> Result<Vec<ExpiringObject>> {
+    query(
+        c,
+        "SELECT copy_id, instance_id, dest_region_id, object_key FROM expiring_copies
+         ORDER BY expired_at, copy_id
+         LIMIT $1",
+        &[&i64::from(limit)],
+    )
+    .await?
+    .iter()
+    .map(expiring_object)
+    .collect()
+}
+
+pub(super) async fn finish_expiry(tx: &Transaction<'_>, copy_id: i64) -> Result<bool> {
+    let n = execute(
+        tx,
+        "DELETE FROM expiring_copies WHERE copy_id = $1",
+        &[&copy_id],
+        || format!("tombstone of copy {copy_id}"),
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+pub(super) async fn copy_freshness(c: &impl GenericClient) -> Result<Vec<CopyFreshness>> {
+    let instances = query(
+        c,
+        "SELECT p.instance_id, i.db_instance_id FROM policies p
+         JOIN instances i ON i.id = p.instance_id ORDER BY i.db_instance_id COLLATE \"C\"",
+        &[],
+    )
+    .await?;
+    let mut out = Vec::with_capacity(instances.len());
+    for row in &instances {
+        let instance_id: i64 = get(row, 0)?;
+        let copied: Option<i64> = query_opt(
+            c,
+            "SELECT backup_started_at FROM copies
+             WHERE instance_id = $1 AND status = 'completed'
+             ORDER BY backup_started_at DESC LIMIT 1",
+            &[&instance_id],
+        )
+        .await?
+        .map(|r| get(&r, 0))
+        .transpose()?;
+        let after = copied.unwrap_or(i64::MIN);
+        let uncopied = query_one(
+            c,
+            "SELECT MIN(backup_started_at) FROM copies
+             WHERE instance_id = $1 AND status IN ('failed', 'pending') AND backup_started_at > $2",
+            &[&instance_id, &after],
+        )
+        .await?;
+        let oldest: Option<i64> = get(&uncopied, 0)?;
+        out.push(CopyFreshness {
+            instance_id,
+            db_instance_id: get(row, 1)?,
+            recovery_point: copied.map(to_time).transpose()?,
+            oldest_uncopied: oldest.map(to_time).transpose()?,
+        });
+    }
+    Ok(out)
+}

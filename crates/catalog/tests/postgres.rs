@@ -1,0 +1,286 @@
+//! The conformance suite on PostgreSQL: each test in a fresh scratch database on the server
+//! named by `XBAK_TEST_POSTGRES_URL` (default: the machine's own on 127.0.0.1:5432). Each `open`
+//! is a new handle with its own pool, as another process would have. No server: the tests fail.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use xbak_catalog::postgres::PostgresCatalog;
+use xbak_catalog::suite::scratch::ScratchDatabase;
+use xbak_catalog::suite::Backend;
+use xbak_catalog::Catalog;
+
+/// A scratch database, created on the first `open`.
+#[derive(Default)]
+struct PostgresScratch {
+    database: tokio::sync::OnceCell<ScratchDatabase>,
+}
+
+impl PostgresScratch {
+    async fn url(&self) -> &str {
+        self.database
+            .get_or_init(ScratchDatabase::create)
+            .await
+            .url()
+    }
+}
+
+#[async_trait]
+impl Backend for PostgresScratch {
+    async fn open(&self) -> Arc<dyn Catalog> {
+        Arc::new(
+            PostgresCatalog::open(self.url().await)
+                .await
+                .expect("open postgres catalog"),
+        )
+    }
+}
+
+mod suite {
+    use super::*;
+    xbak_catalog::catalog_test_suite!(PostgresScratch::default());
+}
+
+/// What only the PostgreSQL adapter promises.
+mod specific {
+    use super::*;
+    use xbak_catalog::suite::{
+        new_instance, new_set, record, set_policy, t0, world, BEIJING, HANGZHOU, SHANGHAI,
+    };
+    use xbak_catalog::CatalogError;
+
+    async fn raw(url: &str) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// `copy_listing_totals` and `copy_listing_days` (kept by the trigger) must always equal a
+    /// count of the listed rows, whatever changes the copies.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kept_totals_follow_every_change() {
+        let backend = PostgresScratch::default();
+        let w = world(&backend).await;
+        let mut instances = vec![w.instance.clone()];
+        for name in ["rm-b", "rm-c"] {
+            let i = w
+                .cat
+                .create_instance(&new_instance(w.account.id, name))
+                .await
+                .unwrap();
+            instances.push(i);
+        }
+        // Sets without queued copies: the copies below are written directly.
+        set_policy(&*w.cat, &w.instance, false, SHANGHAI).await;
+        let mut sets = Vec::new();
+        for n in 0..60u32 {
+            let instance = &instances[n as usize % 3];
+            let set = w
+                .cat
+                .record_backup_set(&new_set(instance, t0(), n))
+                .await
+                .unwrap();
+            sets.push((set.backup_set.id, instance.id));
+        }
+        let client = raw(backend.url().await).await;
+        let check = |step: String| {
+            let client = &client;
+            async move {
+                let counted: Vec<(i64, String, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, COUNT(*) FROM copies
+                         WHERE status IN ('completed', 'failed') GROUP BY 1, 2 ORDER BY 1, 2",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                let kept: Vec<(i64, String, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, listed FROM copy_listing_totals
+                         WHERE listed <> 0 ORDER BY 1, 2",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
+                    .collect();
+                assert_eq!(kept, counted, "totals after {step}");
+                let counted: Vec<(i64, String, i64, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, floor(backup_started_at / 86400.0)::BIGINT, COUNT(*)
+                         FROM copies WHERE status IN ('completed', 'failed') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                    .collect();
+                let kept: Vec<(i64, String, i64, i64)> = client
+                    .query(
+                        "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                    .collect();
+                assert_eq!(kept, counted, "days after {step}");
+            }
+        };
+        let statuses = ["pending", "completed", "failed"];
+        let regions = [HANGZHOU, SHANGHAI, BEIJING];
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut live = Vec::new();
+        for (set_id, instance_id) in &sets {
+            let started = next(4) as i64 * 86_400 + [-1, 0, 1, 43_200, 86_399][next(5) as usize];
+            let row = client
+                .query_one(
+                    "INSERT INTO copies (backup_set_id, instance_id, dest_region_id, object_key, status,
+                                         backup_started_at, queued_at) VALUES ($1, $2, $3, 'k', $4, $5, 0)
+                     RETURNING id",
+                    &[set_id, instance_id, &regions[next(2) as usize], &statuses[next(3) as usize], &started],
+                )
+                .await
+                .unwrap();
+            live.push(row.get::<_, i64>(0));
+        }
+        check("inserts".into()).await;
+        for step in 0..150 {
+            let id = live[next(live.len() as u64) as usize];
+            let n = match next(5) {
+                0 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET status = $2 WHERE id = $1",
+                            &[&id, &statuses[next(3) as usize]],
+                        )
+                        .await
+                }
+                1 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET dest_region_id = $2 WHERE id = $1",
+                            &[&id, &regions[next(3) as usize]],
+                        )
+                        .await
+                }
+                2 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET instance_id = $2, status = $3 WHERE id = $1",
+                            &[
+                                &id,
+                                &instances[next(3) as usize].id,
+                                &statuses[next(3) as usize],
+                            ],
+                        )
+                        .await
+                }
+                3 => {
+                    client
+                        .execute(
+                            "UPDATE copies SET backup_started_at = $2 WHERE id = $1",
+                            &[
+                                &id,
+                                &(next(4) as i64 * 86_400 + [-1, 0, 86_399][next(3) as usize]),
+                            ],
+                        )
+                        .await
+                }
+                _ => {
+                    client
+                        .execute("DELETE FROM copies WHERE id = $1", &[&id])
+                        .await
+                }
+            };
+            n.unwrap();
+            check(format!("step {step}")).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn processes_opening_a_fresh_database_at_once_migrate_it_once() {
+        let scratch = ScratchDatabase::create().await;
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let url = scratch.url().to_string();
+                tokio::spawn(async move { PostgresCatalog::open(&url).await.map(|_| ()) })
+            })
+            .collect();
+        for open in opens {
+            open.await.unwrap().expect("concurrent open");
+        }
+        let (client, connection) = tokio_postgres::connect(scratch.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_migrations",
+                &[],
+            )
+            .await
+            .unwrap();
+        let (rows, distinct, max): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(rows, distinct, "a migration was applied twice");
+        assert_eq!(rows, max, "a migration is missing");
+    }
+
+    #[tokio::test]
+    async fn ids_are_not_reused_after_the_newest_copy_is_deleted() {
+        let backend = PostgresScratch::default();
+        let w = world(&backend).await;
+        let mut last = 0;
+        for n in 0..3 {
+            last = record(&*w.cat, &w.instance, t0(), n).await;
+        }
+        let (client, connection) =
+            tokio_postgres::connect(backend.url().await, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        assert_eq!(
+            client
+                .execute("DELETE FROM copies WHERE id = $1", &[&last])
+                .await
+                .unwrap(),
+            1
+        );
+        let next = record(&*w.cat, &w.instance, t0(), 3).await;
+        assert!(next > last, "CrossBackupId {last} reused as {next}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_unavailable() {
+        // Port 1 on loopback: nothing listens there.
+        let err = PostgresCatalog::open("postgres://postgres@127.0.0.1:1/postgres")
+            .await
+            .err()
+            .expect("no server");
+        assert!(matches!(err, CatalogError::Unavailable(_)), "{err:?}");
+        assert!(err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_malformed_url_is_refused() {
+        let err = PostgresCatalog::open("postgres://h:notaport/db")
+            .await
+            .err()
+            .expect("bad url");
+        assert!(matches!(err, CatalogError::Internal(_)), "{err:?}");
+    }
+}
