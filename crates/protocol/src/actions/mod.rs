@@ -5,6 +5,7 @@
 //! action is refused first), then decodes the request into a [`Request`], whose variant carries
 //! that action's validated params, before any handler runs.
 
+mod body;
 pub mod describe_available_cross_region;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
