@@ -63,9 +63,6 @@ pub async fn connect(ctx: &Context, a: ConnectArgs) -> anyhow::Result<()> {
         anyhow::bail!("--dsn is required");
     }
     let catalog = ctx.catalog().await?;
-    let inst = catalog
-        .instance_by_db_instance_id(&a.db_instance_id)
-        .await?
-        .with_context(|| format!("no instance {:?}", a.db_instance_id))?;
+    let inst = super::find_instance(&*catalog, &a.db_instance_id).await?;
     a.servers.apply(catalog.as_ref(), &inst).await
 }
