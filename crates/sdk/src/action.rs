@@ -54,10 +54,18 @@ impl Client {
     }
 }
 
-/// Builder setters of a request: `name: Type` stores `Some(value)`, `name: into Type` takes
-/// anything that converts into `Type`.
+/// Builder setters: `name: Type` stores `Some(value)`, `name: into Type` stores `Some` of
+/// anything that converts into `Type`, `name = Type` stores the value itself.
 macro_rules! setters {
     () => {};
+    ($(#[$doc:meta])* $name:ident = $ty:ty; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+        setters!($($rest)*);
+    };
     ($(#[$doc:meta])* $name:ident: into $ty:ty; $($rest:tt)*) => {
         $(#[$doc])*
         pub fn $name(mut self, value: impl Into<$ty>) -> Self {
