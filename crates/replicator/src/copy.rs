@@ -18,7 +18,6 @@ use crate::lease::{after, Lease};
 use crate::resume::{self, CopyEnds, ResumeSlot};
 use crate::source::read_source;
 use chrono::Utc;
-use futures::TryStreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::io::StreamReader;

@@ -97,24 +97,19 @@ impl Replicator {
         self.sweep_staging().await;
         let mut summary = RunSummary::default();
         let mut tasks = JoinSet::new();
-        let mut drained = false;
         let mut claim_error = None;
         loop {
-            if !drained {
-                match self.fill(&mut tasks).await {
-                    Ok(full) => drained = !full,
-                    Err(e) => {
-                        claim_error = Some(e);
-                        drained = true;
-                    }
+            // Claims again after every finished attempt: it may have queued a retry that is
+            // already due.
+            if claim_error.is_none() {
+                if let Err(e) = self.fill(&mut tasks).await {
+                    claim_error = Some(e);
                 }
             }
             match tasks.join_next().await {
                 None => break,
                 Some(joined) => summary.add(joined_outcome(joined)),
             }
-            // A finished attempt may have queued a retry that is already due.
-            drained = claim_error.is_some();
         }
         match claim_error {
             Some(e) => Err(e.into()),

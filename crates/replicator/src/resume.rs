@@ -21,7 +21,7 @@ use crate::context::CopyContext;
 use crate::failure::CopyFailure;
 use crate::lease::Lease;
 use crate::source::read_source;
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt};
 use std::sync::{Arc, Mutex};
 use tokio::io::AsyncRead;
 use tokio_util::io::StreamReader;

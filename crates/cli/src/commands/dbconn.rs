@@ -2,7 +2,6 @@
 //! reaches an instance's database servers. Passwords are stored in the catalog and never shown.
 
 use crate::context::Context;
-use anyhow::Context as _;
 use xbak_catalog::Catalog;
 use xbak_domain::{Dsn, Instance, InstanceConnection};
 

@@ -1,7 +1,6 @@
 //! `xbak policy …`
 
 use crate::context::Context;
-use anyhow::Context as _;
 use chrono::Utc;
 use clap::Subcommand;
 use xbak_catalog::PolicyChangeError;

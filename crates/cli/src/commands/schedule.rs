@@ -1,7 +1,6 @@
 //! `xbak schedule …`: one daily backup window per instance (UTC), run by `xbak serve`.
 
 use crate::context::Context;
-use anyhow::Context as _;
 use clap::Subcommand;
 use xbak_domain::agent::parse_hh_mm;
 use xbak_domain::{BackupMethod, BackupSchedule, BackupType};
