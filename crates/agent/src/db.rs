@@ -115,40 +115,36 @@ impl Session {
         })
     }
 
-    pub async fn exec(&mut self, sql: &str) -> Result<(), SqlError> {
+    /// Turns a driver error of `sql` into a [`SqlError`] naming the statement and the server.
+    fn error_of(&self, sql: &str) -> impl FnOnce(mysql_async::Error) -> SqlError {
         let what = first_words(sql);
         let endpoint = self.endpoint.clone();
-        self.conn.query_drop(sql).await.map_err(|source| SqlError {
+        move |source| SqlError {
             what,
             endpoint,
             source,
-        })
+        }
+    }
+
+    pub async fn exec(&mut self, sql: &str) -> Result<(), SqlError> {
+        let error = self.error_of(sql);
+        self.conn.query_drop(sql).await.map_err(error)
     }
 
     pub async fn first<T: mysql_async::prelude::FromRow + Send + 'static>(
         &mut self,
         sql: &str,
     ) -> Result<Option<T>, SqlError> {
-        let what = first_words(sql);
-        let endpoint = self.endpoint.clone();
-        self.conn.query_first(sql).await.map_err(|source| SqlError {
-            what,
-            endpoint,
-            source,
-        })
+        let error = self.error_of(sql);
+        self.conn.query_first(sql).await.map_err(error)
     }
 
     pub async fn all<T: mysql_async::prelude::FromRow + Send + 'static>(
         &mut self,
         sql: &str,
     ) -> Result<Vec<T>, SqlError> {
-        let what = first_words(sql);
-        let endpoint = self.endpoint.clone();
-        self.conn.query(sql).await.map_err(|source| SqlError {
-            what,
-            endpoint,
-            source,
-        })
+        let error = self.error_of(sql);
+        self.conn.query(sql).await.map_err(error)
     }
 
     /// `SELECT VERSION()`.

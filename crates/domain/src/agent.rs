@@ -194,24 +194,11 @@ pub enum BackupRunStatus {
     Failed,
 }
 
-impl BackupRunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackupRunStatus::Running => "running",
-            BackupRunStatus::Completed => "completed",
-            BackupRunStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "running" => Some(BackupRunStatus::Running),
-            "completed" => Some(BackupRunStatus::Completed),
-            "failed" => Some(BackupRunStatus::Failed),
-            _ => None,
-        }
-    }
-}
+crate::words::wire_words!(BackupRunStatus {
+    Running => "running",
+    Completed => "completed",
+    Failed => "failed",
+});
 
 /// What the agent records when it starts a backup.
 #[derive(Debug, Clone, PartialEq, Eq)]

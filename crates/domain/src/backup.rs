@@ -12,28 +12,10 @@ pub enum BackupMethod {
     Physical,
 }
 
-impl BackupMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackupMethod::Logical => "L",
-            BackupMethod::Physical => "P",
-        }
-    }
-}
-
-impl std::str::FromStr for BackupMethod {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, DomainError> {
-        match s {
-            "L" => Ok(BackupMethod::Logical),
-            "P" => Ok(BackupMethod::Physical),
-            _ => Err(DomainError::InvalidValue {
-                field: "BackupMethod",
-                value: s.into(),
-            }),
-        }
-    }
-}
+crate::words::wire_words!(BackupMethod as "BackupMethod" {
+    Logical => "L",
+    Physical => "P",
+});
 
 /// `BackupType`: full or incremental.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,28 +26,10 @@ pub enum BackupType {
     Incremental,
 }
 
-impl BackupType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackupType::Full => "F",
-            BackupType::Incremental => "I",
-        }
-    }
-}
-
-impl std::str::FromStr for BackupType {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, DomainError> {
-        match s {
-            "F" => Ok(BackupType::Full),
-            "I" => Ok(BackupType::Incremental),
-            _ => Err(DomainError::InvalidValue {
-                field: "BackupType",
-                value: s.into(),
-            }),
-        }
-    }
-}
+crate::words::wire_words!(BackupType as "BackupType" {
+    Full => "F",
+    Incremental => "I",
+});
 
 /// `BackupSetScale`: whole instance (0) or a single database (1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

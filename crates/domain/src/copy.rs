@@ -15,24 +15,13 @@ pub enum CopyStatus {
     Failed,
 }
 
+crate::words::wire_words!(CopyStatus {
+    Pending => "pending",
+    Completed => "completed",
+    Failed => "failed",
+});
+
 impl CopyStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CopyStatus::Pending => "pending",
-            CopyStatus::Completed => "completed",
-            CopyStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(CopyStatus::Pending),
-            "completed" => Some(CopyStatus::Completed),
-            "failed" => Some(CopyStatus::Failed),
-            _ => None,
-        }
-    }
-
     /// `BackupSetStatus` on the wire.
     pub fn backup_set_status(self) -> i64 {
         match self {

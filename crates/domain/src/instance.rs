@@ -1,7 +1,6 @@
 //! Accounts, regions, database instances and their cross-region backup policy.
 
 use crate::time::Timestamp;
-use crate::DomainError;
 
 /// A tenant. Every instance belongs to exactly one account; AccessKeys authenticate as it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,30 +44,11 @@ pub enum Category {
     Finance,
 }
 
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Basic => "Basic",
-            Category::HighAvailability => "HighAvailability",
-            Category::Finance => "Finance",
-        }
-    }
-}
-
-impl std::str::FromStr for Category {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, DomainError> {
-        match s {
-            "Basic" => Ok(Category::Basic),
-            "HighAvailability" => Ok(Category::HighAvailability),
-            "Finance" => Ok(Category::Finance),
-            _ => Err(DomainError::InvalidValue {
-                field: "Category",
-                value: s.into(),
-            }),
-        }
-    }
-}
+crate::words::wire_words!(Category as "Category" {
+    Basic => "Basic",
+    HighAvailability => "HighAvailability",
+    Finance => "Finance",
+});
 
 /// Storage type (`DBInstanceStorageType`). Alibaba's values; `local_ssd` is what "local SSD" instances report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,31 +58,12 @@ pub enum StorageType {
     CloudEssd,
 }
 
-impl StorageType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StorageType::LocalSsd => "local_ssd",
-            StorageType::CloudSsd => "cloud_ssd",
-            StorageType::CloudEssd => "cloud_essd",
-        }
-    }
-}
-
-impl std::str::FromStr for StorageType {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, DomainError> {
-        match s {
-            // The seed's sample says "ssd" for a local SSD instance; accept it as an alias.
-            "local_ssd" | "ssd" => Ok(StorageType::LocalSsd),
-            "cloud_ssd" => Ok(StorageType::CloudSsd),
-            "cloud_essd" => Ok(StorageType::CloudEssd),
-            _ => Err(DomainError::InvalidValue {
-                field: "DBInstanceStorageType",
-                value: s.into(),
-            }),
-        }
-    }
-}
+// The seed's sample says "ssd" for a local SSD instance; accepted as an alias.
+crate::words::wire_words!(StorageType as "DBInstanceStorageType" {
+    LocalSsd => "local_ssd" | "ssd",
+    CloudSsd => "cloud_ssd",
+    CloudEssd => "cloud_essd",
+});
 
 /// What `instance create` records.
 #[derive(Debug, Clone, PartialEq, Eq)]

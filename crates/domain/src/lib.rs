@@ -14,6 +14,7 @@ pub mod policy;
 pub mod query;
 pub mod rate;
 pub mod time;
+mod words;
 
 pub use agent::{
     BackupNode, BackupRun, BackupRunStatus, BackupSchedule, BackupSetDetails, Dsn,

@@ -156,26 +156,12 @@ pub enum RequestState {
     Failed,
 }
 
-impl RequestState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestState::Waiting => "waiting",
-            RequestState::Claimed => "claimed",
-            RequestState::Done => "done",
-            RequestState::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "waiting" => Some(RequestState::Waiting),
-            "claimed" => Some(RequestState::Claimed),
-            "done" => Some(RequestState::Done),
-            "failed" => Some(RequestState::Failed),
-            _ => None,
-        }
-    }
-}
+crate::words::wire_words!(RequestState {
+    Waiting => "waiting",
+    Claimed => "claimed",
+    Done => "done",
+    Failed => "failed",
+});
 
 /// A durable request for a full backup of an instance (enabling a policy with no recent set
 /// inserts one). Workers claim it with a lease, like a copy job; a request whose worker died is

@@ -24,6 +24,20 @@ pub(crate) fn text_element(out: &mut Vec<u8>, name: &str, text: &str) {
     close(out, name);
 }
 
+/// `<wrapper><item>text</item>…</wrapper>`, the wrapper present even when empty.
+pub(crate) fn text_list<'a>(
+    out: &mut Vec<u8>,
+    wrapper: &str,
+    item: &str,
+    texts: impl IntoIterator<Item = &'a String>,
+) {
+    open(out, wrapper);
+    for text in texts {
+        text_element(out, item, text);
+    }
+    close(out, wrapper);
+}
+
 /// `<name>n</name>` for an integer.
 pub(crate) fn num_element(out: &mut Vec<u8>, name: &str, n: impl Into<i128>) {
     open(out, name);

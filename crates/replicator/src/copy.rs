@@ -16,8 +16,8 @@ use crate::context::CopyContext;
 use crate::failure::CopyFailure;
 use crate::lease::{after, Lease};
 use crate::resume::{self, CopyEnds, ResumeSlot};
+use crate::source::read_source;
 use chrono::Utc;
-use futures::TryStreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::io::StreamReader;
@@ -248,20 +248,8 @@ async fn copy_from_zero(
     expected: &Checksum,
     staging: &StagingSlot,
 ) -> Result<StagedCopy, CopyFailure> {
-    let (size, stream) = source
-        .get(&job.source_key, None)
-        .await
-        .map_err(|e| CopyFailure::storage("reading the source", e))?;
-    if size != expected.size {
-        return Err(CopyFailure::Retryable(format!(
-            "source object {}/{} is {size} bytes, {} were recorded",
-            job.source_region_id, job.source_key, expected.size
-        )));
-    }
-    let reader = ctx.throttled(
-        &job.dest_region_id,
-        StreamReader::new(stream.map_err(std::io::Error::other)),
-    );
+    let stream = read_source(source, job, None, expected).await?;
+    let reader = ctx.throttled(&job.dest_region_id, StreamReader::new(stream));
     let copy_id = job.copy_id;
     let progress = |bytes| ctx.emit(CopyEvent::Progress { copy_id, bytes });
     let staged = dest

@@ -29,6 +29,7 @@ mod lease;
 mod replicator;
 mod resume;
 mod retention;
+mod source;
 pub mod throttle;
 
 pub use backoff::Backoff;

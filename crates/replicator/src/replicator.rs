@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
-use xbak_catalog::Catalog;
+use xbak_catalog::{Catalog, CatalogError};
 use xbak_domain::CopyEvent;
 use xbak_storage::{RegionStore, Regions};
 
@@ -97,30 +97,19 @@ impl Replicator {
         self.sweep_staging().await;
         let mut summary = RunSummary::default();
         let mut tasks = JoinSet::new();
-        let mut drained = false;
         let mut claim_error = None;
         loop {
-            while !drained && tasks.len() < self.concurrency() {
-                match self
-                    .context
-                    .catalog
-                    .claim_copy_job(Utc::now(), self.context.config.lease)
-                    .await
-                {
-                    Ok(Some(job)) => self.spawn(&mut tasks, job),
-                    Ok(None) => drained = true,
-                    Err(e) => {
-                        claim_error = Some(e);
-                        drained = true;
-                    }
+            // Claims again after every finished attempt: it may have queued a retry that is
+            // already due.
+            if claim_error.is_none() {
+                if let Err(e) = self.fill(&mut tasks).await {
+                    claim_error = Some(e);
                 }
             }
             match tasks.join_next().await {
                 None => break,
                 Some(joined) => summary.add(joined_outcome(joined)),
             }
-            // A finished attempt may have queued a retry that is already due.
-            drained = claim_error.is_some();
         }
         match claim_error {
             Some(e) => Err(e.into()),
@@ -137,26 +126,13 @@ impl Replicator {
         tokio::pin!(shutdown);
         let mut tasks = JoinSet::new();
         loop {
-            let mut idle = false;
-            while tasks.len() < self.concurrency() {
-                match self
-                    .context
-                    .catalog
-                    .claim_copy_job(Utc::now(), self.context.config.lease)
-                    .await
-                {
-                    Ok(Some(job)) => self.spawn(&mut tasks, job),
-                    Ok(None) => {
-                        idle = true;
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot claim copy jobs");
-                        idle = true;
-                        break;
-                    }
+            let idle = match self.fill(&mut tasks).await {
+                Ok(full) => !full,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim copy jobs");
+                    true
                 }
-            }
+            };
             let sleep = if idle {
                 self.idle_sleep().await
             } else {
@@ -182,6 +158,23 @@ impl Replicator {
 
     fn concurrency(&self) -> usize {
         self.context.config.concurrency.max(1)
+    }
+
+    /// Claims and starts copies until `concurrency` run: `Ok(true)` when they do, `Ok(false)`
+    /// when nothing more is claimable now.
+    async fn fill(&self, tasks: &mut JoinSet<Outcome>) -> Result<bool, CatalogError> {
+        while tasks.len() < self.concurrency() {
+            let claimed = self
+                .context
+                .catalog
+                .claim_copy_job(Utc::now(), self.context.config.lease)
+                .await?;
+            match claimed {
+                Some(job) => self.spawn(tasks, job),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
     }
 
     fn spawn(&self, tasks: &mut JoinSet<Outcome>, job: xbak_domain::CopyJob) {

@@ -20,7 +20,8 @@
 use crate::context::CopyContext;
 use crate::failure::CopyFailure;
 use crate::lease::Lease;
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use crate::source::read_source;
+use futures::stream::{BoxStream, StreamExt};
 use std::sync::{Arc, Mutex};
 use tokio::io::AsyncRead;
 use tokio_util::io::StreamReader;
@@ -207,17 +208,7 @@ async fn source_from(
     if from >= expected.size {
         return Ok(futures::stream::empty().boxed());
     }
-    let (size, stream) = source
-        .get(&job.source_key, Some(from..expected.size))
-        .await
-        .map_err(|e| CopyFailure::storage("reading the source", e))?;
-    if size != expected.size {
-        return Err(CopyFailure::Retryable(format!(
-            "source object {}/{} is {size} bytes, {} were recorded",
-            job.source_region_id, job.source_key, expected.size
-        )));
-    }
-    Ok(stream.map_err(std::io::Error::other).boxed())
+    read_source(source, job, Some(from..expected.size), expected).await
 }
 
 /// Uploads `reader` part by part, holding and checkpointing the state after each; returns the

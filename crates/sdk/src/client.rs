@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::action::setters;
 use crate::credentials::{Credentials, Overrides, Settings};
 use crate::endpoint::Endpoint;
 use crate::error::SdkError;
@@ -45,7 +46,7 @@ pub struct ClientBuilder {
     endpoint: Option<String>,
     credentials: Option<Credentials>,
     region_id: Option<String>,
-    signature: SignatureVersion,
+    signature_version: SignatureVersion,
     method: HttpMethod,
     signed_headers: HeaderSelection,
     connect_timeout: Duration,
@@ -62,7 +63,7 @@ impl Default for ClientBuilder {
             endpoint: None,
             credentials: None,
             region_id: None,
-            signature: SignatureVersion::default(),
+            signature_version: SignatureVersion::default(),
             method: HttpMethod::default(),
             signed_headers: HeaderSelection::default(),
             connect_timeout: Duration::from_secs(5),
@@ -88,55 +89,27 @@ impl ClientBuilder {
         self.region_id = s.region_id.clone();
         self
     }
-    /// `http://127.0.0.1:8080`, `rds.aliyuncs.com`, … (see [`Endpoint::parse`]).
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
-    /// The AccessKey to sign with.
-    pub fn credentials(mut self, c: Credentials) -> Self {
-        self.credentials = Some(c);
-        self
-    }
-    /// `RegionId` added to calls that do not carry one (as aliyun-python-sdk-core does).
-    pub fn region_id(mut self, r: impl Into<String>) -> Self {
-        self.region_id = Some(r.into());
-        self
-    }
-    /// v3 (default) or v1.
-    pub fn signature_version(mut self, v: SignatureVersion) -> Self {
-        self.signature = v;
-        self
-    }
-    /// POST (default) or GET.
-    pub fn method(mut self, m: HttpMethod) -> Self {
-        self.method = m;
-        self
-    }
-    /// v3: which headers to sign (default `host` + `x-acs-*`).
-    pub fn signed_headers(mut self, h: HeaderSelection) -> Self {
-        self.signed_headers = h;
-        self
-    }
-    /// TCP/TLS connect timeout.
-    pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.connect_timeout = d;
-        self
-    }
-    /// Whole-call timeout of one API attempt.
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = d;
-        self
-    }
-    /// Longest silence while downloading before the attempt counts as failed.
-    pub fn read_timeout(mut self, d: Duration) -> Self {
-        self.read_timeout = d;
-        self
-    }
-    /// Retry rules.
-    pub fn retry(mut self, r: RetryPolicy) -> Self {
-        self.retry = r;
-        self
+    setters! {
+        /// `http://127.0.0.1:8080`, `rds.aliyuncs.com`, … (see [`Endpoint::parse`]).
+        endpoint: into String;
+        /// The AccessKey to sign with.
+        credentials: Credentials;
+        /// `RegionId` added to calls that do not carry one (as aliyun-python-sdk-core does).
+        region_id: into String;
+        /// v3 (default) or v1.
+        signature_version = SignatureVersion;
+        /// POST (default) or GET.
+        method = HttpMethod;
+        /// v3: which headers to sign (default `host` + `x-acs-*`).
+        signed_headers = HeaderSelection;
+        /// TCP/TLS connect timeout.
+        connect_timeout = Duration;
+        /// Whole-call timeout of one API attempt.
+        timeout = Duration;
+        /// Longest silence while downloading before the attempt counts as failed.
+        read_timeout = Duration;
+        /// Retry rules.
+        retry = RetryPolicy;
     }
     /// `user-agent` header.
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
@@ -187,7 +160,7 @@ impl ClientBuilder {
                 endpoint,
                 credentials,
                 region_id: self.region_id.filter(|r| !r.is_empty()),
-                signature: self.signature,
+                signature: self.signature_version,
                 method: self.method,
                 signed_headers: self.signed_headers,
                 retry: self.retry,

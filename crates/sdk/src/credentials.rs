@@ -175,25 +175,24 @@ pub fn resolve_with(
         None => (None, String::new()),
     };
     let profile = profile.map(|(p, _)| p);
-    let region_id = overrides
-        .region_id
-        .clone()
-        .or_else(|| env("ALIBABA_CLOUD_REGION_ID"))
-        .or_else(|| {
-            profile
-                .and_then(|p| p.region_id.clone())
-                .filter(|r| !r.is_empty())
-        });
-    let endpoint = overrides
-        .endpoint
-        .clone()
-        .or_else(|| env("XBAK_ENDPOINT"))
-        .or_else(|| {
-            profile
-                .and_then(|p| p.endpoint.clone())
-                .filter(|e| !e.is_empty())
-        })
-        .unwrap_or_else(|| ALIBABA_RDS_ENDPOINT.to_owned());
+    // The value given, else the environment variable, else the profile's value when not empty.
+    let setting = |given: &Option<String>, var: &str, from_profile: Option<&String>| {
+        given
+            .clone()
+            .or_else(|| env(var))
+            .or_else(|| from_profile.filter(|v| !v.is_empty()).cloned())
+    };
+    let region_id = setting(
+        &overrides.region_id,
+        "ALIBABA_CLOUD_REGION_ID",
+        profile.and_then(|p| p.region_id.as_ref()),
+    );
+    let endpoint = setting(
+        &overrides.endpoint,
+        "XBAK_ENDPOINT",
+        profile.and_then(|p| p.endpoint.as_ref()),
+    )
+    .unwrap_or_else(|| ALIBABA_RDS_ENDPOINT.to_owned());
     Ok(Settings {
         credentials,
         credentials_source,

@@ -4,8 +4,7 @@
 pub use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
 pub use xbak_protocol::actions::describe_available_cross_region::DescribeAvailableCrossRegionResponse;
 
-use crate::client::Client;
-use crate::error::SdkError;
+use crate::action::{action, setters, Params};
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeAvailableCrossRegion";
@@ -23,29 +22,23 @@ impl DescribeAvailableCrossRegionRequest {
     pub fn new() -> Self {
         Self::default()
     }
-    /// `RegionId`.
-    pub fn region_id(mut self, r: impl Into<String>) -> Self {
-        self.region_id = Some(r.into());
-        self
+    setters! {
+        /// `RegionId`.
+        region_id: into String;
     }
 
     /// The wire parameters.
     pub fn to_params(&self) -> Vec<(String, String)> {
-        self.region_id
-            .iter()
-            .map(|r| ("RegionId".to_owned(), r.clone()))
-            .collect()
+        Params::new()
+            .put("RegionId", self.region_id.as_ref())
+            .into_vec()
     }
 }
 
-impl Client {
+action! {
+    DescribeAvailableCrossRegionRequest => DescribeAvailableCrossRegionResponse, ACTION;
     /// The regions backups of `RegionId` can be copied to (`Regions.Region[]`).
-    pub async fn describe_available_cross_region(
-        &self,
-        req: &DescribeAvailableCrossRegionRequest,
-    ) -> Result<DescribeAvailableCrossRegionResponse, SdkError> {
-        self.call_typed(ACTION, &req.to_params()).await
-    }
+    fn describe_available_cross_region;
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub use xbak_protocol::actions::describe_cross_region_backups::{
     CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
 };
 
+use crate::action::{action, setters, Params};
 use crate::client::Client;
 use crate::error::SdkError;
 
@@ -54,10 +55,19 @@ impl DescribeCrossRegionBackupsRequest {
             ..Default::default()
         }
     }
-    /// `RegionId`.
-    pub fn region_id(mut self, r: impl Into<String>) -> Self {
-        self.region_id = Some(r.into());
-        self
+    setters! {
+        /// `RegionId`.
+        region_id: into String;
+        /// `CrossBackupId`.
+        cross_backup_id: i64;
+        /// `CrossBackupRegion`.
+        cross_backup_region: into String;
+        /// `BackupId`.
+        backup_id: i64;
+        /// `PageSize`.
+        page_size: u32;
+        /// `PageNumber`.
+        page_number: u32;
     }
     /// `StartTime` and `EndTime` as strings (sent as given).
     pub fn window(mut self, start: impl Into<String>, end: impl Into<String>) -> Self {
@@ -69,63 +79,31 @@ impl DescribeCrossRegionBackupsRequest {
     pub fn window_utc(self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
         self.window(format_utc(start), format_utc(end))
     }
-    /// `CrossBackupId`.
-    pub fn cross_backup_id(mut self, id: i64) -> Self {
-        self.cross_backup_id = Some(id);
-        self
-    }
-    /// `CrossBackupRegion`.
-    pub fn cross_backup_region(mut self, r: impl Into<String>) -> Self {
-        self.cross_backup_region = Some(r.into());
-        self
-    }
-    /// `BackupId`.
-    pub fn backup_id(mut self, id: i64) -> Self {
-        self.backup_id = Some(id);
-        self
-    }
-    /// `PageSize`.
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-    /// `PageNumber`.
-    pub fn page_number(mut self, n: u32) -> Self {
-        self.page_number = Some(n);
-        self
-    }
 
     /// The wire parameters, in the order the official SDKs send them.
     pub fn to_params(&self) -> Vec<(String, String)> {
-        let mut p: Vec<(String, String)> = Vec::new();
-        let mut put = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                p.push((k.to_owned(), v));
-            }
-        };
-        put("DBInstanceId", Some(self.db_instance_id.clone()));
-        put("RegionId", self.region_id.clone());
-        put("StartTime", self.start_time.clone());
-        put("EndTime", self.end_time.clone());
-        put("CrossBackupId", self.cross_backup_id.map(|v| v.to_string()));
-        put("CrossBackupRegion", self.cross_backup_region.clone());
-        put("BackupId", self.backup_id.map(|v| v.to_string()));
-        put("PageSize", self.page_size.map(|v| v.to_string()));
-        put("PageNumber", self.page_number.map(|v| v.to_string()));
-        put("ResourceGroupId", self.resource_group_id.clone());
-        p
+        Params::new()
+            .put("DBInstanceId", Some(&self.db_instance_id))
+            .put("RegionId", self.region_id.as_ref())
+            .put("StartTime", self.start_time.as_ref())
+            .put("EndTime", self.end_time.as_ref())
+            .put("CrossBackupId", self.cross_backup_id)
+            .put("CrossBackupRegion", self.cross_backup_region.as_ref())
+            .put("BackupId", self.backup_id)
+            .put("PageSize", self.page_size)
+            .put("PageNumber", self.page_number)
+            .put("ResourceGroupId", self.resource_group_id.as_ref())
+            .into_vec()
     }
 }
 
-impl Client {
+action! {
+    DescribeCrossRegionBackupsRequest => DescribeCrossRegionBackupsResponse, ACTION;
     /// One page of an instance's cross-region backups.
-    pub async fn describe_cross_region_backups(
-        &self,
-        req: &DescribeCrossRegionBackupsRequest,
-    ) -> Result<DescribeCrossRegionBackupsResponse, SdkError> {
-        self.call_typed(ACTION, &req.to_params()).await
-    }
+    fn describe_cross_region_backups;
+}
 
+impl Client {
     /// Every page of a listing, from `req.page_number` (default 1) with `req.page_size`
     /// (default [`MAX_PAGE_SIZE`]).
     pub fn describe_cross_region_backups_pages(

@@ -3,8 +3,7 @@
 
 pub use xbak_protocol::actions::describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyResponse;
 
-use crate::client::Client;
-use crate::error::SdkError;
+use crate::action::{action, setters, Params};
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeInstanceCrossBackupPolicy";
@@ -28,38 +27,27 @@ impl DescribeInstanceCrossBackupPolicyRequest {
             ..Default::default()
         }
     }
-    /// `RegionId`.
-    pub fn region_id(mut self, r: impl Into<String>) -> Self {
-        self.region_id = Some(r.into());
-        self
-    }
-    /// `ResourceGroupId`.
-    pub fn resource_group_id(mut self, g: impl Into<String>) -> Self {
-        self.resource_group_id = Some(g.into());
-        self
+    setters! {
+        /// `RegionId`.
+        region_id: into String;
+        /// `ResourceGroupId`.
+        resource_group_id: into String;
     }
 
     /// The wire parameters, in the order the official SDKs send them.
     pub fn to_params(&self) -> Vec<(String, String)> {
-        let mut p = vec![("DBInstanceId".to_owned(), self.db_instance_id.clone())];
-        if let Some(r) = &self.region_id {
-            p.push(("RegionId".to_owned(), r.clone()));
-        }
-        if let Some(g) = &self.resource_group_id {
-            p.push(("ResourceGroupId".to_owned(), g.clone()));
-        }
-        p
+        Params::new()
+            .put("DBInstanceId", Some(&self.db_instance_id))
+            .put("RegionId", self.region_id.as_ref())
+            .put("ResourceGroupId", self.resource_group_id.as_ref())
+            .into_vec()
     }
 }
 
-impl Client {
+action! {
+    DescribeInstanceCrossBackupPolicyRequest => DescribeInstanceCrossBackupPolicyResponse, ACTION;
     /// An instance's cross-region backup policy (`BackupEnabled` is `"Enable"`/`"Disable"`).
-    pub async fn describe_instance_cross_backup_policy(
-        &self,
-        req: &DescribeInstanceCrossBackupPolicyRequest,
-    ) -> Result<DescribeInstanceCrossBackupPolicyResponse, SdkError> {
-        self.call_typed(ACTION, &req.to_params()).await
-    }
+    fn describe_instance_cross_backup_policy;
 }
 
 #[cfg(test)]

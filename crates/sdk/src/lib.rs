@@ -58,6 +58,7 @@
 //! `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, `ALIBABA_CLOUD_REGION_ID`, `XBAK_ENDPOINT` and the aliyun
 //! CLI's profiles (see [`credentials`]).
 
+pub mod action;
 pub mod checksum;
 pub mod client;
 pub mod credentials;
@@ -72,6 +73,7 @@ pub mod paging;
 pub mod retry;
 pub mod signing;
 
+pub use action::{Action, Params};
 pub use client::{Client, ClientBuilder, RawResponse, RDS_API_VERSION};
 pub use credentials::{Credentials, Overrides, Settings};
 pub use describe_available_cross_region::{

@@ -4,8 +4,7 @@
 
 pub use xbak_protocol::actions::modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyResponse;
 
-use crate::client::Client;
-use crate::error::SdkError;
+use crate::action::{action, setters, Params};
 
 /// The action's wire name.
 pub const ACTION: &str = "ModifyInstanceCrossBackupPolicy";
@@ -53,77 +52,45 @@ impl ModifyInstanceCrossBackupPolicyRequest {
     pub fn disable(self) -> Self {
         self.backup_enabled(false).log_backup_enabled(false)
     }
-    /// `RegionId`.
-    pub fn region_id(mut self, r: impl Into<String>) -> Self {
-        self.region_id = Some(r.into());
-        self
-    }
-    /// `BackupEnabled`.
-    pub fn backup_enabled(mut self, on: bool) -> Self {
-        self.backup_enabled = Some(on);
-        self
-    }
-    /// `LogBackupEnabled`.
-    pub fn log_backup_enabled(mut self, on: bool) -> Self {
-        self.log_backup_enabled = Some(on);
-        self
-    }
-    /// `CrossBackupRegion`.
-    pub fn cross_backup_region(mut self, r: impl Into<String>) -> Self {
-        self.cross_backup_region = Some(r.into());
-        self
-    }
-    /// `CrossBackupType`.
-    pub fn cross_backup_type(mut self, t: impl Into<String>) -> Self {
-        self.cross_backup_type = Some(t.into());
-        self
-    }
-    /// `RetentType`.
-    pub fn retent_type(mut self, t: u32) -> Self {
-        self.retent_type = Some(t);
-        self
-    }
-    /// `Retention` in days.
-    pub fn retention(mut self, days: u32) -> Self {
-        self.retention = Some(days);
-        self
-    }
-    /// `ResourceGroupId`.
-    pub fn resource_group_id(mut self, g: impl Into<String>) -> Self {
-        self.resource_group_id = Some(g.into());
-        self
+    setters! {
+        /// `RegionId`.
+        region_id: into String;
+        /// `BackupEnabled`.
+        backup_enabled: bool;
+        /// `LogBackupEnabled`.
+        log_backup_enabled: bool;
+        /// `CrossBackupRegion`.
+        cross_backup_region: into String;
+        /// `CrossBackupType`.
+        cross_backup_type: into String;
+        /// `RetentType`.
+        retent_type: u32;
+        /// `Retention` in days.
+        retention: u32;
+        /// `ResourceGroupId`.
+        resource_group_id: into String;
     }
 
     /// The wire parameters, in the order the official SDKs send them.
     pub fn to_params(&self) -> Vec<(String, String)> {
-        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
-        let mut p: Vec<(String, String)> = Vec::new();
-        let mut put = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                p.push((k.to_owned(), v));
-            }
-        };
-        put("DBInstanceId", Some(self.db_instance_id.clone()));
-        put("RegionId", self.region_id.clone());
-        put("BackupEnabled", self.backup_enabled.map(flag));
-        put("LogBackupEnabled", self.log_backup_enabled.map(flag));
-        put("CrossBackupRegion", self.cross_backup_region.clone());
-        put("CrossBackupType", self.cross_backup_type.clone());
-        put("RetentType", self.retent_type.map(|v| v.to_string()));
-        put("Retention", self.retention.map(|v| v.to_string()));
-        put("ResourceGroupId", self.resource_group_id.clone());
-        p
+        Params::new()
+            .put("DBInstanceId", Some(&self.db_instance_id))
+            .put("RegionId", self.region_id.as_ref())
+            .flag("BackupEnabled", self.backup_enabled)
+            .flag("LogBackupEnabled", self.log_backup_enabled)
+            .put("CrossBackupRegion", self.cross_backup_region.as_ref())
+            .put("CrossBackupType", self.cross_backup_type.as_ref())
+            .put("RetentType", self.retent_type)
+            .put("Retention", self.retention)
+            .put("ResourceGroupId", self.resource_group_id.as_ref())
+            .into_vec()
     }
 }
 
-impl Client {
+action! {
+    ModifyInstanceCrossBackupPolicyRequest => ModifyInstanceCrossBackupPolicyResponse, ACTION;
     /// Changes an instance's cross-region backup policy; returns the policy as stored.
-    pub async fn modify_instance_cross_backup_policy(
-        &self,
-        req: &ModifyInstanceCrossBackupPolicyRequest,
-    ) -> Result<ModifyInstanceCrossBackupPolicyResponse, SdkError> {
-        self.call_typed(ACTION, &req.to_params()).await
-    }
+    fn modify_instance_cross_backup_policy;
 }
 
 #[cfg(test)]

@@ -319,6 +319,15 @@ mod tests {
         ("RegionId", "cn-hangzhou"),
     ];
 
+    fn authorization(req: &PreparedRequest) -> &str {
+        let (_, value) = req
+            .headers
+            .iter()
+            .find(|(k, _)| k == "authorization")
+            .expect("an authorization header");
+        value
+    }
+
     fn spec<'a>(
         p: &'a [(String, String)],
         sig: SignatureVersion,
@@ -439,12 +448,7 @@ mod tests {
             req.signature,
             "18764ba83de8e4b77656a0fd77edbe8717a4fb257e5e2e150de7ec8aa01087fe"
         );
-        let auth = &req
-            .headers
-            .iter()
-            .find(|(k, _)| k == "authorization")
-            .unwrap()
-            .1;
+        let auth = authorization(&req);
         assert_eq!(
             auth,
             "ACS3-HMAC-SHA256 Credential=testAK,SignedHeaders=accept;host;user-agent;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=18764ba83de8e4b77656a0fd77edbe8717a4fb257e5e2e150de7ec8aa01087fe"
@@ -466,12 +470,7 @@ mod tests {
             &spec(&p, SignatureVersion::V3, &endpoint, &creds, "ua", &[]),
             &ctx,
         );
-        let auth = &req
-            .headers
-            .iter()
-            .find(|(k, _)| k == "authorization")
-            .unwrap()
-            .1;
+        let auth = authorization(&req);
         let parsed = v3::parse_authorization(auth).unwrap();
         assert_eq!(
             parsed.signed_headers.join(";"),

@@ -1,7 +1,7 @@
 //! Logical restores: download → gunzip → untar → the `mariadb` client, in one stream (a
 //! blocking thread does the decompression and the tar walk; nothing is written to disk).
 
-use super::fetch::{check_set, HashingReader};
+use super::fetch::HashingReader;
 use super::scratch::ScratchServer;
 use super::verify::Verification;
 use super::{
@@ -13,7 +13,7 @@ use crate::tools::{check_status, spawn_error, OptionFile, StderrTail};
 use flate2::read::GzDecoder;
 use std::io::{self, BufReader, Read, Write};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader as AsyncBufReader};
@@ -112,16 +112,7 @@ async fn load(
         (result, hashed)
     });
     let total = link.backup_set.size_bytes.max(0) as u64;
-    let ticker = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            (ctx.progress)(RestoreProgress::Fetched {
-                index: 0,
-                bytes: counter.load(Ordering::Relaxed),
-                total,
-            });
-        }
-    };
+    let ticker = ctx.report_fetching(0, &counter, total);
     let (result, hashed) = tokio::select! {
         r = walk => r.map_err(|e| RestoreError::Io(format!("restore thread: {e}")))?,
         _ = ticker => unreachable!("the ticker never ends"),
@@ -133,18 +124,7 @@ async fn load(
     // The client's own error says more than the broken pipe it caused.
     check_status("mariadb", status, &tail)?;
     let manifest = result.map_err(|e| RestoreError::Io(format!("reading the set: {e}")))?;
-    let fetched = hashed.0;
-    check_set(
-        &link.object_key,
-        hashed,
-        link.backup_set.size_bytes,
-        &link.backup_set.sha256,
-    )?;
-    (ctx.progress)(RestoreProgress::Fetched {
-        index: 0,
-        bytes: fetched,
-        total,
-    });
+    let fetched = ctx.check_fetched(0, link, hashed)?;
     let manifest = manifest.ok_or_else(|| {
         RestoreError::Integrity(format!(
             "{} holds no {LOGICAL_MANIFEST_ENTRY}",

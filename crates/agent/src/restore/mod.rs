@@ -29,7 +29,9 @@ pub use verify::{verify, TableCheck, Verification};
 use crate::backup::Manifest;
 use crate::db::{Endpoint, SqlError};
 use crate::tools::{ToolError, Tools};
+use fetch::check_set;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use xbak_catalog::{Catalog, CatalogError};
@@ -300,6 +302,41 @@ impl Ctx<'_> {
             Some(dir) => b.tempdir_in(dir)?,
             None => b.tempdir()?,
         })
+    }
+
+    /// Reports every 200 ms how many bytes of set `index` have been read; never ends.
+    pub async fn report_fetching(&self, index: usize, counter: &AtomicU64, total: u64) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            (self.progress)(RestoreProgress::Fetched {
+                index,
+                bytes: counter.load(Ordering::Relaxed),
+                total,
+            });
+        }
+    }
+
+    /// Checks set `index`, read to its end (`hashed`: its size and sha256), against the
+    /// catalog and reports it fetched; returns its size.
+    pub fn check_fetched(
+        &self,
+        index: usize,
+        link: &ChainLink,
+        hashed: (u64, String),
+    ) -> Result<u64, RestoreError> {
+        let bytes = hashed.0;
+        check_set(
+            &link.object_key,
+            hashed,
+            link.backup_set.size_bytes,
+            &link.backup_set.sha256,
+        )?;
+        (self.progress)(RestoreProgress::Fetched {
+            index,
+            bytes,
+            total: link.backup_set.size_bytes.max(0) as u64,
+        });
+        Ok(bytes)
     }
 }
 

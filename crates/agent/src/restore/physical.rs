@@ -3,7 +3,7 @@
 //! --prepare` makes the full set consistent and applies each incremental in order. The
 //! prepared directory is what `mariadbd` starts from; verification does exactly that.
 
-use super::fetch::{check_set, HashingReader};
+use super::fetch::HashingReader;
 use super::scratch::ScratchServer;
 use super::verify::Verification;
 use super::{
@@ -13,7 +13,7 @@ use crate::backup::{Manifest, PHYSICAL_MANIFEST_FILE};
 use crate::tools::{check_status, spawn_error, StderrTail};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
@@ -132,16 +132,7 @@ async fn unpack(
         drop(stdin);
         r
     };
-    let ticker = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            (ctx.progress)(RestoreProgress::Fetched {
-                index,
-                bytes: counter.load(Ordering::Relaxed),
-                total,
-            });
-        }
-    };
+    let ticker = ctx.report_fetching(index, &counter, total);
     let copied = tokio::select! {
         r = copy => r,
         _ = ticker => unreachable!("the ticker never ends"),
@@ -156,20 +147,7 @@ async fn unpack(
         key: link.object_key.clone(),
         message: e.to_string(),
     })?;
-    let hashed = source.finish();
-    let n = hashed.0;
-    check_set(
-        &link.object_key,
-        hashed,
-        link.backup_set.size_bytes,
-        &link.backup_set.sha256,
-    )?;
-    (ctx.progress)(RestoreProgress::Fetched {
-        index,
-        bytes: n,
-        total,
-    });
-    Ok(n)
+    ctx.check_fetched(index, link, source.finish())
 }
 
 /// `mariabackup --prepare` of `datadir`, applying `incremental` when given.

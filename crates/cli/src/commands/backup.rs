@@ -61,10 +61,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
 async fn register(ctx: &Context, a: RegisterArgs) -> anyhow::Result<()> {
     let facts = SetFacts::parse(&a)?;
     let catalog = ctx.catalog().await?;
-    let inst = catalog
-        .instance_by_db_instance_id(&a.db_instance_id)
-        .await?
-        .with_context(|| format!("no instance {:?}", a.db_instance_id))?;
+    let inst = super::find_instance(&*catalog, &a.db_instance_id).await?;
     let region = catalog
         .region(&inst.region_id)
         .await?

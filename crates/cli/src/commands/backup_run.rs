@@ -143,10 +143,7 @@ fn print_outcome(o: &BackupOutcome) {
 
 pub async fn runs(ctx: &Context, a: RunsArgs) -> anyhow::Result<()> {
     let catalog = ctx.catalog().await?;
-    let inst = catalog
-        .instance_by_db_instance_id(&a.db_instance_id)
-        .await?
-        .with_context(|| format!("no instance {:?}", a.db_instance_id))?;
+    let inst = super::find_instance(&*catalog, &a.db_instance_id).await?;
     println!("RUN  STARTED (UTC)         M/T  STATUS     SET   TRIGGER    ERROR");
     // Requested backups not run yet (waiting for a worker, or claimed and starting).
     for r in catalog.open_requested_backups(inst.id).await? {

@@ -2,7 +2,6 @@
 //! reaches an instance's database servers. Passwords are stored in the catalog and never shown.
 
 use crate::context::Context;
-use anyhow::Context as _;
 use xbak_catalog::Catalog;
 use xbak_domain::{Dsn, Instance, InstanceConnection};
 
@@ -63,9 +62,6 @@ pub async fn connect(ctx: &Context, a: ConnectArgs) -> anyhow::Result<()> {
         anyhow::bail!("--dsn is required");
     }
     let catalog = ctx.catalog().await?;
-    let inst = catalog
-        .instance_by_db_instance_id(&a.db_instance_id)
-        .await?
-        .with_context(|| format!("no instance {:?}", a.db_instance_id))?;
+    let inst = super::find_instance(&*catalog, &a.db_instance_id).await?;
     a.servers.apply(catalog.as_ref(), &inst).await
 }

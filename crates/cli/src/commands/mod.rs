@@ -23,3 +23,15 @@ pub fn parse_time(flag: &str, value: &str) -> anyhow::Result<xbak_domain::time::
         anyhow::anyhow!("{flag} {value:?} is not a UTC time like 2024-03-05T02:21:00Z")
     })
 }
+
+/// The instance named `db_instance_id`, or an error saying there is none.
+pub async fn find_instance(
+    catalog: &dyn xbak_catalog::Catalog,
+    db_instance_id: &str,
+) -> anyhow::Result<xbak_domain::Instance> {
+    use anyhow::Context as _;
+    catalog
+        .instance_by_db_instance_id(db_instance_id)
+        .await?
+        .with_context(|| format!("no instance {db_instance_id:?}"))
+}

@@ -1,7 +1,6 @@
 //! `xbak policy …`
 
 use crate::context::Context;
-use anyhow::Context as _;
 use chrono::Utc;
 use clap::Subcommand;
 use xbak_catalog::PolicyChangeError;
@@ -48,10 +47,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
             log_backup,
             off,
         } => {
-            let inst = catalog
-                .instance_by_db_instance_id(&db_instance_id)
-                .await?
-                .with_context(|| format!("no instance {db_instance_id:?}"))?;
+            let inst = super::find_instance(&*catalog, &db_instance_id).await?;
             let change = PolicyChange {
                 enabled: Some(!off),
                 dest_region_id: Some(cross_region.clone()),

@@ -1,7 +1,6 @@
 //! `xbak schedule …`: one daily backup window per instance (UTC), run by `xbak serve`.
 
 use crate::context::Context;
-use anyhow::Context as _;
 use clap::Subcommand;
 use xbak_domain::agent::parse_hh_mm;
 use xbak_domain::{BackupMethod, BackupSchedule, BackupType};
@@ -48,10 +47,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
             window_minutes,
             disabled,
         } => {
-            let inst = catalog
-                .instance_by_db_instance_id(&db_instance_id)
-                .await?
-                .with_context(|| format!("no instance {db_instance_id:?}"))?;
+            let inst = super::find_instance(&*catalog, &db_instance_id).await?;
             let method: BackupMethod = method.parse()?;
             let backup_type: BackupType = backup_type.parse()?;
             if database.is_some() && method == BackupMethod::Physical {
@@ -79,10 +75,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
             );
         }
         Cmd::Delete { db_instance_id } => {
-            let inst = catalog
-                .instance_by_db_instance_id(&db_instance_id)
-                .await?
-                .with_context(|| format!("no instance {db_instance_id:?}"))?;
+            let inst = super::find_instance(&*catalog, &db_instance_id).await?;
             if !catalog.delete_backup_schedule(inst.id).await? {
                 anyhow::bail!("{db_instance_id} has no schedule");
             }

@@ -5,6 +5,7 @@
 //! action is refused first), then decodes the request into a [`Request`], whose variant carries
 //! that action's validated params, before any handler runs.
 
+mod body;
 pub mod describe_available_cross_region;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
@@ -114,6 +115,32 @@ mod tests {
     use super::{Action, Request};
     use crate::error::ApiError;
     use crate::params::RawParams;
+
+    #[test]
+    fn xml_roots_are_action_names_plus_response() {
+        let roots = [
+            (
+                Action::DescribeAvailableCrossRegion,
+                super::describe_available_cross_region::response::ROOT,
+            ),
+            (
+                Action::DescribeCrossRegionBackups,
+                super::describe_cross_region_backups::response::ROOT,
+            ),
+            (
+                Action::DescribeInstanceCrossBackupPolicy,
+                super::describe_instance_cross_backup_policy::response::ROOT,
+            ),
+            (
+                Action::ModifyInstanceCrossBackupPolicy,
+                super::modify_instance_cross_backup_policy::response::ROOT,
+            ),
+        ];
+        assert_eq!(roots.len(), Action::ALL.len());
+        for (action, root) in roots {
+            assert_eq!(root, format!("{}Response", action.name()));
+        }
+    }
 
     #[test]
     fn names_round_trip_exactly() {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actions::body::render_success;
 use crate::format::Format;
 use crate::xml;
 
@@ -25,43 +26,19 @@ pub struct RegionList {
 }
 
 /// The XML root element: `<Action>Response`.
-const ROOT: &str = "DescribeAvailableCrossRegionResponse";
+pub(crate) const ROOT: &str = "DescribeAvailableCrossRegionResponse";
 
 /// Renders the success body in `format`.
 pub fn render(r: &DescribeAvailableCrossRegionResponse, format: Format) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    match format {
-        Format::Json => {
-            serde_json::to_writer(&mut out, r).expect("serializing the model cannot fail")
-        }
-        Format::Xml => {
-            let o = &mut out;
-            o.extend_from_slice(xml::DECLARATION.as_bytes());
-            xml::open(o, ROOT);
-            xml::text_element(o, "RequestId", &r.request_id);
-            xml::open(o, "Regions");
-            for region in &r.regions.region {
-                xml::text_element(o, "Region", region);
-            }
-            xml::close(o, "Regions");
-            xml::close(o, ROOT);
-        }
-    }
-    out
+    render_success(r, format, ROOT, 256, |o| {
+        xml::text_element(o, "RequestId", &r.request_id);
+        xml::text_list(o, "Regions", "Region", &r.regions.region);
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::Action;
-
-    #[test]
-    fn root_is_action_name_plus_response() {
-        assert_eq!(
-            ROOT,
-            format!("{}Response", Action::DescribeAvailableCrossRegion.name())
-        );
-    }
 
     #[test]
     fn wrappers_in_both_formats() {

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actions::body::render_success;
 use crate::format::Format;
 use crate::xml;
 
@@ -116,24 +117,15 @@ wrapper!(items_wire, "Item", super::CrossRegionBackupItem);
 wrapper!(restore_regions_wire, "RestoreRegion", String);
 
 /// The XML root element: `<Action>Response`.
-const ROOT: &str = "DescribeCrossRegionBackupsResponse";
+pub(crate) const ROOT: &str = "DescribeCrossRegionBackupsResponse";
 
 /// Renders the success body in `format`.
 pub fn render(resp: &DescribeCrossRegionBackupsResponse, format: Format) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512 + resp.items.len() * 1152);
-    match format {
-        Format::Json => {
-            serde_json::to_writer(&mut out, resp).expect("serializing the model cannot fail")
-        }
-        Format::Xml => render_xml(&mut out, resp),
-    }
-    out
+    let capacity = 512 + resp.items.len() * 1152;
+    render_success(resp, format, ROOT, capacity, |out| render_xml(out, resp))
 }
 
 fn render_xml(out: &mut Vec<u8>, r: &DescribeCrossRegionBackupsResponse) {
-    let root = ROOT;
-    out.extend_from_slice(xml::DECLARATION.as_bytes());
-    xml::open(out, root);
     xml::text_element(out, "RequestId", &r.request_id);
     xml::text_element(out, "RegionId", &r.region_id);
     if let Some(s) = &r.start_time {
@@ -150,7 +142,6 @@ fn render_xml(out: &mut Vec<u8>, r: &DescribeCrossRegionBackupsResponse) {
         render_item(out, item);
     }
     xml::close(out, "Items");
-    xml::close(out, root);
 }
 
 fn render_item(out: &mut Vec<u8>, i: &CrossRegionBackupItem) {
@@ -177,26 +168,13 @@ fn render_item(out: &mut Vec<u8>, i: &CrossRegionBackupItem) {
     xml::text_element(out, "Engine", &i.engine);
     xml::text_element(out, "EngineVersion", &i.engine_version);
     xml::num_element(out, "InstanceId", i.instance_id);
-    xml::open(out, "RestoreRegions");
-    for region in &i.restore_regions {
-        xml::text_element(out, "RestoreRegion", region);
-    }
-    xml::close(out, "RestoreRegions");
+    xml::text_list(out, "RestoreRegions", "RestoreRegion", &i.restore_regions);
     xml::close(out, "Item");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::Action;
-
-    #[test]
-    fn root_is_action_name_plus_response() {
-        assert_eq!(
-            ROOT,
-            format!("{}Response", Action::DescribeCrossRegionBackups.name())
-        );
-    }
 
     #[test]
     fn empty_lists_keep_their_wrappers() {

@@ -27,11 +27,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<DescribeInstanceCrossBackupPolicyParams, ApiError> {
-        let mut raw = RawParams::default();
-        for (k, v) in pairs {
-            raw.push(*k, *v);
-        }
-        DescribeInstanceCrossBackupPolicyParams::from_params(&raw)
+        DescribeInstanceCrossBackupPolicyParams::from_params(&pairs.iter().copied().collect())
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actions::body::render_success;
 use crate::format::Format;
 use crate::xml;
 
@@ -58,45 +59,33 @@ pub struct DescribeInstanceCrossBackupPolicyResponse {
 }
 
 /// The XML root element: `<Action>Response`.
-const ROOT: &str = "DescribeInstanceCrossBackupPolicyResponse";
+pub(crate) const ROOT: &str = "DescribeInstanceCrossBackupPolicyResponse";
 
 /// Renders the success body in `format`.
 pub fn render(r: &DescribeInstanceCrossBackupPolicyResponse, format: Format) -> Vec<u8> {
-    let mut out = Vec::with_capacity(768);
-    match format {
-        Format::Json => {
-            serde_json::to_writer(&mut out, r).expect("serializing the model cannot fail")
-        }
-        Format::Xml => {
-            let o = &mut out;
-            o.extend_from_slice(xml::DECLARATION.as_bytes());
-            xml::open(o, ROOT);
-            xml::text_element(o, "RequestId", &r.request_id);
-            xml::text_element(o, "DBInstanceId", &r.db_instance_id);
-            xml::text_element(o, "RegionId", &r.region_id);
-            xml::text_element(o, "BackupEnabled", &r.backup_enabled);
-            xml::text_element(o, "BackupEnabledTime", &r.backup_enabled_time);
-            xml::text_element(o, "LogBackupEnabled", &r.log_backup_enabled);
-            xml::text_element(o, "LogBackupEnabledTime", &r.log_backup_enabled_time);
-            xml::text_element(o, "CrossBackupRegion", &r.cross_backup_region);
-            xml::text_element(o, "CrossBackupType", &r.cross_backup_type);
-            xml::num_element(o, "RetentType", r.retent_type);
-            xml::num_element(o, "Retention", r.retention);
-            xml::text_element(o, "Engine", &r.engine);
-            xml::text_element(o, "EngineVersion", &r.engine_version);
-            xml::text_element(o, "DBInstanceStatus", &r.db_instance_status);
-            xml::text_element(o, "LockMode", &r.lock_mode);
-            xml::text_element(o, "DBInstanceDescription", &r.db_instance_description);
-            xml::close(o, ROOT);
-        }
-    }
-    out
+    render_success(r, format, ROOT, 768, |o| {
+        xml::text_element(o, "RequestId", &r.request_id);
+        xml::text_element(o, "DBInstanceId", &r.db_instance_id);
+        xml::text_element(o, "RegionId", &r.region_id);
+        xml::text_element(o, "BackupEnabled", &r.backup_enabled);
+        xml::text_element(o, "BackupEnabledTime", &r.backup_enabled_time);
+        xml::text_element(o, "LogBackupEnabled", &r.log_backup_enabled);
+        xml::text_element(o, "LogBackupEnabledTime", &r.log_backup_enabled_time);
+        xml::text_element(o, "CrossBackupRegion", &r.cross_backup_region);
+        xml::text_element(o, "CrossBackupType", &r.cross_backup_type);
+        xml::num_element(o, "RetentType", r.retent_type);
+        xml::num_element(o, "Retention", r.retention);
+        xml::text_element(o, "Engine", &r.engine);
+        xml::text_element(o, "EngineVersion", &r.engine_version);
+        xml::text_element(o, "DBInstanceStatus", &r.db_instance_status);
+        xml::text_element(o, "LockMode", &r.lock_mode);
+        xml::text_element(o, "DBInstanceDescription", &r.db_instance_description);
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::Action;
 
     fn sample() -> DescribeInstanceCrossBackupPolicyResponse {
         DescribeInstanceCrossBackupPolicyResponse {
@@ -117,17 +106,6 @@ mod tests {
             lock_mode: "Unlock".into(),
             db_instance_description: "a & b".into(),
         }
-    }
-
-    #[test]
-    fn root_is_action_name_plus_response() {
-        assert_eq!(
-            ROOT,
-            format!(
-                "{}Response",
-                Action::DescribeInstanceCrossBackupPolicy.name()
-            )
-        );
     }
 
     #[test]

@@ -95,11 +95,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<ModifyInstanceCrossBackupPolicyParams, ApiError> {
-        let mut raw = RawParams::default();
-        for (k, v) in pairs {
-            raw.push(*k, *v);
-        }
-        ModifyInstanceCrossBackupPolicyParams::from_params(&raw)
+        ModifyInstanceCrossBackupPolicyParams::from_params(&pairs.iter().copied().collect())
     }
 
     const BASE: [(&str, &str); 2] = [("DBInstanceId", "rm-a"), ("RegionId", "cn-hangzhou")];

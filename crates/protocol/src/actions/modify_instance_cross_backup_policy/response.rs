@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actions::body::render_success;
 use crate::format::Format;
 use crate::xml;
 
@@ -35,37 +36,26 @@ pub struct ModifyInstanceCrossBackupPolicyResponse {
 }
 
 /// The XML root element: `<Action>Response`.
-const ROOT: &str = "ModifyInstanceCrossBackupPolicyResponse";
+pub(crate) const ROOT: &str = "ModifyInstanceCrossBackupPolicyResponse";
 
 /// Renders the success body in `format`.
 pub fn render(r: &ModifyInstanceCrossBackupPolicyResponse, format: Format) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
-    match format {
-        Format::Json => {
-            serde_json::to_writer(&mut out, r).expect("serializing the model cannot fail")
-        }
-        Format::Xml => {
-            out.extend_from_slice(xml::DECLARATION.as_bytes());
-            xml::open(&mut out, ROOT);
-            xml::text_element(&mut out, "RequestId", &r.request_id);
-            xml::text_element(&mut out, "DBInstanceId", &r.db_instance_id);
-            xml::text_element(&mut out, "RegionId", &r.region_id);
-            xml::text_element(&mut out, "BackupEnabled", &r.backup_enabled);
-            xml::text_element(&mut out, "LogBackupEnabled", &r.log_backup_enabled);
-            xml::text_element(&mut out, "CrossBackupRegion", &r.cross_backup_region);
-            xml::text_element(&mut out, "CrossBackupType", &r.cross_backup_type);
-            xml::num_element(&mut out, "RetentType", r.retent_type);
-            xml::num_element(&mut out, "Retention", r.retention);
-            xml::close(&mut out, ROOT);
-        }
-    }
-    out
+    render_success(r, format, ROOT, 512, |o| {
+        xml::text_element(o, "RequestId", &r.request_id);
+        xml::text_element(o, "DBInstanceId", &r.db_instance_id);
+        xml::text_element(o, "RegionId", &r.region_id);
+        xml::text_element(o, "BackupEnabled", &r.backup_enabled);
+        xml::text_element(o, "LogBackupEnabled", &r.log_backup_enabled);
+        xml::text_element(o, "CrossBackupRegion", &r.cross_backup_region);
+        xml::text_element(o, "CrossBackupType", &r.cross_backup_type);
+        xml::num_element(o, "RetentType", r.retent_type);
+        xml::num_element(o, "Retention", r.retention);
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::Action;
 
     fn sample() -> ModifyInstanceCrossBackupPolicyResponse {
         ModifyInstanceCrossBackupPolicyResponse {
@@ -79,14 +69,6 @@ mod tests {
             retent_type: 1,
             retention: 30,
         }
-    }
-
-    #[test]
-    fn root_is_action_name_plus_response() {
-        assert_eq!(
-            ROOT,
-            format!("{}Response", Action::ModifyInstanceCrossBackupPolicy.name())
-        );
     }
 
     #[test]
