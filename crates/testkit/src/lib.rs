@@ -6,13 +6,17 @@
 //! - [`Fixture`]: the seeded server in process, called through `tower`'s `oneshot`;
 //! - [`Server`]: the seeded server on a real `127.0.0.1:0` listener, for clients;
 //! - [`sign`]: requests signed the way the official SDKs sign them;
-//! - [`noise`]: deterministic pseudo-random bytes.
+//! - [`noise`]: deterministic pseudo-random bytes;
+//! - [`world`]: the catalog, regions and instance a copy or backup test world starts from;
+//! - [`bench`]: the benchmarks' timing and report lines.
 
+pub mod bench;
 mod fixture;
 pub mod noise;
 mod seed;
 mod server;
 pub mod sign;
+pub mod world;
 
 pub use fixture::{expires_of, send_to, Fixture, LINK_BASE};
 pub use noise::noise;
