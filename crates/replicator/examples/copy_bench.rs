@@ -17,11 +17,9 @@ use xbak_testkit::world;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    bench::init_tracing();
     let mut args = std::env::args().skip(1);
-    let mb: u64 = args.next().map(|a| a.parse().expect("MB")).unwrap_or(512);
+    let mb: u64 = bench::arg(&mut args, "MB", 512);
     let base = args
         .next()
         .map(std::path::PathBuf::from)

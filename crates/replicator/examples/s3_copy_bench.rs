@@ -26,12 +26,10 @@ const DST_BUCKET: &str = "xbak-bench-dst";
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    bench::init_tracing();
     let mut args = std::env::args().skip(1);
-    let mb: u64 = args.next().map(|a| a.parse().expect("MB")).unwrap_or(256);
-    let rounds: u32 = args.next().map(|a| a.parse().expect("ROUNDS")).unwrap_or(2);
+    let mb: u64 = bench::arg(&mut args, "MB", 256);
+    let rounds: u32 = bench::arg(&mut args, "ROUNDS", 2);
     let size = mb * 1_000_000;
     let endpoint = s3::endpoint();
     let dir = tempfile::tempdir().unwrap();

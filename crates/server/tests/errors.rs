@@ -5,6 +5,10 @@ use axum::http::Request;
 use chrono::{Duration, Utc};
 use xbak_testkit::*;
 
+/// Codes several refusals share.
+const NOT_FOUND: &str = "InvalidDBInstance.NotFound";
+const BAD_FORMAT: &str = "InvalidParameters.Format";
+
 async fn expect(f: &Fixture, req: Request<Body>, status: u16, code: &str) -> serde_json::Value {
     let (got, ct, body, headers) = f.send(req).await;
     let text = String::from_utf8_lossy(&body).to_string();
@@ -77,25 +81,15 @@ async fn parameter_errors_follow_the_catalogue() {
             400,
             "InvalidStartTimeAndEndTime.Malformed",
         ),
-        ("PageSize", "10", 400, "InvalidParameters.Format"),
-        ("PageSize", "abc", 400, "InvalidParameters.Format"),
-        ("PageNumber", "0", 400, "InvalidParameters.Format"),
-        ("PageNumber", "99999999999", 400, "InvalidParameters.Format"),
-        ("CrossBackupId", "x1", 400, "InvalidParameters.Format"),
+        ("PageSize", "10", 400, BAD_FORMAT),
+        ("PageSize", "abc", 400, BAD_FORMAT),
+        ("PageNumber", "0", 400, BAD_FORMAT),
+        ("PageNumber", "99999999999", 400, BAD_FORMAT),
+        ("CrossBackupId", "x1", 400, BAD_FORMAT),
         ("RegionId", "CN HANGZHOU", 400, "InvalidRegion.Format"),
-        (
-            "DBInstanceId",
-            "rm-nosuch",
-            404,
-            "InvalidDBInstance.NotFound",
-        ),
-        (
-            "DBInstanceId",
-            "rm-other0001",
-            404,
-            "InvalidDBInstance.NotFound",
-        ),
-        ("RegionId", "cn-beijing", 404, "InvalidDBInstance.NotFound"),
+        ("DBInstanceId", "rm-nosuch", 404, NOT_FOUND),
+        ("DBInstanceId", "rm-other0001", 404, NOT_FOUND),
+        ("RegionId", "cn-beijing", 404, NOT_FOUND),
         ("DBInstanceId", "rm-mysql8", 403, "IncorrectDBInstanceType"),
         ("Action", "DescribeNothing", 404, "InvalidAction.NotFound"),
         ("Version", "2099-01-01", 400, "InvalidVersion"),

@@ -12,6 +12,28 @@ use xbak_replicator::{Replicator, ReplicatorConfig};
 
 use crate::world::{self, FullSet, InstanceSpec};
 
+/// Logs as `RUST_LOG` says.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+}
+
+/// The next command-line argument parsed as a `T` (`name` in the message when it does not
+/// parse), or `default` when there is none.
+pub fn arg<T: std::str::FromStr>(
+    args: &mut impl Iterator<Item = String>,
+    name: &str,
+    default: T,
+) -> T {
+    args.next()
+        .map(|a| {
+            a.parse()
+                .unwrap_or_else(|_| panic!("{name}: not a number: {a}"))
+        })
+        .unwrap_or(default)
+}
+
 /// Runs `run` to completion; its output and the seconds it took.
 pub async fn timed<F: Future>(run: F) -> (F::Output, f64) {
     let started = Instant::now();
