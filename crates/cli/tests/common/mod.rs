@@ -30,14 +30,7 @@ impl DataDir {
 
     /// Runs a command that must succeed; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out: Output = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "xbak {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(args, self.cmd(args).output().unwrap())
     }
 
     /// Regions cn-hangzhou and cn-shanghai, account `alice`, eligible instance `rm-bb0001` with a
@@ -253,4 +246,15 @@ pub fn register_args<'a>(file: &'a str, method: &'a str, start: &'a str) -> Vec<
         "--consistent",
         start,
     ]
+}
+
+/// The stdout of `xbak args`, which must have succeeded (its output in the message if not).
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "xbak {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
