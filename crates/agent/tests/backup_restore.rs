@@ -16,13 +16,12 @@ use xbak_agent::restore::{
 };
 use xbak_agent::tools::Tools;
 use xbak_agent::{AgentConfig, AgentError, BackupAgent, BackupOutcome, BackupRequest};
-use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::Catalog;
 use xbak_domain::{
-    BackupMethod, BackupRunStatus, BackupSetScale, BackupType, Category, CopyStatus, Dsn,
-    InstanceConnection, NewInstance, Policy, Region, StorageType,
+    BackupMethod, BackupRunStatus, BackupSetScale, BackupType, CopyStatus, Dsn, InstanceConnection,
 };
 use xbak_replicator::{regions_from_catalog, Replicator, ReplicatorConfig};
+use xbak_testkit::world::{self, InstanceSpec};
 
 const SOURCE: &str = "cn-hangzhou";
 const DEST: &str = "cn-shanghai";
@@ -119,52 +118,18 @@ struct World {
 /// Where the copies go: a local folder, or `dest_url` when given.
 async fn world(dsn: &Dsn, db_instance_id: &str, dest_url: Option<String>) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let catalog: Arc<dyn Catalog> = Arc::new(
-        SqliteCatalog::open(&dir.path().join("catalog.db"))
-            .await
-            .unwrap(),
-    );
-    let dest_url =
-        dest_url.unwrap_or_else(|| format!("file://{}", dir.path().join(DEST).display()));
-    for (id, url) in [
-        (
-            SOURCE,
-            format!("file://{}", dir.path().join(SOURCE).display()),
-        ),
-        (DEST, dest_url),
-    ] {
-        catalog
-            .put_region(&Region {
-                region_id: id.into(),
-                store_url: url,
-            })
-            .await
-            .unwrap();
+    let catalog = world::sqlite_catalog(dir.path()).await;
+    let dest_url = dest_url.unwrap_or_else(|| world::local_url(dir.path(), DEST));
+    let source_url = world::local_url(dir.path(), SOURCE);
+    world::put_regions(&*catalog, &[(SOURCE, &source_url), (DEST, &dest_url)]).await;
+    let instance = InstanceSpec {
+        instance_number: 7_654_321,
+        ..InstanceSpec::mysql57("e2e", db_instance_id, SOURCE)
+            .mariadb()
+            .copying_to(DEST)
     }
-    let (account, _) = catalog.create_account("e2e").await.unwrap();
-    let instance = catalog
-        .create_instance(&NewInstance {
-            db_instance_id: db_instance_id.into(),
-            region_id: SOURCE.into(),
-            account_id: account.id,
-            engine: "MariaDB".into(),
-            engine_version: "10.11".into(),
-            category: Category::HighAvailability,
-            storage_type: StorageType::LocalSsd,
-            instance_number: 7_654_321,
-        })
-        .await
-        .unwrap();
-    catalog
-        .put_policy(&Policy {
-            instance_id: instance.id,
-            enabled: true,
-            dest_region_id: DEST.into(),
-            retention_days: 7,
-            updated_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
+    .seed(&*catalog)
+    .await;
     catalog
         .put_instance_connection(&InstanceConnection {
             instance_id: instance.id,

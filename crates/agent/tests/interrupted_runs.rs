@@ -4,12 +4,11 @@
 use chrono::{Duration as Span, Utc};
 use std::sync::Arc;
 use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
-use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::Catalog;
 use xbak_domain::{
-    BackupMethod, BackupRunStatus, BackupSetScale, BackupType, Category, Instance, NewBackupRun,
-    NewInstance, Region, StorageType,
+    BackupMethod, BackupRunStatus, BackupSetScale, BackupType, Instance, NewBackupRun,
 };
+use xbak_testkit::world::{self, InstanceSpec};
 
 /// A SQLite catalog with one region and one account's instance (these runs store nothing).
 struct World {
@@ -21,32 +20,13 @@ struct World {
 impl World {
     async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let catalog: Arc<dyn Catalog> = Arc::new(
-            SqliteCatalog::open(&dir.path().join("catalog.db"))
-                .await
-                .unwrap(),
-        );
-        catalog
-            .put_region(&Region {
-                region_id: "cn-hangzhou".into(),
-                store_url: format!("file://{}", dir.path().join("cn-hangzhou").display()),
-            })
-            .await
-            .unwrap();
-        let (account, _) = catalog.create_account("acme").await.unwrap();
-        let instance = catalog
-            .create_instance(&NewInstance {
-                db_instance_id: "rm-bp1".into(),
-                region_id: "cn-hangzhou".into(),
-                account_id: account.id,
-                engine: "MariaDB".into(),
-                engine_version: "10.11".into(),
-                category: Category::HighAvailability,
-                storage_type: StorageType::LocalSsd,
-                instance_number: 7986073,
-            })
-            .await
-            .unwrap();
+        let catalog = world::sqlite_catalog(dir.path()).await;
+        let url = world::local_url(dir.path(), "cn-hangzhou");
+        world::put_regions(&*catalog, &[("cn-hangzhou", &url)]).await;
+        let instance = InstanceSpec::mysql57("acme", "rm-bp1", "cn-hangzhou")
+            .mariadb()
+            .seed(&*catalog)
+            .await;
         World {
             _dir: dir,
             catalog,

@@ -44,23 +44,7 @@ impl Drop for DropDatabase {
 /// `xbak instance create ID` of a MariaDB 10.11 HA instance in cn-hangzhou for account alice,
 /// with `nodes` (instance numbers and DSNs); returns what it printed.
 fn create_mariadb_instance(data: &DataDir, id: &str, nodes: &[&str]) -> String {
-    let mut args = vec![
-        "instance",
-        "create",
-        id,
-        "--region",
-        "cn-hangzhou",
-        "--account",
-        "alice",
-        "--engine",
-        "MariaDB",
-        "--engine-version",
-        "10.11",
-        "--category",
-        "HighAvailability",
-        "--storage-type",
-        "local_ssd",
-    ];
+    let mut args = common::instance_args(id, "MariaDB", "10.11");
     args.extend_from_slice(nodes);
     data.ok(&args)
 }

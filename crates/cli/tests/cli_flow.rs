@@ -81,62 +81,25 @@ fn serve_on_an_empty_data_dir_says_what_to_do_next() {
 fn bad_cli_input_is_refused_with_a_message() {
     let data = DataDir::new();
     data.seed();
-    let cases: &[&[&str]] = &[
-        &["region", "add", "CN_Shanghai"],
-        &["account", "create", "alice"],
-        &[
-            "instance",
-            "create",
-            "rm-bb0001",
-            "--region",
-            "cn-hangzhou",
-            "--account",
-            "alice",
-            "--engine",
-            "MySQL",
-            "--engine-version",
-            "5.7",
-            "--category",
-            "HighAvailability",
-            "--storage-type",
-            "local_ssd",
-        ],
-        &[
-            "instance",
-            "create",
-            "rm-x",
-            "--region",
-            "nowhere",
-            "--account",
-            "alice",
-            "--engine",
-            "MySQL",
-            "--engine-version",
-            "5.7",
-            "--category",
-            "HighAvailability",
-            "--storage-type",
-            "local_ssd",
-        ],
-        &[
-            "instance",
-            "create",
-            "rm-y",
-            "--region",
-            "cn-hangzhou",
-            "--account",
-            "alice",
-            "--engine",
-            "MySQL",
-            "--engine-version",
-            "5.7",
+    // `args` with the value after `flag` replaced.
+    let with = |mut args: Vec<&'static str>, flag: &str, value: &'static str| {
+        let at = args.iter().position(|a| *a == flag).unwrap() + 1;
+        args[at] = value;
+        args
+    };
+    let t0 = "2026-01-01T00:00:00Z";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["region", "add", "CN_Shanghai"],
+        vec!["account", "create", "alice"],
+        instance_args("rm-bb0001", "MySQL", "5.7"),
+        with(instance_args("rm-x", "MySQL", "5.7"), "--region", "nowhere"),
+        with(
+            instance_args("rm-y", "MySQL", "5.7"),
             "--category",
             "Premium",
-            "--storage-type",
-            "local_ssd",
-        ],
-        &["policy", "set", "rm-bb0001", "--cross-region", "nowhere"],
-        &[
+        ),
+        vec!["policy", "set", "rm-bb0001", "--cross-region", "nowhere"],
+        vec![
             "policy",
             "set",
             "rm-bb0001",
@@ -145,59 +108,15 @@ fn bad_cli_input_is_refused_with_a_message() {
             "--retention-days",
             "3",
         ],
-        &[
-            "backup",
-            "register",
-            "rm-bb0001",
-            "--file",
-            "/nonexistent",
-            "--method",
-            "P",
-            "--type",
-            "F",
-            "--start",
-            "2026-01-01T00:00:00Z",
-            "--end",
-            "2026-01-01T00:00:00Z",
-            "--consistent",
-            "2026-01-01T00:00:00Z",
-        ],
-        &[
-            "backup",
-            "register",
-            "rm-bb0001",
-            "--file",
-            "/etc/hostname",
-            "--method",
-            "X",
-            "--type",
-            "F",
-            "--start",
-            "2026-01-01T00:00:00Z",
-            "--end",
-            "2026-01-01T00:00:00Z",
-            "--consistent",
-            "2026-01-01T00:00:00Z",
-        ],
-        &[
-            "backup",
-            "register",
-            "rm-bb0001",
-            "--file",
-            "/etc/hostname",
-            "--method",
-            "P",
-            "--type",
-            "F",
+        register_args("/nonexistent", "P", t0),
+        register_args("/etc/hostname", "X", t0),
+        with(
+            register_args("/etc/hostname", "P", t0),
             "--start",
             "yesterday",
-            "--end",
-            "2026-01-01T00:00:00Z",
-            "--consistent",
-            "2026-01-01T00:00:00Z",
-        ],
+        ),
     ];
-    for args in cases {
+    for args in &cases {
         let out = data
             .cmd(args)
             .stdout(Stdio::piped())

@@ -55,23 +55,7 @@ fn stored(data: &DataDir, db_instance_id: &str) -> Stored {
 }
 
 fn create_instance(data: &DataDir, id: &str) {
-    data.ok(&[
-        "instance",
-        "create",
-        id,
-        "--region",
-        "cn-hangzhou",
-        "--account",
-        "alice",
-        "--engine",
-        "MySQL",
-        "--engine-version",
-        "5.7",
-        "--category",
-        "HighAvailability",
-        "--storage-type",
-        "local_ssd",
-    ]);
+    data.ok(&common::instance_args(id, "MySQL", "5.7"));
 }
 
 #[test]

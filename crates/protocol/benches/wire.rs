@@ -19,6 +19,15 @@ use xbak_protocol::{Format, RawParams};
 const AK: &str = "LTAI5tBenchAccessKey00001";
 const SECRET: &str = "benchSecretbenchSecretbenchSe";
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/// The action's own parameters, in both requests.
+const ACTION_PARAMS: [(&str, &str); 6] = [
+    ("DBInstanceId", "rm-bp1xxxxxxxxxxxxx"),
+    ("RegionId", "cn-hangzhou"),
+    ("StartTime", "2026-11-01T00:00:00Z"),
+    ("EndTime", "2026-11-28T00:00:00Z"),
+    ("PageSize", "30"),
+    ("PageNumber", "1"),
+];
 
 /// A v1 GET as aliyun-python-sdk-core sends it, decoded from its query string as the server does.
 fn v1_params() -> RawParams {
@@ -32,14 +41,9 @@ fn v1_params() -> RawParams {
         ("SignatureVersion", "1.0"),
         ("SignatureNonce", "6a1f3c2d9b0e4f5a8c7d6e5f4a3b2c1d"),
         ("Timestamp", "2026-11-27T10:15:00Z"),
-        ("DBInstanceId", "rm-bp1xxxxxxxxxxxxx"),
-        ("RegionId", "cn-hangzhou"),
-        ("StartTime", "2026-11-01T00:00:00Z"),
-        ("EndTime", "2026-11-28T00:00:00Z"),
-        ("PageSize", "30"),
-        ("PageNumber", "1"),
     ]
     .into_iter()
+    .chain(ACTION_PARAMS)
     .collect();
     let sig = v1::sign(SECRET, &v1::string_to_sign("GET", &p));
     p.push("Signature", sig);
@@ -53,16 +57,7 @@ fn v1_params() -> RawParams {
 
 /// A v3 POST as the Tea Python SDK sends it (it signs every header it sets).
 fn v3_request() -> (RawParams, Vec<(String, String)>) {
-    let query: RawParams = [
-        ("DBInstanceId", "rm-bp1xxxxxxxxxxxxx"),
-        ("RegionId", "cn-hangzhou"),
-        ("StartTime", "2026-11-01T00:00:00Z"),
-        ("EndTime", "2026-11-28T00:00:00Z"),
-        ("PageSize", "30"),
-        ("PageNumber", "1"),
-    ]
-    .into_iter()
-    .collect();
+    let query: RawParams = ACTION_PARAMS.into_iter().collect();
     let mut headers: Vec<(String, String)> = [
         ("host", "127.0.0.1:8080"),
         ("x-acs-version", "2014-08-15"),

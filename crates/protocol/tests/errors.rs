@@ -116,25 +116,19 @@ fn recommend_link_shape() {
 /// Byte-exact envelopes, committed under tests/golden/ (regenerate with UPDATE_GOLDEN=1).
 #[test]
 fn golden_error_envelopes() {
-    let not_found = ApiError::InvalidDBInstanceNotFound;
-    common::assert_golden(
-        "error_not_found.json",
-        &render_error(&not_found, RID, HOST, Format::Json),
-    );
-    common::assert_golden(
-        "error_not_found.xml",
-        &render_error(&not_found, RID, HOST, Format::Xml),
-    );
     let mismatch = ApiError::SignatureDoesNotMatch {
         string_to_sign: "POST&%2F&AccessKeyId%3DtestAK%26Timestamp%3D2024-03-05T03%253A00%253A00Z"
             .into(),
     };
-    common::assert_golden(
-        "error_signature.json",
-        &render_error(&mismatch, RID, HOST, Format::Json),
-    );
-    common::assert_golden(
-        "error_signature.xml",
-        &render_error(&mismatch, RID, HOST, Format::Xml),
-    );
+    for (name, error) in [
+        ("error_not_found", ApiError::InvalidDBInstanceNotFound),
+        ("error_signature", mismatch),
+    ] {
+        for (ext, format) in [("json", Format::Json), ("xml", Format::Xml)] {
+            common::assert_golden(
+                &format!("{name}.{ext}"),
+                &render_error(&error, RID, HOST, format),
+            );
+        }
+    }
 }

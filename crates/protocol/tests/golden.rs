@@ -200,20 +200,12 @@ fn json_deserializes_back_into_the_model() {
 
 #[test]
 fn byte_exact_golden_files() {
-    common::assert_golden(
-        "describe_cross_region_backups.json",
-        &render(&seed_model(), Format::Json),
-    );
-    common::assert_golden(
-        "describe_cross_region_backups.xml",
-        &render(&seed_model(), Format::Xml),
-    );
-    common::assert_golden(
-        "describe_cross_region_backups_empty.json",
-        &render(&empty_page(), Format::Json),
-    );
-    common::assert_golden(
-        "describe_cross_region_backups_empty.xml",
-        &render(&empty_page(), Format::Xml),
-    );
+    for (name, model) in [
+        ("describe_cross_region_backups", seed_model()),
+        ("describe_cross_region_backups_empty", empty_page()),
+    ] {
+        for (ext, format) in [("json", Format::Json), ("xml", Format::Xml)] {
+            common::assert_golden(&format!("{name}.{ext}"), &render(&model, format));
+        }
+    }
 }

@@ -97,22 +97,14 @@ fn missing_required() {
 #[test]
 fn parameter_absence() {
     assert_eq!(parse(BASE), Err(ApiError::ParameterAbsence));
-    assert_eq!(
-        with("StartTime=2024-01-01T00:00:00Z"),
-        Err(ApiError::ParameterAbsence)
-    );
-    assert_eq!(
-        with("EndTime=2024-01-01T00:00:00Z"),
-        Err(ApiError::ParameterAbsence)
-    );
-    assert_eq!(
-        with("CrossBackupId=1&EndTime=2024-01-01T00:00:00Z"),
-        Err(ApiError::ParameterAbsence)
-    );
-    assert_eq!(
-        with("BackupId=1&PageSize=30"),
-        Err(ApiError::ParameterAbsence)
-    );
+    for extra in [
+        "StartTime=2024-01-01T00:00:00Z",
+        "EndTime=2024-01-01T00:00:00Z",
+        "CrossBackupId=1&EndTime=2024-01-01T00:00:00Z",
+        "BackupId=1&PageSize=30",
+    ] {
+        assert_eq!(with(extra), Err(ApiError::ParameterAbsence), "{extra}");
+    }
 }
 
 #[test]

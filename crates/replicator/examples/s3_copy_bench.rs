@@ -16,29 +16,20 @@
 //! read-back). rclone runs only if it is installed.
 
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Instant;
-use xbak_catalog::sqlite::SqliteCatalog;
-use xbak_catalog::Catalog;
-use xbak_domain::{
-    BackupMethod, BackupSetScale, BackupType, Category, NewBackupSet, NewInstance, Policy, Region,
-    StorageType,
-};
-use xbak_replicator::{Replicator, ReplicatorConfig};
 use xbak_storage::conformance::{s3, PatternReader};
 use xbak_storage::RegionStore;
+use xbak_testkit::bench::{self, Report};
+use xbak_testkit::world;
 
 const SRC_BUCKET: &str = "xbak-bench-src";
 const DST_BUCKET: &str = "xbak-bench-dst";
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    bench::init_tracing();
     let mut args = std::env::args().skip(1);
-    let mb: u64 = args.next().map(|a| a.parse().expect("MB")).unwrap_or(256);
-    let rounds: u32 = args.next().map(|a| a.parse().expect("ROUNDS")).unwrap_or(2);
+    let mb: u64 = bench::arg(&mut args, "MB", 256);
+    let rounds: u32 = bench::arg(&mut args, "ROUNDS", 2);
     let size = mb * 1_000_000;
     let endpoint = s3::endpoint();
     let dir = tempfile::tempdir().unwrap();
@@ -65,7 +56,7 @@ async fn main() {
         xbak_plain.push(replicate(&dir, 2 * round + 1, &src_url, plain, key, size, sha).await);
     }
 
-    let rclone_present = Command::new("rclone").arg("version").output().is_ok();
+    let rclone_present = bench::rclone_installed();
     let (mut server_side, mut streamed) = (Vec::new(), Vec::new());
     if rclone_present {
         for _ in 0..rounds {
@@ -80,16 +71,8 @@ async fn main() {
         }
     }
 
-    let mbs = |secs: f64| size as f64 / secs / 1e6;
-    let show = |name: &str, runs: &[f64]| {
-        let best = runs.iter().cloned().fold(f64::INFINITY, f64::min);
-        let all: Vec<String> = runs.iter().map(|s| format!("{s:.2}")).collect();
-        println!(
-            "  {name:<72} best {best:.2} s  {:>5.1} MB/s   (runs: {} s)",
-            mbs(best),
-            all.join(", ")
-        );
-    };
+    let report = Report { bytes: size };
+    let show = |name: &str, runs: &[f64]| report.best(name, runs);
     println!("{mb} MB, S3 → S3 (bucket {SRC_BUCKET} → {DST_BUCKET}) on {endpoint}");
     show(
         "xbak replicate (multipart upload + read-back verify + publish copy)",
@@ -111,7 +94,7 @@ async fn main() {
 }
 
 /// One replicator copy of the source object into a fresh destination prefix (its URL with
-/// `dst_options` appended); seconds.
+/// `dst_options` appended), with a catalog of its own; seconds.
 async fn replicate(
     dir: &tempfile::TempDir,
     round: u32,
@@ -121,71 +104,11 @@ async fn replicate(
     size: u64,
     sha256: &str,
 ) -> f64 {
-    let catalog: Arc<dyn Catalog> = Arc::new(
-        SqliteCatalog::open(&dir.path().join(format!("catalog-{round}.db")))
-            .await
-            .unwrap(),
-    );
+    let catalog_dir = dir.path().join(format!("round-{round}"));
+    std::fs::create_dir_all(&catalog_dir).unwrap();
+    let catalog = world::sqlite_catalog(&catalog_dir).await;
     let dst_url = s3::region_url(DST_BUCKET).await + dst_options;
-    for (region, url) in [("src", src_url), ("dst", dst_url.as_str())] {
-        catalog
-            .put_region(&Region {
-                region_id: region.into(),
-                store_url: url.into(),
-            })
-            .await
-            .unwrap();
-    }
-    let (account, _) = catalog.create_account("bench").await.unwrap();
-    let instance = catalog
-        .create_instance(&NewInstance {
-            db_instance_id: "rm-bench".into(),
-            region_id: "src".into(),
-            account_id: account.id,
-            engine: "MySQL".into(),
-            engine_version: "5.7".into(),
-            category: Category::HighAvailability,
-            storage_type: StorageType::LocalSsd,
-            instance_number: 1,
-        })
-        .await
-        .unwrap();
-    catalog
-        .put_policy(&Policy {
-            instance_id: instance.id,
-            enabled: true,
-            dest_region_id: "dst".into(),
-            retention_days: 7,
-            updated_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
-    let now = chrono::Utc::now();
-    catalog
-        .record_backup_set(&NewBackupSet {
-            instance_id: instance.id,
-            method: BackupMethod::Physical,
-            backup_type: BackupType::Full,
-            scale: BackupSetScale::Instance,
-            started_at: now,
-            finished_at: now,
-            consistent_at: now,
-            instance_number: 1,
-            object_key: key.into(),
-            size_bytes: size as i64,
-            sha256: sha256.into(),
-        })
-        .await
-        .unwrap();
-    let regions = xbak_replicator::regions_from_catalog(&*catalog)
-        .await
-        .unwrap();
-    let replicator = Replicator::new(catalog.clone(), regions, ReplicatorConfig::default());
-    let started = Instant::now();
-    let summary = replicator.run_once().await.unwrap();
-    let secs = started.elapsed().as_secs_f64();
-    assert_eq!(summary.completed, 1, "{summary:?}");
-    secs
+    bench::replicate_one_set(catalog, src_url, &dst_url, key, size, sha256).await
 }
 
 /// `rclone copy` of the source object's folder into a fresh prefix of the destination bucket,
@@ -193,23 +116,24 @@ async fn replicate(
 fn rclone(endpoint: &str, src_prefix: &str, extra: &[&str]) -> f64 {
     let src = format!("xb:{src_prefix}/backups/rm-bench");
     let dst = format!("xb:{DST_BUCKET}/rclone-{}", uuid_like());
-    let started = Instant::now();
-    let status = Command::new("rclone")
-        .args(["copy", &src, &dst])
-        .args(extra)
-        .env("RCLONE_CONFIG_XB_TYPE", "s3")
-        .env("RCLONE_CONFIG_XB_PROVIDER", "Other")
-        .env("RCLONE_CONFIG_XB_ENDPOINT", endpoint)
-        .env("RCLONE_CONFIG_XB_ACCESS_KEY_ID", "xbak-test")
-        .env("RCLONE_CONFIG_XB_SECRET_ACCESS_KEY", "xbak-test-secret")
-        .env("RCLONE_CONFIG_XB_REGION", "us-east-1")
-        .env("RCLONE_CONFIG_XB_FORCE_PATH_STYLE", "true")
-        // A CA bundle from the environment breaks rclone's plain-http client (and is not needed).
-        .env_remove("AWS_CA_BUNDLE")
-        .status()
-        .unwrap();
+    let (status, secs) = bench::timed_sync(|| {
+        Command::new("rclone")
+            .args(["copy", &src, &dst])
+            .args(extra)
+            .env("RCLONE_CONFIG_XB_TYPE", "s3")
+            .env("RCLONE_CONFIG_XB_PROVIDER", "Other")
+            .env("RCLONE_CONFIG_XB_ENDPOINT", endpoint)
+            .env("RCLONE_CONFIG_XB_ACCESS_KEY_ID", "xbak-test")
+            .env("RCLONE_CONFIG_XB_SECRET_ACCESS_KEY", "xbak-test-secret")
+            .env("RCLONE_CONFIG_XB_REGION", "us-east-1")
+            .env("RCLONE_CONFIG_XB_FORCE_PATH_STYLE", "true")
+            // A CA bundle from the environment breaks rclone's plain-http client (and is not needed).
+            .env_remove("AWS_CA_BUNDLE")
+            .status()
+            .unwrap()
+    });
     assert!(status.success(), "rclone copy {src} {dst} {extra:?}");
-    started.elapsed().as_secs_f64()
+    secs
 }
 
 fn uuid_like() -> String {

@@ -139,12 +139,7 @@ async fn pages_are_stable_and_cover_everything_once() {
 async fn xml_format_and_v3_and_form_post_agree_with_json() {
     let f = Fixture::new(3).await;
     let (s, e) = window(3);
-    let base = [
-        ("DBInstanceId", INSTANCE),
-        ("RegionId", SRC),
-        ("StartTime", s.as_str()),
-        ("EndTime", e.as_str()),
-    ];
+    let base = listing(&s, &e);
 
     let mut xml_params = base.to_vec();
     xml_params.push(("Format", "XML"));

@@ -21,12 +21,7 @@ fn first_link(body: &serde_json::Value) -> String {
 async fn every_response_has_its_own_request_id_even_from_the_cache() {
     let f = Fixture::new(3).await;
     let (s, e) = window(3);
-    let params = [
-        ("DBInstanceId", INSTANCE),
-        ("RegionId", SRC),
-        ("StartTime", s.as_str()),
-        ("EndTime", e.as_str()),
-    ];
+    let params = listing(&s, &e);
     let mut ids = Vec::new();
     let mut bodies = Vec::new();
     for format in ["JSON", "XML"] {
@@ -108,12 +103,7 @@ async fn links_from_cached_pages_are_valid_and_expire_as_configured() {
     .await
     .unwrap();
     let (s, e) = window(1);
-    let params = [
-        ("DBInstanceId", INSTANCE),
-        ("RegionId", SRC),
-        ("StartTime", s.as_str()),
-        ("EndTime", e.as_str()),
-    ];
+    let params = listing(&s, &e);
     let describe = || async {
         let req = v1_request("GET", &f.ak, &f.secret, &params, Utc::now());
         let (status, _, body, _) = send_to(&state, req).await;

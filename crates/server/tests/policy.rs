@@ -190,6 +190,10 @@ async fn enable_describe_and_disable_a_fresh_instance() {
     );
 }
 
+/// Codes several refusals share.
+const NOT_FOUND: &str = "InvalidDBInstance.NotFound";
+const BAD_FORMAT: &str = "InvalidParameters.Format";
+
 /// (action, params, HTTP status, Code).
 type Refusal = (
     &'static str,
@@ -201,6 +205,13 @@ type Refusal = (
 #[tokio::test]
 async fn refusals_follow_the_catalogue() {
     let f = Fixture::new(0).await;
+    // `DBInstanceId` and `RegionId`, then `extra`.
+    let scoped =
+        |id: &'static str, region: &'static str, extra: &[(&'static str, &'static str)]| {
+            let mut params = vec![("DBInstanceId", id), ("RegionId", region)];
+            params.extend_from_slice(extra);
+            params
+        };
     let cases: Vec<Refusal> = vec![
         (MODIFY, vec![("RegionId", SRC)], 400, "MissingDBInstanceId"),
         (
@@ -211,104 +222,73 @@ async fn refusals_follow_the_catalogue() {
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", SRC),
-                ("BackupEnabled", "1"),
-            ],
+            scoped(INSTANCE, SRC, &[("BackupEnabled", "1")]),
             400,
             "MissingCrossBackupRegion",
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", SRC),
-                ("BackupEnabled", "yes"),
-            ],
+            scoped(INSTANCE, SRC, &[("BackupEnabled", "yes")]),
             400,
-            "InvalidParameters.Format",
+            BAD_FORMAT,
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", SRC),
-                ("Retention", "5"),
-            ],
+            scoped(INSTANCE, SRC, &[("Retention", "5")]),
             400,
-            "InvalidParameters.Format",
+            BAD_FORMAT,
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", SRC),
-                ("CrossBackupType", "2"),
-            ],
+            scoped(INSTANCE, SRC, &[("CrossBackupType", "2")]),
             400,
-            "InvalidParameters.Format",
+            BAD_FORMAT,
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", SRC),
-                ("BackupEnabled", "0"),
-                ("LogBackupEnabled", "1"),
-            ],
+            scoped(
+                INSTANCE,
+                SRC,
+                &[("BackupEnabled", "0"), ("LogBackupEnabled", "1")],
+            ),
             400,
-            "InvalidParameters.Format",
+            BAD_FORMAT,
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", SRC),
-                ("BackupEnabled", "1"),
-                ("CrossBackupRegion", SRC),
-            ],
+            scoped(
+                INSTANCE,
+                SRC,
+                &[("BackupEnabled", "1"), ("CrossBackupRegion", SRC)],
+            ),
             403,
             "CrossBackupNotSupport",
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", SRC),
-                ("BackupEnabled", "1"),
-                ("CrossBackupRegion", "us-west-1"),
-            ],
+            scoped(
+                INSTANCE,
+                SRC,
+                &[("BackupEnabled", "1"), ("CrossBackupRegion", "us-west-1")],
+            ),
             403,
             "CrossBackupNotSupport",
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", "rm-other0001"),
-                ("RegionId", SRC),
-                ("BackupEnabled", "0"),
-            ],
+            scoped("rm-other0001", SRC, &[("BackupEnabled", "0")]),
             404,
-            "InvalidDBInstance.NotFound",
+            NOT_FOUND,
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", INSTANCE),
-                ("RegionId", DEST),
-                ("BackupEnabled", "0"),
-            ],
+            scoped(INSTANCE, DEST, &[("BackupEnabled", "0")]),
             404,
-            "InvalidDBInstance.NotFound",
+            NOT_FOUND,
         ),
         (
             MODIFY,
-            vec![
-                ("DBInstanceId", "rm-mysql8"),
-                ("RegionId", SRC),
-                ("BackupEnabled", "0"),
-            ],
+            scoped("rm-mysql8", SRC, &[("BackupEnabled", "0")]),
             403,
             "IncorrectDBInstanceType",
         ),
@@ -322,13 +302,13 @@ async fn refusals_follow_the_catalogue() {
             DESCRIBE,
             vec![("DBInstanceId", "rm-nope"), ("RegionId", SRC)],
             404,
-            "InvalidDBInstance.NotFound",
+            NOT_FOUND,
         ),
         (
             DESCRIBE,
             vec![("DBInstanceId", "rm-other0001"), ("RegionId", SRC)],
             404,
-            "InvalidDBInstance.NotFound",
+            NOT_FOUND,
         ),
         (
             DESCRIBE,

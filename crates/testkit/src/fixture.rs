@@ -9,7 +9,7 @@ use std::ops::Deref;
 use tower::ServiceExt;
 use xbak_server::{app, AppState};
 
-use crate::seed::{Seeded, Setup, INSTANCE, SRC};
+use crate::seed::{listing, Seeded, Setup};
 use crate::sign::v1_request;
 
 /// Base URL of the download links an in-process [`Fixture`] signs (nothing listens there: a
@@ -58,16 +58,11 @@ impl Fixture {
         )
     }
 
-    /// [`Fixture::describe`] of the backups of [`INSTANCE`] in [`SRC`] over every seeded set
+    /// [`Fixture::describe`] of the [`listing`] over every seeded set
     /// (the whole [`Seeded::window`]), with `extra` parameters added.
     pub async fn list(&self, extra: &[(&str, &str)]) -> (u16, serde_json::Value) {
         let (start, end) = self.window();
-        let mut params = vec![
-            ("DBInstanceId", INSTANCE),
-            ("RegionId", SRC),
-            ("StartTime", start.as_str()),
-            ("EndTime", end.as_str()),
-        ];
+        let mut params = listing(&start, &end).to_vec();
         params.extend_from_slice(extra);
         self.describe(&params).await
     }

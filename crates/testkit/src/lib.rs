@@ -6,16 +6,22 @@
 //! - [`Fixture`]: the seeded server in process, called through `tower`'s `oneshot`;
 //! - [`Server`]: the seeded server on a real `127.0.0.1:0` listener, for clients;
 //! - [`sign`]: requests signed the way the official SDKs sign them;
-//! - [`noise`]: deterministic pseudo-random bytes.
+//! - [`noise`]: deterministic pseudo-random bytes;
+//! - [`world`]: the catalog, regions and instance a copy or backup test world starts from;
+//! - [`bench`]: the benchmarks' timing and report lines.
 
+pub mod bench;
 mod fixture;
 pub mod noise;
 mod seed;
 mod server;
 pub mod sign;
+pub mod world;
 
 pub use fixture::{expires_of, send_to, Fixture, LINK_BASE};
 pub use noise::noise;
-pub use seed::{t, window, Seeded, Setup, DEST, INSTANCE, MYSQL8, OTHER_INSTANCE, SRC, THIRD};
+pub use seed::{
+    listing, t, window, Seeded, Setup, DEST, INSTANCE, MYSQL8, OTHER_INSTANCE, SRC, THIRD,
+};
 pub use server::Server;
 pub use sign::{nonce, v1_params, v1_request, v3_request};

@@ -48,6 +48,16 @@ pub fn window(sets: usize) -> (String, String) {
     (f(base()), f(base() + Duration::hours(sets as i64)))
 }
 
+/// The parameters that list the backups of [`INSTANCE`] in [`SRC`] from `start` to `end`.
+pub fn listing<'a>(start: &'a str, end: &'a str) -> [(&'static str, &'a str); 4] {
+    [
+        ("DBInstanceId", INSTANCE),
+        ("RegionId", SRC),
+        ("StartTime", start),
+        ("EndTime", end),
+    ]
+}
+
 /// What to seed.
 #[derive(Debug, Clone)]
 pub struct Setup {

@@ -45,14 +45,7 @@ impl DataDir {
 
     /// Runs a command that must succeed; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out: Output = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "xbak {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(args, self.cmd(args).output().unwrap())
     }
 
     /// Regions cn-hangzhou and cn-shanghai, account `alice`, eligible instance `rm-bb0001` with a
@@ -71,25 +64,9 @@ impl DataDir {
         let out = self.ok(&["account", "create", "alice", "--json"]);
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["AccountName"], "alice");
-        self.ok(&[
-            "instance",
-            "create",
-            "rm-bb0001",
-            "--region",
-            "cn-hangzhou",
-            "--account",
-            "alice",
-            "--engine",
-            "MySQL",
-            "--engine-version",
-            "5.7",
-            "--category",
-            "HighAvailability",
-            "--storage-type",
-            "local_ssd",
-            "--instance-number",
-            "8161055",
-        ]);
+        let mut instance = instance_args("rm-bb0001", "MySQL", "5.7");
+        instance.extend(["--instance-number", "8161055"]);
+        self.ok(&instance);
         self.ok(&[
             "policy",
             "set",
@@ -106,24 +83,9 @@ impl DataDir {
         )
     }
 
+    /// Registers `file` as a physical full set of `rm-bb0001` started (and ended) at `start`.
     pub fn register(&self, file: &Path, start: &str) -> String {
-        self.ok(&[
-            "backup",
-            "register",
-            "rm-bb0001",
-            "--file",
-            file.to_str().unwrap(),
-            "--method",
-            "P",
-            "--type",
-            "F",
-            "--start",
-            start,
-            "--end",
-            start,
-            "--consistent",
-            start,
-        ])
+        self.ok(&register_args(file.to_str().unwrap(), "P", start))
     }
 
     /// Visible (non-staging) files of a region folder.
@@ -255,4 +217,59 @@ pub fn make_file(dir: &Path, name: &str, mb: usize) -> PathBuf {
     xbak_testkit::noise::write_noise(&mut f, mb, mb as u64).unwrap();
     f.flush().unwrap();
     p
+}
+
+/// `xbak instance create ID` of a high-availability, local-SSD instance of account `alice` in
+/// cn-hangzhou with this engine and version.
+pub fn instance_args<'a>(id: &'a str, engine: &'a str, version: &'a str) -> Vec<&'a str> {
+    vec![
+        "instance",
+        "create",
+        id,
+        "--region",
+        "cn-hangzhou",
+        "--account",
+        "alice",
+        "--engine",
+        engine,
+        "--engine-version",
+        version,
+        "--category",
+        "HighAvailability",
+        "--storage-type",
+        "local_ssd",
+    ]
+}
+
+/// `xbak backup register rm-bb0001` of `file` as a full set by `method`, started, ended and
+/// consistent at `start`.
+pub fn register_args<'a>(file: &'a str, method: &'a str, start: &'a str) -> Vec<&'a str> {
+    vec![
+        "backup",
+        "register",
+        "rm-bb0001",
+        "--file",
+        file,
+        "--method",
+        method,
+        "--type",
+        "F",
+        "--start",
+        start,
+        "--end",
+        start,
+        "--consistent",
+        start,
+    ]
+}
+
+/// The stdout of `xbak args`, which must have succeeded (its output in the message if not).
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "xbak {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -11,16 +11,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
-use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::Catalog;
 use xbak_domain::naming::{backup_set_file_name, backup_set_key, copy_key};
-use xbak_domain::{
-    BackupMethod, BackupSetScale, BackupType, Category, Instance, NewBackupSet, NewInstance,
-    Policy, Region, StorageType,
-};
+use xbak_domain::{BackupMethod, Instance};
 use xbak_replicator::{Backoff, CopyEvent, ReplicatorConfig};
 use xbak_storage::faults::FaultyStore;
 use xbak_storage::{RegionStore, Regions, Staged};
+use xbak_testkit::world::{self, FullSet, InstanceSpec};
 
 pub const SOURCE: &str = "cn-hangzhou";
 pub const DEST: &str = "cn-shanghai";
@@ -36,10 +33,7 @@ pub fn region_dir(dir: &std::path::Path, region: &str) -> PathBuf {
     dir.join(region)
 }
 
-/// The URL of a local region in `dir`.
-pub fn local_url(dir: &std::path::Path, region: &str) -> String {
-    format!("file://{}", region_dir(dir, region).display())
-}
+pub use xbak_testkit::world::local_url;
 
 pub fn faulty_region(dir: &std::path::Path, region: &str) -> (Arc<FaultyStore>, Arc<RegionStore>) {
     let path = region_dir(dir, region);
@@ -53,8 +47,6 @@ pub fn faulty_region(dir: &std::path::Path, region: &str) -> (Arc<FaultyStore>, 
     (faults, Arc::new(store))
 }
 
-/// A SQLite catalog in `dir` with regions `SOURCE` and `DEST` at these URLs, account `acme` and
-/// its MySQL 5.7 instance `rm-bp1` in `SOURCE`, whose policy copies to `DEST` (7 days).
 /// Regions as a freshly started process would have them.
 pub fn regions(stores: &[&RegionStore]) -> Regions {
     let regions = Regions::new();
@@ -64,46 +56,19 @@ pub fn regions(stores: &[&RegionStore]) -> Regions {
     regions
 }
 
+/// A SQLite catalog in `dir` with regions `SOURCE` and `DEST` at these URLs, account `acme` and
+/// its MySQL 5.7 instance `rm-bp1` in `SOURCE`, whose policy copies to `DEST` (7 days).
 pub async fn seeded_catalog(
     dir: &std::path::Path,
     source_url: &str,
     dest_url: &str,
 ) -> (Arc<dyn Catalog>, Instance) {
-    let catalog: Arc<dyn Catalog> =
-        Arc::new(SqliteCatalog::open(&dir.join("catalog.db")).await.unwrap());
-    for (region, url) in [(SOURCE, source_url), (DEST, dest_url)] {
-        catalog
-            .put_region(&Region {
-                region_id: region.into(),
-                store_url: url.into(),
-            })
-            .await
-            .unwrap();
-    }
-    let (account, _) = catalog.create_account("acme").await.unwrap();
-    let instance = catalog
-        .create_instance(&NewInstance {
-            db_instance_id: "rm-bp1".into(),
-            region_id: SOURCE.into(),
-            account_id: account.id,
-            engine: "MySQL".into(),
-            engine_version: "5.7".into(),
-            category: Category::HighAvailability,
-            storage_type: StorageType::LocalSsd,
-            instance_number: 7986073,
-        })
-        .await
-        .unwrap();
-    catalog
-        .put_policy(&Policy {
-            instance_id: instance.id,
-            enabled: true,
-            dest_region_id: DEST.into(),
-            retention_days: 7,
-            updated_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
+    let catalog = world::sqlite_catalog(dir).await;
+    world::put_regions(&*catalog, &[(SOURCE, source_url), (DEST, dest_url)]).await;
+    let instance = InstanceSpec::mysql57("acme", "rm-bp1", SOURCE)
+        .copying_to(DEST)
+        .seed(&*catalog)
+        .await;
     (catalog, instance)
 }
 
@@ -155,41 +120,22 @@ impl SetSlot {
         size: u64,
         sha256: String,
     ) -> i64 {
-        let recorded = catalog
-            .record_backup_set(&NewBackupSet {
-                instance_id: instance.id,
-                method: BackupMethod::Physical,
-                backup_type: BackupType::Full,
-                scale: BackupSetScale::Instance,
-                started_at: self.started,
-                finished_at: self.started + chrono::Duration::minutes(10),
-                consistent_at: self.started + chrono::Duration::minutes(9),
-                instance_number: instance.instance_number,
-                object_key: self.source_key.clone(),
-                size_bytes: size as i64,
-                sha256,
-            })
-            .await
-            .unwrap();
+        let recorded = FullSet {
+            object_key: &self.source_key,
+            size,
+            sha256,
+            started: self.started,
+            finished: self.started + chrono::Duration::minutes(10),
+            consistent: self.started + chrono::Duration::minutes(9),
+        }
+        .record(catalog, instance)
+        .await;
         recorded.queued_copy_id.expect("policy is enabled")
     }
 }
 
-pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
+#[allow(unused_imports)] // not every test binary lists files
+pub use xbak_testkit::world::files_under;
 
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
