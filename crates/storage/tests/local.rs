@@ -212,6 +212,7 @@ mod resumable {
         assert_eq!(state.upload_id, LOCAL_UPLOAD_ID);
         assert_eq!(state.bytes_done, PART_SIZE as u64);
         let file = dir.path().join("region").join(&state.staging_key);
+        settled(&file);
         let mut garbage = std::fs::read(&file).unwrap();
         garbage.truncate(PART_SIZE);
         garbage.extend(std::iter::repeat_n(0xEEu8, PART_SIZE + 17));
@@ -240,6 +241,7 @@ mod resumable {
         // Cut below its checkpoint: not continued.
         let (state, _) = resumable::upload_until(&region, "k/g", None, &data, 2).await;
         let file = dir.path().join("region").join(&state.staging_key);
+        settled(&file);
         std::fs::OpenOptions::new()
             .write(true)
             .open(&file)
@@ -253,5 +255,20 @@ mod resumable {
         assert_eq!(fresh.resumed_from(), 0);
         assert_ne!(fresh.state().staging_key, state.staging_key);
         assert!(!file.exists(), "the unusable file is discarded");
+    }
+
+    /// Waits until no write of the dropped upload is still landing in `file` (its length holds
+    /// still for 100 ms), so the test's own cuts are not undone by a part still in flight.
+    fn settled(file: &std::path::Path) {
+        let len = || std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        let mut last = len();
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = len();
+            if now == last {
+                return;
+            }
+            last = now;
+        }
     }
 }
