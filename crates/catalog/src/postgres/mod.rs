@@ -157,82 +157,43 @@ macro_rules! read {
     }};
 }
 
-#[async_trait]
-impl Catalog for PostgresCatalog {
-    async fn create_account(&self, name: &str) -> Result<(Account, AccessKey)> {
-        write!(self, |tx| accounts::create_account(&tx, name))
-    }
+/// Serves one [`Catalog`] method of the list in `crate::methods` (see its docs for the kinds).
+macro_rules! forward {
+    (read $self:ident $($route:ident)::+($($pass:expr),*)) => {
+        read!($self, |c| $($route)::+(c, $($pass),*))
+    };
+    (snapshot $self:ident $($route:ident)::+($($pass:expr),*)) => {{
+        let mut client = $self.client().await?;
+        $($route)::+(&mut client, $($pass),*).await
+    }};
+    (write $self:ident $($route:ident)::+($($pass:expr),*)) => {
+        write!($self, |tx| $($route)::+(&tx, $($pass),*))
+    };
+    (quiet $self:ident $($route:ident)::+($($pass:expr),*)) => {
+        write_quiet!($self, |tx| $($route)::+(&tx, $($pass),*))
+    };
+    (by_hand $self:ident $($route:ident)::+($($pass:expr),*)) => {
+        $($route)::+($self, $($pass),*).await
+    };
+}
 
-    async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
-        read!(self, |c| accounts::account_by_name(c, name))
-    }
+macro_rules! implement_catalog {
+    ($( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
+        => $($route:ident)::+($($pass:expr),*); )*) => {
+        #[async_trait]
+        impl Catalog for PostgresCatalog {
+            $( async fn $name(&self, $($arg: $ty),*) -> $ret {
+                forward!($kind self $($route)::+($($pass),*))
+            } )*
+        }
+    };
+}
 
-    async fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
-        read!(self, |c| accounts::access_key(c, access_key_id))
-    }
+catalog_methods!(implement_catalog);
 
-    async fn put_region(&self, region: &Region) -> Result<()> {
-        write!(self, |tx| instances::put_region(&tx, region))
-    }
-
-    async fn region(&self, region_id: &str) -> Result<Option<Region>> {
-        read!(self, |c| instances::region(c, region_id))
-    }
-
-    async fn regions(&self) -> Result<Vec<Region>> {
-        read!(self, |c| instances::regions(c))
-    }
-
-    async fn create_instance(&self, new: &NewInstance) -> Result<Instance> {
-        write!(self, |tx| instances::create_instance(&tx, new))
-    }
-
-    async fn instance_by_db_instance_id(&self, db_instance_id: &str) -> Result<Option<Instance>> {
-        read!(self, |c| instances::instance_by_db_instance_id(
-            c,
-            db_instance_id
-        ))
-    }
-
-    async fn put_policy(&self, policy: &Policy) -> Result<Policy> {
-        write!(self, |tx| instances::put_policy(&tx, policy))
-    }
-
-    async fn policy(&self, instance_id: i64) -> Result<Option<Policy>> {
-        read!(self, |c| instances::policy(c, instance_id))
-    }
-
-    async fn put_cross_backup_policy(
-        &self,
-        policy: &Policy,
-        log_backup_enabled: bool,
-    ) -> Result<CrossBackupPolicy> {
-        write!(self, |tx| cross_policy::put_cross_backup_policy(
-            &tx,
-            policy,
-            log_backup_enabled
-        ))
-    }
-
-    async fn cross_backup_policy(&self, instance_id: i64) -> Result<Option<CrossBackupPolicy>> {
-        read!(self, |c| cross_policy::cross_backup_policy(c, instance_id))
-    }
-
-    async fn queue_copy_of_latest_set(
-        &self,
-        instance_id: i64,
-        dest_region_id: &str,
-        since: Timestamp,
-    ) -> Result<Option<i64>> {
-        write!(self, |tx| cross_policy::queue_copy_of_latest_set(
-            &tx,
-            instance_id,
-            dest_region_id,
-            since
-        ))
-    }
-
-    async fn change_cross_backup_policy(
+/// The methods the list in `crate::methods` leaves to the adapter (`by_hand`).
+impl PostgresCatalog {
+    async fn change_policy(
         &self,
         instance_id: i64,
         change: &PolicyChange,
@@ -247,300 +208,14 @@ impl Catalog for PostgresCatalog {
         ))
     }
 
-    async fn claim_requested_backup(
-        &self,
-        now: Timestamp,
-        lease: Duration,
-    ) -> Result<Option<RequestedBackup>> {
-        write!(self, |tx| requests::claim_requested_backup(&tx, now, lease))
-    }
-
-    async fn renew_requested_backup(
-        &self,
-        id: i64,
-        lease_token: &str,
-        until: Timestamp,
-    ) -> Result<()> {
-        write_quiet!(self, |tx| requests::renew_requested_backup(
-            &tx,
-            id,
-            lease_token,
-            until
-        ))
-    }
-
-    async fn complete_requested_backup(
-        &self,
-        id: i64,
-        lease_token: &str,
-        backup_run_id: Option<i64>,
-        now: Timestamp,
-    ) -> Result<()> {
-        write!(self, |tx| requests::finish_requested_backup(
-            &tx,
-            id,
-            lease_token,
-            RequestState::Done,
-            backup_run_id,
-            None,
-            now
-        ))
-    }
-
-    async fn fail_requested_backup(
-        &self,
-        id: i64,
-        lease_token: &str,
-        backup_run_id: Option<i64>,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        write!(self, |tx| requests::finish_requested_backup(
-            &tx,
-            id,
-            lease_token,
-            RequestState::Failed,
-            backup_run_id,
-            Some(error),
-            now
-        ))
-    }
-
-    async fn requested_backup(&self, id: i64) -> Result<Option<RequestedBackup>> {
-        read!(self, |c| requests::requested_backup(c, id))
-    }
-
-    async fn open_requested_backups(&self, instance_id: i64) -> Result<Vec<RequestedBackup>> {
-        read!(self, |c| requests::open_requested_backups(c, instance_id))
-    }
-
-    async fn record_backup_set(&self, new: &NewBackupSet) -> Result<RecordedBackupSet> {
-        write!(self, |tx| backups::record_backup_set(&tx, new))
-    }
-
-    async fn backup_set(&self, id: i64) -> Result<Option<BackupSet>> {
-        read!(self, |c| backups::backup_set(c, id))
-    }
-
-    async fn newest_backup_set(&self, instance_id: i64) -> Result<Option<BackupSet>> {
-        read!(self, |c| backups::newest_backup_set(c, instance_id))
-    }
-
-    async fn list_copies(&self, query: &CopyQuery) -> Result<CopyListing> {
-        let mut client = self.client().await?;
-        copies::list_copies(&mut client, query).await
-    }
-
-    async fn copy(&self, cross_backup_id: i64) -> Result<Option<CrossRegionCopy>> {
-        read!(self, |c| copies::copy(c, cross_backup_id))
-    }
-
-    async fn copy_counts(&self) -> Result<CopyCounts> {
-        read!(self, |c| copies::copy_counts(c))
-    }
-
-    async fn expired_copies(&self, now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>> {
-        read!(self, |c| retention::expired_copies(c, now, limit))
-    }
-
-    async fn begin_expiry(&self, copy_id: i64, now: Timestamp) -> Result<Option<ExpiringObject>> {
-        write!(self, |tx| retention::begin_expiry(&tx, copy_id, now))
-    }
-
-    async fn expiring_objects(&self, limit: u32) -> Result<Vec<ExpiringObject>> {
-        read!(self, |c| retention::expiring_objects(c, limit))
-    }
-
-    async fn finish_expiry(&self, copy_id: i64) -> Result<bool> {
-        write!(self, |tx| retention::finish_expiry(&tx, copy_id))
-    }
-
-    async fn copy_freshness(&self) -> Result<Vec<CopyFreshness>> {
-        read!(self, |c| retention::copy_freshness(c))
-    }
-
-    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {
-        write!(self, |tx| queue::claim_copy_job(&tx, now, lease))
-    }
-
-    async fn renew_copy_lease(
-        &self,
-        copy_id: i64,
-        lease_token: &str,
-        until: Timestamp,
-    ) -> Result<()> {
-        write!(self, |tx| queue::renew_copy_lease(
-            &tx,
-            copy_id,
-            lease_token,
-            until
-        ))
-    }
-
-    async fn complete_copy(&self, copy_id: i64, lease_token: &str, now: Timestamp) -> Result<()> {
-        write!(self, |tx| queue::complete_copy(
-            &tx,
-            copy_id,
-            lease_token,
-            now
-        ))
-    }
-
-    async fn fail_copy_attempt(
-        &self,
-        copy_id: i64,
-        lease_token: &str,
-        error: &str,
-        retry_at: Option<Timestamp>,
-    ) -> Result<()> {
-        write!(self, |tx| queue::fail_copy_attempt(
-            &tx,
-            copy_id,
-            lease_token,
-            error,
-            retry_at
-        ))
-    }
-
-    async fn save_copy_resume_state(
-        &self,
-        copy_id: i64,
-        lease_token: &str,
-        state: Option<&str>,
-    ) -> Result<()> {
-        // Quiet: a pending copy's upload checkpoint changes nothing a listing shows.
-        write_quiet!(self, |tx| queue::save_copy_resume_state(
-            &tx,
-            copy_id,
-            lease_token,
-            state
-        ))
-    }
-
-    async fn next_copy_due(&self) -> Result<Option<Timestamp>> {
-        read!(self, |c| queue::next_copy_due(c))
-    }
-
-    async fn put_instance_connection(&self, connection: &InstanceConnection) -> Result<()> {
-        write!(self, |tx| agent::put_instance_connection(&tx, connection))
-    }
-
-    async fn instance_connection(&self, instance_id: i64) -> Result<Option<InstanceConnection>> {
-        read!(self, |c| agent::instance_connection(c, instance_id))
-    }
-
-    async fn instance(&self, instance_id: i64) -> Result<Option<Instance>> {
-        read!(self, |c| instances::instance_by_id(c, instance_id))
-    }
-
-    async fn start_backup_run(&self, new: &NewBackupRun) -> Result<BackupRun> {
-        write!(self, |tx| agent::start_backup_run(&tx, new))
-    }
-
-    async fn complete_backup_run(
-        &self,
-        run_id: i64,
-        set: &NewBackupSet,
-        details: &BackupSetDetails,
-    ) -> Result<RecordedBackupSet> {
-        write!(self, |tx| agent::complete_backup_run(
-            &tx, run_id, set, details
-        ))
-    }
-
-    async fn fail_backup_run(
-        &self,
-        run_id: i64,
-        finished_at: Timestamp,
-        error: &str,
-    ) -> Result<()> {
-        write!(self, |tx| agent::fail_backup_run(
-            &tx,
-            run_id,
-            finished_at,
-            error
-        ))
-    }
-
-    async fn touch_backup_run(&self, run_id: i64, now: Timestamp) -> Result<bool> {
-        // Quiet: a heartbeat changes nothing a listing shows.
-        write_quiet!(self, |tx| agent::touch_backup_run(&tx, run_id, now))
-    }
-
-    async fn fail_stale_backup_runs(
-        &self,
-        now: Timestamp,
-        silent_since: Timestamp,
-    ) -> Result<Vec<i64>> {
-        write!(self, |tx| agent::fail_stale_backup_runs(
-            &tx,
-            now,
-            silent_since
-        ))
-    }
-
-    async fn backup_run(&self, run_id: i64) -> Result<Option<BackupRun>> {
-        read!(self, |c| agent::backup_run(c, run_id))
-    }
-
-    async fn backup_run_of_set(&self, backup_set_id: i64) -> Result<Option<BackupRun>> {
-        read!(self, |c| agent::backup_run_of_set(c, backup_set_id))
-    }
-
-    async fn backup_runs(&self, instance_id: i64, limit: u32) -> Result<Vec<BackupRun>> {
-        read!(self, |c| agent::backup_runs(c, instance_id, limit))
-    }
-
-    async fn latest_completed_backup_run(
-        &self,
-        instance_id: i64,
-        method: BackupMethod,
-        instance_number: i64,
-    ) -> Result<Option<BackupRun>> {
-        read!(self, |c| agent::latest_completed_backup_run(
-            c,
-            instance_id,
-            method,
-            instance_number
-        ))
-    }
-
-    async fn put_backup_schedule(&self, schedule: &BackupSchedule) -> Result<()> {
-        write!(self, |tx| agent::put_backup_schedule(&tx, schedule))
-    }
-
-    async fn delete_backup_schedule(&self, instance_id: i64) -> Result<bool> {
-        write!(self, |tx| agent::delete_backup_schedule(&tx, instance_id))
-    }
-
-    async fn backup_schedules(&self) -> Result<Vec<BackupSchedule>> {
-        read!(self, |c| agent::backup_schedules(c))
-    }
-
-    async fn claim_scheduled_backup(&self, instance_id: i64, day: &str) -> Result<bool> {
-        write!(self, |tx| agent::claim_scheduled_backup(
-            &tx,
-            instance_id,
-            day
-        ))
-    }
-
-    async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
+    async fn remember_new_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
         if nonces.is_empty() {
             return Ok(());
         }
         write_quiet!(self, |tx| nonces::remember_nonces(&tx, nonces))
     }
 
-    async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>> {
-        read!(self, |c| nonces::live_nonces(c, now))
-    }
-
-    async fn prune_nonces(&self, now: Timestamp) -> Result<u64> {
-        write_quiet!(self, |tx| nonces::prune_nonces(&tx, now))
-    }
-
-    async fn change_token(&self) -> Result<u64> {
+    async fn read_change_token(&self) -> Result<u64> {
         read!(self, |c| async {
             let row = rows::query_one(
                 c,
@@ -552,7 +227,7 @@ impl Catalog for PostgresCatalog {
         })
     }
 
-    async fn link_signing_key(&self) -> Result<(String, String)> {
+    async fn link_key(&self) -> Result<(String, String)> {
         if let Some(key) = read!(self, |c| nonces::read_link_signing_key(c))? {
             return Ok(key);
         }

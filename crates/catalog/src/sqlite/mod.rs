@@ -11,6 +11,7 @@ mod accounts;
 mod agent;
 mod backups;
 mod bulk;
+mod carry;
 mod copies;
 mod cross_policy;
 mod errors;
@@ -37,6 +38,7 @@ use xbak_domain::{
 use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
 
 pub use bulk::BulkCopies;
+use carry::{Carry, Lend};
 use errors::SqlResultExt;
 use pool::{connect, Pool};
 
@@ -142,90 +144,61 @@ impl SqliteCatalog {
     }
 }
 
-#[async_trait]
-impl Catalog for SqliteCatalog {
-    async fn create_account(&self, name: &str) -> Result<(Account, AccessKey)> {
-        let name = name.to_string();
-        self.write(move |tx| accounts::create_account(tx, &name))
+/// Serves one [`Catalog`] method of the list in `crate::methods` (see its docs for the kinds):
+/// carries the arguments onto the blocking pool and lends them to the area function there.
+macro_rules! forward {
+    (read $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
+        $(let $arg = Carry::carry($arg);)*
+        $self
+            .read(move |conn| {
+                $(let $arg = Lend::lend(&$arg);)*
+                $($route)::+(conn, $($pass),*)
+            })
             .await
-    }
-
-    async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
-        let name = name.to_string();
-        self.read(move |conn| accounts::account_by_name(conn, &name))
+    }};
+    (snapshot $($rest:tt)*) => {
+        forward!(read $($rest)*)
+    };
+    (write $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
+        $(let $arg = Carry::carry($arg);)*
+        $self
+            .write(move |tx| {
+                $(let $arg = Lend::lend(&$arg);)*
+                $($route)::+(tx, $($pass),*)
+            })
             .await
-    }
-
-    async fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>> {
-        let id = access_key_id.to_string();
-        self.read(move |conn| accounts::access_key(conn, &id)).await
-    }
-
-    async fn put_region(&self, region: &Region) -> Result<()> {
-        let region = region.clone();
-        self.write(move |tx| instances::put_region(tx, &region))
+    }};
+    (quiet $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
+        $(let $arg = Carry::carry($arg);)*
+        $self
+            .write_quiet(move |tx| {
+                $(let $arg = Lend::lend(&$arg);)*
+                $($route)::+(tx, $($pass),*)
+            })
             .await
-    }
+    }};
+    (by_hand $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
+        $($route)::+($self, $($pass),*).await
+    };
+}
 
-    async fn region(&self, region_id: &str) -> Result<Option<Region>> {
-        let id = region_id.to_string();
-        self.read(move |conn| instances::region(conn, &id)).await
-    }
+macro_rules! implement_catalog {
+    ($( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
+        => $($route:ident)::+($($pass:expr),*); )*) => {
+        #[async_trait]
+        impl Catalog for SqliteCatalog {
+            $( async fn $name(&self, $($arg: $ty),*) -> $ret {
+                forward!($kind self ($($arg),*) $($route)::+($($pass),*))
+            } )*
+        }
+    };
+}
 
-    async fn regions(&self) -> Result<Vec<Region>> {
-        self.read(instances::regions).await
-    }
+catalog_methods!(implement_catalog);
 
-    async fn create_instance(&self, new: &NewInstance) -> Result<Instance> {
-        let new = new.clone();
-        self.write(move |tx| instances::create_instance(tx, &new))
-            .await
-    }
-
-    async fn instance_by_db_instance_id(&self, db_instance_id: &str) -> Result<Option<Instance>> {
-        let id = db_instance_id.to_string();
-        self.read(move |conn| instances::instance_by_db_instance_id(conn, &id))
-            .await
-    }
-
-    async fn put_policy(&self, policy: &Policy) -> Result<Policy> {
-        let policy = policy.clone();
-        self.write(move |tx| instances::put_policy(tx, &policy))
-            .await
-    }
-
-    async fn policy(&self, instance_id: i64) -> Result<Option<Policy>> {
-        self.read(move |conn| instances::policy(conn, instance_id))
-            .await
-    }
-
-    async fn put_cross_backup_policy(
-        &self,
-        policy: &Policy,
-        log_backup_enabled: bool,
-    ) -> Result<CrossBackupPolicy> {
-        let policy = policy.clone();
-        self.write(move |tx| cross_policy::put_cross_backup_policy(tx, &policy, log_backup_enabled))
-            .await
-    }
-
-    async fn cross_backup_policy(&self, instance_id: i64) -> Result<Option<CrossBackupPolicy>> {
-        self.read(move |conn| cross_policy::cross_backup_policy(conn, instance_id))
-            .await
-    }
-
-    async fn queue_copy_of_latest_set(
-        &self,
-        instance_id: i64,
-        dest_region_id: &str,
-        since: Timestamp,
-    ) -> Result<Option<i64>> {
-        let dest = dest_region_id.to_string();
-        self.write(move |tx| cross_policy::queue_copy_of_latest_set(tx, instance_id, &dest, since))
-            .await
-    }
-
-    async fn change_cross_backup_policy(
+/// The methods the list in `crate::methods` leaves to the adapter (`by_hand`).
+impl SqliteCatalog {
+    async fn change_policy(
         &self,
         instance_id: i64,
         change: &PolicyChange,
@@ -245,294 +218,7 @@ impl Catalog for SqliteCatalog {
         Ok(outcome?)
     }
 
-    async fn claim_requested_backup(
-        &self,
-        now: Timestamp,
-        lease: Duration,
-    ) -> Result<Option<RequestedBackup>> {
-        self.write(move |tx| requests::claim_requested_backup(tx, now, lease))
-            .await
-    }
-
-    async fn renew_requested_backup(
-        &self,
-        id: i64,
-        lease_token: &str,
-        until: Timestamp,
-    ) -> Result<()> {
-        let token = lease_token.to_string();
-        self.write_quiet(move |tx| requests::renew_requested_backup(tx, id, &token, until))
-            .await
-    }
-
-    async fn complete_requested_backup(
-        &self,
-        id: i64,
-        lease_token: &str,
-        backup_run_id: Option<i64>,
-        now: Timestamp,
-    ) -> Result<()> {
-        let token = lease_token.to_string();
-        self.write(move |tx| {
-            requests::finish_requested_backup(
-                tx,
-                id,
-                &token,
-                RequestState::Done,
-                backup_run_id,
-                None,
-                now,
-            )
-        })
-        .await
-    }
-
-    async fn fail_requested_backup(
-        &self,
-        id: i64,
-        lease_token: &str,
-        backup_run_id: Option<i64>,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        let (token, error) = (lease_token.to_string(), error.to_string());
-        self.write(move |tx| {
-            requests::finish_requested_backup(
-                tx,
-                id,
-                &token,
-                RequestState::Failed,
-                backup_run_id,
-                Some(&error),
-                now,
-            )
-        })
-        .await
-    }
-
-    async fn requested_backup(&self, id: i64) -> Result<Option<RequestedBackup>> {
-        self.read(move |conn| requests::requested_backup(conn, id))
-            .await
-    }
-
-    async fn open_requested_backups(&self, instance_id: i64) -> Result<Vec<RequestedBackup>> {
-        self.read(move |conn| requests::open_requested_backups(conn, instance_id))
-            .await
-    }
-
-    async fn record_backup_set(&self, new: &NewBackupSet) -> Result<RecordedBackupSet> {
-        let new = new.clone();
-        self.write(move |tx| backups::record_backup_set(tx, &new))
-            .await
-    }
-
-    async fn backup_set(&self, id: i64) -> Result<Option<BackupSet>> {
-        self.read(move |conn| backups::backup_set(conn, id)).await
-    }
-
-    async fn newest_backup_set(&self, instance_id: i64) -> Result<Option<BackupSet>> {
-        self.read(move |conn| backups::newest_backup_set(conn, instance_id))
-            .await
-    }
-
-    async fn put_instance_connection(&self, connection: &InstanceConnection) -> Result<()> {
-        let connection = connection.clone();
-        self.write(move |tx| agent::put_instance_connection(tx, &connection))
-            .await
-    }
-
-    async fn instance_connection(&self, instance_id: i64) -> Result<Option<InstanceConnection>> {
-        self.read(move |conn| agent::instance_connection(conn, instance_id))
-            .await
-    }
-
-    async fn instance(&self, instance_id: i64) -> Result<Option<Instance>> {
-        self.read(move |conn| instances::instance_by_id(conn, instance_id))
-            .await
-    }
-
-    async fn start_backup_run(&self, new: &NewBackupRun) -> Result<BackupRun> {
-        let new = new.clone();
-        self.write(move |tx| agent::start_backup_run(tx, &new))
-            .await
-    }
-
-    async fn complete_backup_run(
-        &self,
-        run_id: i64,
-        set: &NewBackupSet,
-        details: &BackupSetDetails,
-    ) -> Result<RecordedBackupSet> {
-        let (set, details) = (set.clone(), details.clone());
-        self.write(move |tx| agent::complete_backup_run(tx, run_id, &set, &details))
-            .await
-    }
-
-    async fn touch_backup_run(&self, run_id: i64, now: Timestamp) -> Result<bool> {
-        // Quiet: a heartbeat changes nothing a listing shows.
-        self.write_quiet(move |tx| agent::touch_backup_run(tx, run_id, now))
-            .await
-    }
-
-    async fn fail_stale_backup_runs(
-        &self,
-        now: Timestamp,
-        silent_since: Timestamp,
-    ) -> Result<Vec<i64>> {
-        self.write(move |tx| agent::fail_stale_backup_runs(tx, now, silent_since))
-            .await
-    }
-
-    async fn fail_backup_run(
-        &self,
-        run_id: i64,
-        finished_at: Timestamp,
-        error: &str,
-    ) -> Result<()> {
-        let error = error.to_string();
-        self.write(move |tx| agent::fail_backup_run(tx, run_id, finished_at, &error))
-            .await
-    }
-
-    async fn backup_run(&self, run_id: i64) -> Result<Option<BackupRun>> {
-        self.read(move |conn| agent::backup_run(conn, run_id)).await
-    }
-
-    async fn backup_run_of_set(&self, backup_set_id: i64) -> Result<Option<BackupRun>> {
-        self.read(move |conn| agent::backup_run_of_set(conn, backup_set_id))
-            .await
-    }
-
-    async fn backup_runs(&self, instance_id: i64, limit: u32) -> Result<Vec<BackupRun>> {
-        self.read(move |conn| agent::backup_runs(conn, instance_id, limit))
-            .await
-    }
-
-    async fn latest_completed_backup_run(
-        &self,
-        instance_id: i64,
-        method: BackupMethod,
-        instance_number: i64,
-    ) -> Result<Option<BackupRun>> {
-        self.read(move |conn| {
-            agent::latest_completed_backup_run(conn, instance_id, method, instance_number)
-        })
-        .await
-    }
-
-    async fn put_backup_schedule(&self, schedule: &BackupSchedule) -> Result<()> {
-        let schedule = schedule.clone();
-        self.write(move |tx| agent::put_backup_schedule(tx, &schedule))
-            .await
-    }
-
-    async fn delete_backup_schedule(&self, instance_id: i64) -> Result<bool> {
-        self.write(move |tx| agent::delete_backup_schedule(tx, instance_id))
-            .await
-    }
-
-    async fn backup_schedules(&self) -> Result<Vec<BackupSchedule>> {
-        self.read(agent::backup_schedules).await
-    }
-
-    async fn claim_scheduled_backup(&self, instance_id: i64, day: &str) -> Result<bool> {
-        let day = day.to_string();
-        self.write(move |tx| agent::claim_scheduled_backup(tx, instance_id, &day))
-            .await
-    }
-
-    async fn list_copies(&self, query: &CopyQuery) -> Result<CopyListing> {
-        let query = query.clone();
-        self.read(move |conn| copies::list_copies(conn, &query))
-            .await
-    }
-
-    async fn copy(&self, cross_backup_id: i64) -> Result<Option<CrossRegionCopy>> {
-        self.read(move |conn| copies::copy(conn, cross_backup_id))
-            .await
-    }
-
-    async fn copy_counts(&self) -> Result<CopyCounts> {
-        self.read(copies::copy_counts).await
-    }
-
-    async fn expired_copies(&self, now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>> {
-        self.read(move |conn| retention::expired_copies(conn, now, limit))
-            .await
-    }
-
-    async fn begin_expiry(&self, copy_id: i64, now: Timestamp) -> Result<Option<ExpiringObject>> {
-        self.write(move |tx| retention::begin_expiry(tx, copy_id, now))
-            .await
-    }
-
-    async fn expiring_objects(&self, limit: u32) -> Result<Vec<ExpiringObject>> {
-        self.read(move |conn| retention::expiring_objects(conn, limit))
-            .await
-    }
-
-    async fn finish_expiry(&self, copy_id: i64) -> Result<bool> {
-        self.write(move |tx| retention::finish_expiry(tx, copy_id))
-            .await
-    }
-
-    async fn copy_freshness(&self) -> Result<Vec<CopyFreshness>> {
-        self.read(retention::copy_freshness).await
-    }
-
-    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {
-        self.write(move |tx| queue::claim_copy_job(tx, now, lease))
-            .await
-    }
-
-    async fn renew_copy_lease(
-        &self,
-        copy_id: i64,
-        lease_token: &str,
-        until: Timestamp,
-    ) -> Result<()> {
-        let token = lease_token.to_string();
-        self.write(move |tx| queue::renew_copy_lease(tx, copy_id, &token, until))
-            .await
-    }
-
-    async fn complete_copy(&self, copy_id: i64, lease_token: &str, now: Timestamp) -> Result<()> {
-        let token = lease_token.to_string();
-        self.write(move |tx| queue::complete_copy(tx, copy_id, &token, now))
-            .await
-    }
-
-    async fn fail_copy_attempt(
-        &self,
-        copy_id: i64,
-        lease_token: &str,
-        error: &str,
-        retry_at: Option<Timestamp>,
-    ) -> Result<()> {
-        let (token, error) = (lease_token.to_string(), error.to_string());
-        self.write(move |tx| queue::fail_copy_attempt(tx, copy_id, &token, &error, retry_at))
-            .await
-    }
-
-    async fn save_copy_resume_state(
-        &self,
-        copy_id: i64,
-        lease_token: &str,
-        state: Option<&str>,
-    ) -> Result<()> {
-        let (token, state) = (lease_token.to_string(), state.map(str::to_string));
-        // Quiet: a pending copy's upload checkpoint (one per part) changes nothing a listing shows.
-        self.write_quiet(move |tx| {
-            queue::save_copy_resume_state(tx, copy_id, &token, state.as_deref())
-        })
-        .await
-    }
-
-    async fn next_copy_due(&self) -> Result<Option<Timestamp>> {
-        self.read(queue::next_copy_due).await
-    }
-
-    async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
+    async fn remember_new_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
         if nonces.is_empty() {
             return Ok(());
         }
@@ -541,16 +227,7 @@ impl Catalog for SqliteCatalog {
             .await
     }
 
-    async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>> {
-        self.read(move |conn| nonces::live_nonces(conn, now)).await
-    }
-
-    async fn prune_nonces(&self, now: Timestamp) -> Result<u64> {
-        self.write_quiet(move |tx| nonces::prune_nonces(tx, now))
-            .await
-    }
-
-    async fn change_token(&self) -> Result<u64> {
+    async fn read_change_token(&self) -> Result<u64> {
         let others: i64 = self
             .pool
             .write(|conn| {
@@ -562,7 +239,7 @@ impl Catalog for SqliteCatalog {
         Ok((others as u64).wrapping_add(ours))
     }
 
-    async fn link_signing_key(&self) -> Result<(String, String)> {
+    async fn link_key(&self) -> Result<(String, String)> {
         if let Some(key) = self.read(nonces::read_link_signing_key).await? {
             return Ok(key);
         }

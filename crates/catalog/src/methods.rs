@@ -1,0 +1,291 @@
+//! The one list of [`Catalog`](crate::Catalog) methods: their signatures and docs, and how each
+//! backend serves them. The trait and both adapters' implementations (and the testing
+//! `FaultyCatalog`) are generated from it, so adding a method is one entry here plus its area
+//! function in each backend.
+//!
+//! An entry is `KIND fn NAME(ARGS) -> RESULT => AREA::FUNCTION(PASSED);`: the adapters call
+//! `AREA::FUNCTION` of their own backend with their connection or transaction first, then the
+//! `PASSED` expressions (over the method's arguments). `KIND` says how:
+//!
+//! - `read`: on a read connection, outside any explicit transaction;
+//! - `snapshot`: a read of several statements that must agree; the area function opens its own
+//!   read-only snapshot on the connection (PostgreSQL hands it over mutably);
+//! - `write`: in a write transaction, committed when the function returns `Ok`, counted by
+//!   [`Catalog::change_token`](crate::Catalog::change_token);
+//! - `quiet`: a write not counted by the change token, for bookkeeping no cached read depends on
+//!   (heartbeats, lease renewals of requests, resume checkpoints, nonces);
+//! - `by_hand`: the adapter's own inherent method `Self::FUNCTION(&self, PASSED)` does it.
+
+/// Calls `$then!` with the list of [`Catalog`](crate::Catalog) methods (see the module docs).
+macro_rules! catalog_methods {
+    ($then:ident) => {
+        $then! {
+            // --- accounts and AccessKeys ---
+
+            /// Creates an account and its first AccessKey (random id `LTAI…` and secret). `Conflict` if the name exists.
+            write fn create_account(name: &str) -> Result<(Account, AccessKey)>
+                => accounts::create_account(name);
+
+            read fn account_by_name(name: &str) -> Result<Option<Account>>
+                => accounts::account_by_name(name);
+
+            /// Looks up an AccessKey (enabled or not) by its id.
+            read fn access_key(access_key_id: &str) -> Result<Option<AccessKey>>
+                => accounts::access_key(access_key_id);
+
+            // --- regions ---
+
+            /// Adds a region, or changes its store URL if it exists.
+            write fn put_region(region: &Region) -> Result<()> => instances::put_region(region);
+
+            read fn region(region_id: &str) -> Result<Option<Region>>
+                => instances::region(region_id);
+
+            read fn regions() -> Result<Vec<Region>> => instances::regions();
+
+            // --- instances and policies ---
+
+            /// `Conflict` if the DBInstanceId exists; `NotFound` if its region or account does not.
+            write fn create_instance(new: &NewInstance) -> Result<Instance>
+                => instances::create_instance(new);
+
+            read fn instance_by_db_instance_id(db_instance_id: &str) -> Result<Option<Instance>>
+                => instances::instance_by_db_instance_id(db_instance_id);
+
+            /// Sets the instance's cross-region policy (enabled, destination, retention). `NotFound` if the
+            /// destination region is unknown.
+            write fn put_policy(policy: &Policy) -> Result<Policy> => instances::put_policy(policy);
+
+            read fn policy(instance_id: i64) -> Result<Option<Policy>>
+                => instances::policy(instance_id);
+
+            /// Sets the policy as [`Catalog::put_policy`] does, plus the log-backup switch (stored only
+            /// when the policy is on) and the enable times (a switch turned on gets `updated_at`; one
+            /// already on, or turned off, keeps its time). `NotFound` as `put_policy`.
+            write fn put_cross_backup_policy(policy: &Policy, log_backup_enabled: bool) -> Result<CrossBackupPolicy>
+                => cross_policy::put_cross_backup_policy(policy, log_backup_enabled);
+
+            /// The policy with its log switch and enable times.
+            read fn cross_backup_policy(instance_id: i64) -> Result<Option<CrossBackupPolicy>>
+                => cross_policy::cross_backup_policy(instance_id);
+
+            /// Queues the copy of the instance's newest backup set started at or after `since` to
+            /// `dest_region_id` (what turning a policy on does), unless that set already has a copy
+            /// there. Returns the new `CrossBackupId`. `NotFound` if the instance or region does not exist.
+            write fn queue_copy_of_latest_set(instance_id: i64, dest_region_id: &str, since: Timestamp) -> Result<Option<i64>>
+                => cross_policy::queue_copy_of_latest_set(instance_id, dest_region_id, since);
+
+            /// The policy service: in one transaction, merges `change` into the instance's stored policy
+            /// by the rules of [`xbak_domain::policy`] (values not given keep the stored ones; defaults
+            /// only when nothing is stored), checks the destination, stores the policy, and when it is on
+            /// queues the copy of the newest set started in the last
+            /// [`LATEST_SET_WINDOW_HOURS`](xbak_domain::policy::LATEST_SET_WINDOW_HOURS), or, when the
+            /// change turned it on and there is no such set, inserts a requested backup (trigger
+            /// `policy`; none when the instance has one open). `now` stamps the policy and the request.
+            /// `NotFound` (as `Catalog`) if the instance does not exist.
+            by_hand fn change_cross_backup_policy(instance_id: i64, change: &PolicyChange, now: Timestamp) -> Result<PolicyChanged, PolicyChangeError>
+                => Self::change_policy(instance_id, change, now);
+
+            // --- requested backups (a queue claimed with leases, like copy jobs) ---
+
+            /// Claims the oldest waiting request, or a claimed one whose lease expired (its worker
+            /// died), with a fresh lease token valid for `lease`; counts the attempt.
+            write fn claim_requested_backup(now: Timestamp, lease: Duration) -> Result<Option<RequestedBackup>>
+                => requests::claim_requested_backup(now, lease);
+
+            /// Extends a held lease; `LeaseLost` if the token no longer holds it.
+            quiet fn renew_requested_backup(id: i64, lease_token: &str, until: Timestamp) -> Result<()>
+                => requests::renew_requested_backup(id, lease_token, until);
+
+            /// Marks the request done with the run it produced (or found running) and releases the
+            /// lease; `LeaseLost` if the token no longer holds it.
+            write fn complete_requested_backup(id: i64, lease_token: &str, backup_run_id: Option<i64>, now: Timestamp) -> Result<()>
+                => requests::finish_requested_backup(id, lease_token, RequestState::Done, backup_run_id, None, now);
+
+            /// Marks the request failed for good with `error` (and the failed run, if one started);
+            /// `LeaseLost` if the token no longer holds it.
+            write fn fail_requested_backup(id: i64, lease_token: &str, backup_run_id: Option<i64>, error: &str, now: Timestamp) -> Result<()>
+                => requests::finish_requested_backup(id, lease_token, RequestState::Failed, backup_run_id, Some(error), now);
+
+            /// A request in any state.
+            read fn requested_backup(id: i64) -> Result<Option<RequestedBackup>>
+                => requests::requested_backup(id);
+
+            /// The instance's requests still waiting or claimed, oldest first.
+            read fn open_requested_backups(instance_id: i64) -> Result<Vec<RequestedBackup>>
+                => requests::open_requested_backups(instance_id);
+
+            // --- backup sets and copies ---
+
+            /// Records a stored backup set; when the instance's policy is enabled, queues its cross-region
+            /// copy in the same transaction. `Conflict` if a set with the same object key exists.
+            write fn record_backup_set(new: &NewBackupSet) -> Result<RecordedBackupSet>
+                => backups::record_backup_set(new);
+
+            read fn backup_set(id: i64) -> Result<Option<BackupSet>> => backups::backup_set(id);
+
+            /// The instance's backup set with the latest start time (registered or taken by the agent,
+            /// any method, type or scale; ties go to the higher id), or `None` when it has none.
+            read fn newest_backup_set(instance_id: i64) -> Result<Option<BackupSet>>
+                => backups::newest_backup_set(instance_id);
+
+            /// One page of listed copies (Completed and Failed only) and the filtered total.
+            snapshot fn list_copies(query: &CopyQuery) -> Result<CopyListing>
+                => copies::list_copies(query);
+
+            /// A copy in any state.
+            read fn copy(cross_backup_id: i64) -> Result<Option<CrossRegionCopy>>
+                => copies::copy(cross_backup_id);
+
+            read fn copy_counts() -> Result<CopyCounts> => copies::copy_counts();
+
+            /// Listed copies (Completed or Failed) whose backup set started before `now` minus their
+            /// instance policy's `retention_days`, enabled or not, oldest first, at most `limit`.
+            /// Pending copies are never returned.
+            read fn expired_copies(now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>>
+                => retention::expired_copies(now, limit);
+
+            /// Starts expiring a Completed or Failed copy: in one transaction, records its tombstone
+            /// (destination region and object key, stamped `now`) and deletes its row, so it leaves
+            /// listings, their totals and [`Catalog::copy`] at once while the tombstone still names its
+            /// object. A counted write ([`Catalog::change_token`] moves). `None` if there is no such row
+            /// (already expired, or pending: pending copies are never expired).
+            write fn begin_expiry(copy_id: i64, now: Timestamp) -> Result<Option<ExpiringObject>>
+                => retention::begin_expiry(copy_id, now);
+
+            /// Tombstones left by [`Catalog::begin_expiry`] whose object is not known to be deleted yet,
+            /// oldest first, at most `limit`.
+            read fn expiring_objects(limit: u32) -> Result<Vec<ExpiringObject>>
+                => retention::expiring_objects(limit);
+
+            /// Removes a tombstone once its destination object is deleted; false if there is none
+            /// (already finished).
+            write fn finish_expiry(copy_id: i64) -> Result<bool>
+                => retention::finish_expiry(copy_id);
+
+            /// Copy freshness of every instance with a policy, ordered by `DBInstanceId`.
+            read fn copy_freshness() -> Result<Vec<CopyFreshness>> => retention::copy_freshness();
+
+            // --- the copy job queue ---
+
+            /// Claims the oldest due pending copy whose lease is free or expired, with a fresh lease
+            /// token valid for `lease`. Attempts are counted when an attempt ends, not when claimed.
+            write fn claim_copy_job(now: Timestamp, lease: Duration) -> Result<Option<CopyJob>>
+                => queue::claim_copy_job(now, lease);
+
+            /// Extends a held lease; `LeaseLost` if the token no longer holds it.
+            write fn renew_copy_lease(copy_id: i64, lease_token: &str, until: Timestamp) -> Result<()>
+                => queue::renew_copy_lease(copy_id, lease_token, until);
+
+            /// Marks the copy Completed and releases the lease; `LeaseLost` if the token no longer holds it.
+            write fn complete_copy(copy_id: i64, lease_token: &str, now: Timestamp) -> Result<()>
+                => queue::complete_copy(copy_id, lease_token, now);
+
+            /// Ends a failed attempt: attempts += 1, last error kept; pending again at `retry_at`, or
+            /// Failed for good when `retry_at` is `None`. `LeaseLost` if the token no longer holds it.
+            write fn fail_copy_attempt(copy_id: i64, lease_token: &str, error: &str, retry_at: Option<Timestamp>) -> Result<()>
+                => queue::fail_copy_attempt(copy_id, lease_token, error, retry_at);
+
+            /// Saves (or, with `None`, clears) the resume state of a pending copy whose lease the token
+            /// holds: the next claim of the job hands it back in [`CopyJob::resume_state`]. Failed
+            /// attempts keep it; completion clears it. `LeaseLost` if the token no longer holds it.
+            quiet fn save_copy_resume_state(copy_id: i64, lease_token: &str, state: Option<&str>) -> Result<()>
+                => queue::save_copy_resume_state(copy_id, lease_token, state);
+
+            /// Earliest `next_attempt_at` among pending copies, so idle workers know when to wake. A
+            /// claimed copy is not due before its lease ends.
+            read fn next_copy_due() -> Result<Option<Timestamp>> => queue::next_copy_due();
+
+            // --- the backup agent: database connections, runs, daily schedules ---
+
+            /// Sets how to reach an instance's database servers, replacing what was set. `NotFound` if
+            /// the instance does not exist. DSNs hold passwords: adapters never log them.
+            write fn put_instance_connection(connection: &InstanceConnection) -> Result<()>
+                => agent::put_instance_connection(connection);
+
+            read fn instance_connection(instance_id: i64) -> Result<Option<InstanceConnection>>
+                => agent::instance_connection(instance_id);
+
+            /// An instance by its catalog id.
+            read fn instance(instance_id: i64) -> Result<Option<Instance>>
+                => instances::instance_by_id(instance_id);
+
+            /// Records that a backup run started (status Running). `NotFound` if the instance does not exist.
+            write fn start_backup_run(new: &NewBackupRun) -> Result<BackupRun>
+                => agent::start_backup_run(new);
+
+            /// Records the run's backup set exactly as [`Catalog::record_backup_set`] does (queueing its
+            /// copy under an enabled policy) and marks the run Completed with `details`, in one
+            /// transaction. `NotFound` if the run does not exist, `Conflict` if it already finished.
+            write fn complete_backup_run(run_id: i64, set: &NewBackupSet, details: &BackupSetDetails) -> Result<RecordedBackupSet>
+                => agent::complete_backup_run(run_id, set, details);
+
+            /// Marks a running run Failed with its error; no backup set is recorded. `NotFound` if the
+            /// run does not exist, `Conflict` if it already finished.
+            write fn fail_backup_run(run_id: i64, finished_at: Timestamp, error: &str) -> Result<()>
+                => agent::fail_backup_run(run_id, finished_at, error);
+
+            /// Records that a running run's agent is alive at `now`; false if the run is not running
+            /// (finished, or failed as interrupted meanwhile).
+            quiet fn touch_backup_run(run_id: i64, now: Timestamp) -> Result<bool>
+                => agent::touch_backup_run(run_id, now);
+
+            /// Marks Failed ("interrupted") every running run whose last heartbeat (or start, before
+            /// its first) is older than `silent_since`: its agent died. Returns their ids.
+            write fn fail_stale_backup_runs(now: Timestamp, silent_since: Timestamp) -> Result<Vec<i64>>
+                => agent::fail_stale_backup_runs(now, silent_since);
+
+            read fn backup_run(run_id: i64) -> Result<Option<BackupRun>>
+                => agent::backup_run(run_id);
+
+            /// The completed run that recorded a backup set (none for registered sets).
+            read fn backup_run_of_set(backup_set_id: i64) -> Result<Option<BackupRun>>
+                => agent::backup_run_of_set(backup_set_id);
+
+            /// An instance's runs in every state, newest first, at most `limit`.
+            read fn backup_runs(instance_id: i64, limit: u32) -> Result<Vec<BackupRun>>
+                => agent::backup_runs(instance_id, limit);
+
+            /// The newest completed whole-instance run of `method` taken from node `instance_number`:
+            /// the base of the next incremental.
+            read fn latest_completed_backup_run(instance_id: i64, method: BackupMethod, instance_number: i64) -> Result<Option<BackupRun>>
+                => agent::latest_completed_backup_run(instance_id, method, instance_number);
+
+            /// Sets an instance's daily schedule (keeping `last_run_day` when replacing one).
+            write fn put_backup_schedule(schedule: &BackupSchedule) -> Result<()>
+                => agent::put_backup_schedule(schedule);
+
+            /// Removes an instance's schedule; false if it had none.
+            write fn delete_backup_schedule(instance_id: i64) -> Result<bool>
+                => agent::delete_backup_schedule(instance_id);
+
+            read fn backup_schedules() -> Result<Vec<BackupSchedule>> => agent::backup_schedules();
+
+            /// Claims the run of `day`'s window (`yyyy-mm-dd`): true for exactly one caller per day and
+            /// enabled schedule, however many schedulers ask.
+            write fn claim_scheduled_backup(instance_id: i64, day: &str) -> Result<bool>
+                => agent::claim_scheduled_backup(instance_id, day);
+
+            // --- replay protection and server secrets ---
+
+            /// Durably remembers nonces; duplicates are ignored.
+            by_hand fn remember_nonces(nonces: &[SeenNonce]) -> Result<()>
+                => Self::remember_new_nonces(nonces);
+
+            /// Nonces that have not expired at `now` (loaded on start so replays are refused across restarts).
+            read fn live_nonces(now: Timestamp) -> Result<Vec<SeenNonce>>
+                => nonces::live_nonces(now);
+
+            /// Deletes expired nonces; returns how many.
+            quiet fn prune_nonces(now: Timestamp) -> Result<u64> => nonces::prune_nonces(now);
+
+            /// A number that changes whenever any process commits a change to the catalog (it may also
+            /// change when nothing visible did; this process's own nonce and copy-resume-state writes may not change it). Lets caches of catalog reads know they are stale
+            /// without re-reading: poll it, and drop what was read under an older token.
+            by_hand fn change_token() -> Result<u64> => Self::read_change_token();
+
+            /// The server's download-link signing key `(key id, secret)`, created on first use and stable after.
+            by_hand fn link_signing_key() -> Result<(String, String)> => Self::link_key();
+        }
+    };
+}
