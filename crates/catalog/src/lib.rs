@@ -18,6 +18,8 @@ use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBacku
 
 #[macro_use]
 mod methods;
+#[cfg(feature = "testing")]
+pub mod faulty;
 pub mod postgres;
 mod rules;
 pub mod sqlite;

@@ -6,8 +6,7 @@ mod local;
 
 use common::*;
 use local::*;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use xbak_domain::CopyStatus;
 use xbak_replicator::{CopyEvent, Replicator, RunSummary};
@@ -452,10 +451,7 @@ async fn a_lost_lease_stops_the_copy_before_publishing() {
     let w = World::new().await;
     let data = pattern(3000, 12);
     let (id, key) = w.add_set(1, &data).await;
-    let stealing = Arc::new(StealingCatalog {
-        inner: w.catalog.clone(),
-        steal: AtomicBool::new(true),
-    });
+    let (stealing, steal) = stealing_catalog(w.catalog.clone(), id);
     let replicator = Replicator::new(stealing.clone(), w.regions(), config(3));
     let mut rx = replicator.subscribe();
 
@@ -492,7 +488,7 @@ async fn a_lost_lease_stops_the_copy_before_publishing() {
     );
     assert!(w.dest_staging_files().is_empty());
 
-    stealing.stealing(false);
+    steal.store(false, Ordering::SeqCst);
     wait_for_leases_to_expire().await;
     assert_eq!(replicator.run_once().await.unwrap().completed, 1);
 }
