@@ -2,21 +2,8 @@
 //! what a worker does when, say, its lease is taken over while it works.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
-use xbak_domain::time::Timestamp;
-use xbak_domain::{
-    AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
-    CopyJob, CopyListing, CopyQuery, CrossBackupPolicy, CrossRegionCopy, Instance,
-    InstanceConnection, NewBackupRun, NewBackupSet, NewInstance, Policy, PolicyChange, Region,
-    RequestedBackup,
-};
-
-use crate::{
-    Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject,
-    PolicyChangeError, PolicyChanged, RecordedBackupSet, Result, SeenNonce,
-};
+use crate::{Catalog, CatalogError};
 
 /// Decides, by method name, whether a call fails (with the error returned) before it reaches
 /// the inner catalog.
@@ -40,19 +27,14 @@ impl FaultyCatalog {
     }
 }
 
-macro_rules! implement_catalog {
-    ($( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
-        => $($route:ident)::+($($pass:expr),*); )*) => {
-        #[async_trait]
-        impl Catalog for FaultyCatalog {
-            $( async fn $name(&self, $($arg: $ty),*) -> $ret {
-                if let Some(e) = (self.fault)(stringify!($name)) {
-                    return Err(e.into());
-                }
-                self.inner.$name($($arg),*).await
-            } )*
+/// Fails the call if the fault says so, else passes it on.
+macro_rules! forward {
+    ($kind:ident $self:ident $name:ident($($arg:ident),*) $($route:tt)*) => {{
+        if let Some(e) = ($self.fault)(stringify!($name)) {
+            return Err(e.into());
         }
-    };
+        $self.inner.$name($($arg),*).await
+    }};
 }
 
-catalog_methods!(implement_catalog);
+catalog_methods!(implement_catalog! FaultyCatalog, forward);

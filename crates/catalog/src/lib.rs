@@ -145,7 +145,7 @@ pub struct CopyFreshness {
 
 /// Declares the [`Catalog`] trait from the list in [`methods`].
 macro_rules! declare_catalog {
-    ($( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
+    (; $( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
         => $($route:ident)::+($($pass:expr),*); )*) => {
         /// Everything xbak persists. All methods are safe to call concurrently from many tasks and
         /// processes.
@@ -156,4 +156,4 @@ macro_rules! declare_catalog {
     };
 }
 
-catalog_methods!(declare_catalog);
+catalog_methods!(declare_catalog!);

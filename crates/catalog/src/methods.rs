@@ -1,6 +1,6 @@
 //! The one list of [`Catalog`](crate::Catalog) methods: their signatures and docs, and how each
 //! backend serves them. The trait and both adapters' implementations (and the testing
-//! `FaultyCatalog`) are generated from it, so adding a method is one entry here plus its area
+//! `FaultyCatalog`) are generated from it ([`implement_catalog`] for the implementations), so adding a method is one entry here plus its area
 //! function in each backend.
 //!
 //! An entry is `KIND fn NAME(ARGS) -> RESULT => AREA::FUNCTION(PASSED);`: the adapters call
@@ -10,16 +10,18 @@
 //! - `read`: on a read connection, outside any explicit transaction;
 //! - `snapshot`: a read of several statements that must agree; the area function opens its own
 //!   read-only snapshot on the connection (PostgreSQL hands it over mutably);
-//! - `write`: in a write transaction, committed when the function returns `Ok`, counted by
+//! - `write`: in a write transaction, committed when the function returns `Ok` (rolled back on
+//!   an error), counted by
 //!   [`Catalog::change_token`](crate::Catalog::change_token);
 //! - `quiet`: a write not counted by the change token, for bookkeeping no cached read depends on
 //!   (heartbeats, lease renewals of requests, resume checkpoints, nonces);
 //! - `by_hand`: the adapter's own inherent method `Self::FUNCTION(&self, PASSED)` does it.
 
-/// Calls `$then!` with the list of [`Catalog`](crate::Catalog) methods (see the module docs).
+/// Calls `$then!` with `$args`, a `;`, then the list of [`Catalog`](crate::Catalog) methods (see
+/// the module docs).
 macro_rules! catalog_methods {
-    ($then:ident) => {
-        $then! {
+    ($then:ident! $($args:tt)*) => {
+        $then! { $($args)*;
             // --- accounts and AccessKeys ---
 
             /// Creates an account and its first AccessKey (random id `LTAI…` and secret). `Conflict` if the name exists.
@@ -83,8 +85,8 @@ macro_rules! catalog_methods {
             /// change turned it on and there is no such set, inserts a requested backup (trigger
             /// `policy`; none when the instance has one open). `now` stamps the policy and the request.
             /// `NotFound` (as `Catalog`) if the instance does not exist.
-            by_hand fn change_cross_backup_policy(instance_id: i64, change: &PolicyChange, now: Timestamp) -> Result<PolicyChanged, PolicyChangeError>
-                => Self::change_policy(instance_id, change, now);
+            write fn change_cross_backup_policy(instance_id: i64, change: &PolicyChange, now: Timestamp) -> Result<PolicyChanged, PolicyChangeError>
+                => cross_policy::change_cross_backup_policy(instance_id, change, now);
 
             // --- requested backups (a queue claimed with leases, like copy jobs) ---
 
@@ -100,12 +102,12 @@ macro_rules! catalog_methods {
             /// Marks the request done with the run it produced (or found running) and releases the
             /// lease; `LeaseLost` if the token no longer holds it.
             write fn complete_requested_backup(id: i64, lease_token: &str, backup_run_id: Option<i64>, now: Timestamp) -> Result<()>
-                => requests::finish_requested_backup(id, lease_token, RequestState::Done, backup_run_id, None, now);
+                => requests::finish_requested_backup(id, lease_token, xbak_domain::RequestState::Done, backup_run_id, None, now);
 
             /// Marks the request failed for good with `error` (and the failed run, if one started);
             /// `LeaseLost` if the token no longer holds it.
             write fn fail_requested_backup(id: i64, lease_token: &str, backup_run_id: Option<i64>, error: &str, now: Timestamp) -> Result<()>
-                => requests::finish_requested_backup(id, lease_token, RequestState::Failed, backup_run_id, Some(error), now);
+                => requests::finish_requested_backup(id, lease_token, xbak_domain::RequestState::Failed, backup_run_id, Some(error), now);
 
             /// A request in any state.
             read fn requested_backup(id: i64) -> Result<Option<RequestedBackup>>
@@ -287,5 +289,42 @@ macro_rules! catalog_methods {
             /// The server's download-link signing key `(key id, secret)`, created on first use and stable after.
             by_hand fn link_signing_key() -> Result<(String, String)> => Self::link_key();
         }
+    };
+}
+
+/// Implements [`Catalog`](crate::Catalog) for `$target`, each method's body being
+/// `$forward!(KIND self NAME(ARGS) AREA::FUNCTION(PASSED))` for its entry in the list. The
+/// list's types are in scope where `$forward` expands.
+macro_rules! implement_catalog {
+    ($target:ty, $forward:ident; $( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*)
+        -> $ret:ty => $($route:ident)::+($($pass:expr),*); )*) => {
+        const _: () = {
+            use std::time::Duration;
+            use xbak_domain::time::Timestamp;
+            use xbak_domain::{
+                AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet,
+                BackupSetDetails, CopyJob, CopyListing, CopyQuery, CrossBackupPolicy,
+                CrossRegionCopy, Instance, InstanceConnection, NewBackupRun, NewBackupSet,
+                NewInstance, Policy, PolicyChange, Region, RequestedBackup,
+            };
+            use $crate::{
+                Catalog, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject, PolicyChangeError,
+                PolicyChanged, RecordedBackupSet, Result, SeenNonce,
+            };
+
+            #[async_trait::async_trait]
+            impl Catalog for $target {
+                $( async fn $name(&self, $($arg: $ty),*) -> $ret {
+                    $forward!($kind self $name($($arg),*) $($route)::+($($pass),*))
+                } )*
+            }
+        };
+    };
+}
+
+/// Serves a `by_hand` entry of the list: `Self::FUNCTION(&self, PASSED)`.
+macro_rules! by_hand {
+    ($self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
+        $($route)::+($self, $($pass),*).await
     };
 }

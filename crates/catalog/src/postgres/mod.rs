@@ -29,23 +29,12 @@ mod rows;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction};
 use rand::Rng;
-use xbak_domain::time::Timestamp;
-use xbak_domain::{
-    AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
-    CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
-    NewBackupSet, NewInstance, Policy, Region,
-};
-use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
 
 use errors::{translate_pool, PgResultExt};
 
-use crate::{
-    Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject,
-    PolicyChangeError, PolicyChanged, RecordedBackupSet, Result, SeenNonce,
-};
+use crate::{CatalogError, Result, SeenNonce};
 
 /// Connections per process. Statements are short; this keeps two cores busy with room for
 /// waits, and a fleet of processes well under PostgreSQL's default 100 connections.
@@ -55,7 +44,7 @@ const POOL_SIZE: usize = 8;
 /// with `Unavailable`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A [`Catalog`] in a PostgreSQL database.
+/// A [`Catalog`](crate::Catalog) in a PostgreSQL database.
 pub struct PostgresCatalog {
     pool: Pool,
 }
@@ -157,57 +146,31 @@ macro_rules! read {
     }};
 }
 
-/// Serves one [`Catalog`] method of the list in `crate::methods` (see its docs for the kinds).
+/// Serves one [`Catalog`](crate::Catalog) method of the list in `crate::methods` (see its docs
+/// for the kinds).
 macro_rules! forward {
-    (read $self:ident $($route:ident)::+($($pass:expr),*)) => {
+    (read $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
         read!($self, |c| $($route)::+(c, $($pass),*))
     };
-    (snapshot $self:ident $($route:ident)::+($($pass:expr),*)) => {{
+    (snapshot $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
         let mut client = $self.client().await?;
         $($route)::+(&mut client, $($pass),*).await
     }};
-    (write $self:ident $($route:ident)::+($($pass:expr),*)) => {
+    (write $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
         write!($self, |tx| $($route)::+(&tx, $($pass),*))
     };
-    (quiet $self:ident $($route:ident)::+($($pass:expr),*)) => {
+    (quiet $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
         write_quiet!($self, |tx| $($route)::+(&tx, $($pass),*))
     };
-    (by_hand $self:ident $($route:ident)::+($($pass:expr),*)) => {
-        $($route)::+($self, $($pass),*).await
+    (by_hand $($call:tt)*) => {
+        by_hand!($($call)*)
     };
 }
 
-macro_rules! implement_catalog {
-    ($( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
-        => $($route:ident)::+($($pass:expr),*); )*) => {
-        #[async_trait]
-        impl Catalog for PostgresCatalog {
-            $( async fn $name(&self, $($arg: $ty),*) -> $ret {
-                forward!($kind self $($route)::+($($pass),*))
-            } )*
-        }
-    };
-}
-
-catalog_methods!(implement_catalog);
+catalog_methods!(implement_catalog! PostgresCatalog, forward);
 
 /// The methods the list in `crate::methods` leaves to the adapter (`by_hand`).
 impl PostgresCatalog {
-    async fn change_policy(
-        &self,
-        instance_id: i64,
-        change: &PolicyChange,
-        now: Timestamp,
-    ) -> Result<PolicyChanged, PolicyChangeError> {
-        // A refusal drops the transaction, rolling back the instance's row lock and nothing else.
-        write!(self, |tx| cross_policy::change_cross_backup_policy(
-            &tx,
-            instance_id,
-            change,
-            now
-        ))
-    }
-
     async fn remember_new_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
         if nonces.is_empty() {
             return Ok(());

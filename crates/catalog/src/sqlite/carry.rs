@@ -7,7 +7,7 @@ use std::time::Duration;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
     BackupMethod, BackupSchedule, BackupSetDetails, CopyQuery, InstanceConnection, NewBackupRun,
-    NewBackupSet, NewInstance, Policy, Region,
+    NewBackupSet, NewInstance, Policy, PolicyChange, Region,
 };
 
 /// An argument as the caller passes it, turned into a value that can move to another thread.
@@ -105,6 +105,7 @@ by_clone!(
     Region,
     NewInstance,
     Policy,
+    PolicyChange,
     NewBackupSet,
     BackupSetDetails,
     CopyQuery,

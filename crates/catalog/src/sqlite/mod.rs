@@ -25,32 +25,20 @@ mod retention;
 mod rows;
 
 use std::path::Path;
-use std::time::Duration;
 
-use async_trait::async_trait;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
-use xbak_domain::time::Timestamp;
-use xbak_domain::{
-    AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet, BackupSetDetails,
-    CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
-    NewBackupSet, NewInstance, Policy, Region,
-};
-use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
 
 pub use bulk::BulkCopies;
 use carry::{Carry, Lend};
 use errors::SqlResultExt;
 use pool::{connect, Pool};
 
-use crate::{
-    Catalog, CatalogError, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject,
-    PolicyChangeError, PolicyChanged, RecordedBackupSet, Result, SeenNonce,
-};
+use crate::{CatalogError, Result, SeenNonce};
 
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
 const READERS: usize = 4;
 
-/// A [`Catalog`] in one SQLite database file.
+/// A [`Catalog`](crate::Catalog) in one SQLite database file.
 pub struct SqliteCatalog {
     pool: Pool,
     /// Commits made through this handle's writer (`PRAGMA data_version` on the writer only
@@ -93,11 +81,13 @@ impl SqliteCatalog {
         })
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits if it returns `Ok`.
-    async fn write<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits if it returns `Ok`,
+    /// rolls back if it returns an error (of any type a [`CatalogError`] converts into).
+    async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<CatalogError> + Send + 'static,
     {
         self.transact(f, true).await
     }
@@ -105,18 +95,20 @@ impl SqliteCatalog {
     /// Like [`write`](Self::write), but not counted by [`Catalog::change_token`]: for
     /// bookkeeping no cached read depends on (replay nonces), so frequent nonce flushes do not
     /// invalidate the server's listing cache.
-    async fn write_quiet<T, F>(&self, f: F) -> Result<T>
+    async fn write_quiet<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<CatalogError> + Send + 'static,
     {
         self.transact(f, false).await
     }
 
-    async fn transact<T, F>(&self, f: F, counted: bool) -> Result<T>
+    async fn transact<T, E, F>(&self, f: F, counted: bool) -> Result<T, E>
     where
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<CatalogError> + Send + 'static,
     {
         let commits = self.commits.clone();
         self.pool
@@ -124,14 +116,19 @@ impl SqliteCatalog {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .db()?;
-                let out = f(&tx)?;
+                // An error drops `tx`, rolling it back.
+                let out = match f(&tx) {
+                    Ok(out) => out,
+                    Err(e) => return Ok(Err(e)),
+                };
                 tx.commit().db()?;
                 if counted {
                     commits.fetch_add(1, std::sync::atomic::Ordering::Release);
                 }
-                Ok(out)
+                Ok(Ok(out))
             })
             .await
+            .map_err(E::from)?
     }
 
     /// Runs `f` on a read connection.
@@ -144,80 +141,41 @@ impl SqliteCatalog {
     }
 }
 
-/// Serves one [`Catalog`] method of the list in `crate::methods` (see its docs for the kinds):
-/// carries the arguments onto the blocking pool and lends them to the area function there.
+/// Serves one [`Catalog`](crate::Catalog) method of the list in `crate::methods` (see its docs
+/// for the kinds):
+/// carries the arguments onto the blocking pool and lends them to the area function there, on a
+/// read connection or in a write transaction.
 macro_rules! forward {
-    (read $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
-        $(let $arg = Carry::carry($arg);)*
-        $self
-            .read(move |conn| {
-                $(let $arg = Lend::lend(&$arg);)*
-                $($route)::+(conn, $($pass),*)
-            })
-            .await
-    }};
-    (snapshot $($rest:tt)*) => {
-        forward!(read $($rest)*)
+    (read $($call:tt)*) => {
+        forward!(@on read $($call)*)
     };
-    (write $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
+    (snapshot $($call:tt)*) => {
+        forward!(@on read $($call)*)
+    };
+    (write $($call:tt)*) => {
+        forward!(@on write $($call)*)
+    };
+    (quiet $($call:tt)*) => {
+        forward!(@on write_quiet $($call)*)
+    };
+    (@on $how:ident $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
         $(let $arg = Carry::carry($arg);)*
         $self
-            .write(move |tx| {
+            .$how(move |db| {
                 $(let $arg = Lend::lend(&$arg);)*
-                $($route)::+(tx, $($pass),*)
+                $($route)::+(db, $($pass),*)
             })
             .await
     }};
-    (quiet $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
-        $(let $arg = Carry::carry($arg);)*
-        $self
-            .write_quiet(move |tx| {
-                $(let $arg = Lend::lend(&$arg);)*
-                $($route)::+(tx, $($pass),*)
-            })
-            .await
-    }};
-    (by_hand $self:ident ($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
-        $($route)::+($self, $($pass),*).await
+    (by_hand $($call:tt)*) => {
+        by_hand!($($call)*)
     };
 }
 
-macro_rules! implement_catalog {
-    ($( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty
-        => $($route:ident)::+($($pass:expr),*); )*) => {
-        #[async_trait]
-        impl Catalog for SqliteCatalog {
-            $( async fn $name(&self, $($arg: $ty),*) -> $ret {
-                forward!($kind self ($($arg),*) $($route)::+($($pass),*))
-            } )*
-        }
-    };
-}
-
-catalog_methods!(implement_catalog);
+catalog_methods!(implement_catalog! SqliteCatalog, forward);
 
 /// The methods the list in `crate::methods` leaves to the adapter (`by_hand`).
 impl SqliteCatalog {
-    async fn change_policy(
-        &self,
-        instance_id: i64,
-        change: &PolicyChange,
-        now: Timestamp,
-    ) -> Result<PolicyChanged, PolicyChangeError> {
-        let change = change.clone();
-        // A refusal happens before anything is written: its empty transaction commits harmlessly.
-        let outcome = self
-            .write(move |tx| {
-                match cross_policy::change_cross_backup_policy(tx, instance_id, &change, now) {
-                    Ok(changed) => Ok(Ok(changed)),
-                    Err(PolicyChangeError::Refused(r)) => Ok(Err(r)),
-                    Err(PolicyChangeError::Catalog(e)) => Err(e),
-                }
-            })
-            .await?;
-        Ok(outcome?)
-    }
-
     async fn remember_new_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
         if nonces.is_empty() {
             return Ok(());
