@@ -271,8 +271,8 @@ macro_rules! catalog_methods {
             // --- replay protection and server secrets ---
 
             /// Durably remembers nonces; duplicates are ignored.
-            by_hand fn remember_nonces(nonces: &[SeenNonce]) -> Result<()>
-                => Self::remember_new_nonces(nonces);
+            quiet fn remember_nonces(nonces: &[SeenNonce]) -> Result<()>
+                => nonces::remember_nonces(nonces);
 
             /// Nonces that have not expired at `now` (loaded on start so replays are refused across restarts).
             read fn live_nonces(now: Timestamp) -> Result<Vec<SeenNonce>>

@@ -34,7 +34,7 @@ use rand::Rng;
 
 use errors::{translate_pool, PgResultExt};
 
-use crate::{CatalogError, Result, SeenNonce};
+use crate::{CatalogError, Result};
 
 /// Connections per process. Statements are short; this keeps two cores busy with room for
 /// waits, and a fleet of processes well under PostgreSQL's default 100 connections.
@@ -171,13 +171,6 @@ catalog_methods!(implement_catalog! PostgresCatalog, forward);
 
 /// The methods the list in `crate::methods` leaves to the adapter (`by_hand`).
 impl PostgresCatalog {
-    async fn remember_new_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
-        if nonces.is_empty() {
-            return Ok(());
-        }
-        write_quiet!(self, |tx| nonces::remember_nonces(&tx, nonces))
-    }
-
     async fn read_change_token(&self) -> Result<u64> {
         read!(self, |c| async {
             let row = rows::query_one(

@@ -8,7 +8,7 @@ use xbak_domain::time::Timestamp;
 use super::errors::SqlResultExt;
 use super::instances::{instance_by_id, require_region};
 use super::rows::{secs, wall_clock};
-use super::SqliteCatalog;
+use super::{Change, SqliteCatalog};
 use crate::{CatalogError, Result};
 
 /// Completed (and some Failed) copies to write in one transaction by [`SqliteCatalog::bulk_insert_copies`].
@@ -30,7 +30,8 @@ impl SqliteCatalog {
     /// instance, in one transaction. Returns the number of copies written.
     pub async fn bulk_insert_copies(&self, spec: &BulkCopies) -> Result<u64> {
         let spec = spec.clone();
-        self.write(move |tx| insert(tx, &spec)).await
+        self.write(Change::Counted, move |tx| insert(tx, &spec))
+            .await
     }
 }
 

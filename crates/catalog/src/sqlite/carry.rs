@@ -52,6 +52,23 @@ impl Lend for Option<String> {
     }
 }
 
+impl<T: Clone + Send + 'static> Carry for &[T] {
+    type Owned = Vec<T>;
+    fn carry(self) -> Vec<T> {
+        self.to_vec()
+    }
+}
+
+impl<T> Lend for Vec<T> {
+    type Lent<'a>
+        = &'a [T]
+    where
+        T: 'a;
+    fn lend(&self) -> &[T] {
+        self
+    }
+}
+
 /// Small `Copy` values travel as they are.
 macro_rules! by_value {
     ($($t:ty),*) => {$(

@@ -33,10 +33,20 @@ use carry::{Carry, Lend};
 use errors::SqlResultExt;
 use pool::{connect, Pool};
 
-use crate::{CatalogError, Result, SeenNonce};
+use crate::{CatalogError, Result};
 
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
 const READERS: usize = 4;
+
+/// Whether a write moves [`Catalog::change_token`](crate::Catalog::change_token).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// A change that cached reads may depend on.
+    Counted,
+    /// Bookkeeping no cached read depends on (replay nonces, heartbeats, resume checkpoints), so
+    /// frequent writes of it do not invalidate the server's listing cache.
+    Quiet,
+}
 
 /// A [`Catalog`](crate::Catalog) in one SQLite database file.
 pub struct SqliteCatalog {
@@ -83,28 +93,7 @@ impl SqliteCatalog {
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer; commits if it returns `Ok`,
     /// rolls back if it returns an error (of any type a [`CatalogError`] converts into).
-    async fn write<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<CatalogError> + Send + 'static,
-    {
-        self.transact(f, true).await
-    }
-
-    /// Like [`write`](Self::write), but not counted by [`Catalog::change_token`]: for
-    /// bookkeeping no cached read depends on (replay nonces), so frequent nonce flushes do not
-    /// invalidate the server's listing cache.
-    async fn write_quiet<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<CatalogError> + Send + 'static,
-    {
-        self.transact(f, false).await
-    }
-
-    async fn transact<T, E, F>(&self, f: F, counted: bool) -> Result<T, E>
+    async fn write<T, E, F>(&self, change: Change, f: F) -> Result<T, E>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -122,7 +111,7 @@ impl SqliteCatalog {
                     Err(e) => return Ok(Err(e)),
                 };
                 tx.commit().db()?;
-                if counted {
+                if change == Change::Counted {
                     commits.fetch_add(1, std::sync::atomic::Ordering::Release);
                 }
                 Ok(Ok(out))
@@ -147,21 +136,21 @@ impl SqliteCatalog {
 /// read connection or in a write transaction.
 macro_rules! forward {
     (read $($call:tt)*) => {
-        forward!(@on read $($call)*)
+        forward!(@on read() $($call)*)
     };
     (snapshot $($call:tt)*) => {
-        forward!(@on read $($call)*)
+        forward!(@on read() $($call)*)
     };
     (write $($call:tt)*) => {
-        forward!(@on write $($call)*)
+        forward!(@on write(Change::Counted) $($call)*)
     };
     (quiet $($call:tt)*) => {
-        forward!(@on write_quiet $($call)*)
+        forward!(@on write(Change::Quiet) $($call)*)
     };
-    (@on $how:ident $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
+    (@on $how:ident($($change:expr)?) $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
         $(let $arg = Carry::carry($arg);)*
         $self
-            .$how(move |db| {
+            .$how($($change,)? move |db| {
                 $(let $arg = Lend::lend(&$arg);)*
                 $($route)::+(db, $($pass),*)
             })
@@ -176,15 +165,6 @@ catalog_methods!(implement_catalog! SqliteCatalog, forward);
 
 /// The methods the list in `crate::methods` leaves to the adapter (`by_hand`).
 impl SqliteCatalog {
-    async fn remember_new_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
-        if nonces.is_empty() {
-            return Ok(());
-        }
-        let nonces = nonces.to_vec();
-        self.write_quiet(move |tx| nonces::remember_nonces(tx, &nonces))
-            .await
-    }
-
     async fn read_change_token(&self) -> Result<u64> {
         let others: i64 = self
             .pool
@@ -201,6 +181,7 @@ impl SqliteCatalog {
         if let Some(key) = self.read(nonces::read_link_signing_key).await? {
             return Ok(key);
         }
-        self.write(nonces::create_link_signing_key).await
+        self.write(Change::Counted, nonces::create_link_signing_key)
+            .await
     }
 }
