@@ -78,6 +78,18 @@ sample_mem() {
     done
 }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# record_load LABEL OUT N C0 C1: the load generator's figures in OUT (N requests), and the
+# server's CPU ticks C0..C1 per request, into the result tables under LABEL.
+record_load() {
+    local label=$1 out=$2 n=$3 c0=$4 c1=$5
+    RPS[$label]=$(field rps "$out")
+    P50[$label]=$(field p50_ms "$out")
+    P99[$label]=$(field p99_ms "$out")
+    MAXL[$label]=$(field max_ms "$out")
+    BYTES[$label]=$(field bytes_per_response "$out")
+    CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+    CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
+}
 stop() {
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
@@ -147,13 +159,7 @@ run_xbak() {
     read -r max_anon max_file last_anon <"$mem"
     ANON[$label]="$max_anon / $max_file"
     n=$(field requests "$out")
-    RPS[$label]=$(field rps "$out")
-    P50[$label]=$(field p50_ms "$out")
-    P99[$label]=$(field p99_ms "$out")
-    MAXL[$label]=$(field max_ms "$out")
-    BYTES[$label]=$(field bytes_per_response "$out")
-    CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
-    CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
+    record_load "$label" "$out" "$n" "$c0" "$c1"
     HWM[$label]=$(status_kb "$pid" VmHWM)
     GROWTH[$label]=$(( (last_anon - anon0) * 1024 / (n > 0 ? n : 1) ))
     NOTE[$label]="errors=$(field errors "$out")"
@@ -240,13 +246,7 @@ EOF
         # shellcheck disable=SC2086
         c1=$(cpu_ticks "$pid" $workers_pids)
         n=$(field requests "$out")
-        RPS[$label]=$(field rps "$out")
-        P50[$label]=$(field p50_ms "$out")
-        P99[$label]=$(field p99_ms "$out")
-        MAXL[$label]=$(field max_ms "$out")
-        BYTES[$label]=$(field bytes_per_response "$out")
-        CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
-        CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
+        record_load "$label" "$out" "$n" "$c0" "$c1"
         local hwm=0 w
         for w in $pid $workers_pids; do hwm=$((hwm + $(status_kb "$w" VmHWM))); done
         HWM[$label]=$hwm
