@@ -137,13 +137,8 @@ mod specific {
         };
         let statuses = ["pending", "completed", "failed"];
         let regions = [HANGZHOU, SHANGHAI, BEIJING];
-        let mut seed = 7u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
+        let mut next = |n: u64| rand::Rng::random_range(&mut rng, 0..n);
         let mut live = Vec::new();
         for (set_id, instance_id) in &sets {
             let started = next(4) as i64 * 86_400 + [-1, 0, 1, 43_200, 86_399][next(5) as usize];

@@ -149,35 +149,18 @@ async fn serve_runs_copies_and_reports_them_in_metrics() {
             .await
             .unwrap();
         if text.contains("xbak_copies_completed_total 1") {
-            assert!(
-                text.contains(&format!(
-                    "xbak_copy_bytes_completed_total {}",
-                    2 * 1024 * 1024
-                )),
-                "{text}"
-            );
-            assert!(
-                text.contains("xbak_catalog_copies{state=\"completed\"} 1"),
-                "{text}"
-            );
-            assert!(
-                text.contains(&format!(
-                    "xbak_copy_bytes_total{{dest_region=\"cn-shanghai\"}} {}",
-                    2 * 1024 * 1024
-                )),
-                "{text}"
-            );
+            let two_mib = 2 * 1024 * 1024;
             // The set started 2026-01-05T00:00:00Z and is copied: no lag, that recovery point.
-            assert!(
-                text.contains("xbak_copy_lag_seconds{instance=\"rm-bb0001\"} 0"),
-                "{text}"
-            );
-            assert!(
-                text.contains(
-                    "xbak_recovery_point_timestamp_seconds{instance=\"rm-bb0001\"} 1767571200"
-                ),
-                "{text}"
-            );
+            for line in [
+                format!("xbak_copy_bytes_completed_total {two_mib}"),
+                "xbak_catalog_copies{state=\"completed\"} 1".to_owned(),
+                format!("xbak_copy_bytes_total{{dest_region=\"cn-shanghai\"}} {two_mib}"),
+                "xbak_copy_lag_seconds{instance=\"rm-bb0001\"} 0".to_owned(),
+                "xbak_recovery_point_timestamp_seconds{instance=\"rm-bb0001\"} 1767571200"
+                    .to_owned(),
+            ] {
+                assert!(text.contains(&line), "{line} missing from:\n{text}");
+            }
             break;
         }
         assert!(

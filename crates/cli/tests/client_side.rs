@@ -303,21 +303,14 @@ async fn profiles_from_the_aliyun_config_file() {
         ];
         a.extend_from_slice(extra);
         client_cmd(&env.data, env.home.path(), &[], &a)
-            .output()
-            .unwrap()
     };
-    let out = list(&["--profile", "xbak"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = output_ok(&mut list(&["--profile", "xbak"]));
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
     // The current profile's key is unknown to the server.
-    let out = list(&[]);
+    let out = list(&[]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("InvalidAccessKeyId.NotFound"));
-    let out = client_cmd(
+    output_ok(&mut client_cmd(
         &env.data,
         env.home.path(),
         &[("ALIBABA_CLOUD_PROFILE", "xbak")],
@@ -329,14 +322,7 @@ async fn profiles_from_the_aliyun_config_file() {
             "--CrossBackupId",
             "1",
         ],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
 }
 
 /// Polls until `path` holds at least `n` bytes.

@@ -45,17 +45,11 @@ async fn a_postgres_catalog_takes_a_set_from_register_to_a_listed_copy() {
     ] {
         list.env_remove(k);
     }
-    let out = list
-        .env("HOME", home.path())
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", &ak)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", &secret)
-        .env("ALIBABA_CLOUD_REGION_ID", "cn-hangzhou")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_ok(
+        list.env("HOME", home.path())
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", &ak)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", &secret)
+            .env("ALIBABA_CLOUD_REGION_ID", "cn-hangzhou"),
     );
     let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let items = items.as_array().expect("a JSON array of copies");

@@ -117,15 +117,7 @@ async fn copies_are_verified_published_and_completed() {
 }
 
 fn listing_query(instance_id: i64) -> xbak_domain::CopyQuery {
-    xbak_domain::CopyQuery {
-        instance_id,
-        cross_backup_id: None,
-        window: None,
-        dest_region_id: None,
-        backup_set_id: None,
-        page_size: xbak_domain::PageSize::Thirty,
-        page_number: 1,
-    }
+    xbak_domain::CopyQuery::first_page(instance_id, xbak_domain::PageSize::Thirty)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,19 +21,17 @@ fn started(n: u32) -> chrono::DateTime<chrono::Utc> {
     chrono::Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap() + Days::hours(i64::from(n))
 }
 
+/// What a sweep that deleted one expired copy returns.
+const ONE_DELETED: RetentionSummary = RetentionSummary {
+    deleted: 1,
+    failed: 0,
+};
+
 /// The instance's listed copy ids, newest first.
 async fn listed(w: &World) -> Vec<i64> {
     let listing = w
         .catalog
-        .list_copies(&CopyQuery {
-            instance_id: w.instance.id,
-            cross_backup_id: None,
-            window: None,
-            dest_region_id: None,
-            backup_set_id: None,
-            page_size: PageSize::Thirty,
-            page_number: 1,
-        })
+        .list_copies(&CopyQuery::first_page(w.instance.id, PageSize::Thirty))
         .await
         .unwrap();
     assert_eq!(listing.total as usize, listing.items.len());
@@ -106,13 +104,7 @@ async fn exactly_the_expired_copies_are_deleted_objects_first() {
 
     // Exactly seven days after set 2 started: only set 1 is older than that.
     let summary = retention.sweep(started(2) + Days::days(7)).await.unwrap();
-    assert_eq!(
-        summary,
-        RetentionSummary {
-            deleted: 1,
-            failed: 0
-        }
-    );
+    assert_eq!(summary, ONE_DELETED);
     // Sets 2 and 3 expire a second after set 3 turned 7 days old.
     let summary = retention
         .sweep(started(3) + Days::days(7) + Days::seconds(1))
@@ -133,27 +125,7 @@ async fn exactly_the_expired_copies_are_deleted_objects_first() {
             "object {i}"
         );
     }
-    let listing = w
-        .catalog
-        .list_copies(&xbak_domain::CopyQuery {
-            instance_id: w.instance.id,
-            cross_backup_id: None,
-            window: None,
-            dest_region_id: None,
-            backup_set_id: None,
-            page_size: xbak_domain::PageSize::Thirty,
-            page_number: 1,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        listing
-            .items
-            .iter()
-            .map(|c| c.cross_backup_id)
-            .collect::<Vec<_>>(),
-        vec![copies[4].0, copies[3].0]
-    );
+    assert_eq!(listed(&w).await, vec![copies[4].0, copies[3].0]);
     // Sweeping again at the same time finds nothing.
     let summary = retention
         .sweep(started(3) + Days::days(7) + Days::seconds(1))
@@ -176,13 +148,7 @@ async fn a_crash_between_object_and_row_is_recovered() {
     // A fresh process (regions opened from the catalog, not handed over).
     let retention = Retention::new(w.catalog.clone(), xbak_storage::Regions::new());
     let summary = retention.sweep(now).await.unwrap();
-    assert_eq!(
-        summary,
-        RetentionSummary {
-            deleted: 1,
-            failed: 0
-        }
-    );
+    assert_eq!(summary, ONE_DELETED);
     assert!(w.catalog.copy(id1).await.unwrap().is_none());
     assert!(w.catalog.copy(id2).await.unwrap().is_some());
     assert!(w.dest.head(&key2).await.unwrap().is_some());
@@ -208,13 +174,7 @@ async fn a_crash_after_begin_expiry_is_finished_by_the_next_sweep() {
 
     let retention = Retention::new(w.catalog.clone(), Regions::new());
     let summary = retention.sweep(now).await.unwrap();
-    assert_eq!(
-        summary,
-        RetentionSummary {
-            deleted: 1,
-            failed: 0
-        }
-    );
+    assert_eq!(summary, ONE_DELETED);
     assert!(
         w.dest.head(&key1).await.unwrap().is_none(),
         "object deleted"
@@ -254,13 +214,7 @@ async fn a_failed_object_delete_keeps_the_tombstone_until_a_later_sweep() {
     assert_eq!(listed(&w).await, vec![id2]);
 
     store.refuse_deletes(false);
-    assert_eq!(
-        retention.sweep(now).await.unwrap(),
-        RetentionSummary {
-            deleted: 1,
-            failed: 0
-        }
-    );
+    assert_eq!(retention.sweep(now).await.unwrap(), ONE_DELETED);
     assert!(w.dest.head(&key1).await.unwrap().is_none());
     assert!(tombstones(&w).await.is_empty());
     assert_eq!(listed(&w).await, vec![id2]);

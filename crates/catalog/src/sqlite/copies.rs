@@ -321,13 +321,8 @@ mod tests {
             assert_eq!(kept, counted, "days after {step}");
         };
         let statuses = ["pending", "completed", "failed"];
-        let mut seed = 7u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
+        let mut next = |n: u64| rand::Rng::random_range(&mut rng, 0..n);
         for id in 1..=60i64 {
             let (instance, dest, status) = (
                 next(3) as i64 + 1,

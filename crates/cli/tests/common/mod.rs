@@ -263,6 +263,17 @@ pub fn register_args<'a>(file: &'a str, method: &'a str, start: &'a str) -> Vec<
     ]
 }
 
+/// Runs `cmd`, which must succeed (its stderr in the message if not), and returns its output.
+pub fn output_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The stdout of `xbak args`, which must have succeeded (its output in the message if not).
 pub fn succeeded(args: &[&str], out: Output) -> String {
     assert!(
