@@ -11,10 +11,15 @@ bash .ci/db-tools.sh
 # The S3-compatible server the S3-region tests need (moto on loopback), stopped on exit.
 eval "$(bash .ci/s3-server.sh start)"
 trap 'bash .ci/s3-server.sh stop' EXIT
+# Garage, a real distributed S3-compatible store (1 node on loopback), for the same tests:
+# installed with cargo on first run (its binary is reused after), stopped on exit.
+bash .ci/garage.sh install
+eval "$(bash .ci/garage.sh start)"
+trap 'bash .ci/garage.sh stop; bash .ci/s3-server.sh stop' EXIT
 # The PostgreSQL server the PostgreSQL catalog tests need (the machine's own, started if down),
-# with a scratch database for this run, dropped on exit beside the S3 server's stop.
+# with a scratch database for this run, dropped on exit beside the S3 servers' stop.
 eval "$(bash .ci/postgres.sh start)"
-trap 'bash .ci/postgres.sh stop; bash .ci/s3-server.sh stop' EXIT
+trap 'bash .ci/postgres.sh stop; bash .ci/garage.sh stop; bash .ci/s3-server.sh stop' EXIT
 cargo build --locked -p xbak
 cargo test --locked --workspace --all-targets 2>&1 | tee target/cargo-test.log
 bash tests/sdk/run.sh "$PWD/target/debug/xbak"
