@@ -141,13 +141,7 @@ async fn aborted_s3_copies_resume_from_the_parts_already_uploaded(server: TestSe
 
 async fn a_retry_after_a_transient_failure_resumes_the_upload(server: TestServer) {
     common::init_tracing();
-    let proxy = CountingProxy::start(&server).await;
-    let w = S3World::new(
-        &server,
-        At::Local,
-        At::Proxied("xbak-replicator-dest", proxy.port),
-    )
-    .await;
+    let (proxy, w) = S3World::local_to_proxied(&server).await;
     let size = 12 * PART_SIZE as u64 + 5;
     let (id, key, sha) = w.add_set(1, size).await;
     let cut = 6 * PART_SIZE as u64;
@@ -218,13 +212,7 @@ async fn wrong_bytes_discard_the_upload_and_the_next_attempt_starts_over(server:
 /// nothing partial in the destination, and far fewer bytes sent than restarts from zero would.
 async fn killed_workers_resume_s3_copies(server: TestServer) {
     common::init_tracing();
-    let proxy = CountingProxy::start(&server).await;
-    let w = S3World::new(
-        &server,
-        At::Local,
-        At::Proxied("xbak-replicator-dest", proxy.port),
-    )
-    .await;
+    let (proxy, w) = S3World::local_to_proxied(&server).await;
     let size = 300 * MB + 4321;
     let (id, key, sha) = w.add_set(1, size).await;
 

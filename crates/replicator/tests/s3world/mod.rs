@@ -80,6 +80,15 @@ impl S3World {
         }
     }
 
+    /// A local source and a destination in `xbak-replicator-dest` reached through a new
+    /// [`CountingProxy`] (which counts what uploads really send).
+    pub async fn local_to_proxied(server: &TestServer) -> (CountingProxy, S3World) {
+        let proxy = CountingProxy::start(server).await;
+        let dest = At::Proxied("xbak-replicator-dest", proxy.port);
+        let world = S3World::new(server, At::Local, dest).await;
+        (proxy, world)
+    }
+
     /// Stores `len` pattern bytes as backup set `n` in the source region (streamed, never held
     /// whole) and records it; returns (copy id, destination key, sha256).
     pub async fn add_set(&self, n: u32, len: u64) -> (i64, String, String) {
