@@ -151,12 +151,14 @@ start() {
     gcli 1 layout assign -z "dc$k" -c 1G "${ids[$((k - 1))]}" >/dev/null
   done
   gcli 1 layout apply --version 1 >/dev/null
-  # The key: a random id and secret, imported (never printed), allowed to create buckets.
-  local key_id="GK$(openssl rand -hex 12)"
-  openssl rand -hex 32 > "$DIR/secret_key"
-  echo "$key_id" > "$DIR/access_key"
-  gcli 1 key import --yes -n xbak-test "$key_id" "$(cat "$DIR/secret_key")" >/dev/null
-  gcli 1 key allow --create-bucket "$key_id" >/dev/null
+  # The key, allowed to create buckets. Its secret goes from Garage's answer to a 0600 file,
+  # never to a command line (other users can read those) nor to the output.
+  gcli 1 key create xbak-test > "$DIR/key-info"
+  awk '/^Key ID:/ {print $NF}' "$DIR/key-info" > "$DIR/access_key"
+  awk '/^Secret key:/ {print $NF}' "$DIR/key-info" > "$DIR/secret_key"
+  rm -f "$DIR/key-info"
+  [[ -s "$DIR/access_key" && -s "$DIR/secret_key" ]] || { log "cannot read the new key"; exit 1; }
+  gcli 1 key allow --create-bucket "$(cat "$DIR/access_key")" >/dev/null
   for k in $(seq 1 "$NODES"); do
     wait_for "curl -sf -o /dev/null --max-time 2 http://127.0.0.1:$(cat "$(node_dir "$k")/admin_port")/health"
   done

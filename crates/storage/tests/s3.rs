@@ -260,3 +260,25 @@ fn oss_endpoints_get_oss_v1_links() {
 }
 
 use xbak_storage::conformance::resumable;
+
+/// Garage signs for its own `s3_region` only: a region URL with another region name (say,
+/// the default us-east-1) fails at once, and the error names the region expected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garage_refuses_another_region_name_and_says_which() {
+    let server = TestServer::garage();
+    let url = server.region_url(BUCKET).await;
+    let wrong = url.replace(&format!("region={}", server.region), "region=us-east-1");
+    assert_ne!(url, wrong);
+    let region = RegionStore::open("cn-a", &wrong).unwrap();
+    let err = region
+        .upload_staged("cross/x", &b"x"[..], &|_| {})
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("AuthorizationHeaderMalformed")
+            && message.contains(&format!("/{}/s3/aws4_request", server.region)),
+        "{message}"
+    );
+    assert!(!message.contains(server.secret_key()), "{message}");
+}
