@@ -1,7 +1,7 @@
-//! The replicator on S3-compatible regions (the loopback server of `.ci/s3-server.sh`; these
-//! tests fail without `XBAK_TEST_S3_ENDPOINT`): local → S3 and S3 → S3 copies, presigned links
-//! to the copies, and copies interrupted again and again (the task aborted, the worker process
-//! killed) that resume from the parts already uploaded.
+//! The replicator on S3-compatible regions, each test once on moto (`.ci/s3-server.sh`) and
+//! once on Garage (`.ci/garage.sh`), failing without them: local → S3 and S3 → S3 copies,
+//! presigned links to the copies, and copies interrupted again and again (the task aborted, the
+//! worker process killed) that resume from the parts already uploaded.
 
 mod common;
 mod s3world;
@@ -10,16 +10,25 @@ use s3world::{At, CountingProxy, S3World};
 use std::time::Duration;
 use xbak_domain::CopyStatus;
 use xbak_replicator::{CopyEvent, Replicator, RunSummary};
+use xbak_storage::conformance::s3::TestServer;
 use xbak_storage::faults::ReadFault;
 use xbak_storage::resumable::PARTS_IN_FLIGHT;
 use xbak_storage::PART_SIZE;
 
 const MB: u64 = 1_000_000;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_to_s3_copies_are_verified_published_and_completed() {
+xbak_storage::for_each_test_server!(
+    local_to_s3_copies_are_verified_published_and_completed,
+    s3_to_s3_copies_and_their_presigned_links_serve_the_exact_bytes,
+    aborted_s3_copies_resume_from_the_parts_already_uploaded,
+    a_retry_after_a_transient_failure_resumes_the_upload,
+    wrong_bytes_discard_the_upload_and_the_next_attempt_starts_over,
+    killed_workers_resume_s3_copies
+);
+
+async fn local_to_s3_copies_are_verified_published_and_completed(server: TestServer) {
     common::init_tracing();
-    let w = S3World::new(At::Local, At::S3("xbak-replicator-dest")).await;
+    let w = S3World::new(&server, At::Local, At::S3("xbak-replicator-dest")).await;
     let (big, big_key, big_sha) = w.add_set(1, 2 * PART_SIZE as u64 + 12345).await;
     let replicator = Replicator::new(w.catalog.clone(), w.regions(), common::config(3));
     let summary = replicator.run_once().await.unwrap();
@@ -42,10 +51,10 @@ async fn local_to_s3_copies_are_verified_published_and_completed() {
     assert_eq!(w.dest.checksum(&empty_key).await.unwrap().sha256, empty_sha);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_to_s3_copies_and_their_presigned_links_serve_the_exact_bytes() {
+async fn s3_to_s3_copies_and_their_presigned_links_serve_the_exact_bytes(server: TestServer) {
     common::init_tracing();
     let w = S3World::new(
+        &server,
         At::S3("xbak-replicator-src"),
         At::S3("xbak-replicator-dest"),
     )
@@ -93,11 +102,11 @@ async fn run_until(replicator: &Replicator, copy_id: i64, stop_at: u64) -> u64 {
     reached
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aborted_s3_copies_resume_from_the_parts_already_uploaded() {
+async fn aborted_s3_copies_resume_from_the_parts_already_uploaded(server: TestServer) {
     common::init_tracing();
-    let proxy = CountingProxy::start().await;
+    let proxy = CountingProxy::start(&server).await;
     let w = S3World::new(
+        &server,
         At::S3("xbak-replicator-src"),
         At::Proxied("xbak-replicator-dest", proxy.port),
     )
@@ -130,11 +139,9 @@ async fn aborted_s3_copies_resume_from_the_parts_already_uploaded() {
     assert!(sent < from_zero, "sent {sent}, from zero {from_zero}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retry_after_a_transient_failure_resumes_the_upload() {
+async fn a_retry_after_a_transient_failure_resumes_the_upload(server: TestServer) {
     common::init_tracing();
-    let proxy = CountingProxy::start().await;
-    let w = S3World::new(At::Local, At::Proxied("xbak-replicator-dest", proxy.port)).await;
+    let (proxy, w) = S3World::local_to_proxied(&server).await;
     let size = 12 * PART_SIZE as u64 + 5;
     let (id, key, sha) = w.add_set(1, size).await;
     let cut = 6 * PART_SIZE as u64;
@@ -157,10 +164,9 @@ async fn a_retry_after_a_transient_failure_resumes_the_upload() {
     assert!(sent < cut + size, "sent {sent}: as much as starting over");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_bytes_discard_the_upload_and_the_next_attempt_starts_over() {
+async fn wrong_bytes_discard_the_upload_and_the_next_attempt_starts_over(server: TestServer) {
     common::init_tracing();
-    let w = S3World::new(At::Local, At::S3("xbak-replicator-dest")).await;
+    let w = S3World::new(&server, At::Local, At::S3("xbak-replicator-dest")).await;
     let size = 10 * PART_SIZE as u64 + 77;
     let (id, key, sha) = w.add_set(1, size).await;
     let faults = w.source_faults.as_ref().unwrap();
@@ -204,11 +210,9 @@ async fn wrong_bytes_discard_the_upload_and_the_next_attempt_starts_over() {
 /// with SIGKILL again and again, at different points; a new process (after the lease ran out)
 /// takes the job over. In the end there is one completed copy with the recorded checksum,
 /// nothing partial in the destination, and far fewer bytes sent than restarts from zero would.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_workers_resume_s3_copies() {
+async fn killed_workers_resume_s3_copies(server: TestServer) {
     common::init_tracing();
-    let proxy = CountingProxy::start().await;
-    let w = S3World::new(At::Local, At::Proxied("xbak-replicator-dest", proxy.port)).await;
+    let (proxy, w) = S3World::local_to_proxied(&server).await;
     let size = 300 * MB + 4321;
     let (id, key, sha) = w.add_set(1, size).await;
 

@@ -19,6 +19,7 @@
 //! test suite every backend runs, and `faults` a fault-injecting store wrapper for the tests of
 //! the layers above.
 
+mod conditional;
 mod error;
 mod keys;
 mod presign;

@@ -181,7 +181,8 @@ impl RegionStore {
     /// deleting the staging object, on S3).
     ///
     /// On S3 regions configured with `copy_if_not_exists=none` (stores with no conditional
-    /// copy), publishing is HEAD, then an unconditional server-side copy: a publisher racing
+    /// copy), and on stores found to ignore the condition ([`RegionStore::publishes_conditionally`]:
+    /// Garage), publishing is HEAD, then an unconditional server-side copy: a publisher racing
     /// between the two could overwrite. xbak writes a destination key only from the copy job
     /// that holds its lease, re-checked just before publishing, so that race needs a lease to
     /// expire within that instant; and both racers would hold verified copies of the same set.
@@ -198,13 +199,16 @@ impl RegionStore {
             return Err(StorageError::InvalidKey(staged.staging_key.clone()));
         }
         self.sync_local(&staged.staging_key).await?;
-        let renamed =
+        let renamed = if self.publishes_conditionally().await? {
             match self.store.rename_if_not_exists(&from, &to).await {
                 Err(
                     object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented,
                 ) if self.s3.is_some() => self.copy_unless_present(&from, &to).await,
                 other => other,
-            };
+            }
+        } else {
+            self.copy_unless_present(&from, &to).await
+        };
         match renamed {
             Ok(()) => {
                 self.sync_local_dir(key).await?;

@@ -37,8 +37,10 @@ use crate::upload::read_part;
 use crate::{keys, RegionStore, StorageError, PART_SIZE};
 use bytes::Bytes;
 use futures::stream::{FuturesOrdered, StreamExt};
+use object_store::aws::AmazonS3;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::path::PathBuf;
@@ -113,10 +115,7 @@ type PartFuture = futures::future::BoxFuture<'static, Result<(u64, PartId), Stor
 #[derive(Clone)]
 enum Target {
     /// A multipart upload at this bucket path.
-    S3 {
-        s3: Arc<dyn MultipartStore>,
-        path: Path,
-    },
+    S3 { s3: Arc<AmazonS3>, path: Path },
     /// The staging file of a local region, open for writing.
     Local {
         file: Arc<std::fs::File>,
@@ -128,6 +127,18 @@ impl Target {
     /// Makes the parts `state` records the staging object `key`; returns its size.
     async fn finish(&self, state: &ResumeState, key: &str) -> Result<u64, StorageError> {
         match self {
+            Target::S3 { s3, path } if state.parts.is_empty() => {
+                // An empty object: a multipart upload needs a part, and some stores (Garage)
+                // refuse an empty one, so the upload is dropped and the object PUT instead.
+                match s3.abort_multipart(path, &state.upload_id).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(StorageError::from_store(key, e)),
+                }
+                s3.put(path, PutPayload::new())
+                    .await
+                    .map_err(|e| StorageError::from_store(key, e))?;
+                Ok(0)
+            }
             Target::S3 { s3, path } => {
                 let parts = state
                     .parts
@@ -228,7 +239,7 @@ impl RegionStore {
                     .create_multipart(&path)
                     .await
                     .map_err(|e| StorageError::from_store(&staging_key, e))?;
-                let s3 = Arc::clone(&remote.s3) as Arc<dyn MultipartStore>;
+                let s3 = Arc::clone(&remote.s3);
                 (Target::S3 { s3, path }, upload_id)
             }
             None => {
@@ -256,7 +267,7 @@ impl RegionStore {
                 let path = remote.full_path(&keys::path(&state.staging_key)?);
                 // A staging key names one upload only: if its object exists, that upload completed.
                 let completed = self.head(&state.staging_key).await?;
-                let s3 = Arc::clone(&remote.s3) as Arc<dyn MultipartStore>;
+                let s3 = Arc::clone(&remote.s3);
                 (Target::S3 { s3, path }, completed)
             }
             None => {

@@ -20,6 +20,9 @@
 //! - **copy_if_not_exists**: how publishing refuses to overwrite (see [`crate::RegionStore::publish`]):
 //!   `multipart` (AWS S3 and moto: a one-part multipart copy completed with `If-None-Match: *`),
 //!   a header some stores honour on `CopyObject`, or `none`: HEAD, then copy (racy; see there).
+//!   Stores that accept the conditional request but ignore its condition (Garage: it has no
+//!   conditional writes) are found out by a probe before the first publish, and published to
+//!   as with `none` ([`crate::RegionStore::publishes_conditionally`]); set `none` to skip the probe.
 
 use crate::StorageError;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
@@ -40,6 +43,10 @@ pub(crate) struct S3Region {
     pub prefix: Path,
     /// Set when the endpoint is OSS's: links are then signed in OSS's v1 style.
     pub oss: Option<crate::presign::OssLinks>,
+    /// A conditional copy is configured (`copy_if_not_exists` is not `none`).
+    pub conditional_copy: bool,
+    /// Whether the server honours it, once probed ([`crate::RegionStore::publishes_conditionally`]).
+    pub honours_conditions: tokio::sync::OnceCell<bool>,
 }
 
 impl S3Region {
@@ -218,11 +225,11 @@ pub(crate) fn build(
     if let Some(endpoint) = &parsed.endpoint {
         builder = builder.with_endpoint(endpoint.as_str().trim_end_matches('/'));
     }
-    if let Some(mode) = parsed
+    let conditional_mode = parsed
         .copy_if_not_exists
         .as_deref()
-        .filter(|m| *m != "none")
-    {
+        .filter(|m| *m != "none");
+    if let Some(mode) = conditional_mode {
         builder = builder.with_config(AmazonS3ConfigKey::CopyIfNotExists, mode);
     }
     match &parsed.credentials {
@@ -257,7 +264,16 @@ pub(crate) fn build(
             ),
             _ => None,
         };
-    Ok((store, S3Region { s3, prefix, oss }))
+    Ok((
+        store,
+        S3Region {
+            s3,
+            prefix,
+            oss,
+            conditional_copy: conditional_mode.is_some(),
+            honours_conditions: tokio::sync::OnceCell::new(),
+        },
+    ))
 }
 
 /// A store URL with any secret in it replaced by `***`, for logs, errors and listings (`region

@@ -1,5 +1,5 @@
-//! Staged uploads: a reader streamed into `.staging/<token>/<key>` as a multipart upload,
-//! measured and hashed on the way.
+//! Staged uploads: a reader streamed into `.staging/<token>/<key>` as a multipart upload (an
+//! empty one in one PUT), measured and hashed on the way.
 //!
 //! Memory is bounded by a few [`PART_SIZE`] parts whatever the object's size: one being read,
 //! and at most [`PARTS_IN_FLIGHT`] being written. Hashing part *n* on the blocking pool overlaps
@@ -32,13 +32,20 @@ impl RegionStore {
         keys::visible_path(key)?;
         let staging_key = keys::new_staging_key(key);
         let path = keys::path(&staging_key)?;
+        let mut reader = reader;
+        let first = read_part(&mut reader)
+            .await
+            .map_err(|e| StorageError::Io(format!("reading source for {staging_key}: {e}")))?;
+        if first.is_empty() {
+            return self.put_empty(staging_key, &path).await;
+        }
         let upload = self
             .store
             .put_multipart(&path)
             .await
             .map_err(|e| StorageError::from_store(&staging_key, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-        match write_parts(&mut writer, reader, progress, &staging_key).await {
+        match write_parts(&mut writer, first, reader, progress, &staging_key).await {
             Ok((size, sha256)) => {
                 writer
                     .finish()
@@ -59,11 +66,31 @@ impl RegionStore {
             }
         }
     }
+
+    /// An empty object, in one PUT: a multipart upload needs a part, and some stores (Garage)
+    /// refuse an empty one.
+    async fn put_empty(
+        &self,
+        staging_key: String,
+        path: &object_store::path::Path,
+    ) -> Result<Staged, StorageError> {
+        self.store
+            .put(path, object_store::PutPayload::new())
+            .await
+            .map_err(|e| StorageError::from_store(&staging_key, e))?;
+        Ok(Staged {
+            staging_key,
+            size: 0,
+            sha256: hex::encode(Sha256::digest(b"")),
+        })
+    }
 }
 
-/// Copies `reader` into `writer` part by part; returns (size, sha256 hex).
+/// Copies `first`, then the rest of `reader`, into `writer` part by part; returns (size,
+/// sha256 hex).
 async fn write_parts(
     writer: &mut WriteMultipart,
+    first: Bytes,
     mut reader: impl AsyncRead + Unpin + Send,
     progress: &(dyn Fn(u64) + Sync),
     staging_key: &str,
@@ -71,10 +98,14 @@ async fn write_parts(
     let mut size = 0u64;
     let mut hasher = Sha256::new();
     let mut hashing: Option<tokio::task::JoinHandle<Sha256>> = None;
+    let mut first = Some(first);
     loop {
-        let part = read_part(&mut reader)
-            .await
-            .map_err(|e| StorageError::Io(format!("reading source for {staging_key}: {e}")))?;
+        let part = match first.take() {
+            Some(part) => part,
+            None => read_part(&mut reader)
+                .await
+                .map_err(|e| StorageError::Io(format!("reading source for {staging_key}: {e}")))?,
+        };
         if let Some(job) = hashing.take() {
             hasher = job.await.map_err(StorageError::from_join)?;
         }

@@ -1,6 +1,8 @@
 //! The conformance suite on every backend: each backend gets a fresh, empty store per test.
-//! The S3 backend is the loopback server of `.ci/s3-server.sh`; without it those tests fail.
+//! The S3 backends are moto (`.ci/s3-server.sh`) and Garage (`.ci/garage.sh`) on loopback;
+//! without them those tests fail.
 
+use xbak_storage::conformance::s3::TestServer;
 use xbak_storage::{conformance, RegionStore};
 
 async fn local() -> (tempfile::TempDir, RegionStore) {
@@ -14,18 +16,23 @@ async fn memory() -> ((), RegionStore) {
     ((), RegionStore::open("cn-memory", "memory://").unwrap())
 }
 
-/// A fresh prefix in a bucket of the loopback S3 server.
+/// A fresh prefix in a bucket of moto.
 async fn s3() -> ((), RegionStore) {
-    (
-        (),
-        conformance::s3::region("cn-s3", "xbak-conformance").await,
-    )
+    let server = TestServer::moto();
+    ((), server.region("cn-s3", "xbak-conformance").await)
 }
 
 /// The same, publishing without a conditional copy (`copy_if_not_exists=none`: HEAD + copy).
 async fn s3_unconditional() -> ((), RegionStore) {
-    let url = conformance::s3::region_url("xbak-conformance").await + "&copy_if_not_exists=none";
+    let url = TestServer::moto().region_url("xbak-conformance").await + "&copy_if_not_exists=none";
     ((), RegionStore::open("cn-s3", &url).unwrap())
+}
+
+/// A fresh prefix in a bucket of Garage, with the default options (its lack of conditional
+/// writes is found by probing).
+async fn garage() -> ((), RegionStore) {
+    let server = TestServer::garage();
+    ((), server.region("cn-garage", "xbak-conformance").await)
 }
 
 /// One `#[tokio::test]` per suite entry and backend, so a failure names both.
@@ -49,6 +56,7 @@ macro_rules! all_backends {
         suite!(memory: $($case),*);
         suite!(s3: $($case),*);
         suite!(s3_unconditional: $($case),*);
+        suite!(garage: $($case),*);
 
         /// Every entry of `conformance::ALL` has a test above.
         #[test]

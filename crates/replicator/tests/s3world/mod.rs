@@ -1,8 +1,8 @@
-//! The S3 test world (the loopback server of `.ci/s3-server.sh`, found through
-//! `XBAK_TEST_S3_ENDPOINT`; the tests fail without it): the catalog of [`crate::common`] with
-//! each region a local directory or a fresh prefix in a bucket; a byte-counting TCP proxy in
-//! front of the server, and what the server holds beyond the regions' view (staging objects,
-//! open multipart uploads).
+//! The S3 test world, on one of the loopback test servers ([`TestServer`]: moto of
+//! `.ci/s3-server.sh` or Garage of `.ci/garage.sh`; the tests fail without them): the catalog
+//! of [`crate::common`] with each region a local directory or a fresh prefix in a bucket; a
+//! byte-counting TCP proxy in front of the server, and what the server holds beyond the
+//! regions' view (staging objects, open multipart uploads).
 
 #![allow(dead_code)]
 
@@ -13,7 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xbak_catalog::Catalog;
 use xbak_domain::{CopyStatus, Instance};
-use xbak_storage::conformance::{s3, PatternReader};
+use xbak_storage::conformance::s3::TestServer;
+use xbak_storage::conformance::PatternReader;
 use xbak_storage::faults::FaultyStore;
 use xbak_storage::{RegionStore, Regions};
 
@@ -28,6 +29,7 @@ pub enum At {
 }
 
 pub struct S3World {
+    pub server: TestServer,
     pub dir: tempfile::TempDir,
     pub catalog_path: std::path::PathBuf,
     pub catalog: Arc<dyn Catalog>,
@@ -39,22 +41,23 @@ pub struct S3World {
     pub dest_url: String,
 }
 
-async fn region_url(dir: &std::path::Path, region: &str, at: &At) -> String {
+async fn region_url(server: &TestServer, dir: &std::path::Path, region: &str, at: &At) -> String {
     match at {
         At::Local => local_url(dir, region),
-        At::S3(bucket) => s3::region_url(bucket).await,
-        At::Proxied(bucket, port) => s3::region_url(bucket).await.replace(
-            &format!("endpoint={}", s3::endpoint()),
+        At::S3(bucket) => server.region_url(bucket).await,
+        At::Proxied(bucket, port) => server.region_url(bucket).await.replace(
+            &format!("endpoint={}", server.endpoint),
             &format!("endpoint=http://127.0.0.1:{port}"),
         ),
     }
 }
 
 impl S3World {
-    pub async fn new(source: At, dest: At) -> S3World {
+    /// A world whose S3 regions are on `server`.
+    pub async fn new(server: &TestServer, source: At, dest: At) -> S3World {
         let dir = tempfile::tempdir().unwrap();
-        let source_url = region_url(dir.path(), SOURCE, &source).await;
-        let dest_url = region_url(dir.path(), DEST, &dest).await;
+        let source_url = region_url(server, dir.path(), SOURCE, &source).await;
+        let dest_url = region_url(server, dir.path(), DEST, &dest).await;
         let (catalog, instance) = seeded_catalog(dir.path(), &source_url, &dest_url).await;
         let catalog_path = dir.path().join("catalog.db");
         let (source_faults, source_store) = match source {
@@ -65,6 +68,7 @@ impl S3World {
             _ => (None, RegionStore::open(SOURCE, &source_url).unwrap()),
         };
         S3World {
+            server: server.clone(),
             source: source_store,
             source_faults,
             dest: RegionStore::open(DEST, &dest_url).unwrap(),
@@ -74,6 +78,15 @@ impl S3World {
             catalog,
             instance,
         }
+    }
+
+    /// A local source and a destination in `xbak-replicator-dest` reached through a new
+    /// [`CountingProxy`] (which counts what uploads really send).
+    pub async fn local_to_proxied(server: &TestServer) -> (CountingProxy, S3World) {
+        let proxy = CountingProxy::start(server).await;
+        let dest = At::Proxied("xbak-replicator-dest", proxy.port);
+        let world = S3World::new(server, At::Local, dest).await;
+        (proxy, world)
     }
 
     /// Stores `len` pattern bytes as backup set `n` in the source region (streamed, never held
@@ -105,9 +118,15 @@ impl S3World {
         let checksum = self.dest.checksum(key).await.unwrap();
         assert_eq!((checksum.size, checksum.sha256.as_str()), (size, sha256));
         let (bucket, prefix) = bucket_and_prefix(&self.dest_url);
-        let staging = raw_keys(bucket, &format!("{prefix}/.staging/")).await;
+        let staging = self
+            .server
+            .raw_keys(bucket, &format!("{prefix}/.staging/"))
+            .await;
         assert!(staging.is_empty(), "staging objects left: {staging:?}");
-        let uploads = open_uploads(bucket, prefix).await;
+        let uploads = self
+            .server
+            .open_uploads(bucket, &format!("{prefix}/"))
+            .await;
         assert_eq!(uploads, 0, "multipart uploads left open");
     }
 }
@@ -119,39 +138,6 @@ pub fn bucket_and_prefix(url: &str) -> (&str, &str) {
     path.split_once('/').unwrap()
 }
 
-async fn get_text(url: &str) -> String {
-    let response = reqwest::get(url).await.unwrap();
-    assert!(
-        response.status().is_success(),
-        "{url}: {}",
-        response.status()
-    );
-    response.text().await.unwrap()
-}
-
-/// Keys under `prefix` in `bucket`, as the server lists them (staging objects included).
-pub async fn raw_keys(bucket: &str, prefix: &str) -> Vec<String> {
-    let body = get_text(&format!(
-        "{}/{bucket}?list-type=2&prefix={prefix}",
-        s3::endpoint()
-    ))
-    .await;
-    body.split("<Key>")
-        .skip(1)
-        .map(|s| s.split("</Key>").next().unwrap().to_owned())
-        .collect()
-}
-
-/// Multipart uploads in progress under `prefix` in `bucket`.
-pub async fn open_uploads(bucket: &str, prefix: &str) -> usize {
-    let body = get_text(&format!(
-        "{}/{bucket}?uploads&prefix={prefix}/",
-        s3::endpoint()
-    ))
-    .await;
-    body.matches("<UploadId>").count()
-}
-
 /// A TCP proxy on 127.0.0.1 in front of the test server that counts the bytes clients send
 /// through it: what uploads really cost, whichever process made them.
 pub struct CountingProxy {
@@ -160,8 +146,8 @@ pub struct CountingProxy {
 }
 
 impl CountingProxy {
-    pub async fn start() -> CountingProxy {
-        let upstream = s3::endpoint().trim_start_matches("http://").to_owned();
+    pub async fn start(server: &TestServer) -> CountingProxy {
+        let upstream = server.endpoint.trim_start_matches("http://").to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let sent = Arc::new(AtomicU64::new(0));
