@@ -81,6 +81,7 @@ echo "run.sh: xbak serving on 127.0.0.1:$PORT (pid $SERVER_PID)"
 export XBAK_ENDPOINT="127.0.0.1:$PORT"
 export XBAK_BIN="$XBAK"   # tests/sdk/python/test_xbak_cli.py runs xbak's own client
 export XBAK_SEED_MANIFEST="$WORK/seed.json"
+export XBAK_DATA_DIR="$DATA"   # tests/sdk/python/test_throttling.py starts a second serve on it
 eval "$("$PY" - "$WORK/seed.json" <<'EOF'
 import json, shlex, sys
 m = json.load(open(sys.argv[1]))

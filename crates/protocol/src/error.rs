@@ -1,8 +1,8 @@
 //! The error catalogue: every failure the wire can report, with its Alibaba `Code`, HTTP status
 //! and `Message` assigned in exhaustive matches (PROTOCOL §7), so a new variant does not compile
 //! until someone decides its code. Statuses and messages marked "inferred" in PROTOCOL are our choices.
-//! Only codes xbak answers are here: PROTOCOL §7 lists more (`Throttling`, `Forbidden.RAM`,
-//! `InvalidPageSize`, …) that nothing in xbak produces, and they join when something does.
+//! Only codes xbak answers are here: PROTOCOL §7 lists more (`Forbidden.RAM`, `InvalidPageSize`,
+//! …) that nothing in xbak produces, and they join when something does.
 
 use std::fmt;
 
@@ -43,6 +43,15 @@ pub enum ApiError {
     /// The request body exceeds the server's limit: `RequestEntityTooLarge`, 413 (inferred; the
     /// SDKs never send bodies this large).
     BodyTooLarge,
+    /// The request body did not arrive within the server's deadline: `RequestTimeout`, 408
+    /// (inferred; the SDKs send small bodies at once).
+    RequestTimeout,
+    /// The AccessKey spent its request budget: `Throttling.User`, 400. The response also carries
+    /// `x-acs-retry-after: <ms>`, which turns it into the Tea SDKs' throttling exception.
+    Throttling {
+        /// Milliseconds until the budget allows another call (at least 1).
+        retry_after_ms: u64,
+    },
     /// HTTP method other than GET/POST: `UnsupportedHTTPMethod`, 400.
     UnsupportedHttpMethod,
     /// Anything internal: `InternalError`, 500 (log the cause; never put it in the message).
@@ -87,6 +96,8 @@ impl ApiError {
             E::InvalidActionNotFound => "InvalidAction.NotFound",
             E::InvalidVersion => "InvalidVersion",
             E::BodyTooLarge => "RequestEntityTooLarge",
+            E::RequestTimeout => "RequestTimeout",
+            E::Throttling { .. } => "Throttling.User",
             E::UnsupportedHttpMethod => "UnsupportedHTTPMethod",
             E::InternalError => "InternalError",
             E::ServiceUnavailable => "ServiceUnavailable",
@@ -117,6 +128,7 @@ impl ApiError {
             | E::SignatureNonceUsed
             | E::InvalidVersion
             | E::UnsupportedHttpMethod
+            | E::Throttling { .. }
             | E::ParameterAbsence
             | E::InvalidParametersFormat
             | E::InvalidRegionFormat
@@ -127,6 +139,7 @@ impl ApiError {
             E::InvalidAccessKeyIdNotFound
             | E::InvalidActionNotFound
             | E::InvalidDBInstanceNotFound => 404,
+            E::RequestTimeout => 408,
             E::BodyTooLarge => 413,
             E::InternalError => 500,
             E::ServiceUnavailable => 503,
@@ -160,6 +173,8 @@ impl ApiError {
             }
             E::InvalidVersion => "Specified parameter Version is not valid.",
             E::BodyTooLarge => "The request body is too large.",
+            E::RequestTimeout => "The request body was not received in time.",
+            E::Throttling { .. } => "Request was denied due to user flow control.",
             E::UnsupportedHttpMethod => "Specified HTTP method is not supported.",
             E::InternalError => "The request processing has failed due to some unknown error.",
             E::ServiceUnavailable => {

@@ -33,6 +33,8 @@ fn catalogue() -> Vec<(ApiError, &'static str, u16, String)> {
         (E::InternalError, "InternalError", 500, s("The request processing has failed due to some unknown error.")),
         (E::ServiceUnavailable, "ServiceUnavailable", 503, s("The request has failed due to a temporary failure of the server.")),
         (E::BodyTooLarge, "RequestEntityTooLarge", 413, s("The request body is too large.")),
+        (E::RequestTimeout, "RequestTimeout", 408, s("The request body was not received in time.")),
+        (E::Throttling { retry_after_ms: 250 }, "Throttling.User", 400, s("Request was denied due to user flow control.")),
         // DescribeCrossRegionBackups metadata.
         (E::ParameterAbsence, "ParameterAbsence", 400, s("Necessary param is absence.")),
         (E::InvalidParametersFormat, "InvalidParameters.Format", 400, s("Specified parameter is not valid.")),

@@ -179,6 +179,18 @@ fn page_size_and_number() {
             ("InvalidParameters.Format", 400)
         );
     }
+    // CrossBackupId is an Integer (int32) in the API: a larger value is malformed.
+    for bad in ["2147483648", "1099511627776", "-2147483649"] {
+        assert_eq!(
+            with(&format!("CrossBackupId={bad}")),
+            Err(ApiError::InvalidParametersFormat),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        with("CrossBackupId=2147483647").map(|p| p.cross_backup_id),
+        Ok(Some(i64::from(i32::MAX)))
+    );
     assert_eq!(
         with("CrossBackupId=1&PageNumber=7&PageSize=50").map(|p| (p.page_size, p.page_number)),
         Ok((50, 7))

@@ -127,7 +127,8 @@ fn with_header(mut r: V3, name: &str, value: &str) -> V3 {
 
 #[test]
 fn v3_body_hash_mismatch() {
-    let mut r = v3_request(NODE, "testSecret");
+    let with_content_type: Vec<&str> = NODE.iter().copied().chain(["content-type"]).collect();
+    let mut r = v3_request(&with_content_type, "testSecret");
     r.body = b"DBInstanceId=rm-evil".to_vec();
     assert_eq!(
         v3_check(&r, "testSecret").unwrap_err(),
@@ -216,4 +217,80 @@ fn v3_protocol_vector_verifies() {
         "testAK"
     );
     assert!(v3_check(&r, "testSecreT").is_err());
+}
+
+/// A body's params count only when `content-type` says so: it must be signed whenever there is
+/// a body or the header is sent, or a man in the middle could drop (or add) them.
+#[test]
+fn v3_content_type_must_be_signed() {
+    let mut r = v3_request(NODE, "k");
+    r.headers.push((
+        "content-type".into(),
+        "application/x-www-form-urlencoded".into(),
+    ));
+    assert_eq!(
+        v3_check(&r, "k").unwrap_err(),
+        ApiError::IncompleteSignature
+    );
+    let mut r = v3_request(NODE, "k");
+    r.body = b"CrossBackupId=7".to_vec();
+    assert_eq!(
+        v3_check(&r, "k").unwrap_err(),
+        ApiError::IncompleteSignature
+    );
+}
+
+/// An AccessKeyId that cannot be one, or an over-long nonce, is refused by `claim` (before the
+/// server looks anything up).
+#[test]
+fn v3_implausible_key_ids_and_long_nonces_are_refused_by_claim() {
+    let with_auth = |credential: &str| {
+        let mut r = v3_request(NODE, "k");
+        let auth = &mut r
+            .headers
+            .iter_mut()
+            .find(|(k, _)| k == "authorization")
+            .unwrap()
+            .1;
+        *auth = auth.replace("Credential=testAK", &format!("Credential={credential}"));
+        r
+    };
+    let long = "A".repeat(65);
+    for bad in [long.as_str(), "LTAI key", "LTAI\u{e9}", "a/b"] {
+        let r = with_auth(bad);
+        let req = IncomingRequest {
+            method: "POST",
+            path: "/",
+            query: &r.query,
+            params: &r.query,
+            headers: &r.headers,
+            body: &r.body,
+        };
+        assert_eq!(
+            claim(&req).unwrap_err(),
+            ApiError::InvalidAccessKeyIdNotFound,
+            "{bad}"
+        );
+    }
+    let sixty_four = "A".repeat(64);
+    let r = with_auth(&sixty_four);
+    // Plausible (and `Credential` is not itself signed): accepted.
+    assert_eq!(v3_check(&r, "k").unwrap().access_key_id(), sixty_four);
+    let r = with_header(
+        v3_request(NODE, "k"),
+        "x-acs-signature-nonce",
+        &"f".repeat(65),
+    );
+    assert_eq!(
+        v3_check(&r, "k").unwrap_err(),
+        ApiError::InvalidParameter("SignatureNonce".into())
+    );
+    let r = with_header(
+        v3_request(NODE, "k"),
+        "x-acs-signature-nonce",
+        &"f".repeat(64),
+    );
+    assert!(
+        v3_check(&r, "k").is_err_and(|e| e != ApiError::InvalidParameter("SignatureNonce".into()))
+    );
 }

@@ -2,7 +2,10 @@
 //!
 //! Order matters for what a caller learns: a malformed or expired request is refused before any
 //! key lookup, an unknown key before the signature, and a nonce is only consumed by a request
-//! whose signature is valid (so nobody can burn another caller's nonces).
+//! whose signature is valid (so nobody can burn another caller's nonces). An AccessKeyId that
+//! cannot be one is refused by [`sign::claim`] before any lookup, and unknown ids are remembered
+//! apart from real keys, in a small cache, so unauthenticated callers can neither grow the
+//! process nor evict the keys of real ones.
 
 use crate::error::HandlerError;
 use crate::state::AppState;
@@ -55,6 +58,12 @@ pub async fn authenticate(
     {
         return Err(ApiError::SignatureNonceUsed.into());
     }
+    state
+        .budgets
+        .take(&key.access_key_id)
+        .map_err(|wait| ApiError::Throttling {
+            retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+        })?;
     Ok(Caller {
         access_key_id: key.access_key_id,
         account_id: key.account_id,
@@ -79,9 +88,15 @@ async fn lookup_key(
 ) -> Result<Option<xbak_domain::AccessKey>, HandlerError> {
     let id = access_key_id.to_owned();
     if let Some(hit) = state.keys.get(&id) {
-        return Ok(hit);
+        return Ok(Some(hit));
+    }
+    if state.unknown_keys.get(&id).is_some() {
+        return Ok(None);
     }
     let found = state.catalog.access_key(access_key_id).await?;
-    state.keys.insert(id, found.clone());
+    match &found {
+        Some(key) => state.keys.insert(id, key.clone()),
+        None => state.unknown_keys.insert(id, ()),
+    }
     Ok(found)
 }

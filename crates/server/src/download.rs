@@ -16,7 +16,7 @@ use xbak_protocol::RawParams;
 use xbak_storage::links::LinkError;
 use xbak_storage::StorageError;
 
-/// Serves a signed download, honouring a single `Range`.
+/// Serves a signed download, honouring a single `Range` (see [`parse_range`] for the others).
 pub async fn handle(
     State(state): State<AppState>,
     Path((region, key)): Path<(String, String)>,
@@ -79,7 +79,11 @@ async fn serve(
         .map_err(storage_error)?
         .ok_or(OssError::NoSuchKey)?;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(spec) => Some(parse_range(spec, size).ok_or(OssError::InvalidRange(size))?),
+        Some(spec) => match parse_range(spec, size) {
+            RangeAnswer::Part(r) => Some(r),
+            RangeAnswer::Whole => None,
+            RangeAnswer::Unsatisfiable => return Err(OssError::InvalidRange(size)),
+        },
         None => None,
     };
     let (total, stream) = store.get(key, range.clone()).await.map_err(storage_error)?;
@@ -116,28 +120,56 @@ fn storage_error(e: StorageError) -> OssError {
     }
 }
 
-/// Parses one `bytes=` range against an object of `size` bytes; `None` when unsatisfiable.
-pub fn parse_range(spec: &str, size: u64) -> Option<std::ops::Range<u64>> {
-    let spec = spec.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None; // multipart/byteranges is not offered
-    }
-    let (start, end) = spec.split_once('-')?;
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let n: u64 = suffix.parse().ok()?;
-            if n == 0 {
-                return None;
-            }
-            (size.saturating_sub(n), size)
+/// What a `Range` header asks of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangeAnswer {
+    /// These bytes, answered 206.
+    Part(std::ops::Range<u64>),
+    /// The whole object, answered 200: the header is malformed or asks for several ranges, which
+    /// OSS and S3 ignore (no `multipart/byteranges`).
+    Whole,
+    /// A well-formed single range that starts past the end (or `bytes=-0`): 416.
+    Unsatisfiable,
+}
+
+/// Parses a `Range` header against an object of `size` bytes, as OSS and S3 answer it: one
+/// well-formed `bytes=first-[last]` or `bytes=-suffix` (digits only) is served, one that starts
+/// past the end is unsatisfiable, and anything else is ignored.
+pub fn parse_range(spec: &str, size: u64) -> RangeAnswer {
+    let digits = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
         }
-        (s, "") => (s.parse().ok()?, size),
-        (s, e) => {
-            let e: u64 = e.parse().ok()?;
-            (s.parse().ok()?, e.saturating_add(1).min(size))
-        }
+        // All digits but too large for u64: past any end.
+        Some(s.parse().unwrap_or(u64::MAX))
     };
-    (start < end && start < size).then_some(start..end)
+    let Some(spec) = spec.trim().strip_prefix("bytes=") else {
+        return RangeAnswer::Whole;
+    };
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeAnswer::Whole;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first, last) {
+        ("", suffix) => match digits(suffix) {
+            Some(0) => return RangeAnswer::Unsatisfiable,
+            Some(n) => size.saturating_sub(n)..size,
+            None => return RangeAnswer::Whole,
+        },
+        (first, "") => match digits(first) {
+            Some(f) => f..size,
+            None => return RangeAnswer::Whole,
+        },
+        (first, last) => match (digits(first), digits(last)) {
+            (Some(f), Some(l)) if f <= l => f..l.saturating_add(1).min(size),
+            _ => return RangeAnswer::Whole,
+        },
+    };
+    if range.start < size {
+        RangeAnswer::Part(range)
+    } else {
+        RangeAnswer::Unsatisfiable
+    }
 }
 
 enum OssError {
@@ -202,25 +234,41 @@ impl OssError {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::{parse_range, RangeAnswer};
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some(0..10));
-        assert_eq!(parse_range("bytes=90-", 100), Some(90..100));
-        assert_eq!(parse_range("bytes=-10", 100), Some(90..100));
-        assert_eq!(parse_range("bytes=50-500", 100), Some(50..100));
-        assert_eq!(parse_range("bytes=-500", 100), Some(0..100));
-        for bad in [
+        use RangeAnswer::*;
+        assert_eq!(parse_range("bytes=0-9", 100), Part(0..10));
+        assert_eq!(parse_range("bytes=90-", 100), Part(90..100));
+        assert_eq!(parse_range("bytes=-10", 100), Part(90..100));
+        assert_eq!(parse_range("bytes=50-500", 100), Part(50..100));
+        assert_eq!(parse_range("bytes=-500", 100), Part(0..100));
+        for unsatisfiable in [
             "bytes=100-",
+            "bytes=100-200",
+            "bytes=-0",
+            "bytes=99999999999999999999-",
+        ] {
+            assert_eq!(
+                parse_range(unsatisfiable, 100),
+                Unsatisfiable,
+                "{unsatisfiable}"
+            );
+        }
+        for ignored in [
             "bytes=5-2",
             "bytes=a-b",
             "items=0-1",
             "bytes=0-1,3-4",
-            "bytes=-0",
             "bytes=-",
+            "bytes=+5",
+            "bytes=+5-",
+            "bytes=-+5",
+            "bytes=0-+9",
+            "bytes=200-300,0-1",
         ] {
-            assert_eq!(parse_range(bad, 100), None, "{bad}");
+            assert_eq!(parse_range(ignored, 100), Whole, "{ignored}");
         }
     }
 }

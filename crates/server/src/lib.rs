@@ -9,10 +9,12 @@
 
 pub mod actions;
 pub mod auth;
+pub mod budget;
 pub mod cache;
 pub mod download;
 pub mod error;
 pub mod exposition;
+pub mod listen;
 pub mod listing_cache;
 pub mod metrics;
 pub mod nonces;
@@ -21,6 +23,7 @@ pub mod rpc;
 pub mod scrape;
 pub mod state;
 
+pub use listen::ListenerLimits;
 pub use state::{AppState, ServerConfig};
 
 use axum::routing::{any, get};

@@ -8,6 +8,8 @@ use axum::body::Body;
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use tracing::{debug, error, warn, Instrument};
 use xbak_protocol::actions::{Action, Request, API_VERSION};
 use xbak_protocol::request_id::new_request_id;
@@ -21,17 +23,12 @@ pub async fn handle(State(state): State<AppState>, req: HttpRequest) -> Response
     async move {
         let (parts, body) = req.into_parts();
         let query = RawParams::parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes());
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        let body = match read_body(body, state.config.body_timeout).await {
             Ok(b) => b,
-            Err(_) => {
+            Err(refusal) => {
                 let format =
                     Format::negotiate(query.get("Format"), header_str(&parts.headers, "accept"));
-                return error_response(
-                    &state,
-                    &HandlerError::Api(ApiError::BodyTooLarge),
-                    &request_id,
-                    format,
-                );
+                return error_response(&state, &HandlerError::Api(refusal), &request_id, format);
             }
         };
         // The merged params are the query's own unless a form body adds to them (no copy).
@@ -66,6 +63,37 @@ pub async fn handle(State(state): State<AppState>, req: HttpRequest) -> Response
     }
     .instrument(span)
     .await
+}
+
+/// Most bytes of an over-long body read (and dropped) before answering `RequestEntityTooLarge`:
+/// a client that does not wait for `100 Continue` is still writing, and answering while it
+/// writes resets the connection before it reads the answer.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// The body, if it is at most [`MAX_BODY_BYTES`] and arrives within `deadline`.
+async fn read_body(body: Body, deadline: std::time::Duration) -> Result<Bytes, ApiError> {
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut kept = BytesMut::new();
+        let mut seen = 0usize;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| ApiError::BodyTooLarge)?;
+            seen = seen.saturating_add(chunk.len());
+            if seen <= MAX_BODY_BYTES {
+                kept.extend_from_slice(&chunk);
+            } else if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+        if seen > MAX_BODY_BYTES {
+            Err(ApiError::BodyTooLarge)
+        } else {
+            Ok(kept.freeze())
+        }
+    };
+    tokio::time::timeout(deadline, read)
+        .await
+        .unwrap_or(Err(ApiError::RequestTimeout))
 }
 
 async fn serve(
@@ -171,6 +199,10 @@ pub fn error_response(
     let mut resp = success_response(Body::from(body), request_id, format);
     *resp.status_mut() =
         StatusCode::from_u16(api_error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    if let ApiError::Throttling { retry_after_ms } = api_error {
+        resp.headers_mut()
+            .insert("x-acs-retry-after", HeaderValue::from(retry_after_ms));
+    }
     resp
 }
 

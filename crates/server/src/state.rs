@@ -21,6 +21,10 @@ pub struct ServerConfig {
     pub link_ttl: Duration,
     /// How long AccessKeys and instances are cached before the catalog is asked again.
     pub lookup_ttl: Duration,
+    /// Deadline for receiving a request body once its headers are in (`RequestTimeout` after).
+    pub body_timeout: Duration,
+    /// Per-AccessKey request budget; `None` (the default) never throttles.
+    pub request_budget: Option<crate::budget::RequestBudget>,
 }
 
 impl Default for ServerConfig {
@@ -30,9 +34,14 @@ impl Default for ServerConfig {
             clock_skew: Duration::from_secs(15 * 60),
             link_ttl: Duration::from_secs(3600),
             lookup_ttl: Duration::from_secs(2),
+            body_timeout: Duration::from_secs(30),
+            request_budget: None,
         }
     }
 }
+
+/// Unknown AccessKeyIds remembered at once: with ids of at most 64 bytes, well under 1 MiB.
+const UNKNOWN_KEYS: usize = 4096;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -48,7 +57,13 @@ pub struct Inner {
     pub links: LinkSigner,
     pub nonces: NonceGuard,
     pub metrics: crate::metrics::Metrics,
-    pub keys: TtlCache<String, Option<AccessKey>>,
+    /// AccessKeys found in the catalog (only real ones, so a flood of unknown ids cannot evict them).
+    pub keys: TtlCache<String, AccessKey>,
+    /// AccessKeyIds the catalog does not know: few entries of at most
+    /// [`xbak_protocol::sign::MAX_ACCESS_KEY_ID_LEN`] bytes each, for `lookup_ttl`.
+    pub unknown_keys: TtlCache<String, ()>,
+    /// Per-AccessKey request budgets.
+    pub budgets: crate::budget::Budgets,
     pub instances: TtlCache<String, Option<Instance>>,
     pub listings: crate::listing_cache::ListingCache,
     /// Rendered listing pages (with their signed links), reused for a few seconds at most.
@@ -65,6 +80,7 @@ impl AppState {
     ) -> Result<AppState, xbak_catalog::CatalogError> {
         let nonces = NonceGuard::load(catalog.clone(), config.clock_skew).await?;
         let ttl = config.lookup_ttl;
+        let budgets = crate::budget::Budgets::new(config.request_budget);
         let pages = crate::page_cache::PageCache::new(config.link_ttl);
         let token = catalog.change_token().await?;
         let state = AppState {
@@ -76,6 +92,8 @@ impl AppState {
                 nonces,
                 metrics: Default::default(),
                 keys: TtlCache::new(ttl),
+                unknown_keys: TtlCache::with_capacity(ttl, UNKNOWN_KEYS),
+                budgets,
                 instances: TtlCache::new(ttl),
                 listings: crate::listing_cache::ListingCache::new(token),
                 pages,

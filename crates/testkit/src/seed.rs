@@ -228,11 +228,17 @@ impl Seeded {
 
     /// The server's state on this world, signing download links under `link_base`.
     pub async fn app_state(&self, link_base: &str) -> AppState {
+        self.app_state_with(link_base, ServerConfig::default())
+            .await
+    }
+
+    /// Like [`Seeded::app_state`], with `config` (its link TTL replaced by the setup's).
+    pub async fn app_state_with(&self, link_base: &str, config: ServerConfig) -> AppState {
         let (kid, ksecret) = self.catalog.link_signing_key().await.unwrap();
         let links = LinkSigner::new(kid, ksecret, link_base.into());
         let config = ServerConfig {
             link_ttl: self.link_ttl,
-            ..ServerConfig::default()
+            ..config
         };
         AppState::new(config, self.catalog.clone(), self.regions.clone(), links)
             .await

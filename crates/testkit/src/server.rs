@@ -4,7 +4,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
-use xbak_server::app;
+use xbak_server::{app, ListenerLimits, ServerConfig};
 
 use crate::seed::{Seeded, Setup};
 
@@ -34,10 +34,16 @@ impl Drop for Server {
 
 impl Server {
     pub async fn start(setup: Setup) -> Server {
+        Server::start_with(setup, ServerConfig::default(), ListenerLimits::default()).await
+    }
+
+    /// The seeded server with `config` and `limits`, on the listener `xbak serve` uses.
+    pub async fn start_with(setup: Setup, config: ServerConfig, limits: ListenerLimits) -> Server {
         let seeded = Seeded::new(&setup).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = seeded.app_state(&url).await;
+        let host_id = config.host_id.clone();
+        let state = seeded.app_state_with(&url, config).await;
         let download_ranges = Arc::new(Mutex::new(Vec::new()));
         let ranges = download_ranges.clone();
         let router = app(state).layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -55,9 +61,13 @@ impl Server {
                 next.run(req).await
             }
         }));
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.ok();
-        });
+        let task = tokio::spawn(xbak_server::listen::serve(
+            listener,
+            router,
+            limits,
+            host_id,
+            std::future::pending(),
+        ));
         Server {
             seeded,
             url,

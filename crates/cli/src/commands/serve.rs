@@ -16,7 +16,9 @@ use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
 use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
 use xbak_server::nonces::FLUSH_EVERY;
-use xbak_server::{app, AppState, ServerConfig};
+use std::time::Duration;
+use xbak_server::budget::RequestBudget;
+use xbak_server::{app, AppState, ListenerLimits, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::Regions;
 
@@ -40,6 +42,57 @@ pub struct Args {
     /// `0`: unlimited).
     #[arg(long, default_value = "0", value_parser = xbak_domain::rate::parse_rate)]
     bwlimit: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Connection limits, timeouts and per-AccessKey budgets of the API listener.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Most connections served at once; more are answered 503 ServiceUnavailable and closed.
+    /// Keep it under `ulimit -n`.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_seconds: u64,
+    /// Seconds a client has to send a request body (408 RequestTimeout after).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_seconds: u64,
+    /// On shutdown, seconds requests in flight may take before their connections are closed.
+    #[arg(long, default_value_t = 10)]
+    shutdown_grace_seconds: u64,
+    /// Requests per second each AccessKey may make (over it: 400 Throttling.User with
+    /// `x-acs-retry-after`); 0, the default, is unlimited.
+    #[arg(long, default_value_t = 0.0)]
+    key_rate: f64,
+    /// Requests an AccessKey may make at once under `--key-rate` (default: the rate, at least 1).
+    #[arg(long)]
+    key_burst: Option<u32>,
+}
+
+impl LimitArgs {
+    fn listener(&self) -> ListenerLimits {
+        ListenerLimits {
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            header_timeout: Duration::from_secs(self.header_timeout_seconds),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_seconds),
+        }
+    }
+
+    fn budget(&self) -> anyhow::Result<Option<RequestBudget>> {
+        if !self.key_rate.is_finite() || self.key_rate < 0.0 {
+            anyhow::bail!("--key-rate must be a number of requests per second, 0 for unlimited");
+        }
+        Ok((self.key_rate > 0.0).then(|| RequestBudget {
+            per_second: self.key_rate,
+            burst: self
+                .key_burst
+                .unwrap_or(self.key_rate.ceil() as u32)
+                .max(1),
+        }))
+    }
 }
 
 /// How often `serve` deletes expired copies.
@@ -57,7 +110,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let running = Running {
         flusher: tokio::spawn(flush_nonces(opened.state.clone(), stop.clone())),
         workers: (!args.no_workers).then(|| Workers::spawn(&opened, args.bwlimit, &stop)),
-        server: serve(listener, opened.state.clone(), &stop),
+        server: serve(listener, opened.state.clone(), args.limits.listener(), &stop),
     };
     shutdown_signal().await;
     info!("shutting down");
@@ -84,7 +137,9 @@ async fn open_state(ctx: &Context, args: &Args) -> anyhow::Result<Opened> {
     let (key_id, secret) = catalog.link_signing_key().await?;
     let links = LinkSigner::new(key_id, secret, public_url.trim_end_matches('/').to_owned());
     let config = ServerConfig {
-        link_ttl: std::time::Duration::from_secs(args.link_ttl_seconds),
+        link_ttl: Duration::from_secs(args.link_ttl_seconds),
+        body_timeout: Duration::from_secs(args.limits.body_timeout_seconds),
+        request_budget: args.limits.budget()?,
         ..ServerConfig::default()
     };
     let state = AppState::new(config, catalog.clone(), regions.clone(), links).await?;
@@ -95,28 +150,56 @@ async fn open_state(ctx: &Context, args: &Args) -> anyhow::Result<Opened> {
     })
 }
 
-/// Serves the API until `stop` is cancelled, then finishes the requests in flight.
+/// Serves the API within `limits` until `stop` is cancelled, then finishes the requests in
+/// flight (for at most the shutdown grace).
 fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: ListenerLimits,
     stop: &CancellationToken,
-) -> JoinHandle<std::io::Result<()>> {
-    let server =
-        axum::serve(listener, app(state)).with_graceful_shutdown(stop.clone().cancelled_owned());
-    tokio::spawn(async move { server.await })
+) -> JoinHandle<()> {
+    warn_if_few_descriptors(limits.max_connections);
+    let host_id = state.config.host_id.clone();
+    let stopped = stop.clone().cancelled_owned();
+    tokio::spawn(xbak_server::listen::serve(
+        listener,
+        app(state),
+        limits,
+        host_id,
+        stopped,
+    ))
+}
+
+/// Warns when the open-file limit (`ulimit -n`) cannot hold `--max-connections` sockets
+/// besides the catalog's and the regions' files: accept would fail before the cap refuses.
+fn warn_if_few_descriptors(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(soft) = soft.filter(|&n| n < max_connections.saturating_add(256)) {
+        warn!(
+            open_files = soft,
+            max_connections, "ulimit -n is below --max-connections + 256; lower one or raise the other"
+        );
+    }
 }
 
 /// The tasks of a running `serve`.
 struct Running {
     flusher: JoinHandle<()>,
     workers: Option<Workers>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
 }
 
 impl Running {
     /// Waits for every task to stop (after `stop` was cancelled), then persists the nonces.
     async fn shut_down(self, state: &AppState) -> anyhow::Result<()> {
-        self.server.await??;
+        self.server.await?;
         if let Some(workers) = self.workers {
             workers.finish().await?;
         }

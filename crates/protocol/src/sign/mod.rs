@@ -13,7 +13,13 @@
 //! * v3 without `x-acs-date`, `x-acs-signature-nonce` or `x-acs-content-sha256`, or with any of
 //!   [`V3_MUST_SIGN`] headers present but not in `SignedHeaders` -> `IncompleteSignature`.
 //!   Both official SDKs sign all of them, and leaving one unsigned would let a replayer change it.
+//! * v3 with a body whose `content-type` is not in `SignedHeaders` -> `IncompleteSignature`: the
+//!   content type decides whether the body's params count, so a man in the middle could otherwise
+//!   drop them. Both official SDKs sign it whenever they send a body.
 //! * v3 body hash mismatch -> [`ApiError::ContentSha256Mismatch`] (code `SignatureDoesNotMatch`).
+//! * An AccessKeyId that cannot be one ([`plausible_access_key_id`]) -> `InvalidAccessKeyId.NotFound`
+//!   and a nonce longer than [`MAX_NONCE_LEN`] -> `InvalidParameter("SignatureNonce")`, both before
+//!   any lookup, so an unauthenticated caller cannot make the server remember large strings.
 
 pub mod v1;
 pub mod v3;
@@ -108,19 +114,44 @@ pub const V3_MUST_SIGN: &[&str] = &[
     "x-acs-signature-nonce",
     "x-acs-content-sha256",
     "x-acs-security-token",
+    "content-type",
 ];
+
+/// Longest accepted AccessKeyId. Alibaba's are 24 characters (`LTAI` + 20), STS ones about 30.
+pub const MAX_ACCESS_KEY_ID_LEN: usize = 64;
+/// Longest accepted signature nonce. The SDKs send 32 (md5 hex, UUID without dashes) or 64 hex
+/// characters; a UUID with dashes is 36.
+pub const MAX_NONCE_LEN: usize = 64;
+
+/// Whether `id` could be an AccessKeyId: 1 to [`MAX_ACCESS_KEY_ID_LEN`] ASCII letters, digits,
+/// `.`, `_` or `-`.
+pub fn plausible_access_key_id(id: &str) -> bool {
+    (1..=MAX_ACCESS_KEY_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
 
 /// Reads the claim: v3 when the `Authorization` header starts with `ACS3-HMAC-SHA256`, else v1.
 ///
 /// v1 errors, in this order: `MissingSignature`, `MissingAccessKeyId`, `MissingSignatureMethod`,
 /// `InvalidParameter("SignatureMethod")`, `MissingSignatureVersion`,
 /// `InvalidParameter("SignatureVersion")`, `MissingSignatureNonce`, `MissingTimestamp` (blank
-/// values count as absent). v3 errors: `IncompleteSignature`. The timestamp is not parsed here.
+/// values count as absent). v3 errors: `IncompleteSignature`. Then, for both, an implausible
+/// AccessKeyId -> `InvalidAccessKeyId.NotFound` and an over-long nonce ->
+/// `InvalidParameter("SignatureNonce")`. The timestamp is not parsed here.
 pub fn claim(req: &IncomingRequest) -> Result<Claim, ApiError> {
-    match req.header("authorization") {
+    let claim = match req.header("authorization") {
         Some(value) if value.starts_with(v3::ALGORITHM) => claim_v3(req, value),
         _ => claim_v1(req.params),
+    }?;
+    if !plausible_access_key_id(claim.access_key_id()) {
+        return Err(ApiError::InvalidAccessKeyIdNotFound);
     }
+    if claim.nonce().len() > MAX_NONCE_LEN {
+        return Err(ApiError::InvalidParameter("SignatureNonce".into()));
+    }
+    Ok(claim)
 }
 
 fn claim_v1(params: &RawParams) -> Result<Claim, ApiError> {
@@ -163,9 +194,11 @@ fn check_v3_signed_headers(
     req: &IncomingRequest,
     auth: &v3::Authorization,
 ) -> Result<(), ApiError> {
+    let signed = |h: &str| auth.signed_headers.iter().any(|s| s == h);
     let unsigned = V3_MUST_SIGN
         .iter()
-        .any(|h| req.header(h).is_some() && !auth.signed_headers.iter().any(|s| s == h));
+        .any(|h| req.header(h).is_some() && !signed(h))
+        || (!req.body.is_empty() && !signed("content-type"));
     if unsigned {
         Err(ApiError::IncompleteSignature)
     } else {

@@ -3,7 +3,8 @@
 //!
 //! 1. the instance scope ([`InstanceScope`]): `MissingDBInstanceId`, `MissingRegionId`,
 //!    `InvalidRegion.Format`;
-//! 2. `CrossBackupId` / `BackupId` not an integer -> `InvalidParameters.Format`;
+//! 2. `CrossBackupId` not an Integer (int32, its API type) or `BackupId` not a Long (int64)
+//!    -> `InvalidParameters.Format`;
 //! 3. only one of `StartTime`/`EndTime`, or neither a time window nor `CrossBackupId`
 //!    -> `ParameterAbsence`;
 //! 4. `StartTime` / `EndTime` not `yyyy-MM-ddTHH:mm:ssZ` or `yyyy-MM-ddTHH:mmZ`
@@ -50,8 +51,8 @@ impl DescribeCrossRegionBackupsParams {
         let get = |k: &str| p.get_nonempty(k);
 
         let instance = InstanceScope::from_params(p)?;
-        let cross_backup_id = get("CrossBackupId").map(parse_int).transpose()?;
-        let backup_id = get("BackupId").map(parse_int).transpose()?;
+        let cross_backup_id = get("CrossBackupId").map(parse_int32).transpose()?;
+        let backup_id = get("BackupId").map(parse_long).transpose()?;
 
         let (start, end) = (get("StartTime"), get("EndTime"));
         let window = match (start, end) {
@@ -103,7 +104,16 @@ impl DescribeCrossRegionBackupsParams {
     }
 }
 
-fn parse_int(v: &str) -> Result<i64, ApiError> {
+/// An `Integer` parameter: Alibaba's API type is int32, so a larger value is malformed rather
+/// than an id that matches nothing.
+fn parse_int32(v: &str) -> Result<i64, ApiError> {
+    v.parse::<i32>()
+        .map(i64::from)
+        .map_err(|_| ApiError::InvalidParametersFormat)
+}
+
+/// A `Long` parameter (int64).
+fn parse_long(v: &str) -> Result<i64, ApiError> {
     v.parse::<i64>()
         .map_err(|_| ApiError::InvalidParametersFormat)
 }

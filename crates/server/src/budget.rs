@@ -1,0 +1,90 @@
+//! Per-AccessKey request budgets: a token bucket per key, off unless configured. A call over
+//! budget is answered `Throttling.User` with `x-acs-retry-after` (milliseconds), which the Tea
+//! SDKs turn into their throttling exception and, with retry options, wait out.
+//!
+//! Only authenticated calls spend (and create) a bucket, so the map holds at most one entry per
+//! real AccessKey.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How many calls one AccessKey may make: `per_second` on average, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestBudget {
+    /// Calls per second refilled (greater than 0).
+    pub per_second: f64,
+    /// Most calls at once (at least 1).
+    pub burst: u32,
+}
+
+/// The buckets of every AccessKey that called.
+#[derive(Default)]
+pub struct Budgets {
+    budget: Option<RequestBudget>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Budgets {
+    /// Budgets as configured; `None` never throttles.
+    pub fn new(budget: Option<RequestBudget>) -> Budgets {
+        Budgets {
+            budget,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Spends one call of `access_key_id`'s budget, or says how long until one is available.
+    pub fn take(&self, access_key_id: &str) -> Result<(), Duration> {
+        let Some(budget) = self.budget else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let burst = f64::from(budget.burst.max(1));
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets.entry(access_key_id.to_owned()).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
+        let refilled = now.duration_since(bucket.at).as_secs_f64() * budget.per_second;
+        bucket.tokens = (bucket.tokens + refilled).min(burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / budget.per_second,
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_by_default() {
+        let b = Budgets::default();
+        assert!((0..1000).all(|_| b.take("k").is_ok()));
+    }
+
+    #[test]
+    fn burst_then_wait_per_key() {
+        let b = Budgets::new(Some(RequestBudget {
+            per_second: 1.0,
+            burst: 2,
+        }));
+        assert!(b.take("a").is_ok());
+        assert!(b.take("a").is_ok());
+        let wait = b.take("a").unwrap_err();
+        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1));
+        assert!(b.take("b").is_ok(), "another key has its own budget");
+    }
+}
