@@ -40,7 +40,7 @@ x replicate --once >/dev/null
 rm "$W/set.xb"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$XBAK" --data-dir "$D" serve --listen "127.0.0.1:$PORT" --no-workers >/dev/null 2>"$W/serve.log" &
+"$XBAK" --data-dir "$D" serve --listen "127.0.0.1:$PORT" --no-workers --no-metrics >/dev/null 2>"$W/serve.log" &
 PID=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
 

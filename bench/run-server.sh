@@ -127,7 +127,7 @@ run_xbak() {
     if command -v sqlite3 >/dev/null; then sqlite3 "$dir/catalog.db" "DELETE FROM nonces;"; fi
     local port
     port=$(free_port)
-    RUST_LOG=warn "$XBAK" --data-dir "$dir" serve --listen "127.0.0.1:$port" --no-workers \
+    RUST_LOG=warn "$XBAK" --data-dir "$dir" serve --listen "127.0.0.1:$port" --no-workers --no-metrics \
         >"$BENCH_DIR/xbak-$label.log" 2>&1 &
     local pid=$!
     STARTED+=("$pid")

@@ -63,7 +63,7 @@ echo "run.sh: seeding $DATA"
 
 # ---- serve -------------------------------------------------------------------------------------
 PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-"$XBAK" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" --public-url "http://127.0.0.1:$PORT" \
+"$XBAK" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" --public-url "http://127.0.0.1:$PORT" --no-metrics \
   >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 ready=0

@@ -63,6 +63,10 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Everything this process creates (catalog, backups in local regions, staging files, the
+    // files object_store and SQLite create) is for its owner only, whatever the caller's umask.
+    // SAFETY: umask only swaps the process's file-creation mask; no memory is involved.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve(_));
     context::init_tracing(serving);
@@ -96,7 +100,10 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "error: {}",
+                xbak_protocol::redact::redact(&format!("{e:#}"))
+            );
             std::process::ExitCode::FAILURE
         }
     }

@@ -141,7 +141,7 @@ async fn serve_runs_copies_and_reports_them_in_metrics() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let text = http
-            .get(format!("{}/metrics", server.url()))
+            .get(server.metrics_url())
             .send()
             .await
             .unwrap()

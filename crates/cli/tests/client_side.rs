@@ -435,6 +435,13 @@ async fn download_killed_then_resumed_with_a_fresh_link_and_verified() {
     assert_eq!(sha256_file(&folder.join(name)), want);
     let out = env.run(&["backups", "download", INSTANCE, &id, "-o", folder_s]);
     assert_eq!(out.status.code(), Some(1));
+    // Into a folder that does not exist yet (`-o DIR/`): created.
+    let missing = env.data.path().join("new/deeper/");
+    let missing_s = format!("{}/", missing.to_str().unwrap().trim_end_matches('/'));
+    env.ok(&[
+        "backups", "download", INSTANCE, &id, "-o", &missing_s, "--quiet",
+    ]);
+    assert_eq!(sha256_file(&missing.join(name)), want);
     // A wrong expected checksum: exit 5, nothing left behind.
     let out = env.run(&[
         "backups",

@@ -95,16 +95,13 @@ impl Dsn {
         }
     }
 
-    /// Best-effort redaction of a string that did not parse.
+    /// Redaction of a string that did not parse: [`xbak_protocol::redact::redact`], and
+    /// nothing at all of a `user:password@host` without a scheme.
     fn redact_raw(s: &str) -> String {
-        match (s.find("://"), s.rfind('@')) {
-            (Some(i), Some(j)) if j > i => match s[i + 3..j].split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &s[..i + 3], &s[j..]),
-                None => s.to_owned(),
-            },
-            _ if s.contains('@') => "<unparsable DSN>".to_owned(),
-            _ => s.to_owned(),
+        if !s.contains("://") && s.contains('@') {
+            return "<unparsable DSN>".to_owned();
         }
+        xbak_protocol::redact::redact(s)
     }
 }
 

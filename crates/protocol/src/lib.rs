@@ -5,7 +5,7 @@
 //! percent-encoding sets ([`encode`]), the wire's UTC times ([`mod@time`]),
 //! both signature schemes ([`sign`]: v1 HMAC-SHA1 and v3 `ACS3-HMAC-SHA256`), the error catalogue
 //! with Alibaba codes and HTTP statuses ([`error`]), response-format negotiation ([`mod@format`]),
-//! RequestIds ([`request_id`]), error envelopes ([`render`]) and one module per action with its
+//! RequestIds ([`request_id`]), secret redaction for anything shown ([`redact`]), error envelopes ([`render`]) and one module per action with its
 //! typed params and response model ([`actions`]), with the [`actions::Request`] every call decodes
 //! into before a handler sees it.
 //!
@@ -18,6 +18,7 @@ pub mod encode;
 pub mod error;
 pub mod format;
 pub mod params;
+pub mod redact;
 pub mod render;
 pub mod request_id;
 pub mod sign;

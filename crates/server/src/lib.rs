@@ -24,6 +24,7 @@ pub mod scrape;
 pub mod state;
 
 pub use listen::ListenerLimits;
+pub use scrape::{metrics_app, MetricsToken};
 pub use state::{AppState, ServerConfig};
 
 use axum::routing::{any, get};
@@ -33,12 +34,12 @@ use axum::Router;
 /// larger, but no call of this API needs more than a few KB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP application.
+/// The whole API application. `/metrics` is not part of it (an unknown path, answered like
+/// any other): the metrics have their own listener, [`scrape::metrics_app`].
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", any(rpc::handle))
         .route("/download/{region}/{*key}", get(download::handle))
-        .route("/metrics", get(scrape::handle))
         .fallback(rpc::not_found)
         .with_state(state)
 }

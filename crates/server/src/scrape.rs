@@ -1,17 +1,79 @@
-//! `GET /metrics`: Prometheus scrapes this process's [`Metrics`](crate::metrics::Metrics), then
-//! the catalog's figures read at scrape time: per instance the copy lag and the recovery point,
-//! and the copies by state. A catalog that cannot be read leaves its families out (logged).
+//! `GET /metrics`, on the metrics listener only ([`metrics_app`]), never on the API's: the
+//! figures name every tenant's instances. Prometheus scrapes this process's
+//! [`Metrics`](crate::metrics::Metrics), then the catalog's figures read at scrape time: per
+//! instance the copy lag and the recovery point (one query), and the copies by state. A catalog
+//! that cannot be read leaves its families out (logged). With a [`MetricsToken`], a scrape
+//! without `Authorization: Bearer <token>` is answered 401.
 
 use crate::exposition::{Exposition, Kind, CONTENT_TYPE};
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
 use xbak_catalog::{Catalog, CopyCounts, CopyFreshness};
 use xbak_domain::time::Timestamp;
 
+/// The bearer token a scrape must present. `Debug` never shows it.
+#[derive(Clone)]
+pub struct MetricsToken(Arc<str>);
+
+impl MetricsToken {
+    /// A token; `None` when `token` (trimmed) is empty.
+    pub fn new(token: &str) -> Option<MetricsToken> {
+        let token = token.trim();
+        (!token.is_empty()).then(|| MetricsToken(token.into()))
+    }
+
+    /// Whether `headers` carry `Authorization: Bearer <this token>` (compared in constant time).
+    fn admits(&self, headers: &HeaderMap) -> bool {
+        let Some(given) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        given.trim().as_bytes().ct_eq(self.0.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
+}
+
+/// What the metrics listener's handler needs.
+#[derive(Clone)]
+struct Scrape {
+    state: AppState,
+    token: Option<MetricsToken>,
+}
+
+/// The metrics listener's application: `GET /metrics`, and a plain 404 for anything else.
+pub fn metrics_app(state: AppState, token: Option<MetricsToken>) -> Router {
+    Router::new()
+        .route("/metrics", get(handle))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(Scrape { state, token })
+}
+
 /// `GET /metrics`.
-pub async fn handle(State(state): State<AppState>) -> Response {
+async fn handle(State(scrape): State<Scrape>, headers: HeaderMap) -> Response {
+    if let Some(token) = &scrape.token {
+        if !token.admits(&headers) {
+            let mut resp =
+                (StatusCode::UNAUTHORIZED, "a bearer token is required\n").into_response();
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return resp;
+        }
+    }
+    let state = &scrape.state;
     let mut out = Exposition::new();
     state.metrics.render(&mut out);
     render_catalog(state.catalog.as_ref(), &mut out).await;
@@ -110,6 +172,23 @@ mod tests {
              xbak_recovery_point_timestamp_seconds{instance=\"rm-behind\"} 1767225600\n"
         ));
         assert!(!text.contains("xbak_recovery_point_timestamp_seconds{instance=\"rm-never\"}"));
+    }
+
+    #[test]
+    fn a_token_admits_only_its_own_bearer_header() {
+        let token = MetricsToken::new(" s3cret\n").unwrap();
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            h
+        };
+        assert!(token.admits(&with("Bearer s3cret")));
+        assert!(!token.admits(&with("Bearer s3cre")));
+        assert!(!token.admits(&with("Bearer s3cretX")));
+        assert!(!token.admits(&with("Basic s3cret")));
+        assert!(!token.admits(&HeaderMap::new()));
+        assert!(MetricsToken::new(" \n").is_none());
+        assert!(!format!("{token:?}").contains("s3cret"));
     }
 
     #[test]

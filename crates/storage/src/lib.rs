@@ -34,6 +34,7 @@ pub mod conformance;
 #[cfg(feature = "testing")]
 pub mod faults;
 pub mod links;
+pub mod private;
 pub mod resumable;
 pub mod s3;
 

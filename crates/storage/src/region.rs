@@ -32,7 +32,7 @@ impl std::fmt::Debug for RegionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegionStore")
             .field("region_id", &self.region_id)
-            .field("url", &crate::s3::redacted(&self.url))
+            .field("url", &xbak_protocol::redact::redact(&self.url))
             .finish()
     }
 }
@@ -40,7 +40,8 @@ impl std::fmt::Debug for RegionStore {
 impl RegionStore {
     /// Opens a region's store from its URL:
     ///
-    /// - `file:///abs/path`: a local directory, created if missing;
+    /// - `file:///abs/path`: a local directory, created if missing (`0700`, see
+    ///   [`crate::private`]);
     /// - `memory://` (or `memory:///name`): an empty in-memory store, for tests; its objects
     ///   vanish with the process and each `open` is a new, empty store;
     /// - `s3://[KEY:SECRET@]bucket[/prefix]?endpoint=…&region=…&path_style=…`: an S3-compatible
@@ -52,7 +53,7 @@ impl RegionStore {
         let parsed = url::Url::parse(url).map_err(|e| {
             StorageError::Unsupported(format!(
                 "region {region_id}: store URL {:?}: {e}",
-                crate::s3::redacted(url)
+                xbak_protocol::redact::redact(url)
             ))
         })?;
         if parsed.scheme() == "s3" {
@@ -66,7 +67,7 @@ impl RegionStore {
         let store: Arc<dyn ObjectStore> = match parsed.scheme() {
             "file" => {
                 let root = local_root(region_id, &parsed)?;
-                std::fs::create_dir_all(&root)
+                crate::private::create_dir_all(&root)
                     .map_err(|e| StorageError::Io(format!("creating {}: {e}", root.display())))?;
                 let fs = LocalFileSystem::new_with_prefix(&root)
                     .map_err(|e| StorageError::from_store(url, e))?;
@@ -95,7 +96,7 @@ impl RegionStore {
         let parsed = url::Url::parse(url).map_err(|e| {
             StorageError::Unsupported(format!(
                 "region {region_id}: store URL {:?}: {e}",
-                crate::s3::redacted(url)
+                xbak_protocol::redact::redact(url)
             ))
         })?;
         let local_root = match parsed.scheme() {
@@ -126,7 +127,7 @@ impl RegionStore {
 
     /// The URL with any secret in it replaced by `***`, for logs and listings.
     pub fn redacted_url(&self) -> String {
-        crate::s3::redacted(&self.url)
+        xbak_protocol::redact::redact(&self.url)
     }
 
     /// Size of a visible or staging object, `None` if absent.

@@ -1,6 +1,6 @@
 //! [`Regions`]: the open region stores of a process, by region id.
 
-use crate::RegionStore;
+use crate::{RegionStore, StorageError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -50,8 +50,52 @@ impl Regions {
         ids
     }
 
+    /// Opens each `(region_id, store_url)` whose store is not open yet or was opened from
+    /// another URL, replacing the old store (tasks holding it finish with it). Returns the
+    /// regions that could not be opened, with why; their old store, if any, stays.
+    pub fn sync<'a>(
+        &self,
+        rows: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<(String, StorageError)> {
+        let mut failed = Vec::new();
+        for (region_id, url) in rows {
+            if self.get(region_id).is_some_and(|s| s.url() == url) {
+                continue;
+            }
+            match RegionStore::open(region_id, url) {
+                Ok(store) => self.insert(store),
+                Err(e) => failed.push((region_id.to_owned(), e)),
+            }
+        }
+        failed
+    }
+
     /// All open stores, in region id order.
     pub fn all(&self) -> Vec<Arc<RegionStore>> {
         self.ids().iter().filter_map(|id| self.get(id)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_reopens_only_regions_whose_url_changed() {
+        let regions = Regions::new();
+        assert!(regions
+            .sync([("a", "memory:///one"), ("b", "memory:///b")])
+            .is_empty());
+        let b = regions.get("b").unwrap();
+        let failed = regions.sync([
+            ("a", "memory:///two"),
+            ("b", "memory:///b"),
+            ("c", "nope://x"),
+        ]);
+        assert_eq!(regions.get("a").unwrap().url(), "memory:///two");
+        assert!(Arc::ptr_eq(&b, &regions.get("b").unwrap()), "b reopened");
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, "c");
+        assert_eq!(regions.ids(), ["a", "b"]);
     }
 }

@@ -303,9 +303,9 @@ impl RegionStore {
             let file = match keep {
                 None => {
                     if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir)?;
+                        crate::private::create_dir_all(dir)?;
                     }
-                    std::fs::OpenOptions::new()
+                    crate::private::open_options()
                         .write(true)
                         .create_new(true)
                         .open(&path)?

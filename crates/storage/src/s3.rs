@@ -276,18 +276,6 @@ pub(crate) fn build(
     ))
 }
 
-/// A store URL with any secret in it replaced by `***`, for logs, errors and listings (`region
-/// list` should print this, not the URL as stored).
-pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,14 +362,5 @@ mod tests {
             .is_none());
         assert!(p("s3://k:s@bkt?endpoint=http://localhost:1", &[]).is_ok());
         assert!(p("s3://k:s@bkt?endpoint=http://[::1]:1", &[]).is_ok());
-    }
-
-    #[test]
-    fn secrets_are_redacted() {
-        assert_eq!(
-            redacted("s3://AK:sekrit@bkt/p?region=x"),
-            "s3://AK:***@bkt/p?region=x"
-        );
-        assert_eq!(redacted("file:///x"), "file:///x");
     }
 }

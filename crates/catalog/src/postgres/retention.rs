@@ -6,7 +6,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
 
-use super::rows::{execute, get, query, query_one, query_opt, secs, status_at, time_at, to_time};
+use super::rows::{execute, get, query, query_opt, secs, status_at, time_at, to_time};
 use crate::{CopyFreshness, ExpiredCopy, ExpiringObject, Result};
 
 pub(super) async fn expired_copies(
@@ -98,42 +98,34 @@ pub(super) async fn finish_expiry(tx: &Transaction<'_>, copy_id: i64) -> Result<
     Ok(n > 0)
 }
 
+/// Per instance with a policy, its recovery point and oldest uncopied set: one statement,
+/// whatever the number of instances (a scrape must not cost a query per instance).
 pub(super) async fn copy_freshness(c: &impl GenericClient) -> Result<Vec<CopyFreshness>> {
-    let instances = query(
+    let rows = query(
         c,
-        "SELECT p.instance_id, i.db_instance_id FROM policies p
-         JOIN instances i ON i.id = p.instance_id ORDER BY i.db_instance_id COLLATE \"C\"",
+        "WITH recovery AS (
+           SELECT p.instance_id, i.db_instance_id,
+                  (SELECT MAX(c.backup_started_at) FROM copies c
+                   WHERE c.instance_id = p.instance_id AND c.status = 'completed') AS copied
+           FROM policies p JOIN instances i ON i.id = p.instance_id)
+         SELECT r.instance_id, r.db_instance_id, r.copied,
+                (SELECT MIN(c.backup_started_at) FROM copies c
+                 WHERE c.instance_id = r.instance_id AND c.status IN ('failed', 'pending')
+                   AND c.backup_started_at > COALESCE(r.copied, -9223372036854775807))
+         FROM recovery r ORDER BY r.db_instance_id COLLATE \"C\"",
         &[],
     )
     .await?;
-    let mut out = Vec::with_capacity(instances.len());
-    for row in &instances {
-        let instance_id: i64 = get(row, 0)?;
-        let copied: Option<i64> = query_opt(
-            c,
-            "SELECT backup_started_at FROM copies
-             WHERE instance_id = $1 AND status = 'completed'
-             ORDER BY backup_started_at DESC LIMIT 1",
-            &[&instance_id],
-        )
-        .await?
-        .map(|r| get(&r, 0))
-        .transpose()?;
-        let after = copied.unwrap_or(i64::MIN);
-        let uncopied = query_one(
-            c,
-            "SELECT MIN(backup_started_at) FROM copies
-             WHERE instance_id = $1 AND status IN ('failed', 'pending') AND backup_started_at > $2",
-            &[&instance_id, &after],
-        )
-        .await?;
-        let oldest: Option<i64> = get(&uncopied, 0)?;
-        out.push(CopyFreshness {
-            instance_id,
-            db_instance_id: get(row, 1)?,
-            recovery_point: copied.map(to_time).transpose()?,
-            oldest_uncopied: oldest.map(to_time).transpose()?,
-        });
-    }
-    Ok(out)
+    rows.iter()
+        .map(|row| {
+            let copied: Option<i64> = get(row, 2)?;
+            let oldest: Option<i64> = get(row, 3)?;
+            Ok(CopyFreshness {
+                instance_id: get(row, 0)?,
+                db_instance_id: get(row, 1)?,
+                recovery_point: copied.map(to_time).transpose()?,
+                oldest_uncopied: oldest.map(to_time).transpose()?,
+            })
+        })
+        .collect()
 }

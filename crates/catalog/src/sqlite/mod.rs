@@ -24,6 +24,7 @@ mod requests;
 mod retention;
 mod rows;
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -56,6 +57,36 @@ pub struct SqliteCatalog {
     commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// Creates the catalog file `0600` (it holds AccessKey secrets, the link-signing key and
+/// credentials), or takes group and other permissions away from an existing one and from its
+/// `-wal` and `-shm` files (SQLite creates those with the catalog's own mode). Whatever the umask.
+fn make_private(path: &Path) -> Result<()> {
+    let failed = |e: std::io::Error| {
+        tracing::error!(error = %e, path = %path.display(), "cannot create the catalog file");
+        CatalogError::Unavailable("cannot create the catalog file".into())
+    };
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = ?file, mode = format!("{mode:o}"), "the catalog was readable by other users; now 0600");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
 impl SqliteCatalog {
     /// Opens (creating if needed) the database at `path`, with its parent directory, and brings
     /// its schema up to date. Safe while other processes have it open.
@@ -63,11 +94,12 @@ impl SqliteCatalog {
         let path = path.to_path_buf();
         let pool = tokio::task::spawn_blocking(move || -> Result<Pool> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
+                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| {
                     tracing::error!(error = %e, path = %parent.display(), "cannot create catalog directory");
                     CatalogError::Unavailable("cannot create the catalog directory".into())
                 })?;
             }
+            make_private(&path)?;
             let mut writer = connect(Some(&path), false)?;
             migrations::migrate(&mut writer)?;
             let readers = (0..READERS).map(|_| connect(Some(&path), true)).collect::<Result<Vec<_>>>()?;

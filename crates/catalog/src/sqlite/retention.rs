@@ -116,42 +116,41 @@ fn to_time(s: Option<i64>) -> Result<Option<Timestamp>> {
     .transpose()
 }
 
+/// Per instance with a policy, its recovery point and oldest uncopied set: one statement,
+/// whatever the number of instances (a scrape must not cost a query per instance).
+pub(super) const COPY_FRESHNESS: &str = "WITH recovery AS (
+       SELECT p.instance_id, i.db_instance_id,
+              (SELECT c.backup_started_at FROM copies c
+               WHERE c.instance_id = p.instance_id AND status IN ('completed', 'failed')
+                 AND status = 'completed'
+               ORDER BY c.backup_started_at DESC LIMIT 1) AS copied
+       FROM policies p JOIN instances i ON i.id = p.instance_id)
+     SELECT r.instance_id, r.db_instance_id, r.copied,
+            (SELECT MIN(c.backup_started_at) FROM copies c
+             WHERE c.instance_id = r.instance_id AND status IN ('completed', 'failed')
+               AND status = 'failed'
+               AND c.backup_started_at > COALESCE(r.copied, -9223372036854775807)),
+            (SELECT MIN(c.backup_started_at) FROM copies c
+             WHERE c.status = 'pending' AND c.instance_id = r.instance_id
+               AND c.backup_started_at > COALESCE(r.copied, -9223372036854775807))
+     FROM recovery r ORDER BY r.db_instance_id";
+
 pub(super) fn copy_freshness(conn: &Connection) -> Result<Vec<CopyFreshness>> {
-    let instances: Vec<(i64, String)> = {
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT p.instance_id, i.db_instance_id FROM policies p
-                 JOIN instances i ON i.id = p.instance_id ORDER BY i.db_instance_id",
-            )
-            .db()?;
-        let rows = stmt
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .db()?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().db()?
-    };
-    let mut out = Vec::with_capacity(instances.len());
-    for (instance_id, db_instance_id) in instances {
-        let copied: Option<i64> = optional_row(conn, "SELECT backup_started_at FROM copies
-                 WHERE instance_id = ?1 AND status IN ('completed', 'failed') AND status = 'completed'
-                 ORDER BY backup_started_at DESC LIMIT 1", [instance_id], |r| r.get(0))?;
-        let after = copied.unwrap_or(i64::MIN);
-        let failed: Option<i64> = conn
-            .prepare_cached(
-                "SELECT MIN(backup_started_at) FROM copies
-                 WHERE instance_id = ?1 AND status IN ('completed', 'failed') AND status = 'failed'
-                   AND backup_started_at > ?2",
-            )
-            .db()?
-            .query_row((instance_id, after), |r| r.get(0))
-            .db()?;
-        let pending: Option<i64> = conn
-            .prepare_cached(
-                "SELECT MIN(backup_started_at) FROM copies
-                 WHERE status = 'pending' AND instance_id = ?1 AND backup_started_at > ?2",
-            )
-            .db()?
-            .query_row((instance_id, after), |r| r.get(0))
-            .db()?;
+    let mut stmt = conn.prepare_cached(COPY_FRESHNESS).db()?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .db()?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (instance_id, db_instance_id, copied, failed, pending) = row.db()?;
         let oldest = match (failed, pending) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -196,15 +195,9 @@ mod tests {
             2,
         );
         assert!(expired.contains("INDEX copies_listed"), "{expired}");
-        let copied = plan(
-            &conn,
-            "SELECT backup_started_at FROM copies
-             WHERE instance_id = ?1 AND status IN ('completed', 'failed') AND status = 'completed'
-             ORDER BY backup_started_at DESC LIMIT 1",
-            1,
-        );
-        assert!(copied.contains("INDEX copies_listed"), "{copied}");
-        assert!(!copied.contains("TEMP B-TREE"), "{copied}");
+        let freshness = plan(&conn, COPY_FRESHNESS, 0);
+        assert!(freshness.contains("INDEX copies_listed"), "{freshness}");
+        assert!(!freshness.contains("SCAN c"), "{freshness}");
         let tombstones = plan(
             &conn,
             "SELECT copy_id, instance_id, dest_region_id, object_key FROM expiring_copies
@@ -216,5 +209,44 @@ mod tests {
             "{tombstones}"
         );
         assert!(!tombstones.contains("TEMP B-TREE"), "{tombstones}");
+    }
+
+    /// A scrape's per-instance figures cost one statement, however many instances there are.
+    #[test]
+    fn freshness_is_one_statement_for_any_number_of_instances() {
+        use rusqlite::trace::{TraceEvent, TraceEventCodes};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0);
+             INSERT INTO regions VALUES ('r1', 'memory://'), ('r2', 'memory://');",
+        )
+        .unwrap();
+        for n in 1..=5 {
+            conn.execute(
+                "INSERT INTO instances (id, db_instance_id, account_id, region_id, engine,
+                   engine_version, category, storage_type, instance_number, created_at)
+                 VALUES (?1, 'rm-' || ?1, 1, 'r1', 'MySQL', '5.7', 'HighAvailability',
+                   'local_ssd', ?1, 0)",
+                [n],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO policies VALUES (?1, 1, 'r2', 7, 0)", [n])
+                .unwrap();
+        }
+        conn.trace_v2(
+            TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(|e| {
+                if let TraceEvent::Stmt(..) = e {
+                    STATEMENTS.fetch_add(1, Ordering::SeqCst);
+                }
+            }),
+        );
+        let rows = copy_freshness(&conn).unwrap();
+        conn.trace_v2(TraceEventCodes::empty(), None);
+        assert_eq!(rows.len(), 5);
+        assert_eq!(STATEMENTS.load(Ordering::SeqCst), 1);
     }
 }

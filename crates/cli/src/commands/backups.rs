@@ -316,6 +316,11 @@ async fn download(a: DownloadArgs) -> Result<(), CliError> {
         cross_backup_id: a.cross_backup_id,
     };
     let (dest, item) = destination(&client, &req, a.output.as_ref()).await?;
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::Other(format!("cannot create the folder {}: {e}", dir.display()))
+        })?;
+    }
     if dest.exists() && !a.force {
         return Err(CliError::Other(format!(
             "{} already exists (use --force to replace it)",
@@ -347,13 +352,15 @@ async fn download(a: DownloadArgs) -> Result<(), CliError> {
 }
 
 /// Where the download goes, and the listing entry when it had to be described for that: the
-/// `-o` file, else the backup's `CrossBackupSetFile` in the `-o` folder or the current one.
+/// `-o` file, else the backup's `CrossBackupSetFile` in the `-o` folder (an existing one, or any
+/// path ending in `/`) or the current one. Missing folders are created by the caller.
 async fn destination(
     client: &xbak_sdk::Client,
     req: &DownloadRequest,
     output: Option<&PathBuf>,
 ) -> Result<(PathBuf, Option<CrossRegionBackupItem>), CliError> {
-    if let Some(file) = output.filter(|p| !p.is_dir()) {
+    let is_folder = |p: &PathBuf| p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/');
+    if let Some(file) = output.filter(|p| !is_folder(p)) {
         return Ok((file.clone(), None));
     }
     let item = client.cross_region_backup(req).await?;

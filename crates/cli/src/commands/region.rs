@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                 .await?;
             println!(
                 "region {region_id} -> {}",
-                xbak_storage::s3::redacted(&store_url)
+                xbak_protocol::redact::redact(&store_url)
             );
         }
         Cmd::List => {
@@ -48,7 +48,7 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
                 println!(
                     "{}\t{}",
                     r.region_id,
-                    xbak_storage::s3::redacted(&r.store_url)
+                    xbak_protocol::redact::redact(&r.store_url)
                 );
             }
         }

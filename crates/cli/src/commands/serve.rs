@@ -43,6 +43,8 @@ pub struct Args {
     #[arg(long, default_value = "0", value_parser = xbak_domain::rate::parse_rate)]
     bwlimit: u64,
     #[command(flatten)]
+    metrics: super::serve_metrics::MetricsArgs,
+    #[command(flatten)]
     limits: LimitArgs,
 }
 
@@ -105,10 +107,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
+    let metrics = args.metrics.bind().await?;
     print_welcome(ctx, opened.catalog.as_ref(), &args.listen).await;
     let stop = CancellationToken::new();
     let running = Running {
+        metrics: metrics.map(|m| m.serve(opened.state.clone(), &stop)),
         flusher: tokio::spawn(flush_nonces(opened.state.clone(), stop.clone())),
+        region_reload: tokio::spawn(crate::context::reload_regions(
+            opened.catalog.clone(),
+            opened.regions.clone(),
+            stop.clone(),
+        )),
         workers: (!args.no_workers).then(|| Workers::spawn(&opened, args.bwlimit, &stop)),
         server: serve(listener, opened.state.clone(), args.limits.listener(), &stop),
     };
@@ -191,7 +200,9 @@ fn warn_if_few_descriptors(max_connections: usize) {
 
 /// The tasks of a running `serve`.
 struct Running {
+    metrics: Option<JoinHandle<std::io::Result<()>>>,
     flusher: JoinHandle<()>,
+    region_reload: JoinHandle<()>,
     workers: Option<Workers>,
     server: JoinHandle<()>,
 }
@@ -200,10 +211,14 @@ impl Running {
     /// Waits for every task to stop (after `stop` was cancelled), then persists the nonces.
     async fn shut_down(self, state: &AppState) -> anyhow::Result<()> {
         self.server.await?;
+        if let Some(metrics) = self.metrics {
+            metrics.await??;
+        }
         if let Some(workers) = self.workers {
             workers.finish().await?;
         }
         self.flusher.await?;
+        self.region_reload.await?;
         state.nonces.flush().await?;
         Ok(())
     }

@@ -129,6 +129,8 @@ pub fn free_port() -> u16 {
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    /// Port of the metrics listener (`--metrics-listen`).
+    pub metrics_port: u16,
 }
 
 impl Server {
@@ -140,8 +142,16 @@ impl Server {
     /// `xbak serve` on a free port with `extra` flags, once it accepts connections.
     pub fn start_with(data: &DataDir, extra: &[&str], stderr: Stdio) -> Server {
         let port = free_port();
+        let metrics_port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let mut args = vec!["serve", "--listen", listen.as_str()];
+        let metrics = format!("127.0.0.1:{metrics_port}");
+        let mut args = vec![
+            "serve",
+            "--listen",
+            listen.as_str(),
+            "--metrics-listen",
+            metrics.as_str(),
+        ];
         args.extend_from_slice(extra);
         let child = data
             .cmd(&args)
@@ -154,11 +164,20 @@ impl Server {
             assert!(Instant::now() < deadline, "xbak serve did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Server { child, port }
+        Server {
+            child,
+            port,
+            metrics_port,
+        }
     }
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The metrics listener's `/metrics`.
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.metrics_port)
     }
 }
 
