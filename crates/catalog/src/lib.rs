@@ -73,7 +73,7 @@ pub enum PolicyChangeError {
     Catalog(#[from] CatalogError),
 }
 
-/// A nonce seen on a signed request, remembered until `expires_at` to refuse replays.
+/// A nonce of a signed request, claimed until `expires_at` to refuse replays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenNonce {
     pub access_key_id: String,
@@ -366,12 +366,14 @@ pub trait Catalog: Send + Sync + 'static {
 
     // --- replay protection and server secrets ---
 
-    /// Durably remembers nonces; duplicates are ignored.
-    async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()>;
-    /// Nonces that have not expired at `now` (loaded on start so replays are refused across restarts).
-    async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>>;
-    /// Deletes expired nonces; returns how many.
-    async fn prune_nonces(&self, now: Timestamp) -> Result<u64>;
+    /// Claims each nonce for its AccessKey until its `expires_at`, durably and in one
+    /// transaction: `true` where this call won it (no claim held it, or the one that did had
+    /// expired by `now`), `false` where a live claim holds it, made by any process or earlier in
+    /// the same batch. Of concurrent claims of one nonce, exactly one wins.
+    async fn claim_nonces(&self, nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>>;
+    /// Deletes up to `limit` claims expired at `now` (one short transaction, so claims are not
+    /// held up by a long sweep); returns how many: fewer than `limit` means none are left.
+    async fn prune_nonces(&self, now: Timestamp, limit: u32) -> Result<u64>;
     /// A number that changes whenever any process commits a change to the catalog (it may also
     /// change when nothing visible did; this process's own nonce and copy-resume-state writes may not change it). Lets caches of catalog reads know they are stale
     /// without re-reading: poll it, and drop what was read under an older token.

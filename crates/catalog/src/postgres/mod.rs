@@ -525,19 +525,16 @@ impl Catalog for PostgresCatalog {
         ))
     }
 
-    async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
+    async fn claim_nonces(&self, nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>> {
         if nonces.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        write_quiet!(self, |tx| nonces::remember_nonces(&tx, nonces))
+        // One statement, so its own transaction: a single round trip on the hot path.
+        read!(self, |c| nonces::claim_nonces(c, nonces, now))
     }
 
-    async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>> {
-        read!(self, |c| nonces::live_nonces(c, now))
-    }
-
-    async fn prune_nonces(&self, now: Timestamp) -> Result<u64> {
-        write_quiet!(self, |tx| nonces::prune_nonces(&tx, now))
+    async fn prune_nonces(&self, now: Timestamp, limit: u32) -> Result<u64> {
+        read!(self, |c| nonces::prune_nonces(c, now, limit))
     }
 
     async fn change_token(&self) -> Result<u64> {

@@ -532,21 +532,17 @@ impl Catalog for SqliteCatalog {
         self.read(queue::next_copy_due).await
     }
 
-    async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
+    async fn claim_nonces(&self, nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>> {
         if nonces.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let nonces = nonces.to_vec();
-        self.write_quiet(move |tx| nonces::remember_nonces(tx, &nonces))
+        self.write_quiet(move |tx| nonces::claim_nonces(tx, &nonces, now))
             .await
     }
 
-    async fn live_nonces(&self, now: Timestamp) -> Result<Vec<SeenNonce>> {
-        self.read(move |conn| nonces::live_nonces(conn, now)).await
-    }
-
-    async fn prune_nonces(&self, now: Timestamp) -> Result<u64> {
-        self.write_quiet(move |tx| nonces::prune_nonces(tx, now))
+    async fn prune_nonces(&self, now: Timestamp, limit: u32) -> Result<u64> {
+        self.write_quiet(move |tx| nonces::prune_nonces(tx, now, limit))
             .await
     }
 

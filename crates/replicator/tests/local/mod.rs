@@ -423,20 +423,19 @@ impl Catalog for StealingCatalog {
     async fn next_copy_due(&self) -> xbak_catalog::Result<Option<xbak_domain::time::Timestamp>> {
         self.inner.next_copy_due().await
     }
-    async fn remember_nonces(
+    async fn claim_nonces(
         &self,
         nonces: &[xbak_catalog::SeenNonce],
-    ) -> xbak_catalog::Result<()> {
-        self.inner.remember_nonces(nonces).await
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<Vec<bool>> {
+        self.inner.claim_nonces(nonces, now).await
     }
-    async fn live_nonces(
+    async fn prune_nonces(
         &self,
         now: xbak_domain::time::Timestamp,
-    ) -> xbak_catalog::Result<Vec<xbak_catalog::SeenNonce>> {
-        self.inner.live_nonces(now).await
-    }
-    async fn prune_nonces(&self, now: xbak_domain::time::Timestamp) -> xbak_catalog::Result<u64> {
-        self.inner.prune_nonces(now).await
+        limit: u32,
+    ) -> xbak_catalog::Result<u64> {
+        self.inner.prune_nonces(now, limit).await
     }
     async fn change_token(&self) -> xbak_catalog::Result<u64> {
         self.inner.change_token().await
