@@ -15,7 +15,7 @@ use tracing::{info, warn};
 use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
 use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
-use xbak_server::nonces::FLUSH_EVERY;
+use xbak_server::nonces::PRUNE_EVERY;
 use xbak_server::{app, AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::Regions;
@@ -46,7 +46,7 @@ pub struct Args {
 const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Serves (with the workers, unless `--no-workers`) until Ctrl-C or SIGTERM, then lets every
-/// task finish what it is doing and persists the nonces.
+/// task finish what it is doing.
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let opened = open_state(ctx, &args).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -55,14 +55,14 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     print_welcome(ctx, opened.catalog.as_ref(), &args.listen).await;
     let stop = CancellationToken::new();
     let running = Running {
-        flusher: tokio::spawn(flush_nonces(opened.state.clone(), stop.clone())),
+        pruner: tokio::spawn(prune_nonces(opened.state.clone(), stop.clone())),
         workers: (!args.no_workers).then(|| Workers::spawn(&opened, args.bwlimit, &stop)),
         server: serve(listener, opened.state.clone(), &stop),
     };
     shutdown_signal().await;
     info!("shutting down");
     stop.cancel();
-    running.shut_down(&opened.state).await
+    running.shut_down().await
 }
 
 /// The catalog, its regions and the server state over them.
@@ -108,20 +108,20 @@ fn serve(
 
 /// The tasks of a running `serve`.
 struct Running {
-    flusher: JoinHandle<()>,
+    pruner: JoinHandle<()>,
     workers: Option<Workers>,
     server: JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
-    /// Waits for every task to stop (after `stop` was cancelled), then persists the nonces.
-    async fn shut_down(self, state: &AppState) -> anyhow::Result<()> {
+    /// Waits for every task to stop (after `stop` was cancelled). Nonces need no saving: each
+    /// was claimed in the catalog before its request was answered.
+    async fn shut_down(self) -> anyhow::Result<()> {
         self.server.await??;
         if let Some(workers) = self.workers {
             workers.finish().await?;
         }
-        self.flusher.await?;
-        state.nonces.flush().await?;
+        self.pruner.await?;
         Ok(())
     }
 }
@@ -210,24 +210,16 @@ async fn feed_metrics(
     }
 }
 
-/// Persists the nonces seen every [`FLUSH_EVERY`] (and prunes expired ones now and then) until
-/// `stop` is cancelled.
-async fn flush_nonces(state: AppState, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
-    let mut n: u64 = 0;
+/// Deletes expired nonce claims from the catalog every [`PRUNE_EVERY`] until `stop` is cancelled.
+async fn prune_nonces(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
-        if let Err(e) = state.nonces.flush().await {
-            warn!(error = %e, "could not persist nonces; will retry");
-        }
-        n += 1;
-        if n.is_multiple_of(300) {
-            if let Err(e) = state.nonces.prune().await {
-                warn!(error = %e, "could not prune nonces");
-            }
+        if let Err(e) = state.nonces.prune().await {
+            warn!(error = %e, "could not prune nonces");
         }
     }
 }
