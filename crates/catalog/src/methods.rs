@@ -270,16 +270,17 @@ macro_rules! catalog_methods {
 
             // --- replay protection and server secrets ---
 
-            /// Durably remembers nonces; duplicates are ignored.
-            quiet fn remember_nonces(nonces: &[SeenNonce]) -> Result<()>
-                => nonces::remember_nonces(nonces);
+            /// Claims each nonce for its AccessKey until its `expires_at`, durably and in one
+            /// transaction: `true` where this call won it (no claim held it, or the one that did had
+            /// expired by `now`), `false` where a live claim holds it, made by any process or earlier in
+            /// the same batch. Of concurrent claims of one nonce, exactly one wins.
+            by_hand fn claim_nonces(nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>>
+                => Self::claim_nonce_batch(nonces, now);
 
-            /// Nonces that have not expired at `now` (loaded on start so replays are refused across restarts).
-            read fn live_nonces(now: Timestamp) -> Result<Vec<SeenNonce>>
-                => nonces::live_nonces(now);
-
-            /// Deletes expired nonces; returns how many.
-            quiet fn prune_nonces(now: Timestamp) -> Result<u64> => nonces::prune_nonces(now);
+            /// Deletes up to `limit` claims expired at `now` (one short transaction, so claims are not
+            /// held up by a long sweep); returns how many: fewer than `limit` means none are left.
+            by_hand fn prune_nonces(now: Timestamp, limit: u32) -> Result<u64>
+                => Self::prune_nonce_claims(now, limit);
 
             /// A number that changes whenever any process commits a change to the catalog (it may also
             /// change when nothing visible did; this process's own nonce and copy-resume-state writes may not change it). Lets caches of catalog reads know they are stale

@@ -129,6 +129,38 @@ pub(crate) fn parse_link_key(value: &str) -> Result<(String, String)> {
     Ok((key_id.to_string(), secret.to_string()))
 }
 
+/// A batch of nonce claims reduced to its distinct `(AccessKeyId, nonce)` pairs in byte order:
+/// every process then takes the rows' locks in the same order (two batches never deadlock), and
+/// a pair claimed twice in one batch is a single claim, won at most by its first occurrence.
+pub(crate) struct NonceBatch<'a> {
+    claims: &'a [crate::SeenNonce],
+    /// The distinct claims (each pair's first occurrence), ordered by pair.
+    pub(crate) distinct: Vec<&'a crate::SeenNonce>,
+}
+
+fn nonce_key(n: &crate::SeenNonce) -> (&str, &str) {
+    (&n.access_key_id, &n.nonce)
+}
+
+impl<'a> NonceBatch<'a> {
+    pub(crate) fn new(claims: &'a [crate::SeenNonce]) -> NonceBatch<'a> {
+        let mut distinct: Vec<&crate::SeenNonce> = claims.iter().collect();
+        // Stable, so `dedup_by` keeps each pair's first occurrence.
+        distinct.sort_by(|a, b| nonce_key(a).cmp(&nonce_key(b)));
+        distinct.dedup_by(|a, b| nonce_key(a) == nonce_key(b));
+        NonceBatch { claims, distinct }
+    }
+
+    /// Each claim's answer, in the order given, knowing the pairs the batch won.
+    pub(crate) fn answers(&self, won: &std::collections::HashSet<(&str, &str)>) -> Vec<bool> {
+        let mut answered = std::collections::HashSet::new();
+        self.claims
+            .iter()
+            .map(|n| won.contains(&nonce_key(n)) && answered.insert(nonce_key(n)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,6 +55,7 @@ pub async fn authenticate(
     if !state
         .nonces
         .check_and_remember(&key.access_key_id, nonce, signed_at)
+        .await?
     {
         return Err(ApiError::SignatureNonceUsed.into());
     }

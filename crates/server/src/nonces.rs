@@ -1,151 +1,266 @@
-//! Replay protection: a nonce may be used once per AccessKey while its request could still pass the
-//! clock check.
+//! Replay protection: a nonce may be used once per AccessKey while its request could still pass
+//! the clock check, whichever API server on the catalog sees it, and across restarts.
 //!
-//! The check runs in memory on 64-bit keyed fingerprints of `(AccessKeyId, nonce)` kept in
-//! one-minute buckets, so it costs a hash and a set insert per request and about 10–20 bytes per
-//! remembered nonce (a collision between two different nonces has odds of ~n/2^64). A nonce is
-//! remembered only until its request's own `Timestamp` leaves the clock window (signing time +
-//! skew): after that the clock check refuses a replay anyway. Requests signed now are thus kept
-//! 15 minutes, not the window's whole 30. Accepted nonces
-//! are flushed to the catalog in batches by [`NonceGuard::flush`] (the server calls it every
-//! [`FLUSH_EVERY`] and on shutdown) and loaded back on start, so a restart does not reopen the
-//! window. A hard crash can forget at most the last flush interval's nonces.
+//! The catalog is the authority. Before a request is answered, its nonce is claimed there
+//! ([`Catalog::claim_nonces`]) until the request's `Timestamp` leaves the clock window (signing
+//! time + skew; after that the clock check refuses a replay anyway). A claim already held by a
+//! live one, made by any server, refuses the request. One writer task per server batches the
+//! claims of concurrent requests into one catalog transaction (group commit) and answers each
+//! waiting request. When the catalog fails, the request is refused (`ServiceUnavailable`), never
+//! let through unclaimed.
+//!
+//! In memory a server keeps only the nonces it claimed itself, as 128-bit keyed fingerprints
+//! (~17 B each, never two equal by chance in practice) in buckets by expiry minute, at most
+//! [`REMEMBERED`] of them: a replay of one is refused without a catalog round trip. A hit in the
+//! bucket of the current minute may have expired, so it is confirmed by a claim (which takes the
+//! nonce over if it had). When full, the earliest-expiring bucket is dropped: forgetting costs a
+//! claim, which refuses the replay all the same, so memory stays bounded at any request rate.
+//! No Bloom filter for older minutes: a nonce not refused from memory must be claimed in the
+//! catalog anyway (that is what tells the other servers), and that claim refuses a replay by
+//! itself, so a filter hit could never save the round trip it would need for confirmation.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 use xbak_catalog::{Catalog, CatalogError, SeenNonce};
 
-/// How often accepted nonces are written to the catalog.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+use crate::error::HandlerError;
+
+/// How often `serve` deletes expired claims from the catalog ([`NonceGuard::prune`]).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(10);
+/// Most fingerprints a server remembers (~2–5 MB).
+pub const REMEMBERED: usize = 1 << 17;
+/// Claims expired this long ago are left in the catalog by [`NonceGuard::prune`]: another
+/// server whose clock is behind ours still counts them live.
+const PRUNE_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
+/// Rows deleted per prune transaction, so claims never wait behind a long sweep.
+const PRUNE_STEP: u32 = 2_000;
+/// Most claims per catalog transaction.
+const MAX_BATCH: usize = 1_024;
+/// Claims waiting for the writer; requests beyond it wait for room (back pressure).
+const QUEUE: usize = 4_096;
 const SHARDS: usize = 16;
 const BUCKET_SECS: i64 = 60;
 
-/// Fingerprints expiring in one minute, by shard.
-struct Bucket {
-    /// Unix minute in which its fingerprints expire.
-    minute: i64,
-    seen: HashSet<u64, NoHash>,
-}
-
-/// Remembers nonces until they expire.
+/// Refuses replayed nonces across every server on the catalog.
 pub struct NonceGuard {
     catalog: Arc<dyn Catalog>,
     /// How far a request's `Timestamp` may be from now (the clock check's skew).
-    skew_secs: i64,
-    hasher: RandomState,
-    shards: Vec<Mutex<VecDeque<Bucket>>>,
-    unflushed: Mutex<Vec<SeenNonce>>,
+    skew: chrono::Duration,
+    recent: Recent,
+    claims: mpsc::Sender<Claim>,
+}
+
+/// One request's claim, waiting for the writer's answer.
+struct Claim {
+    nonce: SeenNonce,
+    now: DateTime<Utc>,
+    answer: oneshot::Sender<Result<bool, String>>,
 }
 
 impl NonceGuard {
-    /// Loads the catalog's live nonces. `skew` is the clock check's: how far a request's
-    /// `Timestamp` may be from now.
-    pub async fn load(
-        catalog: Arc<dyn Catalog>,
-        skew: Duration,
-    ) -> Result<NonceGuard, CatalogError> {
-        let guard = NonceGuard {
-            catalog: catalog.clone(),
-            skew_secs: skew.as_secs().max(1) as i64,
-            hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            unflushed: Mutex::default(),
-        };
-        let now = Utc::now().timestamp();
-        for n in catalog.live_nonces(Utc::now()).await? {
-            let fp = guard.fingerprint(&n.access_key_id, &n.nonce);
-            guard.insert(fp, n.expires_at.timestamp(), now);
+    /// A guard on `catalog` and its writer task (which ends with the guard). `skew` is the clock
+    /// check's: how far a request's `Timestamp` may be from now.
+    pub fn new(catalog: Arc<dyn Catalog>, skew: Duration) -> NonceGuard {
+        let (claims, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(write_claims(catalog.clone(), queue));
+        NonceGuard {
+            catalog,
+            skew: chrono::Duration::from_std(skew.max(Duration::from_secs(1)))
+                .unwrap_or(chrono::Duration::minutes(15)),
+            recent: Recent::new(REMEMBERED),
+            claims,
         }
-        Ok(guard)
     }
 
-    fn fingerprint(&self, access_key_id: &str, nonce: &str) -> u64 {
-        self.hasher.hash_one((access_key_id, nonce))
-    }
-
-    /// Inserts a fingerprint that expires at `expires` (unix seconds), dropping the buckets that
-    /// expired before `now`; `false` if it is already remembered.
-    fn insert(&self, fp: u64, expires: i64, now: i64) -> bool {
-        let minute = expires.div_euclid(BUCKET_SECS);
-        // A bucket lives to the end of its minute, so nothing goes before it expired.
-        let oldest_live = now.div_euclid(BUCKET_SECS);
-        let mut buckets = self.shards[(fp as usize) % SHARDS]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        while buckets.front().is_some_and(|b| b.minute < oldest_live) {
-            buckets.pop_front();
-        }
-        if buckets.iter().any(|b| b.seen.contains(&fp)) {
-            return false;
-        }
-        let bucket = match buckets.iter_mut().rposition(|b| b.minute == minute) {
-            Some(i) => &mut buckets[i],
-            None => {
-                // Buckets stay ordered by minute; an earlier expiry goes in its place.
-                let pos = buckets
-                    .iter()
-                    .position(|b| b.minute > minute)
-                    .unwrap_or(buckets.len());
-                buckets.insert(
-                    pos,
-                    Bucket {
-                        minute,
-                        seen: HashSet::default(),
-                    },
-                );
-                &mut buckets[pos]
-            }
-        };
-        bucket.seen.insert(fp)
-    }
-
-    /// Records the nonce of a request signed at `signed_at` (already within the clock window);
-    /// `false` when it was already used and has not expired.
-    pub fn check_and_remember(
+    /// Claims the nonce of a request signed at `signed_at` (already within the clock window):
+    /// `false` when it was used and has not expired; `Unavailable` when the catalog cannot say.
+    pub async fn check_and_remember(
         &self,
         access_key_id: &str,
         nonce: &str,
-        signed_at: chrono::DateTime<Utc>,
-    ) -> bool {
-        let now = Utc::now();
-        let expires_at = signed_at + chrono::Duration::seconds(self.skew_secs);
-        let fp = self.fingerprint(access_key_id, nonce);
-        if !self.insert(fp, expires_at.timestamp(), now.timestamp()) {
-            return false;
+        signed_at: DateTime<Utc>,
+    ) -> Result<bool, HandlerError> {
+        self.check_at(access_key_id, nonce, signed_at, Utc::now())
+            .await
+    }
+
+    async fn check_at(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        signed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HandlerError> {
+        let fp = self.recent.fingerprint(access_key_id, nonce);
+        if self.recent.surely_live(fp, now.timestamp()) {
+            return Ok(false);
         }
-        self.unflushed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(SeenNonce {
+        let expires_at = signed_at + self.skew;
+        let (answer, answered) = oneshot::channel();
+        let claim = Claim {
+            nonce: SeenNonce {
                 access_key_id: access_key_id.to_owned(),
                 nonce: nonce.to_owned(),
                 expires_at,
-            });
-        true
+            },
+            now,
+            answer,
+        };
+        let unavailable = |why: String| HandlerError::Unavailable(format!("replay guard: {why}"));
+        self.claims
+            .send(claim)
+            .await
+            .map_err(|_| unavailable("the claim writer stopped".into()))?;
+        let won = answered
+            .await
+            .map_err(|_| unavailable("the claim writer stopped".into()))?
+            .map_err(unavailable)?;
+        if won {
+            self.recent
+                .remember(fp, expires_at.timestamp(), now.timestamp());
+        }
+        Ok(won)
     }
 
-    /// Writes accepted nonces to the catalog.
-    pub async fn flush(&self) -> Result<(), CatalogError> {
-        let batch = std::mem::take(&mut *self.unflushed.lock().unwrap_or_else(|e| e.into_inner()));
-        if !batch.is_empty() {
-            if let Err(e) = self.catalog.remember_nonces(&batch).await {
-                // Keep them for the next flush rather than forgetting them.
-                self.unflushed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(batch);
-                return Err(e);
+    /// Deletes the catalog's expired claims, a bounded step at a time; returns how many.
+    pub async fn prune(&self) -> Result<u64, CatalogError> {
+        let before = Utc::now() - PRUNE_MARGIN;
+        let mut pruned = 0;
+        loop {
+            let n = self.catalog.prune_nonces(before, PRUNE_STEP).await?;
+            pruned += n;
+            if n < u64::from(PRUNE_STEP) {
+                return Ok(pruned);
             }
         }
-        Ok(())
+    }
+}
+
+/// The writer: takes every claim waiting (up to [`MAX_BATCH`]), makes them in one catalog
+/// transaction, answers each, and starts over; while one batch is in the catalog the next one
+/// gathers. Ends when the guard is dropped.
+async fn write_claims(catalog: Arc<dyn Catalog>, mut queue: mpsc::Receiver<Claim>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Taking over an expired claim depends on `now`: the latest of the batch is the truest.
+        let now = batch.iter().map(|c| c.now).max().unwrap_or_else(Utc::now);
+        let (nonces, answers): (Vec<SeenNonce>, Vec<_>) =
+            batch.drain(..).map(|c| (c.nonce, c.answer)).unzip();
+        match catalog.claim_nonces(&nonces, now).await {
+            Ok(won) if won.len() == answers.len() => {
+                for (answer, won) in answers.into_iter().zip(won) {
+                    // A request that gave up waiting no longer listens; nothing to do.
+                    let _ = answer.send(Ok(won));
+                }
+            }
+            Ok(won) => {
+                let why = format!("{} answers to {} claims", won.len(), answers.len());
+                answers
+                    .into_iter()
+                    .for_each(|a| drop(a.send(Err(why.clone()))));
+            }
+            Err(e) => {
+                let why = e.to_string();
+                answers
+                    .into_iter()
+                    .for_each(|a| drop(a.send(Err(why.clone()))));
+            }
+        }
+    }
+}
+
+/// The fingerprints of the nonces this server claimed, by expiry minute, at most a fixed number.
+struct Recent {
+    /// Two independent keys: 128 bits, so no two nonces share a fingerprint in practice.
+    hashers: [RandomState; 2],
+    shards: Vec<Mutex<VecDeque<Bucket>>>,
+    per_shard: usize,
+}
+
+/// Fingerprints expiring in one minute (or a part of them, when that minute has many).
+struct Bucket {
+    /// Unix minute in which its fingerprints expire.
+    minute: i64,
+    seen: HashSet<u128, NoHash>,
+}
+
+impl Recent {
+    fn new(capacity: usize) -> Recent {
+        Recent {
+            hashers: [RandomState::new(), RandomState::new()],
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard: (capacity / SHARDS).max(1),
+        }
     }
 
-    /// Deletes expired nonces from the catalog (memory expires by whole buckets on insert).
-    pub async fn prune(&self) -> Result<u64, CatalogError> {
-        self.catalog.prune_nonces(Utc::now()).await
+    fn fingerprint(&self, access_key_id: &str, nonce: &str) -> u128 {
+        let [a, b] = &self.hashers;
+        u128::from(a.hash_one((access_key_id, nonce))) << 64
+            | u128::from(b.hash_one((access_key_id, nonce)))
+    }
+
+    fn shard(&self, fp: u128) -> std::sync::MutexGuard<'_, VecDeque<Bucket>> {
+        // The top bits pick the shard; the table hashes by the low ones.
+        self.shards[(fp >> 120) as usize % SHARDS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `fp` is remembered with an expiry surely after `now` (unix seconds): in a
+    /// bucket of a later minute than now's.
+    fn surely_live(&self, fp: u128, now: i64) -> bool {
+        let this_minute = now.div_euclid(BUCKET_SECS);
+        self.shard(fp)
+            .iter()
+            .any(|b| b.minute > this_minute && b.seen.contains(&fp))
+    }
+
+    /// Remembers `fp` until `expires` (unix seconds), dropping the buckets expired before `now`
+    /// and, when the shard is full, the earliest-expiring ones.
+    fn remember(&self, fp: u128, expires: i64, now: i64) {
+        let minute = expires.div_euclid(BUCKET_SECS);
+        let this_minute = now.div_euclid(BUCKET_SECS);
+        let mut buckets = self.shard(fp);
+        while buckets.front().is_some_and(|b| b.minute < this_minute) {
+            buckets.pop_front();
+        }
+        while buckets.iter().map(|b| b.seen.len()).sum::<usize>() >= self.per_shard {
+            buckets.pop_front();
+        }
+        // Buckets stay ordered by minute (an earlier expiry goes in its place), a minute in
+        // chunks of a quarter of the shard, so evicting one never empties a busy shard.
+        let end = buckets.partition_point(|b| b.minute <= minute);
+        let room = end > 0
+            && buckets[end - 1].minute == minute
+            && buckets[end - 1].seen.len() < (self.per_shard / 4).max(1);
+        let pos = if room { end - 1 } else { end };
+        if !room {
+            buckets.insert(
+                pos,
+                Bucket {
+                    minute,
+                    seen: HashSet::default(),
+                },
+            );
+        }
+        buckets[pos].seen.insert(fp);
+    }
+
+    /// `(fingerprints, bytes of their tables)` now remembered.
+    #[cfg(test)]
+    fn size(&self) -> (usize, usize) {
+        // A hash table slot: the fingerprint and one control byte.
+        let slot = std::mem::size_of::<u128>() + 1;
+        self.shards.iter().fold((0, 0), |(n, bytes), shard| {
+            let buckets = shard.lock().unwrap();
+            let len: usize = buckets.iter().map(|b| b.seen.len()).sum();
+            let cap: usize = buckets.iter().map(|b| b.seen.capacity() * slot).sum();
+            (n + len, bytes + cap)
+        })
     }
 }
 
@@ -171,95 +286,10 @@ impl std::hash::Hasher for IdentityHasher {
             self.0 = (self.0 << 8) | u64::from(*b);
         }
     }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn guard() -> NonceGuard {
-        let cat = xbak_catalog::sqlite::SqliteCatalog::open_in_memory()
-            .await
-            .unwrap();
-        NonceGuard::load(Arc::new(cat), Duration::from_secs(900))
-            .await
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_nonce_is_accepted_once_per_key() {
-        let g = guard().await;
-        let now = Utc::now();
-        assert!(g.check_and_remember("ak1", "n1", now));
-        assert!(!g.check_and_remember("ak1", "n1", now));
-        assert!(!g.check_and_remember("ak1", "n1", now - chrono::Duration::minutes(10)));
-        assert!(g.check_and_remember("ak2", "n1", now));
-        assert!(g.check_and_remember("ak1", "n2", now));
-    }
-
-    #[tokio::test]
-    async fn fingerprints_live_until_their_request_leaves_the_clock_window() {
-        let g = guard().await;
-        let signed = 1_000_000;
-        let expires = signed + 900;
-        assert!(g.insert(42, expires, signed));
-        assert!(!g.insert(42, expires, expires), "still inside the window");
-        assert!(
-            !g.insert(42, expires + 60, expires + 59 - expires.rem_euclid(60)),
-            "kept to the end of its minute"
-        );
-        let next_minute = (expires.div_euclid(BUCKET_SECS) + 1) * BUCKET_SECS;
-        assert!(
-            g.insert(42, next_minute + 900, next_minute),
-            "past the window"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_request_signed_minutes_ago_is_kept_only_as_long_as_needed() {
-        let g = guard().await;
-        let now = 3_000_000;
-        // Signed 14 minutes ago: a replay passes the clock check for one more minute only.
-        assert!(g.insert(9, now - 14 * 60 + 900, now));
-        assert!(!g.insert(9, now + 900, now + 30));
-        assert!(
-            g.insert(9, now + 3 * 60 + 900, now + 3 * 60),
-            "forgotten after its window"
-        );
-    }
-
-    #[tokio::test]
-    async fn buckets_stay_ordered_when_earlier_expiries_arrive() {
-        let g = guard().await;
-        let now = 2_000_000;
-        assert!(g.insert(7, now + 900, now));
-        assert!(g.insert(8, now + 300, now)); // loaded from the catalog, signed earlier
-        assert!(!g.insert(8, now + 900, now));
-        assert!(!g.insert(7, now + 300, now));
-    }
-
-    #[tokio::test]
-    async fn remembered_nonces_survive_a_restart_with_their_expiry() {
-        let cat: Arc<dyn Catalog> = Arc::new(
-            xbak_catalog::sqlite::SqliteCatalog::open_in_memory()
-                .await
-                .unwrap(),
-        );
-        let skew = Duration::from_secs(900);
-        let g = NonceGuard::load(cat.clone(), skew).await.unwrap();
-        let now = Utc::now();
-        assert!(g.check_and_remember("ak", "once", now));
-        g.flush().await.unwrap();
-        let live = cat.live_nonces(now).await.unwrap();
-        assert_eq!(live.len(), 1);
-        assert_eq!(
-            live[0].expires_at.timestamp(),
-            (now + chrono::Duration::seconds(900)).timestamp()
-        );
-        let restarted = NonceGuard::load(cat, skew).await.unwrap();
-        assert!(!restarted.check_and_remember("ak", "once", now));
-    }
-}
+mod tests;

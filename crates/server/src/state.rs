@@ -71,14 +71,14 @@ pub struct Inner {
 }
 
 impl AppState {
-    /// Builds the state; loads live nonces from the catalog so replays are refused across restarts.
+    /// Builds the state (with the nonce guard's claim writer, so call it inside a tokio runtime).
     pub async fn new(
         config: ServerConfig,
         catalog: Arc<dyn Catalog>,
         regions: Regions,
         links: LinkSigner,
     ) -> Result<AppState, xbak_catalog::CatalogError> {
-        let nonces = NonceGuard::load(catalog.clone(), config.clock_skew).await?;
+        let nonces = NonceGuard::new(catalog.clone(), config.clock_skew);
         let ttl = config.lookup_ttl;
         let budgets = crate::budget::Budgets::new(config.request_budget);
         let pages = crate::page_cache::PageCache::new(config.link_ttl);

@@ -34,7 +34,8 @@ use rand::Rng;
 
 use errors::{translate_pool, PgResultExt};
 
-use crate::{CatalogError, Result};
+use crate::{CatalogError, Result, SeenNonce};
+use xbak_domain::time::Timestamp;
 
 /// Connections per process. Statements are short; this keeps two cores busy with room for
 /// waits, and a fleet of processes well under PostgreSQL's default 100 connections.
@@ -171,6 +172,18 @@ catalog_methods!(implement_catalog! PostgresCatalog, forward);
 
 /// The methods the list in `crate::methods` leaves to the adapter (`by_hand`).
 impl PostgresCatalog {
+    async fn claim_nonce_batch(&self, nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>> {
+        if nonces.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement, so its own transaction: a single round trip on the hot path.
+        read!(self, |c| nonces::claim_nonces(c, nonces, now))
+    }
+
+    async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
+        read!(self, |c| nonces::prune_nonces(c, now, limit))
+    }
+
     async fn read_change_token(&self) -> Result<u64> {
         read!(self, |c| async {
             let row = rows::query_one(

@@ -3,51 +3,54 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::time::Timestamp;
 
-use super::rows::{execute, get, query, query_opt, secs, time_at, wall_clock};
-use crate::rules::{new_link_key, parse_link_key, LINK_KEY};
+use super::rows::{execute, get, query, query_opt, secs, wall_clock};
+use crate::rules::{new_link_key, parse_link_key, NonceBatch, LINK_KEY};
 use crate::{CatalogError, Result, SeenNonce};
 
-/// Remembers all `nonces` in one statement; duplicates are ignored.
-pub(super) async fn remember_nonces(tx: &Transaction<'_>, nonces: &[SeenNonce]) -> Result<()> {
-    let keys: Vec<&str> = nonces.iter().map(|n| n.access_key_id.as_str()).collect();
-    let values: Vec<&str> = nonces.iter().map(|n| n.nonce.as_str()).collect();
-    let expiries: Vec<i64> = nonces.iter().map(|n| secs(n.expires_at)).collect();
-    execute(
-        tx,
-        "INSERT INTO nonces (access_key_id, nonce, expires_at)
+/// Claims the distinct nonces in one statement (in key order, see [`NonceBatch`]); a conflict
+/// takes over only an expired claim, and the rows won come back.
+pub(super) async fn claim_nonces(
+    c: &impl GenericClient,
+    nonces: &[SeenNonce],
+    now: Timestamp,
+) -> Result<Vec<bool>> {
+    let batch = NonceBatch::new(nonces);
+    let keys: Vec<&str> = batch
+        .distinct
+        .iter()
+        .map(|n| n.access_key_id.as_str())
+        .collect();
+    let values: Vec<&str> = batch.distinct.iter().map(|n| n.nonce.as_str()).collect();
+    let expiries: Vec<i64> = batch.distinct.iter().map(|n| secs(n.expires_at)).collect();
+    let rows = query(
+        c,
+        "INSERT INTO nonces AS n (access_key_id, nonce, expires_at)
          SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[])
-         ON CONFLICT (access_key_id, nonce) DO NOTHING",
-        &[&keys, &values, &expiries],
-        || "nonce".to_string(),
+         ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+         WHERE n.expires_at <= $4
+         RETURNING access_key_id, nonce",
+        &[&keys, &values, &expiries, &secs(now)],
     )
     .await?;
-    Ok(())
+    let won: Vec<(String, String)> = rows
+        .iter()
+        .map(|row| Ok((get(row, 0)?, get(row, 1)?)))
+        .collect::<Result<_>>()?;
+    Ok(batch.answers(&won.iter().map(|(k, n)| (k.as_str(), n.as_str())).collect()))
 }
 
-pub(super) async fn live_nonces(c: &impl GenericClient, now: Timestamp) -> Result<Vec<SeenNonce>> {
-    query(
-        c,
-        "SELECT access_key_id, nonce, expires_at FROM nonces WHERE expires_at > $1
-         ORDER BY expires_at, access_key_id COLLATE \"C\", nonce COLLATE \"C\"",
-        &[&secs(now)],
-    )
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(SeenNonce {
-            access_key_id: get(row, 0)?,
-            nonce: get(row, 1)?,
-            expires_at: time_at(row, 2)?,
-        })
-    })
-    .collect()
-}
-
-pub(super) async fn prune_nonces(tx: &Transaction<'_>, now: Timestamp) -> Result<u64> {
+/// Deletes up to `limit` expired claims; the outer condition is checked again on a row a
+/// concurrent claim took over meanwhile, which then stays.
+pub(super) async fn prune_nonces(
+    c: &impl GenericClient,
+    now: Timestamp,
+    limit: u32,
+) -> Result<u64> {
     execute(
-        tx,
-        "DELETE FROM nonces WHERE expires_at <= $1",
-        &[&secs(now)],
+        c,
+        "DELETE FROM nonces WHERE expires_at <= $1 AND (access_key_id, nonce) IN
+         (SELECT access_key_id, nonce FROM nonces WHERE expires_at <= $1 LIMIT $2)",
+        &[&secs(now), &i64::from(limit)],
         || "nonce".to_string(),
     )
     .await

@@ -34,7 +34,8 @@ use carry::{Carry, Lend};
 use errors::SqlResultExt;
 use pool::{connect, Pool};
 
-use crate::{CatalogError, Result};
+use crate::{CatalogError, Result, SeenNonce};
+use xbak_domain::time::Timestamp;
 
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
 const READERS: usize = 4;
@@ -207,6 +208,24 @@ impl SqliteCatalog {
             .await?;
         let ours = self.commits.load(std::sync::atomic::Ordering::Acquire);
         Ok((others as u64).wrapping_add(ours))
+    }
+
+    async fn claim_nonce_batch(&self, nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>> {
+        if nonces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let nonces = nonces.to_vec();
+        self.write(Change::Quiet, move |tx| {
+            nonces::claim_nonces(tx, &nonces, now)
+        })
+        .await
+    }
+
+    async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
+        self.write(Change::Quiet, move |tx| {
+            nonces::prune_nonces(tx, now, limit)
+        })
+        .await
     }
 
     async fn link_key(&self) -> Result<(String, String)> {

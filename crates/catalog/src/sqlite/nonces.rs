@@ -4,46 +4,46 @@ use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, secs, time_at, wall_clock};
-use crate::rules::{new_link_key, parse_link_key};
+use std::collections::HashSet;
+
+use super::rows::{optional_row, secs, wall_clock};
+use crate::rules::{new_link_key, parse_link_key, NonceBatch};
 use crate::{CatalogError, Result, SeenNonce};
 
-pub(super) fn remember_nonces(tx: &Transaction<'_>, nonces: &[SeenNonce]) -> Result<()> {
+/// Claims each distinct nonce with an upsert that only takes over an expired claim.
+pub(super) fn claim_nonces(
+    tx: &Transaction<'_>,
+    nonces: &[SeenNonce],
+    now: Timestamp,
+) -> Result<Vec<bool>> {
+    let batch = NonceBatch::new(nonces);
     let mut stmt = tx
         .prepare_cached(
-            "INSERT OR IGNORE INTO nonces (access_key_id, nonce, expires_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE nonces.expires_at <= ?4",
         )
         .db()?;
-    for n in nonces {
-        stmt.execute((&n.access_key_id, &n.nonce, secs(n.expires_at)))
+    let mut won = HashSet::new();
+    for n in &batch.distinct {
+        let changed = stmt
+            .execute((&n.access_key_id, &n.nonce, secs(n.expires_at), secs(now)))
             .db()?;
+        if changed == 1 {
+            won.insert((n.access_key_id.as_str(), n.nonce.as_str()));
+        }
     }
-    Ok(())
+    Ok(batch.answers(&won))
 }
 
-pub(super) fn live_nonces(conn: &Connection, now: Timestamp) -> Result<Vec<SeenNonce>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT access_key_id, nonce, expires_at FROM nonces WHERE expires_at > ?1 ORDER BY expires_at, access_key_id, nonce",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map([secs(now)], |row| {
-            Ok(SeenNonce {
-                access_key_id: row.get(0)?,
-                nonce: row.get(1)?,
-                expires_at: time_at(row, 2)?,
-            })
-        })
-        .db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
-}
-
-pub(super) fn prune_nonces(tx: &Transaction<'_>, now: Timestamp) -> Result<u64> {
+pub(super) fn prune_nonces(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Result<u64> {
     let n = tx
-        .prepare_cached("DELETE FROM nonces WHERE expires_at <= ?1")
+        .prepare_cached(
+            "DELETE FROM nonces WHERE (access_key_id, nonce) IN
+             (SELECT access_key_id, nonce FROM nonces WHERE expires_at <= ?1 LIMIT ?2)",
+        )
         .db()?
-        .execute([secs(now)])
+        .execute((secs(now), limit))
         .db()?;
     Ok(n as u64)
 }

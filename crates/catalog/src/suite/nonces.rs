@@ -1,4 +1,4 @@
-//! Replay-protection nonces and the link signing key, including across reopening.
+//! Replay-protection nonce claims and the link signing key, including across reopening.
 
 use crate::SeenNonce;
 
@@ -12,72 +12,130 @@ fn nonce(key: &str, nonce: &str, expires_at: Timestamp) -> SeenNonce {
     }
 }
 
-fn sorted(mut v: Vec<SeenNonce>) -> Vec<(String, String, Timestamp)> {
-    v.sort_by(|a, b| (&a.access_key_id, &a.nonce).cmp(&(&b.access_key_id, &b.nonce)));
-    v.into_iter()
-        .map(|n| (n.access_key_id, n.nonce, n.expires_at))
-        .collect()
-}
-
-pub async fn nonces_remember_live_and_prune(backend: &dyn Backend) {
+pub async fn nonces_are_claimed_once_until_they_expire(backend: &dyn Backend) {
     let cat = backend.open().await;
     let t = t0();
-    assert!(cat.live_nonces(t).await.unwrap().is_empty());
-    cat.remember_nonces(&[]).await.unwrap();
+    assert!(cat.claim_nonces(&[], t).await.unwrap().is_empty());
     let a = nonce("LTAIa", "n1", t + secs(10));
     let b = nonce("LTAIa", "n2", t + secs(20));
-    let c = nonce("LTAIb", "n1", t + secs(30)); // same nonce, another key: a different entry
-    cat.remember_nonces(&[a.clone(), b.clone()]).await.unwrap();
-    // A duplicate is ignored, whatever its expiry.
-    cat.remember_nonces(&[nonce("LTAIa", "n1", t + secs(999)), c.clone()])
+    let c = nonce("LTAIb", "n1", t + secs(30)); // same nonce, another key: another claim
+    assert_eq!(
+        cat.claim_nonces(&[a.clone(), b.clone()], t).await.unwrap(),
+        [true, true]
+    );
+    assert_eq!(
+        cat.claim_nonces(
+            &[nonce("LTAIa", "n1", t + secs(999)), c.clone(), c.clone()],
+            t
+        )
         .await
-        .unwrap();
+        .unwrap(),
+        [false, true, false],
+        "a live claim holds, whatever the expiry asked; a pair twice in a batch wins once"
+    );
+    assert_eq!(
+        cat.claim_nonces(std::slice::from_ref(&a), t + secs(9))
+            .await
+            .unwrap(),
+        [false],
+        "live until its expiry"
+    );
+    let again = nonce("LTAIa", "n1", t + secs(100));
+    assert_eq!(
+        cat.claim_nonces(&[again.clone(), b.clone()], t + secs(10))
+            .await
+            .unwrap(),
+        [true, false],
+        "an expired claim (not pruned yet) is taken over"
+    );
+    assert_eq!(
+        cat.claim_nonces(std::slice::from_ref(&again), t + secs(50))
+            .await
+            .unwrap(),
+        [false],
+        "and the new claim's expiry holds"
+    );
+}
 
+pub async fn nonces_are_pruned_in_bounded_steps(backend: &dyn Backend) {
+    let cat = backend.open().await;
+    let t = t0();
+    let expired: Vec<SeenNonce> = (0..5)
+        .map(|i| nonce("LTAIa", &format!("old{i}"), t + secs(i)))
+        .collect();
+    let live = nonce("LTAIa", "live", t + secs(600));
+    let mut all = expired.clone();
+    all.push(live.clone());
+    assert!(cat.claim_nonces(&all, t).await.unwrap().iter().all(|w| *w));
+    let now = t + secs(5);
+    assert_eq!(cat.prune_nonces(now, 2).await.unwrap(), 2);
+    assert_eq!(cat.prune_nonces(now, 2).await.unwrap(), 2);
+    assert_eq!(cat.prune_nonces(now, 2).await.unwrap(), 1);
+    assert_eq!(cat.prune_nonces(now, 2).await.unwrap(), 0);
     assert_eq!(
-        sorted(cat.live_nonces(t).await.unwrap()),
-        sorted(vec![a.clone(), b.clone(), c.clone()])
+        cat.claim_nonces(&[live, expired[0].clone()], now)
+            .await
+            .unwrap(),
+        [false, true],
+        "the live claim is kept, a pruned one can be claimed again"
     );
-    assert_eq!(
-        sorted(cat.live_nonces(t + secs(10)).await.unwrap()),
-        sorted(vec![b.clone(), c.clone()]),
-        "a nonce is dead at its expiry"
-    );
-    assert_eq!(cat.prune_nonces(t + secs(20)).await.unwrap(), 2);
-    assert_eq!(
-        sorted(cat.live_nonces(t).await.unwrap()),
-        sorted(vec![c.clone()]),
-        "pruned ones are gone"
-    );
-    assert_eq!(cat.prune_nonces(t + secs(20)).await.unwrap(), 0);
-    // Once pruned, the same nonce can be remembered again.
-    cat.remember_nonces(std::slice::from_ref(&a)).await.unwrap();
-    assert_eq!(
-        sorted(cat.live_nonces(t).await.unwrap()),
-        sorted(vec![a, c])
-    );
+}
+
+pub async fn concurrent_nonce_claims_have_one_winner(backend: &dyn Backend) {
+    let t = clock();
+    let nonces: Vec<SeenNonce> = (0..200)
+        .map(|i| nonce("LTAIa", &format!("{i:04}"), t + secs(900)))
+        .collect();
+    let mut claimers = Vec::new();
+    for handle in 0..4 {
+        let cat = backend.open().await;
+        // Every claimer takes all of them in batches of 25, half of them in reverse order.
+        let mut mine = nonces.clone();
+        if handle % 2 == 1 {
+            mine.reverse();
+        }
+        claimers.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for batch in mine.chunks(25) {
+                let answers = cat.claim_nonces(batch, t).await.unwrap();
+                won.extend(
+                    batch
+                        .iter()
+                        .zip(answers)
+                        .filter(|(_, w)| *w)
+                        .map(|(n, _)| n.nonce.clone()),
+                );
+            }
+            won
+        }));
+    }
+    let mut winners = Vec::new();
+    for claimer in claimers {
+        winners.extend(claimer.await.unwrap());
+    }
+    winners.sort();
+    let expected: Vec<String> = nonces.into_iter().map(|n| n.nonce).collect();
+    assert_eq!(winners, expected, "each nonce won exactly once");
 }
 
 pub async fn nonces_survive_reopen(backend: &dyn Backend) {
     let t = t0();
-    let remembered = vec![
+    let claimed = vec![
         nonce("LTAIa", "n1", t + secs(300)),
         nonce("LTAIb", "n2", t + secs(600)),
     ];
     let cat = backend.open().await;
-    cat.remember_nonces(&remembered).await.unwrap();
+    assert_eq!(cat.claim_nonces(&claimed, t).await.unwrap(), [true, true]);
     drop(cat);
 
     let cat = backend.open().await;
-    assert_eq!(
-        sorted(cat.live_nonces(t).await.unwrap()),
-        sorted(remembered.clone())
-    );
-    assert_eq!(cat.prune_nonces(t + secs(300)).await.unwrap(), 1);
+    assert_eq!(cat.claim_nonces(&claimed, t).await.unwrap(), [false, false]);
+    assert_eq!(cat.prune_nonces(t + secs(300), 100).await.unwrap(), 1);
     drop(cat);
     let cat = backend.open().await;
     assert_eq!(
-        sorted(cat.live_nonces(t).await.unwrap()),
-        sorted(remembered[1..].to_vec())
+        cat.claim_nonces(&claimed, t + secs(300)).await.unwrap(),
+        [true, false]
     );
 }
 

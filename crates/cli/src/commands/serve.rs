@@ -9,15 +9,15 @@ use crate::context::Context;
 use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
 use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
-use xbak_server::nonces::FLUSH_EVERY;
-use std::time::Duration;
 use xbak_server::budget::RequestBudget;
+use xbak_server::nonces::PRUNE_EVERY;
 use xbak_server::{app, AppState, ListenerLimits, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::Regions;
@@ -89,10 +89,7 @@ impl LimitArgs {
         }
         Ok((self.key_rate > 0.0).then(|| RequestBudget {
             per_second: self.key_rate,
-            burst: self
-                .key_burst
-                .unwrap_or(self.key_rate.ceil() as u32)
-                .max(1),
+            burst: self.key_burst.unwrap_or(self.key_rate.ceil() as u32).max(1),
         }))
     }
 }
@@ -101,7 +98,7 @@ impl LimitArgs {
 const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Serves (with the workers, unless `--no-workers`) until Ctrl-C or SIGTERM, then lets every
-/// task finish what it is doing and persists the nonces.
+/// task finish what it is doing.
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let opened = open_state(ctx, &args).await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -112,19 +109,24 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let running = Running {
         metrics: metrics.map(|m| m.serve(opened.state.clone(), &stop)),
-        flusher: tokio::spawn(flush_nonces(opened.state.clone(), stop.clone())),
+        pruner: tokio::spawn(prune_nonces(opened.state.clone(), stop.clone())),
         region_reload: tokio::spawn(crate::context::reload_regions(
             opened.catalog.clone(),
             opened.regions.clone(),
             stop.clone(),
         )),
         workers: (!args.no_workers).then(|| Workers::spawn(&opened, args.bwlimit, &stop)),
-        server: serve(listener, opened.state.clone(), args.limits.listener(), &stop),
+        server: serve(
+            listener,
+            opened.state.clone(),
+            args.limits.listener(),
+            &stop,
+        ),
     };
     shutdown_signal().await;
     info!("shutting down");
     stop.cancel();
-    running.shut_down(&opened.state).await
+    running.shut_down().await
 }
 
 /// The catalog, its regions and the server state over them.
@@ -193,7 +195,8 @@ fn warn_if_few_descriptors(max_connections: usize) {
     if let Some(soft) = soft.filter(|&n| n < max_connections.saturating_add(256)) {
         warn!(
             open_files = soft,
-            max_connections, "ulimit -n is below --max-connections + 256; lower one or raise the other"
+            max_connections,
+            "ulimit -n is below --max-connections + 256; lower one or raise the other"
         );
     }
 }
@@ -201,15 +204,16 @@ fn warn_if_few_descriptors(max_connections: usize) {
 /// The tasks of a running `serve`.
 struct Running {
     metrics: Option<JoinHandle<std::io::Result<()>>>,
-    flusher: JoinHandle<()>,
+    pruner: JoinHandle<()>,
     region_reload: JoinHandle<()>,
     workers: Option<Workers>,
     server: JoinHandle<()>,
 }
 
 impl Running {
-    /// Waits for every task to stop (after `stop` was cancelled), then persists the nonces.
-    async fn shut_down(self, state: &AppState) -> anyhow::Result<()> {
+    /// Waits for every task to stop (after `stop` was cancelled). Nonces need no saving: each
+    /// was claimed in the catalog before its request was answered.
+    async fn shut_down(self) -> anyhow::Result<()> {
         self.server.await?;
         if let Some(metrics) = self.metrics {
             metrics.await??;
@@ -217,9 +221,8 @@ impl Running {
         if let Some(workers) = self.workers {
             workers.finish().await?;
         }
-        self.flusher.await?;
+        self.pruner.await?;
         self.region_reload.await?;
-        state.nonces.flush().await?;
         Ok(())
     }
 }
@@ -308,24 +311,16 @@ async fn feed_metrics(
     }
 }
 
-/// Persists the nonces seen every [`FLUSH_EVERY`] (and prunes expired ones now and then) until
-/// `stop` is cancelled.
-async fn flush_nonces(state: AppState, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
-    let mut n: u64 = 0;
+/// Deletes expired nonce claims from the catalog every [`PRUNE_EVERY`] until `stop` is cancelled.
+async fn prune_nonces(state: AppState, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
-        if let Err(e) = state.nonces.flush().await {
-            warn!(error = %e, "could not persist nonces; will retry");
-        }
-        n += 1;
-        if n.is_multiple_of(300) {
-            if let Err(e) = state.nonces.prune().await {
-                warn!(error = %e, "could not prune nonces");
-            }
+        if let Err(e) = state.nonces.prune().await {
+            warn!(error = %e, "could not prune nonces");
         }
     }
 }
