@@ -14,8 +14,10 @@ use xbak_domain::{
     CopyJob, CopyListing, CopyQuery, CopyStatus, CrossRegionCopy, Instance, InstanceConnection,
     NewBackupRun, NewBackupSet, NewInstance, Policy, Region,
 };
-use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBackup};
+use xbak_domain::{CrossBackupPolicy, LeaseHolder, PolicyChange, PolicyRefusal, RequestedBackup};
 
+mod lease_sql;
+pub mod leases;
 pub mod postgres;
 mod rules;
 pub mod sqlite;
@@ -48,6 +50,8 @@ impl CatalogError {
         matches!(self, CatalogError::Unavailable(_))
     }
 }
+
+pub use leases::{HeldLease, LeasedQueue, PeriodicRun};
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
@@ -203,11 +207,21 @@ pub trait Catalog: Send + Sync + 'static {
     // --- requested backups (a queue claimed with leases, like copy jobs) ---
 
     /// Claims the oldest waiting request, or a claimed one whose lease expired (its worker
-    /// died), with a fresh lease token valid for `lease`; counts the attempt.
+    /// died), with a fresh lease token valid for `lease`, held by this process; counts the attempt.
     async fn claim_requested_backup(
         &self,
         now: Timestamp,
         lease: Duration,
+    ) -> Result<Option<RequestedBackup>> {
+        self.claim_requested_backup_by(now, lease, leases::this_process())
+            .await
+    }
+    /// [`Catalog::claim_requested_backup`], recording `holder` as the lease's holder.
+    async fn claim_requested_backup_by(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        holder: &LeaseHolder,
     ) -> Result<Option<RequestedBackup>>;
     /// Extends a held lease; `LeaseLost` if the token no longer holds it.
     async fn renew_requested_backup(
@@ -276,8 +290,19 @@ pub trait Catalog: Send + Sync + 'static {
     // --- the copy job queue ---
 
     /// Claims the oldest due pending copy whose lease is free or expired, with a fresh lease
-    /// token valid for `lease`. Attempts are counted when an attempt ends, not when claimed.
-    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>>;
+    /// token valid for `lease`, held by this process. Attempts are counted when an attempt
+    /// ends, not when claimed.
+    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {
+        self.claim_copy_job_by(now, lease, leases::this_process())
+            .await
+    }
+    /// [`Catalog::claim_copy_job`], recording `holder` as the lease's holder.
+    async fn claim_copy_job_by(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        holder: &LeaseHolder,
+    ) -> Result<Option<CopyJob>>;
     /// Extends a held lease; `LeaseLost` if the token no longer holds it.
     async fn renew_copy_lease(
         &self,
@@ -363,6 +388,40 @@ pub trait Catalog: Send + Sync + 'static {
     /// Claims the run of `day`'s window (`yyyy-mm-dd`): true for exactly one caller per day and
     /// enabled schedule, however many schedulers ask.
     async fn claim_scheduled_backup(&self, instance_id: i64, day: &str) -> Result<bool>;
+
+    // --- lease holders, periodic runs ---
+
+    /// The leases on `queue` that have not run out at `now` (jobs in progress somewhere), with
+    /// their holders, by id.
+    async fn held_leases(&self, queue: LeasedQueue, now: Timestamp) -> Result<Vec<HeldLease>>;
+    /// Ends the lease on row `id` of `queue` if `lease_token` still holds it (its holder died:
+    /// see [`leases::take_over_dead_leases`]), so the job is claimable at `now`; saved resume
+    /// state is kept. False if the token no longer holds it (another claimer was first).
+    async fn break_lease(
+        &self,
+        queue: LeasedQueue,
+        id: i64,
+        lease_token: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Claims the run of `task` (a schedule, a sweep) for `period` (a day, an hour…): the first
+    /// caller inserts it, with a lease for `lease` held by `holder`; later callers get `None`
+    /// while that lease holds and once the run is finished, and take it over (attempts + 1) when
+    /// the lease ran out (or was broken) unfinished. So each period runs once to completion
+    /// however many workers ask, and a run whose worker died is run again.
+    async fn claim_periodic_run(
+        &self,
+        task: &str,
+        period: &str,
+        now: Timestamp,
+        lease: Duration,
+        holder: &LeaseHolder,
+    ) -> Result<Option<PeriodicRun>>;
+    /// Extends a held periodic run's lease; `LeaseLost` if the token no longer holds it.
+    async fn renew_periodic_run(&self, id: i64, lease_token: &str, until: Timestamp) -> Result<()>;
+    /// Marks the run finished (never claimable again) and releases its lease; `LeaseLost` if the
+    /// token no longer holds it.
+    async fn finish_periodic_run(&self, id: i64, lease_token: &str, now: Timestamp) -> Result<()>;
 
     // --- replay protection and server secrets ---
 

@@ -19,6 +19,7 @@ mod copies;
 mod cross_policy;
 mod errors;
 mod instances;
+mod leases;
 mod migrations;
 mod nonces;
 mod queue;
@@ -38,7 +39,9 @@ use xbak_domain::{
     CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
     NewBackupSet, NewInstance, Policy, Region,
 };
-use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
+use xbak_domain::{CrossBackupPolicy, LeaseHolder, PolicyChange, RequestState, RequestedBackup};
+
+use crate::{HeldLease, LeasedQueue, PeriodicRun};
 
 use errors::{translate_pool, PgResultExt};
 
@@ -247,12 +250,20 @@ impl Catalog for PostgresCatalog {
         ))
     }
 
-    async fn claim_requested_backup(
+    async fn claim_requested_backup_by(
         &self,
         now: Timestamp,
         lease: Duration,
+        holder: &LeaseHolder,
     ) -> Result<Option<RequestedBackup>> {
-        write!(self, |tx| requests::claim_requested_backup(&tx, now, lease))
+        write!(self, |tx| async {
+            let claimed = requests::claim_requested_backup(&tx, now, lease).await?;
+            if let Some(r) = &claimed {
+                let token = r.lease_token.as_deref().unwrap_or_default();
+                leases::record_holder(&tx, "backup_requests", r.id, token, holder).await?;
+            }
+            Ok(claimed)
+        })
     }
 
     async fn renew_requested_backup(
@@ -359,8 +370,19 @@ impl Catalog for PostgresCatalog {
         read!(self, |c| retention::copy_freshness(c))
     }
 
-    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {
-        write!(self, |tx| queue::claim_copy_job(&tx, now, lease))
+    async fn claim_copy_job_by(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        holder: &LeaseHolder,
+    ) -> Result<Option<CopyJob>> {
+        write!(self, |tx| async {
+            let claimed = queue::claim_copy_job(&tx, now, lease).await?;
+            if let Some(job) = &claimed {
+                leases::record_holder(&tx, "copies", job.copy_id, &job.lease_token, holder).await?;
+            }
+            Ok(claimed)
+        })
     }
 
     async fn renew_copy_lease(
@@ -522,6 +544,59 @@ impl Catalog for PostgresCatalog {
             &tx,
             instance_id,
             day
+        ))
+    }
+
+    async fn held_leases(&self, queue: LeasedQueue, now: Timestamp) -> Result<Vec<HeldLease>> {
+        read!(self, |c| leases::held_leases(c, queue, now))
+    }
+
+    async fn break_lease(
+        &self,
+        queue: LeasedQueue,
+        id: i64,
+        lease_token: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        write!(self, |tx| leases::break_lease(
+            &tx,
+            queue,
+            id,
+            lease_token,
+            now
+        ))
+    }
+
+    async fn claim_periodic_run(
+        &self,
+        task: &str,
+        period: &str,
+        now: Timestamp,
+        lease: Duration,
+        holder: &LeaseHolder,
+    ) -> Result<Option<PeriodicRun>> {
+        write_quiet!(self, |tx| leases::claim_periodic_run(
+            &tx, task, period, now, lease, holder
+        ))
+    }
+
+    async fn renew_periodic_run(&self, id: i64, lease_token: &str, until: Timestamp) -> Result<()> {
+        write_quiet!(self, |tx| leases::update_periodic_run(
+            &tx,
+            false,
+            id,
+            lease_token,
+            until
+        ))
+    }
+
+    async fn finish_periodic_run(&self, id: i64, lease_token: &str, now: Timestamp) -> Result<()> {
+        write_quiet!(self, |tx| leases::update_periodic_run(
+            &tx,
+            true,
+            id,
+            lease_token,
+            now
         ))
     }
 

@@ -15,6 +15,7 @@ mod copies;
 mod cross_policy;
 mod errors;
 mod instances;
+mod leases;
 mod migrations;
 mod nonces;
 mod pool;
@@ -34,7 +35,9 @@ use xbak_domain::{
     CopyJob, CopyListing, CopyQuery, CrossRegionCopy, Instance, InstanceConnection, NewBackupRun,
     NewBackupSet, NewInstance, Policy, Region,
 };
-use xbak_domain::{CrossBackupPolicy, PolicyChange, RequestState, RequestedBackup};
+use xbak_domain::{CrossBackupPolicy, LeaseHolder, PolicyChange, RequestState, RequestedBackup};
+
+use crate::{HeldLease, LeasedQueue, PeriodicRun};
 
 pub use bulk::BulkCopies;
 use errors::SqlResultExt;
@@ -245,13 +248,22 @@ impl Catalog for SqliteCatalog {
         Ok(outcome?)
     }
 
-    async fn claim_requested_backup(
+    async fn claim_requested_backup_by(
         &self,
         now: Timestamp,
         lease: Duration,
+        holder: &LeaseHolder,
     ) -> Result<Option<RequestedBackup>> {
-        self.write(move |tx| requests::claim_requested_backup(tx, now, lease))
-            .await
+        let holder = holder.clone();
+        self.write(move |tx| {
+            let claimed = requests::claim_requested_backup(tx, now, lease)?;
+            if let Some(r) = &claimed {
+                let token = r.lease_token.as_deref().unwrap_or_default();
+                leases::record_holder(tx, "backup_requests", r.id, token, &holder)?;
+            }
+            Ok(claimed)
+        })
+        .await
     }
 
     async fn renew_requested_backup(
@@ -480,9 +492,21 @@ impl Catalog for SqliteCatalog {
         self.read(retention::copy_freshness).await
     }
 
-    async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {
-        self.write(move |tx| queue::claim_copy_job(tx, now, lease))
-            .await
+    async fn claim_copy_job_by(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        holder: &LeaseHolder,
+    ) -> Result<Option<CopyJob>> {
+        let holder = holder.clone();
+        self.write(move |tx| {
+            let claimed = queue::claim_copy_job(tx, now, lease)?;
+            if let Some(job) = &claimed {
+                leases::record_holder(tx, "copies", job.copy_id, &job.lease_token, &holder)?;
+            }
+            Ok(claimed)
+        })
+        .await
     }
 
     async fn renew_copy_lease(
@@ -530,6 +554,50 @@ impl Catalog for SqliteCatalog {
 
     async fn next_copy_due(&self) -> Result<Option<Timestamp>> {
         self.read(queue::next_copy_due).await
+    }
+
+    async fn held_leases(&self, queue: LeasedQueue, now: Timestamp) -> Result<Vec<HeldLease>> {
+        self.read(move |conn| leases::held_leases(conn, queue, now))
+            .await
+    }
+
+    async fn break_lease(
+        &self,
+        queue: LeasedQueue,
+        id: i64,
+        lease_token: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let token = lease_token.to_string();
+        self.write(move |tx| leases::break_lease(tx, queue, id, &token, now))
+            .await
+    }
+
+    async fn claim_periodic_run(
+        &self,
+        task: &str,
+        period: &str,
+        now: Timestamp,
+        lease: Duration,
+        holder: &LeaseHolder,
+    ) -> Result<Option<PeriodicRun>> {
+        let (task, period, holder) = (task.to_string(), period.to_string(), holder.clone());
+        self.write_quiet(move |tx| {
+            leases::claim_periodic_run(tx, &task, &period, now, lease, &holder)
+        })
+        .await
+    }
+
+    async fn renew_periodic_run(&self, id: i64, lease_token: &str, until: Timestamp) -> Result<()> {
+        let token = lease_token.to_string();
+        self.write_quiet(move |tx| leases::update_periodic_run(tx, false, id, &token, until))
+            .await
+    }
+
+    async fn finish_periodic_run(&self, id: i64, lease_token: &str, now: Timestamp) -> Result<()> {
+        let token = lease_token.to_string();
+        self.write_quiet(move |tx| leases::update_periodic_run(tx, true, id, &token, now))
+            .await
     }
 
     async fn remember_nonces(&self, nonces: &[SeenNonce]) -> Result<()> {
