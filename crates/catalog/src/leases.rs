@@ -7,7 +7,11 @@
 //! same lease one wins) and claims the job as usual, instead of waiting for the lease to run
 //! out. Holders on other hosts, or alive, keep their leases until they expire.
 
+use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::Utc;
 
 use xbak_domain::time::Timestamp;
 use xbak_domain::LeaseHolder;
@@ -105,6 +109,55 @@ pub async fn take_over_dead_leases(
         }
     }
     Ok(found)
+}
+
+/// Runs `work` at most once to completion for `task` and `period` across every process on the
+/// catalog ([`Catalog::claim_periodic_run`]; a dead holder on this host is taken over at once),
+/// renewing the claim's lease (`lease`) meanwhile, then marks the run finished. `Ok(None)` when
+/// another worker holds or finished the run.
+pub async fn once_per_period<T>(
+    catalog: &dyn Catalog,
+    task: &str,
+    period: &str,
+    lease: Duration,
+    work: impl Future<Output = T>,
+) -> Result<Option<T>> {
+    let claim = || catalog.claim_periodic_run(task, period, Utc::now(), lease, this_process());
+    let mut run = claim().await?;
+    if run.is_none()
+        && !take_over_dead_leases(catalog, LeasedQueue::PeriodicRuns, Utc::now())
+            .await?
+            .broken
+            .is_empty()
+    {
+        run = claim().await?;
+    }
+    let Some(run) = run else {
+        return Ok(None);
+    };
+    let renewing = async {
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            let until = Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
+            match catalog.renew_periodic_run(run.id, &run.lease_token, until).await {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(task, period, error = %e, "cannot renew the periodic run's lease");
+                    if matches!(e, crate::CatalogError::LeaseLost(_)) {
+                        return std::future::pending::<std::convert::Infallible>().await;
+                    }
+                }
+            }
+        }
+    };
+    let out = tokio::select! {
+        out = work => out,
+        never = renewing => match never {},
+    };
+    catalog
+        .finish_periodic_run(run.id, &run.lease_token, Utc::now())
+        .await?;
+    Ok(Some(out))
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
