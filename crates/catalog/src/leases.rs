@@ -139,7 +139,10 @@ pub async fn once_per_period<T>(
         loop {
             tokio::time::sleep(lease / 3).await;
             let until = Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
-            match catalog.renew_periodic_run(run.id, &run.lease_token, until).await {
+            match catalog
+                .renew_periodic_run(run.id, &run.lease_token, until)
+                .await
+            {
                 Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(task, period, error = %e, "cannot renew the periodic run's lease");

@@ -81,7 +81,9 @@ impl RequestedBackups {
     /// is no longer running (taken over at once).
     async fn claim(&self) -> Result<Option<RequestedBackup>, CatalogError> {
         let catalog = self.catalog.as_ref();
-        let claimed = catalog.claim_requested_backup(Utc::now(), Self::LEASE).await?;
+        let claimed = catalog
+            .claim_requested_backup(Utc::now(), Self::LEASE)
+            .await?;
         if claimed.is_some() {
             return Ok(claimed);
         }
@@ -89,7 +91,9 @@ impl RequestedBackups {
         if found.broken.is_empty() {
             return Ok(None);
         }
-        catalog.claim_requested_backup(Utc::now(), Self::LEASE).await
+        catalog
+            .claim_requested_backup(Utc::now(), Self::LEASE)
+            .await
     }
 
     /// Takes one claimed request, renewing its lease meanwhile, and records how it ended.

@@ -77,7 +77,11 @@ async fn log_events(mut events: broadcast::Receiver<CopyEvent>) {
 }
 
 /// Logs the copy queue's counts every `every` until `stop`.
-async fn report_counts(catalog: std::sync::Arc<dyn Catalog>, every: Duration, stop: CancellationToken) {
+async fn report_counts(
+    catalog: std::sync::Arc<dyn Catalog>,
+    every: Duration,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {

@@ -66,9 +66,8 @@ impl Workers {
         let stopped = stop.clone().cancelled_owned();
         let retention = tokio::spawn(async move { retention.run(every, stopped).await });
         let agent = BackupAgent::new(catalog.clone(), AgentConfig::default());
-        let scheduler = tokio::spawn(
-            BackupScheduler::new(agent.clone()).run(stop.clone().cancelled_owned()),
-        );
+        let scheduler =
+            tokio::spawn(BackupScheduler::new(agent.clone()).run(stop.clone().cancelled_owned()));
         let requests = RequestedBackups::new(agent, catalog);
         let requested_backups = tokio::spawn(requests.run(stop.clone().cancelled_owned()));
         let workers = Workers {
