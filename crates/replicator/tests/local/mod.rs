@@ -172,12 +172,13 @@ impl Catalog for StealingCatalog {
             .change_cross_backup_policy(instance_id, change, now)
             .await
     }
-    async fn claim_requested_backup(
+    async fn claim_requested_backup_by(
         &self,
         now: xbak_domain::time::Timestamp,
         lease: Duration,
+        holder: &xbak_domain::LeaseHolder,
     ) -> xbak_catalog::Result<Option<xbak_domain::RequestedBackup>> {
-        self.inner.claim_requested_backup(now, lease).await
+        self.inner.claim_requested_backup_by(now, lease, holder).await
     }
     async fn renew_requested_backup(
         &self,
@@ -373,12 +374,57 @@ impl Catalog for StealingCatalog {
     async fn copy_freshness(&self) -> xbak_catalog::Result<Vec<xbak_catalog::CopyFreshness>> {
         self.inner.copy_freshness().await
     }
-    async fn claim_copy_job(
+    async fn claim_copy_job_by(
         &self,
         now: xbak_domain::time::Timestamp,
         lease: Duration,
+        holder: &xbak_domain::LeaseHolder,
     ) -> xbak_catalog::Result<Option<xbak_domain::CopyJob>> {
-        self.inner.claim_copy_job(now, lease).await
+        self.inner.claim_copy_job_by(now, lease, holder).await
+    }
+    async fn held_leases(
+        &self,
+        queue: xbak_catalog::LeasedQueue,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<Vec<xbak_catalog::HeldLease>> {
+        self.inner.held_leases(queue, now).await
+    }
+    async fn break_lease(
+        &self,
+        queue: xbak_catalog::LeasedQueue,
+        id: i64,
+        token: &str,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<bool> {
+        self.inner.break_lease(queue, id, token, now).await
+    }
+    async fn claim_periodic_run(
+        &self,
+        task: &str,
+        period: &str,
+        now: xbak_domain::time::Timestamp,
+        lease: Duration,
+        holder: &xbak_domain::LeaseHolder,
+    ) -> xbak_catalog::Result<Option<xbak_catalog::PeriodicRun>> {
+        self.inner
+            .claim_periodic_run(task, period, now, lease, holder)
+            .await
+    }
+    async fn renew_periodic_run(
+        &self,
+        id: i64,
+        token: &str,
+        until: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<()> {
+        self.inner.renew_periodic_run(id, token, until).await
+    }
+    async fn finish_periodic_run(
+        &self,
+        id: i64,
+        token: &str,
+        now: xbak_domain::time::Timestamp,
+    ) -> xbak_catalog::Result<()> {
+        self.inner.finish_periodic_run(id, token, now).await
     }
     async fn renew_copy_lease(
         &self,
