@@ -14,12 +14,14 @@ use xbak_domain::{
     CopyJob, CopyListing, CopyQuery, CopyStatus, CrossRegionCopy, Instance, InstanceConnection,
     NewBackupRun, NewBackupSet, NewInstance, Policy, Region,
 };
-use xbak_domain::{CrossBackupPolicy, PolicyChange, PolicyRefusal, RequestedBackup};
+use xbak_domain::{CrossBackupPolicy, LeaseHolder, PolicyChange, PolicyRefusal, RequestedBackup};
 
 #[macro_use]
 mod methods;
 #[cfg(feature = "testing")]
 pub mod faulty;
+mod lease_sql;
+pub mod leases;
 pub mod postgres;
 mod rules;
 pub mod sqlite;
@@ -157,3 +159,24 @@ macro_rules! declare_catalog {
 }
 
 catalog_methods!(declare_catalog!);
+
+pub use leases::{HeldLease, LeasedQueue, PeriodicRun};
+
+/// Claims recorded as held by this process ([`leases::this_process`]).
+impl dyn Catalog {
+    /// [`Catalog::claim_requested_backup_by`] this process.
+    pub async fn claim_requested_backup(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<RequestedBackup>> {
+        self.claim_requested_backup_by(now, lease, leases::this_process())
+            .await
+    }
+
+    /// [`Catalog::claim_copy_job_by`] this process.
+    pub async fn claim_copy_job(&self, now: Timestamp, lease: Duration) -> Result<Option<CopyJob>> {
+        self.claim_copy_job_by(now, lease, leases::this_process())
+            .await
+    }
+}

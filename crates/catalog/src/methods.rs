@@ -91,9 +91,10 @@ macro_rules! catalog_methods {
             // --- requested backups (a queue claimed with leases, like copy jobs) ---
 
             /// Claims the oldest waiting request, or a claimed one whose lease expired (its worker
-            /// died), with a fresh lease token valid for `lease`; counts the attempt.
-            write fn claim_requested_backup(now: Timestamp, lease: Duration) -> Result<Option<RequestedBackup>>
-                => requests::claim_requested_backup(now, lease);
+            /// died), with a fresh lease token valid for `lease` held by `holder`; counts the
+            /// attempt. `<dyn Catalog>::claim_requested_backup` claims for this process.
+            write fn claim_requested_backup_by(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<RequestedBackup>>
+                => leases::claim_requested_backup(now, lease, holder);
 
             /// Extends a held lease; `LeaseLost` if the token no longer holds it.
             quiet fn renew_requested_backup(id: i64, lease_token: &str, until: Timestamp) -> Result<()>
@@ -171,9 +172,10 @@ macro_rules! catalog_methods {
             // --- the copy job queue ---
 
             /// Claims the oldest due pending copy whose lease is free or expired, with a fresh lease
-            /// token valid for `lease`. Attempts are counted when an attempt ends, not when claimed.
-            write fn claim_copy_job(now: Timestamp, lease: Duration) -> Result<Option<CopyJob>>
-                => queue::claim_copy_job(now, lease);
+            /// token valid for `lease` held by `holder`. Attempts are counted when an attempt ends,
+            /// not when claimed. `<dyn Catalog>::claim_copy_job` claims for this process.
+            write fn claim_copy_job_by(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<CopyJob>>
+                => leases::claim_copy_job(now, lease, holder);
 
             /// Extends a held lease; `LeaseLost` if the token no longer holds it.
             write fn renew_copy_lease(copy_id: i64, lease_token: &str, until: Timestamp) -> Result<()>
@@ -268,6 +270,37 @@ macro_rules! catalog_methods {
             write fn claim_scheduled_backup(instance_id: i64, day: &str) -> Result<bool>
                 => agent::claim_scheduled_backup(instance_id, day);
 
+            // --- lease holders, periodic runs ---
+
+            /// The leases on `queue` that have not run out at `now` (jobs in progress somewhere), with
+            /// their holders, by id.
+            read fn held_leases(queue: LeasedQueue, now: Timestamp) -> Result<Vec<HeldLease>>
+                => leases::held_leases(queue, now);
+
+            /// Ends the lease on row `id` of `queue` if `lease_token` still holds it (its holder died:
+            /// see [`leases::take_over_dead_leases`](crate::leases::take_over_dead_leases)), so the job
+            /// is claimable at `now`; saved resume state is kept. False if the token no longer holds
+            /// it (another claimer was first).
+            write fn break_lease(queue: LeasedQueue, id: i64, lease_token: &str, now: Timestamp) -> Result<bool>
+                => leases::break_lease(queue, id, lease_token, now);
+
+            /// Claims the run of `task` (a schedule, a sweep) for `period` (a day, an hour…): the first
+            /// caller inserts it, with a lease for `lease` held by `holder`; later callers get `None`
+            /// while that lease holds and once the run is finished, and take it over (attempts + 1) when
+            /// the lease ran out (or was broken) unfinished. So each period runs once to completion
+            /// however many workers ask, and a run whose worker died is run again.
+            quiet fn claim_periodic_run(task: &str, period: &str, now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<PeriodicRun>>
+                => leases::claim_periodic_run(task, period, now, lease, holder);
+
+            /// Extends a held periodic run's lease; `LeaseLost` if the token no longer holds it.
+            quiet fn renew_periodic_run(id: i64, lease_token: &str, until: Timestamp) -> Result<()>
+                => leases::update_periodic_run(false, id, lease_token, until);
+
+            /// Marks the run finished (never claimable again) and releases its lease; `LeaseLost` if the
+            /// token no longer holds it.
+            quiet fn finish_periodic_run(id: i64, lease_token: &str, now: Timestamp) -> Result<()>
+                => leases::update_periodic_run(true, id, lease_token, now);
+
             // --- replay protection and server secrets ---
 
             /// Claims each nonce for its AccessKey until its `expires_at`, durably and in one
@@ -306,11 +339,12 @@ macro_rules! implement_catalog {
                 AccessKey, Account, BackupMethod, BackupRun, BackupSchedule, BackupSet,
                 BackupSetDetails, CopyJob, CopyListing, CopyQuery, CrossBackupPolicy,
                 CrossRegionCopy, Instance, InstanceConnection, NewBackupRun, NewBackupSet,
-                NewInstance, Policy, PolicyChange, Region, RequestedBackup,
+                LeaseHolder, NewInstance, Policy, PolicyChange, Region, RequestedBackup,
             };
             use $crate::{
-                Catalog, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject, PolicyChangeError,
-                PolicyChanged, RecordedBackupSet, Result, SeenNonce,
+                Catalog, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject, HeldLease,
+                LeasedQueue, PeriodicRun, PolicyChangeError, PolicyChanged, RecordedBackupSet,
+                Result, SeenNonce,
             };
 
             #[async_trait::async_trait]

@@ -31,6 +31,9 @@ struct Cli {
 enum Command {
     /// Run the API, the download route and the copy workers in one process.
     Serve(commands::serve::Args),
+    /// Run the background work of `serve` (copies, retention, scheduled and requested backups)
+    /// without the API; any number of workers may share one catalog.
+    Worker(commands::worker::Args),
     /// Manage regions (object stores).
     #[command(subcommand)]
     Region(commands::region::Cmd),
@@ -68,7 +71,7 @@ fn main() -> std::process::ExitCode {
     // SAFETY: umask only swaps the process's file-creation mask; no memory is involved.
     unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
-    let serving = matches!(cli.command, Command::Serve(_));
+    let serving = matches!(cli.command, Command::Serve(_) | Command::Worker(_));
     context::init_tracing(serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,6 +87,7 @@ fn main() -> std::process::ExitCode {
         let ctx = context::Context::new(cli.data_dir, cli.catalog);
         match cli.command {
             Command::Serve(a) => commands::serve::run(&ctx, a).await,
+            Command::Worker(a) => commands::worker::run(&ctx, a).await,
             Command::Region(c) => commands::region::run(&ctx, c).await,
             Command::Account(c) => commands::account::run(&ctx, c).await,
             Command::Instance(c) => commands::instance::run(&ctx, c).await,

@@ -9,46 +9,6 @@ use common::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-const DSN: &str = "mysql://root@127.0.0.1:3306";
-
-fn mariadb(sql: &str) {
-    let out = std::process::Command::new("mariadb")
-        .args([
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            "3306",
-            "-u",
-            "root",
-            "-e",
-            sql,
-        ])
-        .output()
-        .expect("the mariadb client is installed (bash .ci/db-tools.sh)");
-    assert!(
-        out.status.success(),
-        "MariaDB must run on 127.0.0.1:3306: {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct DropDatabase(String);
-
-impl Drop for DropDatabase {
-    fn drop(&mut self) {
-        mariadb(&format!("DROP DATABASE IF EXISTS `{}`", self.0));
-    }
-}
-
-/// `xbak instance create ID` of a MariaDB 10.11 HA instance in cn-hangzhou for account alice,
-/// with `nodes` (instance numbers and DSNs); returns what it printed.
-fn create_mariadb_instance(data: &DataDir, id: &str, nodes: &[&str]) -> String {
-    let mut args = common::instance_args(id, "MariaDB", "10.11");
-    args.extend_from_slice(nodes);
-    data.ok(&args)
-}
-
 #[test]
 fn backups_are_run_scheduled_and_restored_through_links() {
     let db = format!("xbak_cli_{}", std::process::id());

@@ -10,20 +10,6 @@ use std::time::{Duration, Instant};
 use xbak_storage::resumable::PARTS_IN_FLIGHT;
 use xbak_storage::PART_SIZE;
 
-/// Largest staging file under a region folder (how far a copy got).
-fn staged_bytes(data: &DataDir, region: &str) -> u64 {
-    let mut files = Vec::new();
-    walk(&data.path().join("regions").join(region), &mut files);
-    let visible = data.visible_files(region);
-    files
-        .iter()
-        .filter(|p| !visible.contains(p))
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .max()
-        .unwrap_or(0)
-}
-
 /// Bytes a process has written so far (`wchar` of `/proc/<pid>/io`: every write, the copy's
 /// and the catalog's alike, so an upper bound of what it sent to the destination).
 fn bytes_written_by(pid: u32) -> u64 {

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod copy;
 pub mod copy_event;
 pub mod instance;
+pub mod lease;
 pub mod naming;
 pub mod policy;
 pub mod query;
@@ -27,6 +28,7 @@ pub use instance::{
     AccessKey, Account, Category, CrossBackupPolicy, Instance, NewInstance, Policy, Region,
     StorageType,
 };
+pub use lease::LeaseHolder;
 pub use policy::{PolicyChange, PolicyRefusal, RequestState, RequestedBackup};
 pub use query::{CopyListing, CopyQuery, PageSize};
 

@@ -36,5 +36,5 @@ pub use backoff::Backoff;
 pub use config::ReplicatorConfig;
 pub use error::ReplicatorError;
 pub use replicator::{regions_from_catalog, Replicator, RunSummary};
-pub use retention::{Retention, RetentionSummary};
+pub use retention::{sweep_period, Retention, RetentionSummary};
 pub use xbak_domain::CopyEvent;

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
-use xbak_catalog::{Catalog, CatalogError};
+use xbak_catalog::leases::take_over_dead_leases;
+use xbak_catalog::{Catalog, CatalogError, HeldLease, LeasedQueue};
 use xbak_domain::CopyEvent;
 use xbak_storage::{RegionStore, Regions};
 
@@ -27,7 +28,7 @@ pub struct Replicator {
 }
 
 /// What one [`Replicator::run_once`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
     /// Copies published and recorded Completed.
     pub completed: u64,
@@ -40,6 +41,9 @@ pub struct RunSummary {
     /// Attempts abandoned because their lease was lost, or whose outcome could not be
     /// recorded; their jobs are attempted again once the lease runs out.
     pub abandoned: u64,
+    /// Due jobs left alone because a live worker (on this host, or on another one until its
+    /// lease runs out) holds them, with their holders and lease ends.
+    pub skipped: Vec<HeldLease>,
 }
 
 impl RunSummary {
@@ -111,10 +115,16 @@ impl Replicator {
                 Some(joined) => summary.add(joined_outcome(joined)),
             }
         }
-        match claim_error {
-            Some(e) => Err(e.into()),
-            None => Ok(summary),
+        if let Some(e) = claim_error {
+            return Err(e.into());
         }
+        // Every lease still held is another worker's: ours all ended above.
+        summary.skipped = self
+            .context
+            .catalog
+            .held_leases(LeasedQueue::Copies, Utc::now())
+            .await?;
+        Ok(summary)
     }
 
     /// Sweeps staging, then claims and runs copies until `shutdown` resolves, sleeping while
@@ -161,16 +171,25 @@ impl Replicator {
     }
 
     /// Claims and starts copies until `concurrency` run: `Ok(true)` when they do, `Ok(false)`
-    /// when nothing more is claimable now.
+    /// when nothing more is claimable now. With nothing claimable, the jobs of holders on this
+    /// host that are no longer running are taken over at once rather than after their leases.
     async fn fill(&self, tasks: &mut JoinSet<Outcome>) -> Result<bool, CatalogError> {
+        let catalog = self.context.catalog.as_ref();
+        let mut took_over = false;
         while tasks.len() < self.concurrency() {
-            let claimed = self
-                .context
-                .catalog
+            match catalog
                 .claim_copy_job(Utc::now(), self.context.config.lease)
-                .await?;
-            match claimed {
+                .await?
+            {
                 Some(job) => self.spawn(tasks, job),
+                None if !took_over => {
+                    took_over = true;
+                    let found =
+                        take_over_dead_leases(catalog, LeasedQueue::Copies, Utc::now()).await?;
+                    if found.broken.is_empty() {
+                        return Ok(false);
+                    }
+                }
                 None => return Ok(false),
             }
         }

@@ -26,6 +26,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use xbak_catalog::leases::once_per_period;
 use xbak_catalog::{Catalog, ExpiringObject};
 use xbak_domain::time::Timestamp;
 use xbak_storage::{RegionStore, Regions, StorageError};
@@ -154,25 +155,44 @@ impl Retention {
         }
     }
 
-    /// Sweeps now and then every `every` until `shutdown` resolves.
+    /// Sweeps once per period of `every` (aligned on the Unix epoch) until `shutdown` resolves:
+    /// of several sweepers on one catalog, one sweeps each period (a periodic run claimed in the
+    /// catalog; one whose sweeper died is taken up again).
     pub async fn run(&self, every: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+        let every = every.max(Duration::from_secs(1));
+        let mut tick = tokio::time::interval(every.min(Self::LOOK_EVERY));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = tick.tick() => {}
             }
-            match self.sweep(Utc::now()).await {
-                Ok(s) if s.deleted > 0 || s.failed > 0 => {
-                    tracing::info!(deleted = s.deleted, failed = s.failed, "retention sweep")
+            let now = Utc::now();
+            let period = sweep_period(now, every);
+            let swept = once_per_period(
+                self.catalog.as_ref(),
+                "retention",
+                &period,
+                Self::LEASE,
+                self.sweep(now),
+            )
+            .await;
+            match swept {
+                Ok(Some(Ok(s))) => {
+                    tracing::info!(period = %period, deleted = s.deleted, failed = s.failed, "retention sweep")
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                Ok(Some(Err(e))) => tracing::warn!(error = %e, "retention sweep failed"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot claim the retention sweep"),
             }
         }
     }
+
+    /// Longest wait before looking whether this period's sweep is still to run.
+    const LOOK_EVERY: Duration = Duration::from_secs(60);
+    /// How long a claimed sweep stays this sweeper's without renewal (renewed while it runs).
+    const LEASE: Duration = Duration::from_secs(60);
 
     async fn delete(&self, region_id: &str, key: &str) -> Result<(), String> {
         let store = match self.regions.get(region_id) {
@@ -198,4 +218,11 @@ impl Retention {
             Err(e) => Err(e.to_string()),
         }
     }
+}
+
+/// The name of the sweep period `now` falls in: `every` in seconds and the period's number since
+/// the Unix epoch (`3600s/491234`).
+pub fn sweep_period(now: Timestamp, every: Duration) -> String {
+    let secs = every.as_secs().max(1);
+    format!("{secs}s/{}", now.timestamp().max(0) as u64 / secs)
 }

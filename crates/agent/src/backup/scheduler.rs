@@ -1,12 +1,14 @@
-//! Daily scheduled backups, run by `xbak serve`: every [`BackupScheduler::TICK`], each enabled
-//! schedule whose window is open and whose day has not been claimed yet is claimed in the
-//! catalog (exactly one of several schedulers wins) and run. Runs go one at a time, so a
+//! Daily scheduled backups, run by `xbak serve` and `xbak worker`: every
+//! [`BackupScheduler::TICK`], each enabled schedule whose window is open and whose day has not
+//! run yet is claimed in the catalog as a periodic run (exactly one of several schedulers wins;
+//! one whose worker died is taken up again) and run. Runs go one at a time, so a
 //! scheduler never backs up two instances at once.
 
 use super::{BackupAgent, BackupRequest};
 use chrono::Utc;
 use std::future::Future;
 use std::time::Duration;
+use xbak_catalog::leases::once_per_period;
 
 /// Runs the daily schedules with a [`BackupAgent`].
 pub struct BackupScheduler {
@@ -17,6 +19,8 @@ pub struct BackupScheduler {
 impl BackupScheduler {
     /// How often schedules are looked at.
     pub const TICK: Duration = Duration::from_secs(30);
+    /// How long a claimed day's run stays this worker's without renewal (renewed while it runs).
+    pub const LEASE: Duration = Duration::from_secs(60);
 
     pub fn new(agent: BackupAgent) -> Self {
         BackupScheduler {
@@ -62,17 +66,6 @@ impl BackupScheduler {
                 continue;
             }
             let day = schedule.window_day(now);
-            match catalog
-                .claim_scheduled_backup(schedule.instance_id, &day)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    tracing::warn!(instance = schedule.instance_id, error = %e, "cannot claim a scheduled backup");
-                    continue;
-                }
-            }
             let Some(db_instance_id) = self.db_instance_id(schedule.instance_id).await else {
                 continue;
             };
@@ -83,9 +76,31 @@ impl BackupScheduler {
                 database: schedule.database.clone(),
                 trigger: "scheduled".into(),
             };
-            tracing::info!(instance = %db_instance_id, day = %day, method = schedule.method.as_str(), "scheduled backup starting");
+            // One run per schedule and day across every worker on the catalog; a run whose
+            // worker died is taken up again (see `xbak_catalog::leases::once_per_period`).
+            let task = format!("schedule:{}", schedule.instance_id);
+            let run = once_per_period(catalog.as_ref(), &task, &day, Self::LEASE, async {
+                tracing::info!(instance = %db_instance_id, day = %day, method = schedule.method.as_str(), "scheduled backup starting");
+                self.agent.run(&req, &|_| {}).await
+            })
+            .await;
+            let outcome = match run {
+                Ok(Some(outcome)) => outcome,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(instance = schedule.instance_id, error = %e, "cannot claim a scheduled backup");
+                    continue;
+                }
+            };
             ran += 1;
-            match self.agent.run(&req, &|_| {}).await {
+            // Shown by `xbak schedule list`; the periodic run is what keeps the day to one run.
+            if let Err(e) = catalog
+                .claim_scheduled_backup(schedule.instance_id, &day)
+                .await
+            {
+                tracing::warn!(instance = schedule.instance_id, error = %e, "cannot record the schedule's last run day");
+            }
+            match outcome {
                 Ok(o) => tracing::info!(
                     instance = %db_instance_id,
                     set = o.backup_set.id,

@@ -16,7 +16,11 @@ use crate::{CatalogError, Result};
 const MIGRATION_LOCK: i64 = 0x7862_616b;
 
 /// `(version, script)`, in ascending order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1_INITIAL), (2, V2_BACKUP_REQUESTS)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1_INITIAL),
+    (2, V2_BACKUP_REQUESTS),
+    (3, super::leases::V3_LEASE_HOLDERS),
+];
 
 const V1_INITIAL: &str = r#"
 CREATE TABLE accounts (

@@ -19,6 +19,7 @@ mod copies;
 mod cross_policy;
 mod errors;
 mod instances;
+mod leases;
 mod migrations;
 mod nonces;
 mod queue;

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use crate::LeasedQueue;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
-    BackupMethod, BackupSchedule, BackupSetDetails, CopyQuery, InstanceConnection, NewBackupRun,
-    NewBackupSet, NewInstance, Policy, PolicyChange, Region,
+    BackupMethod, BackupSchedule, BackupSetDetails, CopyQuery, InstanceConnection, LeaseHolder,
+    NewBackupRun, NewBackupSet, NewInstance, Policy, PolicyChange, Region,
 };
 
 /// An argument as the caller passes it, turned into a value that can move to another thread.
@@ -95,6 +96,7 @@ by_value!(
     Timestamp,
     Duration,
     BackupMethod,
+    LeasedQueue,
     Option<i64>,
     Option<Timestamp>
 );
@@ -128,5 +130,6 @@ by_clone!(
     CopyQuery,
     InstanceConnection,
     NewBackupRun,
-    BackupSchedule
+    BackupSchedule,
+    LeaseHolder
 );

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, V5_RUN_HEARTBEATS),
     (6, V6_LISTING_DAYS),
     (7, V7_BACKUP_REQUESTS),
+    (8, super::leases::V8_LEASE_HOLDERS),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
@@ -450,7 +451,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(migrate(&mut conn).unwrap(), vec![6, 7]);
+        assert_eq!(migrate(&mut conn).unwrap(), vec![6, 7, 8]);
         let days: Vec<(i64, String, i64, i64)> = conn
             .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3")
             .unwrap()

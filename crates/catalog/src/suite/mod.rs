@@ -12,6 +12,7 @@
 
 mod agent;
 mod cross_policy;
+mod leases;
 mod listing;
 mod nonces;
 mod queue;
@@ -33,6 +34,7 @@ use xbak_domain::{
 
 pub use agent::*;
 pub use cross_policy::*;
+pub use leases::*;
 pub use listing::*;
 pub use nonces::*;
 pub use queue::*;
@@ -106,6 +108,12 @@ macro_rules! catalog_test_suite {
             concurrent_enables_request_one_backup,
             concurrent_request_claimers_never_share_a_request,
             concurrent_partial_changes_all_stick,
+            a_dead_holders_copy_is_taken_over_at_once,
+            live_and_remote_holders_keep_their_leases,
+            a_dead_holders_requested_backup_is_taken_over,
+            periodic_runs_run_once_per_period,
+            unfinished_periodic_runs_are_taken_up_again,
+            concurrent_periodic_claimers_get_one_run,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

@@ -229,7 +229,12 @@ pub async fn enabling_queues_the_recent_set_or_requests_a_backup(backend: &dyn B
 }
 
 /// An instance with a waiting request; returns its id.
-async fn requested(cat: &dyn Catalog, account_id: i64, name: &str, now: Timestamp) -> i64 {
+pub(super) async fn requested(
+    cat: &dyn Catalog,
+    account_id: i64,
+    name: &str,
+    now: Timestamp,
+) -> i64 {
     let inst = cat
         .create_instance(&new_instance(account_id, name))
         .await

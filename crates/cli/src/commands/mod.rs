@@ -17,6 +17,8 @@ pub mod restore;
 pub mod schedule;
 pub mod serve;
 pub mod serve_metrics;
+pub mod worker;
+pub mod workers;
 
 /// Parses `yyyy-MM-ddTHH:mm:ssZ` (or `yyyy-MM-ddTHH:mmZ`) for a named flag.
 pub fn parse_time(flag: &str, value: &str) -> anyhow::Result<xbak_domain::time::Timestamp> {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use chrono::Utc;
 use tracing::{info, warn};
 use xbak_agent::{BackupAgent, BackupRequest};
-use xbak_catalog::{Catalog, CatalogError};
+use xbak_catalog::leases::take_over_dead_leases;
+use xbak_catalog::{Catalog, CatalogError, LeasedQueue};
 use xbak_domain::policy::copy_window_start;
 use xbak_domain::{BackupMethod, BackupRunStatus, BackupType, Instance, RequestedBackup};
 
@@ -57,11 +58,7 @@ impl RequestedBackups {
     pub async fn run(self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            let idle = match self
-                .catalog
-                .claim_requested_backup(Utc::now(), Self::LEASE)
-                .await
-            {
+            let idle = match self.claim().await {
                 Ok(Some(request)) => {
                     self.take(request).await;
                     Duration::ZERO
@@ -78,6 +75,25 @@ impl RequestedBackups {
                 _ = tokio::time::sleep(idle) => {}
             }
         }
+    }
+
+    /// Claims a request: a waiting one, one whose lease ran out, or one whose holder on this host
+    /// is no longer running (taken over at once).
+    async fn claim(&self) -> Result<Option<RequestedBackup>, CatalogError> {
+        let catalog = self.catalog.as_ref();
+        let claimed = catalog
+            .claim_requested_backup(Utc::now(), Self::LEASE)
+            .await?;
+        if claimed.is_some() {
+            return Ok(claimed);
+        }
+        let found = take_over_dead_leases(catalog, LeasedQueue::BackupRequests, Utc::now()).await?;
+        if found.broken.is_empty() {
+            return Ok(None);
+        }
+        catalog
+            .claim_requested_backup(Utc::now(), Self::LEASE)
+            .await
     }
 
     /// Takes one claimed request, renewing its lease meanwhile, and records how it ended.

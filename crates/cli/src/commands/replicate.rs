@@ -1,10 +1,14 @@
-//! `xbak replicate --once`: run the due copy jobs in this process, then delete expired copies.
+//! `xbak replicate --once`: run the due copy jobs in this process (taking over at once those of
+//! workers on this host that are no longer running), name those a live worker holds, then delete
+//! expired copies.
 
 use crate::context::Context;
 use crate::progress::bytes_bar;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::broadcast;
+use xbak_catalog::HeldLease;
+use xbak_protocol::time::format_utc;
 use xbak_replicator::{CopyEvent, Replicator, ReplicatorConfig, Retention};
 
 #[derive(clap::Args)]
@@ -13,7 +17,7 @@ pub struct Args {
     #[arg(long)]
     once: bool,
     /// How long a claimed job stays this process's without news; a killed worker's jobs are
-    /// taken up again after this.
+    /// taken up again after this (at once by a worker on the same host).
     #[arg(long, default_value_t = 60)]
     lease_seconds: u64,
     /// Bandwidth limit per destination region in bytes/s (`50M`, `512K`; `0`: unlimited).
@@ -39,9 +43,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let summary = replicator.run_once().await?;
     drop(replicator);
     printer.await.ok();
+    for held in &summary.skipped {
+        println!("copy {}: skipped, {}", held.id, held_by(held));
+    }
     println!(
-        "{} copies completed ({} bytes), {} to retry later, {} failed for good, {} abandoned",
-        summary.completed, summary.bytes, summary.retried, summary.failed, summary.abandoned
+        "{} copies completed ({} bytes), {} to retry later, {} failed for good, {} abandoned, {} skipped (held by a live worker)",
+        summary.completed,
+        summary.bytes,
+        summary.retried,
+        summary.failed,
+        summary.abandoned,
+        summary.skipped.len()
     );
     // Then retention: copies older than their policy's retention go (row hidden, object deleted, then its tombstone).
     let expired = Retention::new(catalog, regions)
@@ -52,6 +64,15 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         expired.deleted, expired.failed
     );
     Ok(())
+}
+
+/// Who holds a lease and until when: `held by HOST pid PID until TIME`.
+fn held_by(held: &HeldLease) -> String {
+    let until = format_utc(held.lease_until);
+    match &held.holder {
+        Some(h) => format!("held by {} pid {} until {until}", h.host, h.pid),
+        None => format!("held by an unnamed worker until {until}"),
+    }
 }
 
 /// Shows each running copy as a bar and prints how each ended, until the replicator is gone.

@@ -1,10 +1,8 @@
-//! `xbak serve`: the API, the download route and the copy workers in one process.
-//!
-//! With workers on, the server also takes the backups that enabling a cross-region policy
-//! requested (catalog rows) when the instance had no set from the last 24 hours
-//! ([`RequestedBackups`]).
+//! `xbak serve`: the API, the download route and (unless `--no-workers`) the [`Workers`] in one
+//! process: copies, retention, daily scheduled backups and the backups enabling a policy
+//! requested. `xbak worker` runs the same workers without the API.
 
-use super::policy_backups::RequestedBackups;
+use super::workers::{shutdown_signal, WorkerOptions, Workers};
 use crate::context::Context;
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -13,9 +11,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
-use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
 use xbak_server::budget::RequestBudget;
 use xbak_server::nonces::PRUNE_EVERY;
 use xbak_server::{app, AppState, ListenerLimits, ServerConfig};
@@ -38,10 +34,8 @@ pub struct Args {
     /// Lifetime of the download links handed out in listings, in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     link_ttl_seconds: u64,
-    /// Bandwidth limit of the copy workers per destination region in bytes/s (`50M`, `512K`;
-    /// `0`: unlimited).
-    #[arg(long, default_value = "0", value_parser = xbak_domain::rate::parse_rate)]
-    bwlimit: u64,
+    #[command(flatten)]
+    workers: WorkerOptions,
     #[command(flatten)]
     metrics: super::serve_metrics::MetricsArgs,
     #[command(flatten)]
@@ -94,9 +88,6 @@ impl LimitArgs {
     }
 }
 
-/// How often `serve` deletes expired copies.
-const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
 /// Serves (with the workers, unless `--no-workers`) until Ctrl-C or SIGTERM, then lets every
 /// task finish what it is doing.
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
@@ -115,7 +106,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
             opened.regions.clone(),
             stop.clone(),
         )),
-        workers: (!args.no_workers).then(|| Workers::spawn(&opened, args.bwlimit, &stop)),
+        workers: (!args.no_workers).then(|| spawn_workers(&opened, args.workers, &stop)),
         server: serve(
             listener,
             opened.state.clone(),
@@ -227,72 +218,16 @@ impl Running {
     }
 }
 
-/// The background work of a `serve` without `--no-workers`: copies (feeding the metrics),
-/// retention, daily scheduled backups, and the backup enabling a policy asks for.
-struct Workers {
-    copies: JoinHandle<()>,
-    scheduler: JoinHandle<()>,
-    requested_backups: JoinHandle<()>,
-}
-
-impl Workers {
-    /// Starts every worker; each stops when `stop` is cancelled.
-    fn spawn(opened: &Opened, bwlimit: u64, stop: &CancellationToken) -> Workers {
-        let agent = BackupAgent::new(opened.catalog.clone(), AgentConfig::default());
-        Workers {
-            copies: spawn_copies(opened, bwlimit, stop),
-            scheduler: spawn_scheduler(agent.clone(), stop),
-            requested_backups: spawn_requested_backups(opened, agent, stop),
-        }
-    }
-
-    /// Waits for the workers to stop. Like the scheduler, a policy backup in progress is
-    /// finished rather than left `running`.
-    async fn finish(self) -> anyhow::Result<()> {
-        self.copies.await?;
-        self.scheduler.await?;
-        self.requested_backups.await?;
-        Ok(())
-    }
-}
-
-/// Starts the copy workers, the metrics fed from their events, and retention: expired copies
-/// go (hidden from listings, then the object, then the tombstone).
-fn spawn_copies(opened: &Opened, bwlimit: u64, stop: &CancellationToken) -> JoinHandle<()> {
-    let replicator = Replicator::new(
+/// Starts the background work ([`Workers`]), its copies feeding the server's metrics.
+fn spawn_workers(opened: &Opened, options: WorkerOptions, stop: &CancellationToken) -> Workers {
+    let (workers, events) = Workers::spawn(
         opened.catalog.clone(),
         opened.regions.clone(),
-        ReplicatorConfig {
-            bwlimit,
-            ..ReplicatorConfig::default()
-        },
+        options,
+        stop,
     );
-    tokio::spawn(feed_metrics(opened.state.clone(), replicator.subscribe()));
-    let retention = Retention::new(opened.catalog.clone(), opened.regions.clone());
-    let stopped = stop.clone().cancelled_owned();
-    tokio::spawn(async move { retention.run(RETENTION_EVERY, stopped).await });
-    let stopped = stop.clone().cancelled_owned();
-    tokio::spawn(async move {
-        if let Err(e) = replicator.run(stopped).await {
-            warn!(error = %e, "copy workers stopped with an error");
-        }
-    })
-}
-
-/// Starts the daily scheduled backups (`xbak schedule set`).
-fn spawn_scheduler(agent: BackupAgent, stop: &CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(BackupScheduler::new(agent).run(stop.clone().cancelled_owned()))
-}
-
-/// Starts the worker that takes the backups enabling a policy requested (catalog rows any
-/// process may have inserted) when the instance had no recent set.
-fn spawn_requested_backups(
-    opened: &Opened,
-    agent: BackupAgent,
-    stop: &CancellationToken,
-) -> JoinHandle<()> {
-    let requests = RequestedBackups::new(agent, opened.catalog.clone());
-    tokio::spawn(requests.run(stop.clone().cancelled_owned()))
+    tokio::spawn(feed_metrics(opened.state.clone(), events));
+    workers
 }
 
 /// Turns the replicator's events into the server's metrics.
@@ -323,25 +258,6 @@ async fn prune_nonces(state: AppState, stop: CancellationToken) {
             warn!(error = %e, "could not prune nonces");
         }
     }
-}
-
-/// Resolves on Ctrl-C or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        tokio::signal::ctrl_c().await.ok();
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
 /// On an empty data dir, say what to do next.

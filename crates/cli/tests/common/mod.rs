@@ -303,3 +303,58 @@ pub fn succeeded(args: &[&str], out: Output) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Largest staging file under a region folder (how far a copy got).
+pub fn staged_bytes(data: &DataDir, region: &str) -> u64 {
+    let mut files = Vec::new();
+    walk(&data.path().join("regions").join(region), &mut files);
+    let visible = data.visible_files(region);
+    files
+        .iter()
+        .filter(|p| !visible.contains(p))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// MariaDB on 127.0.0.1:3306, for the backup agent's tests.
+pub const DSN: &str = "mysql://root@127.0.0.1:3306";
+
+pub fn mariadb(sql: &str) {
+    let out = std::process::Command::new("mariadb")
+        .args([
+            "--protocol=TCP",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            "3306",
+            "-u",
+            "root",
+            "-e",
+            sql,
+        ])
+        .output()
+        .expect("the mariadb client is installed (bash .ci/db-tools.sh)");
+    assert!(
+        out.status.success(),
+        "MariaDB must run on 127.0.0.1:3306: {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub struct DropDatabase(pub String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        mariadb(&format!("DROP DATABASE IF EXISTS `{}`", self.0));
+    }
+}
+
+/// `xbak instance create ID` of a MariaDB 10.11 HA instance in cn-hangzhou for account alice,
+/// with `nodes` (instance numbers and DSNs); returns what it printed.
+pub fn create_mariadb_instance(data: &DataDir, id: &str, nodes: &[&str]) -> String {
+    let mut args = instance_args(id, "MariaDB", "10.11");
+    args.extend_from_slice(nodes);
+    data.ok(&args)
+}

@@ -1,0 +1,229 @@
+//! Roles on one catalog, black-box: a `replicate --once` killed mid-copy is taken over at once by
+//! the next one on this host (not after its 60 s lease), a live worker's job is named as skipped,
+//! and two `xbak worker`s (SQLite file and PostgreSQL) run a daily schedule once and each
+//! retention period's sweep once.
+
+mod common;
+
+use common::*;
+use std::collections::HashMap;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use xbak_catalog::suite::scratch::ScratchDatabase;
+use xbak_catalog::Catalog;
+
+/// A throttled `replicate --once` (1 MB/s) of the registered 8 MB set, once its copy is under way.
+fn replicate_mid_copy(data: &DataDir) -> Child {
+    let mut child = data
+        .cmd(&["replicate", "--once", "--bwlimit", "1M"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while staged_bytes(data, "cn-shanghai") == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "replicate ended early");
+        assert!(Instant::now() < deadline, "the copy did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn seeded_with_a_set() -> (DataDir, std::path::PathBuf) {
+    let data = DataDir::new();
+    data.seed();
+    let file = make_file(data.path(), "big.xb", 8);
+    data.register(&file, "2026-02-01T00:00:00Z");
+    (data, file)
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_replicate_is_taken_over_at_once_and_completed_once() {
+    let (data, file) = seeded_with_a_set();
+    let mut killed = replicate_mid_copy(&data);
+    killed.kill().unwrap(); // SIGKILL, mid-copy, its 60 s lease still running
+    killed.wait().unwrap();
+
+    let out = data.ok(&["replicate", "--once"]);
+    assert!(out.contains("1 copies completed"), "{out}");
+    assert!(out.contains(", 0 skipped"), "{out}");
+    let copies = data.visible_files("cn-shanghai");
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(sha256_file(&copies[0]), sha256_file(&file));
+
+    // Completed once, and nothing is left to do.
+    let catalog = xbak_catalog::sqlite::SqliteCatalog::open(&data.path().join("catalog.db"))
+        .await
+        .unwrap();
+    let copy = catalog.copy(1).await.unwrap().unwrap();
+    assert_eq!(copy.status, xbak_domain::CopyStatus::Completed);
+    let counts = catalog.copy_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.completed), (0, 1));
+    let again = data.ok(&["replicate", "--once"]);
+    assert!(again.contains("0 copies completed"), "{again}");
+    assert_eq!(data.visible_files("cn-shanghai").len(), 1);
+}
+
+#[test]
+fn a_job_held_by_a_live_worker_is_named_as_skipped() {
+    let (data, _file) = seeded_with_a_set();
+    let mut live = replicate_mid_copy(&data);
+    let out = data.ok(&["replicate", "--once"]);
+    live.kill().unwrap();
+    live.wait().unwrap();
+    let held = format!(
+        "copy 1: skipped, held by {} pid {} until ",
+        host_name(),
+        live.id()
+    );
+    assert!(out.contains(&held), "{out}");
+    assert!(
+        out.contains("0 copies completed") && out.contains(", 1 skipped"),
+        "{out}"
+    );
+}
+
+/// `xbak worker` logging to a file, with 1 s retention periods.
+fn start_worker(data: &DataDir, log: &std::path::Path) -> Child {
+    data.cmd(&["worker", "--retention-every", "1"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// SIGTERM, then waits for a graceful exit.
+fn terminate(child: &mut Child) {
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "worker exited with {status}");
+}
+
+/// Without ANSI colours.
+fn plain(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Two workers on `data`'s catalog with a daily window opening now: one scheduled backup, and
+/// one retention sweep per period.
+fn two_workers_run_each_schedule_and_sweep_once(data: &DataDir, name: &str) {
+    let db = format!("xbak_roles_{}_{name}", std::process::id());
+    let _cleanup = DropDatabase(db.clone());
+    mariadb(&format!(
+        "DROP DATABASE IF EXISTS `{db}`; CREATE DATABASE `{db}`;
+         CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB;
+         INSERT INTO `{db}`.t SELECT seq FROM `{db}`.seq_1_to_1000;"
+    ));
+    data.ok(&["region", "add", "cn-hangzhou"]);
+    data.ok(&["region", "add", "cn-shanghai"]);
+    data.ok(&["account", "create", "alice"]);
+    create_mariadb_instance(
+        data,
+        "rm-roles",
+        &["--instance-number", "111", "--dsn", DSN],
+    );
+    let now = chrono::Utc::now().format("%H:%M").to_string();
+    data.ok(&[
+        "schedule",
+        "set",
+        "rm-roles",
+        "--at",
+        &now,
+        "--method",
+        "L",
+        "--database",
+        &db,
+    ]);
+    let logs = [data.path().join("w1.log"), data.path().join("w2.log")];
+    let mut workers: Vec<Child> = logs.iter().map(|l| start_worker(data, l)).collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = data.ok(&["backup", "runs", "rm-roles"]);
+        if runs
+            .lines()
+            .any(|l| l.contains("scheduled") && l.contains(" completed "))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the schedule did not run:\n{runs}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Let both workers look at the schedule again and sweep a few periods.
+    std::thread::sleep(Duration::from_secs(4));
+    for w in &mut workers {
+        terminate(w);
+    }
+
+    let runs = data.ok(&["backup", "runs", "rm-roles"]);
+    assert_eq!(
+        runs.lines().filter(|l| l.contains("scheduled")).count(),
+        1,
+        "{runs}"
+    );
+    let logs: Vec<String> = logs
+        .iter()
+        .map(|l| plain(&std::fs::read_to_string(l).unwrap()))
+        .collect();
+    let all = logs.join("\n");
+    assert_eq!(all.matches("scheduled backup starting").count(), 1, "{all}");
+    // Each retention period swept by one worker only.
+    let mut periods: HashMap<String, usize> = HashMap::new();
+    for line in all.lines().filter(|l| l.contains("retention sweep")) {
+        let period = line
+            .split("period=")
+            .nth(1)
+            .and_then(|p| p.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no period in {line}"));
+        *periods.entry(period.to_owned()).or_default() += 1;
+    }
+    assert!(periods.len() >= 3, "{periods:?}\n{all}");
+    assert!(periods.values().all(|&n| n == 1), "{periods:?}\n{all}");
+    // Both stopped gracefully on SIGTERM.
+    assert!(
+        logs.iter().all(|l| l.contains("xbak worker stopped")),
+        "{all}"
+    );
+}
+
+#[test]
+fn two_workers_on_a_sqlite_catalog_run_a_schedule_once() {
+    two_workers_run_each_schedule_and_sweep_once(&DataDir::new(), "sqlite");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_a_postgres_catalog_run_a_schedule_once() {
+    let scratch = ScratchDatabase::create().await;
+    let data = DataDir::with_catalog(scratch.url());
+    tokio::task::spawn_blocking(move || two_workers_run_each_schedule_and_sweep_once(&data, "pg"))
+        .await
+        .unwrap();
+}
