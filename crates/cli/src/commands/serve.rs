@@ -9,15 +9,15 @@ use crate::context::Context;
 use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
 use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
-use xbak_server::nonces::FLUSH_EVERY;
-use std::time::Duration;
 use xbak_server::budget::RequestBudget;
+use xbak_server::nonces::FLUSH_EVERY;
 use xbak_server::{app, AppState, ListenerLimits, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::Regions;
@@ -87,10 +87,7 @@ impl LimitArgs {
         }
         Ok((self.key_rate > 0.0).then(|| RequestBudget {
             per_second: self.key_rate,
-            burst: self
-                .key_burst
-                .unwrap_or(self.key_rate.ceil() as u32)
-                .max(1),
+            burst: self.key_burst.unwrap_or(self.key_rate.ceil() as u32).max(1),
         }))
     }
 }
@@ -110,7 +107,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let running = Running {
         flusher: tokio::spawn(flush_nonces(opened.state.clone(), stop.clone())),
         workers: (!args.no_workers).then(|| Workers::spawn(&opened, args.bwlimit, &stop)),
-        server: serve(listener, opened.state.clone(), args.limits.listener(), &stop),
+        server: serve(
+            listener,
+            opened.state.clone(),
+            args.limits.listener(),
+            &stop,
+        ),
     };
     shutdown_signal().await;
     info!("shutting down");
@@ -184,7 +186,8 @@ fn warn_if_few_descriptors(max_connections: usize) {
     if let Some(soft) = soft.filter(|&n| n < max_connections.saturating_add(256)) {
         warn!(
             open_files = soft,
-            max_connections, "ulimit -n is below --max-connections + 256; lower one or raise the other"
+            max_connections,
+            "ulimit -n is below --max-connections + 256; lower one or raise the other"
         );
     }
 }
