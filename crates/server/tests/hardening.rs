@@ -547,3 +547,68 @@ async fn a_key_over_its_budget_is_throttled_with_a_retry_after() {
     .unwrap();
     assert!(a.body.contains("SignatureDoesNotMatch"), "{}", a.body);
 }
+
+/// Shutdown waits for requests in flight at most the grace: a download whose client stopped
+/// reading does not keep the server up.
+#[tokio::test]
+async fn shutdown_is_bounded_by_the_grace() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let setup = Setup {
+        sets: 1,
+        first_set_bytes: Some(32 << 20),
+        ..Setup::default()
+    };
+    let seeded = Seeded::new(&setup).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = seeded.app_state(&url).await;
+    let limits = ListenerLimits {
+        shutdown_grace: Duration::from_secs(1),
+        ..ListenerLimits::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(xbak_server::listen::serve(
+        listener,
+        xbak_server::app(state),
+        limits,
+        "rds.aliyuncs.com".into(),
+        async {
+            stopped.await.ok();
+        },
+    ));
+    let addr = url.trim_start_matches("http://");
+    let (start, end) = seeded.window();
+    let q = v1_params(
+        "GET",
+        &seeded.ak,
+        &seeded.secret,
+        &listing(&start, &end),
+        chrono::Utc::now(),
+    );
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let a = exchange(
+        &mut s,
+        format!("GET /?{q} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let listing: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let link = listing["Items"]["Item"][0]["CrossBackupDownloadLink"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = link.strip_prefix(&url).unwrap();
+    // Ask for 32 MiB and read only the first bytes: the response stays in flight.
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut first = [0u8; 16];
+    s.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first[..12], b"HTTP/1.1 200");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("serve returned after the grace")
+        .unwrap();
+    drop(s);
+}
