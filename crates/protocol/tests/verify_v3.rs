@@ -74,15 +74,19 @@ const NODE: &[&str] = &[
     "x-acs-version",
 ];
 
-fn v3_check(r: &V3, secret: &str) -> Result<Claim, ApiError> {
-    let req = IncomingRequest {
+fn incoming(r: &V3) -> IncomingRequest<'_> {
+    IncomingRequest {
         method: "POST",
         path: "/",
         query: &r.query,
         params: &r.query,
         headers: &r.headers,
         body: &r.body,
-    };
+    }
+}
+
+fn v3_check(r: &V3, secret: &str) -> Result<Claim, ApiError> {
+    let req = incoming(r);
     let c = claim(&req)?;
     verify(&req, &c, secret)?;
     Ok(c)
@@ -258,16 +262,8 @@ fn v3_implausible_key_ids_and_long_nonces_are_refused_by_claim() {
     let long = "A".repeat(65);
     for bad in [long.as_str(), "LTAI key", "LTAI\u{e9}", "a/b"] {
         let r = with_auth(bad);
-        let req = IncomingRequest {
-            method: "POST",
-            path: "/",
-            query: &r.query,
-            params: &r.query,
-            headers: &r.headers,
-            body: &r.body,
-        };
         assert_eq!(
-            claim(&req).unwrap_err(),
+            claim(&incoming(&r)).unwrap_err(),
             ApiError::InvalidAccessKeyIdNotFound,
             "{bad}"
         );

@@ -61,7 +61,7 @@ pub async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
-    let refusal: Arc<[u8]> = refusal_response(&host_id).into();
+    let host_id: Arc<str> = host_id.into();
     let (stop, stopped) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -86,7 +86,7 @@ pub async fn serve(
                     }
                     Err(_) => match refusing.clone().try_acquire_owned() {
                         Ok(permit) => {
-                            tokio::spawn(refuse(stream, refusal.clone(), permit));
+                            tokio::spawn(refuse(stream, refusal_response(&host_id), permit));
                         }
                         Err(_) => debug!("over the connection cap; closed"),
                     },
@@ -142,7 +142,7 @@ async fn connection(
 
 /// Answers a connection over the cap with `refusal`, then reads what the client still sends
 /// for a moment (closing with unread input would reset the connection before the client reads).
-async fn refuse(mut stream: TcpStream, refusal: Arc<[u8]>, _permit: OwnedSemaphorePermit) {
+async fn refuse(mut stream: TcpStream, refusal: Vec<u8>, _permit: OwnedSemaphorePermit) {
     let _ = tokio::time::timeout(REFUSAL_LINGER, async {
         stream.write_all(&refusal).await?;
         stream.shutdown().await?;
@@ -153,7 +153,7 @@ async fn refuse(mut stream: TcpStream, refusal: Arc<[u8]>, _permit: OwnedSemapho
     .await;
 }
 
-/// `503 ServiceUnavailable` as a JSON envelope, with `Connection: close`.
+/// `503 ServiceUnavailable` as a JSON envelope with a fresh RequestId, and `Connection: close`.
 fn refusal_response(host_id: &str) -> Vec<u8> {
     let e = ApiError::ServiceUnavailable;
     let request_id = new_request_id();

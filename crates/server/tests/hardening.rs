@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use xbak_protocol::sign::v3;
+use tokio::sync::watch;
+use xbak_protocol::sign::{v3, V3_MUST_SIGN};
 use xbak_protocol::RawParams;
 use xbak_server::budget::RequestBudget;
 use xbak_server::{ListenerLimits, ServerConfig};
@@ -72,13 +73,40 @@ async fn connect(srv: &Server) -> TcpStream {
         .unwrap()
 }
 
-/// A v1-signed listing GET, as raw bytes (keep-alive).
+/// Held by every test: the flood test measures the process's RSS, which tests running beside it
+/// (2,000 connections, 2 MiB bodies) would inflate.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What signed calls need, detached from the [`Server`] (for spawned tasks).
+#[derive(Clone)]
+struct Caller {
+    addr: String,
+    ak: String,
+    secret: String,
+    window: (String, String),
+}
+
+impl Caller {
+    fn of(srv: &Server) -> Caller {
+        Caller {
+            addr: srv.url.trim_start_matches("http://").to_owned(),
+            ak: srv.ak.clone(),
+            secret: srv.secret.clone(),
+            window: srv.window(),
+        }
+    }
+
+    /// A v1-signed listing GET, as raw bytes (keep-alive).
+    fn get(&self, extra: &[(&str, &str)]) -> Vec<u8> {
+        let mut params: Vec<(&str, &str)> = listing(&self.window.0, &self.window.1).to_vec();
+        params.extend_from_slice(extra);
+        let q = v1_params("GET", &self.ak, &self.secret, &params, chrono::Utc::now());
+        format!("GET /?{q} HTTP/1.1\r\nhost: x\r\n\r\n").into_bytes()
+    }
+}
+
 fn signed_get(srv: &Server, extra: &[(&str, &str)]) -> Vec<u8> {
-    let (start, end) = srv.window();
-    let mut params: Vec<(&str, &str)> = listing(&start, &end).to_vec();
-    params.extend_from_slice(extra);
-    let q = v1_params("GET", &srv.ak, &srv.secret, &params, chrono::Utc::now());
-    format!("GET /?{q} HTTP/1.1\r\nhost: x\r\n\r\n").into_bytes()
+    Caller::of(srv).get(extra)
 }
 
 /// Sends `request` on `s` and reads the answer.
@@ -87,17 +115,32 @@ async fn exchange(s: &mut TcpStream, request: &[u8]) -> Option<Answer> {
     read_answer(s).await
 }
 
-/// Signed calls on one keep-alive connection until `stop`, all answered 200; their latencies.
-async fn signed_calls_until(srv: &Server, stop: Instant) -> Vec<Duration> {
-    let mut s = connect(srv).await;
+/// A signed listing on `s`, which must be served.
+async fn call_ok(s: &mut TcpStream, srv: &Server) {
+    let a = exchange(s, &signed_get(srv, &[])).await.expect("answered");
+    assert_eq!(a.status, 200, "{}", a.body);
+}
+
+/// Signed calls on one keep-alive connection, all answered 200, until `done` turns true (or
+/// for `at_most`); their latencies.
+async fn signed_calls(
+    caller: Caller,
+    mut done: watch::Receiver<bool>,
+    at_most: Duration,
+) -> Vec<Duration> {
+    let stop = Instant::now() + at_most;
+    let mut s = TcpStream::connect(&caller.addr).await.unwrap();
     let mut took = Vec::new();
-    while Instant::now() < stop {
-        let req = signed_get(srv, &[]);
+    while !*done.borrow() && Instant::now() < stop {
+        let req = caller.get(&[]);
         let t = Instant::now();
         let a = exchange(&mut s, &req).await.expect("signed call answered");
         took.push(t.elapsed());
         assert_eq!(a.status, 200, "{}", a.body);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            _ = done.changed() => {}
+        }
     }
     took
 }
@@ -132,49 +175,22 @@ fn rss_bytes() -> u64 {
 /// `XBAK_FLOOD_REQUESTS` sets the count (CI: 2,000 = 600 MB of ids; bench/results.md: 100,000).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_long_access_key_ids_neither_grows_the_process_nor_stalls_real_keys() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let total: usize = std::env::var("XBAK_FLOOD_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let srv = Server::start(Setup::default()).await;
     // Warm up: allocator arenas, the catalog's connections, the page cache.
-    let warm = signed_calls_until(&srv, Instant::now() + Duration::from_millis(300)).await;
+    let (done_tx, done) = watch::channel(false);
+    let warm = signed_calls(Caller::of(&srv), done.clone(), Duration::from_millis(300)).await;
     let before = rss_bytes();
     let flooding = 8;
-    let stop_calls = Instant::now() + Duration::from_secs(3600);
-    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
-    let calls = {
-        let srv_url = srv.url.clone();
-        let ak = srv.ak.clone();
-        let secret = srv.secret.clone();
-        let (start, end) = srv.window();
-        let mut done = done_rx.clone();
-        tokio::spawn(async move {
-            let mut s = TcpStream::connect(srv_url.trim_start_matches("http://"))
-                .await
-                .unwrap();
-            let mut took = Vec::new();
-            while !*done.borrow() && Instant::now() < stop_calls {
-                let q = v1_params(
-                    "GET",
-                    &ak,
-                    &secret,
-                    &listing(&start, &end),
-                    chrono::Utc::now(),
-                );
-                let req = format!("GET /?{q} HTTP/1.1\r\nhost: x\r\n\r\n");
-                let t = Instant::now();
-                let a = exchange(&mut s, req.as_bytes()).await.expect("answered");
-                took.push(t.elapsed());
-                assert_eq!(a.status, 200, "{}", a.body);
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
-                    _ = done.changed() => {}
-                }
-            }
-            took
-        })
-    };
+    let calls = tokio::spawn(signed_calls(
+        Caller::of(&srv),
+        done,
+        Duration::from_secs(3600),
+    ));
     let flood: Vec<_> = (0..flooding)
         .map(|w| {
             let url = srv.url.clone();
@@ -226,13 +242,7 @@ async fn a_flood_of_long_access_key_ids_neither_grows_the_process_nor_stalls_rea
     assert!(grown < 30 << 20, "RSS grew by {grown} bytes");
     // The real key still answers (and was never evicted: it is cached apart from unknown ids).
     let mut s = connect(&srv).await;
-    assert_eq!(
-        exchange(&mut s, &signed_get(&srv, &[]))
-            .await
-            .unwrap()
-            .status,
-        200
-    );
+    call_ok(&mut s, &srv).await;
 }
 
 fn limits(header_timeout: Duration, max_connections: usize) -> ListenerLimits {
@@ -269,6 +279,7 @@ async fn closed_while_trickling(mut s: TcpStream, every: Duration, within: Durat
 /// the header deadline; so is an idle keep-alive connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_senders_are_closed_after_the_header_deadline_and_do_not_stall_signed_calls() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let timeout = Duration::from_secs(3);
     let srv = Server::start_with(
         Setup::default(),
@@ -277,13 +288,7 @@ async fn slow_senders_are_closed_after_the_header_deadline_and_do_not_stall_sign
     )
     .await;
     let mut idle = connect(&srv).await;
-    assert_eq!(
-        exchange(&mut idle, &signed_get(&srv, &[]))
-            .await
-            .unwrap()
-            .status,
-        200
-    );
+    call_ok(&mut idle, &srv).await;
     let mut slow = Vec::new();
     for _ in 0..2000 {
         let s = connect(&srv).await;
@@ -293,7 +298,8 @@ async fn slow_senders_are_closed_after_the_header_deadline_and_do_not_stall_sign
             Duration::from_secs(30),
         )));
     }
-    let took = signed_calls_until(&srv, Instant::now() + timeout + Duration::from_secs(1)).await;
+    let (_running, done) = watch::channel(false);
+    let took = signed_calls(Caller::of(&srv), done, timeout + Duration::from_secs(1)).await;
     report("during 2,000 slow senders", took);
     let mut closed = 0;
     for s in slow {
@@ -312,6 +318,7 @@ async fn slow_senders_are_closed_after_the_header_deadline_and_do_not_stall_sign
 /// slot freed is used again.
 #[tokio::test]
 async fn connections_over_the_cap_get_a_clean_refusal() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let srv = Server::start_with(
         Setup::default(),
         ServerConfig::default(),
@@ -321,13 +328,7 @@ async fn connections_over_the_cap_get_a_clean_refusal() {
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut s = connect(&srv).await;
-        assert_eq!(
-            exchange(&mut s, &signed_get(&srv, &[]))
-                .await
-                .unwrap()
-                .status,
-            200
-        );
+        call_ok(&mut s, &srv).await;
         held.push(s);
     }
     let mut extra = connect(&srv).await;
@@ -363,6 +364,7 @@ async fn connections_over_the_cap_get_a_clean_refusal() {
 /// 413 envelope, not a reset; a body that stalls gets `RequestTimeout`.
 #[tokio::test]
 async fn over_long_bodies_are_answered_and_slow_ones_time_out() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let config = ServerConfig {
         body_timeout: Duration::from_secs(2),
         ..ServerConfig::default()
@@ -380,13 +382,7 @@ async fn over_long_bodies_are_answered_and_slow_ones_time_out() {
     assert_eq!(a.status, 413, "{}", a.body);
     assert!(a.body.contains("RequestEntityTooLarge"), "{}", a.body);
     // The connection is still usable.
-    assert_eq!(
-        exchange(&mut s, &signed_get(&srv, &[]))
-            .await
-            .unwrap()
-            .status,
-        200
-    );
+    call_ok(&mut s, &srv).await;
 
     let mut s = connect(&srv).await;
     let head = "POST /?Format=JSON HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\nAction=";
@@ -438,16 +434,15 @@ fn v3_form_post(srv: &Server, form: &str, signed: &[&str], nonce: &str) -> Vec<u
 /// What the signature must cover, and integer parameters checked against their API types.
 #[tokio::test]
 async fn signatures_must_cover_the_body_params_and_ids_are_int32() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let srv = Server::start(Setup::default()).await;
     let form = format!("DBInstanceId={INSTANCE}&RegionId={SRC}&CrossBackupId=1");
-    let mut all = vec![
-        "host",
-        "x-acs-action",
-        "x-acs-version",
-        "x-acs-date",
-        "x-acs-signature-nonce",
-        "x-acs-content-sha256",
-    ];
+    // Every header V3_MUST_SIGN names (an absent one signs as empty) but content-type.
+    let mut all: Vec<&str> = V3_MUST_SIGN
+        .iter()
+        .copied()
+        .filter(|h| *h != "content-type")
+        .collect();
     let mut s = connect(&srv).await;
     // content-type left out of SignedHeaders: refused.
     let a = exchange(&mut s, &v3_form_post(&srv, &form, &all, &nonce()))
@@ -486,6 +481,7 @@ async fn signatures_must_cover_the_body_params_and_ids_are_int32() {
 /// answer them; a well-formed range past the end gets 416.
 #[tokio::test]
 async fn download_ranges_are_answered_as_object_stores_answer_them() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let srv = Server::start(Setup::default()).await;
     let mut s = connect(&srv).await;
     let a = exchange(&mut s, &signed_get(&srv, &[])).await.unwrap();
@@ -519,6 +515,7 @@ async fn download_ranges_are_answered_as_object_stores_answer_them() {
 /// With a budget, calls over it are answered `Throttling.User` with `x-acs-retry-after`.
 #[tokio::test]
 async fn a_key_over_its_budget_is_throttled_with_a_retry_after() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let config = ServerConfig {
         request_budget: Some(RequestBudget {
             per_second: 0.5,
@@ -529,13 +526,7 @@ async fn a_key_over_its_budget_is_throttled_with_a_retry_after() {
     let srv = Server::start_with(Setup::default(), config, ListenerLimits::default()).await;
     let mut s = connect(&srv).await;
     for _ in 0..2 {
-        assert_eq!(
-            exchange(&mut s, &signed_get(&srv, &[]))
-                .await
-                .unwrap()
-                .status,
-            200
-        );
+        call_ok(&mut s, &srv).await;
     }
     let a = exchange(&mut s, &signed_get(&srv, &[])).await.unwrap();
     assert_eq!(a.status, 400, "{}", a.body);
@@ -555,4 +546,69 @@ async fn a_key_over_its_budget_is_throttled_with_a_retry_after() {
     .await
     .unwrap();
     assert!(a.body.contains("SignatureDoesNotMatch"), "{}", a.body);
+}
+
+/// Shutdown waits for requests in flight at most the grace: a download whose client stopped
+/// reading does not keep the server up.
+#[tokio::test]
+async fn shutdown_is_bounded_by_the_grace() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let setup = Setup {
+        sets: 1,
+        first_set_bytes: Some(32 << 20),
+        ..Setup::default()
+    };
+    let seeded = Seeded::new(&setup).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = seeded.app_state(&url).await;
+    let limits = ListenerLimits {
+        shutdown_grace: Duration::from_secs(1),
+        ..ListenerLimits::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(xbak_server::listen::serve(
+        listener,
+        xbak_server::app(state),
+        limits,
+        "rds.aliyuncs.com".into(),
+        async {
+            stopped.await.ok();
+        },
+    ));
+    let addr = url.trim_start_matches("http://");
+    let (start, end) = seeded.window();
+    let q = v1_params(
+        "GET",
+        &seeded.ak,
+        &seeded.secret,
+        &listing(&start, &end),
+        chrono::Utc::now(),
+    );
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let a = exchange(
+        &mut s,
+        format!("GET /?{q} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let listing: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let link = listing["Items"]["Item"][0]["CrossBackupDownloadLink"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = link.strip_prefix(&url).unwrap();
+    // Ask for 32 MiB and read only the first bytes: the response stays in flight.
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut first = [0u8; 16];
+    s.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first[..12], b"HTTP/1.1 200");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), server)
+        .await
+        .expect("serve returned after the grace")
+        .unwrap();
+    drop(s);
 }
