@@ -57,6 +57,21 @@ mod specific {
         client
     }
 
+    /// Every row `sql` selects, through `f`.
+    async fn all<T>(
+        client: &tokio_postgres::Client,
+        sql: &str,
+        f: impl Fn(&tokio_postgres::Row) -> T,
+    ) -> Vec<T> {
+        client
+            .query(sql, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(f)
+            .collect()
+    }
+
     /// `copy_listing_totals` and `copy_listing_days` (kept by the trigger) must always equal a
     /// count of the listed rows, whatever changes the copies.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,50 +103,37 @@ mod specific {
         let check = |step: String| {
             let client = &client;
             async move {
-                let counted: Vec<(i64, String, i64)> = client
-                    .query(
-                        "SELECT instance_id, dest_region_id, COUNT(*) FROM copies
+                let counted: Vec<(i64, String, i64)> = all(
+                    client,
+                    "SELECT instance_id, dest_region_id, COUNT(*) FROM copies
                          WHERE status IN ('completed', 'failed') GROUP BY 1, 2 ORDER BY 1, 2",
-                        &[],
-                    )
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2)))
-                    .collect();
-                let kept: Vec<(i64, String, i64)> = client
-                    .query(
-                        "SELECT instance_id, dest_region_id, listed FROM copy_listing_totals
+                    |r| (r.get(0), r.get(1), r.get(2)),
+                )
+                .await;
+                let kept: Vec<(i64, String, i64)> = all(
+                    client,
+                    "SELECT instance_id, dest_region_id, listed FROM copy_listing_totals
                          WHERE listed <> 0 ORDER BY 1, 2",
-                        &[],
-                    )
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2)))
-                    .collect();
+                    |r| (r.get(0), r.get(1), r.get(2)),
+                )
+                .await;
                 assert_eq!(kept, counted, "totals after {step}");
-                let counted: Vec<(i64, String, i64, i64)> = client
-                    .query(
-                        "SELECT instance_id, dest_region_id, floor(backup_started_at / 86400.0)::BIGINT, COUNT(*)
-                         FROM copies WHERE status IN ('completed', 'failed') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-                        &[],
-                    )
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-                    .collect();
-                let kept: Vec<(i64, String, i64, i64)> = client
-                    .query(
-                        "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3",
-                        &[],
-                    )
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-                    .collect();
+                let counted: Vec<(i64, String, i64, i64)> = all(
+                    client,
+                    "SELECT instance_id, dest_region_id, floor(backup_started_at / 86400.0)::BIGINT,
+                            COUNT(*)
+                     FROM copies WHERE status IN ('completed', 'failed')
+                     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                    |r| (r.get(0), r.get(1), r.get(2), r.get(3)),
+                )
+                .await;
+                let kept: Vec<(i64, String, i64, i64)> = all(
+                    client,
+                    "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days
+                     ORDER BY 1, 2, 3",
+                    |r| (r.get(0), r.get(1), r.get(2), r.get(3)),
+                )
+                .await;
                 assert_eq!(kept, counted, "days after {step}");
             }
         };

@@ -1,10 +1,14 @@
-//! Column lists and row mappers shared by the areas, plus time and randomness helpers.
+//! Row mappers (over the column lists of `crate::columns`) shared by the areas,
+//! plus time and randomness helpers.
 
 use rusqlite::Row;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance};
 
 use super::errors::bad_value;
+
+pub(crate) use crate::columns::{copy_columns, BACKUP_SET_COLUMNS, INSTANCE_COLUMNS};
+use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
 pub(crate) use crate::rules::{random_alphanumeric, secs, wall_clock};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +41,6 @@ pub(crate) fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<CopyStatu
     CopyStatus::parse(&s).ok_or_else(|| bad_value(idx, BadValue("copy status", s)))
 }
 
-/// Columns of `instances i`, in [`instance_at`]'s order.
-pub(crate) const INSTANCE_COLUMNS: &str =
-    "i.id, i.db_instance_id, i.region_id, i.account_id, i.engine, \
-     i.engine_version, i.category, i.storage_type, i.instance_number, i.created_at";
-
 pub(crate) fn instance_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Instance> {
     Ok(Instance {
         id: row.get(base)?,
@@ -56,11 +55,6 @@ pub(crate) fn instance_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Instan
         created_at: time_at(row, base + 9)?,
     })
 }
-
-/// Columns of `backup_sets b`, in [`backup_set_at`]'s order.
-pub(crate) const BACKUP_SET_COLUMNS: &str = "b.id, b.instance_id, b.source_region_id, b.method, b.backup_type, \
-     b.scale, b.started_at, b.finished_at, b.consistent_at, b.instance_number, b.object_key, b.size_bytes, b.sha256";
-const BACKUP_SET_WIDTH: usize = 13;
 
 pub(crate) fn backup_set_at(row: &Row<'_>, base: usize) -> rusqlite::Result<BackupSet> {
     let scale: i64 = row.get(base + 5)?;
@@ -79,12 +73,6 @@ pub(crate) fn backup_set_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Back
         size_bytes: row.get(base + 11)?,
         sha256: row.get(base + 12)?,
     })
-}
-
-/// Columns of a copy and its backup set for [`copy_at`]; add [`INSTANCE_COLUMNS`] for
-/// [`copy_and_instance_at`]. Over `copies c JOIN backup_sets b ON b.id = c.backup_set_id`.
-pub(crate) fn copy_columns() -> String {
-    format!("c.id, c.dest_region_id, c.object_key, c.status, c.completed_at, {BACKUP_SET_COLUMNS}")
 }
 
 /// A copy of `instance`'s (already read: a listing reads it once, not once per row).
@@ -106,8 +94,6 @@ pub(crate) fn copy_and_instance_at(row: &Row<'_>) -> rusqlite::Result<CrossRegio
     copy_at(row, instance)
 }
 
-const COPY_WIDTH: usize = 5;
-
 /// The row `sql` selects with `params`, mapped by `map`; `None` when there is none.
 pub(crate) fn optional_row<T, P: rusqlite::Params>(
     conn: &rusqlite::Connection,
@@ -122,19 +108,4 @@ pub(crate) fn optional_row<T, P: rusqlite::Params>(
         .query_row(params, map)
         .optional()
         .db()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn column_lists_match_their_widths() {
-        assert_eq!(INSTANCE_COLUMNS.split(',').count(), 10);
-        assert_eq!(BACKUP_SET_COLUMNS.split(',').count(), BACKUP_SET_WIDTH);
-        assert_eq!(
-            copy_columns().split(',').count(),
-            COPY_WIDTH + BACKUP_SET_WIDTH
-        );
-    }
 }

@@ -1,0 +1,38 @@
+//! The column lists both adapters select rows with, in the order their row mappers
+//! (`instance_at`, `backup_set_at`, `copy_at` in each backend's `rows`) read them. The SQL is the
+//! same in SQLite and PostgreSQL.
+
+/// Columns of `instances i`.
+pub(crate) const INSTANCE_COLUMNS: &str =
+    "i.id, i.db_instance_id, i.region_id, i.account_id, i.engine, \
+     i.engine_version, i.category, i.storage_type, i.instance_number, i.created_at";
+
+/// Columns of `backup_sets b`.
+pub(crate) const BACKUP_SET_COLUMNS: &str = "b.id, b.instance_id, b.source_region_id, b.method, b.backup_type, \
+     b.scale, b.started_at, b.finished_at, b.consistent_at, b.instance_number, b.object_key, b.size_bytes, b.sha256";
+/// How many columns [`BACKUP_SET_COLUMNS`] names.
+pub(crate) const BACKUP_SET_WIDTH: usize = 13;
+
+/// Columns of a copy and its backup set; add [`INSTANCE_COLUMNS`] for the copy's instance too.
+/// Over `copies c JOIN backup_sets b ON b.id = c.backup_set_id`.
+pub(crate) fn copy_columns() -> String {
+    format!("c.id, c.dest_region_id, c.object_key, c.status, c.completed_at, {BACKUP_SET_COLUMNS}")
+}
+
+/// How many columns of the copy itself [`copy_columns`] names before its backup set's.
+pub(crate) const COPY_WIDTH: usize = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_lists_match_their_widths() {
+        assert_eq!(INSTANCE_COLUMNS.split(',').count(), 10);
+        assert_eq!(BACKUP_SET_COLUMNS.split(',').count(), BACKUP_SET_WIDTH);
+        assert_eq!(
+            copy_columns().split(',').count(),
+            COPY_WIDTH + BACKUP_SET_WIDTH
+        );
+    }
+}
