@@ -1,6 +1,14 @@
 # Shell helpers shared by bench/run-server.sh and bench/run-scale.sh (sourced, not run):
 # starting/stopping servers, ports, CPU ticks and memory of a process, parsing loadgen output.
-# The sourcing script sets `set -euo pipefail` and HZ=$(getconf CLK_TCK) itself.
+# The sourcing script sets `set -euo pipefail`, ROOT and BENCH_DIR first.
+
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+XBAK=$TARGET/release/xbak
+LOADGEN=$TARGET/release/xbak-loadgen
+CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
+RESULTS=${RESULTS:-$ROOT/bench/results.md}
+EXPECT='"PageRecordCount":30'
+HZ=$(getconf CLK_TCK)
 
 STARTED=()   # pids of the servers this script started (stopped on exit)
 cleanup() {

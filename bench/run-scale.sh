@@ -34,17 +34,10 @@ SECS=${SECS:-15}
 WARMUP=${WARMUP:-3}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-XBAK=$TARGET/release/xbak
-LOADGEN=$TARGET/release/xbak-loadgen
-CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
-RESULTS=${RESULTS:-$ROOT/bench/results.md}
-EXPECT='"PageRecordCount":30'
-HZ=$(getconf CLK_TCK)
-mkdir -p "$BENCH_DIR/www"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+mkdir -p "$BENCH_DIR/www"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 declare -A COPIES=([1k]=1000 [1m]=1000000 [10m]=10000000)
 declare -A INSTANCES=([1k]=10 [1m]=10000 [10m]=10000)

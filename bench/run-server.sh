@@ -26,18 +26,11 @@ SECS=${SECS:-15}
 WARMUP=${WARMUP:-3}
 LIGHT_CONNS=${LIGHT_CONNS:-4}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-XBAK=$TARGET/release/xbak
-LOADGEN=$TARGET/release/xbak-loadgen
-CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
-RESULTS=${RESULTS:-$ROOT/bench/results.md}
-EXPECT='"PageRecordCount":30'
-HZ=$(getconf CLK_TCK)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
-# shellcheck source=bench/lib.sh
-. "$ROOT/bench/lib.sh"
 # ---------------------------------------------------------------------------------------------
 if [[ -z ${NO_BUILD:-} ]]; then
     say "cargo build --release -p xbak -p xbak-loadgen"
