@@ -2,7 +2,7 @@
 //! second and latency percentiles, and the benchmark catalogs it runs against.
 //!
 //! ```text
-//! xbak-loadgen seed   --data-dir DIR --copies N --instances K     catalog + DIR/bench-key.json
+//! xbak-loadgen seed   --data-dir DIR --copies N --instances K [--catalog postgres://…]  catalog + DIR/bench-key.json
 //! xbak-loadgen signed --key-file DIR/bench-key.json [--instances K] [load options]
 //! xbak-loadgen static --path /file.json [load options]            the nginx baseline
 //! xbak-loadgen fetch  --key-file … --out FILE                      one signed call, body saved

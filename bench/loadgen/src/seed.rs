@@ -1,6 +1,8 @@
-//! `xbak-loadgen seed`: a benchmark catalog at `DIR/catalog.db`, written through
-//! [`SqliteCatalog::bulk_insert_copies`] (one backup set and one Completed copy per row, no objects
-//! behind them: listings never open them, and download links are only signed).
+//! `xbak-loadgen seed`: a benchmark catalog at `DIR/catalog.db` (or the PostgreSQL database given by
+//! `--catalog postgres://…`), written through the backend's batch path
+//! ([`SqliteCatalog::bulk_insert_copies`], [`PostgresCatalog::bulk_insert_copies`]: one backup set
+//! and one Completed copy per row, no objects behind them: listings never open them, and download
+//! links are only signed).
 //!
 //! Shape: regions `cn-hangzhou` (source) and `cn-shanghai` (destination) with `file://` stores
 //! under `DIR/regions`, account `bench`, instances `rm-bench0 … rm-bench{K-1}` (MySQL 5.7,
@@ -11,6 +13,7 @@
 use anyhow::{bail, Context as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use xbak_catalog::postgres::PostgresCatalog;
 use xbak_catalog::sqlite::{BulkCopies, SqliteCatalog};
 use xbak_catalog::Catalog;
 use xbak_domain::{Category, NewInstance, Region, StorageType};
@@ -33,6 +36,47 @@ pub struct SeedArgs {
     /// Instances the copies are spread over (N/K each).
     #[arg(long, default_value_t = 100)]
     instances: u64,
+    /// A `postgres://` URL: seed that database instead of `DIR/catalog.db` (serve it with
+    /// `xbak --catalog URL --data-dir DIR serve`; the key still goes to `DIR/bench-key.json`).
+    #[arg(long)]
+    catalog: Option<String>,
+}
+
+/// The catalog being seeded, with its backend's batch path.
+enum Seeded {
+    Sqlite(SqliteCatalog),
+    Postgres(PostgresCatalog),
+}
+
+impl Seeded {
+    async fn open(a: &SeedArgs, dir: &Path) -> anyhow::Result<Seeded> {
+        Ok(match &a.catalog {
+            Some(url) => Seeded::Postgres(
+                PostgresCatalog::open(url)
+                    .await
+                    .context("opening the PostgreSQL catalog given by --catalog")?,
+            ),
+            None => Seeded::Sqlite(
+                SqliteCatalog::open(&dir.join("catalog.db"))
+                    .await
+                    .context("opening the catalog")?,
+            ),
+        })
+    }
+
+    fn catalog(&self) -> &dyn Catalog {
+        match self {
+            Seeded::Sqlite(c) => c,
+            Seeded::Postgres(c) => c,
+        }
+    }
+
+    async fn bulk_insert_copies(&self, spec: &BulkCopies) -> anyhow::Result<u64> {
+        Ok(match self {
+            Seeded::Sqlite(c) => c.bulk_insert_copies(spec).await?,
+            Seeded::Postgres(c) => c.bulk_insert_copies(spec).await?,
+        })
+    }
 }
 
 pub fn instance_name(i: u64) -> String {
@@ -48,9 +92,8 @@ pub async fn run(a: SeedArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", a.data_dir.display()))?;
     let dir = std::fs::canonicalize(&a.data_dir)?;
     let key_path = dir.join("bench-key.json");
-    let cat = SqliteCatalog::open(&dir.join("catalog.db"))
-        .await
-        .context("opening the catalog")?;
+    let seeded = Seeded::open(&a, &dir).await?;
+    let cat = seeded.catalog();
 
     if cat.account_by_name(ACCOUNT).await?.is_some() {
         let counts = cat.copy_counts().await?;
@@ -113,7 +156,7 @@ pub async fn run(a: SeedArgs) -> anyhow::Result<()> {
             step_secs: 3600,
             failed_every: None,
         };
-        written += cat.bulk_insert_copies(&spec).await?;
+        written += seeded.bulk_insert_copies(&spec).await?;
         eprintln!(
             "  {written}/{} copies ({:.1?})",
             a.copies,

@@ -1,0 +1,121 @@
+# Shell helpers shared by bench/run-server.sh and bench/run-scale.sh (sourced, not run):
+# starting/stopping servers, ports, CPU ticks and memory of a process, parsing loadgen output.
+# The sourcing script sets `set -euo pipefail`, ROOT and BENCH_DIR first.
+
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+XBAK=$TARGET/release/xbak
+LOADGEN=$TARGET/release/xbak-loadgen
+CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
+RESULTS=${RESULTS:-$ROOT/bench/results.md}
+EXPECT='"PageRecordCount":30'
+HZ=$(getconf CLK_TCK)
+
+STARTED=()   # pids of the servers this script started (stopped on exit)
+cleanup() {
+    for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${STARTED[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+say() { echo "== $*" >&2; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 300); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$1" >&2
+    return 1
+}
+# utime+stime (clock ticks) of the given pids.
+cpu_ticks() {
+    local t=0 f
+    for p in "$@"; do
+        read -r -a f <"/proc/$p/stat"
+        t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+}
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# Samples RssAnon/RssFile of $1 every 0.2 s until $2.stop exists; writes "max_anon max_file last_anon" to $2.
+sample_mem() {
+    local pid=$1 out=$2 k v _ a=0 f=0 ma=0 mf=0
+    while [[ ! -e $out.stop && -e /proc/$pid/status ]]; do
+        while read -r k v _; do
+            case $k in RssAnon:) a=$v ;; RssFile:) f=$v ;; esac
+        done <"/proc/$pid/status"
+        ((a > ma)) && ma=$a
+        ((f > mf)) && mf=$f
+        echo "$ma $mf $a" >"$out"
+        sleep 0.2
+    done
+}
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+stop() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local keep=()
+    for p in "${STARTED[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    STARTED=("${keep[@]}")
+}
+
+
+# Path of nginx, installed from the distribution if missing.
+need_nginx() {
+    if ! command -v nginx >/dev/null; then
+        say "apt-get install -y nginx"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y nginx >&2
+    fi
+    command -v nginx
+}
+
+# start_nginx DIR LABEL WORKER_PROCESSES PORT ROOT: nginx serving ROOT's files on 127.0.0.1:PORT
+# (config, pid and logs in DIR); sets NGINX_PID (also in STARTED) and waits for the port.
+start_nginx() {
+    local ngx=$1 label=$2 workers=$3 port=$4 www=$5
+    mkdir -p "$ngx/tmp"
+    cat >"$ngx/nginx-$label.conf" <<NGX
+# bench/: nginx serving one xbak response as a static file (127.0.0.1 only).
+user $(id -un) $(id -gn);
+worker_processes $workers;
+daemon off;
+master_process on;
+pid $ngx/nginx-$label.pid;
+error_log $ngx/error-$label.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    keepalive_requests 100000000;
+    client_body_temp_path $ngx/tmp/body;
+    proxy_temp_path $ngx/tmp/proxy;
+    fastcgi_temp_path $ngx/tmp/fastcgi;
+    uwsgi_temp_path $ngx/tmp/uwsgi;
+    scgi_temp_path $ngx/tmp/scgi;
+    types { application/json json; }
+    server {
+        listen 127.0.0.1:$port;
+        root $www;
+    }
+}
+NGX
+    "$(command -v nginx)" -c "$ngx/nginx-$label.conf" -p "$ngx" 2>>"$ngx/error-$label.log" &
+    NGINX_PID=$!
+    STARTED+=("$NGINX_PID")
+    wait_port "$port"
+}
+# record_load LABEL OUT N C0 C1: the load generator's figures in OUT (N requests), and the
+# server's CPU ticks C0..C1 per request, into the result tables under LABEL.
+record_load() {
+    local label=$1 out=$2 n=$3 c0=$4 c1=$5
+    RPS[$label]=$(field rps "$out")
+    P50[$label]=$(field p50_ms "$out")
+    P99[$label]=$(field p99_ms "$out")
+    MAXL[$label]=$(field max_ms "$out")
+    BYTES[$label]=$(field bytes_per_response "$out")
+    CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+    CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
+}
