@@ -233,7 +233,8 @@ mod tests {
                 [n],
             )
             .unwrap();
-            conn.execute("INSERT INTO policies VALUES (?1, 1, 'r2', 7, 0)", [n])
+            conn.execute("INSERT INTO policies (instance_id, enabled, dest_region_id, retention_days, updated_at)
+                 VALUES (?1, 1, 'r2', 7, 0)", [n])
                 .unwrap();
         }
         conn.trace_v2(

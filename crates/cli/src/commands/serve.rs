@@ -276,11 +276,11 @@ async fn print_welcome(ctx: &Context, catalog: &dyn xbak_catalog::Catalog, liste
              xbak --data-dir {data_dir} region add cn-shanghai\n  \
              xbak --data-dir {data_dir} account create demo            # prints AccessKeyId/Secret once\n  \
              xbak --data-dir {data_dir} instance create rm-demo --region cn-hangzhou --account demo \\\n      \
-             --engine MySQL --engine-version 5.7 --category HighAvailability --storage-type local_ssd\n  \
-             xbak --data-dir {data_dir} policy set rm-demo --cross-region cn-shanghai\n  \
-             xbak --data-dir {data_dir} backup register rm-demo --file dump.tar.gz --method L --type F \\\n      \
-             --start 2026-01-01T00:00:00Z --end 2026-01-01T00:05:00Z --consistent 2026-01-01T00:05:00Z\n\
-             Copies run in this server; list them with any Alibaba SDK pointed at http://{listen}.\n"
+             --engine MariaDB --engine-version 10.11 --category HighAvailability \\\n      \
+             --storage-type local_ssd --dsn mysql://root@127.0.0.1:3306\n  \
+             xbak --data-dir {data_dir} policy set rm-demo --cross-region cn-shanghai\n\
+             This server then takes a full backup of rm-demo and copies it; list the copies with any\n\
+             Alibaba SDK pointed at http://{listen}.\n"
         );
     }
 }
