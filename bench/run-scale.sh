@@ -104,7 +104,7 @@ run_xbak() {
     if [[ $b == postgres ]]; then pg_sql "$(pg_db "$s")" "DELETE FROM nonces"; else sqlite3 "$dir/catalog.db" "DELETE FROM nonces;"; fi
     port=$(free_port)
     # shellcheck disable=SC2046
-    RUST_LOG=warn "$XBAK" --data-dir "$dir" $(catalog_args "$b" "$s") serve --listen "127.0.0.1:$port" --no-workers \
+    RUST_LOG=warn "$XBAK" --data-dir "$dir" $(catalog_args "$b" "$s") serve --listen "127.0.0.1:$port" --no-workers --no-metrics \
         >"$BENCH_DIR/xbak-$label.log" 2>&1 &
     pid=$!
     STARTED+=("$pid")

@@ -39,7 +39,7 @@ before(async () => {
   assert.ok(xbak && data, 'XBAK_BIN / XBAK_DATA_DIR not set: run these tests through tests/sdk/run.sh');
   const port = await freePort();
   const log = fs.openSync(path.join(data, '..', 'throttled-server-node.log'), 'w');
-  server = spawn(xbak, ['--data-dir', data, 'serve', '--no-workers', '--listen', `127.0.0.1:${port}`,
+  server = spawn(xbak, ['--data-dir', data, 'serve', '--no-workers', '--no-metrics', '--listen', `127.0.0.1:${port}`,
     '--key-rate', '0.5', '--key-burst', '2'], { stdio: ['ignore', log, log] });
   for (let i = 0; i < 150 && !(await canConnect(port)); i++) {
     assert.equal(server.exitCode, null, 'the throttled xbak serve exited');

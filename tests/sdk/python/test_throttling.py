@@ -30,7 +30,7 @@ def budget_env(env):
     port = s.getsockname()[1]
     s.close()
     log = open(os.path.join(data, "..", "throttled-server.log"), "w")
-    proc = subprocess.Popen([xbak, "--data-dir", data, "serve", "--no-workers",
+    proc = subprocess.Popen([xbak, "--data-dir", data, "serve", "--no-workers", "--no-metrics",
                              "--listen", "127.0.0.1:%d" % port, "--key-rate", "0.5", "--key-burst", "2"],
                             stdout=log, stderr=subprocess.STDOUT)
     try:
