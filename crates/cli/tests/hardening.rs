@@ -109,15 +109,7 @@ fn files_are_private_whatever_the_umask() {
     let mut instance = instance_args("rm-bb0001", "MySQL", "5.7");
     instance.extend(["--instance-number", "8161055"]);
     ok(&instance);
-    ok(&[
-        "policy",
-        "set",
-        "rm-bb0001",
-        "--cross-region",
-        "cn-shanghai",
-        "--retention-days",
-        "1825",
-    ]);
+    ok(&POLICY_ARGS);
     let src = tempfile::tempdir().unwrap();
     let file = make_file(src.path(), "set.xb", 1);
     ok(&register_args(

@@ -67,16 +67,7 @@ impl DataDir {
         let mut instance = instance_args("rm-bb0001", "MySQL", "5.7");
         instance.extend(["--instance-number", "8161055"]);
         self.ok(&instance);
-        self.ok(&[
-            "policy",
-            "set",
-            "rm-bb0001",
-            "--cross-region",
-            "cn-shanghai",
-            // Long enough that the fixed 2026 sets of the tests never expire.
-            "--retention-days",
-            "1825",
-        ]);
+        self.ok(&POLICY_ARGS);
         (
             v["AccessKeyId"].as_str().unwrap().to_owned(),
             v["AccessKeySecret"].as_str().unwrap().to_owned(),
@@ -102,6 +93,18 @@ impl DataDir {
         out
     }
 }
+
+/// `policy set` of `rm-bb0001` to cn-shanghai, with a retention long enough that the fixed 2026
+/// sets of the tests never expire.
+pub const POLICY_ARGS: [&str; 7] = [
+    "policy",
+    "set",
+    "rm-bb0001",
+    "--cross-region",
+    "cn-shanghai",
+    "--retention-days",
+    "1825",
+];
 
 pub fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
