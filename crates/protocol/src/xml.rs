@@ -1,6 +1,6 @@
 //! A tiny append-only XML writer for our fixed response shapes. Hand-written rather than a
 //! generic serializer because it is on the hot path: text without special characters is copied
-//! as is; `&`, `<`, `>` are escaped; characters XML 1.0 cannot carry become U+FFFD.
+//! as is; `&`, `<`, `>` and CR are escaped; characters XML 1.0 cannot carry become U+FFFD.
 
 /// `<?xml version='1.0' encoding='UTF-8'?>`, single quotes and no newline, as Alibaba's gateway.
 pub(crate) const DECLARATION: &str = "<?xml version='1.0' encoding='UTF-8'?>";
@@ -77,7 +77,7 @@ pub(crate) fn cdata_element(out: &mut Vec<u8>, name: &str, text: &str) {
     close(out, name);
 }
 
-/// Appends `text` with `&`, `<`, `>` escaped and XML-1.0-invalid characters replaced.
+/// Appends `text` with `&`, `<`, `>` and CR escaped and XML-1.0-invalid characters replaced.
 pub(crate) fn escape_text(out: &mut Vec<u8>, text: &str) {
     escape_with(out, text, true);
 }
@@ -93,6 +93,8 @@ fn escape_with(out: &mut Vec<u8>, text: &str, markup: bool) {
             b'&' if markup => (b"&amp;", 1),
             b'<' if markup => (b"&lt;", 1),
             b'>' if markup => (b"&gt;", 1),
+            // A raw CR reaches an XML parser as LF (XML 1.0 §2.11); the reference keeps it.
+            b'\r' if markup => (b"&#13;", 1),
             b'\t' | b'\n' | b'\r' => {
                 i += 1;
                 continue;
@@ -135,7 +137,30 @@ mod tests {
             esc("x\u{1}y\tz\u{FFFF}\u{FFFE}\u{FFFD}\u{EFFF}"),
             "x\u{FFFD}y\tz\u{FFFD}\u{FFFD}\u{FFFD}\u{EFFF}"
         );
-        assert_eq!(esc("\r\n"), "\r\n");
+        assert_eq!(esc("\t\n"), "\t\n");
+    }
+
+    #[test]
+    fn carriage_returns_survive_line_end_normalisation() {
+        // Found by fuzz/render: a raw "\r" or "\r\n" was read back by XML parsers as "\n".
+        assert_eq!(esc("a\rb\r\nc"), "a&#13;b&#13;\nc");
+        let mut doc = Vec::new();
+        text_element(&mut doc, "D", "x\r\ny\r");
+        let mut reader = quick_xml::Reader::from_reader(doc.as_slice());
+        let mut text = String::new();
+        let mut buf = Vec::new();
+        loop {
+            match reader.read_event_into(&mut buf).unwrap() {
+                quick_xml::events::Event::Text(t) => text.push_str(&t.xml10_content().unwrap()),
+                quick_xml::events::Event::GeneralRef(r) => {
+                    text.push(r.resolve_char_ref().unwrap().unwrap())
+                }
+                quick_xml::events::Event::Eof => break,
+                _ => {}
+            }
+            buf.clear();
+        }
+        assert_eq!(text, "x\r\ny\r");
     }
 
     #[test]

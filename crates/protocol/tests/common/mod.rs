@@ -51,12 +51,12 @@ pub fn parse_xml(bytes: &[u8]) -> Node {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.decode().unwrap());
+                    top.text.push_str(&t.xml10_content().unwrap());
                 }
             }
             Event::CData(c) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&c.decode().unwrap());
+                    top.text.push_str(&c.xml10_content().unwrap());
                 }
             }
             Event::GeneralRef(r) => {

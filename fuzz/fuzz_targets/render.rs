@@ -1,0 +1,210 @@
+//! The XML and JSON renderers: arbitrary response models for every action and arbitrary error
+//! envelopes, rendered in both formats.
+//!
+//! Properties: the JSON is valid and deserializes back to the exact model; the XML is
+//! well-formed (quick-xml, XML 1.0 line-end rules) with the `<Action>Response` (or `Error`)
+//! root; and both renderings carry the same leaves, the XML text being the model's string with
+//! only the characters XML 1.0 cannot carry replaced.
+
+#![no_main]
+
+use std::fmt::Debug;
+
+use arbitrary::{Result, Unstructured};
+use libfuzzer_sys::fuzz_target;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use xbak_fuzz::{by_path, json_leaves, xml_leaves};
+use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
+use xbak_protocol::actions::describe_available_cross_region::{
+    self as available, DescribeAvailableCrossRegionResponse,
+};
+use xbak_protocol::actions::describe_cross_region_backups::{
+    self as backups, CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
+};
+use xbak_protocol::actions::describe_instance_cross_backup_policy::{
+    self as describe, DescribeInstanceCrossBackupPolicyResponse,
+};
+use xbak_protocol::actions::modify_instance_cross_backup_policy::{
+    self as modify, ModifyInstanceCrossBackupPolicyResponse,
+};
+use xbak_protocol::actions::Action;
+use xbak_protocol::render::render_error;
+use xbak_protocol::{ApiError, Format};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
+    let _ = one(kind, rest, &mut Unstructured::new(rest));
+});
+
+/// Renders one model of the kind `kind` names (`b`ackups, `a`vailable regions, `d`escribe
+/// policy, `m`odify policy, `e`rror), read from `json` when it is one, else made up from `u`.
+fn one(kind: u8, json: &[u8], u: &mut Unstructured) -> Result<()> {
+    let kind = match kind {
+        b'b' | b'a' | b'd' | b'm' | b'e' => kind,
+        _ => b"badme"[kind as usize % 5],
+    };
+    match kind {
+        b'b' => check(
+            &model(json, u, backups_response)?,
+            backups::render,
+            Action::DescribeCrossRegionBackups,
+        ),
+        b'a' => check(
+            &model(json, u, |u| {
+                Ok(DescribeAvailableCrossRegionResponse {
+                    request_id: u.arbitrary()?,
+                    regions: RegionList {
+                        region: u.arbitrary()?,
+                    },
+                })
+            })?,
+            available::render,
+            Action::DescribeAvailableCrossRegion,
+        ),
+        b'd' => check(
+            &model(json, u, policy_response)?,
+            describe::render,
+            Action::DescribeInstanceCrossBackupPolicy,
+        ),
+        b'm' => check(
+            &model(json, u, |u| {
+                Ok(ModifyInstanceCrossBackupPolicyResponse {
+                    request_id: u.arbitrary()?,
+                    db_instance_id: u.arbitrary()?,
+                    region_id: u.arbitrary()?,
+                    backup_enabled: u.arbitrary()?,
+                    log_backup_enabled: u.arbitrary()?,
+                    cross_backup_region: u.arbitrary()?,
+                    cross_backup_type: u.arbitrary()?,
+                    retent_type: u.arbitrary()?,
+                    retention: u.arbitrary()?,
+                })
+            })?,
+            modify::render,
+            Action::ModifyInstanceCrossBackupPolicy,
+        ),
+        _ => check_error(&api_error(u)?, u.arbitrary()?, u.arbitrary()?),
+    }
+    Ok(())
+}
+
+/// The model `json` describes (the corpus holds the seed contract's examples), else one made
+/// up from `u`.
+fn model<T: DeserializeOwned>(
+    json: &[u8],
+    u: &mut Unstructured,
+    make: impl FnOnce(&mut Unstructured) -> Result<T>,
+) -> Result<T> {
+    match serde_json::from_slice(json) {
+        Ok(model) => Ok(model),
+        Err(_) => make(u),
+    }
+}
+
+/// JSON round-trips to `model`; XML is well-formed under `<Action>Response` with the same leaves.
+fn check<T>(model: &T, render: fn(&T, Format) -> Vec<u8>, action: Action)
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let json = render(model, Format::Json);
+    let back: T = serde_json::from_slice(&json).expect("valid JSON");
+    assert_eq!(&back, model, "JSON does not round-trip");
+    let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert!(value.get("Code").is_none(), "a success body with a Code");
+    let (root, leaves) = xml_leaves(&render(model, Format::Xml));
+    assert_eq!(root, format!("{}Response", action.name()));
+    assert_eq!(
+        by_path(leaves),
+        by_path(json_leaves(&value)),
+        "XML and JSON differ"
+    );
+}
+
+fn check_error(err: &ApiError, request_id: &str, host_id: &str) {
+    let json = render_error(err, request_id, host_id, Format::Json);
+    let value: serde_json::Value = serde_json::from_slice(&json).expect("valid JSON");
+    assert_eq!(value["Code"], err.code());
+    assert_eq!(value["Message"], err.message());
+    assert_eq!(value["RequestId"], request_id);
+    assert_eq!(value["HostId"], host_id);
+    let (root, leaves) = xml_leaves(&render_error(err, request_id, host_id, Format::Xml));
+    assert_eq!(root, "Error");
+    assert_eq!(
+        by_path(leaves),
+        by_path(json_leaves(&value)),
+        "XML and JSON differ"
+    );
+}
+
+fn api_error(u: &mut Unstructured) -> Result<ApiError> {
+    Ok(match u.int_in_range(0..=4)? {
+        0 => ApiError::Missing(*u.choose(&["DBInstanceId", "RegionId", "Signature"])?),
+        1 => ApiError::InvalidParameter(u.arbitrary()?),
+        2 => ApiError::SignatureDoesNotMatch {
+            string_to_sign: u.arbitrary()?,
+        },
+        3 => ApiError::InvalidStartTimeAndEndTimeMalformed,
+        _ => ApiError::InternalError,
+    })
+}
+
+fn backups_response(u: &mut Unstructured) -> Result<DescribeCrossRegionBackupsResponse> {
+    let mut items = Vec::new();
+    for _ in 0..u.int_in_range(0..=3)? {
+        items.push(CrossRegionBackupItem {
+            backup_end_time: u.arbitrary()?,
+            backup_method: u.arbitrary()?,
+            backup_set_scale: u.arbitrary()?,
+            backup_set_status: u.arbitrary()?,
+            backup_start_time: u.arbitrary()?,
+            backup_type: u.arbitrary()?,
+            category: u.arbitrary()?,
+            consistent_time: u.arbitrary()?,
+            cross_backup_download_link: u.arbitrary()?,
+            cross_backup_id: u.arbitrary()?,
+            cross_backup_region: u.arbitrary()?,
+            cross_backup_set_file: u.arbitrary()?,
+            cross_backup_set_location: u.arbitrary()?,
+            cross_backup_set_size: u.arbitrary()?,
+            db_instance_storage_type: u.arbitrary()?,
+            engine: u.arbitrary()?,
+            engine_version: u.arbitrary()?,
+            instance_id: u.arbitrary()?,
+            restore_regions: u.arbitrary()?,
+        });
+    }
+    Ok(DescribeCrossRegionBackupsResponse {
+        request_id: u.arbitrary()?,
+        region_id: u.arbitrary()?,
+        start_time: u.arbitrary()?,
+        end_time: u.arbitrary()?,
+        total_record_count: u.arbitrary()?,
+        page_number: u.arbitrary()?,
+        page_record_count: u.arbitrary()?,
+        items,
+    })
+}
+
+fn policy_response(u: &mut Unstructured) -> Result<DescribeInstanceCrossBackupPolicyResponse> {
+    Ok(DescribeInstanceCrossBackupPolicyResponse {
+        request_id: u.arbitrary()?,
+        db_instance_id: u.arbitrary()?,
+        region_id: u.arbitrary()?,
+        backup_enabled: u.arbitrary()?,
+        backup_enabled_time: u.arbitrary()?,
+        log_backup_enabled: u.arbitrary()?,
+        log_backup_enabled_time: u.arbitrary()?,
+        cross_backup_region: u.arbitrary()?,
+        cross_backup_type: u.arbitrary()?,
+        retent_type: u.arbitrary()?,
+        retention: u.arbitrary()?,
+        engine: u.arbitrary()?,
+        engine_version: u.arbitrary()?,
+        db_instance_status: u.arbitrary()?,
+        lock_mode: u.arbitrary()?,
+        db_instance_description: u.arbitrary()?,
+    })
+}
