@@ -178,7 +178,9 @@ impl Catalog for StealingCatalog {
         lease: Duration,
         holder: &xbak_domain::LeaseHolder,
     ) -> xbak_catalog::Result<Option<xbak_domain::RequestedBackup>> {
-        self.inner.claim_requested_backup_by(now, lease, holder).await
+        self.inner
+            .claim_requested_backup_by(now, lease, holder)
+            .await
     }
     async fn renew_requested_backup(
         &self,
