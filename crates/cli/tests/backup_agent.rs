@@ -92,34 +92,9 @@ fn backups_are_run_scheduled_and_restored_through_links() {
 
     // A daily window opening now: `serve` runs it once.
     data.ok(&["instance", "connect", "rm-agent", "--dsn", DSN]);
-    let now = chrono::Utc::now().format("%H:%M").to_string();
-    data.ok(&[
-        "schedule",
-        "set",
-        "rm-agent",
-        "--at",
-        &now,
-        "--method",
-        "L",
-        "--database",
-        &db,
-    ]);
+    schedule_now(&data, "rm-agent", &db);
     let server = Server::start(&data);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let runs = data.ok(&["backup", "runs", "rm-agent"]);
-        if runs
-            .lines()
-            .any(|l| l.contains("scheduled") && l.contains(" completed "))
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the scheduled backup did not run:\n{runs}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_for_scheduled_run(&data, "rm-agent");
     let list = data.ok(&["schedule", "list"]);
     assert!(
         list.contains("rm-agent")

@@ -148,35 +148,10 @@ fn two_workers_run_each_schedule_and_sweep_once(data: &DataDir, name: &str) {
         "rm-roles",
         &["--instance-number", "111", "--dsn", DSN],
     );
-    let now = chrono::Utc::now().format("%H:%M").to_string();
-    data.ok(&[
-        "schedule",
-        "set",
-        "rm-roles",
-        "--at",
-        &now,
-        "--method",
-        "L",
-        "--database",
-        &db,
-    ]);
+    schedule_now(data, "rm-roles", &db);
     let logs = [data.path().join("w1.log"), data.path().join("w2.log")];
     let mut workers: Vec<Child> = logs.iter().map(|l| start_worker(data, l)).collect();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let runs = data.ok(&["backup", "runs", "rm-roles"]);
-        if runs
-            .lines()
-            .any(|l| l.contains("scheduled") && l.contains(" completed "))
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the schedule did not run:\n{runs}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_for_scheduled_run(data, "rm-roles");
     // Let both workers look at the schedule again and sweep a few periods.
     std::thread::sleep(Duration::from_secs(4));
     for w in &mut workers {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
-use xbak_catalog::leases::take_over_dead_leases;
+use xbak_catalog::leases::{take_over_dead_leases, this_process};
 use xbak_catalog::{Catalog, CatalogError, HeldLease, LeasedQueue};
 use xbak_domain::CopyEvent;
 use xbak_storage::{RegionStore, Regions};
@@ -118,12 +118,15 @@ impl Replicator {
         if let Some(e) = claim_error {
             return Err(e.into());
         }
-        // Every lease still held is another worker's: ours all ended above.
+        // Leases still held by others; ours ended above (or were abandoned, counted as such).
         summary.skipped = self
             .context
             .catalog
             .held_leases(LeasedQueue::Copies, Utc::now())
-            .await?;
+            .await?
+            .into_iter()
+            .filter(|l| l.holder.as_ref() != Some(this_process()))
+            .collect();
         Ok(summary)
     }
 

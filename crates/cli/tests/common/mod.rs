@@ -361,3 +361,38 @@ pub fn create_mariadb_instance(data: &DataDir, id: &str, nodes: &[&str]) -> Stri
     args.extend_from_slice(nodes);
     data.ok(&args)
 }
+
+/// Sets a daily logical backup of database `db` of `id` whose window opens now.
+pub fn schedule_now(data: &DataDir, id: &str, db: &str) {
+    let now = chrono::Utc::now().format("%H:%M").to_string();
+    data.ok(&[
+        "schedule",
+        "set",
+        id,
+        "--at",
+        &now,
+        "--method",
+        "L",
+        "--database",
+        db,
+    ]);
+}
+
+/// Waits (at most 2 minutes) until `backup runs ID` lists a completed scheduled run.
+pub fn wait_for_scheduled_run(data: &DataDir, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = data.ok(&["backup", "runs", id]);
+        if runs
+            .lines()
+            .any(|l| l.contains("scheduled") && l.contains(" completed "))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled backup did not run:\n{runs}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
