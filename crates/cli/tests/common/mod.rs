@@ -56,11 +56,22 @@ impl DataDir {
 
     /// [`seed`](Self::seed) with cn-shanghai on the given store URL (default: a local folder).
     pub fn seed_to(&self, dest_store: Option<&str>) -> (String, String) {
-        self.ok(&["region", "add", "cn-hangzhou"]);
-        match dest_store {
-            Some(url) => self.ok(&["region", "add", "cn-shanghai", "--store", url]),
-            None => self.ok(&["region", "add", "cn-shanghai"]),
-        };
+        self.seed_stores(None, dest_store)
+    }
+
+    /// [`seed`](Self::seed) with cn-hangzhou and cn-shanghai on the given store URLs (default:
+    /// local folders).
+    pub fn seed_stores(
+        &self,
+        source_store: Option<&str>,
+        dest_store: Option<&str>,
+    ) -> (String, String) {
+        for (region, store) in [("cn-hangzhou", source_store), ("cn-shanghai", dest_store)] {
+            match store {
+                Some(url) => self.ok(&["region", "add", region, "--store", url]),
+                None => self.ok(&["region", "add", region]),
+            };
+        }
         let out = self.ok(&["account", "create", "alice", "--json"]);
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["AccountName"], "alice");
