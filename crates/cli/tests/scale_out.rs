@@ -284,11 +284,16 @@ fn run(data: &Arc<DataDir>, url: &str, sets: usize, creds: (&str, &str)) {
         "GET",
         creds.0,
         creds.1,
-        &[("RegionId", "cn-hangzhou"), ("DBInstanceId", INSTANCE)],
+        &[
+            ("RegionId", "cn-hangzhou"),
+            ("DBInstanceId", INSTANCE),
+            ("StartTime", EPOCH),
+            ("EndTime", &start_of(sets)),
+        ],
         chrono::Utc::now(),
     );
-    let (status, _) = get(&format!("{}/?{query}", servers[0].url()));
-    assert_eq!(status, 200);
+    let (status, body) = get(&format!("{}/?{query}", servers[0].url()));
+    assert_eq!(status, 200, "{body}");
     let (status, body) = get(&format!("{}/?{query}", servers[1].url()));
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["Code"], "SignatureNonceUsed", "{body}");
