@@ -73,6 +73,24 @@ fn spawn_worker(data: &DataDir) -> Child {
         .unwrap()
 }
 
+/// The workers and the killer's stop flag; dropping it (also on a failed assertion) stops the
+/// killer and kills every worker.
+struct Fleet {
+    workers: Arc<Mutex<Vec<Child>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        for w in workers.iter_mut() {
+            w.kill().ok();
+            w.wait().ok();
+        }
+    }
+}
+
 fn sigkill(child: &mut Child) {
     child.kill().unwrap();
     child.wait().unwrap();
@@ -163,9 +181,11 @@ fn run(data: &Arc<DataDir>, url: &str, sets: usize, creds: (&str, &str)) {
         Server::start_with(data, &no_workers, Stdio::null()),
         Server::start_with(data, &no_workers, Stdio::null()),
     ];
-    let workers: Arc<Mutex<Vec<Child>>> =
-        Arc::new(Mutex::new((0..3).map(|_| spawn_worker(data)).collect()));
-    let stop = Arc::new(AtomicBool::new(false));
+    let fleet = Fleet {
+        workers: Arc::new(Mutex::new((0..3).map(|_| spawn_worker(data)).collect())),
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let (workers, stop) = (&fleet.workers, &fleet.stop);
     let kills = Arc::new(AtomicUsize::new(0));
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id()));
     let killer = {
@@ -176,6 +196,9 @@ fn run(data: &Arc<DataDir>, url: &str, sets: usize, creds: (&str, &str)) {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(1000 + rng.below(1000)));
                 let mut workers = workers.lock().unwrap();
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let victim = &mut workers[rng.below(3) as usize];
                 sigkill(victim);
                 *victim = spawn_worker(&data);
@@ -184,7 +207,8 @@ fn run(data: &Arc<DataDir>, url: &str, sets: usize, creds: (&str, &str)) {
         })
     };
 
-    // The stream: 64–256 KiB sets; one API server SIGKILLed halfway and restarted at once.
+    // The stream: 64–256 KiB sets, listed now and then through either server; one API server
+    // SIGKILLed halfway and restarted at once.
     let mut files: HashMap<String, PathBuf> = HashMap::new();
     for i in 0..sets {
         let len = (64 + rng.below(193) as usize) * 1024;
@@ -193,6 +217,11 @@ fn run(data: &Arc<DataDir>, url: &str, sets: usize, creds: (&str, &str)) {
         let start = start_of(i);
         data.register(&file, &start);
         files.insert(start, file);
+        // The API servers answer while the workers copy and die.
+        if i % 10 == 0 {
+            let listed = page(data, &servers[i / 10 % 2], creds, 1);
+            assert!(listed["TotalRecordCount"].is_u64(), "{listed}");
+        }
         if i == sets / 2 {
             sigkill(&mut servers[0].child);
             servers[0] = Server::start_with(data, &no_workers, Stdio::null());
@@ -231,9 +260,7 @@ fn run(data: &Arc<DataDir>, url: &str, sets: usize, creds: (&str, &str)) {
     std::thread::sleep(Duration::from_secs(5));
     stop.store(true, Ordering::SeqCst);
     killer.join().unwrap();
-    for w in workers.lock().unwrap().iter_mut() {
-        sigkill(w);
-    }
+    drop(fleet);
     assert!(kills.load(Ordering::SeqCst) > 0, "no worker was killed");
     eprintln!(
         "scale-out: {sets} sets, {} worker SIGKILLs",
