@@ -92,18 +92,7 @@ fn backups_are_run_scheduled_and_restored_through_links() {
 
     // A daily window opening now: `serve` runs it once.
     data.ok(&["instance", "connect", "rm-agent", "--dsn", DSN]);
-    let now = chrono::Utc::now().format("%H:%M").to_string();
-    data.ok(&[
-        "schedule",
-        "set",
-        "rm-agent",
-        "--at",
-        &now,
-        "--method",
-        "L",
-        "--database",
-        &db,
-    ]);
+    schedule_logical_now(&data, "rm-agent", &db);
     let server = Server::start(&data);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

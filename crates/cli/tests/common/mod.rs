@@ -369,3 +369,31 @@ pub fn create_mariadb_instance(data: &DataDir, id: &str, nodes: &[&str]) -> Stri
     args.extend_from_slice(nodes);
     data.ok(&args)
 }
+
+/// A fresh MariaDB database `db` holding a 1000-row InnoDB table `t`, dropped with the guard.
+#[must_use]
+pub fn thousand_row_database(db: &str) -> DropDatabase {
+    let guard = DropDatabase(db.to_owned());
+    mariadb(&format!(
+        "DROP DATABASE IF EXISTS `{db}`; CREATE DATABASE `{db}`;
+         CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB;
+         INSERT INTO `{db}`.t SELECT seq FROM `{db}`.seq_1_to_1000;"
+    ));
+    guard
+}
+
+/// `xbak schedule set ID` of a daily logical backup of database `db` whose window opens now.
+pub fn schedule_logical_now(data: &DataDir, id: &str, db: &str) {
+    let now = chrono::Utc::now().format("%H:%M").to_string();
+    data.ok(&[
+        "schedule",
+        "set",
+        id,
+        "--at",
+        &now,
+        "--method",
+        "L",
+        "--database",
+        db,
+    ]);
+}
