@@ -92,7 +92,7 @@ fn backups_are_run_scheduled_and_restored_through_links() {
 
     // A daily window opening now: `serve` runs it once.
     data.ok(&["instance", "connect", "rm-agent", "--dsn", DSN]);
-    schedule_now(&data, "rm-agent", &db);
+    schedule_logical_now(&data, "rm-agent", &db);
     let server = Server::start(&data);
     wait_for_scheduled_run(&data, "rm-agent");
     let list = data.ok(&["schedule", "list"]);

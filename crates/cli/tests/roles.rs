@@ -134,12 +134,7 @@ fn plain(s: &str) -> String {
 /// one retention sweep per period.
 fn two_workers_run_each_schedule_and_sweep_once(data: &DataDir, name: &str) {
     let db = format!("xbak_roles_{}_{name}", std::process::id());
-    let _cleanup = DropDatabase(db.clone());
-    mariadb(&format!(
-        "DROP DATABASE IF EXISTS `{db}`; CREATE DATABASE `{db}`;
-         CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB;
-         INSERT INTO `{db}`.t SELECT seq FROM `{db}`.seq_1_to_1000;"
-    ));
+    let _cleanup = thousand_row_database(&db);
     data.ok(&["region", "add", "cn-hangzhou"]);
     data.ok(&["region", "add", "cn-shanghai"]);
     data.ok(&["account", "create", "alice"]);
@@ -148,7 +143,7 @@ fn two_workers_run_each_schedule_and_sweep_once(data: &DataDir, name: &str) {
         "rm-roles",
         &["--instance-number", "111", "--dsn", DSN],
     );
-    schedule_now(data, "rm-roles", &db);
+    schedule_logical_now(data, "rm-roles", &db);
     let logs = [data.path().join("w1.log"), data.path().join("w2.log")];
     let mut workers: Vec<Child> = logs.iter().map(|l| start_worker(data, l)).collect();
     wait_for_scheduled_run(data, "rm-roles");

@@ -56,11 +56,22 @@ impl DataDir {
 
     /// [`seed`](Self::seed) with cn-shanghai on the given store URL (default: a local folder).
     pub fn seed_to(&self, dest_store: Option<&str>) -> (String, String) {
-        self.ok(&["region", "add", "cn-hangzhou"]);
-        match dest_store {
-            Some(url) => self.ok(&["region", "add", "cn-shanghai", "--store", url]),
-            None => self.ok(&["region", "add", "cn-shanghai"]),
-        };
+        self.seed_stores(None, dest_store)
+    }
+
+    /// [`seed`](Self::seed) with cn-hangzhou and cn-shanghai on the given store URLs (default:
+    /// local folders).
+    pub fn seed_stores(
+        &self,
+        source_store: Option<&str>,
+        dest_store: Option<&str>,
+    ) -> (String, String) {
+        for (region, store) in [("cn-hangzhou", source_store), ("cn-shanghai", dest_store)] {
+            match store {
+                Some(url) => self.ok(&["region", "add", region, "--store", url]),
+                None => self.ok(&["region", "add", region]),
+            };
+        }
         let out = self.ok(&["account", "create", "alice", "--json"]);
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["AccountName"], "alice");
@@ -362,8 +373,20 @@ pub fn create_mariadb_instance(data: &DataDir, id: &str, nodes: &[&str]) -> Stri
     data.ok(&args)
 }
 
-/// Sets a daily logical backup of database `db` of `id` whose window opens now.
-pub fn schedule_now(data: &DataDir, id: &str, db: &str) {
+/// A fresh MariaDB database `db` holding a 1000-row InnoDB table `t`, dropped with the guard.
+#[must_use]
+pub fn thousand_row_database(db: &str) -> DropDatabase {
+    let guard = DropDatabase(db.to_owned());
+    mariadb(&format!(
+        "DROP DATABASE IF EXISTS `{db}`; CREATE DATABASE `{db}`;
+         CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB;
+         INSERT INTO `{db}`.t SELECT seq FROM `{db}`.seq_1_to_1000;"
+    ));
+    guard
+}
+
+/// `xbak schedule set ID` of a daily logical backup of database `db` whose window opens now.
+pub fn schedule_logical_now(data: &DataDir, id: &str, db: &str) {
     let now = chrono::Utc::now().format("%H:%M").to_string();
     data.ok(&[
         "schedule",
