@@ -28,6 +28,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let me = this_process();
     info!(host = %me.host, pid = me.pid, "xbak worker started");
     let stop = CancellationToken::new();
+    // A `region add` that changes a store reaches the copies within seconds, as in `serve`.
+    let region_reload = tokio::spawn(crate::context::reload_regions(
+        catalog.clone(),
+        regions.clone(),
+        stop.clone(),
+    ));
     let (workers, events) = Workers::spawn(catalog.clone(), regions, args.options, &stop);
     let logger = tokio::spawn(log_events(events));
     let reporter = tokio::spawn(report_counts(
@@ -40,6 +46,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     stop.cancel();
     workers.finish().await?;
     reporter.await?;
+    region_reload.await?;
     logger.await?;
     info!("xbak worker stopped");
     Ok(())
