@@ -166,7 +166,7 @@ p()
 p("| minute | requests so far | 2xx | 4xx | 5xx | slow closed | VmRSS MiB | RssAnon MiB |")
 p("|---|---|---|---|---|---|---|---|")
 for m in minutes:
-    p(f"| {int(m["t"])/60:g} | {m['requests']} | {m['2xx']} | {m['4xx']} | {m['5xx']} | {m['slow_closed']} | {int(m['VmRSS_kB'])/1024:.1f} | {int(m['RssAnon_kB'])/1024:.1f} |")
+    p(f"| {int(m['t']) // 60} | {m['requests']} | {m['2xx']} | {m['4xx']} | {m['5xx']} | {m['slow_closed']} | {int(m['VmRSS_kB'])/1024:.1f} | {int(m['RssAnon_kB'])/1024:.1f} |")
 p()
 p("| kind | status | code | responses | |")
 p("|---|---|---|---|---|")
