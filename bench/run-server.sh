@@ -19,22 +19,15 @@
 # Everything listens on and targets 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 CONNS=${CONNS:-32}
 SECS=${SECS:-15}
 WARMUP=${WARMUP:-3}
 LIGHT_CONNS=${LIGHT_CONNS:-4}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-XBAK=$TARGET/release/xbak
-LOADGEN=$TARGET/release/xbak-loadgen
-CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
-RESULTS=${RESULTS:-$ROOT/bench/results.md}
 EXPECT='"PageRecordCount":30'
 HZ=$(getconf CLK_TCK)
-mkdir -p "$BENCH_DIR"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 STARTED=()   # pids of the servers this script started (stopped on exit)
 cleanup() {
@@ -43,17 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() { echo "== $*" >&2; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on 127.0.0.1:$1" >&2
-    return 1
-}
 # utime+stime (clock ticks) of the given pids.
 cpu_ticks() {
     local t=0 f
@@ -77,7 +59,6 @@ sample_mem() {
         sleep 0.2
     done
 }
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # record_load LABEL OUT N C0 C1: the load generator's figures in OUT (N requests), and the
 # server's CPU ticks C0..C1 per request, into the result tables under LABEL.
 record_load() {

@@ -20,8 +20,8 @@
 # Everything listens on and targets 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
-BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 COPIES=${COPIES:-100000}
 INSTANCES=${INSTANCES:-100}
 CONNS=${CONNS:-32}
@@ -30,13 +30,6 @@ MAX_SECS=${MAX_SECS:-20}
 SOAK_SECS=${SOAK_SECS:-900}
 HEADER_TIMEOUT=${HEADER_TIMEOUT:-5}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-XBAK=$TARGET/release/xbak
-LOADGEN=$TARGET/release/xbak-loadgen
-CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
-RESULTS=${RESULTS:-$ROOT/bench/results.md}
-mkdir -p "$BENCH_DIR"
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 DIR=$BENCH_DIR/soak-$COPIES-$INSTANCES
 LOG=$BENCH_DIR/soak-logs
 mkdir -p "$LOG"
@@ -50,18 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say() { echo "== $*" >&2; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 300); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on 127.0.0.1:$1" >&2
-    return 1
-}
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2" | tail -1; }
 
 # start_server LABEL: a fresh server on the soak catalog (no remembered nonces); sets SERVER, PORT.
 start_server() {
