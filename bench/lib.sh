@@ -1,6 +1,11 @@
-# Shell helpers shared by bench/run-server.sh and bench/run-scale.sh (sourced, not run):
-# starting/stopping servers, ports, CPU ticks and memory of a process, parsing loadgen output.
-# The sourcing script sets `set -euo pipefail`, ROOT and BENCH_DIR first.
+# Shell helpers shared by the bench/*.sh scripts (sourced, not run, from the repository root):
+# where things are, starting/stopping servers, ports, CPU ticks and memory of a process, parsing
+# loadgen output. The sourcing script sets `set -euo pipefail` (and may set ROOT, BENCH_DIR) first.
+
+ROOT=${ROOT:-$PWD}
+BENCH_DIR=${BENCH_DIR:-$ROOT/target/bench}
+mkdir -p "$BENCH_DIR"
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 XBAK=$TARGET/release/xbak
@@ -51,7 +56,8 @@ sample_mem() {
         sleep 0.2
     done
 }
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# field NAME TEXT: the value of NAME=value in TEXT (its last line that has one).
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2" | tail -1; }
 stop() {
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true

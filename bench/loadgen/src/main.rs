@@ -6,6 +6,7 @@
 //! xbak-loadgen signed --key-file DIR/bench-key.json [--instances K] [load options]
 //! xbak-loadgen static --path /file.json [load options]            the nginx baseline
 //! xbak-loadgen fetch  --key-file … --out FILE                      one signed call, body saved
+//! xbak-loadgen mix    --key-file … --rate R --seconds S --slow N     the soak's mixed load
 //! ```
 //!
 //! `signed` sends a freshly signed (v1, unique nonce) `DescribeCrossRegionBackups` per request, as
@@ -14,6 +15,7 @@
 //!
 //! Hand-rolled rather than wrk/oha: neither can compute a fresh HMAC signature and nonce per request.
 
+mod mix;
 mod seed;
 
 use anyhow::Context as _;
@@ -59,6 +61,9 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// The soak's mixed load (cached/uncached listings, downloads, bad signatures, replays, slow
+    /// clients), open loop at `--rate`, counted by status and error code.
+    Mix(mix::MixArgs),
     /// Send one signed call and save its body (exit status 1 unless the answer is 2xx).
     Fetch {
         #[command(flatten)]
@@ -383,6 +388,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Signed { call, load } => run_load(Mode::Signed(call.resolved()?), load),
         Command::Static { path, load } => run_load(Mode::Static(path), load),
+        Command::Mix(a) => mix::run(a),
         Command::Fetch { call, addr, out } => fetch(call.resolved()?, addr, out),
     }
 }

@@ -119,6 +119,11 @@ async fn connection(
     mut stopped: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
 ) {
+    // A streamed body (a download) leaves in writes after its head's: with Nagle on, each waits
+    // for the client's delayed ACK of the one before (~40 ms on Linux) on a keep-alive connection.
+    if let Err(e) = stream.set_nodelay(true) {
+        debug!(error = %e, "TCP_NODELAY not set");
+    }
     let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
         router.clone().oneshot(req.map(axum::body::Body::new))
     });
