@@ -54,36 +54,6 @@ impl Client {
     }
 }
 
-/// Builder setters: `name: Type` stores `Some(value)`, `name: into Type` stores `Some` of
-/// anything that converts into `Type`, `name = Type` stores the value itself.
-macro_rules! setters {
-    () => {};
-    ($(#[$doc:meta])* $name:ident = $ty:ty; $($rest:tt)*) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$name = value;
-            self
-        }
-        setters!($($rest)*);
-    };
-    ($(#[$doc:meta])* $name:ident: into $ty:ty; $($rest:tt)*) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
-            self.$name = Some(value.into());
-            self
-        }
-        setters!($($rest)*);
-    };
-    ($(#[$doc:meta])* $name:ident: $ty:ty; $($rest:tt)*) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$name = Some(value);
-            self
-        }
-        setters!($($rest)*);
-    };
-}
-
 /// Implements [`Action`] for a request and adds the client method that sends it.
 macro_rules! action {
     (
@@ -110,4 +80,4 @@ macro_rules! action {
     };
 }
 
-pub(crate) use {action, setters};
+pub(crate) use action;

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::action::setters;
 use crate::credentials::{Credentials, Overrides, Settings};
 use crate::endpoint::Endpoint;
 use crate::error::SdkError;
 use crate::retry::{is_idempotent, AttemptFailure, RetryPolicy};
+use crate::setters::setters;
 use crate::signing::{
     prepare, HeaderSelection, HttpMethod, PreparedRequest, RequestSpec, SignatureVersion,
     SigningContext,

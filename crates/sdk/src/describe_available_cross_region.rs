@@ -4,7 +4,8 @@
 pub use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
 pub use xbak_protocol::actions::describe_available_cross_region::DescribeAvailableCrossRegionResponse;
 
-use crate::action::{action, setters, Params};
+use crate::action::{action, Params};
+use crate::setters::setters;
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeAvailableCrossRegion";

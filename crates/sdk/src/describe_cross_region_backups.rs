@@ -11,9 +11,10 @@ pub use xbak_protocol::actions::describe_cross_region_backups::{
     CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
 };
 
-use crate::action::{action, setters, Params};
+use crate::action::{action, Params};
 use crate::client::Client;
 use crate::error::SdkError;
+use crate::setters::setters;
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeCrossRegionBackups";

@@ -3,7 +3,8 @@
 
 pub use xbak_protocol::actions::describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyResponse;
 
-use crate::action::{action, setters, Params};
+use crate::action::{action, Params};
+use crate::setters::setters;
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeInstanceCrossBackupPolicy";

@@ -71,6 +71,7 @@ pub mod error;
 pub mod modify_instance_cross_backup_policy;
 pub mod paging;
 pub mod retry;
+mod setters;
 pub mod signing;
 
 pub use action::{Action, Params};

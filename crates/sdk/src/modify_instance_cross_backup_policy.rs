@@ -4,7 +4,8 @@
 
 pub use xbak_protocol::actions::modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyResponse;
 
-use crate::action::{action, setters, Params};
+use crate::action::{action, Params};
+use crate::setters::setters;
 
 /// The action's wire name.
 pub const ACTION: &str = "ModifyInstanceCrossBackupPolicy";
