@@ -87,13 +87,7 @@ measure() {
     # shellcheck disable=SC2086
     c1=$(cpu_ticks $pids)
     n=$(field requests "$out")
-    RPS[$label]=$(field rps "$out")
-    P50[$label]=$(field p50_ms "$out")
-    P99[$label]=$(field p99_ms "$out")
-    MAXL[$label]=$(field max_ms "$out")
-    BYTES[$label]=$(field bytes_per_response "$out")
-    CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
-    CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
+    record_load "$label" "$out" "$n" "$c0" "$c1"
     NOTE[$label]="errors=$(field errors "$out")"
 }
 
