@@ -94,7 +94,7 @@ macro_rules! catalog_methods {
             /// died), with a fresh lease token valid for `lease` held by `holder`; counts the
             /// attempt. `<dyn Catalog>::claim_requested_backup` claims for this process.
             write fn claim_requested_backup_by(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<RequestedBackup>>
-                => leases::claim_requested_backup(now, lease, holder);
+                => requests::claim_requested_backup(crate::rules::NewLease::new(now, lease, holder));
 
             /// Extends a held lease; `LeaseLost` if the token no longer holds it.
             quiet fn renew_requested_backup(id: i64, lease_token: &str, until: Timestamp) -> Result<()>
@@ -175,7 +175,7 @@ macro_rules! catalog_methods {
             /// token valid for `lease` held by `holder`. Attempts are counted when an attempt ends,
             /// not when claimed. `<dyn Catalog>::claim_copy_job` claims for this process.
             write fn claim_copy_job_by(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<CopyJob>>
-                => leases::claim_copy_job(now, lease, holder);
+                => queue::claim_copy_job(crate::rules::NewLease::new(now, lease, holder));
 
             /// Extends a held lease; `LeaseLost` if the token no longer holds it.
             write fn renew_copy_lease(copy_id: i64, lease_token: &str, until: Timestamp) -> Result<()>
@@ -290,7 +290,7 @@ macro_rules! catalog_methods {
             /// the lease ran out (or was broken) unfinished. So each period runs once to completion
             /// however many workers ask, and a run whose worker died is run again.
             quiet fn claim_periodic_run(task: &str, period: &str, now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<PeriodicRun>>
-                => leases::claim_periodic_run(task, period, now, lease, holder);
+                => leases::claim_periodic_run(task, period, crate::rules::NewLease::new(now, lease, holder));
 
             /// Extends a held periodic run's lease; `LeaseLost` if the token no longer holds it.
             quiet fn renew_periodic_run(id: i64, lease_token: &str, until: Timestamp) -> Result<()>

@@ -7,6 +7,7 @@ use std::time::Duration;
 use rand::distr::Alphanumeric;
 use rand::Rng;
 use xbak_domain::time::Timestamp;
+use xbak_domain::LeaseHolder;
 
 use crate::{CatalogError, Result};
 
@@ -83,6 +84,28 @@ pub(crate) fn lease_secs(lease: Duration) -> i64 {
         .as_secs()
         .saturating_add(u64::from(lease.subsec_nanos() > 0));
     i64::try_from(secs.max(1)).unwrap_or(i64::MAX / 2)
+}
+
+/// A lease being taken at `now` for `lease` by `holder`, in the catalog's columns: whole
+/// seconds, a fresh token, the encoded holder. Every claim (copy jobs, requested backups,
+/// periodic runs) takes one.
+pub(crate) struct NewLease {
+    pub(crate) now: i64,
+    pub(crate) token: String,
+    pub(crate) until: i64,
+    pub(crate) holder: String,
+}
+
+impl NewLease {
+    pub(crate) fn new(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> NewLease {
+        let now = secs(now);
+        NewLease {
+            now,
+            token: random_alphanumeric(32),
+            until: now.saturating_add(lease_secs(lease)),
+            holder: holder.encode(),
+        }
+    }
 }
 
 /// At most `max` bytes, cut at a character boundary.

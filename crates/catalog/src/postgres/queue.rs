@@ -4,30 +4,24 @@
 //! every report carries the lease token. Claims lock their row with `FOR UPDATE SKIP LOCKED`, so
 //! concurrent claimers (in any process) each take a different job without waiting on each other.
 
-use std::time::Duration;
-
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::CopyJob;
 
-use super::rows::{
-    execute, get, query_one, query_opt, random_alphanumeric, secs, time_at, to_time,
-};
-use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
+use super::rows::{copy_job_at, execute, get, optional_row, query_one, query_opt, secs, to_time};
+use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
 use crate::{CatalogError, Result};
 
+/// Claims the next due copy job with `lease`.
 pub(super) async fn claim_copy_job(
     tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
+    lease: NewLease,
 ) -> Result<Option<CopyJob>> {
-    let now = secs(now);
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
-    let row = query_opt(
+    optional_row(
         tx,
         "WITH claimed AS (
-             UPDATE copies SET lease_token = $2, lease_until = $3, next_attempt_at = $3
+             UPDATE copies SET lease_token = $2, lease_until = $3, next_attempt_at = $3,
+                               lease_holder = $4
              WHERE id = (SELECT id FROM copies
                          WHERE status = 'pending' AND next_attempt_at <= $1
                            AND (lease_until IS NULL OR lease_until < $1)
@@ -39,25 +33,10 @@ pub(super) async fn claim_copy_job(
          SELECT c.id, b.source_region_id, b.object_key, c.dest_region_id, c.object_key, b.size_bytes, b.sha256,
                 c.attempts, c.lease_token, c.lease_until, c.resume_state
          FROM claimed c JOIN backup_sets b ON b.id = c.backup_set_id",
-        &[&now, &token, &until],
+        &[&lease.now, &lease.token, &lease.until, &lease.holder],
+        copy_job_at,
     )
-    .await?;
-    row.map(|row| {
-        Ok(CopyJob {
-            copy_id: get(&row, 0)?,
-            source_region_id: get(&row, 1)?,
-            source_key: get(&row, 2)?,
-            dest_region_id: get(&row, 3)?,
-            dest_key: get(&row, 4)?,
-            size_bytes: get(&row, 5)?,
-            sha256: get(&row, 6)?,
-            attempts: get(&row, 7)?,
-            lease_token: get(&row, 8)?,
-            lease_until: time_at(&row, 9)?,
-            resume_state: get(&row, 10)?,
-        })
-    })
-    .transpose()
+    .await
 }
 
 /// Turns "no row updated" into `LeaseLost` (the copy exists) or `NotFound` (it does not).

@@ -5,17 +5,15 @@
 //! carries the token. Claims lock their row with `FOR UPDATE SKIP LOCKED`, so concurrent
 //! claimers (in any process) each take a different request without waiting on each other.
 
-use std::time::Duration;
-
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{RequestState, RequestedBackup};
 
 use super::rows::{
-    execute, get, opt_time_at, query, query_one, query_opt, random_alphanumeric, secs, time_at,
+    execute, get, opt_time_at, optional_row, query_one, query_opt, rows, secs, time_at,
 };
-use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
+use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
 use crate::{CatalogError, Result};
 
 const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,
@@ -47,15 +45,14 @@ pub(super) async fn open_request_of(
     c: &impl GenericClient,
     instance_id: i64,
 ) -> Result<Option<i64>> {
-    query_opt(
+    optional_row(
         c,
         "SELECT id FROM backup_requests
          WHERE instance_id = $1 AND state IN ('waiting', 'claimed') LIMIT 1",
         &[&instance_id],
+        |r| get(&r, 0),
     )
-    .await?
-    .map(|r| get(&r, 0))
-    .transpose()
+    .await
 }
 
 /// Inserts a waiting request for a backup of the instance.
@@ -81,10 +78,7 @@ pub(super) async fn requested_backup(
     id: i64,
 ) -> Result<Option<RequestedBackup>> {
     let sql = format!("SELECT {COLUMNS} FROM backup_requests WHERE id = $1");
-    query_opt(c, &sql, &[&id])
-        .await?
-        .map(|row| request_at(&row))
-        .transpose()
+    optional_row(c, &sql, &[&id], request_at).await
 }
 
 pub(super) async fn open_requested_backups(
@@ -95,24 +89,18 @@ pub(super) async fn open_requested_backups(
         "SELECT {COLUMNS} FROM backup_requests
          WHERE instance_id = $1 AND state IN ('waiting', 'claimed') ORDER BY id"
     );
-    query(c, &sql, &[&instance_id])
-        .await?
-        .iter()
-        .map(request_at)
-        .collect()
+    rows(c, &sql, &[&instance_id], request_at).await
 }
 
+/// Claims the oldest claimable request with `lease`.
 pub(super) async fn claim_requested_backup(
     tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
+    lease: NewLease,
 ) -> Result<Option<RequestedBackup>> {
-    let now = secs(now);
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
     let sql = format!(
         "UPDATE backup_requests SET state = 'claimed', lease_token = $2, lease_until = $3,
-                                    claimed_at = $1, attempts = attempts + 1
+                                    claimed_at = $1, attempts = attempts + 1,
+                                    lease_holder = $4
          WHERE id = (SELECT id FROM backup_requests
                      WHERE state = 'waiting' OR (state = 'claimed' AND lease_until < $1)
                      ORDER BY id
@@ -120,10 +108,13 @@ pub(super) async fn claim_requested_backup(
                      FOR UPDATE SKIP LOCKED)
          RETURNING {COLUMNS}"
     );
-    query_opt(tx, &sql, &[&now, &token, &until])
-        .await?
-        .map(|row| request_at(&row))
-        .transpose()
+    optional_row(
+        tx,
+        &sql,
+        &[&lease.now, &lease.token, &lease.until, &lease.holder],
+        request_at,
+    )
+    .await
 }
 
 /// Turns "no row updated" into `LeaseLost` (the request exists) or `NotFound` (it does not).

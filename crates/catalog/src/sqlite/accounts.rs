@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 use xbak_domain::{AccessKey, Account};
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, random_alphanumeric, wall_clock};
+use super::rows::{access_key_at, account_at, optional_row, random_alphanumeric, wall_clock};
 use crate::rules::new_access_key_id;
 use crate::Result;
 
@@ -38,22 +38,10 @@ pub(super) fn account_by_name(conn: &Connection, name: &str) -> Result<Option<Ac
         conn,
         "SELECT id, name FROM accounts WHERE name = ?1",
         [name],
-        |row| {
-            Ok(Account {
-                id: row.get(0)?,
-                name: row.get(1)?,
-            })
-        },
+        account_at,
     )
 }
 
 pub(super) fn access_key(conn: &Connection, access_key_id: &str) -> Result<Option<AccessKey>> {
-    optional_row(conn, "SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = ?1", [access_key_id], |row| {
-            Ok(AccessKey {
-                access_key_id: row.get(0)?,
-                secret: row.get(1)?,
-                account_id: row.get(2)?,
-                enabled: row.get(3)?,
-            })
-        })
+    optional_row(conn, "SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = ?1", [access_key_id], access_key_at)
 }

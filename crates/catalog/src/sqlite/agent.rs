@@ -10,7 +10,7 @@ use xbak_domain::{
 use super::backups;
 use super::errors::{bad_value, SqlResultExt};
 use super::instances::instance_by_id;
-use super::rows::{opt_time_at, optional_row, secs, time_at, wall_clock};
+use super::rows::{all_rows, opt_time_at, optional_row, secs, time_at, wall_clock};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 #[derive(Debug, thiserror::Error)]
@@ -243,9 +243,7 @@ pub(super) fn backup_runs(
     let sql = format!(
         "SELECT {RUN_COLUMNS} FROM backup_runs WHERE instance_id = ?1 ORDER BY id DESC LIMIT ?2"
     );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let rows = stmt.query_map((instance_id, limit), run_at).db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+    all_rows(conn, &sql, (instance_id, limit), run_at)
 }
 
 pub(super) fn latest_completed_backup_run(
@@ -305,15 +303,9 @@ pub(super) fn delete_backup_schedule(tx: &Transaction<'_>, instance_id: i64) -> 
 }
 
 pub(super) fn backup_schedules(conn: &Connection) -> Result<Vec<BackupSchedule>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT instance_id, at_minute, window_minutes, method, backup_type, database_name, enabled,
+    all_rows(conn, "SELECT instance_id, at_minute, window_minutes, method, backup_type, database_name, enabled,
                     last_run_day
-             FROM backup_schedules ORDER BY instance_id",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map([], |row| {
+             FROM backup_schedules ORDER BY instance_id", [], |row| {
             let method: String = row.get(3)?;
             let backup_type: String = row.get(4)?;
             Ok(BackupSchedule {
@@ -327,8 +319,6 @@ pub(super) fn backup_schedules(conn: &Connection) -> Result<Vec<BackupSchedule>>
                 last_run_day: row.get(7)?,
             })
         })
-        .db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
 }
 
 pub(super) fn claim_scheduled_backup(

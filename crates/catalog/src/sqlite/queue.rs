@@ -5,38 +5,31 @@
 //! becomes due again exactly when its lease runs out. Every report carries the lease token; a
 //! report whose token was replaced by a newer claim is refused with `LeaseLost`.
 
-use std::time::Duration;
-
 use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::CopyJob;
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, random_alphanumeric, secs, time_at};
-use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
+use super::rows::{optional_row, secs, time_at};
+use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
 use crate::{CatalogError, Result};
 
-pub(super) fn claim_copy_job(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
-) -> Result<Option<CopyJob>> {
-    let now = secs(now);
+/// Claims the next due copy job with `lease`.
+pub(super) fn claim_copy_job(tx: &Transaction<'_>, lease: NewLease) -> Result<Option<CopyJob>> {
     let candidate: Option<i64> = optional_row(tx, "SELECT id FROM copies
              WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
              ORDER BY next_attempt_at, id
-             LIMIT 1", [now], |row| row.get(0))?;
+             LIMIT 1", [lease.now], |row| row.get(0))?;
     let Some(copy_id) = candidate else {
         return Ok(None);
     };
 
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
     tx.prepare_cached(
-        "UPDATE copies SET lease_token = ?2, lease_until = ?3, next_attempt_at = ?3 WHERE id = ?1",
+        "UPDATE copies SET lease_token = ?2, lease_until = ?3, next_attempt_at = ?3, lease_holder = ?4
+         WHERE id = ?1",
     )
     .db()?
-    .execute((copy_id, &token, until))
+    .execute((copy_id, &lease.token, lease.until, lease.holder))
     .db()?;
 
     let job = tx

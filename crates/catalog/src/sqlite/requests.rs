@@ -4,15 +4,13 @@
 //! ran out (its worker died) is claimable again. Every report carries the token; a report whose
 //! token was replaced by a newer claim is refused with `LeaseLost`.
 
-use std::time::Duration;
-
 use rusqlite::{Connection, Row, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::{RequestState, RequestedBackup};
 
 use super::errors::{bad_value, SqlResultExt};
-use super::rows::{opt_time_at, optional_row, random_alphanumeric, secs, time_at};
-use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
+use super::rows::{all_rows, opt_time_at, optional_row, secs, time_at};
+use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
 use crate::{CatalogError, Result};
 
 const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,
@@ -80,37 +78,32 @@ pub(super) fn open_requested_backups(
         "SELECT {COLUMNS} FROM backup_requests
          WHERE instance_id = ?1 AND state IN ('waiting', 'claimed') ORDER BY id"
     );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let rows = stmt.query_map([instance_id], request_at).db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+    all_rows(conn, &sql, [instance_id], request_at)
 }
 
+/// Claims the oldest claimable request with `lease`.
 pub(super) fn claim_requested_backup(
     tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
+    lease: NewLease,
 ) -> Result<Option<RequestedBackup>> {
-    let now = secs(now);
     let candidate: Option<i64> = optional_row(
         tx,
         "SELECT id FROM backup_requests
              WHERE state = 'waiting' OR (state = 'claimed' AND lease_until < ?1)
              ORDER BY id LIMIT 1",
-        [now],
+        [lease.now],
         |r| r.get(0),
     )?;
     let Some(id) = candidate else {
         return Ok(None);
     };
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
     tx.prepare_cached(
         "UPDATE backup_requests SET state = 'claimed', lease_token = ?2, lease_until = ?3,
-                                    claimed_at = ?4, attempts = attempts + 1
+                                    claimed_at = ?4, attempts = attempts + 1, lease_holder = ?5
          WHERE id = ?1",
     )
     .db()?
-    .execute((id, &token, until, now))
+    .execute((id, &lease.token, lease.until, lease.now, lease.holder))
     .db()?;
     requested_backup(tx, id)
 }
