@@ -9,7 +9,9 @@ use rand::Rng;
 use xbak_domain::time::Timestamp;
 use xbak_domain::LeaseHolder;
 
-use crate::{CatalogError, Result};
+use xbak_domain::{AccessKey, BackupRun, BackupRunStatus};
+
+use crate::{CatalogError, CopyCounts, Result};
 
 /// Seconds per day: a listing day is `backup_started_at / DAY`.
 pub(crate) const DAY: i64 = 86_400;
@@ -132,6 +134,52 @@ pub(crate) fn random_alphanumeric(n: usize) -> String {
 /// Alibaba's AccessKeyId shape: `LTAI` and 20 letters or digits.
 pub(crate) fn new_access_key_id() -> String {
     format!("LTAI{}", random_alphanumeric(20))
+}
+
+/// A new enabled AccessKey of `account_id`, with a random id and secret.
+pub(crate) fn new_access_key(account_id: i64) -> AccessKey {
+    AccessKey {
+        access_key_id: new_access_key_id(),
+        secret: random_alphanumeric(30),
+        account_id,
+        enabled: true,
+    }
+}
+
+/// Backup run `run_id` as read (`found`), which must exist and be running.
+pub(crate) fn running_run(run_id: i64, found: Option<BackupRun>) -> Result<BackupRun> {
+    let run = found.ok_or_else(|| CatalogError::NotFound(format!("backup run {run_id}")))?;
+    if run.status != BackupRunStatus::Running {
+        return Err(CatalogError::Conflict(format!(
+            "backup run {run_id} is {}; a finished run",
+            run.status.as_str()
+        )));
+    }
+    Ok(run)
+}
+
+/// A run records only its own instance's backup set.
+pub(crate) fn check_run_instance(run: &BackupRun, instance_id: i64) -> Result<()> {
+    if run.instance_id != instance_id {
+        return Err(CatalogError::Internal(format!(
+            "backup run {} belongs to another instance",
+            run.id
+        )));
+    }
+    Ok(())
+}
+
+impl CopyCounts {
+    /// Adds `n` copies in state `status` (a `copies.status` value).
+    pub(crate) fn add(&mut self, status: &str, n: u64) {
+        match status {
+            "pending" => self.pending = n,
+            "completed" => self.completed = n,
+            "failed" => self.failed = n,
+            // The CHECK constraint makes this unreachable.
+            _ => {}
+        }
+    }
 }
 
 /// A fresh link signing key, as stored in `settings` (JSON with `key_id` and `secret`).

@@ -3,11 +3,8 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::{AccessKey, Account};
 
-use super::rows::{
-    access_key_at, account_at, execute, get, optional_row, query_opt, random_alphanumeric,
-    wall_clock,
-};
-use crate::rules::new_access_key_id;
+use super::rows::{access_key_at, account_at, execute, get, optional_row, query_opt, wall_clock};
+use crate::rules::new_access_key;
 use crate::{CatalogError, Result};
 
 pub(super) async fn create_account(
@@ -28,12 +25,7 @@ pub(super) async fn create_account(
         id: get(&row, 0)?,
         name: name.to_string(),
     };
-    let key = AccessKey {
-        access_key_id: new_access_key_id(),
-        secret: random_alphanumeric(30),
-        account_id: account.id,
-        enabled: true,
-    };
+    let key = new_access_key(account.id);
     execute(
         tx,
         "INSERT INTO access_keys (access_key_id, account_id, secret, enabled, created_at)

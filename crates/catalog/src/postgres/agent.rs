@@ -14,6 +14,7 @@ use super::rows::{
     execute, get, opt_time_at, optional_row, parsed_at, query_opt, rows, schedule_at, secs,
     time_at, wall_clock,
 };
+use crate::rules::{check_run_instance, running_run};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 fn invalid(what: &str) -> CatalogError {
@@ -145,16 +146,8 @@ pub(super) async fn start_backup_run(
 /// so two finishers of one run cannot both see it running.
 async fn running(tx: &Transaction<'_>, run_id: i64) -> Result<BackupRun> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE id = $1 FOR UPDATE");
-    let run = optional_row(tx, &sql, &[&run_id], run_at)
-        .await?
-        .ok_or_else(|| CatalogError::NotFound(format!("backup run {run_id}")))?;
-    if run.status != BackupRunStatus::Running {
-        return Err(CatalogError::Conflict(format!(
-            "backup run {run_id} is {}; a finished run",
-            run.status.as_str()
-        )));
-    }
-    Ok(run)
+    let run = optional_row(tx, &sql, &[&run_id], run_at).await?;
+    running_run(run_id, run)
 }
 
 pub(super) async fn complete_backup_run(
@@ -164,11 +157,7 @@ pub(super) async fn complete_backup_run(
     details: &BackupSetDetails,
 ) -> Result<RecordedBackupSet> {
     let run = running(tx, run_id).await?;
-    if run.instance_id != set.instance_id {
-        return Err(CatalogError::Internal(format!(
-            "backup run {run_id} belongs to another instance"
-        )));
-    }
+    check_run_instance(&run, set.instance_id)?;
     let recorded = backups::record_backup_set(tx, set).await?;
     execute(
         tx,

@@ -263,13 +263,7 @@ pub(super) async fn copy_counts(c: &impl GenericClient) -> Result<CopyCounts> {
     {
         let status: String = get(&row, 0)?;
         let n = get::<i64>(&row, 1)?.max(0) as u64;
-        match status.as_str() {
-            "pending" => counts.pending = n,
-            "completed" => counts.completed = n,
-            "failed" => counts.failed = n,
-            // The CHECK constraint makes this unreachable.
-            _ => {}
-        }
+        counts.add(&status, n);
     }
     Ok(counts)
 }

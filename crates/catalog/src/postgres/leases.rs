@@ -5,13 +5,14 @@ use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::LeaseHolder;
 
-use super::rows::{execute, get, optional_row, rows, secs, time_at, Params};
+use super::rows::{execute, get, optional_row, query_opt, rows, secs, time_at, Params};
 use crate::lease_sql::{
-    break_lease as break_sql, dollars, held_leases as held_sql, CLAIM_PERIODIC_RUN,
-    FINISH_PERIODIC_RUN, RENEW_PERIODIC_RUN,
+    break_lease as break_sql, dollars, held_leases as held_sql, not_held, row_exists, row_name,
+    Report, Value, CLAIM_PERIODIC_RUN, FINISH_PERIODIC_RUN, RENEW_PERIODIC_RUN,
 };
 use crate::rules::NewLease;
 use crate::{CatalogError, HeldLease, LeasedQueue, PeriodicRun, Result};
+use tokio_postgres::types::ToSql;
 
 /// Records each lease's holder; adds the periodic runs (one per task and period).
 pub(super) const V3_LEASE_HOLDERS: &str = r#"
@@ -30,6 +31,33 @@ CREATE TABLE periodic_runs (
     UNIQUE (task, period)
 );
 "#;
+
+/// Runs `report` on row `id` of its queue under lease `token`: `LeaseLost` unless the token
+/// holds the row, `NotFound` if there is no such row.
+pub(super) async fn report(
+    tx: &Transaction<'_>,
+    id: i64,
+    token: &str,
+    report: Report<'_>,
+) -> Result<()> {
+    let queue = report.queue();
+    let (sql, values) = report.statement();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &token];
+    params.extend(values.iter().map(bound));
+    let updated = execute(tx, &dollars(sql), &params, || row_name(queue, id)).await?;
+    if updated == 1 {
+        return Ok(());
+    }
+    let exists = query_opt(tx, &dollars(row_exists(queue)), &[&id]).await?;
+    Err(not_held(queue, id, exists.is_some()))
+}
+
+fn bound<'a>(value: &'a Value<'_>) -> &'a (dyn ToSql + Sync) {
+    match value {
+        Value::Int(v) => v,
+        Value::Text(v) => v,
+    }
+}
 
 pub(super) async fn held_leases(
     c: &impl GenericClient,

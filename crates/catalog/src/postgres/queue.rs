@@ -8,9 +8,9 @@ use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::CopyJob;
 
-use super::rows::{copy_job_at, execute, get, optional_row, query_one, query_opt, secs, to_time};
-use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
-use crate::{CatalogError, Result};
+use super::rows::{copy_job_at, get, optional_row, query_one, to_time};
+use crate::rules::NewLease;
+use crate::Result;
 
 /// Claims the next due copy job with `lease`.
 pub(super) async fn claim_copy_job(
@@ -37,99 +37,6 @@ pub(super) async fn claim_copy_job(
         copy_job_at,
     )
     .await
-}
-
-/// Turns "no row updated" into `LeaseLost` (the copy exists) or `NotFound` (it does not).
-async fn held(tx: &Transaction<'_>, copy_id: i64, updated: u64) -> Result<()> {
-    if updated == 1 {
-        return Ok(());
-    }
-    if query_opt(tx, "SELECT 1 FROM copies WHERE id = $1", &[&copy_id])
-        .await?
-        .is_some()
-    {
-        Err(CatalogError::LeaseLost(copy_id))
-    } else {
-        Err(CatalogError::NotFound(format!("copy {copy_id}")))
-    }
-}
-
-pub(super) async fn renew_copy_lease(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    until: Timestamp,
-) -> Result<()> {
-    let updated = execute(
-        tx,
-        "UPDATE copies SET lease_until = $3, next_attempt_at = $3
-         WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
-        &[&copy_id, &token, &secs(until)],
-        || format!("copy {copy_id}"),
-    )
-    .await?;
-    held(tx, copy_id, updated).await
-}
-
-pub(super) async fn complete_copy(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let updated = execute(
-        tx,
-        "UPDATE copies SET status = 'completed', completed_at = $3, attempts = attempts + 1,
-                           next_attempt_at = NULL, lease_token = NULL, lease_until = NULL,
-                           last_error = NULL, resume_state = NULL
-         WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
-        &[&copy_id, &token, &secs(now)],
-        || format!("copy {copy_id}"),
-    )
-    .await?;
-    held(tx, copy_id, updated).await
-}
-
-pub(super) async fn fail_copy_attempt(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    error: &str,
-    retry_at: Option<Timestamp>,
-) -> Result<()> {
-    let error = truncate(error, MAX_ERROR_LEN);
-    // Failed for good when there is no retry: the copy leaves the queue and is listed.
-    let (status, next) = match retry_at {
-        Some(at) => ("pending", Some(secs(at))),
-        None => ("failed", None),
-    };
-    let updated = execute(
-        tx,
-        "UPDATE copies SET status = $4, next_attempt_at = $5, attempts = attempts + 1, last_error = $3,
-                           lease_token = NULL, lease_until = NULL
-         WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
-        &[&copy_id, &token, &error, &status, &next],
-        || format!("copy {copy_id}"),
-    )
-    .await?;
-    held(tx, copy_id, updated).await
-}
-
-pub(super) async fn save_copy_resume_state(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    state: Option<&str>,
-) -> Result<()> {
-    let updated = execute(
-        tx,
-        "UPDATE copies SET resume_state = $3
-         WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
-        &[&copy_id, &token, &state],
-        || format!("copy {copy_id}"),
-    )
-    .await?;
-    held(tx, copy_id, updated).await
 }
 
 pub(super) async fn next_copy_due(c: &impl GenericClient) -> Result<Option<Timestamp>> {

@@ -10,10 +10,8 @@ use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{RequestState, RequestedBackup};
 
-use super::rows::{
-    execute, get, opt_time_at, optional_row, query_one, query_opt, rows, secs, time_at,
-};
-use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
+use super::rows::{get, opt_time_at, optional_row, query_one, rows, secs, time_at};
+use crate::rules::NewLease;
 use crate::{CatalogError, Result};
 
 const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,
@@ -50,7 +48,7 @@ pub(super) async fn open_request_of(
         "SELECT id FROM backup_requests
          WHERE instance_id = $1 AND state IN ('waiting', 'claimed') LIMIT 1",
         &[&instance_id],
-        |r| get(&r, 0),
+        |r| get(r, 0),
     )
     .await
 }
@@ -115,66 +113,4 @@ pub(super) async fn claim_requested_backup(
         request_at,
     )
     .await
-}
-
-/// Turns "no row updated" into `LeaseLost` (the request exists) or `NotFound` (it does not).
-async fn held(tx: &Transaction<'_>, id: i64, updated: u64) -> Result<()> {
-    if updated == 1 {
-        return Ok(());
-    }
-    if query_opt(tx, "SELECT 1 FROM backup_requests WHERE id = $1", &[&id])
-        .await?
-        .is_some()
-    {
-        Err(CatalogError::LeaseLost(id))
-    } else {
-        Err(CatalogError::NotFound(format!("backup request {id}")))
-    }
-}
-
-pub(super) async fn renew_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    until: Timestamp,
-) -> Result<()> {
-    let updated = execute(
-        tx,
-        "UPDATE backup_requests SET lease_until = $3
-         WHERE id = $1 AND lease_token = $2 AND state = 'claimed'",
-        &[&id, &token, &secs(until)],
-        || format!("backup request {id}"),
-    )
-    .await?;
-    held(tx, id, updated).await
-}
-
-/// Ends a claimed request as `done` or `failed`, releasing its lease.
-pub(super) async fn finish_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    outcome: RequestState,
-    backup_run_id: Option<i64>,
-    error: Option<&str>,
-    now: Timestamp,
-) -> Result<()> {
-    let error = error.map(|e| truncate(e, MAX_ERROR_LEN));
-    let updated = execute(
-        tx,
-        "UPDATE backup_requests SET state = $3, backup_run_id = $4, last_error = $5,
-                                    finished_at = $6, lease_token = NULL, lease_until = NULL
-         WHERE id = $1 AND lease_token = $2 AND state = 'claimed'",
-        &[
-            &id,
-            &token,
-            &outcome.as_str(),
-            &backup_run_id,
-            &error,
-            &secs(now),
-        ],
-        || format!("backup request {id}"),
-    )
-    .await?;
-    held(tx, id, updated).await
 }

@@ -16,7 +16,7 @@ use crate::{CatalogError, ExpiredCopy, ExpiringObject, Result};
 pub(crate) use crate::columns::{copy_columns, BACKUP_SET_COLUMNS, INSTANCE_COLUMNS};
 use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
 
-pub(crate) use crate::rules::{random_alphanumeric, secs, wall_clock};
+pub(crate) use crate::rules::{secs, wall_clock};
 
 /// Bound parameters of one statement.
 pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];

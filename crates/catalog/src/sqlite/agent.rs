@@ -11,6 +11,7 @@ use super::backups;
 use super::errors::{bad_value, SqlResultExt};
 use super::instances::instance_by_id;
 use super::rows::{all_rows, opt_time_at, optional_row, secs, time_at, wall_clock};
+use crate::rules::{check_run_instance, running_run};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 #[derive(Debug, thiserror::Error)]
@@ -132,15 +133,8 @@ pub(super) fn start_backup_run(tx: &Transaction<'_>, new: &NewBackupRun) -> Resu
 
 /// The run, which must exist and be running.
 fn running(tx: &Transaction<'_>, run_id: i64) -> Result<BackupRun> {
-    let run = backup_run(tx, run_id)?
-        .ok_or_else(|| CatalogError::NotFound(format!("backup run {run_id}")))?;
-    if run.status != BackupRunStatus::Running {
-        return Err(CatalogError::Conflict(format!(
-            "backup run {run_id} is {}; a finished run",
-            run.status.as_str()
-        )));
-    }
-    Ok(run)
+    let run = backup_run(tx, run_id)?;
+    running_run(run_id, run)
 }
 
 pub(super) fn complete_backup_run(
@@ -150,11 +144,7 @@ pub(super) fn complete_backup_run(
     details: &BackupSetDetails,
 ) -> Result<RecordedBackupSet> {
     let run = running(tx, run_id)?;
-    if run.instance_id != set.instance_id {
-        return Err(CatalogError::Internal(format!(
-            "backup run {run_id} belongs to another instance"
-        )));
-    }
+    check_run_instance(&run, set.instance_id)?;
     let recorded = backups::record_backup_set(tx, set)?;
     tx.prepare_cached(
         "UPDATE backup_runs SET status = 'completed', finished_at = ?2, backup_set_id = ?3, manifest_key = ?4,

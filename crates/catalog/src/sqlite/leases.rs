@@ -1,15 +1,15 @@
 //! Lease holders (who holds each claimed row), breaking a dead holder's lease, and periodic runs
 //! (see [`crate::leases`]).
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{params_from_iter, Connection, ToSql, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::LeaseHolder;
 
 use super::errors::SqlResultExt;
 use super::rows::{all_rows, optional_row, secs, time_at};
 use crate::lease_sql::{
-    break_lease as break_sql, held_leases as held_sql, CLAIM_PERIODIC_RUN, FINISH_PERIODIC_RUN,
-    RENEW_PERIODIC_RUN,
+    break_lease as break_sql, held_leases as held_sql, not_held, row_exists, Report, Value,
+    CLAIM_PERIODIC_RUN, FINISH_PERIODIC_RUN, RENEW_PERIODIC_RUN,
 };
 use crate::rules::NewLease;
 use crate::{CatalogError, HeldLease, LeasedQueue, PeriodicRun, Result};
@@ -31,6 +31,36 @@ CREATE TABLE periodic_runs (
     UNIQUE (task, period)
 );
 "#;
+
+/// Runs `report` on row `id` of its queue under lease `token`: `LeaseLost` unless the token
+/// holds the row, `NotFound` if there is no such row.
+pub(super) fn report(tx: &Transaction<'_>, id: i64, token: &str, report: Report<'_>) -> Result<()> {
+    let queue = report.queue();
+    let (sql, values) = report.statement();
+    let mut params: Vec<&dyn ToSql> = vec![&id, &token];
+    params.extend(values.iter().map(bound));
+    let updated = tx
+        .prepare_cached(sql)
+        .db()?
+        .execute(params_from_iter(params))
+        .db()?;
+    if updated == 1 {
+        return Ok(());
+    }
+    let exists = tx
+        .prepare_cached(row_exists(queue))
+        .db()?
+        .exists([id])
+        .db()?;
+    Err(not_held(queue, id, exists))
+}
+
+fn bound<'a>(value: &'a Value<'_>) -> &'a dyn ToSql {
+    match value {
+        Value::Int(v) => v,
+        Value::Text(v) => v,
+    }
+}
 
 pub(super) fn held_leases(
     conn: &Connection,

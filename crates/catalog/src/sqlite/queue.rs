@@ -10,8 +10,8 @@ use xbak_domain::time::Timestamp;
 use xbak_domain::CopyJob;
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, secs, time_at};
-use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
+use super::rows::{optional_row, time_at};
+use crate::rules::NewLease;
 use crate::{CatalogError, Result};
 
 /// Claims the next due copy job with `lease`.
@@ -57,101 +57,6 @@ pub(super) fn claim_copy_job(tx: &Transaction<'_>, lease: NewLease) -> Result<Op
         })
         .db()?;
     Ok(Some(job))
-}
-
-/// Turns "no row updated" into `LeaseLost` (the copy exists) or `NotFound` (it does not).
-fn held(tx: &Transaction<'_>, copy_id: i64, updated: usize) -> Result<()> {
-    if updated == 1 {
-        return Ok(());
-    }
-    let exists = tx
-        .prepare_cached("SELECT 1 FROM copies WHERE id = ?1")
-        .db()?
-        .exists([copy_id])
-        .db()?;
-    if exists {
-        Err(CatalogError::LeaseLost(copy_id))
-    } else {
-        Err(CatalogError::NotFound(format!("copy {copy_id}")))
-    }
-}
-
-pub(super) fn renew_copy_lease(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    until: Timestamp,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET lease_until = ?3, next_attempt_at = ?3
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, secs(until)))
-        .db()?;
-    held(tx, copy_id, updated)
-}
-
-pub(super) fn complete_copy(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET status = 'completed', completed_at = ?3, attempts = attempts + 1,
-                               next_attempt_at = NULL, lease_token = NULL, lease_until = NULL,
-                               last_error = NULL, resume_state = NULL
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, secs(now)))
-        .db()?;
-    held(tx, copy_id, updated)
-}
-
-pub(super) fn fail_copy_attempt(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    error: &str,
-    retry_at: Option<Timestamp>,
-) -> Result<()> {
-    let error = truncate(error, MAX_ERROR_LEN);
-    // Failed for good when there is no retry: the copy leaves the queue and is listed.
-    let (status, next) = match retry_at {
-        Some(at) => ("pending", Some(secs(at))),
-        None => ("failed", None),
-    };
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET status = ?4, next_attempt_at = ?5, attempts = attempts + 1, last_error = ?3,
-                               lease_token = NULL, lease_until = NULL
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, error, status, next))
-        .db()?;
-    held(tx, copy_id, updated)
-}
-
-pub(super) fn save_copy_resume_state(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    state: Option<&str>,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET resume_state = ?3
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, state))
-        .db()?;
-    held(tx, copy_id, updated)
 }
 
 pub(super) fn next_copy_due(conn: &Connection) -> Result<Option<Timestamp>> {

@@ -10,8 +10,8 @@ use xbak_domain::{RequestState, RequestedBackup};
 
 use super::errors::{bad_value, SqlResultExt};
 use super::rows::{all_rows, opt_time_at, optional_row, secs, time_at};
-use crate::rules::{truncate, NewLease, MAX_ERROR_LEN};
-use crate::{CatalogError, Result};
+use crate::rules::NewLease;
+use crate::Result;
 
 const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,
                        created_at, claimed_at, backup_run_id, last_error";
@@ -106,61 +106,4 @@ pub(super) fn claim_requested_backup(
     .execute((id, &lease.token, lease.until, lease.now, lease.holder))
     .db()?;
     requested_backup(tx, id)
-}
-
-/// Turns "no row updated" into `LeaseLost` (the request exists) or `NotFound` (it does not).
-fn held(tx: &Transaction<'_>, id: i64, updated: usize) -> Result<()> {
-    if updated == 1 {
-        return Ok(());
-    }
-    let exists = tx
-        .prepare_cached("SELECT 1 FROM backup_requests WHERE id = ?1")
-        .db()?
-        .exists([id])
-        .db()?;
-    if exists {
-        Err(CatalogError::LeaseLost(id))
-    } else {
-        Err(CatalogError::NotFound(format!("backup request {id}")))
-    }
-}
-
-pub(super) fn renew_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    until: Timestamp,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE backup_requests SET lease_until = ?3
-             WHERE id = ?1 AND lease_token = ?2 AND state = 'claimed'",
-        )
-        .db()?
-        .execute((id, token, secs(until)))
-        .db()?;
-    held(tx, id, updated)
-}
-
-/// Ends a claimed request as `done` or `failed`, releasing its lease.
-pub(super) fn finish_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    outcome: RequestState,
-    backup_run_id: Option<i64>,
-    error: Option<&str>,
-    now: Timestamp,
-) -> Result<()> {
-    let error = error.map(|e| truncate(e, MAX_ERROR_LEN));
-    let updated = tx
-        .prepare_cached(
-            "UPDATE backup_requests SET state = ?3, backup_run_id = ?4, last_error = ?5,
-                                        finished_at = ?6, lease_token = NULL, lease_until = NULL
-             WHERE id = ?1 AND lease_token = ?2 AND state = 'claimed'",
-        )
-        .db()?
-        .execute((id, token, outcome.as_str(), backup_run_id, error, secs(now)))
-        .db()?;
-    held(tx, id, updated)
 }

@@ -14,7 +14,7 @@ use super::errors::bad_value;
 
 pub(crate) use crate::columns::{copy_columns, BACKUP_SET_COLUMNS, INSTANCE_COLUMNS};
 use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
-pub(crate) use crate::rules::{random_alphanumeric, secs, wall_clock};
+pub(crate) use crate::rules::{secs, wall_clock};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {0} in catalog: {1}")]
@@ -175,4 +175,16 @@ pub(crate) fn expired_copy_at(row: &Row<'_>) -> rusqlite::Result<ExpiredCopy> {
         status: status_at(row, 4)?,
         backup_started_at: time_at(row, 5)?,
     })
+}
+
+/// Every row `sql` selects, mapped by `map`; panics on any error (for tests).
+#[cfg(test)]
+pub(crate) fn select_all<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let rows = stmt.query_map([], map).unwrap();
+    rows.map(Result::unwrap).collect()
 }
