@@ -9,7 +9,7 @@ use rand::Rng;
 use xbak_domain::time::Timestamp;
 use xbak_domain::LeaseHolder;
 
-use xbak_domain::{AccessKey, BackupRun, BackupRunStatus};
+use xbak_domain::{AccessKey, BackupRun, BackupRunStatus, CrossBackupPolicy, Policy};
 
 use crate::{CatalogError, CopyCounts, Result};
 
@@ -134,6 +134,37 @@ pub(crate) fn random_alphanumeric(n: usize) -> String {
 /// Alibaba's AccessKeyId shape: `LTAI` and 20 letters or digits.
 pub(crate) fn new_access_key_id() -> String {
     format!("LTAI{}", random_alphanumeric(20))
+}
+
+/// The log switch and enable times to store with policy `new`, given the stored one (`before`):
+/// the log switch is forced off with the policy; a switch turned on now gets `new.updated_at`,
+/// one already on keeps its time, one turned off keeps the time it was last turned on.
+pub(crate) fn switch_times(
+    before: Option<&CrossBackupPolicy>,
+    new: &Policy,
+    log_backup_enabled: bool,
+) -> (bool, Option<Timestamp>, Option<Timestamp>) {
+    let log_on = log_backup_enabled && new.enabled;
+    let (was_on, was_log_on, backup_at, log_at) = match before {
+        Some(b) => (
+            b.policy.enabled,
+            b.log_backup_enabled,
+            b.backup_enabled_at,
+            b.log_backup_enabled_at,
+        ),
+        None => (false, false, None, None),
+    };
+    let backup_at = if new.enabled && !was_on {
+        Some(new.updated_at)
+    } else {
+        backup_at
+    };
+    let log_at = if log_on && !was_log_on {
+        Some(new.updated_at)
+    } else {
+        log_at
+    };
+    (log_on, backup_at, log_at)
 }
 
 /// A new enabled AccessKey of `account_id`, with a random id and secret.

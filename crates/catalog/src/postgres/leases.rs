@@ -1,5 +1,6 @@
-//! Lease holders (who holds each claimed row), breaking a dead holder's lease, and periodic runs
-//! (see [`crate::leases`]). The SQL is [`crate::lease_sql`]'s, with `$N` parameters.
+//! Reports under a lease, lease holders (who holds each claimed row), breaking a dead holder's
+//! lease, and periodic runs (see [`crate::leases`]). The SQL is [`crate::lease_sql`]'s, with `$N`
+//! parameters.
 
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::time::Timestamp;

@@ -1,4 +1,6 @@
-//! The copy job queue: claims with leases, completion, failure with retry, and the next due time.
+//! The copy job queue: claims with leases and the next due time. Reports under a lease
+//! (renewal, completion, failure with retry, resume state) are `lease_sql::Report`s, run by
+//! `leases::report`.
 //!
 //! As in the SQLite adapter, a claim moves the copy's `next_attempt_at` to its `lease_until`, and
 //! every report carries the lease token. Claims lock their row with `FOR UPDATE SKIP LOCKED`, so

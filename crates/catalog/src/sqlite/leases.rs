@@ -1,5 +1,5 @@
-//! Lease holders (who holds each claimed row), breaking a dead holder's lease, and periodic runs
-//! (see [`crate::leases`]).
+//! Reports under a lease, lease holders (who holds each claimed row), breaking a dead holder's
+//! lease, and periodic runs (see [`crate::leases`]). The SQL is [`crate::lease_sql`]'s.
 
 use rusqlite::{params_from_iter, Connection, ToSql, Transaction};
 use xbak_domain::time::Timestamp;

@@ -1,4 +1,5 @@
-//! Requested backups: a queue of rows claimed with leases, like copy jobs.
+//! Requested backups: a queue of rows claimed with leases, like copy jobs (their reports are
+//! `lease_sql::Report`s too, run by `leases::report`).
 //!
 //! A claim moves a request to `claimed` with a fresh lease token; a claimed request whose lease
 //! ran out (its worker died) is claimable again. Every report carries the token; a report whose
