@@ -97,21 +97,25 @@ macro_rules! catalog_methods {
             /// died), with a fresh lease token valid for `lease` held by `holder`; counts the
             /// attempt. `<dyn Catalog>::claim_requested_backup` claims for this process.
             write fn claim_requested_backup_by(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<RequestedBackup>>
-                => leases::claim_requested_backup(now, lease, holder);
+                => requests::claim_requested_backup(crate::rules::NewLease::new(now, lease, holder));
 
             /// Extends a held lease; `LeaseLost` if the token no longer holds it.
             quiet fn renew_requested_backup(id: i64, lease_token: &str, until: Timestamp) -> Result<()>
-                => requests::renew_requested_backup(id, lease_token, until);
+                => leases::report(id, lease_token, crate::lease_sql::Report::RenewRequest(until));
 
             /// Marks the request done with the run it produced (or found running) and releases the
             /// lease; `LeaseLost` if the token no longer holds it.
             write fn complete_requested_backup(id: i64, lease_token: &str, backup_run_id: Option<i64>, now: Timestamp) -> Result<()>
-                => requests::finish_requested_backup(id, lease_token, xbak_domain::RequestState::Done, backup_run_id, None, now);
+                => leases::report(id, lease_token, crate::lease_sql::Report::FinishRequest {
+                    outcome: xbak_domain::RequestState::Done, backup_run_id, error: None, now,
+                });
 
             /// Marks the request failed for good with `error` (and the failed run, if one started);
             /// `LeaseLost` if the token no longer holds it.
             write fn fail_requested_backup(id: i64, lease_token: &str, backup_run_id: Option<i64>, error: &str, now: Timestamp) -> Result<()>
-                => requests::finish_requested_backup(id, lease_token, xbak_domain::RequestState::Failed, backup_run_id, Some(error), now);
+                => leases::report(id, lease_token, crate::lease_sql::Report::FinishRequest {
+                    outcome: xbak_domain::RequestState::Failed, backup_run_id, error: Some(error), now,
+                });
 
             /// A request in any state.
             read fn requested_backup(id: i64) -> Result<Option<RequestedBackup>>
@@ -178,26 +182,26 @@ macro_rules! catalog_methods {
             /// token valid for `lease` held by `holder`. Attempts are counted when an attempt ends,
             /// not when claimed. `<dyn Catalog>::claim_copy_job` claims for this process.
             write fn claim_copy_job_by(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<CopyJob>>
-                => leases::claim_copy_job(now, lease, holder);
+                => queue::claim_copy_job(crate::rules::NewLease::new(now, lease, holder));
 
             /// Extends a held lease; `LeaseLost` if the token no longer holds it.
             write fn renew_copy_lease(copy_id: i64, lease_token: &str, until: Timestamp) -> Result<()>
-                => queue::renew_copy_lease(copy_id, lease_token, until);
+                => leases::report(copy_id, lease_token, crate::lease_sql::Report::RenewCopy(until));
 
             /// Marks the copy Completed and releases the lease; `LeaseLost` if the token no longer holds it.
             write fn complete_copy(copy_id: i64, lease_token: &str, now: Timestamp) -> Result<()>
-                => queue::complete_copy(copy_id, lease_token, now);
+                => leases::report(copy_id, lease_token, crate::lease_sql::Report::CompleteCopy(now));
 
             /// Ends a failed attempt: attempts += 1, last error kept; pending again at `retry_at`, or
             /// Failed for good when `retry_at` is `None`. `LeaseLost` if the token no longer holds it.
             write fn fail_copy_attempt(copy_id: i64, lease_token: &str, error: &str, retry_at: Option<Timestamp>) -> Result<()>
-                => queue::fail_copy_attempt(copy_id, lease_token, error, retry_at);
+                => leases::report(copy_id, lease_token, crate::lease_sql::Report::FailCopy { error, retry_at });
 
             /// Saves (or, with `None`, clears) the resume state of a pending copy whose lease the token
             /// holds: the next claim of the job hands it back in [`CopyJob::resume_state`]. Failed
             /// attempts keep it; completion clears it. `LeaseLost` if the token no longer holds it.
             quiet fn save_copy_resume_state(copy_id: i64, lease_token: &str, state: Option<&str>) -> Result<()>
-                => queue::save_copy_resume_state(copy_id, lease_token, state);
+                => leases::report(copy_id, lease_token, crate::lease_sql::Report::SaveResumeState(state));
 
             /// Earliest `next_attempt_at` among pending copies, so idle workers know when to wake. A
             /// claimed copy is not due before its lease ends.
@@ -293,7 +297,7 @@ macro_rules! catalog_methods {
             /// the lease ran out (or was broken) unfinished. So each period runs once to completion
             /// however many workers ask, and a run whose worker died is run again.
             quiet fn claim_periodic_run(task: &str, period: &str, now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<PeriodicRun>>
-                => leases::claim_periodic_run(task, period, now, lease, holder);
+                => leases::claim_periodic_run(task, period, crate::rules::NewLease::new(now, lease, holder));
 
             /// Extends a held periodic run's lease; `LeaseLost` if the token no longer holds it.
             quiet fn renew_periodic_run(id: i64, lease_token: &str, until: Timestamp) -> Result<()>

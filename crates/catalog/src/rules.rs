@@ -7,8 +7,11 @@ use std::time::Duration;
 use rand::distr::Alphanumeric;
 use rand::Rng;
 use xbak_domain::time::Timestamp;
+use xbak_domain::LeaseHolder;
 
-use crate::{CatalogError, Result};
+use xbak_domain::{AccessKey, BackupRun, BackupRunStatus, CrossBackupPolicy, Policy};
+
+use crate::{CatalogError, CopyCounts, Result};
 
 /// Seconds per day: a listing day is `backup_started_at / DAY`.
 pub(crate) const DAY: i64 = 86_400;
@@ -85,6 +88,28 @@ pub(crate) fn lease_secs(lease: Duration) -> i64 {
     i64::try_from(secs.max(1)).unwrap_or(i64::MAX / 2)
 }
 
+/// A lease being taken at `now` for `lease` by `holder`, in the catalog's columns: whole
+/// seconds, a fresh token, the encoded holder. Every claim (copy jobs, requested backups,
+/// periodic runs) takes one.
+pub(crate) struct NewLease {
+    pub(crate) now: i64,
+    pub(crate) token: String,
+    pub(crate) until: i64,
+    pub(crate) holder: String,
+}
+
+impl NewLease {
+    pub(crate) fn new(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> NewLease {
+        let now = secs(now);
+        NewLease {
+            now,
+            token: random_alphanumeric(32),
+            until: now.saturating_add(lease_secs(lease)),
+            holder: holder.encode(),
+        }
+    }
+}
+
 /// At most `max` bytes, cut at a character boundary.
 pub(crate) fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -109,6 +134,83 @@ pub(crate) fn random_alphanumeric(n: usize) -> String {
 /// Alibaba's AccessKeyId shape: `LTAI` and 20 letters or digits.
 pub(crate) fn new_access_key_id() -> String {
     format!("LTAI{}", random_alphanumeric(20))
+}
+
+/// The log switch and enable times to store with policy `new`, given the stored one (`before`):
+/// the log switch is forced off with the policy; a switch turned on now gets `new.updated_at`,
+/// one already on keeps its time, one turned off keeps the time it was last turned on.
+pub(crate) fn switch_times(
+    before: Option<&CrossBackupPolicy>,
+    new: &Policy,
+    log_backup_enabled: bool,
+) -> (bool, Option<Timestamp>, Option<Timestamp>) {
+    let log_on = log_backup_enabled && new.enabled;
+    let (was_on, was_log_on, backup_at, log_at) = match before {
+        Some(b) => (
+            b.policy.enabled,
+            b.log_backup_enabled,
+            b.backup_enabled_at,
+            b.log_backup_enabled_at,
+        ),
+        None => (false, false, None, None),
+    };
+    let backup_at = if new.enabled && !was_on {
+        Some(new.updated_at)
+    } else {
+        backup_at
+    };
+    let log_at = if log_on && !was_log_on {
+        Some(new.updated_at)
+    } else {
+        log_at
+    };
+    (log_on, backup_at, log_at)
+}
+
+/// A new enabled AccessKey of `account_id`, with a random id and secret.
+pub(crate) fn new_access_key(account_id: i64) -> AccessKey {
+    AccessKey {
+        access_key_id: new_access_key_id(),
+        secret: random_alphanumeric(30),
+        account_id,
+        enabled: true,
+    }
+}
+
+/// Backup run `run_id` as read (`found`), which must exist and be running.
+pub(crate) fn running_run(run_id: i64, found: Option<BackupRun>) -> Result<BackupRun> {
+    let run = found.ok_or_else(|| CatalogError::NotFound(format!("backup run {run_id}")))?;
+    if run.status != BackupRunStatus::Running {
+        return Err(CatalogError::Conflict(format!(
+            "backup run {run_id} is {}; a finished run",
+            run.status.as_str()
+        )));
+    }
+    Ok(run)
+}
+
+/// A run records only its own instance's backup set.
+pub(crate) fn check_run_instance(run: &BackupRun, instance_id: i64) -> Result<()> {
+    if run.instance_id != instance_id {
+        return Err(CatalogError::Internal(format!(
+            "backup run {} belongs to another instance",
+            run.id
+        )));
+    }
+    Ok(())
+}
+
+impl CopyCounts {
+    /// Adds `n` copies in state `status` (a `copies.status` value).
+    pub(crate) fn add(&mut self, status: &str, n: u64) {
+        match status {
+            "pending" => self.pending = n,
+            "completed" => self.completed = n,
+            "failed" => self.failed = n,
+            // The CHECK constraint makes this unreachable.
+            _ => {}
+        }
+    }
 }
 
 /// A fresh link signing key, as stored in `settings` (JSON with `key_id` and `secret`).

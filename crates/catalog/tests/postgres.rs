@@ -45,7 +45,8 @@ mod suite {
 mod specific {
     use super::*;
     use xbak_catalog::suite::{
-        new_instance, new_set, record, set_policy, t0, world, BEIJING, HANGZHOU, SHANGHAI,
+        new_instance, new_set, record, record_many, set_policy, t0, world, BEIJING, HANGZHOU,
+        SHANGHAI,
     };
     use xbak_catalog::CatalogError;
 
@@ -158,53 +159,35 @@ mod specific {
         check("inserts".into()).await;
         for step in 0..150 {
             let id = live[next(live.len() as u64) as usize];
-            let n = match next(5) {
-                0 => {
-                    client
-                        .execute(
-                            "UPDATE copies SET status = $2 WHERE id = $1",
-                            &[&id, &statuses[next(3) as usize]],
-                        )
-                        .await
-                }
-                1 => {
-                    client
-                        .execute(
-                            "UPDATE copies SET dest_region_id = $2 WHERE id = $1",
-                            &[&id, &regions[next(3) as usize]],
-                        )
-                        .await
-                }
-                2 => {
-                    client
-                        .execute(
-                            "UPDATE copies SET instance_id = $2, status = $3 WHERE id = $1",
-                            &[
-                                &id,
-                                &instances[next(3) as usize].id,
-                                &statuses[next(3) as usize],
-                            ],
-                        )
-                        .await
-                }
-                3 => {
-                    client
-                        .execute(
+            let started;
+            let (sql, params): (&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>) =
+                match next(5) {
+                    0 => (
+                        "UPDATE copies SET status = $2 WHERE id = $1",
+                        vec![&id, &statuses[next(3) as usize]],
+                    ),
+                    1 => (
+                        "UPDATE copies SET dest_region_id = $2 WHERE id = $1",
+                        vec![&id, &regions[next(3) as usize]],
+                    ),
+                    2 => (
+                        "UPDATE copies SET instance_id = $2, status = $3 WHERE id = $1",
+                        vec![
+                            &id,
+                            &instances[next(3) as usize].id,
+                            &statuses[next(3) as usize],
+                        ],
+                    ),
+                    3 => {
+                        started = next(4) as i64 * 86_400 + [-1, 0, 86_399][next(3) as usize];
+                        (
                             "UPDATE copies SET backup_started_at = $2 WHERE id = $1",
-                            &[
-                                &id,
-                                &(next(4) as i64 * 86_400 + [-1, 0, 86_399][next(3) as usize]),
-                            ],
+                            vec![&id, &started],
                         )
-                        .await
-                }
-                _ => {
-                    client
-                        .execute("DELETE FROM copies WHERE id = $1", &[&id])
-                        .await
-                }
-            };
-            n.unwrap();
+                    }
+                    _ => ("DELETE FROM copies WHERE id = $1", vec![&id]),
+                };
+            client.execute(sql, &params).await.unwrap();
             check(format!("step {step}")).await;
         }
     }
@@ -241,10 +224,7 @@ mod specific {
     async fn ids_are_not_reused_after_the_newest_copy_is_deleted() {
         let backend = PostgresScratch::default();
         let w = world(&backend).await;
-        let mut last = 0;
-        for n in 0..3 {
-            last = record(&*w.cat, &w.instance, t0(), n).await;
-        }
+        let last = record_many(&w, 3).await;
         let (client, connection) =
             tokio_postgres::connect(backend.url().await, tokio_postgres::NoTls)
                 .await
@@ -261,23 +241,25 @@ mod specific {
         assert!(next > last, "CrossBackupId {last} reused as {next}");
     }
 
+    /// Why opening `url` fails; panics if it opens.
+    async fn open_error(url: &str) -> CatalogError {
+        match PostgresCatalog::open(url).await {
+            Ok(_) => panic!("{url} opened"),
+            Err(e) => e,
+        }
+    }
+
     #[tokio::test]
     async fn an_unreachable_server_is_unavailable() {
         // Port 1 on loopback: nothing listens there.
-        let err = PostgresCatalog::open("postgres://postgres@127.0.0.1:1/postgres")
-            .await
-            .err()
-            .expect("no server");
+        let err = open_error("postgres://postgres@127.0.0.1:1/postgres").await;
         assert!(matches!(err, CatalogError::Unavailable(_)), "{err:?}");
         assert!(err.is_retryable());
     }
 
     #[tokio::test]
     async fn a_malformed_url_is_refused() {
-        let err = PostgresCatalog::open("postgres://h:notaport/db")
-            .await
-            .err()
-            .expect("bad url");
+        let err = open_error("postgres://h:notaport/db").await;
         assert!(matches!(err, CatalogError::Internal(_)), "{err:?}");
     }
 }

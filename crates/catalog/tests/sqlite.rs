@@ -71,16 +71,13 @@ mod memory {
 /// What only the SQLite adapter promises.
 mod specific {
     use super::*;
-    use xbak_catalog::suite::{record, t0, world};
+    use xbak_catalog::suite::{record, record_many, t0, world};
 
     #[tokio::test]
     async fn ids_are_not_reused_after_the_newest_copy_is_deleted() {
         let backend = SqliteFile::new();
         let w = world(&backend).await;
-        let mut last = 0;
-        for n in 0..3 {
-            last = record(&*w.cat, &w.instance, t0(), n).await;
-        }
+        let last = record_many(&w, 3).await;
         let raw = rusqlite::Connection::open(&backend.path).unwrap();
         assert_eq!(
             raw.execute("DELETE FROM copies WHERE id = ?1", [last])

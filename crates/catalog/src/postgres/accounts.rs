@@ -3,8 +3,8 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::{AccessKey, Account};
 
-use super::rows::{execute, get, query_opt, random_alphanumeric, wall_clock};
-use crate::rules::new_access_key_id;
+use super::rows::{access_key_at, account_at, execute, get, optional_row, query_opt, wall_clock};
+use crate::rules::new_access_key;
 use crate::{CatalogError, Result};
 
 pub(super) async fn create_account(
@@ -25,12 +25,7 @@ pub(super) async fn create_account(
         id: get(&row, 0)?,
         name: name.to_string(),
     };
-    let key = AccessKey {
-        access_key_id: new_access_key_id(),
-        secret: random_alphanumeric(30),
-        account_id: account.id,
-        enabled: true,
-    };
+    let key = new_access_key(account.id);
     execute(
         tx,
         "INSERT INTO access_keys (access_key_id, account_id, secret, enabled, created_at)
@@ -43,34 +38,21 @@ pub(super) async fn create_account(
 }
 
 pub(super) async fn account_by_name(c: &impl GenericClient, name: &str) -> Result<Option<Account>> {
-    query_opt(c, "SELECT id, name FROM accounts WHERE name = $1", &[&name])
-        .await?
-        .map(|row| {
-            Ok(Account {
-                id: get(&row, 0)?,
-                name: get(&row, 1)?,
-            })
-        })
-        .transpose()
+    optional_row(
+        c,
+        "SELECT id, name FROM accounts WHERE name = $1",
+        &[&name],
+        account_at,
+    )
+    .await
 }
 
 pub(super) async fn access_key(
     c: &impl GenericClient,
     access_key_id: &str,
 ) -> Result<Option<AccessKey>> {
-    query_opt(
+    optional_row(
         c,
         "SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = $1",
-        &[&access_key_id],
-    )
-    .await?
-    .map(|row| {
-        Ok(AccessKey {
-            access_key_id: get(&row, 0)?,
-            secret: get(&row, 1)?,
-            account_id: get(&row, 2)?,
-            enabled: get(&row, 3)?,
-        })
-    })
-    .transpose()
+        &[&access_key_id], access_key_at).await
 }

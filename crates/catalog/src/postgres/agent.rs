@@ -11,8 +11,10 @@ use xbak_domain::{
 use super::backups;
 use super::instances::instance_by_id;
 use super::rows::{
-    execute, get, opt_time_at, parsed_at, query, query_opt, secs, time_at, wall_clock,
+    execute, get, opt_time_at, optional_row, parsed_at, query_opt, rows, schedule_at, secs,
+    time_at, wall_clock,
 };
+use crate::rules::{check_run_instance, running_run};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 fn invalid(what: &str) -> CatalogError {
@@ -58,24 +60,20 @@ pub(super) async fn instance_connection(
     c: &impl GenericClient,
     instance_id: i64,
 ) -> Result<Option<InstanceConnection>> {
-    query_opt(
+    optional_row(
         c,
         "SELECT dsn, standby_dsn, standby_instance_number FROM instance_connections WHERE instance_id = $1",
-        &[&instance_id],
-    )
-    .await?
-    .map(|row| {
-        let standby = match get::<Option<String>>(&row, 1)? {
-            Some(_) => Some((dsn_at(&row, 1)?, get::<i64>(&row, 2)?)),
+        &[&instance_id], |row| {
+        let standby = match get::<Option<String>>(row, 1)? {
+            Some(_) => Some((dsn_at(row, 1)?, get::<i64>(row, 2)?)),
             None => None,
         };
         Ok(InstanceConnection {
             instance_id,
-            dsn: dsn_at(&row, 0)?,
+            dsn: dsn_at(row, 0)?,
             standby,
         })
-    })
-    .transpose()
+    }).await
 }
 
 const RUN_COLUMNS: &str = "id, instance_id, method, backup_type, scale, database_name, instance_number, \
@@ -148,18 +146,8 @@ pub(super) async fn start_backup_run(
 /// so two finishers of one run cannot both see it running.
 async fn running(tx: &Transaction<'_>, run_id: i64) -> Result<BackupRun> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE id = $1 FOR UPDATE");
-    let run = query_opt(tx, &sql, &[&run_id])
-        .await?
-        .map(|row| run_at(&row))
-        .transpose()?
-        .ok_or_else(|| CatalogError::NotFound(format!("backup run {run_id}")))?;
-    if run.status != BackupRunStatus::Running {
-        return Err(CatalogError::Conflict(format!(
-            "backup run {run_id} is {}; a finished run",
-            run.status.as_str()
-        )));
-    }
-    Ok(run)
+    let run = optional_row(tx, &sql, &[&run_id], run_at).await?;
+    running_run(run_id, run)
 }
 
 pub(super) async fn complete_backup_run(
@@ -169,11 +157,7 @@ pub(super) async fn complete_backup_run(
     details: &BackupSetDetails,
 ) -> Result<RecordedBackupSet> {
     let run = running(tx, run_id).await?;
-    if run.instance_id != set.instance_id {
-        return Err(CatalogError::Internal(format!(
-            "backup run {run_id} belongs to another instance"
-        )));
-    }
+    check_run_instance(&run, set.instance_id)?;
     let recorded = backups::record_backup_set(tx, set).await?;
     execute(
         tx,
@@ -232,7 +216,7 @@ pub(super) async fn fail_stale_backup_runs(
     now: Timestamp,
     silent_since: Timestamp,
 ) -> Result<Vec<i64>> {
-    query(
+    rows(
         tx,
         "UPDATE backup_runs
             SET status = 'failed', finished_at = $1,
@@ -242,19 +226,14 @@ pub(super) async fn fail_stale_backup_runs(
           WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < $2
       RETURNING id",
         &[&secs(now), &secs(silent_since)],
+        |row| get(row, 0),
     )
-    .await?
-    .iter()
-    .map(|row| get(row, 0))
-    .collect()
+    .await
 }
 
 pub(super) async fn backup_run(c: &impl GenericClient, run_id: i64) -> Result<Option<BackupRun>> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE id = $1");
-    query_opt(c, &sql, &[&run_id])
-        .await?
-        .map(|row| run_at(&row))
-        .transpose()
+    optional_row(c, &sql, &[&run_id], run_at).await
 }
 
 pub(super) async fn backup_run_of_set(
@@ -262,10 +241,7 @@ pub(super) async fn backup_run_of_set(
     set_id: i64,
 ) -> Result<Option<BackupRun>> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM backup_runs WHERE backup_set_id = $1");
-    query_opt(c, &sql, &[&set_id])
-        .await?
-        .map(|row| run_at(&row))
-        .transpose()
+    optional_row(c, &sql, &[&set_id], run_at).await
 }
 
 pub(super) async fn backup_runs(
@@ -276,11 +252,7 @@ pub(super) async fn backup_runs(
     let sql = format!(
         "SELECT {RUN_COLUMNS} FROM backup_runs WHERE instance_id = $1 ORDER BY id DESC LIMIT $2"
     );
-    query(c, &sql, &[&instance_id, &i64::from(limit)])
-        .await?
-        .iter()
-        .map(run_at)
-        .collect()
+    rows(c, &sql, &[&instance_id, &i64::from(limit)], run_at).await
 }
 
 pub(super) async fn latest_completed_backup_run(
@@ -295,10 +267,13 @@ pub(super) async fn latest_completed_backup_run(
            AND scale = 0
          ORDER BY id DESC LIMIT 1"
     );
-    query_opt(c, &sql, &[&instance_id, &method.as_str(), &instance_number])
-        .await?
-        .map(|row| run_at(&row))
-        .transpose()
+    optional_row(
+        c,
+        &sql,
+        &[&instance_id, &method.as_str(), &instance_number],
+        run_at,
+    )
+    .await
 }
 
 pub(super) async fn put_backup_schedule(tx: &Transaction<'_>, s: &BackupSchedule) -> Result<()> {
@@ -341,31 +316,12 @@ pub(super) async fn delete_backup_schedule(tx: &Transaction<'_>, instance_id: i6
 }
 
 pub(super) async fn backup_schedules(c: &impl GenericClient) -> Result<Vec<BackupSchedule>> {
-    let minutes = |row: &Row, idx| -> Result<u32> {
-        u32::try_from(get::<i64>(row, idx)?).map_err(|_| invalid("schedule minute"))
-    };
-    query(
+    rows(
         c,
         "SELECT instance_id, at_minute, window_minutes, method, backup_type, database_name, enabled,
                 last_run_day
          FROM backup_schedules ORDER BY instance_id",
-        &[],
-    )
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(BackupSchedule {
-            instance_id: get(row, 0)?,
-            at_minute: minutes(row, 1)?,
-            window_minutes: minutes(row, 2)?,
-            method: parsed_at(row, 3)?,
-            backup_type: parsed_at(row, 4)?,
-            database: get(row, 5)?,
-            enabled: get(row, 6)?,
-            last_run_day: get(row, 7)?,
-        })
-    })
-    .collect()
+        &[], schedule_at).await
 }
 
 pub(super) async fn claim_scheduled_backup(

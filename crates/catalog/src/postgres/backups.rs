@@ -6,7 +6,9 @@ use xbak_domain::{BackupSet, NewBackupSet};
 
 use super::errors::PgResultExt;
 use super::instances::{instance_by_id, policy};
-use super::rows::{backup_set_at, get, query_opt, secs, wall_clock, BACKUP_SET_COLUMNS};
+use super::rows::{
+    backup_set_at, get, optional_row, query_opt, secs, wall_clock, BACKUP_SET_COLUMNS,
+};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 pub(super) async fn record_backup_set(
@@ -87,10 +89,7 @@ pub(super) async fn record_backup_set(
 
 pub(super) async fn backup_set(c: &impl GenericClient, id: i64) -> Result<Option<BackupSet>> {
     let sql = format!("SELECT {BACKUP_SET_COLUMNS} FROM backup_sets b WHERE b.id = $1");
-    query_opt(c, &sql, &[&id])
-        .await?
-        .map(|row| backup_set_at(&row, 0))
-        .transpose()
+    optional_row(c, &sql, &[&id], |row| backup_set_at(row, 0)).await
 }
 
 pub(super) async fn newest_backup_set(
@@ -101,8 +100,5 @@ pub(super) async fn newest_backup_set(
         "SELECT {BACKUP_SET_COLUMNS} FROM backup_sets b WHERE b.instance_id = $1
          ORDER BY b.started_at DESC, b.id DESC LIMIT 1"
     );
-    query_opt(c, &sql, &[&instance_id])
-        .await?
-        .map(|row| backup_set_at(&row, 0))
-        .transpose()
+    optional_row(c, &sql, &[&instance_id], |row| backup_set_at(row, 0)).await
 }

@@ -15,7 +15,7 @@ use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
 use super::errors::PgResultExt;
 use super::instances::instance_by_id;
 use super::rows::{
-    copy_and_instance_at, copy_at, copy_columns, get, query, query_one, query_opt, secs,
+    copy_and_instance_at, copy_at, copy_columns, get, optional_row, query, query_one, secs,
     INSTANCE_COLUMNS,
 };
 use crate::rules::{page_window, split_window};
@@ -249,10 +249,7 @@ pub(super) async fn copy(c: &impl GenericClient, id: i64) -> Result<Option<Cross
          WHERE c.id = $1",
         copy_columns()
     );
-    query_opt(c, &sql, &[&id])
-        .await?
-        .map(|row| copy_and_instance_at(&row))
-        .transpose()
+    optional_row(c, &sql, &[&id], copy_and_instance_at).await
 }
 
 pub(super) async fn copy_counts(c: &impl GenericClient) -> Result<CopyCounts> {
@@ -266,13 +263,7 @@ pub(super) async fn copy_counts(c: &impl GenericClient) -> Result<CopyCounts> {
     {
         let status: String = get(&row, 0)?;
         let n = get::<i64>(&row, 1)?.max(0) as u64;
-        match status.as_str() {
-            "pending" => counts.pending = n,
-            "completed" => counts.completed = n,
-            "failed" => counts.failed = n,
-            // The CHECK constraint makes this unreachable.
-            _ => {}
-        }
+        counts.add(&status, n);
     }
     Ok(counts)
 }

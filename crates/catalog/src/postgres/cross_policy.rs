@@ -12,6 +12,7 @@ use super::backups::newest_backup_set;
 use super::instances::{instance_by_id, policy, put_policy, region, require_region};
 use super::requests::{insert_request, open_request_of};
 use super::rows::{execute, get, opt_time_at, query_opt, secs, wall_clock};
+use crate::rules::switch_times;
 use crate::{CatalogError, PolicyChangeError, PolicyChanged, Result};
 
 /// Locks the instance's row until the transaction ends, so concurrent changes of one
@@ -37,26 +38,7 @@ pub(super) async fn put_cross_backup_policy(
     lock_instance(tx, new.instance_id).await?;
     let before = cross_backup_policy(tx, new.instance_id).await?;
     put_policy(tx, new).await?;
-    let log_on = log_backup_enabled && new.enabled;
-    let (was_on, was_log_on, backup_at, log_at) = match &before {
-        Some(b) => (
-            b.policy.enabled,
-            b.log_backup_enabled,
-            b.backup_enabled_at,
-            b.log_backup_enabled_at,
-        ),
-        None => (false, false, None, None),
-    };
-    let backup_at = if new.enabled && !was_on {
-        Some(new.updated_at)
-    } else {
-        backup_at
-    };
-    let log_at = if log_on && !was_log_on {
-        Some(new.updated_at)
-    } else {
-        log_at
-    };
+    let (log_on, backup_at, log_at) = switch_times(before.as_ref(), new, log_backup_enabled);
     execute(
         tx,
         "UPDATE policies SET log_backup_enabled = $2, backup_enabled_at = $3,

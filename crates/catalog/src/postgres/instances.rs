@@ -4,7 +4,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::{Instance, NewInstance, Policy, Region};
 
 use super::rows::{
-    execute, get, instance_at, query, query_opt, secs, time_at, wall_clock, INSTANCE_COLUMNS,
+    execute, instance_at, optional_row, policy_at, query_opt, region_at, rows, secs, wall_clock,
+    INSTANCE_COLUMNS,
 };
 use crate::{CatalogError, Result};
 
@@ -20,35 +21,24 @@ pub(super) async fn put_region(tx: &Transaction<'_>, region: &Region) -> Result<
     Ok(())
 }
 
-fn region_at(row: &tokio_postgres::Row) -> Result<Region> {
-    Ok(Region {
-        region_id: get(row, 0)?,
-        store_url: get(row, 1)?,
-    })
-}
-
 pub(super) async fn region(c: &impl GenericClient, region_id: &str) -> Result<Option<Region>> {
-    query_opt(
+    optional_row(
         c,
         "SELECT region_id, store_url FROM regions WHERE region_id = $1",
         &[&region_id],
+        region_at,
     )
-    .await?
-    .as_ref()
-    .map(region_at)
-    .transpose()
+    .await
 }
 
 pub(super) async fn regions(c: &impl GenericClient) -> Result<Vec<Region>> {
-    query(
+    rows(
         c,
         "SELECT region_id, store_url FROM regions ORDER BY region_id COLLATE \"C\"",
         &[],
+        region_at,
     )
-    .await?
-    .iter()
-    .map(region_at)
-    .collect()
+    .await
 }
 
 /// `NotFound` unless the region exists.
@@ -122,10 +112,7 @@ async fn instance_where(
     param: &(dyn tokio_postgres::types::ToSql + Sync),
 ) -> Result<Option<Instance>> {
     let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances i WHERE {condition}");
-    query_opt(c, &sql, &[param])
-        .await?
-        .map(|row| instance_at(&row, 0))
-        .transpose()
+    optional_row(c, &sql, &[param], |row| instance_at(row, 0)).await
 }
 
 pub(super) async fn instance_by_id(c: &impl GenericClient, id: i64) -> Result<Option<Instance>> {
@@ -171,20 +158,8 @@ pub(super) async fn put_policy(tx: &Transaction<'_>, policy: &Policy) -> Result<
 }
 
 pub(super) async fn policy(c: &impl GenericClient, instance_id: i64) -> Result<Option<Policy>> {
-    query_opt(
+    optional_row(
         c,
         "SELECT instance_id, enabled, dest_region_id, retention_days, updated_at FROM policies WHERE instance_id = $1",
-        &[&instance_id],
-    )
-    .await?
-    .map(|row| {
-        Ok(Policy {
-            instance_id: get(&row, 0)?,
-            enabled: get(&row, 1)?,
-            dest_region_id: get(&row, 2)?,
-            retention_days: get(&row, 3)?,
-            updated_at: time_at(&row, 4)?,
-        })
-    })
-    .transpose()
+        &[&instance_id], policy_at).await
 }

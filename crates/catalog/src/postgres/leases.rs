@@ -1,19 +1,19 @@
-//! Lease holders (who holds each claimed row), breaking a dead holder's lease, and periodic runs
-//! (see [`crate::leases`]). The SQL is [`crate::lease_sql`]'s, with `$N` parameters.
-
-use std::time::Duration;
+//! Reports under a lease, lease holders (who holds each claimed row), breaking a dead holder's
+//! lease, and periodic runs (see [`crate::leases`]). The SQL is [`crate::lease_sql`]'s, with `$N`
+//! parameters.
 
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::time::Timestamp;
-use xbak_domain::{CopyJob, LeaseHolder, RequestedBackup};
+use xbak_domain::LeaseHolder;
 
-use super::rows::{execute, get, query, query_opt, random_alphanumeric, secs, time_at};
+use super::rows::{execute, get, optional_row, query_opt, rows, secs, time_at, Params};
 use crate::lease_sql::{
-    break_lease as break_sql, dollars, held_leases as held_sql, CLAIM_PERIODIC_RUN,
-    FINISH_PERIODIC_RUN, RENEW_PERIODIC_RUN,
+    break_lease as break_sql, dollars, held_leases as held_sql, not_held, row_exists, row_name,
+    Report, Value, CLAIM_PERIODIC_RUN, FINISH_PERIODIC_RUN, RENEW_PERIODIC_RUN,
 };
-use crate::rules::lease_secs;
+use crate::rules::NewLease;
 use crate::{CatalogError, HeldLease, LeasedQueue, PeriodicRun, Result};
+use tokio_postgres::types::ToSql;
 
 /// Records each lease's holder; adds the periodic runs (one per task and period).
 pub(super) const V3_LEASE_HOLDERS: &str = r#"
@@ -33,50 +33,31 @@ CREATE TABLE periodic_runs (
 );
 "#;
 
-/// Stamps the holder of a lease just taken with `token` on row `id` of `table`.
-pub(super) async fn record_holder(
+/// Runs `report` on row `id` of its queue under lease `token`: `LeaseLost` unless the token
+/// holds the row, `NotFound` if there is no such row.
+pub(super) async fn report(
     tx: &Transaction<'_>,
-    table: &str,
     id: i64,
     token: &str,
-    holder: &LeaseHolder,
+    report: Report<'_>,
 ) -> Result<()> {
-    let sql = format!("UPDATE {table} SET lease_holder = $3 WHERE id = $1 AND lease_token = $2");
-    execute(tx, &sql, &[&id, &token, &holder.encode()], || {
-        format!("{table} row {id}")
-    })
-    .await?;
-    Ok(())
+    let queue = report.queue();
+    let (sql, values) = report.statement();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &token];
+    params.extend(values.iter().map(bound));
+    let updated = execute(tx, &dollars(sql), &params, || row_name(queue, id)).await?;
+    if updated == 1 {
+        return Ok(());
+    }
+    let exists = query_opt(tx, &dollars(row_exists(queue)), &[&id]).await?;
+    Err(not_held(queue, id, exists.is_some()))
 }
 
-/// Claims the next copy job ([`super::queue::claim_copy_job`]) with `holder` on its lease.
-pub(super) async fn claim_copy_job(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
-    holder: &LeaseHolder,
-) -> Result<Option<CopyJob>> {
-    let claimed = super::queue::claim_copy_job(tx, now, lease).await?;
-    if let Some(job) = &claimed {
-        record_holder(tx, "copies", job.copy_id, &job.lease_token, holder).await?;
+fn bound<'a>(value: &'a Value<'_>) -> &'a (dyn ToSql + Sync) {
+    match value {
+        Value::Int(v) => v,
+        Value::Text(v) => v,
     }
-    Ok(claimed)
-}
-
-/// Claims the next requested backup ([`super::requests::claim_requested_backup`]) with `holder`
-/// on its lease.
-pub(super) async fn claim_requested_backup(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
-    holder: &LeaseHolder,
-) -> Result<Option<RequestedBackup>> {
-    let claimed = super::requests::claim_requested_backup(tx, now, lease).await?;
-    if let Some(r) = &claimed {
-        let token = r.lease_token.as_deref().unwrap_or_default();
-        record_holder(tx, "backup_requests", r.id, token, holder).await?;
-    }
-    Ok(claimed)
 }
 
 pub(super) async fn held_leases(
@@ -84,18 +65,16 @@ pub(super) async fn held_leases(
     queue: LeasedQueue,
     now: Timestamp,
 ) -> Result<Vec<HeldLease>> {
-    let rows = query(c, &dollars(held_sql(queue)), &[&secs(now)]).await?;
-    rows.iter()
-        .map(|row| {
-            let holder: Option<String> = get(row, 3)?;
-            Ok(HeldLease {
-                id: get(row, 0)?,
-                lease_token: get(row, 1)?,
-                lease_until: time_at(row, 2)?,
-                holder: holder.as_deref().and_then(LeaseHolder::decode),
-            })
+    rows(c, &dollars(held_sql(queue)), &[&secs(now)], |row| {
+        let holder: Option<String> = get(row, 3)?;
+        Ok(HeldLease {
+            id: get(row, 0)?,
+            lease_token: get(row, 1)?,
+            lease_until: time_at(row, 2)?,
+            holder: holder.as_deref().and_then(LeaseHolder::decode),
         })
-        .collect()
+    })
+    .await
 }
 
 pub(super) async fn break_lease(
@@ -121,27 +100,24 @@ pub(super) async fn claim_periodic_run(
     tx: &Transaction<'_>,
     task: &str,
     period: &str,
-    now: Timestamp,
-    lease: Duration,
-    holder: &LeaseHolder,
+    lease: NewLease,
 ) -> Result<Option<PeriodicRun>> {
-    let now = secs(now);
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
-    let row = query_opt(
-        tx,
-        &dollars(CLAIM_PERIODIC_RUN),
-        &[&task, &period, &token, &until, &holder.encode(), &now],
-    )
-    .await?;
-    row.map(|row| {
+    let params: &Params = &[
+        &task,
+        &period,
+        &lease.token,
+        &lease.until,
+        &lease.holder,
+        &lease.now,
+    ];
+    optional_row(tx, &dollars(CLAIM_PERIODIC_RUN), params, |row| {
         Ok(PeriodicRun {
-            id: get(&row, 0)?,
-            lease_token: token.clone(),
-            attempts: get(&row, 1)?,
+            id: get(row, 0)?,
+            lease_token: lease.token.clone(),
+            attempts: get(row, 1)?,
         })
     })
-    .transpose()
+    .await
 }
 
 /// Runs a renewal or the finish of periodic run `id`: `LeaseLost` unless `token` holds it.

@@ -3,7 +3,7 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use xbak_domain::time::Timestamp;
 
-use super::rows::{execute, get, query, query_opt, secs, wall_clock};
+use super::rows::{execute, get, optional_row, query, secs, wall_clock};
 use crate::rules::{new_link_key, parse_link_key, NonceBatch, LINK_KEY};
 use crate::{CatalogError, Result, SeenNonce};
 
@@ -60,10 +60,13 @@ pub(super) async fn prune_nonces(
 pub(super) async fn read_link_signing_key(
     c: &impl GenericClient,
 ) -> Result<Option<(String, String)>> {
-    query_opt(c, "SELECT value FROM settings WHERE key = $1", &[&LINK_KEY])
-        .await?
-        .map(|row| parse_link_key(&get::<String>(&row, 0)?))
-        .transpose()
+    optional_row(
+        c,
+        "SELECT value FROM settings WHERE key = $1",
+        &[&LINK_KEY],
+        |row| parse_link_key(&get::<String>(row, 0)?),
+    )
+    .await
 }
 
 /// Creates the key unless some process already did, then returns the one stored.

@@ -1,21 +1,18 @@
-//! Requested backups: a queue of rows claimed with leases, like copy jobs.
+//! Requested backups: a queue of rows claimed with leases, like copy jobs (their reports are
+//! `lease_sql::Report`s too, run by `leases::report`).
 //!
 //! As in the SQLite adapter, a claim moves a request to `claimed` with a fresh lease token; a
 //! claimed request whose lease ran out (its worker died) is claimable again, and every report
 //! carries the token. Claims lock their row with `FOR UPDATE SKIP LOCKED`, so concurrent
 //! claimers (in any process) each take a different request without waiting on each other.
 
-use std::time::Duration;
-
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{RequestState, RequestedBackup};
 
-use super::rows::{
-    execute, get, opt_time_at, query, query_one, query_opt, random_alphanumeric, secs, time_at,
-};
-use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
+use super::rows::{get, opt_time_at, optional_row, query_one, rows, secs, time_at};
+use crate::rules::NewLease;
 use crate::{CatalogError, Result};
 
 const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,
@@ -47,15 +44,14 @@ pub(super) async fn open_request_of(
     c: &impl GenericClient,
     instance_id: i64,
 ) -> Result<Option<i64>> {
-    query_opt(
+    optional_row(
         c,
         "SELECT id FROM backup_requests
          WHERE instance_id = $1 AND state IN ('waiting', 'claimed') LIMIT 1",
         &[&instance_id],
+        |r| get(r, 0),
     )
-    .await?
-    .map(|r| get(&r, 0))
-    .transpose()
+    .await
 }
 
 /// Inserts a waiting request for a backup of the instance.
@@ -81,10 +77,7 @@ pub(super) async fn requested_backup(
     id: i64,
 ) -> Result<Option<RequestedBackup>> {
     let sql = format!("SELECT {COLUMNS} FROM backup_requests WHERE id = $1");
-    query_opt(c, &sql, &[&id])
-        .await?
-        .map(|row| request_at(&row))
-        .transpose()
+    optional_row(c, &sql, &[&id], request_at).await
 }
 
 pub(super) async fn open_requested_backups(
@@ -95,24 +88,18 @@ pub(super) async fn open_requested_backups(
         "SELECT {COLUMNS} FROM backup_requests
          WHERE instance_id = $1 AND state IN ('waiting', 'claimed') ORDER BY id"
     );
-    query(c, &sql, &[&instance_id])
-        .await?
-        .iter()
-        .map(request_at)
-        .collect()
+    rows(c, &sql, &[&instance_id], request_at).await
 }
 
+/// Claims the oldest claimable request with `lease`.
 pub(super) async fn claim_requested_backup(
     tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
+    lease: NewLease,
 ) -> Result<Option<RequestedBackup>> {
-    let now = secs(now);
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
     let sql = format!(
         "UPDATE backup_requests SET state = 'claimed', lease_token = $2, lease_until = $3,
-                                    claimed_at = $1, attempts = attempts + 1
+                                    claimed_at = $1, attempts = attempts + 1,
+                                    lease_holder = $4
          WHERE id = (SELECT id FROM backup_requests
                      WHERE state = 'waiting' OR (state = 'claimed' AND lease_until < $1)
                      ORDER BY id
@@ -120,70 +107,11 @@ pub(super) async fn claim_requested_backup(
                      FOR UPDATE SKIP LOCKED)
          RETURNING {COLUMNS}"
     );
-    query_opt(tx, &sql, &[&now, &token, &until])
-        .await?
-        .map(|row| request_at(&row))
-        .transpose()
-}
-
-/// Turns "no row updated" into `LeaseLost` (the request exists) or `NotFound` (it does not).
-async fn held(tx: &Transaction<'_>, id: i64, updated: u64) -> Result<()> {
-    if updated == 1 {
-        return Ok(());
-    }
-    if query_opt(tx, "SELECT 1 FROM backup_requests WHERE id = $1", &[&id])
-        .await?
-        .is_some()
-    {
-        Err(CatalogError::LeaseLost(id))
-    } else {
-        Err(CatalogError::NotFound(format!("backup request {id}")))
-    }
-}
-
-pub(super) async fn renew_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    until: Timestamp,
-) -> Result<()> {
-    let updated = execute(
+    optional_row(
         tx,
-        "UPDATE backup_requests SET lease_until = $3
-         WHERE id = $1 AND lease_token = $2 AND state = 'claimed'",
-        &[&id, &token, &secs(until)],
-        || format!("backup request {id}"),
+        &sql,
+        &[&lease.now, &lease.token, &lease.until, &lease.holder],
+        request_at,
     )
-    .await?;
-    held(tx, id, updated).await
-}
-
-/// Ends a claimed request as `done` or `failed`, releasing its lease.
-pub(super) async fn finish_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    outcome: RequestState,
-    backup_run_id: Option<i64>,
-    error: Option<&str>,
-    now: Timestamp,
-) -> Result<()> {
-    let error = error.map(|e| truncate(e, MAX_ERROR_LEN));
-    let updated = execute(
-        tx,
-        "UPDATE backup_requests SET state = $3, backup_run_id = $4, last_error = $5,
-                                    finished_at = $6, lease_token = NULL, lease_until = NULL
-         WHERE id = $1 AND lease_token = $2 AND state = 'claimed'",
-        &[
-            &id,
-            &token,
-            &outcome.as_str(),
-            &backup_run_id,
-            &error,
-            &secs(now),
-        ],
-        || format!("backup request {id}"),
-    )
-    .await?;
-    held(tx, id, updated).await
+    .await
 }

@@ -3,10 +3,11 @@
 //! copies are behind (for metrics).
 
 use deadpool_postgres::{GenericClient, Transaction};
-use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
 
-use super::rows::{execute, get, query, query_opt, secs, status_at, time_at, to_time};
+use super::rows::{
+    execute, expired_copy_at, expiring_object_at, get, optional_row, query, rows, secs, to_time,
+};
 use crate::{CopyFreshness, ExpiredCopy, ExpiringObject, Result};
 
 pub(super) async fn expired_copies(
@@ -14,7 +15,7 @@ pub(super) async fn expired_copies(
     now: Timestamp,
     limit: u32,
 ) -> Result<Vec<ExpiredCopy>> {
-    query(
+    rows(
         c,
         "SELECT c.id, c.instance_id, c.dest_region_id, c.object_key, c.status, c.backup_started_at
          FROM policies p JOIN copies c ON c.instance_id = p.instance_id
@@ -23,29 +24,9 @@ pub(super) async fn expired_copies(
          ORDER BY c.backup_started_at, c.id
          LIMIT $2",
         &[&secs(now), &i64::from(limit)],
+        expired_copy_at,
     )
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(ExpiredCopy {
-            copy_id: get(row, 0)?,
-            instance_id: get(row, 1)?,
-            dest_region_id: get(row, 2)?,
-            object_key: get(row, 3)?,
-            status: status_at(row, 4)?,
-            backup_started_at: time_at(row, 5)?,
-        })
-    })
-    .collect()
-}
-
-fn expiring_object(row: &Row) -> Result<ExpiringObject> {
-    Ok(ExpiringObject {
-        copy_id: get(row, 0)?,
-        instance_id: get(row, 1)?,
-        dest_region_id: get(row, 2)?,
-        object_key: get(row, 3)?,
-    })
+    .await
 }
 
 pub(super) async fn begin_expiry(
@@ -55,7 +36,7 @@ pub(super) async fn begin_expiry(
 ) -> Result<Option<ExpiringObject>> {
     // Deleting the row and writing its tombstone in one statement: a concurrent expiry of the
     // same copy waits for this one and then deletes nothing.
-    query_opt(
+    optional_row(
         tx,
         "WITH gone AS (
              DELETE FROM copies WHERE id = $1 AND status IN ('completed', 'failed')
@@ -64,27 +45,24 @@ pub(super) async fn begin_expiry(
          SELECT id, instance_id, dest_region_id, object_key, $2 FROM gone
          RETURNING copy_id, instance_id, dest_region_id, object_key",
         &[&copy_id, &secs(now)],
+        expiring_object_at,
     )
-    .await?
-    .map(|row| expiring_object(&row))
-    .transpose()
+    .await
 }
 
 pub(super) async fn expiring_objects(
     c: &impl GenericClient,
     limit: u32,
 ) -> Result<Vec<ExpiringObject>> {
-    query(
+    rows(
         c,
         "SELECT copy_id, instance_id, dest_region_id, object_key FROM expiring_copies
          ORDER BY expired_at, copy_id
          LIMIT $1",
         &[&i64::from(limit)],
+        expiring_object_at,
     )
-    .await?
-    .iter()
-    .map(expiring_object)
-    .collect()
+    .await
 }
 
 pub(super) async fn finish_expiry(tx: &Transaction<'_>, copy_id: i64) -> Result<bool> {

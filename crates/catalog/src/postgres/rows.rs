@@ -1,19 +1,22 @@
-//! Row mappers (over the column lists of `crate::columns`) shared by the areas,
-//! and the statement helpers they call.
+//! The statement helpers the areas call, and the row mappers of every area (over the column
+//! lists of `crate::columns`, or the columns each mapper names).
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
-use xbak_domain::{BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance};
+use xbak_domain::{
+    AccessKey, Account, BackupSchedule, BackupSet, BackupSetScale, CopyJob, CopyStatus,
+    CrossRegionCopy, Instance, Policy, Region,
+};
 
 use super::errors::PgResultExt;
-use crate::{CatalogError, Result};
+use crate::{CatalogError, ExpiredCopy, ExpiringObject, Result};
 
 pub(crate) use crate::columns::{copy_columns, BACKUP_SET_COLUMNS, INSTANCE_COLUMNS};
 use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
 
-pub(crate) use crate::rules::{random_alphanumeric, secs, wall_clock};
+pub(crate) use crate::rules::{secs, wall_clock};
 
 /// Bound parameters of one statement.
 pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -36,6 +39,30 @@ pub(crate) async fn query_opt(
 ) -> Result<Option<Row>> {
     let stmt = c.prepare_cached(sql).await.db()?;
     c.query_opt(&stmt, params).await.db()
+}
+
+/// Runs a cached statement; returns its one row mapped by `map`, or none.
+pub(crate) async fn optional_row<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &Params<'_>,
+    map: impl FnOnce(&Row) -> Result<T>,
+) -> Result<Option<T>> {
+    query_opt(c, sql, params)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
+/// Runs a cached statement; returns its rows mapped by `map`.
+pub(crate) async fn rows<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &Params<'_>,
+    map: impl FnMut(&Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    query(c, sql, params).await?.iter().map(map).collect()
 }
 
 /// Runs a cached statement that returns exactly one row.
@@ -148,4 +175,101 @@ pub(crate) fn copy_at(row: &Row, instance: Instance) -> Result<CrossRegionCopy> 
 pub(crate) fn copy_and_instance_at(row: &Row) -> Result<CrossRegionCopy> {
     let instance = instance_at(row, COPY_WIDTH + BACKUP_SET_WIDTH)?;
     copy_at(row, instance)
+}
+
+/// An account: `id, name`.
+pub(crate) fn account_at(row: &Row) -> Result<Account> {
+    Ok(Account {
+        id: get(row, 0)?,
+        name: get(row, 1)?,
+    })
+}
+
+/// An AccessKey: `access_key_id, secret, account_id, enabled`.
+pub(crate) fn access_key_at(row: &Row) -> Result<AccessKey> {
+    Ok(AccessKey {
+        access_key_id: get(row, 0)?,
+        secret: get(row, 1)?,
+        account_id: get(row, 2)?,
+        enabled: get(row, 3)?,
+    })
+}
+
+/// A policy: `instance_id, enabled, dest_region_id, retention_days, updated_at`.
+pub(crate) fn policy_at(row: &Row) -> Result<Policy> {
+    Ok(Policy {
+        instance_id: get(row, 0)?,
+        enabled: get(row, 1)?,
+        dest_region_id: get(row, 2)?,
+        retention_days: get(row, 3)?,
+        updated_at: time_at(row, 4)?,
+    })
+}
+
+/// An expired copy: `id, instance_id, dest_region_id, object_key, status, backup_started_at`.
+pub(crate) fn expired_copy_at(row: &Row) -> Result<ExpiredCopy> {
+    Ok(ExpiredCopy {
+        copy_id: get(row, 0)?,
+        instance_id: get(row, 1)?,
+        dest_region_id: get(row, 2)?,
+        object_key: get(row, 3)?,
+        status: status_at(row, 4)?,
+        backup_started_at: time_at(row, 5)?,
+    })
+}
+
+/// A claimed job: the copy's `id`, its set's `source_region_id, object_key`, the copy's
+/// `dest_region_id, object_key`, the set's `size_bytes, sha256`, then the copy's `attempts,
+/// lease_token, lease_until, resume_state`.
+pub(crate) fn copy_job_at(row: &Row) -> Result<CopyJob> {
+    Ok(CopyJob {
+        copy_id: get(row, 0)?,
+        source_region_id: get(row, 1)?,
+        source_key: get(row, 2)?,
+        dest_region_id: get(row, 3)?,
+        dest_key: get(row, 4)?,
+        size_bytes: get(row, 5)?,
+        sha256: get(row, 6)?,
+        attempts: get(row, 7)?,
+        lease_token: get(row, 8)?,
+        lease_until: time_at(row, 9)?,
+        resume_state: get(row, 10)?,
+    })
+}
+
+/// A region: `region_id, store_url`.
+pub(crate) fn region_at(row: &Row) -> Result<Region> {
+    Ok(Region {
+        region_id: get(row, 0)?,
+        store_url: get(row, 1)?,
+    })
+}
+
+/// A tombstone: `copy_id, instance_id, dest_region_id, object_key`.
+pub(crate) fn expiring_object_at(row: &Row) -> Result<ExpiringObject> {
+    Ok(ExpiringObject {
+        copy_id: get(row, 0)?,
+        instance_id: get(row, 1)?,
+        dest_region_id: get(row, 2)?,
+        object_key: get(row, 3)?,
+    })
+}
+
+/// A schedule: `instance_id, at_minute, window_minutes, method, backup_type, database_name,
+/// enabled, last_run_day`.
+pub(crate) fn schedule_at(row: &Row) -> Result<BackupSchedule> {
+    let minutes = |row: &Row, idx| -> Result<u32> {
+        u32::try_from(get::<i64>(row, idx)?)
+            .map_err(|_| CatalogError::Internal("invalid schedule minute in catalog".into()))
+    };
+    Ok(BackupSchedule {
+        instance_id: get(row, 0)?,
+        at_minute: minutes(row, 1)?,
+        window_minutes: minutes(row, 2)?,
+        method: parsed_at(row, 3)?,
+        backup_type: parsed_at(row, 4)?,
+        database: get(row, 5)?,
+        enabled: get(row, 6)?,
+        last_run_day: get(row, 7)?,
+    })
 }

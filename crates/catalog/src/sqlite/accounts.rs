@@ -4,8 +4,8 @@ use rusqlite::{Connection, Transaction};
 use xbak_domain::{AccessKey, Account};
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, random_alphanumeric, wall_clock};
-use crate::rules::new_access_key_id;
+use super::rows::{access_key_at, account_at, optional_row, wall_clock};
+use crate::rules::new_access_key;
 use crate::Result;
 
 pub(super) fn create_account(tx: &Transaction<'_>, name: &str) -> Result<(Account, AccessKey)> {
@@ -18,12 +18,7 @@ pub(super) fn create_account(tx: &Transaction<'_>, name: &str) -> Result<(Accoun
         id: tx.last_insert_rowid(),
         name: name.to_string(),
     };
-    let key = AccessKey {
-        access_key_id: new_access_key_id(),
-        secret: random_alphanumeric(30),
-        account_id: account.id,
-        enabled: true,
-    };
+    let key = new_access_key(account.id);
     tx.prepare_cached(
         "INSERT INTO access_keys (access_key_id, account_id, secret, enabled, created_at) VALUES (?1, ?2, ?3, 1, ?4)",
     )
@@ -38,22 +33,10 @@ pub(super) fn account_by_name(conn: &Connection, name: &str) -> Result<Option<Ac
         conn,
         "SELECT id, name FROM accounts WHERE name = ?1",
         [name],
-        |row| {
-            Ok(Account {
-                id: row.get(0)?,
-                name: row.get(1)?,
-            })
-        },
+        account_at,
     )
 }
 
 pub(super) fn access_key(conn: &Connection, access_key_id: &str) -> Result<Option<AccessKey>> {
-    optional_row(conn, "SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = ?1", [access_key_id], |row| {
-            Ok(AccessKey {
-                access_key_id: row.get(0)?,
-                secret: row.get(1)?,
-                account_id: row.get(2)?,
-                enabled: row.get(3)?,
-            })
-        })
+    optional_row(conn, "SELECT access_key_id, secret, account_id, enabled FROM access_keys WHERE access_key_id = ?1", [access_key_id], access_key_at)
 }

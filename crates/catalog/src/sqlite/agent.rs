@@ -10,7 +10,8 @@ use xbak_domain::{
 use super::backups;
 use super::errors::{bad_value, SqlResultExt};
 use super::instances::instance_by_id;
-use super::rows::{opt_time_at, optional_row, secs, time_at, wall_clock};
+use super::rows::{all_rows, opt_time_at, optional_row, secs, time_at, wall_clock};
+use crate::rules::{check_run_instance, running_run};
 use crate::{CatalogError, RecordedBackupSet, Result};
 
 #[derive(Debug, thiserror::Error)]
@@ -132,15 +133,8 @@ pub(super) fn start_backup_run(tx: &Transaction<'_>, new: &NewBackupRun) -> Resu
 
 /// The run, which must exist and be running.
 fn running(tx: &Transaction<'_>, run_id: i64) -> Result<BackupRun> {
-    let run = backup_run(tx, run_id)?
-        .ok_or_else(|| CatalogError::NotFound(format!("backup run {run_id}")))?;
-    if run.status != BackupRunStatus::Running {
-        return Err(CatalogError::Conflict(format!(
-            "backup run {run_id} is {}; a finished run",
-            run.status.as_str()
-        )));
-    }
-    Ok(run)
+    let run = backup_run(tx, run_id)?;
+    running_run(run_id, run)
 }
 
 pub(super) fn complete_backup_run(
@@ -150,11 +144,7 @@ pub(super) fn complete_backup_run(
     details: &BackupSetDetails,
 ) -> Result<RecordedBackupSet> {
     let run = running(tx, run_id)?;
-    if run.instance_id != set.instance_id {
-        return Err(CatalogError::Internal(format!(
-            "backup run {run_id} belongs to another instance"
-        )));
-    }
+    check_run_instance(&run, set.instance_id)?;
     let recorded = backups::record_backup_set(tx, set)?;
     tx.prepare_cached(
         "UPDATE backup_runs SET status = 'completed', finished_at = ?2, backup_set_id = ?3, manifest_key = ?4,
@@ -243,9 +233,7 @@ pub(super) fn backup_runs(
     let sql = format!(
         "SELECT {RUN_COLUMNS} FROM backup_runs WHERE instance_id = ?1 ORDER BY id DESC LIMIT ?2"
     );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let rows = stmt.query_map((instance_id, limit), run_at).db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+    all_rows(conn, &sql, (instance_id, limit), run_at)
 }
 
 pub(super) fn latest_completed_backup_run(
@@ -305,15 +293,9 @@ pub(super) fn delete_backup_schedule(tx: &Transaction<'_>, instance_id: i64) -> 
 }
 
 pub(super) fn backup_schedules(conn: &Connection) -> Result<Vec<BackupSchedule>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT instance_id, at_minute, window_minutes, method, backup_type, database_name, enabled,
+    all_rows(conn, "SELECT instance_id, at_minute, window_minutes, method, backup_type, database_name, enabled,
                     last_run_day
-             FROM backup_schedules ORDER BY instance_id",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map([], |row| {
+             FROM backup_schedules ORDER BY instance_id", [], |row| {
             let method: String = row.get(3)?;
             let backup_type: String = row.get(4)?;
             Ok(BackupSchedule {
@@ -327,8 +309,6 @@ pub(super) fn backup_schedules(conn: &Connection) -> Result<Vec<BackupSchedule>>
                 last_run_day: row.get(7)?,
             })
         })
-        .db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
 }
 
 pub(super) fn claim_scheduled_backup(

@@ -246,19 +246,14 @@ pub(super) fn copy_counts(conn: &Connection) -> Result<CopyCounts> {
     for row in rows {
         let (status, n) = row.db()?;
         let n = n as u64;
-        match status.as_str() {
-            "pending" => counts.pending = n,
-            "completed" => counts.completed = n,
-            "failed" => counts.failed = n,
-            // The CHECK constraint makes this unreachable.
-            _ => {}
-        }
+        counts.add(&status, n);
     }
     Ok(counts)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::rows::select_all;
     use super::*;
     use xbak_domain::PageSize;
 
@@ -284,40 +279,16 @@ mod tests {
         super::super::migrations::migrate(&mut conn).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
         let check = |conn: &Connection, step: &str| {
-            let counted: Vec<(i64, String, i64)> = conn
-                .prepare(&format!(
+            let counted: Vec<(i64, String, i64)> = select_all(conn, &format!(
                     "SELECT instance_id, dest_region_id, COUNT(*) FROM copies WHERE {LISTED} GROUP BY 1, 2 ORDER BY 1, 2"
-                ))
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            let kept: Vec<(i64, String, i64)> = conn
-                .prepare("SELECT instance_id, dest_region_id, listed FROM copy_listing_totals WHERE listed <> 0 ORDER BY 1, 2")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+                ), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+            let kept: Vec<(i64, String, i64)> = select_all(conn, "SELECT instance_id, dest_region_id, listed FROM copy_listing_totals WHERE listed <> 0 ORDER BY 1, 2", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
             assert_eq!(kept, counted, "after {step}");
-            let counted: Vec<(i64, String, i64, i64)> = conn
-                .prepare(&format!(
+            let counted: Vec<(i64, String, i64, i64)> = select_all(conn, &format!(
                     "SELECT instance_id, dest_region_id, backup_started_at / 86400, COUNT(*) FROM copies \
                      WHERE {LISTED} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-                ))
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            let kept: Vec<(i64, String, i64, i64)> = conn
-                .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+                ), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
+            let kept: Vec<(i64, String, i64, i64)> = select_all(conn, "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
             assert_eq!(kept, counted, "days after {step}");
         };
         let statuses = ["pending", "completed", "failed"];

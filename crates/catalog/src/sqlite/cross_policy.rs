@@ -13,6 +13,7 @@ use super::errors::SqlResultExt;
 use super::instances::{instance_by_id, policy, put_policy, region, require_region};
 use super::requests::{insert_request, open_request_of};
 use super::rows::{opt_time_at, optional_row, secs, wall_clock};
+use crate::rules::switch_times;
 use crate::{CatalogError, PolicyChangeError, PolicyChanged, Result};
 
 /// Stores `policy` as [`put_policy`] does, plus the log switch (forced off when the policy is
@@ -25,26 +26,7 @@ pub(super) fn put_cross_backup_policy(
 ) -> Result<CrossBackupPolicy> {
     let before = cross_backup_policy(tx, new.instance_id)?;
     put_policy(tx, new)?;
-    let log_on = log_backup_enabled && new.enabled;
-    let (was_on, was_log_on, backup_at, log_at) = match &before {
-        Some(b) => (
-            b.policy.enabled,
-            b.log_backup_enabled,
-            b.backup_enabled_at,
-            b.log_backup_enabled_at,
-        ),
-        None => (false, false, None, None),
-    };
-    let backup_at = if new.enabled && !was_on {
-        Some(new.updated_at)
-    } else {
-        backup_at
-    };
-    let log_at = if log_on && !was_log_on {
-        Some(new.updated_at)
-    } else {
-        log_at
-    };
+    let (log_on, backup_at, log_at) = switch_times(before.as_ref(), new, log_backup_enabled);
     tx.prepare_cached(
         "UPDATE policies SET log_backup_enabled = ?2, backup_enabled_at = ?3,
                              log_backup_enabled_at = ?4

@@ -4,7 +4,9 @@ use rusqlite::{Connection, Transaction};
 use xbak_domain::{Instance, NewInstance, Policy, Region};
 
 use super::errors::SqlResultExt;
-use super::rows::{instance_at, optional_row, secs, time_at, wall_clock, INSTANCE_COLUMNS};
+use super::rows::{
+    all_rows, instance_at, optional_row, policy_at, region_at, secs, wall_clock, INSTANCE_COLUMNS,
+};
 use crate::{CatalogError, Result};
 
 pub(super) fn put_region(tx: &Transaction<'_>, region: &Region) -> Result<()> {
@@ -23,28 +25,17 @@ pub(super) fn region(conn: &Connection, region_id: &str) -> Result<Option<Region
         conn,
         "SELECT region_id, store_url FROM regions WHERE region_id = ?1",
         [region_id],
-        |row| {
-            Ok(Region {
-                region_id: row.get(0)?,
-                store_url: row.get(1)?,
-            })
-        },
+        region_at,
     )
 }
 
 pub(super) fn regions(conn: &Connection) -> Result<Vec<Region>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT region_id, store_url FROM regions ORDER BY region_id")
-        .db()?;
-    let rows = stmt
-        .query_map([], |row| {
-            Ok(Region {
-                region_id: row.get(0)?,
-                store_url: row.get(1)?,
-            })
-        })
-        .db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+    all_rows(
+        conn,
+        "SELECT region_id, store_url FROM regions ORDER BY region_id",
+        [],
+        region_at,
+    )
 }
 
 fn exists(conn: &Connection, sql: &str, param: impl rusqlite::ToSql) -> Result<bool> {
@@ -150,13 +141,5 @@ pub(super) fn put_policy(tx: &Transaction<'_>, policy: &Policy) -> Result<Policy
 }
 
 pub(super) fn policy(conn: &Connection, instance_id: i64) -> Result<Option<Policy>> {
-    optional_row(conn, "SELECT instance_id, enabled, dest_region_id, retention_days, updated_at FROM policies WHERE instance_id = ?1", [instance_id], |row| {
-        Ok(Policy {
-            instance_id: row.get(0)?,
-            enabled: row.get(1)?,
-            dest_region_id: row.get(2)?,
-            retention_days: row.get(3)?,
-            updated_at: time_at(row, 4)?,
-        })
-    })
+    optional_row(conn, "SELECT instance_id, enabled, dest_region_id, retention_days, updated_at FROM policies WHERE instance_id = ?1", [instance_id], policy_at)
 }

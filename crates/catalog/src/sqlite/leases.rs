@@ -1,19 +1,17 @@
-//! Lease holders (who holds each claimed row), breaking a dead holder's lease, and periodic runs
-//! (see [`crate::leases`]).
+//! Reports under a lease, lease holders (who holds each claimed row), breaking a dead holder's
+//! lease, and periodic runs (see [`crate::leases`]). The SQL is [`crate::lease_sql`]'s.
 
-use std::time::Duration;
-
-use rusqlite::{Connection, Transaction};
+use rusqlite::{params_from_iter, Connection, ToSql, Transaction};
 use xbak_domain::time::Timestamp;
-use xbak_domain::{CopyJob, LeaseHolder, RequestedBackup};
+use xbak_domain::LeaseHolder;
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, random_alphanumeric, secs, time_at};
+use super::rows::{all_rows, optional_row, secs, time_at};
 use crate::lease_sql::{
-    break_lease as break_sql, held_leases as held_sql, CLAIM_PERIODIC_RUN, FINISH_PERIODIC_RUN,
-    RENEW_PERIODIC_RUN,
+    break_lease as break_sql, held_leases as held_sql, not_held, row_exists, Report, Value,
+    CLAIM_PERIODIC_RUN, FINISH_PERIODIC_RUN, RENEW_PERIODIC_RUN,
 };
-use crate::rules::lease_secs;
+use crate::rules::NewLease;
 use crate::{CatalogError, HeldLease, LeasedQueue, PeriodicRun, Result};
 
 /// Records each lease's holder; adds the periodic runs (one per task and period).
@@ -34,51 +32,34 @@ CREATE TABLE periodic_runs (
 );
 "#;
 
-/// Stamps the holder of a lease just taken with `token` on row `id` of `table`.
-pub(super) fn record_holder(
-    tx: &Transaction<'_>,
-    table: &str,
-    id: i64,
-    token: &str,
-    holder: &LeaseHolder,
-) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "UPDATE {table} SET lease_holder = ?3 WHERE id = ?1 AND lease_token = ?2"
-    ))
-    .db()?
-    .execute((id, token, holder.encode()))
-    .db()?;
-    Ok(())
+/// Runs `report` on row `id` of its queue under lease `token`: `LeaseLost` unless the token
+/// holds the row, `NotFound` if there is no such row.
+pub(super) fn report(tx: &Transaction<'_>, id: i64, token: &str, report: Report<'_>) -> Result<()> {
+    let queue = report.queue();
+    let (sql, values) = report.statement();
+    let mut params: Vec<&dyn ToSql> = vec![&id, &token];
+    params.extend(values.iter().map(bound));
+    let updated = tx
+        .prepare_cached(sql)
+        .db()?
+        .execute(params_from_iter(params))
+        .db()?;
+    if updated == 1 {
+        return Ok(());
+    }
+    let exists = tx
+        .prepare_cached(row_exists(queue))
+        .db()?
+        .exists([id])
+        .db()?;
+    Err(not_held(queue, id, exists))
 }
 
-/// Claims the next copy job ([`super::queue::claim_copy_job`]) with `holder` on its lease.
-pub(super) fn claim_copy_job(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
-    holder: &LeaseHolder,
-) -> Result<Option<CopyJob>> {
-    let claimed = super::queue::claim_copy_job(tx, now, lease)?;
-    if let Some(job) = &claimed {
-        record_holder(tx, "copies", job.copy_id, &job.lease_token, holder)?;
+fn bound<'a>(value: &'a Value<'_>) -> &'a dyn ToSql {
+    match value {
+        Value::Int(v) => v,
+        Value::Text(v) => v,
     }
-    Ok(claimed)
-}
-
-/// Claims the next requested backup ([`super::requests::claim_requested_backup`]) with `holder`
-/// on its lease.
-pub(super) fn claim_requested_backup(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
-    holder: &LeaseHolder,
-) -> Result<Option<RequestedBackup>> {
-    let claimed = super::requests::claim_requested_backup(tx, now, lease)?;
-    if let Some(r) = &claimed {
-        let token = r.lease_token.as_deref().unwrap_or_default();
-        record_holder(tx, "backup_requests", r.id, token, holder)?;
-    }
-    Ok(claimed)
 }
 
 pub(super) fn held_leases(
@@ -86,19 +67,15 @@ pub(super) fn held_leases(
     queue: LeasedQueue,
     now: Timestamp,
 ) -> Result<Vec<HeldLease>> {
-    let mut stmt = conn.prepare_cached(held_sql(queue)).db()?;
-    let rows = stmt
-        .query_map([secs(now)], |row| {
-            let holder: Option<String> = row.get(3)?;
-            Ok(HeldLease {
-                id: row.get(0)?,
-                lease_token: row.get(1)?,
-                lease_until: time_at(row, 2)?,
-                holder: holder.as_deref().and_then(LeaseHolder::decode),
-            })
+    all_rows(conn, held_sql(queue), [secs(now)], |row| {
+        let holder: Option<String> = row.get(3)?;
+        Ok(HeldLease {
+            id: row.get(0)?,
+            lease_token: row.get(1)?,
+            lease_until: time_at(row, 2)?,
+            holder: holder.as_deref().and_then(LeaseHolder::decode),
         })
-        .db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+    })
 }
 
 pub(super) fn break_lease(
@@ -123,20 +100,22 @@ pub(super) fn claim_periodic_run(
     tx: &Transaction<'_>,
     task: &str,
     period: &str,
-    now: Timestamp,
-    lease: Duration,
-    holder: &LeaseHolder,
+    lease: NewLease,
 ) -> Result<Option<PeriodicRun>> {
-    let now = secs(now);
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
-    let params = (task, period, &token, until, holder.encode(), now);
+    let params = (
+        task,
+        period,
+        &lease.token,
+        lease.until,
+        &lease.holder,
+        lease.now,
+    );
     let claimed = optional_row(tx, CLAIM_PERIODIC_RUN, params, |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
     Ok(claimed.map(|(id, attempts)| PeriodicRun {
         id,
-        lease_token: token,
+        lease_token: lease.token,
         attempts,
     }))
 }

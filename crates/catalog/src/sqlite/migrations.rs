@@ -390,6 +390,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Vec<i64>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rows::select_all;
     use super::*;
 
     #[test]
@@ -452,13 +453,7 @@ mod tests {
             .unwrap();
         }
         assert_eq!(migrate(&mut conn).unwrap(), vec![6, 7, 8]);
-        let days: Vec<(i64, String, i64, i64)> = conn
-            .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let days: Vec<(i64, String, i64, i64)> = select_all(&conn, "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
         let expected: Vec<(i64, String, i64, i64)> = vec![
             (1, "a".into(), 10, 2),
             (1, "a".into(), 11, 1),
@@ -471,13 +466,7 @@ mod tests {
         conn.execute("UPDATE copies SET status = 'completed' WHERE id = 3", [])
             .unwrap();
         conn.execute("DELETE FROM copies WHERE id = 4", []).unwrap();
-        let days: Vec<(i64, String, i64, i64)> = conn
-            .prepare("SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days WHERE instance_id = 1 ORDER BY 1, 2, 3")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let days: Vec<(i64, String, i64, i64)> = select_all(&conn, "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days WHERE instance_id = 1 ORDER BY 1, 2, 3", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
         let expected: Vec<(i64, String, i64, i64)> =
             vec![(1, "a".into(), 10, 3), (1, "b".into(), 10, 1)];
         assert_eq!(days, expected);

@@ -1,42 +1,37 @@
-//! The copy job queue: claims with leases, completion, failure with retry, and the next due time.
+//! The copy job queue: claims with leases and the next due time. Reports under a lease
+//! (renewal, completion, failure with retry, resume state) are `lease_sql::Report`s, run by
+//! `leases::report`.
 //!
 //! A claim moves the copy's `next_attempt_at` to its `lease_until`, so in-flight jobs do not look
 //! due (idle workers sleep until a lease could expire instead of spinning) and an abandoned job
 //! becomes due again exactly when its lease runs out. Every report carries the lease token; a
 //! report whose token was replaced by a newer claim is refused with `LeaseLost`.
 
-use std::time::Duration;
-
 use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::CopyJob;
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, random_alphanumeric, secs, time_at};
-use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
+use super::rows::{optional_row, time_at};
+use crate::rules::NewLease;
 use crate::{CatalogError, Result};
 
-pub(super) fn claim_copy_job(
-    tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
-) -> Result<Option<CopyJob>> {
-    let now = secs(now);
+/// Claims the next due copy job with `lease`.
+pub(super) fn claim_copy_job(tx: &Transaction<'_>, lease: NewLease) -> Result<Option<CopyJob>> {
     let candidate: Option<i64> = optional_row(tx, "SELECT id FROM copies
              WHERE status = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1)
              ORDER BY next_attempt_at, id
-             LIMIT 1", [now], |row| row.get(0))?;
+             LIMIT 1", [lease.now], |row| row.get(0))?;
     let Some(copy_id) = candidate else {
         return Ok(None);
     };
 
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
     tx.prepare_cached(
-        "UPDATE copies SET lease_token = ?2, lease_until = ?3, next_attempt_at = ?3 WHERE id = ?1",
+        "UPDATE copies SET lease_token = ?2, lease_until = ?3, next_attempt_at = ?3, lease_holder = ?4
+         WHERE id = ?1",
     )
     .db()?
-    .execute((copy_id, &token, until))
+    .execute((copy_id, &lease.token, lease.until, lease.holder))
     .db()?;
 
     let job = tx
@@ -64,101 +59,6 @@ pub(super) fn claim_copy_job(
         })
         .db()?;
     Ok(Some(job))
-}
-
-/// Turns "no row updated" into `LeaseLost` (the copy exists) or `NotFound` (it does not).
-fn held(tx: &Transaction<'_>, copy_id: i64, updated: usize) -> Result<()> {
-    if updated == 1 {
-        return Ok(());
-    }
-    let exists = tx
-        .prepare_cached("SELECT 1 FROM copies WHERE id = ?1")
-        .db()?
-        .exists([copy_id])
-        .db()?;
-    if exists {
-        Err(CatalogError::LeaseLost(copy_id))
-    } else {
-        Err(CatalogError::NotFound(format!("copy {copy_id}")))
-    }
-}
-
-pub(super) fn renew_copy_lease(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    until: Timestamp,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET lease_until = ?3, next_attempt_at = ?3
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, secs(until)))
-        .db()?;
-    held(tx, copy_id, updated)
-}
-
-pub(super) fn complete_copy(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET status = 'completed', completed_at = ?3, attempts = attempts + 1,
-                               next_attempt_at = NULL, lease_token = NULL, lease_until = NULL,
-                               last_error = NULL, resume_state = NULL
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, secs(now)))
-        .db()?;
-    held(tx, copy_id, updated)
-}
-
-pub(super) fn fail_copy_attempt(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    error: &str,
-    retry_at: Option<Timestamp>,
-) -> Result<()> {
-    let error = truncate(error, MAX_ERROR_LEN);
-    // Failed for good when there is no retry: the copy leaves the queue and is listed.
-    let (status, next) = match retry_at {
-        Some(at) => ("pending", Some(secs(at))),
-        None => ("failed", None),
-    };
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET status = ?4, next_attempt_at = ?5, attempts = attempts + 1, last_error = ?3,
-                               lease_token = NULL, lease_until = NULL
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, error, status, next))
-        .db()?;
-    held(tx, copy_id, updated)
-}
-
-pub(super) fn save_copy_resume_state(
-    tx: &Transaction<'_>,
-    copy_id: i64,
-    token: &str,
-    state: Option<&str>,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE copies SET resume_state = ?3
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
-        )
-        .db()?
-        .execute((copy_id, token, state))
-        .db()?;
-    held(tx, copy_id, updated)
 }
 
 pub(super) fn next_copy_due(conn: &Connection) -> Result<Option<Timestamp>> {

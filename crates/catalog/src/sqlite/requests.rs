@@ -1,19 +1,18 @@
-//! Requested backups: a queue of rows claimed with leases, like copy jobs.
+//! Requested backups: a queue of rows claimed with leases, like copy jobs (their reports are
+//! `lease_sql::Report`s too, run by `leases::report`).
 //!
 //! A claim moves a request to `claimed` with a fresh lease token; a claimed request whose lease
 //! ran out (its worker died) is claimable again. Every report carries the token; a report whose
 //! token was replaced by a newer claim is refused with `LeaseLost`.
-
-use std::time::Duration;
 
 use rusqlite::{Connection, Row, Transaction};
 use xbak_domain::time::Timestamp;
 use xbak_domain::{RequestState, RequestedBackup};
 
 use super::errors::{bad_value, SqlResultExt};
-use super::rows::{opt_time_at, optional_row, random_alphanumeric, secs, time_at};
-use crate::rules::{lease_secs, truncate, MAX_ERROR_LEN};
-use crate::{CatalogError, Result};
+use super::rows::{all_rows, opt_time_at, optional_row, secs, time_at};
+use crate::rules::NewLease;
+use crate::Result;
 
 const COLUMNS: &str = "id, instance_id, request_trigger, state, lease_token, lease_until, attempts,
                        created_at, claimed_at, backup_run_id, last_error";
@@ -80,94 +79,32 @@ pub(super) fn open_requested_backups(
         "SELECT {COLUMNS} FROM backup_requests
          WHERE instance_id = ?1 AND state IN ('waiting', 'claimed') ORDER BY id"
     );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let rows = stmt.query_map([instance_id], request_at).db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+    all_rows(conn, &sql, [instance_id], request_at)
 }
 
+/// Claims the oldest claimable request with `lease`.
 pub(super) fn claim_requested_backup(
     tx: &Transaction<'_>,
-    now: Timestamp,
-    lease: Duration,
+    lease: NewLease,
 ) -> Result<Option<RequestedBackup>> {
-    let now = secs(now);
     let candidate: Option<i64> = optional_row(
         tx,
         "SELECT id FROM backup_requests
              WHERE state = 'waiting' OR (state = 'claimed' AND lease_until < ?1)
              ORDER BY id LIMIT 1",
-        [now],
+        [lease.now],
         |r| r.get(0),
     )?;
     let Some(id) = candidate else {
         return Ok(None);
     };
-    let token = random_alphanumeric(32);
-    let until = now.saturating_add(lease_secs(lease));
     tx.prepare_cached(
         "UPDATE backup_requests SET state = 'claimed', lease_token = ?2, lease_until = ?3,
-                                    claimed_at = ?4, attempts = attempts + 1
+                                    claimed_at = ?4, attempts = attempts + 1, lease_holder = ?5
          WHERE id = ?1",
     )
     .db()?
-    .execute((id, &token, until, now))
+    .execute((id, &lease.token, lease.until, lease.now, lease.holder))
     .db()?;
     requested_backup(tx, id)
-}
-
-/// Turns "no row updated" into `LeaseLost` (the request exists) or `NotFound` (it does not).
-fn held(tx: &Transaction<'_>, id: i64, updated: usize) -> Result<()> {
-    if updated == 1 {
-        return Ok(());
-    }
-    let exists = tx
-        .prepare_cached("SELECT 1 FROM backup_requests WHERE id = ?1")
-        .db()?
-        .exists([id])
-        .db()?;
-    if exists {
-        Err(CatalogError::LeaseLost(id))
-    } else {
-        Err(CatalogError::NotFound(format!("backup request {id}")))
-    }
-}
-
-pub(super) fn renew_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    until: Timestamp,
-) -> Result<()> {
-    let updated = tx
-        .prepare_cached(
-            "UPDATE backup_requests SET lease_until = ?3
-             WHERE id = ?1 AND lease_token = ?2 AND state = 'claimed'",
-        )
-        .db()?
-        .execute((id, token, secs(until)))
-        .db()?;
-    held(tx, id, updated)
-}
-
-/// Ends a claimed request as `done` or `failed`, releasing its lease.
-pub(super) fn finish_requested_backup(
-    tx: &Transaction<'_>,
-    id: i64,
-    token: &str,
-    outcome: RequestState,
-    backup_run_id: Option<i64>,
-    error: Option<&str>,
-    now: Timestamp,
-) -> Result<()> {
-    let error = error.map(|e| truncate(e, MAX_ERROR_LEN));
-    let updated = tx
-        .prepare_cached(
-            "UPDATE backup_requests SET state = ?3, backup_run_id = ?4, last_error = ?5,
-                                        finished_at = ?6, lease_token = NULL, lease_until = NULL
-             WHERE id = ?1 AND lease_token = ?2 AND state = 'claimed'",
-        )
-        .db()?
-        .execute((id, token, outcome.as_str(), backup_run_id, error, secs(now)))
-        .db()?;
-    held(tx, id, updated)
 }

@@ -9,7 +9,7 @@ use rusqlite::{Connection, Transaction};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
-use super::rows::{optional_row, secs, status_at, time_at};
+use super::rows::{all_rows, expired_copy_at, optional_row, secs};
 use crate::{CatalogError, CopyFreshness, ExpiredCopy, ExpiringObject, Result};
 
 pub(super) fn expired_copies(
@@ -17,29 +17,17 @@ pub(super) fn expired_copies(
     now: Timestamp,
     limit: u32,
 ) -> Result<Vec<ExpiredCopy>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT c.id, c.instance_id, c.dest_region_id, c.object_key, c.status, c.backup_started_at
+    all_rows(
+        conn,
+        "SELECT c.id, c.instance_id, c.dest_region_id, c.object_key, c.status, c.backup_started_at
              FROM policies p CROSS JOIN copies c
              WHERE c.instance_id = p.instance_id AND status IN ('completed', 'failed')
                AND c.backup_started_at < ?1 - p.retention_days * 86400
              ORDER BY c.backup_started_at, c.id
              LIMIT ?2",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map((secs(now), i64::from(limit)), |row| {
-            Ok(ExpiredCopy {
-                copy_id: row.get(0)?,
-                instance_id: row.get(1)?,
-                dest_region_id: row.get(2)?,
-                object_key: row.get(3)?,
-                status: status_at(row, 4)?,
-                backup_started_at: time_at(row, 5)?,
-            })
-        })
-        .db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        (secs(now), i64::from(limit)),
+        expired_copy_at,
+    )
 }
 
 pub(super) fn begin_expiry(
@@ -79,15 +67,14 @@ pub(super) fn begin_expiry(
 }
 
 pub(super) fn expiring_objects(conn: &Connection, limit: u32) -> Result<Vec<ExpiringObject>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT copy_id, instance_id, dest_region_id, object_key FROM expiring_copies
+    all_rows(
+        conn,
+        "SELECT copy_id, instance_id, dest_region_id, object_key FROM expiring_copies
              ORDER BY expired_at, copy_id
              LIMIT ?1",
-        )
-        .db()?;
-    let rows = stmt.query_map([i64::from(limit)], expiring_object).db()?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        [i64::from(limit)],
+        expiring_object,
+    )
 }
 
 pub(super) fn finish_expiry(tx: &Transaction<'_>, copy_id: i64) -> Result<bool> {

@@ -1,15 +1,20 @@
-//! Row mappers (over the column lists of `crate::columns`) shared by the areas,
-//! plus time and randomness helpers.
+//! Row mappers (over the column lists of `crate::columns`, or the columns each mapper names),
+//! the statement helpers the areas call, plus time and randomness helpers.
 
 use rusqlite::Row;
 use xbak_domain::time::Timestamp;
-use xbak_domain::{BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance};
+use xbak_domain::{
+    AccessKey, Account, BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance, Policy,
+    Region,
+};
+
+use crate::ExpiredCopy;
 
 use super::errors::bad_value;
 
 pub(crate) use crate::columns::{copy_columns, BACKUP_SET_COLUMNS, INSTANCE_COLUMNS};
 use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
-pub(crate) use crate::rules::{random_alphanumeric, secs, wall_clock};
+pub(crate) use crate::rules::{secs, wall_clock};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {0} in catalog: {1}")]
@@ -108,4 +113,78 @@ pub(crate) fn optional_row<T, P: rusqlite::Params>(
         .query_row(params, map)
         .optional()
         .db()
+}
+
+/// The rows `sql` selects with `params`, each mapped by `map`.
+pub(crate) fn all_rows<T, P: rusqlite::Params>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: P,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, crate::CatalogError> {
+    use super::errors::SqlResultExt;
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let rows = stmt.query_map(params, map).db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+/// An account: `id, name`.
+pub(crate) fn account_at(row: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: row.get(0)?,
+        name: row.get(1)?,
+    })
+}
+
+/// An AccessKey: `access_key_id, secret, account_id, enabled`.
+pub(crate) fn access_key_at(row: &Row<'_>) -> rusqlite::Result<AccessKey> {
+    Ok(AccessKey {
+        access_key_id: row.get(0)?,
+        secret: row.get(1)?,
+        account_id: row.get(2)?,
+        enabled: row.get(3)?,
+    })
+}
+
+/// A policy: `instance_id, enabled, dest_region_id, retention_days, updated_at`.
+pub(crate) fn policy_at(row: &Row<'_>) -> rusqlite::Result<Policy> {
+    Ok(Policy {
+        instance_id: row.get(0)?,
+        enabled: row.get(1)?,
+        dest_region_id: row.get(2)?,
+        retention_days: row.get(3)?,
+        updated_at: time_at(row, 4)?,
+    })
+}
+
+/// A region: `region_id, store_url`.
+pub(crate) fn region_at(row: &Row<'_>) -> rusqlite::Result<Region> {
+    Ok(Region {
+        region_id: row.get(0)?,
+        store_url: row.get(1)?,
+    })
+}
+
+/// An expired copy: `id, instance_id, dest_region_id, object_key, status, backup_started_at`.
+pub(crate) fn expired_copy_at(row: &Row<'_>) -> rusqlite::Result<ExpiredCopy> {
+    Ok(ExpiredCopy {
+        copy_id: row.get(0)?,
+        instance_id: row.get(1)?,
+        dest_region_id: row.get(2)?,
+        object_key: row.get(3)?,
+        status: status_at(row, 4)?,
+        backup_started_at: time_at(row, 5)?,
+    })
+}
+
+/// Every row `sql` selects, mapped by `map`; panics on any error (for tests).
+#[cfg(test)]
+pub(crate) fn select_all<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let rows = stmt.query_map([], map).unwrap();
+    rows.map(Result::unwrap).collect()
 }

@@ -1,6 +1,6 @@
 //! The policy API's catalog state: log switch, enable times, and the copy queued on enabling.
 
-use xbak_domain::{CopyStatus, Policy};
+use xbak_domain::{CopyStatus, CrossBackupPolicy, Policy};
 
 use super::*;
 use crate::CatalogError;
@@ -15,20 +15,21 @@ fn policy_at(instance: &Instance, enabled: bool, dest: &str, at: Timestamp) -> P
     }
 }
 
+/// Stores `policy` with the log switch `logs`; panics if that fails.
+async fn put_cross_policy(cat: &dyn Catalog, policy: &Policy, logs: bool) -> CrossBackupPolicy {
+    cat.put_cross_backup_policy(policy, logs)
+        .await
+        .expect("put cross-backup policy")
+}
+
 pub async fn cross_backup_policies_keep_switches_and_enable_times(backend: &dyn Backend) {
     let w = world(backend).await;
     let cat = &*w.cat;
-    let inst = cat
-        .create_instance(&new_instance(w.account.id, "rm-nopolicy"))
-        .await
-        .unwrap();
+    let inst = w.bare_instance("rm-nopolicy").await;
     assert_eq!(cat.cross_backup_policy(inst.id).await.unwrap(), None);
 
     let (t1, t2, t3, t4) = (t0(), t0() + secs(60), t0() + secs(120), t0() + secs(180));
-    let on = cat
-        .put_cross_backup_policy(&policy_at(&inst, true, SHANGHAI, t1), true)
-        .await
-        .unwrap();
+    let on = put_cross_policy(cat, &policy_at(&inst, true, SHANGHAI, t1), true).await;
     assert!(on.policy.enabled && on.log_backup_enabled);
     assert_eq!(on.policy.retention_days, 30);
     assert_eq!(
@@ -41,10 +42,7 @@ pub async fn cross_backup_policies_keep_switches_and_enable_times(backend: &dyn 
     );
 
     // Still on: the times stay.
-    let again = cat
-        .put_cross_backup_policy(&policy_at(&inst, true, BEIJING, t2), true)
-        .await
-        .unwrap();
+    let again = put_cross_policy(cat, &policy_at(&inst, true, BEIJING, t2), true).await;
     assert_eq!(again.policy.dest_region_id, BEIJING);
     assert_eq!(
         (again.backup_enabled_at, again.log_backup_enabled_at),
@@ -52,10 +50,7 @@ pub async fn cross_backup_policies_keep_switches_and_enable_times(backend: &dyn 
     );
 
     // Off: the log switch goes off with it; the times of the last enabling are kept.
-    let off = cat
-        .put_cross_backup_policy(&policy_at(&inst, false, BEIJING, t3), true)
-        .await
-        .unwrap();
+    let off = put_cross_policy(cat, &policy_at(&inst, false, BEIJING, t3), true).await;
     assert!(!off.policy.enabled && !off.log_backup_enabled);
     assert_eq!(
         (off.backup_enabled_at, off.log_backup_enabled_at),
@@ -63,10 +58,7 @@ pub async fn cross_backup_policies_keep_switches_and_enable_times(backend: &dyn 
     );
 
     // On again without logs: a new data enable time, the log time untouched.
-    let back = cat
-        .put_cross_backup_policy(&policy_at(&inst, true, SHANGHAI, t4), false)
-        .await
-        .unwrap();
+    let back = put_cross_policy(cat, &policy_at(&inst, true, SHANGHAI, t4), false).await;
     assert!(back.policy.enabled && !back.log_backup_enabled);
     assert_eq!(
         (back.backup_enabled_at, back.log_backup_enabled_at),
@@ -99,10 +91,7 @@ pub async fn cross_backup_policies_keep_switches_and_enable_times(backend: &dyn 
 pub async fn enabling_queues_the_newest_recent_set_once(backend: &dyn Backend) {
     let w = world(backend).await;
     let cat = &*w.cat;
-    let inst = cat
-        .create_instance(&new_instance(w.account.id, "rm-late"))
-        .await
-        .unwrap();
+    let inst = w.bare_instance("rm-late").await;
     let now = clock();
     let since = now - secs(24 * 3600);
     // Nothing recorded yet: nothing to queue.

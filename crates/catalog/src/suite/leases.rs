@@ -59,11 +59,7 @@ pub async fn a_dead_holders_copy_is_taken_over_at_once(backend: &dyn Backend) {
         .break_lease(LeasedQueue::Copies, copy_id, &job.lease_token, now)
         .await
         .unwrap());
-    let again = cat
-        .claim_copy_job(now, LEASE)
-        .await
-        .unwrap()
-        .expect("taken over before the lease ran out");
+    let again = claim_job(cat, now, "taken over before the lease ran out").await;
     assert_eq!(again.copy_id, copy_id);
     assert_eq!(again.resume_state.as_deref(), Some("parts 1-3"));
     assert!(matches!(
@@ -110,7 +106,7 @@ pub async fn live_and_remote_holders_keep_their_leases(backend: &dyn Backend) {
     assert_eq!(cat.claim_copy_job(now, LEASE).await.unwrap(), None);
     // Once its lease ran out, the remote holder's job is claimable again.
     let later = now + secs(601);
-    let c = cat.claim_copy_job(later, LEASE).await.unwrap().unwrap();
+    let c = claim_job(cat, later, "claimed").await;
     assert_eq!(c.copy_id, remote_copy);
 }
 
@@ -129,11 +125,7 @@ pub async fn a_dead_holders_requested_backup_is_taken_over(backend: &dyn Backend
         .await
         .unwrap();
     assert_eq!(found.broken.iter().map(|l| l.id).collect::<Vec<_>>(), [id]);
-    let again = cat
-        .claim_requested_backup(now, LEASE)
-        .await
-        .unwrap()
-        .expect("taken over at once");
+    let again = claim_request(cat, now, "taken over at once").await;
     assert_eq!((again.id, again.attempts), (id, 2));
     let stale = first.lease_token.unwrap();
     assert!(matches!(

@@ -4,6 +4,15 @@ use xbak_domain::{CopyQuery, CopyStatus, PageSize};
 
 use super::*;
 
+/// How many copies `instance_id`'s listing shows when filtered to `copy_id`.
+async fn listed_as(cat: &dyn Catalog, instance_id: i64, copy_id: i64) -> u64 {
+    let q = CopyQuery {
+        cross_backup_id: Some(copy_id),
+        ..query(instance_id)
+    };
+    cat.list_copies(&q).await.unwrap().total
+}
+
 pub async fn list_shows_only_completed_and_failed(backend: &dyn Backend) {
     let w = world(backend).await;
     let cat = &*w.cat;
@@ -35,12 +44,8 @@ pub async fn list_shows_only_completed_and_failed(backend: &dyn Backend) {
             cat.copy(hidden).await.unwrap().unwrap().status,
             CopyStatus::Pending
         );
-        let q = CopyQuery {
-            cross_backup_id: Some(hidden),
-            ..query(w.instance.id)
-        };
         assert_eq!(
-            cat.list_copies(&q).await.unwrap().total,
+            listed_as(cat, w.instance.id, hidden).await,
             0,
             "pending copy {hidden} listed"
         );
@@ -90,81 +95,54 @@ pub async fn list_filters_by_id_region_and_set(backend: &dyn Backend) {
     ];
     settle_all(cat, |_| false).await;
     let base = query(w.instance.id);
-
-    let l = cat
-        .list_copies(&CopyQuery {
-            cross_backup_id: Some(to_bj[0]),
-            ..base.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!((l.total, ids(&l)), (1, vec![to_bj[0]]));
-    assert_eq!(l.items[0].dest_region_id, BEIJING);
-    let l = cat
-        .list_copies(&CopyQuery {
-            cross_backup_id: Some(to_bj[1] + 1000),
-            ..base.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!(l.total, 0);
-
-    let l = cat
-        .list_copies(&CopyQuery {
-            dest_region_id: Some(SHANGHAI.into()),
-            ..base.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!((l.total, ids(&l)), (2, vec![to_sh[1], to_sh[0]]));
-    let l = cat
-        .list_copies(&CopyQuery {
-            dest_region_id: Some(BEIJING.into()),
-            ..base.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!((l.total, ids(&l)), (2, vec![to_bj[1], to_bj[0]]));
-    let l = cat
-        .list_copies(&CopyQuery {
-            dest_region_id: Some(HANGZHOU.into()),
-            ..base.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!(l.total, 0);
-
     let set_id = cat.copy(to_sh[1]).await.unwrap().unwrap().backup_set.id;
-    let l = cat
-        .list_copies(&CopyQuery {
-            backup_set_id: Some(set_id),
-            ..base.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!((l.total, ids(&l)), (1, vec![to_sh[1]]));
-    assert_eq!(l.items[0].backup_set.id, set_id);
-
-    // Filters combine with AND.
-    let l = cat
-        .list_copies(&CopyQuery {
-            backup_set_id: Some(set_id),
-            dest_region_id: Some(BEIJING.into()),
-            ..base.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!(l.total, 0);
-    let l = cat
-        .list_copies(&CopyQuery {
-            cross_backup_id: Some(to_bj[1]),
-            dest_region_id: Some(BEIJING.into()),
-            window: Some((t0() + secs(180), t0() + secs(180))),
-            ..base
-        })
-        .await
-        .unwrap();
-    assert_eq!(ids(&l), vec![to_bj[1]]);
+    let by_id = |id| CopyQuery {
+        cross_backup_id: Some(id),
+        ..base.clone()
+    };
+    let to_region = |region: &str| CopyQuery {
+        dest_region_id: Some(region.into()),
+        ..base.clone()
+    };
+    let of_set = CopyQuery {
+        backup_set_id: Some(set_id),
+        ..base.clone()
+    };
+    let cases = [
+        (by_id(to_bj[0]), vec![to_bj[0]]),
+        (by_id(to_bj[1] + 1000), vec![]),
+        (to_region(SHANGHAI), vec![to_sh[1], to_sh[0]]),
+        (to_region(BEIJING), vec![to_bj[1], to_bj[0]]),
+        (to_region(HANGZHOU), vec![]),
+        (of_set.clone(), vec![to_sh[1]]),
+        // Filters combine with AND.
+        (
+            CopyQuery {
+                dest_region_id: Some(BEIJING.into()),
+                ..of_set
+            },
+            vec![],
+        ),
+        (
+            CopyQuery {
+                cross_backup_id: Some(to_bj[1]),
+                dest_region_id: Some(BEIJING.into()),
+                window: Some((t0() + secs(180), t0() + secs(180))),
+                ..base.clone()
+            },
+            vec![to_bj[1]],
+        ),
+    ];
+    for (q, want) in cases {
+        let l = cat.list_copies(&q).await.unwrap();
+        assert_eq!((l.total, ids(&l)), (want.len() as u64, want), "{q:?}");
+        for item in &l.items {
+            let region = q.dest_region_id.as_deref();
+            assert!(region.is_none_or(|r| item.dest_region_id == r), "{q:?}");
+            let set = q.backup_set_id;
+            assert!(set.is_none_or(|s| item.backup_set.id == s), "{q:?}");
+        }
+    }
 }
 
 pub async fn list_is_newest_first_with_id_tiebreak(backend: &dyn Backend) {
@@ -291,12 +269,8 @@ pub async fn list_never_shows_other_instances(backend: &dyn Backend) {
         .iter()
         .all(|c| c.instance == w.instance && c.backup_set.instance_id == w.instance.id));
     for foreign in [sibling_copy, stranger_copy] {
-        let q = CopyQuery {
-            cross_backup_id: Some(foreign),
-            ..query(w.instance.id)
-        };
         assert_eq!(
-            cat.list_copies(&q).await.unwrap().total,
+            listed_as(cat, w.instance.id, foreign).await,
             0,
             "copy {foreign} leaked"
         );
@@ -416,13 +390,11 @@ pub async fn list_window_totals_match_a_count_of_the_listing(backend: &dyn Backe
     // Every listed copy, through the unfiltered listing.
     let mut listed = Vec::new();
     for page_number in 1.. {
-        let l = cat
-            .list_copies(&CopyQuery {
-                page_number,
-                ..query(w.instance.id)
-            })
-            .await
-            .unwrap();
+        let page = CopyQuery {
+            page_number,
+            ..query(w.instance.id)
+        };
+        let l = cat.list_copies(&page).await.unwrap();
         if l.items.is_empty() {
             break;
         }

@@ -29,7 +29,8 @@ use xbak_domain::naming::{backup_set_file_name, backup_set_key};
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupSetScale, BackupType, Category, CopyJob, CopyListing,
-    CopyQuery, Instance, NewBackupSet, NewInstance, PageSize, Policy, Region, StorageType,
+    CopyQuery, Instance, NewBackupSet, NewInstance, PageSize, Policy, Region, RequestedBackup,
+    StorageType,
 };
 
 pub use agent::*;
@@ -166,6 +167,16 @@ pub struct World {
     pub instance: Instance,
 }
 
+impl World {
+    /// Creates another instance of the account, in Hangzhou, with no policy.
+    pub async fn bare_instance(&self, db_instance_id: &str) -> Instance {
+        self.cat
+            .create_instance(&new_instance(self.account.id, db_instance_id))
+            .await
+            .expect("create instance")
+    }
+}
+
 pub async fn world(backend: &dyn Backend) -> World {
     let cat = backend.open().await;
     for id in [HANGZHOU, SHANGHAI, BEIJING] {
@@ -264,6 +275,15 @@ pub async fn record(cat: &dyn Catalog, instance: &Instance, started: Timestamp, 
         .expect("a copy is queued under an enabled policy")
 }
 
+/// Records `n` sets of the world's instance (all started at [`t0`]); returns the newest copy id.
+pub async fn record_many(w: &World, n: u32) -> i64 {
+    let mut last = 0;
+    for i in 0..n {
+        last = record(&*w.cat, &w.instance, t0(), i).await;
+    }
+    last
+}
+
 /// Claims every job due at `now`.
 pub async fn claim_all(cat: &dyn Catalog, now: Timestamp) -> Vec<CopyJob> {
     let mut jobs = Vec::new();
@@ -272,6 +292,22 @@ pub async fn claim_all(cat: &dyn Catalog, now: Timestamp) -> Vec<CopyJob> {
         jobs.push(job);
     }
     jobs
+}
+
+/// Claims the copy job due at `now`; panics with `what` when there is none.
+pub async fn claim_job(cat: &dyn Catalog, now: Timestamp, what: &str) -> CopyJob {
+    cat.claim_copy_job(now, LEASE)
+        .await
+        .expect("claim")
+        .expect(what)
+}
+
+/// Claims the requested backup due at `now`; panics with `what` when there is none.
+pub async fn claim_request(cat: &dyn Catalog, now: Timestamp, what: &str) -> RequestedBackup {
+    cat.claim_requested_backup(now, LEASE)
+        .await
+        .expect("claim")
+        .expect(what)
 }
 
 /// Claims every due job and completes it, unless `fail(copy_id)`, which fails it for good.

@@ -19,42 +19,38 @@ pub async fn nonces_are_claimed_once_until_they_expire(backend: &dyn Backend) {
     let a = nonce("LTAIa", "n1", t + secs(10));
     let b = nonce("LTAIa", "n2", t + secs(20));
     let c = nonce("LTAIb", "n1", t + secs(30)); // same nonce, another key: another claim
-    assert_eq!(
-        cat.claim_nonces(&[a.clone(), b.clone()], t).await.unwrap(),
-        [true, true]
-    );
-    assert_eq!(
-        cat.claim_nonces(
-            &[nonce("LTAIa", "n1", t + secs(999)), c.clone(), c.clone()],
-            t
-        )
-        .await
-        .unwrap(),
-        [false, true, false],
-        "a live claim holds, whatever the expiry asked; a pair twice in a batch wins once"
-    );
-    assert_eq!(
-        cat.claim_nonces(std::slice::from_ref(&a), t + secs(9))
-            .await
-            .unwrap(),
-        [false],
-        "live until its expiry"
-    );
     let again = nonce("LTAIa", "n1", t + secs(100));
-    assert_eq!(
-        cat.claim_nonces(&[again.clone(), b.clone()], t + secs(10))
-            .await
-            .unwrap(),
-        [true, false],
-        "an expired claim (not pruned yet) is taken over"
-    );
-    assert_eq!(
-        cat.claim_nonces(std::slice::from_ref(&again), t + secs(50))
-            .await
-            .unwrap(),
-        [false],
-        "and the new claim's expiry holds"
-    );
+    // Claimed in order: (batch, at, claimed?, why).
+    let steps = [
+        (
+            vec![a.clone(), b.clone()],
+            t,
+            vec![true, true],
+            "fresh claims",
+        ),
+        (
+            vec![nonce("LTAIa", "n1", t + secs(999)), c.clone(), c],
+            t,
+            vec![false, true, false],
+            "a live claim holds, whatever the expiry asked; a pair twice in a batch wins once",
+        ),
+        (vec![a], t + secs(9), vec![false], "live until its expiry"),
+        (
+            vec![again.clone(), b],
+            t + secs(10),
+            vec![true, false],
+            "an expired claim (not pruned yet) is taken over",
+        ),
+        (
+            vec![again],
+            t + secs(50),
+            vec![false],
+            "and the new claim's expiry holds",
+        ),
+    ];
+    for (batch, at, want, why) in steps {
+        assert_eq!(cat.claim_nonces(&batch, at).await.unwrap(), want, "{why}");
+    }
 }
 
 pub async fn nonces_are_pruned_in_bounded_steps(backend: &dyn Backend) {
@@ -166,6 +162,16 @@ pub async fn link_signing_key_is_created_once(backend: &dyn Backend) {
     );
 }
 
+/// One commit: stores region `region_id`.
+async fn commit_a_region(cat: &dyn Catalog, region_id: &str) {
+    cat.put_region(&xbak_domain::Region {
+        region_id: region_id.into(),
+        store_url: "memory://".into(),
+    })
+    .await
+    .unwrap();
+}
+
 pub async fn change_token_moves_on_every_commit(backend: &dyn Backend) {
     let first = backend.open().await;
     let second = backend.open().await;
@@ -176,24 +182,12 @@ pub async fn change_token_moves_on_every_commit(backend: &dyn Backend) {
         "no commit, no change"
     );
     // A commit through the same handle.
-    first
-        .put_region(&xbak_domain::Region {
-            region_id: "cn-x".into(),
-            store_url: "memory://".into(),
-        })
-        .await
-        .unwrap();
+    commit_a_region(&*first, "cn-x").await;
     let t1 = first.change_token().await.unwrap();
     assert_ne!(t1, t0, "own commit not seen");
     // A commit through another handle (another process).
     let t2_other = second.change_token().await.unwrap();
-    second
-        .put_region(&xbak_domain::Region {
-            region_id: "cn-y".into(),
-            store_url: "memory://".into(),
-        })
-        .await
-        .unwrap();
+    commit_a_region(&*second, "cn-y").await;
     assert_ne!(second.change_token().await.unwrap(), t2_other);
     assert_ne!(
         first.change_token().await.unwrap(),

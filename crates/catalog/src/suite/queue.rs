@@ -40,11 +40,7 @@ pub async fn claim_respects_next_attempt_and_leases(backend: &dyn Backend) {
         "not due yet"
     );
     let now = due();
-    let job = cat
-        .claim_copy_job(now, LEASE)
-        .await
-        .unwrap()
-        .expect("due job");
+    let job = claim_job(cat, now, "due job").await;
     assert_eq!(job.copy_id, copy_id);
     assert_eq!(
         (job.source_region_id.as_str(), job.source_key.as_str()),
@@ -79,11 +75,7 @@ pub async fn claim_respects_next_attempt_and_leases(backend: &dyn Backend) {
             "leased job claimed again at {at}"
         );
     }
-    let again = cat
-        .claim_copy_job(job.lease_until + secs(1), LEASE)
-        .await
-        .unwrap()
-        .expect("expired lease");
+    let again = claim_job(cat, job.lease_until + secs(1), "expired lease").await;
     assert_eq!(again.copy_id, copy_id);
     assert_ne!(again.lease_token, job.lease_token);
     assert_eq!(again.attempts, 0, "a lapsed claim is not a counted attempt");
@@ -142,13 +134,9 @@ pub async fn expired_lease_is_reclaimed_and_old_token_refused(backend: &dyn Back
     let w = world(backend).await;
     let cat = &*w.cat;
     let copy_id = record(cat, &w.instance, t0(), 1).await;
-    let first = cat.claim_copy_job(due(), LEASE).await.unwrap().unwrap();
+    let first = claim_job(cat, due(), "claimed").await;
     let later = first.lease_until + secs(1);
-    let second = cat
-        .claim_copy_job(later, LEASE)
-        .await
-        .unwrap()
-        .expect("re-claim after expiry");
+    let second = claim_job(cat, later, "re-claim after expiry").await;
     assert_eq!(second.copy_id, copy_id);
 
     lease_lost(
@@ -201,12 +189,19 @@ pub async fn expired_lease_is_reclaimed_and_old_token_refused(backend: &dyn Back
     );
 }
 
-pub async fn renewed_lease_holds_the_job(backend: &dyn Backend) {
+/// A world whose one recorded copy is claimed at `due()`: the world, the job and the claim time.
+async fn one_claimed_copy(backend: &dyn Backend) -> (World, CopyJob, Timestamp) {
     let w = world(backend).await;
-    let cat = &*w.cat;
-    let copy_id = record(cat, &w.instance, t0(), 1).await;
+    let copy_id = record(&*w.cat, &w.instance, t0(), 1).await;
     let now = due();
-    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    let job = claim_job(&*w.cat, now, "claimed").await;
+    assert_eq!(job.copy_id, copy_id);
+    (w, job, now)
+}
+
+pub async fn renewed_lease_holds_the_job(backend: &dyn Backend) {
+    let (w, job, _) = one_claimed_copy(backend).await;
+    let (cat, copy_id) = (&*w.cat, job.copy_id);
     let until = job.lease_until + secs(3600);
     cat.renew_copy_lease(copy_id, &job.lease_token, until)
         .await
@@ -230,11 +225,8 @@ pub async fn renewed_lease_holds_the_job(backend: &dyn Backend) {
 }
 
 pub async fn failed_attempt_retries_at_retry_at(backend: &dyn Backend) {
-    let w = world(backend).await;
-    let cat = &*w.cat;
-    let copy_id = record(cat, &w.instance, t0(), 1).await;
-    let now = due();
-    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    let (w, job, now) = one_claimed_copy(backend).await;
+    let (cat, copy_id) = (&*w.cat, job.copy_id);
     let retry_at = now + secs(300);
     cat.fail_copy_attempt(
         copy_id,
@@ -264,11 +256,7 @@ pub async fn failed_attempt_retries_at_retry_at(backend: &dyn Backend) {
         None,
         "claimed before retry_at"
     );
-    let retry = cat
-        .claim_copy_job(retry_at, LEASE)
-        .await
-        .unwrap()
-        .expect("due at retry_at");
+    let retry = claim_job(cat, retry_at, "due at retry_at").await;
     assert_eq!((retry.copy_id, retry.attempts), (copy_id, 1));
     assert_ne!(retry.lease_token, job.lease_token);
 
@@ -276,11 +264,7 @@ pub async fn failed_attempt_retries_at_retry_at(backend: &dyn Backend) {
     cat.fail_copy_attempt(copy_id, &retry.lease_token, "again", Some(retry_again))
         .await
         .unwrap();
-    let third = cat
-        .claim_copy_job(retry_again, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let third = claim_job(cat, retry_again, "claimed").await;
     assert_eq!(third.attempts, 2);
     cat.complete_copy(copy_id, &third.lease_token, retry_again)
         .await
@@ -292,11 +276,8 @@ pub async fn failed_attempt_retries_at_retry_at(backend: &dyn Backend) {
 }
 
 pub async fn failure_for_good_is_listed_as_failed(backend: &dyn Backend) {
-    let w = world(backend).await;
-    let cat = &*w.cat;
-    let copy_id = record(cat, &w.instance, t0(), 1).await;
-    let now = due();
-    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    let (w, job, now) = one_claimed_copy(backend).await;
+    let (cat, copy_id) = (&*w.cat, job.copy_id);
     cat.fail_copy_attempt(copy_id, &job.lease_token, "retry budget spent", None)
         .await
         .unwrap();
@@ -329,11 +310,8 @@ pub async fn failure_for_good_is_listed_as_failed(backend: &dyn Backend) {
 }
 
 pub async fn completion_is_listed(backend: &dyn Backend) {
-    let w = world(backend).await;
-    let cat = &*w.cat;
-    let copy_id = record(cat, &w.instance, t0(), 1).await;
-    let now = due();
-    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    let (w, job, now) = one_claimed_copy(backend).await;
+    let (cat, copy_id) = (&*w.cat, job.copy_id);
     assert_eq!(
         cat.list_copies(&query(w.instance.id)).await.unwrap().total,
         0,
@@ -365,11 +343,8 @@ pub async fn completion_is_listed(backend: &dyn Backend) {
 /// Resume state is saved under the lease, survives a failed attempt and a lost lease (the
 /// next claimer gets it), and is cleared by completion.
 pub async fn resume_state_is_kept_under_the_lease(backend: &dyn Backend) {
-    let w = world(backend).await;
-    let cat = &*w.cat;
-    let copy_id = record(cat, &w.instance, t0(), 1).await;
-    let now = due();
-    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    let (w, job, now) = one_claimed_copy(backend).await;
+    let (cat, copy_id) = (&*w.cat, job.copy_id);
     assert_eq!(job.resume_state, None);
     cat.save_copy_resume_state(copy_id, &job.lease_token, Some("{\"parts\":1}"))
         .await
@@ -392,12 +367,12 @@ pub async fn resume_state_is_kept_under_the_lease(backend: &dyn Backend) {
     cat.fail_copy_attempt(copy_id, &job.lease_token, "boom", Some(now))
         .await
         .unwrap();
-    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    let job = claim_job(cat, now, "claimed").await;
     assert_eq!(job.resume_state.as_deref(), Some("{\"parts\":2}"));
 
     // Kept when the lease runs out; the old token can no longer write it.
     let later = now + LEASE + secs(1);
-    let next = cat.claim_copy_job(later, LEASE).await.unwrap().unwrap();
+    let next = claim_job(cat, later, "claimed").await;
     assert_eq!(next.resume_state.as_deref(), Some("{\"parts\":2}"));
     lease_lost(
         cat.save_copy_resume_state(copy_id, &job.lease_token, None)
@@ -477,7 +452,7 @@ pub async fn next_copy_due_follows_the_queue(backend: &dyn Backend) {
     );
 
     let now = due();
-    let job = cat.claim_copy_job(now, LEASE).await.unwrap().unwrap();
+    let job = claim_job(cat, now, "claimed").await;
     assert_eq!(
         cat.next_copy_due().await.unwrap(),
         Some(job.lease_until),

@@ -193,11 +193,7 @@ pub async fn instances_create_lookup_and_refusals(backend: &dyn Backend) {
 
 pub async fn policies_put_update_and_refusals(backend: &dyn Backend) {
     let w = world(backend).await;
-    let other = w
-        .cat
-        .create_instance(&new_instance(w.account.id, "rm-b"))
-        .await
-        .unwrap();
+    let other = w.bare_instance("rm-b").await;
     assert_eq!(w.cat.policy(other.id).await.unwrap(), None);
 
     let first = Policy {
@@ -244,23 +240,14 @@ pub async fn policies_put_update_and_refusals(backend: &dyn Backend) {
         .unwrap_err();
     assert!(matches!(err, CatalogError::NotFound(_)), "{err:?}");
     // The world's own policy is untouched by all this.
-    assert_eq!(
-        w.cat
-            .policy(w.instance.id)
-            .await
-            .unwrap()
-            .map(|p| p.dest_region_id),
-        Some(SHANGHAI.to_string())
-    );
+    let own = w.cat.policy(w.instance.id).await.unwrap();
+    assert_eq!(own.map(|p| p.dest_region_id), Some(SHANGHAI.to_string()));
 }
 
 pub async fn record_backup_set_queues_only_under_an_enabled_policy(backend: &dyn Backend) {
     let w = world(backend).await;
     let cat = &*w.cat;
-    let bare = cat
-        .create_instance(&new_instance(w.account.id, "rm-nopolicy"))
-        .await
-        .unwrap();
+    let bare = w.bare_instance("rm-nopolicy").await;
 
     let new = new_set(&bare, t0(), 1);
     let recorded = cat.record_backup_set(&new).await.unwrap();
@@ -364,10 +351,7 @@ pub async fn a_backup_set_is_recorded_and_queued_once(backend: &dyn Backend) {
 pub async fn newest_backup_set_is_the_latest_started(backend: &dyn Backend) {
     let w = world(backend).await;
     let cat = &*w.cat;
-    let other = cat
-        .create_instance(&new_instance(w.account.id, "rm-newest"))
-        .await
-        .unwrap();
+    let other = w.bare_instance("rm-newest").await;
     assert_eq!(cat.newest_backup_set(w.instance.id).await.unwrap(), None);
     // Recorded out of order: the latest start wins, not the latest recorded.
     let mut recorded = Vec::new();

@@ -13,6 +13,18 @@ fn enable(dest: &str) -> PolicyChange {
     }
 }
 
+/// Applies `change` at `now`; panics if it is refused or fails.
+async fn change_policy(
+    cat: &dyn Catalog,
+    instance_id: i64,
+    change: &PolicyChange,
+    now: Timestamp,
+) -> PolicyChanged {
+    cat.change_cross_backup_policy(instance_id, change, now)
+        .await
+        .expect("policy change")
+}
+
 fn off() -> PolicyChange {
     PolicyChange {
         enabled: Some(false),
@@ -23,10 +35,7 @@ fn off() -> PolicyChange {
 pub async fn policy_changes_merge_with_the_stored_policy(backend: &dyn Backend) {
     let w = world(backend).await;
     let cat = &*w.cat;
-    let inst = cat
-        .create_instance(&new_instance(w.account.id, "rm-merge"))
-        .await
-        .unwrap();
+    let inst = w.bare_instance("rm-merge").await;
     let now = clock();
 
     // Refused changes store nothing.
@@ -66,41 +75,36 @@ pub async fn policy_changes_merge_with_the_stored_policy(backend: &dyn Backend) 
     }
     assert_eq!(cat.cross_backup_policy(inst.id).await.unwrap(), None);
     // Turning off a policy that never existed stores nothing either.
-    let nothing = cat
-        .change_cross_backup_policy(inst.id, &off(), now)
-        .await
-        .unwrap();
+    let nothing = change_policy(cat, inst.id, &off(), now).await;
     assert_eq!(nothing, PolicyChanged::default());
 
     // Defaults apply to a new policy only.
-    let first = cat
-        .change_cross_backup_policy(
-            inst.id,
-            &PolicyChange {
-                log_backup_enabled: Some(true),
-                ..enable(SHANGHAI)
-            },
-            now,
-        )
-        .await
-        .unwrap()
-        .stored
-        .unwrap();
+    let first = change_policy(
+        cat,
+        inst.id,
+        &PolicyChange {
+            log_backup_enabled: Some(true),
+            ..enable(SHANGHAI)
+        },
+        now,
+    )
+    .await
+    .stored
+    .unwrap();
     assert_eq!(first.policy.retention_days, 7);
     assert!(first.policy.enabled && first.log_backup_enabled);
-    let kept = cat
-        .change_cross_backup_policy(
-            inst.id,
-            &PolicyChange {
-                retention_days: Some(90),
-                ..PolicyChange::default()
-            },
-            now + secs(1),
-        )
-        .await
-        .unwrap()
-        .stored
-        .unwrap();
+    let kept = change_policy(
+        cat,
+        inst.id,
+        &PolicyChange {
+            retention_days: Some(90),
+            ..PolicyChange::default()
+        },
+        now + secs(1),
+    )
+    .await
+    .stored
+    .unwrap();
     assert_eq!(
         (
             kept.policy.enabled,
@@ -111,10 +115,8 @@ pub async fn policy_changes_merge_with_the_stored_policy(backend: &dyn Backend) 
         (true, SHANGHAI, 90, true),
         "values not given keep the stored ones"
     );
-    let moved = cat
-        .change_cross_backup_policy(inst.id, &enable(BEIJING), now + secs(2))
+    let moved = change_policy(cat, inst.id, &enable(BEIJING), now + secs(2))
         .await
-        .unwrap()
         .stored
         .unwrap();
     assert_eq!(moved.policy.retention_days, 90);
@@ -134,18 +136,12 @@ pub async fn enabling_queues_the_recent_set_or_requests_a_backup(backend: &dyn B
     let now = clock();
 
     // A recent set: its copy is queued with the policy, no backup is requested.
-    let recent = cat
-        .create_instance(&new_instance(w.account.id, "rm-recent"))
-        .await
-        .unwrap();
+    let recent = w.bare_instance("rm-recent").await;
     let set = cat
         .record_backup_set(&new_set(&recent, now - secs(3600), 1))
         .await
         .unwrap();
-    let changed = cat
-        .change_cross_backup_policy(recent.id, &enable(SHANGHAI), now)
-        .await
-        .unwrap();
+    let changed = change_policy(cat, recent.id, &enable(SHANGHAI), now).await;
     let copy_id = changed.queued_copy_id.expect("the recent set's copy");
     assert_eq!(changed.requested_backup_id, None);
     let copy = cat.copy(copy_id).await.unwrap().unwrap();
@@ -156,17 +152,11 @@ pub async fn enabling_queues_the_recent_set_or_requests_a_backup(backend: &dyn B
     assert_eq!(cat.open_requested_backups(recent.id).await.unwrap(), vec![]);
 
     // Only an old set: a backup is requested, in the same step, once while it is open.
-    let stale = cat
-        .create_instance(&new_instance(w.account.id, "rm-stale"))
-        .await
-        .unwrap();
+    let stale = w.bare_instance("rm-stale").await;
     cat.record_backup_set(&new_set(&stale, now - secs(25 * 3600), 2))
         .await
         .unwrap();
-    let changed = cat
-        .change_cross_backup_policy(stale.id, &enable(SHANGHAI), now)
-        .await
-        .unwrap();
+    let changed = change_policy(cat, stale.id, &enable(SHANGHAI), now).await;
     assert_eq!(changed.queued_copy_id, None);
     let id = changed.requested_backup_id.expect("a backup is requested");
     let request = cat.requested_backup(id).await.unwrap().unwrap();
@@ -189,37 +179,25 @@ pub async fn enabling_queues_the_recent_set_or_requests_a_backup(backend: &dyn B
         (None, None, None)
     );
     // Staying on requests nothing; off and on again while it is open reuses it.
-    let stay = cat
-        .change_cross_backup_policy(stale.id, &enable(SHANGHAI), now)
-        .await
-        .unwrap();
+    let stay = change_policy(cat, stale.id, &enable(SHANGHAI), now).await;
     assert_eq!(stay.requested_backup_id, None);
-    cat.change_cross_backup_policy(stale.id, &off(), now)
-        .await
-        .unwrap();
-    let again = cat
-        .change_cross_backup_policy(stale.id, &enable(SHANGHAI), now)
-        .await
-        .unwrap();
+    change_policy(cat, stale.id, &off(), now).await;
+    let again = change_policy(cat, stale.id, &enable(SHANGHAI), now).await;
     assert_eq!(again.requested_backup_id, Some(id));
     let open = cat.open_requested_backups(stale.id).await.unwrap();
     assert_eq!(open.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
     // A policy created off requests nothing.
-    let created_off = cat
-        .create_instance(&new_instance(w.account.id, "rm-off"))
-        .await
-        .unwrap();
-    let changed = cat
-        .change_cross_backup_policy(
-            created_off.id,
-            &PolicyChange {
-                dest_region_id: Some(SHANGHAI.into()),
-                ..off()
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    let created_off = w.bare_instance("rm-off").await;
+    let changed = change_policy(
+        cat,
+        created_off.id,
+        &PolicyChange {
+            dest_region_id: Some(SHANGHAI.into()),
+            ..off()
+        },
+        now,
+    )
+    .await;
     assert!(changed.stored.is_some_and(|s| !s.policy.enabled));
     assert_eq!(changed.requested_backup_id, None);
     assert_eq!(
@@ -239,9 +217,8 @@ pub(super) async fn requested(
         .create_instance(&new_instance(account_id, name))
         .await
         .unwrap();
-    cat.change_cross_backup_policy(inst.id, &enable(SHANGHAI), now)
+    change_policy(cat, inst.id, &enable(SHANGHAI), now)
         .await
-        .unwrap()
         .requested_backup_id
         .expect("a backup is requested")
 }
@@ -255,16 +232,8 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
     let second = requested(cat, w.account.id, "rm-req2", now).await;
 
     // Oldest first, each to one claimer.
-    let a = cat
-        .claim_requested_backup(now, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
-    let b = cat
-        .claim_requested_backup(now, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let a = claim_request(cat, now, "claimed").await;
+    let b = claim_request(cat, now, "claimed").await;
     assert_eq!((a.id, b.id), (first, second));
     assert_eq!(cat.claim_requested_backup(now, LEASE).await.unwrap(), None);
     assert_eq!(
@@ -287,11 +256,7 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
         .await
         .unwrap();
     let later = now + secs(601);
-    let taken_over = cat
-        .claim_requested_backup(later, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let taken_over = claim_request(cat, later, "claimed").await;
     assert_eq!(taken_over.id, second, "the worker of the second died");
     assert_eq!(taken_over.attempts, 2);
     assert_ne!(taken_over.lease_token, b.lease_token);
@@ -357,11 +322,7 @@ pub async fn requested_backups_are_claimed_with_leases(backend: &dyn Backend) {
         Err(CatalogError::LeaseLost(_))
     ));
     let far = now + secs(100_000);
-    let last = cat
-        .claim_requested_backup(far, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let last = claim_request(cat, far, "claimed").await;
     assert_eq!(
         last.id, first,
         "only the first, whose lease ran out at last"
@@ -374,11 +335,7 @@ pub async fn failed_requests_keep_their_error(backend: &dyn Backend) {
     let cat = &*w.cat;
     let now = clock();
     let id = requested(cat, w.account.id, "rm-nodsn", now).await;
-    let claimed = cat
-        .claim_requested_backup(now, LEASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let claimed = claim_request(cat, now, "claimed").await;
     let token = claimed.lease_token.as_deref().unwrap();
     let long = "x".repeat(10_000);
     cat.fail_requested_backup(id, token, None, &long, now)
@@ -401,13 +358,9 @@ pub async fn failed_requests_keep_their_error(backend: &dyn Backend) {
         vec![]
     );
     // Failed for good: turning the policy off and on again requests a new one.
-    cat.change_cross_backup_policy(claimed.instance_id, &off(), now)
+    change_policy(cat, claimed.instance_id, &off(), now).await;
+    let again = change_policy(cat, claimed.instance_id, &enable(SHANGHAI), now)
         .await
-        .unwrap();
-    let again = cat
-        .change_cross_backup_policy(claimed.instance_id, &enable(SHANGHAI), now)
-        .await
-        .unwrap()
         .requested_backup_id
         .unwrap();
     assert!(again > id);
@@ -418,11 +371,7 @@ pub async fn failed_requests_keep_their_error(backend: &dyn Backend) {
 pub async fn concurrent_enables_request_one_backup(backend: &dyn Backend) {
     const CHANGERS: usize = 6;
     let w = world(backend).await;
-    let inst = w
-        .cat
-        .create_instance(&new_instance(w.account.id, "rm-race"))
-        .await
-        .unwrap();
+    let inst = w.bare_instance("rm-race").await;
     let mut handles = vec![Arc::clone(&w.cat)];
     for _ in 1..3 {
         handles.push(backend.open().await);
@@ -460,16 +409,8 @@ pub async fn concurrent_request_claimers_never_share_a_request(backend: &dyn Bac
     let w = world(backend).await;
     let now = clock();
     for n in 0..REQUESTS {
-        let inst = w
-            .cat
-            .create_instance(&new_instance(w.account.id, &format!("rm-q{n}")))
-            .await
-            .unwrap();
-        let changed = w
-            .cat
-            .change_cross_backup_policy(inst.id, &enable(SHANGHAI), now)
-            .await
-            .unwrap();
+        let inst = w.bare_instance(&format!("rm-q{n}")).await;
+        let changed = change_policy(&*w.cat, inst.id, &enable(SHANGHAI), now).await;
         assert!(changed.requested_backup_id.is_some());
     }
     let mut handles = vec![Arc::clone(&w.cat)];
@@ -514,15 +455,8 @@ pub async fn concurrent_partial_changes_all_stick(backend: &dyn Backend) {
     let now = clock();
     let mut instances = Vec::new();
     for n in 0..INSTANCES {
-        let inst = w
-            .cat
-            .create_instance(&new_instance(w.account.id, &format!("rm-part{n}")))
-            .await
-            .unwrap();
-        w.cat
-            .change_cross_backup_policy(inst.id, &enable(SHANGHAI), now)
-            .await
-            .unwrap();
+        let inst = w.bare_instance(&format!("rm-part{n}")).await;
+        change_policy(&*w.cat, inst.id, &enable(SHANGHAI), now).await;
         instances.push(inst.id);
     }
     let changes = [
