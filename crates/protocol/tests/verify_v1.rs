@@ -3,7 +3,7 @@
 mod common;
 
 use common::v1_incoming;
-use xbak_protocol::sign::{claim, v1, verify, Claim};
+use xbak_protocol::sign::{claim, v1, verify, Claim, IncomingRequest};
 use xbak_protocol::{ApiError, RawParams};
 
 /// PROTOCOL §1.1 core capture: a complete, real v1 request.

@@ -411,7 +411,7 @@ async fn regions_missing_at_start_are_opened_from_the_catalog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_lease_stops_the_copy_before_publishing() {
     let w = World::new().await;
-    let (data, id, key) = w.add_pattern_set(1, 3000, 12).await;
+    let (_, id, key) = w.add_pattern_set(1, 3000, 12).await;
     let (stealing, steal) = stealing_catalog(w.catalog.clone(), id);
     let replicator = Replicator::new(stealing.clone(), w.regions(), config(3));
     let mut rx = replicator.subscribe();
