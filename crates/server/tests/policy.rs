@@ -198,6 +198,9 @@ const NOT_FOUND: &str = "InvalidDBInstance.NotFound";
 const BAD_FORMAT: &str = "InvalidParameters.Format";
 const NOT_SUPPORTED: &str = "CrossBackupNotSupport";
 
+/// (changed params, HTTP status, Code).
+type Change = (&'static [(&'static str, &'static str)], u16, &'static str);
+
 /// (action, params, HTTP status, Code).
 type Refusal = (
     &'static str,
@@ -274,7 +277,7 @@ async fn refusals_follow_the_catalogue() {
         ),
     ];
     // One change each to the seeded instance's policy.
-    let modify_seeded: [(&[(&'static str, &'static str)], u16, &str); 7] = [
+    let modify_seeded: [Change; 7] = [
         (&[("BackupEnabled", "1")], 400, "MissingCrossBackupRegion"),
         (&[("BackupEnabled", "yes")], 400, BAD_FORMAT),
         (&[("Retention", "5")], 400, BAD_FORMAT),
