@@ -12,18 +12,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
-use xbak_fuzz::{lines, replace_char};
+use xbak_fuzz::{lines, replace_char, BASE64};
 use xbak_protocol::RawParams;
 use xbak_storage::links::{LinkError, LinkSigner};
 
-const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 fuzz_target!(|data: &[u8]| {
-    let Some((head, url)) = lines(data, 3) else {
+    let Some(([key_id, secret, now], url)) = lines(data) else {
         return;
     };
-    let (key_id, secret) = (head[0], head[1]);
-    let Ok(now) = head[2].parse::<i64>() else {
+    let Ok(now) = now.parse::<i64>() else {
         return;
     };
     let Some((public_url, link)) = Link::parse(url) else {

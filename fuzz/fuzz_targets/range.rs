@@ -16,10 +16,10 @@ use xbak_fuzz::lines;
 use xbak_server::download::{parse_range, RangeAnswer};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((head, spec)) = lines(data, 1) else {
+    let Some(([size], spec)) = lines(data) else {
         return;
     };
-    let Ok(size) = head[0].parse::<u64>() else {
+    let Ok(size) = size.parse::<u64>() else {
         return;
     };
     let got = parse_range(spec, size);

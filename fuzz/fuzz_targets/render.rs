@@ -46,46 +46,17 @@ fn one(kind: u8, json: &[u8], u: &mut Unstructured) -> Result<()> {
         b'b' | b'a' | b'd' | b'm' | b'e' => kind,
         _ => b"badme"[kind as usize % 5],
     };
+    // `check`s the model `make` reads or makes up, rendered by `module::render` for `action`.
+    macro_rules! case {
+        ($make:ident, $module:ident, $action:ident) => {
+            check(&model(json, u, $make)?, $module::render, Action::$action)
+        };
+    }
     match kind {
-        b'b' => check(
-            &model(json, u, backups_response)?,
-            backups::render,
-            Action::DescribeCrossRegionBackups,
-        ),
-        b'a' => check(
-            &model(json, u, |u| {
-                Ok(DescribeAvailableCrossRegionResponse {
-                    request_id: u.arbitrary()?,
-                    regions: RegionList {
-                        region: u.arbitrary()?,
-                    },
-                })
-            })?,
-            available::render,
-            Action::DescribeAvailableCrossRegion,
-        ),
-        b'd' => check(
-            &model(json, u, policy_response)?,
-            describe::render,
-            Action::DescribeInstanceCrossBackupPolicy,
-        ),
-        b'm' => check(
-            &model(json, u, |u| {
-                Ok(ModifyInstanceCrossBackupPolicyResponse {
-                    request_id: u.arbitrary()?,
-                    db_instance_id: u.arbitrary()?,
-                    region_id: u.arbitrary()?,
-                    backup_enabled: u.arbitrary()?,
-                    log_backup_enabled: u.arbitrary()?,
-                    cross_backup_region: u.arbitrary()?,
-                    cross_backup_type: u.arbitrary()?,
-                    retent_type: u.arbitrary()?,
-                    retention: u.arbitrary()?,
-                })
-            })?,
-            modify::render,
-            Action::ModifyInstanceCrossBackupPolicy,
-        ),
+        b'b' => case!(backups_response, backups, DescribeCrossRegionBackups),
+        b'a' => case!(available_response, available, DescribeAvailableCrossRegion),
+        b'd' => case!(policy_response, describe, DescribeInstanceCrossBackupPolicy),
+        b'm' => case!(modify_response, modify, ModifyInstanceCrossBackupPolicy),
         _ => check_error(&api_error(u)?, u.arbitrary()?, u.arbitrary()?),
     }
     Ok(())
@@ -151,60 +122,52 @@ fn api_error(u: &mut Unstructured) -> Result<ApiError> {
     })
 }
 
+/// `$ty { $field: $u.arbitrary()?, …, $given, … }`: each `$field` made up from `$u`, each
+/// `$given` from the variable of its name.
+macro_rules! arbitrary {
+    ($u:ident, $ty:ident { $($field:ident),* $(; $($given:ident),*)? }) => {
+        $ty { $($field: $u.arbitrary()?,)* $($($given,)*)? }
+    };
+}
+
 fn backups_response(u: &mut Unstructured) -> Result<DescribeCrossRegionBackupsResponse> {
     let mut items = Vec::new();
     for _ in 0..u.int_in_range(0..=3)? {
-        items.push(CrossRegionBackupItem {
-            backup_end_time: u.arbitrary()?,
-            backup_method: u.arbitrary()?,
-            backup_set_scale: u.arbitrary()?,
-            backup_set_status: u.arbitrary()?,
-            backup_start_time: u.arbitrary()?,
-            backup_type: u.arbitrary()?,
-            category: u.arbitrary()?,
-            consistent_time: u.arbitrary()?,
-            cross_backup_download_link: u.arbitrary()?,
-            cross_backup_id: u.arbitrary()?,
-            cross_backup_region: u.arbitrary()?,
-            cross_backup_set_file: u.arbitrary()?,
-            cross_backup_set_location: u.arbitrary()?,
-            cross_backup_set_size: u.arbitrary()?,
-            db_instance_storage_type: u.arbitrary()?,
-            engine: u.arbitrary()?,
-            engine_version: u.arbitrary()?,
-            instance_id: u.arbitrary()?,
-            restore_regions: u.arbitrary()?,
-        });
+        items.push(arbitrary! { u, CrossRegionBackupItem {
+            backup_end_time, backup_method, backup_set_scale, backup_set_status, backup_start_time,
+            backup_type, category, consistent_time, cross_backup_download_link, cross_backup_id,
+            cross_backup_region, cross_backup_set_file, cross_backup_set_location,
+            cross_backup_set_size, db_instance_storage_type, engine, engine_version, instance_id,
+            restore_regions
+        }});
     }
-    Ok(DescribeCrossRegionBackupsResponse {
-        request_id: u.arbitrary()?,
-        region_id: u.arbitrary()?,
-        start_time: u.arbitrary()?,
-        end_time: u.arbitrary()?,
-        total_record_count: u.arbitrary()?,
-        page_number: u.arbitrary()?,
-        page_record_count: u.arbitrary()?,
-        items,
+    Ok(arbitrary! { u, DescribeCrossRegionBackupsResponse {
+        request_id, region_id, start_time, end_time, total_record_count, page_number,
+        page_record_count; items
+    }})
+}
+
+fn available_response(u: &mut Unstructured) -> Result<DescribeAvailableCrossRegionResponse> {
+    let request_id = u.arbitrary()?;
+    let regions = arbitrary! { u, RegionList { region } };
+    Ok(DescribeAvailableCrossRegionResponse {
+        request_id,
+        regions,
     })
 }
 
+fn modify_response(u: &mut Unstructured) -> Result<ModifyInstanceCrossBackupPolicyResponse> {
+    Ok(arbitrary! { u, ModifyInstanceCrossBackupPolicyResponse {
+        request_id, db_instance_id, region_id, backup_enabled, log_backup_enabled,
+        cross_backup_region, cross_backup_type, retent_type, retention
+    }})
+}
+
 fn policy_response(u: &mut Unstructured) -> Result<DescribeInstanceCrossBackupPolicyResponse> {
-    Ok(DescribeInstanceCrossBackupPolicyResponse {
-        request_id: u.arbitrary()?,
-        db_instance_id: u.arbitrary()?,
-        region_id: u.arbitrary()?,
-        backup_enabled: u.arbitrary()?,
-        backup_enabled_time: u.arbitrary()?,
-        log_backup_enabled: u.arbitrary()?,
-        log_backup_enabled_time: u.arbitrary()?,
-        cross_backup_region: u.arbitrary()?,
-        cross_backup_type: u.arbitrary()?,
-        retent_type: u.arbitrary()?,
-        retention: u.arbitrary()?,
-        engine: u.arbitrary()?,
-        engine_version: u.arbitrary()?,
-        db_instance_status: u.arbitrary()?,
-        lock_mode: u.arbitrary()?,
-        db_instance_description: u.arbitrary()?,
-    })
+    Ok(arbitrary! { u, DescribeInstanceCrossBackupPolicyResponse {
+        request_id, db_instance_id, region_id, backup_enabled, backup_enabled_time,
+        log_backup_enabled, log_backup_enabled_time, cross_backup_region, cross_backup_type,
+        retent_type, retention, engine, engine_version, db_instance_status, lock_mode,
+        db_instance_description
+    }})
 }

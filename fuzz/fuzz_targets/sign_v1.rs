@@ -9,19 +9,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xbak_fuzz::{lines, other_method, replace_char};
-use xbak_protocol::sign::{self, v1, Claim, IncomingRequest};
+use xbak_fuzz::{lines, other_method, replace_char, v1_incoming, BASE64};
+use xbak_protocol::sign::{self, v1, Claim};
 use xbak_protocol::{ApiError, RawParams};
 
-const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 fuzz_target!(|data: &[u8]| {
-    let Some((head, query)) = lines(data, 2) else {
+    let Some(([secret, method], query)) = lines(data) else {
         return;
     };
-    let (secret, method) = (head[0], head[1]);
     let received = RawParams::parse_urlencoded(query.as_bytes());
-    let claim = match sign::claim(&request(method, &received)) {
+    let claim = match sign::claim(&v1_incoming(method, &received)) {
         Ok(claim) => claim,
         Err(e) => {
             assert!((400..500).contains(&e.http_status()), "{e:?}");
@@ -29,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert!(matches!(claim, Claim::V1 { .. }));
-    if let Err(e) = sign::verify(&request(method, &received), &claim, secret) {
+    if let Err(e) = sign::verify(&v1_incoming(method, &received), &claim, secret) {
         assert!(matches!(e, ApiError::SignatureDoesNotMatch { .. }), "{e:?}");
     }
 
@@ -40,11 +37,11 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let signature = v1::sign(secret, &v1::string_to_sign(method, &params));
     params.push(v1::SIGNATURE_PARAM, signature.as_str());
-    sign::verify(&request(method, &params), &claim, secret)
+    sign::verify(&v1_incoming(method, &params), &claim, secret)
         .expect("a correctly signed request verifies");
 
     let refused = |method: &str, params: &RawParams, secret: &str, what: &str| match sign::verify(
-        &request(method, params),
+        &v1_incoming(method, params),
         &claim,
         secret,
     ) {
@@ -75,14 +72,3 @@ fuzz_target!(|data: &[u8]| {
     refused(&other_method(method), &params, secret, "method");
     refused(method, &params, &format!("{secret}x"), "secret");
 });
-
-fn request<'a>(method: &'a str, params: &'a RawParams) -> IncomingRequest<'a> {
-    IncomingRequest {
-        method,
-        path: "/",
-        query: params,
-        params,
-        headers: &[],
-        body: b"",
-    }
-}

@@ -16,10 +16,9 @@ use xbak_protocol::sign::{self, v3, Claim, IncomingRequest, V3_MUST_SIGN};
 use xbak_protocol::{ApiError, RawParams};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((head, rest)) = lines(data, 3) else {
+    let Some(([secret, method, query], rest)) = lines(data) else {
         return;
     };
-    let (secret, method, query) = (head[0], head[1], head[2]);
     let (header_block, body) = rest.split_once("\n\n").unwrap_or((rest, ""));
     let mut req = Req {
         method: method.to_owned(),

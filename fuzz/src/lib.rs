@@ -11,7 +11,10 @@ use xbak_protocol::RawParams;
 #[path = "../../crates/protocol/tests/common/mod.rs"]
 mod common;
 
-pub use common::{parse_xml, Node};
+pub use common::{parse_xml, v1_incoming, Node};
+
+/// The base64 alphabet of signatures, for [`replace_char`].
+pub const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// A leaf of a rendered body: its path below the root (`Items/Item/CrossBackupId`) and its text.
 pub type Leaf = (String, String);
@@ -115,15 +118,15 @@ pub fn query_string(params: &RawParams) -> String {
         .join("&")
 }
 
-/// Splits a text input into its first `n` lines and the rest (the seed corpora are written in
+/// Splits a text input into its first `N` lines and the rest (the seed corpora are written in
 /// this shape so that they are readable wire examples). `None` when the input is not UTF-8 or
 /// has fewer lines.
-pub fn lines(data: &[u8], n: usize) -> Option<(Vec<&str>, &str)> {
+pub fn lines<const N: usize>(data: &[u8]) -> Option<([&str; N], &str)> {
     let text = std::str::from_utf8(data).ok()?;
-    let mut parts = text.splitn(n + 1, '\n');
-    let head: Vec<&str> = parts.by_ref().take(n).collect();
+    let mut parts = text.splitn(N + 1, '\n');
+    let head: Vec<&str> = parts.by_ref().take(N).collect();
     let rest = parts.next()?;
-    Some((head, rest))
+    Some((head.try_into().ok()?, rest))
 }
 
 /// GET for POST and POST for GET; any other method gets a letter more.

@@ -149,6 +149,20 @@ async fn world(dsn: &Dsn, db_instance_id: &str, dest_url: Option<String>) -> Wor
     }
 }
 
+impl World {
+    /// Runs the backup [`request`] describes, ignoring its progress events.
+    async fn backup(
+        &self,
+        id: &str,
+        method: BackupMethod,
+        backup_type: BackupType,
+        database: Option<&str>,
+    ) -> Result<BackupOutcome, AgentError> {
+        let req = request(id, method, backup_type, database);
+        self.agent.run(&req, &|_| {}).await
+    }
+}
+
 fn request(
     id: &str,
     method: BackupMethod,
@@ -205,11 +219,7 @@ async fn scenario(name: &str, dest_url: Option<String>) {
     // --- backups ---
     let before = chrono::Utc::now();
     let logical = w
-        .agent
-        .run(
-            &request(id, BackupMethod::Logical, BackupType::Full, None),
-            &|_| {},
-        )
+        .backup(id, BackupMethod::Logical, BackupType::Full, None)
         .await
         .expect("logical full backup");
     assert!(logical.backup_set.object_key.ends_with(".tar.gz"));
@@ -229,11 +239,7 @@ async fn scenario(name: &str, dest_url: Option<String>) {
     assert!(logical.queued_copy_id.is_some(), "queued for the copy");
 
     let single = w
-        .agent
-        .run(
-            &request(id, BackupMethod::Logical, BackupType::Full, Some(&db)),
-            &|_| {},
-        )
+        .backup(id, BackupMethod::Logical, BackupType::Full, Some(&db))
         .await
         .expect("single-database backup");
     assert_eq!(single.backup_set.scale, BackupSetScale::SingleDatabase);
@@ -242,11 +248,7 @@ async fn scenario(name: &str, dest_url: Option<String>) {
     assert_eq!(single.manifest.tables.len(), 4);
 
     let full = w
-        .agent
-        .run(
-            &request(id, BackupMethod::Physical, BackupType::Full, None),
-            &|_| {},
-        )
+        .backup(id, BackupMethod::Physical, BackupType::Full, None)
         .await
         .expect("physical full backup");
     assert!(full.backup_set.object_key.ends_with("_qp.xb"));
@@ -270,11 +272,7 @@ async fn scenario(name: &str, dest_url: Option<String>) {
         admin.exec(&sql).await.unwrap();
     }
     let incremental = w
-        .agent
-        .run(
-            &request(id, BackupMethod::Physical, BackupType::Incremental, None),
-            &|_| {},
-        )
+        .backup(id, BackupMethod::Physical, BackupType::Incremental, None)
         .await
         .expect("physical incremental backup");
     let inc_lsn = incremental.manifest.lsn.clone().unwrap();
@@ -294,15 +292,11 @@ async fn scenario(name: &str, dest_url: Option<String>) {
 
     // A failed backup is recorded as failed, never as a set.
     let err = w
-        .agent
-        .run(
-            &request(
-                id,
-                BackupMethod::Logical,
-                BackupType::Full,
-                Some("no_such_db_xbak"),
-            ),
-            &|_| {},
+        .backup(
+            id,
+            BackupMethod::Logical,
+            BackupType::Full,
+            Some("no_such_db_xbak"),
         )
         .await
         .expect_err("a missing database fails");
@@ -361,16 +355,22 @@ async fn scenario(name: &str, dest_url: Option<String>) {
                 .await
         }
     };
+    // A restore that must succeed, every table verified (`what` names it).
+    let verified = |copy_id: i64, target: RestoreTarget, what: &'static str| {
+        let restore = &restore;
+        async move {
+            let report = restore(copy_id, target).await.expect(what);
+            assert!(
+                report.verification.ok(),
+                "{what}: {:?}",
+                report.verification.mismatches().collect::<Vec<_>>()
+            );
+            report
+        }
+    };
 
     // The whole-instance logical set, as a restore drill.
-    let report = restore(copy_of(&logical), RestoreTarget::Drill)
-        .await
-        .expect("logical drill");
-    assert!(
-        report.verification.ok(),
-        "{:?}",
-        report.verification.mismatches().collect::<Vec<_>>()
-    );
+    let report = verified(copy_of(&logical), RestoreTarget::Drill, "logical drill").await;
     assert_eq!(
         report.verification.tables.len(),
         logical.manifest.tables.len()
@@ -390,14 +390,12 @@ async fn scenario(name: &str, dest_url: Option<String>) {
         .await
         .unwrap();
     let target_dsn = Dsn::parse(&format!("mysql://root@127.0.0.1:{}", target.port())).unwrap();
-    let report = restore(copy_of(&single), RestoreTarget::Server(target_dsn.clone()))
-        .await
-        .expect("logical restore into a running server");
-    assert!(
-        report.verification.ok(),
-        "{:?}",
-        report.verification.mismatches().collect::<Vec<_>>()
-    );
+    verified(
+        copy_of(&single),
+        RestoreTarget::Server(target_dsn.clone()),
+        "logical restore into a running server",
+    )
+    .await;
     let mut t = connect(&target_dsn).await;
     assert!(t.database_exists(&db).await.unwrap());
     assert!(
@@ -417,17 +415,13 @@ async fn scenario(name: &str, dest_url: Option<String>) {
 
     // The physical full set into a data directory a mariadbd then starts from.
     let datadir = tempfile::tempdir().unwrap();
-    let report = restore(
+    let into = RestoreTarget::DataDir(datadir.path().join("data"));
+    verified(
         copy_of(&full),
-        RestoreTarget::DataDir(datadir.path().join("data")),
+        into,
+        "physical restore into a data directory",
     )
-    .await
-    .expect("physical restore into a data directory");
-    assert!(
-        report.verification.ok(),
-        "{:?}",
-        report.verification.mismatches().collect::<Vec<_>>()
-    );
+    .await;
     assert!(datadir.path().join("data/ibdata1").exists());
     let server = ScratchServer::start(&Tools::default(), &datadir.path().join("data"), true)
         .await
@@ -442,20 +436,18 @@ async fn scenario(name: &str, dest_url: Option<String>) {
     server.shutdown().await.unwrap();
 
     // The incremental: its chain (full, then incremental) as a restore drill.
-    let report = restore(copy_of(&incremental), RestoreTarget::Drill)
-        .await
-        .expect("incremental drill");
+    let report = verified(
+        copy_of(&incremental),
+        RestoreTarget::Drill,
+        "incremental drill",
+    )
+    .await;
     assert_eq!(report.chain.len(), 2, "full then incremental");
     assert_eq!(report.chain[0].backup_set.id, full.backup_set.id);
     assert!(report
         .chain
         .iter()
         .all(|l| l.object_key.starts_with("cross/")));
-    assert!(
-        report.verification.ok(),
-        "{:?}",
-        report.verification.mismatches().collect::<Vec<_>>()
-    );
     let orders = report
         .verification
         .tables
@@ -508,11 +500,7 @@ async fn a_manifest_read_in_parallel_sessions_equals_one_snapshot() {
     }
     let w = world(&dsn, "rm-par", None).await;
     let full = w
-        .agent
-        .run(
-            &request("rm-par", BackupMethod::Physical, BackupType::Full, None),
-            &|_| {},
-        )
+        .backup("rm-par", BackupMethod::Physical, BackupType::Full, None)
         .await
         .expect("physical full backup");
     assert!(
@@ -578,8 +566,7 @@ async fn an_unreachable_server_is_a_failed_run() {
     let w = world(&dead, "rm-dead", None).await;
     for method in [BackupMethod::Logical, BackupMethod::Physical] {
         let err = w
-            .agent
-            .run(&request("rm-dead", method, BackupType::Full, None), &|_| {})
+            .backup("rm-dead", method, BackupType::Full, None)
             .await
             .expect_err("nothing listens there");
         assert!(!err.to_string().contains("secret-pw"), "{err}");

@@ -36,12 +36,7 @@ async fn from_nothing_to_a_listed_downloadable_copy() {
         ],
         Utc::now(),
     );
-    let http = reqwest::Client::new();
-    let resp = http
-        .get(format!("{}/?{q}", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let resp = http_get(&format!("{}/?{q}", server.url())).await;
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
     assert_eq!(body["TotalRecordCount"], 1, "{body}");
@@ -53,7 +48,7 @@ async fn from_nothing_to_a_listed_downloadable_copy() {
     assert_eq!(item["InstanceId"], 8161055);
     let link = item["CrossBackupDownloadLink"].as_str().unwrap();
     assert!(link.starts_with(&server.url()), "{link}");
-    let bytes = http.get(link).send().await.unwrap().bytes().await.unwrap();
+    let bytes = http_get(link).await.bytes().await.unwrap();
     assert_eq!(bytes.len() as u64, std::fs::metadata(&file).unwrap().len());
     assert_eq!(bytes.as_ref(), std::fs::read(&file).unwrap().as_slice());
 }
@@ -99,15 +94,7 @@ fn bad_cli_input_is_refused_with_a_message() {
             "Premium",
         ),
         vec!["policy", "set", "rm-bb0001", "--cross-region", "nowhere"],
-        vec![
-            "policy",
-            "set",
-            "rm-bb0001",
-            "--cross-region",
-            "cn-shanghai",
-            "--retention-days",
-            "3",
-        ],
+        with(POLICY_ARGS.to_vec(), "--retention-days", "3"),
         register_args("/nonexistent", "P", t0),
         register_args("/etc/hostname", "X", t0),
         with(
@@ -137,17 +124,9 @@ async fn serve_runs_copies_and_reports_them_in_metrics() {
     let server = Server::start(&data);
     let file = make_file(data.path(), "set.xb", 2);
     data.register(&file, "2026-01-05T00:00:00Z");
-    let http = reqwest::Client::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let text = http
-            .get(server.metrics_url())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = http_get(&server.metrics_url()).await.text().await.unwrap();
         if text.contains("xbak_copies_completed_total 1") {
             let two_mib = 2 * 1024 * 1024;
             // The set started 2026-01-05T00:00:00Z and is copied: no lag, that recovery point.

@@ -119,22 +119,24 @@ const WINDOW: [&str; 4] = [
     "2026-01-31T00:00Z",
 ];
 
-#[tokio::test]
-async fn rds_prints_what_the_api_returns_and_pager_merges_130_items() {
-    let env = env_with_sets(130, &[]);
+/// `xbak rds DescribeCrossRegionBackups` of `instance` in cn-hangzhou with `extra`, over [`WINDOW`].
+fn rds_describe<'a>(instance: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "rds",
         "DescribeCrossRegionBackups",
         "--RegionId",
         "cn-hangzhou",
-        "--DBInstanceId",
-        INSTANCE,
-        "--PageSize",
-        "100",
-        "--PageNumber",
-        "2",
     ];
+    args.extend(["--DBInstanceId", instance]);
+    args.extend_from_slice(extra);
     args.extend(WINDOW);
+    args
+}
+
+#[tokio::test]
+async fn rds_prints_what_the_api_returns_and_pager_merges_130_items() {
+    let env = env_with_sets(130, &[]);
+    let args = rds_describe(INSTANCE, &["--PageSize", "100", "--PageNumber", "2"]);
     let printed = env.ok(&args);
     assert!(
         printed.starts_with("{\n  \"RequestId\": \""),
@@ -214,15 +216,7 @@ async fn rds_prints_what_the_api_returns_and_pager_merges_130_items() {
 #[tokio::test]
 async fn errors_print_code_message_request_id_and_exit_nonzero() {
     let env = env_with_sets(0, &[]);
-    let mut args = vec![
-        "rds",
-        "DescribeCrossRegionBackups",
-        "--RegionId",
-        "cn-hangzhou",
-        "--DBInstanceId",
-        "rm-nope",
-    ];
-    args.extend(WINDOW);
+    let args = rds_describe("rm-nope", &[]);
     let out = env.run(&args);
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());

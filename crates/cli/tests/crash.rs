@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use xbak_storage::resumable::PARTS_IN_FLIGHT;
 use xbak_storage::PART_SIZE;
@@ -32,12 +31,8 @@ fn killed_copies_leave_nothing_visible_and_resume_on_restart() {
     let mut kills = 0u64;
     let mut killed_wrote = 0; // what the killed workers wrote, all wasted by a restart from zero
     for fraction in [0.1, 0.3, 0.5, 0.7, 0.85] {
-        let mut child = data
-            .cmd(&["replicate", "--once", "--lease-seconds", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child =
+            spawn_quiet(&mut data.cmd(&["replicate", "--once", "--lease-seconds", "1"]));
         let deadline = Instant::now() + Duration::from_secs(120);
         let target = (size as f64 * fraction) as u64;
         let mut finished = false;

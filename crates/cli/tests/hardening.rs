@@ -16,18 +16,13 @@ async fn metrics_are_served_on_their_own_listener_only() {
     let data = DataDir::new();
     data.seed();
     let server = Server::start(&data);
-    let http = reqwest::Client::new();
     // The API port answers /metrics like any unknown path: the API's 404 envelope.
-    let resp = http
-        .get(format!("{}/metrics", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let resp = http_get(&format!("{}/metrics", server.url())).await;
     assert_eq!(resp.status(), 404);
     let body = resp.text().await.unwrap();
     assert!(body.contains("InvalidAction.NotFound"), "{body}");
     assert!(!body.contains("rm-bb0001"), "{body}");
-    let resp = http.get(server.metrics_url()).send().await.unwrap();
+    let resp = http_get(&server.metrics_url()).await;
     assert_eq!(resp.status(), 200);
     let text = resp.text().await.unwrap();
     assert!(
@@ -123,19 +118,11 @@ fn files_are_private_whatever_the_umask() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let metrics = format!("127.0.0.1:{}", free_port());
-    let mut serve = loose(
+    let mut serve = spawn_quiet(&mut loose(
         &data,
         &["serve", "--listen", &listen, "--metrics-listen", &metrics],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "xbak serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    ));
+    wait_for_listener(port);
     serve.kill().ok();
     serve.wait().ok();
     assert_private_tree(data.path());

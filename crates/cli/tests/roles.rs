@@ -14,12 +14,7 @@ use xbak_catalog::Catalog;
 
 /// A throttled `replicate --once` (1 MB/s) of the registered 8 MB set, once its copy is under way.
 fn replicate_mid_copy(data: &DataDir) -> Child {
-    let mut child = data
-        .cmd(&["replicate", "--once", "--bwlimit", "1M"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(&mut data.cmd(&["replicate", "--once", "--bwlimit", "1M"]));
     let deadline = Instant::now() + Duration::from_secs(60);
     while staged_bytes(data, "cn-shanghai") == 0 {
         assert!(child.try_wait().unwrap().is_none(), "replicate ended early");

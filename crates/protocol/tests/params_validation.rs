@@ -95,15 +95,29 @@ fn missing_required() {
 }
 
 #[test]
-fn parameter_absence() {
+fn parameter_absence_and_integer_ids() {
     assert_eq!(parse(BASE), Err(ApiError::ParameterAbsence));
-    for extra in [
-        "StartTime=2024-01-01T00:00:00Z",
-        "EndTime=2024-01-01T00:00:00Z",
-        "CrossBackupId=1&EndTime=2024-01-01T00:00:00Z",
-        "BackupId=1&PageSize=30",
-    ] {
-        assert_eq!(with(extra), Err(ApiError::ParameterAbsence), "{extra}");
+    let cases = [
+        ("StartTime=2024-01-01T00:00:00Z", ApiError::ParameterAbsence),
+        ("EndTime=2024-01-01T00:00:00Z", ApiError::ParameterAbsence),
+        (
+            "CrossBackupId=1&EndTime=2024-01-01T00:00:00Z",
+            ApiError::ParameterAbsence,
+        ),
+        ("BackupId=1&PageSize=30", ApiError::ParameterAbsence),
+        ("CrossBackupId=abc", ApiError::InvalidParametersFormat),
+        ("CrossBackupId=1.0", ApiError::InvalidParametersFormat),
+        (
+            "CrossBackupId=99999999999999999999",
+            ApiError::InvalidParametersFormat,
+        ),
+        (
+            "CrossBackupId=1&BackupId=x",
+            ApiError::InvalidParametersFormat,
+        ),
+    ];
+    for (extra, refusal) in cases {
+        assert_eq!(with(extra), Err(refusal), "{extra}");
     }
 }
 
@@ -195,18 +209,6 @@ fn page_size_and_number() {
         with("CrossBackupId=1&PageNumber=7&PageSize=50").map(|p| (p.page_size, p.page_number)),
         Ok((50, 7))
     );
-}
-
-#[test]
-fn integer_ids() {
-    for bad in [
-        "CrossBackupId=abc",
-        "CrossBackupId=1.0",
-        "CrossBackupId=99999999999999999999",
-        "CrossBackupId=1&BackupId=x",
-    ] {
-        assert_eq!(with(bad), Err(ApiError::InvalidParametersFormat), "{bad}");
-    }
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! `claim` + `verify` for signature v1 (RPC HMAC-SHA1), the two-step check the server runs.
 
+mod common;
+
+use common::v1_incoming;
 use xbak_protocol::sign::{claim, v1, verify, Claim, IncomingRequest};
 use xbak_protocol::{ApiError, RawParams};
 
@@ -7,14 +10,7 @@ use xbak_protocol::{ApiError, RawParams};
 const CORE_QUERY: &[u8] = b"DBInstanceId=rm-abc123&StartTime=2024-01-01T00%3A00%3A00Z&EndTime=2024-01-31T00%3A00%3A00Z&PageSize=30&Version=2014-08-15&Action=DescribeCrossRegionBackups&Format=JSON&RegionId=cn-hangzhou&Timestamp=2026-11-27T17%3A09%3A31Z&SignatureMethod=HMAC-SHA1&SignatureType=&SignatureVersion=1.0&SignatureNonce=31d44155e5974a708009378c0a1de3c9&AccessKeyId=testAK&Signature=52gd5ZOaICs4xsa4H0brw9PJJyw%3D";
 
 fn v1_check(method: &str, params: &RawParams, secret: &str) -> Result<Claim, ApiError> {
-    let req = IncomingRequest {
-        method,
-        path: "/",
-        query: params,
-        params,
-        headers: &[],
-        body: b"",
-    };
+    let req = v1_incoming(method, params);
     let c = claim(&req)?;
     verify(&req, &c, secret)?;
     Ok(c)

@@ -47,7 +47,7 @@ async fn copies_are_verified_published_and_completed() {
     let small = pattern(1000, 2);
     let (big_id, big_key) = w.add_set(1, &big).await;
     let (small_id, small_key) = w.add_set(2, &small).await;
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(3));
+    let replicator = w.replicator(config(3));
     let mut rx = replicator.subscribe();
 
     let summary = replicator.run_once().await.unwrap();
@@ -127,7 +127,7 @@ async fn source_bytes_not_matching_the_recorded_checksum_retry_then_fail() {
     let mut recorded = data.clone();
     recorded[1234] ^= 1;
     let (id, _) = w.add_set_as(1, &recorded, Some(&data)).await;
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(3));
+    let replicator = w.replicator(config(3));
     let mut rx = replicator.subscribe();
 
     let summary = replicator.run_once().await.unwrap();
@@ -165,7 +165,7 @@ async fn a_wrong_recorded_size_fails_before_copying() {
     let w = World::new().await;
     let data = pattern(100_000, 4);
     let (id, _) = w.add_set_as(1, &data[..99_999], Some(&data)).await;
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(2));
+    let replicator = w.replicator(config(2));
     let mut rx = replicator.subscribe();
     let summary = replicator.run_once().await.unwrap();
     assert_eq!((summary.retried, summary.failed), (1, 1));
@@ -184,30 +184,24 @@ async fn a_wrong_recorded_size_fails_before_copying() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupted_read_back_is_a_failed_attempt_and_the_retry_completes() {
     let w = World::new().await;
-    let data = pattern(PART_SIZE + 77, 5);
-    let (id, key) = w.add_set(1, &data).await;
+    let (data, id, key) = w.add_pattern_set(1, PART_SIZE + 77, 5).await;
     // The first read of the destination is the verification of the first attempt.
     w.dest_faults.push_read(ReadFault::Corrupt { at: 4242 });
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(3));
+    let replicator = w.replicator(config(3));
     let mut rx = replicator.subscribe();
 
     let summary = replicator.run_once().await.unwrap();
     assert_eq!((summary.retried, summary.completed), (1, 1));
     let failed = failures(&drain(&mut rx), id);
     assert!(failed[0].0.contains("checksum mismatch"), "{}", failed[0].0);
-    assert_eq!(
-        w.dest.checksum(&key).await.unwrap().sha256,
-        sha256_hex(&data)
-    );
-    assert_eq!(status(&w, id).await, CopyStatus::Completed);
-    assert!(w.dest_staging_files().is_empty());
+    w.assert_copied(id, &key, &data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_source_object_is_retried_then_failed() {
     let w = World::new().await;
     let (id, _) = w.add_set_as(1, b"never stored", None).await;
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(4));
+    let replicator = w.replicator(config(4));
     let mut rx = replicator.subscribe();
 
     let summary = replicator.run_once().await.unwrap();
@@ -224,29 +218,19 @@ async fn a_missing_source_object_is_retried_then_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_source_streams_are_retried_and_the_copy_completes() {
     let w = World::new().await;
-    let data = pattern(3 * PART_SIZE, 6);
-    let (id, key) = w.add_set(1, &data).await;
+    let (data, id, key) = w.add_pattern_set(1, 3 * PART_SIZE, 6).await;
     w.source_faults.push_read(ReadFault::Cut {
         after: (PART_SIZE + 10) as u64,
     });
     w.source_faults.push_read(ReadFault::Fail);
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(3));
+    let replicator = w.replicator(config(3));
 
     let summary = replicator.run_once().await.unwrap();
     assert_eq!(
         (summary.retried, summary.completed, summary.failed),
         (2, 1, 0)
     );
-    assert_eq!(
-        w.dest.checksum(&key).await.unwrap().sha256,
-        sha256_hex(&data)
-    );
-    assert_eq!(status(&w, id).await, CopyStatus::Completed);
-    assert!(
-        w.dest_staging_files().is_empty(),
-        "{:?}",
-        w.dest_staging_files()
-    );
+    w.assert_copied(id, &key, &data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,27 +240,24 @@ async fn retries_due_later_stay_queued() {
     let mut cfg = config(3);
     cfg.retry.base = Duration::from_secs(3600);
     cfg.retry.max = Duration::from_secs(3600);
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), cfg);
+    let replicator = w.replicator(cfg);
     let summary = replicator.run_once().await.unwrap();
     assert_eq!((summary.retried, summary.failed), (1, 0));
     assert_eq!(status(&w, id).await, CopyStatus::Pending);
     let due = w.catalog.next_copy_due().await.unwrap().unwrap();
-    assert!(
-        due > chrono::Utc::now() + chrono::Duration::minutes(59),
-        "{due}"
-    );
+    let in_59_minutes = chrono::Utc::now() + chrono::Duration::minutes(59);
+    assert!(due > in_59_minutes, "{due}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_copy_leaves_nothing_visible_and_a_later_run_completes_it() {
     let w = World::new().await;
-    let data = pattern(3 * PART_SIZE, 7);
-    let (id, key) = w.add_set(1, &data).await;
+    let (data, id, key) = w.add_pattern_set(1, 3 * PART_SIZE, 7).await;
+    let replicator = w.replicator(config(3));
+    let mut rx = replicator.subscribe();
     w.source_faults.push_read(ReadFault::Stall {
         after: (PART_SIZE + PART_SIZE / 2) as u64,
     });
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(3));
-    let mut rx = replicator.subscribe();
 
     let run = tokio::spawn({
         let r = replicator.clone();
@@ -301,26 +282,17 @@ async fn an_interrupted_copy_leaves_nothing_visible_and_a_later_run_completes_it
     assert_eq!(status(&w, id).await, CopyStatus::Pending);
 
     // Restart: the lease runs out, a new replicator takes the job over and completes it.
-    let restarted = Replicator::new(w.catalog.clone(), w.regions(), config(3));
+    let restarted = w.replicator(config(3));
     wait_for_leases_to_expire().await;
     let summary = restarted.run_once().await.unwrap();
     assert_eq!(summary.completed, 1);
-    assert_eq!(
-        w.dest.checksum(&key).await.unwrap().sha256,
-        sha256_hex(&data)
-    );
-    assert!(
-        w.dest_staging_files().is_empty(),
-        "{:?}",
-        w.dest_staging_files()
-    );
+    w.assert_copied(id, &key, &data).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_kill_the_stale_lease_expires_staging_is_swept_and_the_copy_succeeds() {
     let w = World::new().await;
-    let data = pattern(MIB, 8);
-    let (id, key) = w.add_set(1, &data).await;
+    let (data, id, key) = w.add_pattern_set(1, MIB, 8).await;
     // The killed worker: it claimed the job and left a partial upload that nobody cleaned up.
     let job = w
         .catalog
@@ -344,7 +316,7 @@ async fn after_a_kill_the_stale_lease_expires_staging_is_swept_and_the_copy_succ
 
     let mut cfg = config(3);
     cfg.staging_max_age = Duration::ZERO;
-    let restarted = Replicator::new(w.catalog.clone(), w.regions(), cfg);
+    let restarted = w.replicator(cfg);
     assert_eq!(restarted.sweep_staging().await, 1);
     assert!(w.dest_staging_files().is_empty());
     wait_for_leases_to_expire().await;
@@ -356,15 +328,14 @@ async fn after_a_kill_the_stale_lease_expires_staging_is_swept_and_the_copy_succ
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_already_published_before_a_crash_completes_without_conflict() {
     let w = World::new().await;
-    let data = pattern(5000, 9);
-    let (id, key) = w.add_set(1, &data).await;
+    let (data, id, key) = w.add_pattern_set(1, 5000, 9).await;
     let staged = w
         .dest
         .upload_staged(&key, &data[..], &|_| {})
         .await
         .unwrap();
     w.dest.publish(&staged, &key).await.unwrap();
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(3));
+    let replicator = w.replicator(config(3));
     assert_eq!(replicator.run_once().await.unwrap().completed, 1);
     assert_eq!(status(&w, id).await, CopyStatus::Completed);
     assert!(w.dest_staging_files().is_empty());
@@ -380,7 +351,7 @@ async fn different_bytes_at_the_destination_fail_for_good_at_once() {
         .await
         .unwrap();
     w.dest.publish(&staged, &key).await.unwrap();
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(5));
+    let replicator = w.replicator(config(5));
     let mut rx = replicator.subscribe();
     let summary = replicator.run_once().await.unwrap();
     assert_eq!((summary.retried, summary.failed), (0, 1));
@@ -428,8 +399,7 @@ async fn a_region_that_cannot_be_opened_fails_for_good_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regions_missing_at_start_are_opened_from_the_catalog() {
     let w = World::new().await;
-    let data = pattern(2000, 11);
-    let (_, key) = w.add_set(1, &data).await;
+    let (data, _, key) = w.add_pattern_set(1, 2000, 11).await;
     let replicator = Replicator::new(w.catalog.clone(), xbak_storage::Regions::new(), config(1));
     assert_eq!(replicator.run_once().await.unwrap().completed, 1);
     assert_eq!(
@@ -441,20 +411,16 @@ async fn regions_missing_at_start_are_opened_from_the_catalog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_lease_stops_the_copy_before_publishing() {
     let w = World::new().await;
-    let data = pattern(3000, 12);
-    let (id, key) = w.add_set(1, &data).await;
+    let (_, id, key) = w.add_pattern_set(1, 3000, 12).await;
     let (stealing, steal) = stealing_catalog(w.catalog.clone(), id);
     let replicator = Replicator::new(stealing.clone(), w.regions(), config(3));
     let mut rx = replicator.subscribe();
 
-    let summary = replicator.run_once().await.unwrap();
-    assert_eq!(
-        summary,
-        RunSummary {
-            abandoned: 1,
-            ..RunSummary::default()
-        }
-    );
+    let only_abandoned = RunSummary {
+        abandoned: 1,
+        ..RunSummary::default()
+    };
+    assert_eq!(replicator.run_once().await.unwrap(), only_abandoned);
     assert_eq!(
         w.dest.head(&key).await.unwrap(),
         None,
@@ -488,7 +454,7 @@ async fn a_lost_lease_stops_the_copy_before_publishing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_copies_new_jobs_as_they_come_and_stops_on_shutdown() {
     let w = World::new().await;
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config(3));
+    let replicator = w.replicator(config(3));
     let mut rx = replicator.subscribe();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run = tokio::spawn({
@@ -496,8 +462,7 @@ async fn run_copies_new_jobs_as_they_come_and_stops_on_shutdown() {
         async move { r.run(async { stopped.await.unwrap_or(()) }).await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let data = pattern(4000, 13);
-    let (id, key) = w.add_set(1, &data).await;
+    let (data, id, key) = w.add_pattern_set(1, 4000, 13).await;
     loop {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
@@ -525,13 +490,12 @@ async fn run_copies_new_jobs_as_they_come_and_stops_on_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttled_copies_complete_and_report_their_region() {
     let w = World::new().await;
-    let data = pattern(3 * MIB + 17, 9);
-    let (id, key) = w.add_set(1, &data).await;
+    let (data, id, key) = w.add_pattern_set(1, 3 * MIB + 17, 9).await;
     let config = xbak_replicator::ReplicatorConfig {
         bwlimit: 256 * MIB as u64,
         ..config(3)
     };
-    let replicator = Replicator::new(w.catalog.clone(), w.regions(), config);
+    let replicator = w.replicator(config);
     let mut rx = replicator.subscribe();
     let summary = replicator.run_once().await.unwrap();
     assert_eq!(summary.completed, 1);

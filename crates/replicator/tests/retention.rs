@@ -10,7 +10,7 @@ use local::*;
 use std::sync::Arc;
 use xbak_catalog::ExpiringObject;
 use xbak_domain::{CopyQuery, PageSize, Policy};
-use xbak_replicator::{Replicator, Retention, RetentionSummary};
+use xbak_replicator::{Retention, RetentionSummary};
 use xbak_storage::conformance::pattern;
 use xbak_storage::faults::FaultyStore;
 use xbak_storage::{RegionStore, Regions};
@@ -49,10 +49,7 @@ async fn two_copies(size: usize) -> (World, (i64, String), (i64, String)) {
     let w = World::new().await;
     let first = w.add_set(1, &pattern(size, 1)).await;
     let second = w.add_set(2, &pattern(size, 2)).await;
-    Replicator::new(w.catalog.clone(), w.regions(), config(3))
-        .run_once()
-        .await
-        .unwrap();
+    w.replicator(config(3)).run_once().await.unwrap();
     (w, first, second)
 }
 
@@ -81,10 +78,7 @@ async fn exactly_the_expired_copies_are_deleted_objects_first() {
                 .await,
         );
     }
-    let summary = Replicator::new(w.catalog.clone(), w.regions(), config(3))
-        .run_once()
-        .await
-        .unwrap();
+    let summary = w.replicator(config(3)).run_once().await.unwrap();
     assert_eq!(summary.completed, 5);
     // Turning the policy off stops new copies but retention still applies.
     w.catalog

@@ -126,15 +126,20 @@ async fn aborted_s3_copies_resume_from_the_parts_already_uploaded(server: TestSe
     from_zero += size;
     w.assert_dest_holds_only(&key, size, &sha).await;
 
-    let sent = proxy.sent();
+    assert_resumed(proxy.sent(), size, from_zero, 5);
+}
+
+/// A copy of `size` bytes interrupted `interruptions` times sent `sent` bytes, less than the
+/// `from_zero` that restarting each time would have: each interruption may cost the parts in
+/// flight, nothing else is sent twice.
+fn assert_resumed(sent: u64, size: u64, from_zero: u64, interruptions: u64) {
     eprintln!(
-        "sent {:.1} MB for a {:.1} MB object; restarts from zero would have sent {:.1} MB",
+        "{interruptions} interruptions: sent {:.1} MB for a {:.1} MB set; restarts from zero would have sent {:.1} MB",
         sent as f64 / 1e6,
         size as f64 / 1e6,
         from_zero as f64 / 1e6
     );
-    // Each interruption may cost the parts in flight; nothing else is sent twice.
-    let waste = 5 * (PARTS_IN_FLIGHT as u64 + 1) * PART_SIZE as u64;
+    let waste = interruptions * (PARTS_IN_FLIGHT as u64 + 1) * PART_SIZE as u64;
     assert!(sent < size + waste + MB, "sent {sent} for {size}");
     assert!(sent < from_zero, "sent {sent}, from zero {from_zero}");
 }
@@ -253,16 +258,7 @@ async fn killed_workers_resume_s3_copies(server: TestServer) {
     assert_eq!(w.status(id).await, CopyStatus::Completed);
     w.assert_dest_holds_only(&key, size, &sha).await;
 
-    let sent = proxy.sent();
-    eprintln!(
-        "{kills} kills: sent {:.1} MB for a {:.1} MB set; restarts from zero would have sent {:.1} MB",
-        sent as f64 / 1e6,
-        size as f64 / 1e6,
-        from_zero as f64 / 1e6
-    );
-    let waste = kills * (PARTS_IN_FLIGHT as u64 + 1) * PART_SIZE as u64;
-    assert!(sent < size + waste + MB, "sent {sent} for {size}");
-    assert!(sent < from_zero, "sent {sent}, from zero {from_zero}");
+    assert_resumed(proxy.sent(), size, from_zero, kills);
 }
 
 /// Environment variable that turns [`worker_process`] into a copy worker on this catalog.

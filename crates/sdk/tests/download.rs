@@ -5,9 +5,10 @@ mod common;
 
 use common::*;
 use sha2::{Digest, Sha256};
+use std::path::PathBuf;
 use std::time::Duration;
 use xbak_sdk::download::with_suffix;
-use xbak_sdk::{DownloadEvent, DownloadOptions, DownloadRequest, SdkError};
+use xbak_sdk::{DownloadEvent, DownloadOptions, DownloadOutcome, DownloadRequest, SdkError};
 use xbak_testkit::*;
 
 const BIG: usize = 3 * 1024 * 1024 + 123;
@@ -19,6 +20,15 @@ async fn big_server(link_ttl: Duration) -> Server {
         link_ttl,
     })
     .await
+}
+
+/// A [`big_server`] whose links live `link_ttl`, the big set's id and the destination `name` in
+/// the server's folder.
+async fn big_download(link_ttl: Duration, name: &str) -> (Server, i64, PathBuf) {
+    let s = big_server(link_ttl).await;
+    let id = big_id(&s).await;
+    let dest = s.dir.path().join(name);
+    (s, id, dest)
 }
 
 /// The oldest set (index 0, the big one) is the last item of the newest-first listing.
@@ -45,6 +55,17 @@ fn req(id: i64) -> DownloadRequest {
     }
 }
 
+/// Downloads set `id` of `s` with `opts`, ignoring the progress events.
+async fn download(
+    s: &Server,
+    id: i64,
+    opts: &DownloadOptions,
+) -> Result<DownloadOutcome, SdkError> {
+    s.client()
+        .download_cross_region_backup(&req(id), opts, &mut |_| {})
+        .await
+}
+
 fn sha(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
@@ -63,9 +84,7 @@ async fn interrupted(s: &Server, id: i64, dest: &std::path::Path, prefix: &[u8])
 
 #[tokio::test]
 async fn whole_download_verifies_size_and_sha256() {
-    let s = big_server(Duration::from_secs(3600)).await;
-    let id = big_id(&s).await;
-    let dest = s.dir.path().join("out.xb");
+    let (s, id, dest) = big_download(Duration::from_secs(3600), "out.xb").await;
     let mut events = Vec::new();
     let mut opts = DownloadOptions::new(&dest);
     opts.expected_sha256 = Some(sha(&s.contents[0]));
@@ -93,32 +112,21 @@ async fn whole_download_verifies_size_and_sha256() {
     assert_eq!(*s.download_ranges.lock().unwrap(), [""]);
 
     // The destination exists now: refused unless overwriting.
-    let e = s
-        .client()
-        .download_cross_region_backup(&req(id), &opts, &mut |_| {})
-        .await
-        .unwrap_err();
+    let e = download(&s, id, &opts).await.unwrap_err();
     assert!(
         matches!(e, SdkError::Download(ref m) if m.contains("already exists")),
         "{e}"
     );
     opts.overwrite = true;
-    s.client()
-        .download_cross_region_backup(&req(id), &opts, &mut |_| {})
-        .await
-        .unwrap();
+    download(&s, id, &opts).await.unwrap();
 }
 
 #[tokio::test]
 async fn resume_fetches_only_the_rest() {
-    let s = big_server(Duration::from_secs(3600)).await;
-    let id = big_id(&s).await;
-    let dest = s.dir.path().join("resumed.xb");
+    let (s, id, dest) = big_download(Duration::from_secs(3600), "resumed.xb").await;
     let cut = 1_000_000;
     interrupted(&s, id, &dest, &s.contents[0][..cut]).await;
-    let out = s
-        .client()
-        .download_cross_region_backup(&req(id), &DownloadOptions::new(&dest), &mut |_| {})
+    let out = download(&s, id, &DownloadOptions::new(&dest))
         .await
         .unwrap();
     assert_eq!(out.resumed_from, cut as u64);
@@ -137,9 +145,7 @@ async fn resume_fetches_only_the_rest() {
 
 #[tokio::test]
 async fn a_part_file_of_another_backup_is_discarded() {
-    let s = big_server(Duration::from_secs(3600)).await;
-    let id = big_id(&s).await;
-    let dest = s.dir.path().join("other.xb");
+    let (s, id, dest) = big_download(Duration::from_secs(3600), "other.xb").await;
     interrupted(&s, id, &dest, b"0123456789").await;
     // Ask for the other backup with the same destination.
     let (start, end) = s.window();
@@ -152,9 +158,7 @@ async fn a_part_file_of_another_backup_is_discarded() {
         .unwrap();
     let other = page.items[0].cross_backup_id;
     assert_ne!(other, id);
-    let out = s
-        .client()
-        .download_cross_region_backup(&req(other), &DownloadOptions::new(&dest), &mut |_| {})
+    let out = download(&s, other, &DownloadOptions::new(&dest))
         .await
         .unwrap();
     assert_eq!(out.resumed_from, 0);
@@ -163,9 +167,7 @@ async fn a_part_file_of_another_backup_is_discarded() {
 
 #[tokio::test]
 async fn an_expired_link_is_renewed() {
-    let s = big_server(Duration::from_secs(1)).await;
-    let id = big_id(&s).await;
-    let dest = s.dir.path().join("renewed.xb");
+    let (s, id, dest) = big_download(Duration::from_secs(1), "renewed.xb").await;
     interrupted(&s, id, &dest, &s.contents[0][..4096]).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let mut events = Vec::new();
@@ -188,19 +190,13 @@ async fn an_expired_link_is_renewed() {
 
 #[tokio::test]
 async fn a_corrupt_prefix_fails_the_checksum_and_is_removed() {
-    let s = big_server(Duration::from_secs(3600)).await;
-    let id = big_id(&s).await;
-    let dest = s.dir.path().join("corrupt.xb");
+    let (s, id, dest) = big_download(Duration::from_secs(3600), "corrupt.xb").await;
     let mut prefix = s.contents[0][..2048].to_vec();
     prefix[100] ^= 0xff;
     interrupted(&s, id, &dest, &prefix).await;
     let mut opts = DownloadOptions::new(&dest);
     opts.expected_sha256 = Some(sha(&s.contents[0]));
-    let e = s
-        .client()
-        .download_cross_region_backup(&req(id), &opts, &mut |_| {})
-        .await
-        .unwrap_err();
+    let e = download(&s, id, &opts).await.unwrap_err();
     assert!(
         matches!(e, SdkError::Download(ref m) if m.contains("SHA-256")),
         "{e}"
@@ -211,11 +207,7 @@ async fn a_corrupt_prefix_fails_the_checksum_and_is_removed() {
         "bad bytes are not kept"
     );
     // The next run starts over and succeeds.
-    let out = s
-        .client()
-        .download_cross_region_backup(&req(id), &opts, &mut |_| {})
-        .await
-        .unwrap();
+    let out = download(&s, id, &opts).await.unwrap();
     assert_eq!((out.resumed_from, out.sha256_verified), (0, true));
 }
 
@@ -223,9 +215,7 @@ async fn a_corrupt_prefix_fails_the_checksum_and_is_removed() {
 async fn unknown_backup_is_a_download_error() {
     let s = Server::start(Setup::default()).await;
     let dest = s.dir.path().join("x");
-    let e = s
-        .client()
-        .download_cross_region_backup(&req(999_999), &DownloadOptions::new(&dest), &mut |_| {})
+    let e = download(&s, 999_999, &DownloadOptions::new(&dest))
         .await
         .unwrap_err();
     assert!(

@@ -143,10 +143,7 @@ async fn xml_format_and_v3_and_form_post_agree_with_json() {
 
     let mut xml_params = base.to_vec();
     xml_params.push(("Format", "XML"));
-    let (status, ct, body, headers) = f.send(f.v1_get(&xml_params)).await;
-    assert_eq!(status, 200);
-    assert_eq!(ct, "text/xml;charset=utf-8");
-    let xml = String::from_utf8(body).unwrap();
+    let (xml, headers) = f.send_xml(f.v1_get(&xml_params), 200).await;
     assert!(
         xml.contains("<DescribeCrossRegionBackupsResponse>"),
         "{xml}"

@@ -104,26 +104,80 @@ async fn parameter_errors_follow_the_catalogue() {
     }
 }
 
+/// A listing of set 1 of the seeded instance: what the signature tests sign.
+const SET_1: [(&str, &str); 3] = [
+    ("DBInstanceId", INSTANCE),
+    ("RegionId", SRC),
+    ("CrossBackupId", "1"),
+];
+
+/// A `method` request with the query string `q` as it stands.
+fn raw(method: &str, q: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(format!("/?{q}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn authentication_errors() {
     let f = Fixture::new(1).await;
-    let p = [
-        ("DBInstanceId", INSTANCE),
-        ("RegionId", SRC),
-        ("CrossBackupId", "1"),
+    let p = SET_1;
+    let now = Utc::now();
+    let signed = |ak: &str, secret: &str, at| v1_request("GET", ak, secret, &p, at);
+    // (request, HTTP status, Code); the message of the wrong secret's answer is checked after.
+    let cases = [
+        (
+            signed("LTAInosuchkey", "x", now),
+            404,
+            "InvalidAccessKeyId.NotFound",
+        ),
+        (
+            signed(&f.ak, &f.secret, now - Duration::minutes(20)),
+            400,
+            "InvalidTimeStamp.Expired",
+        ),
+        (
+            signed(&f.ak, &f.secret, now + Duration::minutes(20)),
+            400,
+            "InvalidTimeStamp.Expired",
+        ),
+        (
+            f.v1_get(&[p[0], p[1], p[2], ("Timestamp", "now")]),
+            400,
+            "InvalidTimeStamp.Format",
+        ),
+        // Signed as POST, sent as GET.
+        (
+            raw("GET", &v1_params("POST", &f.ak, &f.secret, &p, now)),
+            400,
+            "SignatureDoesNotMatch",
+        ),
+        // Tampered after signing.
+        (
+            raw(
+                "GET",
+                &v1_params("GET", &f.ak, &f.secret, &p, now)
+                    .replace("CrossBackupId=1", "CrossBackupId=2"),
+            ),
+            400,
+            "SignatureDoesNotMatch",
+        ),
+        // PUT is not an RPC method.
+        (
+            raw("PUT", &v1_params("PUT", &f.ak, &f.secret, &p, now)),
+            400,
+            "UnsupportedHTTPMethod",
+        ),
     ];
-
-    expect(
-        &f,
-        v1_request("GET", "LTAInosuchkey", "x", &p, Utc::now()),
-        404,
-        "InvalidAccessKeyId.NotFound",
-    )
-    .await;
+    for (req, status, code) in cases {
+        expect(&f, req, status, code).await;
+    }
 
     let v = expect(
         &f,
-        v1_request("GET", &f.ak, "wrong-secret", &p, Utc::now()),
+        signed(&f.ak, "wrong-secret", now),
         400,
         "SignatureDoesNotMatch",
     )
@@ -132,110 +186,24 @@ async fn authentication_errors() {
     let sts = msg.split(':').nth(1).unwrap();
     assert!(sts.starts_with("GET&%2F&AccessKeyId%3D"), "{msg}");
 
-    expect(
-        &f,
-        v1_request(
-            "GET",
-            &f.ak,
-            &f.secret,
-            &p,
-            Utc::now() - Duration::minutes(20),
-        ),
-        400,
-        "InvalidTimeStamp.Expired",
-    )
-    .await;
-    expect(
-        &f,
-        v1_request(
-            "GET",
-            &f.ak,
-            &f.secret,
-            &p,
-            Utc::now() + Duration::minutes(20),
-        ),
-        400,
-        "InvalidTimeStamp.Expired",
-    )
-    .await;
-    expect(
-        &f,
-        f.v1_get(&[
-            ("DBInstanceId", INSTANCE),
-            ("RegionId", SRC),
-            ("CrossBackupId", "1"),
-            ("Timestamp", "now"),
-        ]),
-        400,
-        "InvalidTimeStamp.Format",
-    )
-    .await;
-
-    // Signed as POST, sent as GET.
-    let q = v1_params("POST", &f.ak, &f.secret, &p, Utc::now());
-    let req = Request::builder()
-        .method("GET")
-        .uri(format!("/?{q}"))
-        .body(Body::empty())
-        .unwrap();
-    expect(&f, req, 400, "SignatureDoesNotMatch").await;
-
-    // Tampered after signing.
-    let q = v1_params("GET", &f.ak, &f.secret, &p, Utc::now())
-        .replace("CrossBackupId=1", "CrossBackupId=2");
-    let req = Request::builder()
-        .method("GET")
-        .uri(format!("/?{q}"))
-        .body(Body::empty())
-        .unwrap();
-    expect(&f, req, 400, "SignatureDoesNotMatch").await;
-
     // No signature at all.
-    let req = Request::builder()
-        .uri("/?Action=DescribeCrossRegionBackups&Version=2014-08-15&Format=JSON&DBInstanceId=rm-test0001&RegionId=cn-hangzhou&CrossBackupId=1")
-        .body(Body::empty())
-        .unwrap();
-    let (status, _, body, _) = f.send(req).await;
+    let (status, _, body, _) = f
+        .send(raw("GET", "Action=DescribeCrossRegionBackups&Version=2014-08-15&Format=JSON&DBInstanceId=rm-test0001&RegionId=cn-hangzhou&CrossBackupId=1"))
+        .await;
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
 
     // The same signed request twice: the second is a replay.
-    let q = v1_params("GET", &f.ak, &f.secret, &p, Utc::now());
-    let req = |q: &str| {
-        Request::builder()
-            .uri(format!("/?{q}"))
-            .body(Body::empty())
-            .unwrap()
-    };
-    let (status, _, _, _) = f.send(req(&q)).await;
+    let q = v1_params("GET", &f.ak, &f.secret, &p, now);
+    let (status, _, _, _) = f.send(raw("GET", &q)).await;
     assert_eq!(status, 200);
-    expect(&f, req(&q), 400, "SignatureNonceUsed").await;
-
-    // PUT is not an RPC method.
-    let q = v1_params("PUT", &f.ak, &f.secret, &p, Utc::now());
-    let req = Request::builder()
-        .method("PUT")
-        .uri(format!("/?{q}"))
-        .body(Body::empty())
-        .unwrap();
-    expect(&f, req, 400, "UnsupportedHTTPMethod").await;
+    expect(&f, raw("GET", &q), 400, "SignatureNonceUsed").await;
 }
 
 #[tokio::test]
 async fn replays_are_refused_after_a_restart() {
     let f = Fixture::new(1).await;
-    let p = [
-        ("DBInstanceId", INSTANCE),
-        ("RegionId", SRC),
-        ("CrossBackupId", "1"),
-    ];
-    let q = v1_params("GET", &f.ak, &f.secret, &p, Utc::now());
-    let req = |q: &str| {
-        Request::builder()
-            .uri(format!("/?{q}"))
-            .body(Body::empty())
-            .unwrap()
-    };
-    assert_eq!(f.send(req(&q)).await.0, 200);
+    let q = v1_params("GET", &f.ak, &f.secret, &SET_1, Utc::now());
+    assert_eq!(f.send(raw("GET", &q)).await.0, 200);
 
     // A new server on the same catalog.
     let links = xbak_storage::links::LinkSigner::new("k".into(), "s".into(), "http://x".into());
@@ -247,7 +215,7 @@ async fn replays_are_refused_after_a_restart() {
     )
     .await
     .unwrap();
-    let (status, _, body, _) = send_to(&restarted, req(&q)).await;
+    let (status, _, body, _) = send_to(&restarted, raw("GET", &q)).await;
     assert_eq!(status, 400);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["Code"], "SignatureNonceUsed");
@@ -267,10 +235,7 @@ async fn errors_come_back_in_the_callers_format() {
         ],
         Utc::now(),
     );
-    let (status, ct, body, _) = f.send(req).await;
-    assert_eq!(status, 404);
-    assert_eq!(ct, "text/xml;charset=utf-8");
-    let xml = String::from_utf8(body).unwrap();
+    let (xml, _) = f.send_xml(req, 404).await;
     assert!(
         xml.starts_with("<?xml version='1.0' encoding='UTF-8'?><Error>"),
         "{xml}"
@@ -281,10 +246,5 @@ async fn errors_come_back_in_the_callers_format() {
     );
 
     // No Format and no Accept: XML, Alibaba's documented default.
-    let req = Request::builder()
-        .uri("/?Action=Nope")
-        .body(Body::empty())
-        .unwrap();
-    let (status, ct, _, _) = f.send(req).await;
-    assert_eq!((status, ct.as_str()), (404, "text/xml;charset=utf-8"));
+    f.send_xml(raw("GET", "Action=Nope"), 404).await;
 }

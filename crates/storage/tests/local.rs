@@ -6,22 +6,7 @@ use std::time::Duration;
 use xbak_storage::conformance::{pattern, read, PatternReader};
 use xbak_storage::faults::{FaultyStore, ReadFault, WriteFault};
 use xbak_storage::{RegionStore, StorageError};
-
-fn files_under(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path.display().to_string());
-        }
-    }
-    out
-}
+use xbak_testkit::world::files_under;
 
 #[test]
 fn open_creates_the_directory_and_refuses_other_schemes() {
@@ -183,23 +168,22 @@ mod resumable {
         RegionStore::open("cn-a", &format!("file://{}/region", dir.path().display())).unwrap()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn uploads_resume_from_the_parts_already_uploaded() {
-        let dir = tempfile::tempdir().unwrap();
-        resumable::uploads_resume_from_the_parts_already_uploaded(&region(&dir)).await;
+    /// A test of each named conformance case, on a region in a fresh temp dir.
+    macro_rules! on_a_fresh_region {
+        ($($case:ident),*) => {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let dir = tempfile::tempdir().unwrap();
+                resumable::$case(&region(&dir)).await;
+            }
+        )*};
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn fresh_uploads_hash_and_unfit_states_start_over() {
-        let dir = tempfile::tempdir().unwrap();
-        resumable::fresh_uploads_hash_and_unfit_states_start_over(&region(&dir)).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn empty_objects_upload_resumably() {
-        let dir = tempfile::tempdir().unwrap();
-        resumable::empty_objects_upload_resumably(&region(&dir)).await;
-    }
+    on_a_fresh_region!(
+        uploads_resume_from_the_parts_already_uploaded,
+        fresh_uploads_hash_and_unfit_states_start_over,
+        empty_objects_upload_resumably
+    );
 
     /// Bytes past the checkpoint (a part in flight at the kill, here garbage) are cut off and
     /// written again; a staging file shorter than its checkpoint (lost) starts the upload over.

@@ -150,28 +150,25 @@ async fn publishing_never_overwrites_whether_or_not_the_server_honours_condition
     );
 
     put(&region, "cross/p", b"first").await;
-    let other = region
-        .upload_staged("cross/p", &b"other"[..], &|_| {})
-        .await
-        .unwrap();
-    assert!(matches!(
-        region.publish(&other, "cross/p").await,
-        Err(StorageError::AlreadyExists(_))
-    ));
-    assert_eq!(read(&region, "cross/p", None).await.unwrap().1, b"first");
+    refuses_to_overwrite(&region, b"other").await;
 
     // `copy_if_not_exists=none` skips the probe and publishes the same way.
     let none = RegionStore::open("cn-a", &format!("{url}&copy_if_not_exists=none")).unwrap();
     assert!(!none.publishes_conditionally().await.unwrap());
-    let again = none
-        .upload_staged("cross/p", &b"again"[..], &|_| {})
+    refuses_to_overwrite(&none, b"again").await;
+}
+
+/// Publishing `other` over the existing `cross/p` fails as `AlreadyExists` and keeps `first`.
+async fn refuses_to_overwrite(region: &RegionStore, other: &[u8]) {
+    let staged = region
+        .upload_staged("cross/p", other, &|_| {})
         .await
         .unwrap();
     assert!(matches!(
-        none.publish(&again, "cross/p").await,
+        region.publish(&staged, "cross/p").await,
         Err(StorageError::AlreadyExists(_))
     ));
-    assert_eq!(read(&none, "cross/p", None).await.unwrap().1, b"first");
+    assert_eq!(read(region, "cross/p", None).await.unwrap().1, b"first");
 }
 
 /// S3 lists 1000 keys a page: a region with more lists them all, in order.

@@ -43,6 +43,15 @@ impl Fixture {
         send_to(&self.state, req).await
     }
 
+    /// Sends `req`, which must answer `status` in XML: `(body text, headers)`.
+    pub async fn send_xml(&self, req: Request<Body>, status: u16) -> (String, HeaderMap) {
+        let (got, ct, body, headers) = self.send(req).await;
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(got, status, "{text}");
+        assert_eq!(ct, "text/xml;charset=utf-8", "{text}");
+        (text, headers)
+    }
+
     /// A v1-signed GET by account A with `params` plus the common parameters, JSON.
     pub fn v1_get(&self, params: &[(&str, &str)]) -> Request<Body> {
         v1_request("GET", &self.ak, &self.secret, params, Utc::now())

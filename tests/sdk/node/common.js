@@ -149,14 +149,17 @@ function assertRequestId(e) {
 // ---------------------------------------------------------------------------------------------------
 // the scenarios
 
+// The seeded world and an SDK adapter on it, for a suite's before().
+function loadApi(makeAdapter) {
+  const env = loadEnv();
+  return { env, api: makeAdapter(env) };
+}
+
 function defineSuite(name, makeAdapter) {
   describe(name, () => {
     let env;
     let api;
-    before(() => {
-      env = loadEnv();
-      api = makeAdapter(env);
-    });
+    before(() => ({ env, api } = loadApi(makeAdapter)));
 
     it('lists by window', async () => {
       const body = await api.describe(windowParams(env, { PageSize: 100 }));
@@ -360,4 +363,4 @@ function teaClient(env, ak, sk, signatureAlgorithm) {
   return c;
 }
 
-module.exports = { ApiError, defineSuite, loadEnv, itemsOf, windowParams, resolveParams, ERROR_CASES, clientsByCreds, teaClient };
+module.exports = { ApiError, defineSuite, loadApi, loadEnv, itemsOf, windowParams, resolveParams, ERROR_CASES, clientsByCreds, teaClient };

@@ -8,7 +8,7 @@ const { describe, it, before } = require('node:test');
 const Rds = require('@alicloud/rds20140815');
 const OpenApi = require('@alicloud/openapi-core');
 const $dara = require('@darabonba/typescript');
-const { ApiError, clientsByCreds, loadEnv, teaClient } = require('./common');
+const { ApiError, clientsByCreds, loadApi, teaClient } = require('./common');
 
 const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const DEST = 'cn-beijing';
@@ -62,10 +62,7 @@ async function expectError(promise) {
 describe('@alicloud/rds20140815 policy actions (v3)', () => {
   let env;
   let api;
-  before(() => {
-    env = loadEnv();
-    api = adapter(env);
-  });
+  before(() => ({ env, api } = loadApi(adapter)));
 
   it('DescribeAvailableCrossRegion lists the other configured regions', async () => {
     const { body, raw } = await api.available({ RegionId: env.region });

@@ -173,11 +173,7 @@ impl Server {
             .stderr(stderr)
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "xbak serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_listener(port);
         Server {
             child,
             port,
@@ -193,6 +189,28 @@ impl Server {
     pub fn metrics_url(&self) -> String {
         format!("http://127.0.0.1:{}/metrics", self.metrics_port)
     }
+}
+
+/// Waits (at most 30 s) until something accepts connections on 127.0.0.1:`port`.
+pub fn wait_for_listener(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "xbak serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts `cmd` with its stdout and stderr discarded.
+pub fn spawn_quiet(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// A plain GET of `url`.
+pub async fn http_get(url: &str) -> reqwest::Response {
+    reqwest::get(url).await.unwrap()
 }
 
 /// Runs `xbak rds ACTION params…` against `server` as `(AccessKeyId, secret)`; returns the JSON

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use xbak_protocol::sign::IncomingRequest;
+use xbak_protocol::RawParams;
 
 /// An XML element: name, its own text (entities and CDATA resolved) and child elements.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,5 +146,18 @@ impl Rng {
                 }
             })
             .collect()
+    }
+}
+
+/// A v1 request as the server sees it: `params` in the query string of a `method` to `/`, no
+/// headers and no body.
+pub fn v1_incoming<'a>(method: &'a str, params: &'a RawParams) -> IncomingRequest<'a> {
+    IncomingRequest {
+        method,
+        path: "/",
+        query: params,
+        params,
+        headers: &[],
+        body: b"",
     }
 }

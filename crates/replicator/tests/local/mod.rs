@@ -9,19 +9,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use xbak_catalog::faulty::FaultyCatalog;
 use xbak_catalog::{Catalog, CatalogError};
-use xbak_domain::Instance;
+use xbak_domain::{CopyStatus, Instance};
+use xbak_replicator::{Replicator, ReplicatorConfig};
+use xbak_storage::conformance::pattern;
 use xbak_storage::faults::FaultyStore;
 use xbak_storage::{RegionStore, Regions};
 
 pub struct World {
-    pub dir: tempfile::TempDir,
-    pub catalog: Arc<dyn Catalog>,
-    pub instance: Instance,
     pub source: Arc<RegionStore>,
     pub dest: Arc<RegionStore>,
     /// Fault injectors in front of each region's directory.
     pub source_faults: Arc<FaultyStore>,
     pub dest_faults: Arc<FaultyStore>,
+    pub instance: Instance,
+    pub catalog: Arc<dyn Catalog>,
+    /// Last, so that it is dropped (removed) after the stores and the catalog in it.
+    pub dir: tempfile::TempDir,
 }
 
 impl World {
@@ -50,6 +53,19 @@ impl World {
     /// Regions as a freshly started process would have them, with the fault injectors.
     pub fn regions(&self) -> Regions {
         regions(&[&self.source, &self.dest])
+    }
+
+    /// A replicator on this world's catalog and [`World::regions`].
+    pub fn replicator(&self, config: ReplicatorConfig) -> Replicator {
+        Replicator::new(self.catalog.clone(), self.regions(), config)
+    }
+
+    /// [`World::add_set`] of `len` pattern bytes from `seed`; returns (bytes, copy id,
+    /// destination key).
+    pub async fn add_pattern_set(&self, n: u32, len: usize, seed: u64) -> (Vec<u8>, i64, String) {
+        let data = pattern(len, seed);
+        let (id, key) = self.add_set(n, &data).await;
+        (data, id, key)
     }
 
     /// Stores `data` as backup set `n` in the source region and records it with its true
@@ -84,6 +100,16 @@ impl World {
     /// Files under the destination's staging directory (partial uploads included).
     pub fn dest_staging_files(&self) -> Vec<PathBuf> {
         files_under(&region_dir(self.dir.path(), DEST).join(".staging"))
+    }
+
+    /// Copy `id` is completed: the destination holds `data` at `key`, and nothing in staging.
+    pub async fn assert_copied(&self, id: i64, key: &str, data: &[u8]) {
+        let copy = self.catalog.copy(id).await.unwrap().expect("copy exists");
+        assert_eq!(copy.status, CopyStatus::Completed);
+        let sha256 = self.dest.checksum(key).await.unwrap().sha256;
+        assert_eq!(sha256, sha256_hex(data), "{key}");
+        let staged = self.dest_staging_files();
+        assert!(staged.is_empty(), "{staged:?}");
     }
 }
 

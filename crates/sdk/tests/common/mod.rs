@@ -52,3 +52,12 @@ pub fn api(e: SdkError) -> (String, String, String, u16) {
         other => panic!("expected an API error, got {other:?}"),
     }
 }
+
+/// Checks that `e` is the API error `code` with HTTP `status` and a 36-character request id;
+/// returns its message.
+pub fn api_error_message(e: SdkError, code: &str, status: u16) -> String {
+    let (got_code, message, request_id, got_status) = api(e);
+    assert_eq!((got_code.as_str(), got_status), (code, status), "{message}");
+    assert_eq!(request_id.len(), 36, "{request_id}");
+    message
+}
