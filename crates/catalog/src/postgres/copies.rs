@@ -104,20 +104,13 @@ fn page_ids_sql(
     format!("SELECT id FROM copies WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}")
 }
 
-/// The page's rows with their backup sets, unordered: the ids first, then one lookup per row
-/// and table.
-fn page_sql(
-    query: &CopyQuery,
-    reverse: bool,
-    limit: i64,
-    offset: i64,
-    params: &mut Vec<Value>,
-) -> String {
+/// The page's rows with their backup sets, unordered: the ids (`ids`, see [`page_ids_sql`])
+/// first, then one lookup per row and table.
+fn page_sql(ids: &str) -> String {
     format!(
-        "SELECT {} FROM ({}) AS page \
+        "SELECT {} FROM ({ids}) AS page \
          JOIN copies c ON c.id = page.id JOIN backup_sets b ON b.id = c.backup_set_id",
         copy_columns(),
-        page_ids_sql(query, reverse, limit, offset, params),
     )
 }
 
@@ -284,7 +277,13 @@ async fn list_after_kept_total(
     };
     let (reverse, page_limit, page_offset) = page_window(limit, offset, Some(total));
     let mut params = Vec::new();
-    let sql = page_sql(query, reverse, page_limit, page_offset, &mut params);
+    let sql = page_sql(&page_ids_sql(
+        query,
+        reverse,
+        page_limit,
+        page_offset,
+        &mut params,
+    ));
     let rows = self::query(tx, &sql, &refs(&params)).await?;
     let mut items = rows
         .iter()
@@ -356,7 +355,7 @@ mod tests {
         );
         assert_eq!(params.len(), 6);
         let mut params = Vec::new();
-        let page = page_sql(&q, false, 30, 0, &mut params);
+        let page = page_sql(&page_ids_sql(&q, false, 30, 0, &mut params));
         assert!(page.contains("LIMIT $7 OFFSET $8"), "{page}");
         assert_eq!(params.len(), 8);
     }
