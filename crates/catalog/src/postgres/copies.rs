@@ -4,20 +4,23 @@
 //! The same plan as the SQLite adapter's: a page walks the partial index `copies_listed` and
 //! joins only its rows; the total of an unfiltered (or destination-only) listing is one row of
 //! `copy_listing_totals`, a window's sums the whole days inside it from `copy_listing_days` and
-//! counts only the partial first and last days; other filters count through the index. Page and
-//! total are read in one repeatable-read snapshot, so they agree under concurrent writes.
+//! counts only the partial first and last days; other filters count through the index. Page,
+//! instance and total are one statement (one snapshot, so they agree under concurrent writes, and
+//! one round trip); only a page past the first of a kept total reads that total first, in a
+//! repeatable-read transaction, to walk from the nearer end.
 
-use deadpool_postgres::{ClientWrapper, GenericClient};
+use deadpool_postgres::{GenericClient, Object};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::IsolationLevel;
+use tokio_postgres::{IsolationLevel, Row};
 use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
 
 use super::errors::PgResultExt;
 use super::instances::instance_by_id;
 use super::rows::{
-    copy_and_instance_at, copy_at, copy_columns, get, optional_row, query, query_one, secs,
-    INSTANCE_COLUMNS,
+    copy_and_instance_at, copy_at, copy_columns, get, instance_at, optional_row, query, query_one,
+    secs, INSTANCE_COLUMNS,
 };
+use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
@@ -45,158 +48,224 @@ fn refs(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(Value::as_sql).collect()
 }
 
-/// The `WHERE` clause over `copies` (unqualified columns) for `query`, and its parameters,
-/// with the window (inclusive, unix seconds) given.
-fn listing_filter_in(query: &CopyQuery, window: Option<(i64, i64)>) -> (String, Vec<Value>) {
-    let mut sql = format!("instance_id = $1 AND {LISTED}");
-    let mut params = vec![Value::Int(query.instance_id)];
-    let mut push = |sql: &mut String, term: &str, value: Value| {
-        params.push(value);
-        sql.push_str(&format!(" AND {term} ${}", params.len()));
+/// Binds `value` as the next parameter; returns its placeholder.
+fn bind(params: &mut Vec<Value>, value: Value) -> String {
+    params.push(value);
+    format!("${}", params.len())
+}
+
+/// The `WHERE` clause over `copies` (unqualified columns) for `query`, with the window
+/// (inclusive, unix seconds) given, its parameters appended to `params`.
+fn filter_sql(query: &CopyQuery, window: Option<(i64, i64)>, params: &mut Vec<Value>) -> String {
+    let mut sql = format!(
+        "instance_id = {} AND {LISTED}",
+        bind(params, Value::Int(query.instance_id))
+    );
+    let mut push = |term: &str, value: Value| {
+        let at = bind(params, value);
+        sql.push_str(&format!(" AND {term} {at}"));
     };
     if let Some(id) = query.cross_backup_id {
-        push(&mut sql, "id =", Value::Int(id));
+        push("id =", Value::Int(id));
     }
     if let Some((from, to)) = window {
-        push(&mut sql, "backup_started_at >=", Value::Int(from));
-        push(&mut sql, "backup_started_at <=", Value::Int(to));
+        push("backup_started_at >=", Value::Int(from));
+        push("backup_started_at <=", Value::Int(to));
     }
     if let Some(region) = &query.dest_region_id {
-        push(&mut sql, "dest_region_id =", Value::Text(region.clone()));
+        push("dest_region_id =", Value::Text(region.clone()));
     }
     if let Some(set_id) = query.backup_set_id {
-        push(&mut sql, "backup_set_id =", Value::Int(set_id));
+        push("backup_set_id =", Value::Int(set_id));
     }
-    (sql, params)
+    sql
 }
 
-fn listing_filter(query: &CopyQuery) -> (String, Vec<Value>) {
-    let window = query.window.map(|(from, to)| (secs(from), secs(to)));
-    listing_filter_in(query, window)
+fn query_window(query: &CopyQuery) -> Option<(i64, i64)> {
+    query.window.map(|(from, to)| (secs(from), secs(to)))
 }
 
-/// The page's rows with their backup sets, unordered: the ids first, walking `copies_listed`
-/// from the newest end (or the oldest when `reverse`), then one lookup per row and table.
-/// `n` is the number of filter parameters; limit and offset follow them.
-fn page_sql(filter: &str, n: usize, reverse: bool) -> String {
+/// The page's ids, walking `copies_listed` from the newest end (or the oldest when `reverse`).
+fn page_ids_sql(
+    query: &CopyQuery,
+    reverse: bool,
+    limit: i64,
+    offset: i64,
+    params: &mut Vec<Value>,
+) -> String {
     let order = if reverse {
         REVERSE_ORDER
     } else {
         LISTING_ORDER
     };
+    let filter = filter_sql(query, query_window(query), params);
+    let limit = bind(params, Value::Int(limit));
+    let offset = bind(params, Value::Int(offset));
+    format!("SELECT id FROM copies WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}")
+}
+
+/// The page's rows with their backup sets, unordered: the ids (`ids`, see [`page_ids_sql`])
+/// first, then one lookup per row and table.
+fn page_sql(ids: &str) -> String {
     format!(
-        "SELECT {} FROM (SELECT id FROM copies WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}) AS page \
+        "SELECT {} FROM ({ids}) AS page \
          JOIN copies c ON c.id = page.id JOIN backup_sets b ON b.id = c.backup_set_id",
         copy_columns(),
-        n + 1,
-        n + 2,
     )
 }
 
-fn count_sql(filter: &str) -> String {
-    format!("SELECT COUNT(*) FROM copies WHERE {filter}")
+/// Whether `copy_listing_totals` keeps the total: the query filters by nothing it does not key.
+fn total_is_kept(query: &CopyQuery) -> bool {
+    query.cross_backup_id.is_none() && query.window.is_none() && query.backup_set_id.is_none()
 }
 
-/// Listed copies on days `$2..=$3`, all destinations.
-const DAYS_SUM_SQL: &str = "SELECT COALESCE(SUM(listed), 0)::BIGINT FROM copy_listing_days \
-     WHERE instance_id = $1 AND day BETWEEN $2 AND $3";
-/// Listed copies into destination `$4` on days `$2..=$3`.
-const DAYS_SUM_DEST_SQL: &str = "SELECT COALESCE(SUM(listed), 0)::BIGINT FROM copy_listing_days \
-     WHERE instance_id = $1 AND day BETWEEN $2 AND $3 AND dest_region_id = $4";
-
-/// The total kept in `copy_listing_totals` when the query filters by nothing it does not key.
-async fn kept_total(c: &impl GenericClient, query: &CopyQuery) -> Result<Option<u64>> {
-    if query.cross_backup_id.is_some() || query.window.is_some() || query.backup_set_id.is_some() {
-        return Ok(None);
+/// A scalar subquery: the kept total (see [`total_is_kept`]).
+fn kept_total_sql(query: &CopyQuery, params: &mut Vec<Value>) -> String {
+    let mut sql = format!(
+        "(SELECT COALESCE(SUM(listed), 0)::BIGINT FROM copy_listing_totals WHERE instance_id = {}",
+        bind(params, Value::Int(query.instance_id))
+    );
+    if let Some(region) = &query.dest_region_id {
+        let at = bind(params, Value::Text(region.clone()));
+        sql.push_str(&format!(" AND dest_region_id = {at}"));
     }
-    let row = match &query.dest_region_id {
-        None => {
-            query_one(
-                c,
-                "SELECT COALESCE(SUM(listed), 0)::BIGINT FROM copy_listing_totals WHERE instance_id = $1",
-                &[&query.instance_id],
-            )
-            .await?
-        }
-        Some(region) => {
-            query_one(
-                c,
-                "SELECT COALESCE(SUM(listed), 0)::BIGINT FROM copy_listing_totals
-                 WHERE instance_id = $1 AND dest_region_id = $2",
-                &[&query.instance_id, region],
-            )
-            .await?
-        }
-    };
-    Ok(Some(get::<i64>(&row, 0)?.max(0) as u64))
+    sql.push(')');
+    sql
 }
 
-/// The total of a windowed listing (filtered by nothing else than the destination), with cost
-/// bounded by the days of the window rather than its copies; `None` to count instead.
-async fn windowed_total(c: &impl GenericClient, query: &CopyQuery) -> Result<Option<u64>> {
-    let Some((from, to)) = query.window else {
-        return Ok(None);
-    };
-    if query.cross_backup_id.is_some() || query.backup_set_id.is_some() {
-        return Ok(None);
+/// A scalar subquery: the listed copies matching `query` with `window` instead of its own.
+fn count_sql(query: &CopyQuery, window: Option<(i64, i64)>, params: &mut Vec<Value>) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM copies WHERE {})",
+        filter_sql(query, window, params)
+    )
+}
+
+/// A scalar expression: the total of `query`'s listing. Kept when it is (one row); a window
+/// filtered by nothing else than the destination sums the whole days inside it from
+/// `copy_listing_days` and counts only the partial first and last days, so its cost is bounded
+/// by the days of the window rather than its copies; anything else is counted.
+fn total_sql(query: &CopyQuery, params: &mut Vec<Value>) -> String {
+    if total_is_kept(query) {
+        return kept_total_sql(query, params);
     }
-    let Some(split) = split_window(secs(from), secs(to)) else {
-        return Ok(None);
+    let split = match query_window(query) {
+        Some((from, to)) if query.cross_backup_id.is_none() && query.backup_set_id.is_none() => {
+            split_window(from, to)
+        }
+        _ => None,
     };
+    let Some(split) = split else {
+        return count_sql(query, query_window(query), params);
+    };
+    let mut sql = format!(
+        "(SELECT COALESCE(SUM(listed), 0)::BIGINT FROM copy_listing_days WHERE instance_id = {}",
+        bind(params, Value::Int(query.instance_id))
+    );
     let (first, last) = split.days;
-    let row = match &query.dest_region_id {
-        None => query_one(c, DAYS_SUM_SQL, &[&query.instance_id, &first, &last]).await?,
-        Some(region) => {
-            query_one(
-                c,
-                DAYS_SUM_DEST_SQL,
-                &[&query.instance_id, &first, &last, region],
-            )
-            .await?
-        }
-    };
-    let mut total: i64 = get(&row, 0)?;
-    for range in split.partial {
-        total += count(c, query, Some(range)).await?;
+    let first = bind(params, Value::Int(first));
+    let last = bind(params, Value::Int(last));
+    sql.push_str(&format!(" AND day BETWEEN {first} AND {last}"));
+    if let Some(region) = &query.dest_region_id {
+        let at = bind(params, Value::Text(region.clone()));
+        sql.push_str(&format!(" AND dest_region_id = {at}"));
     }
-    Ok(Some(total.max(0) as u64))
+    sql.push(')');
+    for range in split.partial {
+        sql.push_str(" + ");
+        sql.push_str(&count_sql(query, Some(range), params));
+    }
+    sql
 }
 
-async fn count(
-    c: &impl GenericClient,
-    query: &CopyQuery,
-    window: Option<(i64, i64)>,
-) -> Result<i64> {
-    let (filter, params) = listing_filter_in(query, window);
-    let row = query_one(c, &count_sql(&filter), &refs(&params)).await?;
-    get(&row, 0)
+/// One statement (so one snapshot, and one round trip) answering a listing read from its first
+/// row: the instance's columns and the total on every row, after the page's copy and set
+/// columns (all NULL on the one row of an empty page); no row when the instance does not exist.
+/// A partial page that is not empty ends the listing, so its total needs no count: the total's
+/// subqueries only run when the page is empty or full.
+fn listing_sql(query: &CopyQuery, limit: i64, offset: i64, params: &mut Vec<Value>) -> String {
+    let instance = bind(params, Value::Int(query.instance_id));
+    let ids = page_ids_sql(query, false, limit, offset, params);
+    let limit = bind(params, Value::Int(limit));
+    let offset = bind(params, Value::Int(offset));
+    let total = total_sql(query, params);
+    format!(
+        "WITH page AS MATERIALIZED ({ids}), \
+              counted AS (SELECT COUNT(*) AS n FROM page) \
+         SELECT {}, {INSTANCE_COLUMNS}, \
+                CASE WHEN counted.n > 0 AND counted.n < {limit} THEN {offset} + counted.n \
+                     ELSE {total} END::BIGINT \
+         FROM instances i CROSS JOIN counted \
+         LEFT JOIN (page JOIN copies c ON c.id = page.id JOIN backup_sets b ON b.id = c.backup_set_id) ON TRUE \
+         WHERE i.id = {instance}",
+        copy_columns(),
+    )
 }
 
-pub(super) async fn list_copies(
-    client: &mut ClientWrapper,
-    query: &CopyQuery,
-) -> Result<CopyListing> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .db()?;
-    let listing = list_in(&tx, query).await?;
-    tx.commit().await.db()?;
-    Ok(listing)
+/// The rows of [`listing_sql`] as a listing, in listing order.
+fn listing_from(rows: &[Row]) -> Result<CopyListing> {
+    let Some(first) = rows.first() else {
+        return Ok(CopyListing {
+            total: 0,
+            items: Vec::new(),
+        });
+    };
+    let instance = instance_at(first, COPY_WIDTH + BACKUP_SET_WIDTH)?;
+    let total = get::<i64>(first, first.len() - 1)?.max(0) as u64;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        if get::<Option<i64>>(row, 0)?.is_some() {
+            items.push(copy_at(row, instance.clone())?);
+        }
+    }
+    sort_listing(&mut items);
+    Ok(CopyListing { total, items })
 }
 
-async fn list_in(tx: &impl GenericClient, query: &CopyQuery) -> Result<CopyListing> {
+/// Listing order, restored over the page only.
+fn sort_listing(items: &mut [CrossRegionCopy]) {
+    items.sort_unstable_by(|a, b| {
+        (b.backup_set.started_at, b.cross_backup_id)
+            .cmp(&(a.backup_set.started_at, a.cross_backup_id))
+    });
+}
+
+pub(super) async fn list_copies(client: &mut Object, query: &CopyQuery) -> Result<CopyListing> {
     let limit = i64::from(query.page_size.get());
     let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
+    if offset > 0 && total_is_kept(query) {
+        // Past the first page, a kept total decides the direction of the walk (a page near the
+        // end is read from the oldest end), so it is read first, in the same snapshot.
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .db()?;
+        let listing = list_after_kept_total(&tx, query, limit, offset).await?;
+        tx.commit().await.db()?;
+        return Ok(listing);
+    }
+    let mut params = Vec::new();
+    let sql = listing_sql(query, limit, offset, &mut params);
+    listing_from(&self::query(&*client, &sql, &refs(&params)).await?)
+}
 
-    // When the total is kept, read it first: a page past the end then costs nothing.
-    let kept = kept_total(tx, query).await?;
-    if kept.is_some_and(|total| offset as u64 >= total) {
+async fn list_after_kept_total(
+    tx: &impl GenericClient,
+    query: &CopyQuery,
+    limit: i64,
+    offset: i64,
+) -> Result<CopyListing> {
+    let mut params = Vec::new();
+    let sql = format!("SELECT {}", kept_total_sql(query, &mut params));
+    let row = query_one(tx, &sql, &refs(&params)).await?;
+    let total = get::<i64>(&row, 0)?.max(0) as u64;
+    // A page past the end costs nothing.
+    if offset as u64 >= total {
         return Ok(CopyListing {
-            total: kept.unwrap_or(0),
+            total,
             items: Vec::new(),
         });
     }
@@ -206,39 +275,21 @@ async fn list_in(tx: &impl GenericClient, query: &CopyQuery) -> Result<CopyListi
             items: Vec::new(),
         });
     };
-    let (filter, params) = listing_filter(query);
-    let (reverse, page_limit, page_offset) = page_window(limit, offset, kept);
-    let mut page_params = params.clone();
-    page_params.extend([Value::Int(page_limit), Value::Int(page_offset)]);
-    let rows = self::query(
-        tx,
-        &page_sql(&filter, params.len(), reverse),
-        &refs(&page_params),
-    )
-    .await?;
+    let (reverse, page_limit, page_offset) = page_window(limit, offset, Some(total));
+    let mut params = Vec::new();
+    let sql = page_sql(&page_ids_sql(
+        query,
+        reverse,
+        page_limit,
+        page_offset,
+        &mut params,
+    ));
+    let rows = self::query(tx, &sql, &refs(&params)).await?;
     let mut items = rows
         .iter()
         .map(|row| copy_at(row, instance.clone()))
         .collect::<Result<Vec<CrossRegionCopy>>>()?;
-    // Listing order, restored over the page only.
-    items.sort_unstable_by(|a, b| {
-        (b.backup_set.started_at, b.cross_backup_id)
-            .cmp(&(a.backup_set.started_at, a.cross_backup_id))
-    });
-
-    let total = match kept {
-        Some(total) => total,
-        // A partial page that is not empty ends the listing: its total needs no count.
-        None if !items.is_empty() && (items.len() as i64) < limit => {
-            offset as u64 + items.len() as u64
-        }
-        None => match windowed_total(tx, query).await? {
-            Some(total) => total,
-            None => count(tx, query, query.window.map(|(f, t)| (secs(f), secs(t))))
-                .await?
-                .max(0) as u64,
-        },
-    };
+    sort_listing(&mut items);
     Ok(CopyListing { total, items })
 }
 
@@ -285,7 +336,8 @@ mod tests {
             page_size: PageSize::Thirty,
             page_number: 1,
         };
-        let (sql, params) = listing_filter(&q);
+        let mut params = Vec::new();
+        let sql = filter_sql(&q, query_window(&q), &mut params);
         assert_eq!(
             sql,
             "instance_id = $1 AND status IN ('completed', 'failed') AND id = $2 \
@@ -293,7 +345,58 @@ mod tests {
              AND backup_set_id = $6"
         );
         assert_eq!(params.len(), 6);
-        let page = page_sql(&sql, params.len(), false);
+        let mut params = Vec::new();
+        let page = page_sql(&page_ids_sql(&q, false, 30, 0, &mut params));
         assert!(page.contains("LIMIT $7 OFFSET $8"), "{page}");
+        assert_eq!(params.len(), 8);
+    }
+
+    /// Every parameter a listing statement binds is used, under its own number.
+    #[test]
+    fn listing_statements_use_every_parameter() {
+        let day = 86_400;
+        let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
+        let base = CopyQuery {
+            instance_id: 1,
+            cross_backup_id: None,
+            window: None,
+            dest_region_id: None,
+            backup_set_id: None,
+            page_size: PageSize::Thirty,
+            page_number: 1,
+        };
+        let shapes = [
+            base.clone(),
+            CopyQuery {
+                dest_region_id: Some("cn-shanghai".into()),
+                ..base.clone()
+            },
+            CopyQuery {
+                window: Some((at(100 * day + 5), at(140 * day + 7))),
+                ..base.clone()
+            },
+            CopyQuery {
+                window: Some((at(100 * day), at(101 * day - 1))),
+                dest_region_id: Some("cn-shanghai".into()),
+                ..base.clone()
+            },
+            CopyQuery {
+                window: Some((at(5), at(9))),
+                backup_set_id: Some(3),
+                ..base.clone()
+            },
+        ];
+        for q in shapes {
+            let mut params = Vec::new();
+            let sql = listing_sql(&q, 30, 0, &mut params);
+            for n in 1..=params.len() {
+                let placeholder = format!("${n}");
+                let used = sql.match_indices(&placeholder).any(|(i, _)| {
+                    !sql[i + placeholder.len()..].starts_with(|c: char| c.is_ascii_digit())
+                });
+                assert!(used, "{placeholder} unused in {sql}");
+            }
+            assert!(!sql.contains(&format!("${}", params.len() + 1)), "{sql}");
+        }
     }
 }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, V1_INITIAL),
     (2, V2_BACKUP_REQUESTS),
     (3, super::leases::V3_LEASE_HOLDERS),
+    (4, V4_BULK_LISTING_COUNTS),
 ];
 
 const V1_INITIAL: &str = r#"
@@ -276,6 +277,17 @@ CREATE INDEX backup_requests_open ON backup_requests (instance_id, id)
     WHERE state IN ('waiting', 'claimed');
 CREATE INDEX backup_requests_claimable ON backup_requests (id)
     WHERE state IN ('waiting', 'claimed');
+"#;
+
+/// The listing-counts trigger stands aside in a transaction that set `xbak.bulk_listing_counts`
+/// to `on` (`set_config(…, true)`): the bulk path (`postgres::bulk`) then adds its copies to the
+/// counts itself, once per instance, destination and day, instead of once per row.
+const V4_BULK_LISTING_COUNTS: &str = r#"
+DROP TRIGGER copies_keep_listing_counts ON copies;
+CREATE TRIGGER copies_keep_listing_counts
+AFTER INSERT OR DELETE OR UPDATE OF status, instance_id, dest_region_id, backup_started_at ON copies
+FOR EACH ROW WHEN (current_setting('xbak.bulk_listing_counts', true) IS DISTINCT FROM 'on')
+EXECUTE FUNCTION copies_keep_listing_counts();
 "#;
 
 /// Slots of `catalog_changes` (see the V1 script).

@@ -3,9 +3,9 @@
 //!
 //! Connections come from a `deadpool-postgres` pool; statements are prepared once per
 //! connection. Every multi-statement operation runs in one transaction (READ COMMITTED, with row
-//! locks where a read decides a write: job claims take `FOR UPDATE SKIP LOCKED`); listings read
-//! in one REPEATABLE READ snapshot. Times are BIGINT unix seconds, exactly as in SQLite, so both
-//! backends return equal results.
+//! locks where a read decides a write: job claims take `FOR UPDATE SKIP LOCKED`); a listing is
+//! one statement (one snapshot), or past a kept total's first page one REPEATABLE READ snapshot.
+//! Times are BIGINT unix seconds, exactly as in SQLite, so both backends return equal results.
 //!
 //! The change token: every counted write adds one to a random row of `catalog_changes` inside
 //! its own transaction, so the sum moves exactly when such a write commits, in any process.
