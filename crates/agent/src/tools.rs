@@ -218,6 +218,17 @@ pub async fn wait_stopped(pid: u32, timeout: std::time::Duration) -> bool {
     }
 }
 
+/// `tool` as one end of a pipe: stdin and stdout as given, stderr piped (for a
+/// [`StderrTail`]), killed when dropped.
+pub fn pipe_command(tool: &Path, stdin: Stdio, stdout: Stdio) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(tool);
+    cmd.stdin(stdin)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// A closure-friendly spawn error.
 pub fn spawn_error(tool: &Path) -> impl FnOnce(std::io::Error) -> ToolError + '_ {
     move |error| ToolError::Spawn {

@@ -61,24 +61,45 @@ fn separator_len(s: &[u8], i: usize) -> usize {
 
 /// Masks the password of every `scheme://user:password@…` in `text`.
 fn mask_userinfo(text: &str) -> String {
+    mask_spans(text, |s, i, _| {
+        let sep = separator_len(s, i);
+        if sep == 0 {
+            return None;
+        }
+        let start = i + sep;
+        Some(Hit {
+            mask: password_span(s, start, url_end(s, start)),
+            resume: start,
+        })
+    })
+}
+
+/// What [`mask_spans`]'s finder saw at a position: the span to hide, if any, and where to look
+/// on from (never before the end of a hidden span).
+struct Hit {
+    mask: Option<(usize, usize)>,
+    resume: usize,
+}
+
+/// Copies `text` with the spans `find` reports replaced by [`MASK`]. `find(bytes, i, copied)`
+/// looks at position `i` (`copied`: where the text not yet copied starts); `None` moves on by
+/// one byte.
+fn mask_spans(text: &str, mut find: impl FnMut(&[u8], usize, usize) -> Option<Hit>) -> String {
     let s = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut i = 0;
     while i < s.len() {
-        let sep = separator_len(s, i);
-        if sep == 0 {
+        let Some(hit) = find(s, i, copied) else {
             i += 1;
             continue;
-        }
-        let start = i + sep;
-        let end = url_end(s, start);
-        if let Some((from, to)) = password_span(s, start, end) {
+        };
+        if let Some((from, to)) = hit.mask {
             out.push_str(&text[copied..from]);
             out.push_str(MASK);
             copied = to;
         }
-        i = start.max(copied);
+        i = hit.resume.max(copied);
     }
     out.push_str(&text[copied..]);
     out
@@ -129,15 +150,10 @@ fn is_secret_key(key: &str) -> bool {
 
 /// Masks the value of every `key=value` (also `key%3Dvalue`) whose key names a secret.
 fn mask_secret_params(text: &str) -> String {
-    let s = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    let mut i = 0;
-    while i < s.len() {
+    mask_spans(text, |s, i, copied| {
         let eq = symbol_len(s, i, b'=');
         if eq == 0 {
-            i += 1;
-            continue;
+            return None;
         }
         let key_start = (0..i)
             .rev()
@@ -147,17 +163,12 @@ fn mask_secret_params(text: &str) -> String {
         let to = (from..s.len())
             .find(|&k| ends_url(s[k]) || s[k] == b'&' || symbol_len(s, k, b'&') > 0)
             .unwrap_or(s.len());
-        if key_start >= copied && is_secret_key(&text[key_start..i]) && to > from {
-            out.push_str(&text[copied..from]);
-            out.push_str(MASK);
-            copied = to;
-            i = to;
-        } else {
-            i = from;
-        }
-    }
-    out.push_str(&text[copied..]);
-    out
+        let secret = key_start >= copied && is_secret_key(&text[key_start..i]) && to > from;
+        Some(Hit {
+            mask: secret.then_some((from, to)),
+            resume: from,
+        })
+    })
 }
 
 #[cfg(test)]

@@ -47,22 +47,7 @@ pub(crate) fn num_element(out: &mut Vec<u8>, name: &str, n: impl Into<i128>) {
 
 /// Appends the decimal form of `n` (no `fmt` machinery: this runs ~200 times per page).
 fn push_int(out: &mut Vec<u8>, n: i128) {
-    let mut buf = [0u8; 40];
-    let mut pos = buf.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    out.extend_from_slice(&buf[pos..]);
+    out.extend_from_slice(crate::encode::decimal(n, &mut [0; 40]).as_bytes());
 }
 
 /// `<name><![CDATA[text]]></name>`; a `]]>` inside `text` is split across two sections.

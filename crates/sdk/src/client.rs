@@ -141,18 +141,10 @@ impl ClientBuilder {
                     .into(),
             )
         })?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| SdkError::Config(format!("http client: {e}")))?;
-        let download_http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .read_timeout(self.read_timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| SdkError::Config(format!("http client: {e}")))?;
+        // API calls are bounded as a whole; downloads only between reads.
+        let http = http_client(self.connect_timeout, |b| b.timeout(self.timeout))?;
+        let download_http =
+            http_client(self.connect_timeout, |b| b.read_timeout(self.read_timeout))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -182,6 +174,18 @@ pub struct RawResponse {
     pub body: Vec<u8>,
     /// How many attempts it took (1 = no retry).
     pub attempts: u32,
+}
+
+/// An HTTP client that connects within `connect_timeout`, ignores proxy settings and has the
+/// timeout `limit` sets.
+fn http_client(
+    connect_timeout: Duration,
+    limit: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> Result<reqwest::Client, SdkError> {
+    limit(reqwest::Client::builder().connect_timeout(connect_timeout))
+        .no_proxy()
+        .build()
+        .map_err(|e| SdkError::Config(format!("http client: {e}")))
 }
 
 impl Client {

@@ -4,42 +4,23 @@
 pub use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
 pub use xbak_protocol::actions::describe_available_cross_region::DescribeAvailableCrossRegionResponse;
 
-use crate::action::{action, Params};
-use crate::setters::setters;
+use crate::action::action;
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeAvailableCrossRegion";
 
-/// Request parameters. `RegionId` (the source region) falls back to the client's region when
-/// `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DescribeAvailableCrossRegionRequest {
-    /// `RegionId`: the source region.
-    pub region_id: Option<String>,
-}
-
-impl DescribeAvailableCrossRegionRequest {
-    /// A request for the client's region.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    setters! {
-        /// `RegionId`.
-        region_id: into String;
-    }
-
-    /// The wire parameters.
-    pub fn to_params(&self) -> Vec<(String, String)> {
-        Params::new()
-            .put("RegionId", self.region_id.as_ref())
-            .into_vec()
-    }
-}
-
 action! {
-    DescribeAvailableCrossRegionRequest => DescribeAvailableCrossRegionResponse, ACTION;
     /// The regions backups of `RegionId` can be copied to (`Regions.Region[]`).
-    fn describe_available_cross_region;
+    fn describe_available_cross_region(ACTION) -> DescribeAvailableCrossRegionResponse;
+
+    /// Request parameters. `RegionId` (the source region) falls back to the client's region when
+    /// `None`.
+    pub struct DescribeAvailableCrossRegionRequest {
+        /// A request for the client's region.
+        new();
+        /// `RegionId`: the source region.
+        region_id: String = "RegionId",
+    }
 }
 
 #[cfg(test)]

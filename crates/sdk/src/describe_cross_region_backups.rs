@@ -11,10 +11,9 @@ pub use xbak_protocol::actions::describe_cross_region_backups::{
     CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
 };
 
-use crate::action::{action, Params};
+use crate::action::action;
 use crate::client::Client;
 use crate::error::SdkError;
-use crate::setters::setters;
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeCrossRegionBackups";
@@ -22,54 +21,31 @@ pub const ACTION: &str = "DescribeCrossRegionBackups";
 /// The largest page the API serves (also what the paginator asks for by default).
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-/// Request parameters. `RegionId` falls back to the client's region when `None`. The service
-/// needs `CrossBackupId`, or both `StartTime` and `EndTime`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DescribeCrossRegionBackupsRequest {
-    /// `DBInstanceId` (required).
-    pub db_instance_id: String,
-    /// `RegionId`: the instance's region.
-    pub region_id: Option<String>,
-    /// `StartTime`, `yyyy-MM-ddTHH:mm:ssZ` or `yyyy-MM-ddTHH:mmZ`.
-    pub start_time: Option<String>,
-    /// `EndTime`, same format.
-    pub end_time: Option<String>,
-    /// `CrossBackupId`.
-    pub cross_backup_id: Option<i64>,
-    /// `CrossBackupRegion`: destination region filter.
-    pub cross_backup_region: Option<String>,
-    /// `BackupId`: the source backup set.
-    pub backup_id: Option<i64>,
-    /// `PageSize`: 30, 50 or 100.
-    pub page_size: Option<u32>,
-    /// `PageNumber`, from 1.
-    pub page_number: Option<u32>,
-    /// `ResourceGroupId`.
-    pub resource_group_id: Option<String>,
+action! {
+    /// One page of an instance's cross-region backups.
+    fn describe_cross_region_backups(ACTION) -> DescribeCrossRegionBackupsResponse;
+
+    /// Request parameters. `RegionId` falls back to the client's region when `None`. The service
+    /// needs `CrossBackupId`, or both `StartTime` and `EndTime`.
+    pub struct DescribeCrossRegionBackupsRequest: InstanceScope {
+        /// `StartTime`, `yyyy-MM-ddTHH:mm:ssZ` or `yyyy-MM-ddTHH:mmZ`.
+        start_time: String = "StartTime",
+        /// `EndTime`, same format.
+        end_time: String = "EndTime",
+        /// `CrossBackupId`.
+        cross_backup_id: i64 = "CrossBackupId",
+        /// `CrossBackupRegion`: destination region filter.
+        cross_backup_region: String = "CrossBackupRegion",
+        /// `BackupId`: the source backup set.
+        backup_id: i64 = "BackupId",
+        /// `PageSize`: 30, 50 or 100.
+        page_size: u32 = "PageSize",
+        /// `PageNumber`, from 1.
+        page_number: u32 = "PageNumber",
+    }
 }
 
 impl DescribeCrossRegionBackupsRequest {
-    /// A request for `db_instance_id`; add a window or a `CrossBackupId`.
-    pub fn new(db_instance_id: impl Into<String>) -> Self {
-        DescribeCrossRegionBackupsRequest {
-            db_instance_id: db_instance_id.into(),
-            ..Default::default()
-        }
-    }
-    setters! {
-        /// `RegionId`.
-        region_id: into String;
-        /// `CrossBackupId`.
-        cross_backup_id: i64;
-        /// `CrossBackupRegion`.
-        cross_backup_region: into String;
-        /// `BackupId`.
-        backup_id: i64;
-        /// `PageSize`.
-        page_size: u32;
-        /// `PageNumber`.
-        page_number: u32;
-    }
     /// `StartTime` and `EndTime` as strings (sent as given).
     pub fn window(mut self, start: impl Into<String>, end: impl Into<String>) -> Self {
         self.start_time = Some(start.into());
@@ -80,28 +56,6 @@ impl DescribeCrossRegionBackupsRequest {
     pub fn window_utc(self, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
         self.window(format_utc(start), format_utc(end))
     }
-
-    /// The wire parameters, in the order the official SDKs send them.
-    pub fn to_params(&self) -> Vec<(String, String)> {
-        Params::new()
-            .put("DBInstanceId", Some(&self.db_instance_id))
-            .put("RegionId", self.region_id.as_ref())
-            .put("StartTime", self.start_time.as_ref())
-            .put("EndTime", self.end_time.as_ref())
-            .put("CrossBackupId", self.cross_backup_id)
-            .put("CrossBackupRegion", self.cross_backup_region.as_ref())
-            .put("BackupId", self.backup_id)
-            .put("PageSize", self.page_size)
-            .put("PageNumber", self.page_number)
-            .put("ResourceGroupId", self.resource_group_id.as_ref())
-            .into_vec()
-    }
-}
-
-action! {
-    DescribeCrossRegionBackupsRequest => DescribeCrossRegionBackupsResponse, ACTION;
-    /// One page of an instance's cross-region backups.
-    fn describe_cross_region_backups;
 }
 
 impl Client {

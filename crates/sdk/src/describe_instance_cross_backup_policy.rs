@@ -3,52 +3,17 @@
 
 pub use xbak_protocol::actions::describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyResponse;
 
-use crate::action::{action, Params};
-use crate::setters::setters;
+use crate::action::action;
 
 /// The action's wire name.
 pub const ACTION: &str = "DescribeInstanceCrossBackupPolicy";
 
-/// Request parameters. `RegionId` falls back to the client's region when `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DescribeInstanceCrossBackupPolicyRequest {
-    /// `DBInstanceId` (required).
-    pub db_instance_id: String,
-    /// `RegionId`: the instance's region.
-    pub region_id: Option<String>,
-    /// `ResourceGroupId`.
-    pub resource_group_id: Option<String>,
-}
-
-impl DescribeInstanceCrossBackupPolicyRequest {
-    /// A request for `db_instance_id`.
-    pub fn new(db_instance_id: impl Into<String>) -> Self {
-        DescribeInstanceCrossBackupPolicyRequest {
-            db_instance_id: db_instance_id.into(),
-            ..Default::default()
-        }
-    }
-    setters! {
-        /// `RegionId`.
-        region_id: into String;
-        /// `ResourceGroupId`.
-        resource_group_id: into String;
-    }
-
-    /// The wire parameters, in the order the official SDKs send them.
-    pub fn to_params(&self) -> Vec<(String, String)> {
-        Params::new()
-            .put("DBInstanceId", Some(&self.db_instance_id))
-            .put("RegionId", self.region_id.as_ref())
-            .put("ResourceGroupId", self.resource_group_id.as_ref())
-            .into_vec()
-    }
-}
-
 action! {
-    DescribeInstanceCrossBackupPolicyRequest => DescribeInstanceCrossBackupPolicyResponse, ACTION;
     /// An instance's cross-region backup policy (`BackupEnabled` is `"Enable"`/`"Disable"`).
-    fn describe_instance_cross_backup_policy;
+    fn describe_instance_cross_backup_policy(ACTION) -> DescribeInstanceCrossBackupPolicyResponse;
+
+    /// Request parameters. `RegionId` falls back to the client's region when `None`.
+    pub struct DescribeInstanceCrossBackupPolicyRequest: InstanceScope {}
 }
 
 #[cfg(test)]

@@ -107,20 +107,34 @@ mod tests {
 
     #[test]
     fn forms() {
-        let e = Endpoint::parse("http://127.0.0.1:8080").unwrap();
-        assert_eq!((e.scheme(), e.host()), ("http", "127.0.0.1:8080"));
-        let e = Endpoint::parse("127.0.0.1:8080/").unwrap();
-        assert_eq!(e.base_url(), "http://127.0.0.1:8080");
-        let e = Endpoint::parse("rds.aliyuncs.com").unwrap();
-        assert_eq!(e.base_url(), "https://rds.aliyuncs.com");
-        let e = Endpoint::parse("https://rds.aliyuncs.com:443").unwrap();
-        assert_eq!(e.host(), "rds.aliyuncs.com");
-        let e = Endpoint::parse("http://localhost:80").unwrap();
-        assert_eq!(e.host(), "localhost");
-        let e = Endpoint::parse("https://h:8443").unwrap();
-        assert_eq!(e.host(), "h:8443");
-        let e = Endpoint::parse("[::1]:9000").unwrap();
-        assert_eq!(e.base_url(), "http://[::1]:9000");
+        for (given, base_url, host) in [
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080",
+                "127.0.0.1:8080",
+            ),
+            ("127.0.0.1:8080/", "http://127.0.0.1:8080", "127.0.0.1:8080"),
+            (
+                "rds.aliyuncs.com",
+                "https://rds.aliyuncs.com",
+                "rds.aliyuncs.com",
+            ),
+            (
+                "https://rds.aliyuncs.com:443",
+                "https://rds.aliyuncs.com",
+                "rds.aliyuncs.com",
+            ),
+            ("http://localhost:80", "http://localhost", "localhost"),
+            ("https://h:8443", "https://h:8443", "h:8443"),
+            ("[::1]:9000", "http://[::1]:9000", "[::1]:9000"),
+        ] {
+            let e = Endpoint::parse(given).unwrap();
+            assert_eq!(
+                (e.base_url().as_str(), e.host()),
+                (base_url, host),
+                "{given}"
+            );
+        }
         for bad in ["", "ftp://x", "http://h/path", "http://h:x", "::1:80"] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }

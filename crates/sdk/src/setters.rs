@@ -10,7 +10,7 @@ macro_rules! setters {
             self.$name = value;
             self
         }
-        setters!($($rest)*);
+        $crate::setters::setters!($($rest)*);
     };
     ($(#[$doc:meta])* $name:ident: into $ty:ty; $($rest:tt)*) => {
         $(#[$doc])*
@@ -18,7 +18,7 @@ macro_rules! setters {
             self.$name = Some(value.into());
             self
         }
-        setters!($($rest)*);
+        $crate::setters::setters!($($rest)*);
     };
     ($(#[$doc:meta])* $name:ident: $ty:ty; $($rest:tt)*) => {
         $(#[$doc])*
@@ -26,7 +26,7 @@ macro_rules! setters {
             self.$name = Some(value);
             self
         }
-        setters!($($rest)*);
+        $crate::setters::setters!($($rest)*);
     };
 }
 

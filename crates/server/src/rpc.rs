@@ -125,7 +125,13 @@ async fn serve(
     let caller = authenticate(state, req).await?;
     let request = Request::decode(action, req.params)?;
     let format = Format::negotiate(req.params.get("Format"), header_of(req, "accept"));
-    actions::dispatch(state, &caller, request, request_id, format).await
+    let call = actions::Call {
+        state,
+        caller: &caller,
+        request_id,
+        format,
+    };
+    actions::dispatch(&call, request).await
 }
 
 fn header_of<'a>(req: &'a IncomingRequest<'_>, name: &str) -> Option<&'a str> {

@@ -21,7 +21,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use percent_encoding::utf8_percent_encode;
 use sha1::Sha1;
-use xbak_protocol::encode::{RFC3986, RFC3986_PATH};
+use xbak_protocol::encode::{decimal, RFC3986, RFC3986_PATH};
 
 /// Why a link was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -202,26 +202,6 @@ impl LinkSigner {
         }
         Ok(())
     }
-}
-
-/// `v` in decimal, written at the end of `buf`.
-fn decimal(v: i64, buf: &mut [u8; 20]) -> &str {
-    let negative = v < 0;
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if negative {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    std::str::from_utf8(&buf[i..]).expect("ASCII digits")
 }
 
 #[cfg(test)]

@@ -91,12 +91,16 @@ impl RegionStore {
 mod tests {
     use super::*;
 
+    fn oss_links(bucket: &str, endpoint: &str, key_id: &str, secret: &str) -> OssLinks {
+        OssLinks::new(bucket, &url::Url::parse(endpoint).unwrap(), key_id, secret)
+    }
+
     #[test]
     fn oss_links_match_the_oss_documentation_example() {
         // OSS API reference, "Add a signature to a URL": bucket oss-example, object oss-api.pdf.
-        let links = OssLinks::new(
+        let links = oss_links(
             "oss-example",
-            &url::Url::parse("https://oss-cn-hangzhou.aliyuncs.com").unwrap(),
+            "https://oss-cn-hangzhou.aliyuncs.com",
             "44CF9590006BF252F707",
             "OtxrzxIsfpFjA7SwPzILwy8Bw21TLhquhboDYROV",
         );
@@ -108,12 +112,7 @@ mod tests {
 
     #[test]
     fn oss_link_keys_are_encoded_by_segment() {
-        let links = OssLinks::new(
-            "b",
-            &url::Url::parse("http://127.0.0.1:9000").unwrap(),
-            "id",
-            "secret",
-        );
+        let links = oss_links("b", "http://127.0.0.1:9000", "id", "secret");
         let url = links.sign("p/a b+c/f.xb", 1);
         assert!(
             url.starts_with(

@@ -20,7 +20,7 @@ use super::framing::TAR_PART;
 use super::pipe::{self, Piece};
 use super::{stage_alongside, AgentConfig, AgentError, AgentProgress, Job, Manifest, Taken};
 use crate::db::{Session, TableState};
-use crate::tools::{check_status, spawn_error, OptionFile, StderrTail};
+use crate::tools::{check_status, pipe_command, spawn_error, OptionFile, StderrTail};
 use chrono::{DateTime, Utc};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -110,7 +110,7 @@ fn dump_command(
     database: Option<&str>,
     log_bin: bool,
 ) -> Command {
-    let mut cmd = Command::new(&cfg.tools.mariadb_dump);
+    let mut cmd = pipe_command(&cfg.tools.mariadb_dump, Stdio::null(), Stdio::piped());
     cmd.arg(options.arg()).args([
         "--verbose",
         "--single-transaction",
@@ -129,10 +129,6 @@ fn dump_command(
         Some(db) => cmd.arg("--databases").arg(db),
         None => cmd.arg("--all-databases"),
     };
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
     cmd
 }
 

@@ -35,7 +35,9 @@ use super::manifest::{parse_checkpoints, BaseSet, PHYSICAL_MANIFEST_FILE};
 use super::pipe;
 use super::{stage_alongside, AgentConfig, AgentError, AgentProgress, Job, Manifest, Taken};
 use crate::db::{table_states_in_sessions, BinlogPosition, Session, TableState};
-use crate::tools::{check_status, signal, spawn_error, wait_stopped, OptionFile, StderrTail};
+use crate::tools::{
+    check_status, pipe_command, signal, spawn_error, wait_stopped, OptionFile, StderrTail,
+};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::path::Path;
@@ -136,7 +138,7 @@ fn mariabackup_command(
     work_dir: &Path,
     base: Option<&BaseSet>,
 ) -> Command {
-    let mut cmd = Command::new(&cfg.tools.mariabackup);
+    let mut cmd = pipe_command(&cfg.tools.mariabackup, Stdio::null(), Stdio::piped());
     cmd.arg(options.arg())
         .arg("--backup")
         .arg("--stream=xbstream")
@@ -148,10 +150,6 @@ fn mariabackup_command(
     if let Some(b) = base {
         cmd.arg(format!("--incremental-lsn={}", b.to_lsn));
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
     cmd
 }
 

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::backup::{parse_tar_header, tar_padding, Manifest, DUMP_DIR, LOGICAL_MANIFEST_ENTRY};
 use crate::db::Endpoint;
-use crate::tools::{check_status, spawn_error, OptionFile, StderrTail};
+use crate::tools::{check_status, pipe_command, spawn_error, OptionFile, StderrTail};
 use flate2::read::GzDecoder;
 use std::io::{self, BufReader, Read, Write};
 use std::process::Stdio;
@@ -17,7 +17,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader as AsyncBufReader};
-use tokio::process::Command;
 use tokio_util::io::SyncIoBridge;
 
 type Restored = (Manifest, u64, String, Verification, Duration);
@@ -84,13 +83,9 @@ async fn load(
     let counter = Arc::new(AtomicU64::new(0));
     let source = SyncIoBridge::new(HashingReader::new(reader, counter.clone()));
     let options = OptionFile::for_endpoint(endpoint)?;
-    let mut child = Command::new(&tools.mariadb)
+    let mut child = pipe_command(&tools.mariadb, Stdio::piped(), Stdio::null())
         .arg(options.arg())
         .args(["--binary-mode", "--batch", "--max-allowed-packet=1G"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .map_err(spawn_error(&tools.mariadb))?;
     let sink = SyncIoBridge::new(child.stdin.take().expect("piped stdin"));

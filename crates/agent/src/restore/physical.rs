@@ -10,7 +10,7 @@ use super::{
     require_empty_dir, timed_verify, ChainLink, Ctx, RestoreError, RestoreProgress, RestoreTarget,
 };
 use crate::backup::{Manifest, PHYSICAL_MANIFEST_FILE};
-use crate::tools::{check_status, spawn_error, StderrTail};
+use crate::tools::{check_status, pipe_command, spawn_error, StderrTail};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::AtomicU64;
@@ -115,14 +115,10 @@ async fn unpack(
     let reader = ctx.fetcher.open(&link.region_id, &link.object_key).await?;
     let counter = Arc::new(AtomicU64::new(0));
     let mut source = HashingReader::new(reader, counter.clone());
-    let mut child = Command::new(&tools.mbstream)
+    let mut child = pipe_command(&tools.mbstream, Stdio::piped(), Stdio::null())
         .arg("-x")
         .arg("-C")
         .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .map_err(spawn_error(&tools.mbstream))?;
     let mut stdin = child.stdin.take().expect("piped stdin");

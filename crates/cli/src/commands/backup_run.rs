@@ -11,15 +11,8 @@ use xbak_protocol::time::format_utc;
 #[derive(clap::Args)]
 pub struct RunArgs {
     db_instance_id: String,
-    /// L (logical: mariadb-dump) or P (physical: mariabackup).
-    #[arg(long)]
-    method: String,
-    /// F (full) or I (incremental, physical only: based on the last physical set).
-    #[arg(long = "type", default_value = "F")]
-    backup_type: String,
-    /// Back up one database only (logical; BackupSetScale 1).
-    #[arg(long)]
-    database: Option<String>,
+    #[command(flatten)]
+    kind: super::BackupKindArgs,
     /// gzip level of logical sets.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
     gzip_level: u32,
@@ -34,11 +27,12 @@ pub struct RunsArgs {
 }
 
 pub async fn run(ctx: &Context, a: RunArgs) -> anyhow::Result<()> {
+    let (method, backup_type, database) = a.kind.parse()?;
     let req = BackupRequest {
         db_instance_id: a.db_instance_id.clone(),
-        method: a.method.parse()?,
-        backup_type: a.backup_type.parse()?,
-        database: a.database,
+        method,
+        backup_type,
+        database,
         trigger: "manual".into(),
     };
     let agent = BackupAgent::new(

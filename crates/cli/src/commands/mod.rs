@@ -38,3 +38,35 @@ pub async fn find_instance(
         .await?
         .with_context(|| format!("no instance {db_instance_id:?}"))
 }
+
+/// `--method`, `--type` and `--database`: what kind of backup `backup run` takes and a schedule
+/// runs.
+#[derive(clap::Args)]
+pub struct BackupKindArgs {
+    /// L (logical: mariadb-dump) or P (physical: mariabackup).
+    #[arg(long)]
+    method: String,
+    /// F (full) or I (incremental, physical only: based on the last physical set).
+    #[arg(long = "type", default_value = "F")]
+    backup_type: String,
+    /// Back up one database only (logical; BackupSetScale 1).
+    #[arg(long)]
+    database: Option<String>,
+}
+
+impl BackupKindArgs {
+    /// The method, the type and the database, parsed.
+    pub fn parse(
+        self,
+    ) -> anyhow::Result<(
+        xbak_domain::BackupMethod,
+        xbak_domain::BackupType,
+        Option<String>,
+    )> {
+        Ok((
+            self.method.parse()?,
+            self.backup_type.parse()?,
+            self.database,
+        ))
+    }
+}

@@ -13,15 +13,8 @@ pub enum Cmd {
         /// Start of the daily window, HH:MM UTC.
         #[arg(long)]
         at: String,
-        /// L or P.
-        #[arg(long)]
-        method: String,
-        /// F or I.
-        #[arg(long = "type", default_value = "F")]
-        backup_type: String,
-        /// One database only (logical).
-        #[arg(long)]
-        database: Option<String>,
+        #[command(flatten)]
+        kind: super::BackupKindArgs,
         /// Minutes after --at during which a missed run may still start.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
         window_minutes: u32,
@@ -41,15 +34,12 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Set {
             db_instance_id,
             at,
-            method,
-            backup_type,
-            database,
+            kind,
             window_minutes,
             disabled,
         } => {
             let inst = super::find_instance(&*catalog, &db_instance_id).await?;
-            let method: BackupMethod = method.parse()?;
-            let backup_type: BackupType = backup_type.parse()?;
+            let (method, backup_type, database) = kind.parse()?;
             if database.is_some() && method == BackupMethod::Physical {
                 anyhow::bail!("--database applies to logical backups only");
             }

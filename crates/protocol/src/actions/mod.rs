@@ -24,90 +24,63 @@ use modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyParams;
 /// The only API version served: RDS 2014-08-15.
 pub const API_VERSION: &str = "2014-08-15";
 
-/// An RPC action name we implement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `DescribeCrossRegionBackups`.
-    DescribeCrossRegionBackups,
-    /// `ModifyInstanceCrossBackupPolicy`.
-    ModifyInstanceCrossBackupPolicy,
-    /// `DescribeInstanceCrossBackupPolicy`.
-    DescribeInstanceCrossBackupPolicy,
-    /// `DescribeAvailableCrossRegion`.
-    DescribeAvailableCrossRegion,
-}
-
-impl Action {
-    /// Every action, for listings and tests.
-    pub const ALL: [Action; 4] = [
-        Action::DescribeCrossRegionBackups,
-        Action::ModifyInstanceCrossBackupPolicy,
-        Action::DescribeInstanceCrossBackupPolicy,
-        Action::DescribeAvailableCrossRegion,
-    ];
-
-    /// Looks up an action by its exact (case-sensitive) wire name.
-    pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    /// The wire name, also the root of the XML response (`<Name>Response`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::DescribeCrossRegionBackups => "DescribeCrossRegionBackups",
-            Action::ModifyInstanceCrossBackupPolicy => "ModifyInstanceCrossBackupPolicy",
-            Action::DescribeInstanceCrossBackupPolicy => "DescribeInstanceCrossBackupPolicy",
-            Action::DescribeAvailableCrossRegion => "DescribeAvailableCrossRegion",
+/// Declares [`Action`] and [`Request`] from one list of `Name(ParamsType)`: the variant's name
+/// is the action's wire name, the params type its validated parameters (`from_params`).
+macro_rules! actions {
+    ($($name:ident($params:ty)),* $(,)?) => {
+        /// An RPC action name we implement.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $(#[doc = concat!("`", stringify!($name), "`.")] $name,)*
         }
-    }
+
+        impl Action {
+            /// Every action, for listings and tests.
+            pub const ALL: [Action; [$(stringify!($name)),*].len()] = [$(Action::$name),*];
+
+            /// Looks up an action by its exact (case-sensitive) wire name.
+            pub fn from_name(name: &str) -> Option<Action> {
+                Action::ALL.into_iter().find(|a| a.name() == name)
+            }
+
+            /// The wire name, also the root of the XML response (`<Name>Response`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$name => stringify!($name),)*
+                }
+            }
+        }
+
+        /// A decoded request: the action with its validated params.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Request {
+            $(#[doc = concat!("`", stringify!($name), "`.")] $name($params),)*
+        }
+
+        impl Request {
+            /// Validates the merged request params for `action`; the first bad param decides the
+            /// error (each params module documents its checks and their order).
+            pub fn decode(action: Action, params: &RawParams) -> Result<Request, ApiError> {
+                Ok(match action {
+                    $(Action::$name => Request::$name(<$params>::from_params(params)?),)*
+                })
+            }
+
+            /// The action this request calls.
+            pub fn action(&self) -> Action {
+                match self {
+                    $(Request::$name(_) => Action::$name,)*
+                }
+            }
+        }
+    };
 }
 
-/// A decoded request: the action with its validated params.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// `DescribeCrossRegionBackups`.
+actions! {
     DescribeCrossRegionBackups(DescribeCrossRegionBackupsParams),
-    /// `ModifyInstanceCrossBackupPolicy`.
     ModifyInstanceCrossBackupPolicy(ModifyInstanceCrossBackupPolicyParams),
-    /// `DescribeInstanceCrossBackupPolicy`.
     DescribeInstanceCrossBackupPolicy(DescribeInstanceCrossBackupPolicyParams),
-    /// `DescribeAvailableCrossRegion`.
     DescribeAvailableCrossRegion(DescribeAvailableCrossRegionParams),
-}
-
-impl Request {
-    /// Validates the merged request params for `action`; the first bad param decides the error
-    /// (each params module documents its checks and their order).
-    pub fn decode(action: Action, params: &RawParams) -> Result<Request, ApiError> {
-        Ok(match action {
-            Action::DescribeCrossRegionBackups => Request::DescribeCrossRegionBackups(
-                DescribeCrossRegionBackupsParams::from_params(params)?,
-            ),
-            Action::ModifyInstanceCrossBackupPolicy => Request::ModifyInstanceCrossBackupPolicy(
-                ModifyInstanceCrossBackupPolicyParams::from_params(params)?,
-            ),
-            Action::DescribeInstanceCrossBackupPolicy => {
-                Request::DescribeInstanceCrossBackupPolicy(
-                    DescribeInstanceCrossBackupPolicyParams::from_params(params)?,
-                )
-            }
-            Action::DescribeAvailableCrossRegion => Request::DescribeAvailableCrossRegion(
-                DescribeAvailableCrossRegionParams::from_params(params)?,
-            ),
-        })
-    }
-
-    /// The action this request calls.
-    pub fn action(&self) -> Action {
-        match self {
-            Request::DescribeCrossRegionBackups(_) => Action::DescribeCrossRegionBackups,
-            Request::ModifyInstanceCrossBackupPolicy(_) => Action::ModifyInstanceCrossBackupPolicy,
-            Request::DescribeInstanceCrossBackupPolicy(_) => {
-                Action::DescribeInstanceCrossBackupPolicy
-            }
-            Request::DescribeAvailableCrossRegion(_) => Action::DescribeAvailableCrossRegion,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,22 +4,18 @@ use xbak_protocol::actions::describe_available_cross_region::response::RegionLis
 use xbak_protocol::actions::describe_available_cross_region::{
     render, DescribeAvailableCrossRegionParams, DescribeAvailableCrossRegionResponse,
 };
-use xbak_protocol::Format;
 
-use crate::auth::Caller;
+use super::Call;
 use crate::error::HandlerError;
-use crate::state::AppState;
 use axum::body::Body;
 
 /// Answers `DescribeAvailableCrossRegion`: every configured region except `RegionId`.
 pub async fn run(
-    state: &AppState,
-    _caller: &Caller,
+    call: &Call<'_>,
     params: DescribeAvailableCrossRegionParams,
-    request_id: &str,
-    format: Format,
 ) -> Result<Body, HandlerError> {
-    let mut region: Vec<String> = state
+    let mut region: Vec<String> = call
+        .state
         .catalog
         .regions()
         .await?
@@ -29,8 +25,8 @@ pub async fn run(
         .collect();
     region.sort();
     let response = DescribeAvailableCrossRegionResponse {
-        request_id: request_id.to_owned(),
+        request_id: call.request_id.to_owned(),
         regions: RegionList { region },
     };
-    Ok(Body::from(render(&response, format)))
+    Ok(Body::from(render(&response, call.format)))
 }

@@ -1,7 +1,6 @@
 //! `DescribeCrossRegionBackups`: one page of an instance's cross-region copies.
 
-use super::common::eligible_instance;
-use crate::auth::Caller;
+use super::Call;
 use crate::error::HandlerError;
 use crate::page_cache::{PageKey, RenderedPage};
 use crate::state::AppState;
@@ -14,20 +13,23 @@ use xbak_protocol::actions::describe_cross_region_backups::{
     DescribeCrossRegionBackupsResponse,
 };
 use xbak_protocol::time::format_utc;
-use xbak_protocol::{ApiError, Format};
+use xbak_protocol::ApiError;
 
 /// Where copies are stored, as Alibaba reports it (`CrossBackupSetLocation`).
 const SET_LOCATION: &str = "oss";
 
 /// Answers `DescribeCrossRegionBackups`: one page, from the rendered-page cache when it is current.
 pub async fn run(
-    state: &AppState,
-    caller: &Caller,
+    call: &Call<'_>,
     params: DescribeCrossRegionBackupsParams,
-    request_id: &str,
-    format: Format,
 ) -> Result<Body, HandlerError> {
-    let instance = eligible_instance(state, caller, &params.instance).await?;
+    let &Call {
+        state,
+        request_id,
+        format,
+        ..
+    } = call;
+    let instance = call.eligible_instance(&params.instance).await?;
     let query = CopyQuery {
         instance_id: instance.id,
         cross_backup_id: params.cross_backup_id,

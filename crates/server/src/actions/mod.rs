@@ -1,43 +1,35 @@
 //! One file per action; [`dispatch`] hands a decoded request's params to its handler.
 //!
-//! Every handler has the same shape: `run(state, caller, params, request_id, format)` returns the
-//! rendered success body or a [`HandlerError`].
+//! Every handler has the same shape: `run(call, params)` returns the rendered success body or a
+//! [`HandlerError`]; [`Call`] carries what every handler is given besides its params.
 
 mod common;
 pub mod describe_available_cross_region;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
 pub mod modify_instance_cross_backup_policy;
+mod stored_policy;
 
-use crate::auth::Caller;
+pub use common::Call;
+
 use crate::error::HandlerError;
-use crate::state::AppState;
 use axum::body::Body;
 use xbak_protocol::actions::Request;
-use xbak_protocol::Format;
 
 /// Runs an authenticated, decoded request and returns the rendered success body.
-pub async fn dispatch(
-    state: &AppState,
-    caller: &Caller,
-    request: Request,
-    request_id: &str,
-    format: Format,
-) -> Result<Body, HandlerError> {
+pub async fn dispatch(call: &Call<'_>, request: Request) -> Result<Body, HandlerError> {
     match request {
         Request::DescribeCrossRegionBackups(params) => {
-            describe_cross_region_backups::run(state, caller, params, request_id, format).await
+            describe_cross_region_backups::run(call, params).await
         }
         Request::ModifyInstanceCrossBackupPolicy(params) => {
-            modify_instance_cross_backup_policy::run(state, caller, params, request_id, format)
-                .await
+            modify_instance_cross_backup_policy::run(call, params).await
         }
         Request::DescribeInstanceCrossBackupPolicy(params) => {
-            describe_instance_cross_backup_policy::run(state, caller, params, request_id, format)
-                .await
+            describe_instance_cross_backup_policy::run(call, params).await
         }
         Request::DescribeAvailableCrossRegion(params) => {
-            describe_available_cross_region::run(state, caller, params, request_id, format).await
+            describe_available_cross_region::run(call, params).await
         }
     }
 }

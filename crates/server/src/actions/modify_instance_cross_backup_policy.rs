@@ -16,34 +16,29 @@ use chrono::Utc;
 use xbak_catalog::PolicyChangeError;
 use xbak_domain::instance::DEFAULT_RETENTION_DAYS;
 use xbak_domain::{PolicyChange, PolicyRefusal};
-use xbak_protocol::actions::describe_instance_cross_backup_policy::response::enable_word;
-use xbak_protocol::actions::modify_instance_cross_backup_policy::params::ONLY_TYPE;
 use xbak_protocol::actions::modify_instance_cross_backup_policy::{
-    render, ModifyInstanceCrossBackupPolicyParams, ModifyInstanceCrossBackupPolicyResponse,
+    render, ModifyInstanceCrossBackupPolicyParams,
 };
-use xbak_protocol::{ApiError, Format};
+use xbak_protocol::ApiError;
 
-use super::common::eligible_instance;
-use crate::auth::Caller;
+use super::stored_policy::stored_policy;
+use super::Call;
 use crate::error::HandlerError;
-use crate::state::AppState;
 use axum::body::Body;
 
 pub async fn run(
-    state: &AppState,
-    caller: &Caller,
+    call: &Call<'_>,
     params: ModifyInstanceCrossBackupPolicyParams,
-    request_id: &str,
-    format: Format,
 ) -> Result<Body, HandlerError> {
-    let instance = eligible_instance(state, caller, &params.instance).await?;
+    let instance = call.eligible_instance(&params.instance).await?;
     let change = PolicyChange {
         enabled: params.backup_enabled,
         dest_region_id: params.cross_backup_region.clone(),
         retention_days: params.retention,
         log_backup_enabled: params.log_backup_enabled,
     };
-    let changed = match state
+    let changed = match call
+        .state
         .catalog
         .change_cross_backup_policy(instance.id, &change, Utc::now())
         .await
@@ -59,28 +54,13 @@ pub async fn run(
             "cross-region policy enabled with no backup set from the last 24 hours: full backup requested"
         );
     }
-    let stored = changed.stored;
-
-    let flag = |on: bool| enable_word(on).to_owned();
-    let response = ModifyInstanceCrossBackupPolicyResponse {
-        request_id: request_id.to_owned(),
-        db_instance_id: instance.db_instance_id.clone(),
-        region_id: instance.region_id.clone(),
-        backup_enabled: flag(stored.as_ref().is_some_and(|s| s.policy.enabled)),
-        log_backup_enabled: flag(stored.as_ref().is_some_and(|s| s.log_backup_enabled)),
-        cross_backup_region: stored
-            .as_ref()
-            .map(|s| s.policy.dest_region_id.clone())
-            .unwrap_or_default(),
-        cross_backup_type: ONLY_TYPE.to_owned(),
-        retent_type: 1,
-        retention: stored
-            .as_ref()
-            .map_or(params.retention.unwrap_or(DEFAULT_RETENTION_DAYS), |s| {
-                s.policy.retention_days
-            }),
-    };
-    Ok(Body::from(render(&response, format)))
+    let response = stored_policy(
+        call.request_id,
+        &instance,
+        changed.stored.as_ref(),
+        params.retention.unwrap_or(DEFAULT_RETENTION_DAYS),
+    );
+    Ok(Body::from(render(&response, call.format)))
 }
 
 /// The API's answer to a refused change.

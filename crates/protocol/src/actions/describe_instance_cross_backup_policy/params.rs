@@ -26,30 +26,28 @@ impl DescribeInstanceCrossBackupPolicyParams {
 mod tests {
     use super::*;
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<DescribeInstanceCrossBackupPolicyParams, ApiError> {
-        DescribeInstanceCrossBackupPolicyParams::from_params(&pairs.iter().copied().collect())
-    }
-
+    /// The scope's own rules and their order are `instance_scope`'s tests; here: that they are
+    /// this action's, refusals included.
     #[test]
-    fn required_and_format() {
-        let p = parse(&[
+    fn the_instance_scope_is_all_it_takes() {
+        let raw: RawParams = [
             ("DBInstanceId", "rm-a"),
             ("RegionId", "cn-hangzhou"),
             ("OwnerId", ""),
-        ])
-        .unwrap();
-        assert_eq!(p.instance.db_instance_id, "rm-a");
-        assert_eq!(p.instance.owner_id, None);
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(
-            parse(&[("RegionId", "cn-hangzhou")]),
-            Err(ApiError::Missing("DBInstanceId"))
+            DescribeInstanceCrossBackupPolicyParams::from_params(&raw)
+                .unwrap()
+                .instance,
+            InstanceScope::from_params(&raw).unwrap()
         );
+        let raw: RawParams = [("DBInstanceId", "rm-a"), ("RegionId", "cn hangzhou")]
+            .into_iter()
+            .collect();
         assert_eq!(
-            parse(&[("DBInstanceId", "rm-a"), ("RegionId", "")]),
-            Err(ApiError::Missing("RegionId"))
-        );
-        assert_eq!(
-            parse(&[("DBInstanceId", "rm-a"), ("RegionId", "cn hangzhou")]),
+            DescribeInstanceCrossBackupPolicyParams::from_params(&raw),
             Err(ApiError::InvalidRegionFormat)
         );
     }
