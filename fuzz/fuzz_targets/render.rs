@@ -15,6 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use xbak_fuzz::{by_path, json_leaves, xml_leaves};
+use xbak_protocol::actions::cross_backup_policy::InstanceCrossBackupPolicy;
 use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
 use xbak_protocol::actions::describe_available_cross_region::{
     self as available, DescribeAvailableCrossRegionResponse,
@@ -191,20 +192,22 @@ fn backups_response(u: &mut Unstructured) -> Result<DescribeCrossRegionBackupsRe
 fn policy_response(u: &mut Unstructured) -> Result<DescribeInstanceCrossBackupPolicyResponse> {
     Ok(DescribeInstanceCrossBackupPolicyResponse {
         request_id: u.arbitrary()?,
-        db_instance_id: u.arbitrary()?,
         region_id: u.arbitrary()?,
-        backup_enabled: u.arbitrary()?,
-        backup_enabled_time: u.arbitrary()?,
-        log_backup_enabled: u.arbitrary()?,
-        log_backup_enabled_time: u.arbitrary()?,
-        cross_backup_region: u.arbitrary()?,
-        cross_backup_type: u.arbitrary()?,
-        retent_type: u.arbitrary()?,
-        retention: u.arbitrary()?,
-        engine: u.arbitrary()?,
-        engine_version: u.arbitrary()?,
-        db_instance_status: u.arbitrary()?,
-        lock_mode: u.arbitrary()?,
-        db_instance_description: u.arbitrary()?,
+        policy: InstanceCrossBackupPolicy {
+            db_instance_id: u.arbitrary()?,
+            backup_enabled: u.arbitrary()?,
+            backup_enabled_time: u.arbitrary()?,
+            log_backup_enabled: u.arbitrary()?,
+            log_backup_enabled_time: u.arbitrary()?,
+            cross_backup_region: u.arbitrary()?,
+            cross_backup_type: u.arbitrary()?,
+            retent_type: u.arbitrary()?,
+            retention: u.arbitrary()?,
+            engine: u.arbitrary()?,
+            engine_version: u.arbitrary()?,
+            db_instance_status: u.arbitrary()?,
+            lock_mode: u.arbitrary()?,
+            db_instance_description: u.arbitrary()?,
+        },
     })
 }

@@ -6,7 +6,10 @@
 //! that action's validated params, before any handler runs.
 
 mod body;
+pub mod cross_backup_policy;
 pub mod describe_available_cross_region;
+pub mod describe_cross_backup_meta_list;
+pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
 pub mod instance_scope;
@@ -17,6 +20,8 @@ pub use instance_scope::InstanceScope;
 use crate::error::ApiError;
 use crate::params::RawParams;
 use describe_available_cross_region::DescribeAvailableCrossRegionParams;
+use describe_cross_backup_meta_list::DescribeCrossBackupMetaListParams;
+use describe_cross_region_backup_db_instance::DescribeCrossRegionBackupDBInstanceParams;
 use describe_cross_region_backups::DescribeCrossRegionBackupsParams;
 use describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyParams;
 use modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyParams;
@@ -35,15 +40,21 @@ pub enum Action {
     DescribeInstanceCrossBackupPolicy,
     /// `DescribeAvailableCrossRegion`.
     DescribeAvailableCrossRegion,
+    /// `DescribeCrossRegionBackupDBInstance`.
+    DescribeCrossRegionBackupDBInstance,
+    /// `DescribeCrossBackupMetaList`.
+    DescribeCrossBackupMetaList,
 }
 
 impl Action {
     /// Every action, for listings and tests.
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 6] = [
         Action::DescribeCrossRegionBackups,
         Action::ModifyInstanceCrossBackupPolicy,
         Action::DescribeInstanceCrossBackupPolicy,
         Action::DescribeAvailableCrossRegion,
+        Action::DescribeCrossRegionBackupDBInstance,
+        Action::DescribeCrossBackupMetaList,
     ];
 
     /// Looks up an action by its exact (case-sensitive) wire name.
@@ -58,6 +69,8 @@ impl Action {
             Action::ModifyInstanceCrossBackupPolicy => "ModifyInstanceCrossBackupPolicy",
             Action::DescribeInstanceCrossBackupPolicy => "DescribeInstanceCrossBackupPolicy",
             Action::DescribeAvailableCrossRegion => "DescribeAvailableCrossRegion",
+            Action::DescribeCrossRegionBackupDBInstance => "DescribeCrossRegionBackupDBInstance",
+            Action::DescribeCrossBackupMetaList => "DescribeCrossBackupMetaList",
         }
     }
 }
@@ -73,6 +86,10 @@ pub enum Request {
     DescribeInstanceCrossBackupPolicy(DescribeInstanceCrossBackupPolicyParams),
     /// `DescribeAvailableCrossRegion`.
     DescribeAvailableCrossRegion(DescribeAvailableCrossRegionParams),
+    /// `DescribeCrossRegionBackupDBInstance`.
+    DescribeCrossRegionBackupDBInstance(DescribeCrossRegionBackupDBInstanceParams),
+    /// `DescribeCrossBackupMetaList`.
+    DescribeCrossBackupMetaList(DescribeCrossBackupMetaListParams),
 }
 
 impl Request {
@@ -94,6 +111,14 @@ impl Request {
             Action::DescribeAvailableCrossRegion => Request::DescribeAvailableCrossRegion(
                 DescribeAvailableCrossRegionParams::from_params(params)?,
             ),
+            Action::DescribeCrossRegionBackupDBInstance => {
+                Request::DescribeCrossRegionBackupDBInstance(
+                    DescribeCrossRegionBackupDBInstanceParams::from_params(params)?,
+                )
+            }
+            Action::DescribeCrossBackupMetaList => Request::DescribeCrossBackupMetaList(
+                DescribeCrossBackupMetaListParams::from_params(params)?,
+            ),
         })
     }
 
@@ -106,6 +131,10 @@ impl Request {
                 Action::DescribeInstanceCrossBackupPolicy
             }
             Request::DescribeAvailableCrossRegion(_) => Action::DescribeAvailableCrossRegion,
+            Request::DescribeCrossRegionBackupDBInstance(_) => {
+                Action::DescribeCrossRegionBackupDBInstance
+            }
+            Request::DescribeCrossBackupMetaList(_) => Action::DescribeCrossBackupMetaList,
         }
     }
 }
@@ -135,6 +164,14 @@ mod tests {
                 Action::ModifyInstanceCrossBackupPolicy,
                 super::modify_instance_cross_backup_policy::response::ROOT,
             ),
+            (
+                Action::DescribeCrossRegionBackupDBInstance,
+                super::describe_cross_region_backup_db_instance::response::ROOT,
+            ),
+            (
+                Action::DescribeCrossBackupMetaList,
+                super::describe_cross_backup_meta_list::response::ROOT,
+            ),
         ];
         assert_eq!(roots.len(), Action::ALL.len());
         for (action, root) in roots {
@@ -157,6 +194,7 @@ mod tests {
             ("DBInstanceId", "rm-a"),
             ("RegionId", "cn-hangzhou"),
             ("CrossBackupId", "7"),
+            ("BackupSetId", "7"),
         ]
         .into_iter()
         .collect();
@@ -176,6 +214,11 @@ mod tests {
     fn decode_refuses_with_the_actions_own_rules() {
         let region_only: RawParams = [("RegionId", "cn-hangzhou")].into_iter().collect();
         assert!(Request::decode(Action::DescribeAvailableCrossRegion, &region_only).is_ok());
+        assert!(Request::decode(Action::DescribeCrossRegionBackupDBInstance, &region_only).is_ok());
+        assert_eq!(
+            Request::decode(Action::DescribeCrossBackupMetaList, &region_only),
+            Err(ApiError::Missing("BackupSetId"))
+        );
         for a in [
             Action::DescribeCrossRegionBackups,
             Action::ModifyInstanceCrossBackupPolicy,

@@ -3,11 +3,15 @@
 //! Every handler has the same shape: `run(state, caller, params, request_id, format)` returns the
 //! rendered success body or a [`HandlerError`].
 
+mod backup_meta;
 mod common;
 pub mod describe_available_cross_region;
+pub mod describe_cross_backup_meta_list;
+pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
 pub mod modify_instance_cross_backup_policy;
+mod policy_fields;
 
 use crate::auth::Caller;
 use crate::error::HandlerError;
@@ -38,6 +42,13 @@ pub async fn dispatch(
         }
         Request::DescribeAvailableCrossRegion(params) => {
             describe_available_cross_region::run(state, caller, params, request_id, format).await
+        }
+        Request::DescribeCrossRegionBackupDBInstance(params) => {
+            describe_cross_region_backup_db_instance::run(state, caller, params, request_id, format)
+                .await
+        }
+        Request::DescribeCrossBackupMetaList(params) => {
+            describe_cross_backup_meta_list::run(state, caller, params, request_id, format).await
         }
     }
 }
