@@ -9,14 +9,13 @@
 
 use deadpool_postgres::{ClientWrapper, GenericClient};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::IsolationLevel;
 use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
 
 use super::errors::PgResultExt;
 use super::instances::instance_by_id;
 use super::rows::{
-    copy_and_instance_at, copy_at, copy_columns, get, query, query_one, query_opt, secs,
-    INSTANCE_COLUMNS,
+    copy_and_instance_at, copy_at, copy_columns, get, query, query_one, query_opt, read_snapshot,
+    secs, INSTANCE_COLUMNS,
 };
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
@@ -176,13 +175,7 @@ pub(super) async fn list_copies(
     client: &mut ClientWrapper,
     query: &CopyQuery,
 ) -> Result<CopyListing> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .db()?;
+    let tx = read_snapshot(client).await?;
     let listing = list_in(&tx, query).await?;
     tx.commit().await.db()?;
     Ok(listing)

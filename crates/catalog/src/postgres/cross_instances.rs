@@ -2,11 +2,10 @@
 //! (`DescribeCrossRegionBackupDBInstance`).
 
 use deadpool_postgres::ClientWrapper;
-use tokio_postgres::IsolationLevel;
 
 use super::cross_policy::cross_backup_policy;
 use super::errors::PgResultExt;
-use super::rows::{get, instance_at, query, query_one, INSTANCE_COLUMNS};
+use super::rows::{get, instance_at, query, query_one, read_snapshot, INSTANCE_COLUMNS};
 use crate::{CatalogError, CrossBackupInstances, Result};
 
 /// Every instance of the account in the region with an enabled policy; `$3`, when not empty,
@@ -26,13 +25,7 @@ pub(super) async fn cross_backup_instances(
     page_size: u32,
     page_number: u32,
 ) -> Result<CrossBackupInstances> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .db()?;
+    let tx = read_snapshot(client).await?;
     let ids = db_instance_ids.to_vec();
     let total: i64 = get(
         &query_one(

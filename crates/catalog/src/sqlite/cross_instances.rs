@@ -21,7 +21,10 @@ pub(super) fn cross_backup_instances(
     page_number: u32,
 ) -> Result<CrossBackupInstances> {
     let mut filter = "i.account_id = ?1 AND i.region_id = ?2 AND p.enabled".to_owned();
-    let mut params = vec![Value::Integer(account_id), Value::Text(region_id.to_owned())];
+    let mut params = vec![
+        Value::Integer(account_id),
+        Value::Text(region_id.to_owned()),
+    ];
     if !db_instance_ids.is_empty() {
         let marks: Vec<String> = (0..db_instance_ids.len())
             .map(|k| format!("?{}", k + 3))
