@@ -20,7 +20,11 @@ async fn call(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]
 }
 
 /// The same call signed by account B.
-async fn call_as_other(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]) -> (u16, Value) {
+async fn call_as_other(
+    f: &Fixture,
+    action: &'static str,
+    params: &[(&'static str, &str)],
+) -> (u16, Value) {
     let mut all = vec![("Action", action)];
     all.extend_from_slice(params);
     let req = v1_request("GET", &f.other_ak, &f.other_secret, &all, Utc::now());
@@ -50,7 +54,10 @@ async fn lists_the_callers_enabled_instances_of_the_region() {
         (&body["RegionId"], &body["PageNumber"], &body["PageSize"]),
         (&json!(SRC), &json!(1), &json!(30))
     );
-    assert_eq!((&body["ItemsNumbers"], &body["TotalRecords"]), (&json!(1), &json!(1)));
+    assert_eq!(
+        (&body["ItemsNumbers"], &body["TotalRecords"]),
+        (&json!(1), &json!(1))
+    );
     assert!(body.get("Code").is_none() && body["RequestId"].is_string());
     let item = &body["Items"]["Item"][0];
     assert_eq!(item["DBInstanceId"], INSTANCE);
@@ -58,18 +65,37 @@ async fn lists_the_callers_enabled_instances_of_the_region() {
     assert_eq!(item["LogBackupEnabled"], "Disable");
     assert_eq!(item["CrossBackupRegion"], DEST);
     assert_eq!(item["CrossBackupType"], "1");
-    assert_eq!((&item["RetentType"], &item["Retention"]), (&json!(1), &json!(7)));
+    assert_eq!(
+        (&item["RetentType"], &item["Retention"]),
+        (&json!(1), &json!(7))
+    );
     assert!(item["BackupEnabledTime"].as_str().unwrap().ends_with('Z'));
     assert_eq!(item["LogBackupEnabledTime"], "");
-    assert_eq!((&item["Engine"], &item["EngineVersion"]), (&json!("MySQL"), &json!("5.7")));
-    assert_eq!((&item["DBInstanceStatus"], &item["LockMode"]), (&json!("Running"), &json!("Unlock")));
+    assert_eq!(
+        (&item["Engine"], &item["EngineVersion"]),
+        (&json!("MySQL"), &json!("5.7"))
+    );
+    assert_eq!(
+        (&item["DBInstanceStatus"], &item["LockMode"]),
+        (&json!("Running"), &json!("Unlock"))
+    );
 
     // Named ids narrow the list; another account's, one without a policy and an unknown one are
     // just not there.
     let names = format!("{OTHER_INSTANCE},{MYSQL8},rm-nope,{INSTANCE}");
-    let (_, body) = call(&f, INSTANCES, &[("RegionId", SRC), ("DBInstanceId", &names)]).await;
+    let (_, body) = call(
+        &f,
+        INSTANCES,
+        &[("RegionId", SRC), ("DBInstanceId", names.as_str())],
+    )
+    .await;
     assert_eq!(body["TotalRecords"], 1);
-    let (_, body) = call(&f, INSTANCES, &[("RegionId", SRC), ("DBInstanceId", OTHER_INSTANCE)]).await;
+    let (_, body) = call(
+        &f,
+        INSTANCES,
+        &[("RegionId", SRC), ("DBInstanceId", OTHER_INSTANCE)],
+    )
+    .await;
     assert_eq!(
         (&body["TotalRecords"], &body["Items"]),
         (&json!(0), &json!({"Item": []}))
@@ -88,7 +114,12 @@ async fn lists_the_callers_enabled_instances_of_the_region() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(
-        (&body["PageSize"], &body["PageNumber"], &body["ItemsNumbers"], &body["TotalRecords"]),
+        (
+            &body["PageSize"],
+            &body["PageNumber"],
+            &body["ItemsNumbers"],
+            &body["TotalRecords"]
+        ),
         (&json!(1), &json!(2), &json!(0), &json!(1))
     );
 
@@ -99,7 +130,10 @@ async fn lists_the_callers_enabled_instances_of_the_region() {
 #[tokio::test]
 async fn db_instance_refusals() {
     let f = Fixture::new(0).await;
-    assert_eq!(code(&call(&f, INSTANCES, &[]).await), (400, "MissingRegionId"));
+    assert_eq!(
+        code(&call(&f, INSTANCES, &[]).await),
+        (400, "MissingRegionId")
+    );
     assert_eq!(
         code(&call(&f, INSTANCES, &[("RegionId", "Hangzhou!")]).await),
         (400, "InvalidRegion.Format")
@@ -143,7 +177,13 @@ async fn taken_set(f: &Fixture, manifest: Option<&str>, minutes_ago: i64) -> i64
         })
         .await
         .unwrap();
-    let name = backup_set_file_name(SRC, INSTANCE, inst.instance_number, started, BackupMethod::Logical);
+    let name = backup_set_file_name(
+        SRC,
+        INSTANCE,
+        inst.instance_number,
+        started,
+        BackupMethod::Logical,
+    );
     let key = backup_set_key(INSTANCE, &name);
     let manifest_key = format!("{key}.manifest.json");
     let src = f.regions.get(SRC).unwrap();
@@ -191,7 +231,10 @@ async fn finish_copy(f: &Fixture, id: i64, ok: bool) {
         .unwrap();
     assert_eq!(job.copy_id, id);
     if ok {
-        f.catalog.complete_copy(id, &job.lease_token, Utc::now()).await.unwrap();
+        f.catalog
+            .complete_copy(id, &job.lease_token, Utc::now())
+            .await
+            .unwrap();
     } else {
         f.catalog
             .fail_copy_attempt(id, &job.lease_token, "gave up", None)
@@ -229,7 +272,12 @@ async fn meta_list_reads_the_sets_manifest() {
             ]}
         })
     );
-    let (_, body) = call(&f, META, &[("BackupSetId", set), ("GetDbName", "shop"), ("Region", SRC)]).await;
+    let (_, body) = call(
+        &f,
+        META,
+        &[("BackupSetId", set), ("GetDbName", "shop"), ("Region", SRC)],
+    )
+    .await;
     assert_eq!(
         body["Items"]["Meta"],
         json!([{"Database": "shop", "Tables": "items,orders", "Size": "16,1"}])
@@ -238,14 +286,28 @@ async fn meta_list_reads_the_sets_manifest() {
     assert_eq!(body["TotalRecordCount"], 2);
     let (_, body) = call(&f, META, &[("BackupSetId", set), ("GetDbName", "nope")]).await;
     assert_eq!(
-        (&body["TotalRecordCount"], &body["TotalPageCount"], &body["Items"]),
+        (
+            &body["TotalRecordCount"],
+            &body["TotalPageCount"],
+            &body["Items"]
+        ),
         (&json!(0), &json!(0), &json!({"Meta": []}))
     );
 
     // Pages need both PageSize and PageIndex.
-    let (_, body) = call(&f, META, &[("BackupSetId", set), ("PageSize", "2"), ("PageIndex", "2")]).await;
+    let (_, body) = call(
+        &f,
+        META,
+        &[("BackupSetId", set), ("PageSize", "2"), ("PageIndex", "2")],
+    )
+    .await;
     assert_eq!(
-        (&body["PageNumber"], &body["PageRecordCount"], &body["TotalPageCount"], &body["TotalRecordCount"]),
+        (
+            &body["PageNumber"],
+            &body["PageRecordCount"],
+            &body["TotalPageCount"],
+            &body["TotalRecordCount"]
+        ),
         (&json!(2), &json!(1), &json!(2), &json!(3))
     );
     assert_eq!(body["Items"]["Meta"][0]["Database"], "shop_archive");
@@ -273,25 +335,28 @@ async fn meta_list_refusals() {
     let (_, listed) = f.list(&[]).await;
     let registered = listed["Items"]["Item"][0]["CrossBackupId"].to_string();
     assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", &registered)]).await),
+        code(&call(&f, META, &[("BackupSetId", registered.as_str())]).await),
         (403, "InvalidMeta.Empty")
     );
     // A taken set whose manifest object is gone.
     let lost = taken_set(&f, None, 20).await;
     finish_copy(&f, lost, true).await;
     assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", &lost.to_string())]).await),
+        code(&call(&f, META, &[("BackupSetId", lost.to_string().as_str())]).await),
         (403, "InvalidMeta.Empty")
     );
     // A failed copy has no cross-region file.
     let failed = taken_set(&f, Some(MANIFEST), 10).await;
     finish_copy(&f, failed, false).await;
     assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", &failed.to_string())]).await),
+        code(&call(&f, META, &[("BackupSetId", failed.to_string().as_str())]).await),
         (400, "NoAvailableDisasterRestoreBakset")
     );
 
-    assert_eq!(code(&call(&f, META, &[]).await), (400, "MissingBackupSetId"));
+    assert_eq!(
+        code(&call(&f, META, &[]).await),
+        (400, "MissingBackupSetId")
+    );
     for unknown in ["999999", "abc", "0", "99999999999"] {
         assert_eq!(
             code(&call(&f, META, &[("BackupSetId", unknown)]).await),
@@ -300,11 +365,29 @@ async fn meta_list_refusals() {
         );
     }
     assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", &registered), ("PageSize", "0"), ("PageIndex", "1")]).await),
+        code(
+            &call(
+                &f,
+                META,
+                &[
+                    ("BackupSetId", registered.as_str()),
+                    ("PageSize", "0"),
+                    ("PageIndex", "1")
+                ]
+            )
+            .await
+        ),
         (400, "InvalidPageSize")
     );
     assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", &registered), ("PageIndex", "first")]).await),
+        code(
+            &call(
+                &f,
+                META,
+                &[("BackupSetId", registered.as_str()), ("PageIndex", "first")]
+            )
+            .await
+        ),
         (400, "InvalidPageIndex")
     );
 }

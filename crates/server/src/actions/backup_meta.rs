@@ -50,7 +50,10 @@ pub fn databases(manifest: &[u8]) -> Result<Vec<Database>, String> {
 /// The entries `params` selects: with `GetDbName`, that database (exact name) with its tables
 /// and each table's size; else every database whose name contains `Pattern` (case-insensitive;
 /// all without one), with its total size and no tables. A size the manifest lacks is empty.
-pub fn select(databases: Vec<Database>, params: &DescribeCrossBackupMetaListParams) -> Vec<BackupMeta> {
+pub fn select(
+    databases: Vec<Database>,
+    params: &DescribeCrossBackupMetaListParams,
+) -> Vec<BackupMeta> {
     if let Some(wanted) = &params.get_db_name {
         return databases
             .into_iter()
@@ -90,7 +93,9 @@ pub fn select(databases: Vec<Database>, params: &DescribeCrossBackupMetaListPara
 /// A size in KB (rounded up) as Alibaba reports it; empty when the manifest has none (sets
 /// taken before the agent recorded sizes).
 fn kib(bytes: Option<u64>) -> String {
-    bytes.map(|b| b.div_ceil(1024).to_string()).unwrap_or_default()
+    bytes
+        .map(|b| b.div_ceil(1024).to_string())
+        .unwrap_or_default()
 }
 
 fn join(items: impl Iterator<Item = String>) -> String {
@@ -128,7 +133,10 @@ mod tests {
         assert_eq!(dbs[0].name, "shop");
         assert_eq!(
             dbs[0].tables,
-            [("items".to_owned(), Some(16384)), ("orders".to_owned(), Some(1))]
+            [
+                ("items".to_owned(), Some(16384)),
+                ("orders".to_owned(), Some(1))
+            ]
         );
         assert!(databases(br#"{"format":2,"tables":[]}"#).is_err());
         assert!(databases(b"not json").is_err());
@@ -148,12 +156,16 @@ mod tests {
             [meta("test_db", "", "2")]
         );
         assert_eq!(
-            select(dbs(), &params(&[("GetDbName", "shop"), ("Pattern", "test")])),
+            select(
+                dbs(),
+                &params(&[("GetDbName", "shop"), ("Pattern", "test")])
+            ),
             [meta("shop", "items,orders", "16,1")]
         );
         assert_eq!(select(dbs(), &params(&[("GetDbName", "Shop")])), []);
-        let unsized = br#"{"format":1,"tables":[{"schema":"a","name":"t"},{"schema":"a","name":"u"}]}"#;
-        let dbs = databases(unsized).unwrap();
+        let no_sizes =
+            br#"{"format":1,"tables":[{"schema":"a","name":"t"},{"schema":"a","name":"u"}]}"#;
+        let dbs = databases(no_sizes).unwrap();
         assert_eq!(select(dbs.clone(), &params(&[])), [meta("a", "", "")]);
         assert_eq!(
             select(dbs, &params(&[("GetDbName", "a")])),

@@ -76,7 +76,8 @@ async fn databases(state: &AppState, set: &BackupSet) -> Result<Vec<Database>, H
         return Err(ApiError::InvalidMetaEmpty.into());
     };
     let key = &details.manifest_key;
-    let internal = |what: String| HandlerError::Internal(format!("manifest {key} of set {}: {what}", set.id));
+    let internal =
+        |what: String| HandlerError::Internal(format!("manifest {key} of set {}: {what}", set.id));
     let store = state
         .region_store(&set.source_region_id)
         .await?
@@ -93,10 +94,13 @@ async fn databases(state: &AppState, set: &BackupSet) -> Result<Vec<Database>, H
         return Err(internal(format!("{size} bytes")));
     }
     let bytes = stream
-        .try_fold(BytesMut::with_capacity(size as usize), |mut all, chunk| async move {
-            all.extend_from_slice(&chunk);
-            Ok(all)
-        })
+        .try_fold(
+            BytesMut::with_capacity(size as usize),
+            |mut all, chunk| async move {
+                all.extend_from_slice(&chunk);
+                Ok(all)
+            },
+        )
         .await
         .map_err(|e| internal(e.to_string()))?;
     backup_meta::databases(&bytes).map_err(internal)
