@@ -95,7 +95,14 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            ["BackupSetId", "GetDbName", "PageIndex", "PageSize", "Pattern", "Region"]
+            [
+                "BackupSetId",
+                "GetDbName",
+                "PageIndex",
+                "PageSize",
+                "Pattern",
+                "Region"
+            ]
         );
     }
 }

@@ -78,7 +78,12 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            ["DBInstanceId=rm-a,rm-b", "PageNumber=2", "PageSize=50", "RegionId=cn-hangzhou"]
+            [
+                "DBInstanceId=rm-a,rm-b",
+                "PageNumber=2",
+                "PageSize=50",
+                "RegionId=cn-hangzhou"
+            ]
         );
     }
 }

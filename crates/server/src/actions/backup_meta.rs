@@ -149,7 +149,7 @@ mod tests {
         let dbs = || databases(MANIFEST.as_bytes()).unwrap();
         assert_eq!(
             select(dbs(), &params(&[])),
-            [meta("shop", "", "18"), meta("test_db", "", "2")]
+            [meta("shop", "", "17"), meta("test_db", "", "2")]
         );
         assert_eq!(
             select(dbs(), &params(&[("Pattern", "TEST")])),
