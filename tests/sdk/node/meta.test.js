@@ -7,9 +7,7 @@
 const assert = require('node:assert/strict');
 const { describe, it, before } = require('node:test');
 const Rds = require('@alicloud/rds20140815');
-const OpenApi = require('@alicloud/openapi-core');
-const $dara = require('@darabonba/typescript');
-const { ApiError, clientsByCreds, loadEnv, teaClient } = require('./common');
+const { expectApiError, loadEnv, teaCaller } = require('./common');
 
 const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const POLICY_STR = ['DBInstanceId', 'BackupEnabled', 'BackupEnabledTime', 'LogBackupEnabled', 'LogBackupEnabledTime',
@@ -17,50 +15,13 @@ const POLICY_STR = ['DBInstanceId', 'BackupEnabled', 'BackupEnabledTime', 'LogBa
   'DBInstanceDescription'];
 const WIDE = { StartTime: '2000-01-01T00:00:00Z', EndTime: '2100-01-01T00:00:00Z' };
 
-function fieldsOf(model, params) {
-  const byApi = Object.fromEntries(Object.entries(model.names()).map(([f, api]) => [api, f]));
-  const out = {};
-  for (const [k, v] of Object.entries(params)) {
-    assert.ok(byApi[k], `no request model field for ${k}`);
-    out[byApi[k]] = v;
-  }
-  return out;
-}
-
 function adapter(env) {
-  const client = clientsByCreds(env, (ak, sk) => teaClient(env, ak, sk));
-  async function call(method, model, params, creds = 'A') {
-    const c = client(creds);
-    let resp;
-    try {
-      resp = await c[method](new model(fieldsOf(model, params)), new $dara.RuntimeOptions({}));
-    } catch (e) {
-      if (e instanceof OpenApi.AlibabaCloudError) {
-        throw new ApiError(e.code, e.statusCode, e.requestId, e.message, e.data);
-      }
-      throw e;
-    }
-    assert.equal(resp.statusCode, 200);
-    const raw = c.lastRaw.body;
-    assert.equal(resp.body.requestId, raw.RequestId);
-    return { body: resp.body, raw };
-  }
+  const call = teaCaller(env);
   return {
     instances: (p, creds) => call('describeCrossRegionBackupDBInstanceWithOptions', Rds.DescribeCrossRegionBackupDBInstanceRequest, p, creds),
     meta: (p, creds) => call('describeCrossBackupMetaListWithOptions', Rds.DescribeCrossBackupMetaListRequest, p, creds),
     listing: (p, creds) => call('describeCrossRegionBackupsWithOptions', Rds.DescribeCrossRegionBackupsRequest, p, creds),
   };
-}
-
-async function expectError(promise) {
-  try {
-    const r = await promise;
-    assert.fail(`expected an error, got ${JSON.stringify(r.raw).slice(0, 300)}`);
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    assert.ok(e.requestId, 'error without a request id');
-    return e;
-  }
 }
 
 describe('@alicloud/rds20140815 DescribeCrossRegionBackupDBInstance and DescribeCrossBackupMetaList (v3)', () => {
@@ -124,16 +85,17 @@ describe('@alicloud/rds20140815 DescribeCrossRegionBackupDBInstance and Describe
 
   it('refuses with Alibaba codes', async () => {
     const registered = await firstCopy(env.instanceA);
-    let e = await expectError(api.meta({ BackupSetId: registered }));
+    let e = await expectApiError(api.meta({ BackupSetId: registered }));
     assert.deepEqual([e.status, e.code], [403, 'InvalidMeta.Empty']);
+    assert.ok(e.requestId);
     const taken = await firstCopy(metaInst.id);
-    e = await expectError(api.meta({ BackupSetId: taken }, 'B'));
+    e = await expectApiError(api.meta({ BackupSetId: taken }, 'B'));
     assert.deepEqual([e.status, e.code], [404, 'InvalidBackupSetID.NotFound']);
-    e = await expectError(api.meta({ BackupSetId: 'not-an-id' }));
+    e = await expectApiError(api.meta({ BackupSetId: 'not-an-id' }));
     assert.deepEqual([e.status, e.code], [404, 'InvalidBackupSetID.NotFound']);
-    e = await expectError(api.meta({ BackupSetId: taken, PageSize: '-1', PageIndex: '1' }));
+    e = await expectApiError(api.meta({ BackupSetId: taken, PageSize: '-1', PageIndex: '1' }));
     assert.deepEqual([e.status, e.code], [400, 'InvalidPageSize']);
-    e = await expectError(api.instances({ RegionId: env.region, PageSize: 500 }));
+    e = await expectApiError(api.instances({ RegionId: env.region, PageSize: 500 }));
     assert.deepEqual([e.status, e.code], [400, 'InvalidParameters.Format']);
   });
 });

@@ -10,17 +10,13 @@ none."""
 import json
 
 import pytest
-from aliyunsdkcore.acs_exception.exceptions import ServerException
-from aliyunsdkcore.client import AcsClient
 from aliyunsdkrds.request.v20140815.DescribeCrossBackupMetaListRequest import DescribeCrossBackupMetaListRequest
 from aliyunsdkrds.request.v20140815.DescribeCrossRegionBackupDBInstanceRequest import \
     DescribeCrossRegionBackupDBInstanceRequest
 from aliyunsdkrds.request.v20140815.DescribeCrossRegionBackupsRequest import DescribeCrossRegionBackupsRequest
 from alibabacloud_rds20140815 import models as rds_models
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from darabonba.runtime import RuntimeOptions
 
-from xbak_sdk import TIME_RE, ApiError, tea_client
+from xbak_sdk import TIME_RE, ApiError, core_call, tea_call
 
 POLICY_STR = ("DBInstanceId", "BackupEnabled", "BackupEnabledTime", "LogBackupEnabled", "LogBackupEnabledTime",
               "CrossBackupRegion", "CrossBackupType", "Engine", "EngineVersion", "DBInstanceStatus", "LockMode",
@@ -36,19 +32,7 @@ class Core:
         self.env = env
 
     def _call(self, req, params, creds):
-        ak, sk = self.env.creds(creds)
-        req.set_endpoint(self.env.endpoint)
-        for k, v in params.items():
-            setter = getattr(req, "set_" + k, None)
-            if setter is not None:
-                setter(v)
-            else:
-                req.add_query_param(k, v)
-        try:
-            body = AcsClient(ak, sk, self.env.region).do_action_with_exception(req)
-        except ServerException as e:
-            raise ApiError(e.get_error_code(), e.get_http_status(), e.get_request_id(), e.get_error_msg())
-        return json.loads(body)
+        return core_call(self.env, req, params, creds)
 
     def instances(self, params, creds="A"):
         return self._call(DescribeCrossRegionBackupDBInstanceRequest(), params, creds)
@@ -72,17 +56,7 @@ class Tea:
         self.env = env
 
     def _call(self, method, model, params, creds):
-        ak, sk = self.env.creds(creds)
-        client = tea_client(self.env, ak, sk)
-        req = model(**{self.FIELDS[k]: v for k, v in params.items()})
-        try:
-            resp = getattr(client, method)(req, RuntimeOptions())
-        except AlibabaCloudException as e:
-            raise ApiError(e.code, e.status_code, e.request_id, e.message, getattr(e, "data", None))
-        assert resp.status_code == 200
-        raw = client.last_raw["body"]
-        assert resp.body.request_id == raw["RequestId"]
-        return resp.body, raw
+        return tea_call(self.env, method, model, self.FIELDS, params, creds)
 
     def instances(self, params, creds="A"):
         body, raw = self._call("describe_cross_region_backup_dbinstance_with_options",
