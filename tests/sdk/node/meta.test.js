@@ -76,7 +76,7 @@ describe('@alicloud/rds20140815 DescribeCrossRegionBackupDBInstance and Describe
     assert.equal(body.DBInstanceName, metaInst.id);
 
     ({ body, raw } = await api.meta({ BackupSetId: setId, GetDbName: metaInst.database, Region: env.region }));
-    assert.deepEqual(raw.Items.Meta[0].Tables.split(','), metaInst.tables);
+    assert.deepEqual(raw.Items.Meta[0].Tables.split(',').sort(), metaInst.tables);
     assert.deepEqual(body.items.meta.map((m) => [m.database, m.tables, m.size]),
       raw.Items.Meta.map((m) => [m.Database, m.Tables, m.Size]));
     ({ raw } = await api.meta({ BackupSetId: setId, PageSize: '1', PageIndex: '2' }));
