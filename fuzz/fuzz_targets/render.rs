@@ -15,6 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use xbak_fuzz::{by_path, json_leaves, xml_leaves};
+use xbak_protocol::actions::cross_backup_policy::InstanceCrossBackupPolicy;
 use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
 use xbak_protocol::actions::describe_available_cross_region::{
     self as available, DescribeAvailableCrossRegionResponse,
@@ -164,10 +165,14 @@ fn modify_response(u: &mut Unstructured) -> Result<ModifyInstanceCrossBackupPoli
 }
 
 fn policy_response(u: &mut Unstructured) -> Result<DescribeInstanceCrossBackupPolicyResponse> {
-    Ok(arbitrary! { u, DescribeInstanceCrossBackupPolicyResponse {
-        request_id, db_instance_id, region_id, backup_enabled, backup_enabled_time,
-        log_backup_enabled, log_backup_enabled_time, cross_backup_region, cross_backup_type,
-        retent_type, retention, engine, engine_version, db_instance_status, lock_mode,
-        db_instance_description
-    }})
+    Ok(DescribeInstanceCrossBackupPolicyResponse {
+        request_id: u.arbitrary()?,
+        region_id: u.arbitrary()?,
+        policy: arbitrary! { u, InstanceCrossBackupPolicy {
+            db_instance_id, backup_enabled, backup_enabled_time, log_backup_enabled,
+            log_backup_enabled_time, cross_backup_region, cross_backup_type, retent_type,
+            retention, engine, engine_version, db_instance_status, lock_mode,
+            db_instance_description
+        }},
+    })
 }

@@ -14,6 +14,10 @@ Creates (all through the CLI, nothing written into DATA_DIR directly):
   * rm-sdk8001  (account A, cn-hangzhou, MySQL 8.0: not eligible for cross-region backup);
   * rm-sdkp001..3 (account A, cn-hangzhou, MySQL 5.7, no policy, one backup an hour old): one per
     SDK for the policy scenarios;
+  * rm-sdkm001  (account A, cn-hangzhou, MariaDB 10.11, policy -> cn-shanghai) with one logical
+    backup taken by `xbak backup run --database xbak_sdk_meta` from the MariaDB server on
+    127.0.0.1:3306 (root, no password; the database is recreated with known tables), so its set
+    has a manifest for DescribeCrossBackupMetaList;
 then runs `xbak replicate --once`.
 
 Writes WORK_DIR/seed.json, the manifest the scenarios compare against (keys, instance ids, the
@@ -34,6 +38,11 @@ DEST_B = "cn-beijing"
 INSTANCE_A = "rm-sdk0001"
 INSTANCE_B = "rm-sdkb001"
 INSTANCE_INELIGIBLE = "rm-sdk8001"
+# A set taken by the agent (it has a manifest): its database and tables, created by the seed.
+INSTANCE_META = "rm-sdkm001"
+META_DSN = "mysql://root@127.0.0.1:3306"
+META_DATABASE = "xbak_sdk_meta"
+META_TABLES = ["customers", "orders", "order_lines"]
 # Account A, MySQL 5.7 HA, no policy, one backup set an hour old: each policy scenario (one per
 # SDK, so their order does not matter) turns cross-region backup on for its own instance.
 POLICY_INSTANCES = {"core": "rm-sdkp001", "tea-v3": "rm-sdkp002", "node-tea-v3": "rm-sdkp003"}
@@ -154,6 +163,21 @@ def main():
             "--engine-version", "5.7", "--instance-number", POLICY_NUMBER + n, *common)
         register(inst, backup_plan(1, recent, rng, POLICY_NUMBER + n), "p%d" % n)
 
+    # The backup is taken before the policy is set: enabling then queues its copy instead of
+    # requesting a full backup of the whole server from serve's workers.
+    subprocess.run(
+        ["mariadb", "-h127.0.0.1", "-P3306", "-uroot", "-e",
+         "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s; " % (META_DATABASE, META_DATABASE)
+         + " ".join("CREATE TABLE %s.%s (id INT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB; "
+                    "INSERT INTO %s.%s VALUES (1, 'a'), (2, 'b');" % (META_DATABASE, t, META_DATABASE, t)
+                    for t in META_TABLES)],
+        check=True)
+    cli("instance", "create", INSTANCE_META, "--region", SOURCE, "--account", "sdk-a", "--engine", "MariaDB",
+        "--engine-version", "10.11", "--category", "HighAvailability", "--storage-type", "local_ssd",
+        "--dsn", META_DSN)
+    cli("backup", "run", INSTANCE_META, "--method", "L", "--database", META_DATABASE)
+    cli("policy", "set", INSTANCE_META, "--cross-region", DEST_A)
+
     cli("replicate", "--once")
 
     manifest = {
@@ -164,6 +188,8 @@ def main():
         "instance_b": {"id": INSTANCE_B, "dest": DEST_B, "engine": "MySQL", "engine_version": "5.7",
                        "category": "HighAvailability", "backups": backups_b},
         "instance_ineligible": INSTANCE_INELIGIBLE,
+        "instance_meta": {"id": INSTANCE_META, "dest": DEST_A, "database": META_DATABASE,
+                          "tables": sorted(META_TABLES)},
         "policy_instances": POLICY_INSTANCES,
         "regions": sorted([SOURCE, DEST_A, DEST_B]),
         "other_dest": DEST_B,

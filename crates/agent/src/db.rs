@@ -187,16 +187,19 @@ impl Session {
             None => format!("TABLE_SCHEMA NOT IN ({excluded})"),
         };
         let sql = format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(ENGINE, '') FROM information_schema.TABLES
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(ENGINE, ''),
+                    COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0)
+             FROM information_schema.TABLES
              WHERE TABLE_TYPE = 'BASE TABLE' AND {filter} ORDER BY TABLE_SCHEMA, TABLE_NAME"
         );
-        let rows: Vec<(String, String, String)> = self.all(&sql).await?;
+        let rows: Vec<(String, String, String, u64)> = self.all(&sql).await?;
         Ok(rows
             .into_iter()
-            .map(|(schema, name, engine)| TableRef {
+            .map(|(schema, name, engine, size)| TableRef {
                 schema,
                 name,
                 engine,
+                size_bytes: Some(size),
             })
             .collect())
     }
@@ -417,6 +420,8 @@ pub struct TableRef {
     pub schema: String,
     pub name: String,
     pub engine: String,
+    /// Data and index length when the table was listed (`information_schema.TABLES`).
+    pub size_bytes: Option<u64>,
 }
 
 impl TableRef {
@@ -432,6 +437,7 @@ impl TableRef {
             engine: self.engine.clone(),
             rows,
             checksum,
+            size_bytes: self.size_bytes,
         }
     }
 }
@@ -447,6 +453,11 @@ pub struct TableState {
     /// `CHECKSUM TABLE` (MariaDB's row-by-row CRC; the same data in the same table definition
     /// on the same server version gives the same value).
     pub checksum: Option<u64>,
+    /// Data and index length in bytes, as `information_schema.TABLES` reported it when the
+    /// tables were listed for the set (what `DescribeCrossBackupMetaList` reports as `Size`);
+    /// absent in manifests written before xbak recorded it. Not verified after a restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
 }
 
 /// A binary log position and the GTID position at the same point.

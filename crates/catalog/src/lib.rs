@@ -97,6 +97,14 @@ pub struct RecordedBackupSet {
     pub queued_copy_id: Option<i64>,
 }
 
+/// One page of [`Catalog::cross_backup_instances`]: instances with their policies, and how many
+/// match in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrossBackupInstances {
+    pub total: u64,
+    pub items: Vec<(Instance, CrossBackupPolicy)>,
+}
+
 /// Counts of copies by state, for metrics and `replicate --once`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CopyCounts {

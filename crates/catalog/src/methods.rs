@@ -74,6 +74,13 @@ macro_rules! catalog_methods {
             read fn cross_backup_policy(instance_id: i64) -> Result<Option<CrossBackupPolicy>>
                 => cross_policy::cross_backup_policy(instance_id);
 
+            /// The instances of `account_id` in `region_id` whose cross-region backup is on (only
+            /// those named in `db_instance_ids`, when it is not empty), ordered by `DBInstanceId`,
+            /// each with its policy: page `page_number` (from 1) of `page_size`, and how many there
+            /// are in all, read in one snapshot.
+            snapshot fn cross_backup_instances(account_id: i64, region_id: &str, db_instance_ids: &[String], page_size: u32, page_number: u32) -> Result<CrossBackupInstances>
+                => cross_instances::cross_backup_instances(account_id, region_id, db_instance_ids, page_size, page_number);
+
             /// Queues the copy of the instance's newest backup set started at or after `since` to
             /// `dest_region_id` (what turning a policy on does), unless that set already has a copy
             /// there. Returns the new `CrossBackupId`. `NotFound` if the instance or region does not exist.
@@ -349,7 +356,7 @@ macro_rules! implement_catalog {
                 LeaseHolder, NewInstance, Policy, PolicyChange, Region, RequestedBackup,
             };
             use $crate::{
-                Catalog, CopyCounts, CopyFreshness, ExpiredCopy, ExpiringObject, HeldLease,
+                Catalog, CopyCounts, CopyFreshness, CrossBackupInstances, ExpiredCopy, ExpiringObject, HeldLease,
                 LeasedQueue, PeriodicRun, PolicyChangeError, PolicyChanged, RecordedBackupSet,
                 Result, SeenNonce,
             };

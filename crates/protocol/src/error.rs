@@ -1,8 +1,8 @@
 //! The error catalogue: every failure the wire can report, with its Alibaba `Code`, HTTP status
 //! and `Message` assigned in exhaustive matches (PROTOCOL §7), so a new variant does not compile
 //! until someone decides its code. Statuses and messages marked "inferred" in PROTOCOL are our choices.
-//! Only codes xbak answers are here: PROTOCOL §7 lists more (`Forbidden.RAM`, `InvalidPageSize`,
-//! …) that nothing in xbak produces, and they join when something does.
+//! Only codes xbak answers are here: PROTOCOL §7 lists more (`Forbidden.RAM`,
+//! `InvalidPageNumbers.Malformed`, …) that nothing in xbak produces, and they join when something does.
 
 use std::fmt;
 
@@ -76,6 +76,18 @@ pub enum ApiError {
     InvalidDBInstanceNotFound,
     /// Instance type cannot do this: `IncorrectDBInstanceType`, 403 (metadata lists 400 and 403).
     IncorrectDBInstanceType,
+    /// `BackupSetId` unknown, someone else's, not copied yet or elsewhere than `Region`:
+    /// `InvalidBackupSetID.NotFound`, 404.
+    InvalidBackupSetIdNotFound,
+    /// The copy failed, so there is no cross-region file to describe:
+    /// `NoAvailableDisasterRestoreBakset`, 400 (sic).
+    NoAvailableDisasterRestoreBakset,
+    /// The set has no manifest (registered, not taken by xbak): `InvalidMeta.Empty`, 403.
+    InvalidMetaEmpty,
+    /// `PageSize` (a string parameter) not a positive integer: `InvalidPageSize`, 400.
+    InvalidPageSize,
+    /// `PageIndex` not a positive integer: `InvalidPageIndex`, 400.
+    InvalidPageIndex,
 }
 
 use ApiError as E;
@@ -110,6 +122,11 @@ impl ApiError {
             E::CrossBackupNotSupport => "CrossBackupNotSupport",
             E::InvalidDBInstanceNotFound => "InvalidDBInstance.NotFound",
             E::IncorrectDBInstanceType => "IncorrectDBInstanceType",
+            E::InvalidBackupSetIdNotFound => "InvalidBackupSetID.NotFound",
+            E::NoAvailableDisasterRestoreBakset => "NoAvailableDisasterRestoreBakset",
+            E::InvalidMetaEmpty => "InvalidMeta.Empty",
+            E::InvalidPageSize => "InvalidPageSize",
+            E::InvalidPageIndex => "InvalidPageIndex",
         };
         code.to_owned()
     }
@@ -134,11 +151,15 @@ impl ApiError {
             | E::InvalidRegionFormat
             | E::InvalidStartTimeFormat
             | E::InvalidEndTimeFormat
-            | E::InvalidStartTimeAndEndTimeMalformed => 400,
-            E::CrossBackupNotSupport | E::IncorrectDBInstanceType => 403,
+            | E::InvalidStartTimeAndEndTimeMalformed
+            | E::NoAvailableDisasterRestoreBakset
+            | E::InvalidPageSize
+            | E::InvalidPageIndex => 400,
+            E::CrossBackupNotSupport | E::IncorrectDBInstanceType | E::InvalidMetaEmpty => 403,
             E::InvalidAccessKeyIdNotFound
             | E::InvalidActionNotFound
-            | E::InvalidDBInstanceNotFound => 404,
+            | E::InvalidDBInstanceNotFound
+            | E::InvalidBackupSetIdNotFound => 404,
             E::RequestTimeout => 408,
             E::BodyTooLarge => 413,
             E::InternalError => 500,
@@ -193,6 +214,11 @@ impl ApiError {
             E::IncorrectDBInstanceType => {
                 "Current DB instance type does not support this operation."
             }
+            E::InvalidBackupSetIdNotFound => "Specified backup set ID does not exist.",
+            E::NoAvailableDisasterRestoreBakset => "No available disaster restore bakset",
+            E::InvalidMetaEmpty => "Meta information is empty.",
+            E::InvalidPageSize => "The page size is invalid",
+            E::InvalidPageIndex => "The page index is invalid",
         };
         msg.to_owned()
     }

@@ -46,6 +46,12 @@ fn catalogue() -> Vec<(ApiError, &'static str, u16, String)> {
         // Other RDS codes.
         (E::IncorrectDBInstanceType, "IncorrectDBInstanceType", 403, s("Current DB instance type does not support this operation.")),
         (E::InvalidStartTimeAndEndTimeMalformed, "InvalidStartTimeAndEndTime.Malformed", 400, s("The end time must be greater than the start time.")),
+        // DescribeCrossBackupMetaList metadata.
+        (E::InvalidBackupSetIdNotFound, "InvalidBackupSetID.NotFound", 404, s("Specified backup set ID does not exist.")),
+        (E::NoAvailableDisasterRestoreBakset, "NoAvailableDisasterRestoreBakset", 400, s("No available disaster restore bakset")),
+        (E::InvalidMetaEmpty, "InvalidMeta.Empty", 403, s("Meta information is empty.")),
+        (E::InvalidPageSize, "InvalidPageSize", 400, s("The page size is invalid")),
+        (E::InvalidPageIndex, "InvalidPageIndex", 400, s("The page index is invalid")),
     ]
 }
 

@@ -63,6 +63,8 @@ pub mod checksum;
 pub mod client;
 pub mod credentials;
 pub mod describe_available_cross_region;
+pub mod describe_cross_backup_meta_list;
+pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
 pub mod download;
@@ -79,6 +81,13 @@ pub use client::{Client, ClientBuilder, RawResponse, RDS_API_VERSION};
 pub use credentials::{Credentials, Overrides, Settings};
 pub use describe_available_cross_region::{
     DescribeAvailableCrossRegionRequest, DescribeAvailableCrossRegionResponse, RegionList,
+};
+pub use describe_cross_backup_meta_list::{
+    BackupMeta, DescribeCrossBackupMetaListRequest, DescribeCrossBackupMetaListResponse, MetaItems,
+};
+pub use describe_cross_region_backup_db_instance::{
+    DescribeCrossRegionBackupDBInstanceRequest, DescribeCrossRegionBackupDBInstanceResponse,
+    InstanceCrossBackupPolicy, PolicyItems,
 };
 pub use describe_cross_region_backups::{
     CrossRegionBackupItem, CrossRegionBackupPages, DescribeCrossRegionBackupsRequest,

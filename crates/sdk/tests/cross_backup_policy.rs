@@ -32,7 +32,7 @@ async fn disable_enable_and_describe_back_with_each_signature() {
             .describe_instance_cross_backup_policy(&describe)
             .await
             .unwrap();
-        assert_eq!(read.backup_enabled, "Disable");
+        assert_eq!(read.policy.backup_enabled, "Disable");
 
         let on = client
             .modify_instance_cross_backup_policy(
@@ -59,19 +59,19 @@ async fn disable_enable_and_describe_back_with_each_signature() {
             .unwrap();
         assert!(!read.request_id.is_empty());
         assert_ne!(read.request_id, on.request_id);
-        assert_eq!(read.db_instance_id, INSTANCE);
+        assert_eq!(read.policy.db_instance_id, INSTANCE);
         assert_eq!(read.region_id, SRC);
-        assert_eq!(read.backup_enabled, "Enable");
+        assert_eq!(read.policy.backup_enabled, "Enable");
         assert!(
-            read.backup_enabled_time.ends_with('Z'),
+            read.policy.backup_enabled_time.ends_with('Z'),
             "{}",
-            read.backup_enabled_time
+            read.policy.backup_enabled_time
         );
-        assert_eq!(read.log_backup_enabled, "Enable");
-        assert_eq!(read.cross_backup_region, DEST);
-        assert_eq!(read.cross_backup_type, "1");
-        assert_eq!((read.retent_type, read.retention), (1, 30));
-        assert_eq!(read.engine_version, "5.7");
+        assert_eq!(read.policy.log_backup_enabled, "Enable");
+        assert_eq!(read.policy.cross_backup_region, DEST);
+        assert_eq!(read.policy.cross_backup_type, "1");
+        assert_eq!((read.policy.retent_type, read.policy.retention), (1, 30));
+        assert_eq!(read.policy.engine_version, "5.7");
 
         // Absent values keep what is stored.
         let kept = client
@@ -133,7 +133,7 @@ async fn errors_carry_code_and_request_id() {
         .await
         .unwrap();
     assert_eq!(
-        (read.backup_enabled.as_str(), read.retention),
+        (read.policy.backup_enabled.as_str(), read.policy.retention),
         ("Enable", 7)
     );
 

@@ -363,4 +363,54 @@ function teaClient(env, ak, sk, signatureAlgorithm) {
   return c;
 }
 
-module.exports = { ApiError, defineSuite, loadApi, loadEnv, itemsOf, windowParams, resolveParams, ERROR_CASES, clientsByCreds, teaClient };
+// The request model's fields for the API's own parameter names (model.names() maps field -> API name).
+function fieldsOf(model, params) {
+  const byApi = Object.fromEntries(Object.entries(model.names()).map(([f, api]) => [api, f]));
+  const out = {};
+  for (const [k, v] of Object.entries(params)) {
+    assert.ok(byApi[k], `no request model field for ${k}`);
+    out[byApi[k]] = v;
+  }
+  return out;
+}
+
+// call(method, Model, params, creds): calls `method` of a default (v3) Tea client with a `Model`
+// request built from the API's parameter names; resolves to { body (the Tea model), raw (the JSON
+// map) }, or rejects with an ApiError built from the SDK's own error.
+function teaCaller(env) {
+  const OpenApi = require('@alicloud/openapi-core');
+  const $dara = require('@darabonba/typescript');
+  const client = clientsByCreds(env, (ak, sk) => teaClient(env, ak, sk));
+  return async (method, model, params, creds = 'A') => {
+    const c = client(creds);
+    let resp;
+    try {
+      resp = await c[method](new model(fieldsOf(model, params)), new $dara.RuntimeOptions({}));
+    } catch (e) {
+      if (e instanceof OpenApi.AlibabaCloudError) {
+        throw new ApiError(e.code, e.statusCode, e.requestId, e.message, e.data);
+      }
+      throw e;
+    }
+    assert.equal(resp.statusCode, 200);
+    const raw = c.lastRaw.body;
+    assert.equal(resp.body.requestId, raw.RequestId);
+    return { body: resp.body, raw };
+  };
+}
+
+// The ApiError a teaCaller call rejects with (a success fails the test).
+async function expectApiError(promise) {
+  try {
+    const r = await promise;
+    assert.fail(`expected an error, got ${JSON.stringify(r.raw).slice(0, 300)}`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    return e;
+  }
+}
+
+module.exports = {
+  ApiError, defineSuite, loadApi, loadEnv, itemsOf, windowParams, resolveParams, ERROR_CASES, clientsByCreds, teaClient,
+  teaCaller, expectApiError,
+};

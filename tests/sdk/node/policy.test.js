@@ -6,41 +6,13 @@
 const assert = require('node:assert/strict');
 const { describe, it, before } = require('node:test');
 const Rds = require('@alicloud/rds20140815');
-const OpenApi = require('@alicloud/openapi-core');
-const $dara = require('@darabonba/typescript');
-const { ApiError, clientsByCreds, loadApi, teaClient } = require('./common');
+const { expectApiError, loadEnv, teaCaller } = require('./common');
 
 const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const DEST = 'cn-beijing';
 
-function fieldsOf(model, params) {
-  const byApi = Object.fromEntries(Object.entries(model.names()).map(([f, api]) => [api, f]));
-  const out = {};
-  for (const [k, v] of Object.entries(params)) {
-    assert.ok(byApi[k], `no request model field for ${k}`);
-    out[byApi[k]] = v;
-  }
-  return out;
-}
-
 function adapter(env) {
-  const client = clientsByCreds(env, (ak, sk) => teaClient(env, ak, sk));
-  async function call(method, model, params, creds = 'A') {
-    const c = client(creds);
-    let resp;
-    try {
-      resp = await c[method](new model(fieldsOf(model, params)), new $dara.RuntimeOptions({}));
-    } catch (e) {
-      if (e instanceof OpenApi.AlibabaCloudError) {
-        throw new ApiError(e.code, e.statusCode, e.requestId, e.message, e.data);
-      }
-      throw e;
-    }
-    assert.equal(resp.statusCode, 200);
-    const raw = c.lastRaw.body;
-    assert.equal(resp.body.requestId, raw.RequestId);
-    return { body: resp.body, raw };
-  }
+  const call = teaCaller(env);
   return {
     modify: (p, creds) => call('modifyInstanceCrossBackupPolicyWithOptions', Rds.ModifyInstanceCrossBackupPolicyRequest, p, creds),
     describe: (p, creds) => call('describeInstanceCrossBackupPolicyWithOptions', Rds.DescribeInstanceCrossBackupPolicyRequest, p, creds),
@@ -49,20 +21,13 @@ function adapter(env) {
   };
 }
 
-async function expectError(promise) {
-  try {
-    const r = await promise;
-    assert.fail(`expected an error, got ${JSON.stringify(r.raw).slice(0, 300)}`);
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    return e;
-  }
-}
-
 describe('@alicloud/rds20140815 policy actions (v3)', () => {
   let env;
   let api;
-  before(() => ({ env, api } = loadApi(adapter)));
+  before(() => {
+    env = loadEnv();
+    api = adapter(env);
+  });
 
   it('DescribeAvailableCrossRegion lists the other configured regions', async () => {
     const { body, raw } = await api.available({ RegionId: env.region });
@@ -120,13 +85,13 @@ describe('@alicloud/rds20140815 policy actions (v3)', () => {
 
   it('refuses with Alibaba codes', async () => {
     const ids = { DBInstanceId: env.instanceA, RegionId: env.region };
-    let e = await expectError(api.modify({ ...ids, BackupEnabled: '1', CrossBackupRegion: env.region }));
+    let e = await expectApiError(api.modify({ ...ids, BackupEnabled: '1', CrossBackupRegion: env.region }));
     assert.deepEqual([e.status, e.code], [403, 'CrossBackupNotSupport']);
-    e = await expectError(api.modify({ ...ids, Retention: 2000 }));
+    e = await expectApiError(api.modify({ ...ids, Retention: 2000 }));
     assert.deepEqual([e.status, e.code], [400, 'InvalidParameters.Format']);
-    e = await expectError(api.modify({ ...ids, BackupEnabled: '0' }, 'B'));
+    e = await expectApiError(api.modify({ ...ids, BackupEnabled: '0' }, 'B'));
     assert.deepEqual([e.status, e.code], [404, 'InvalidDBInstance.NotFound']);
-    e = await expectError(api.describe({ DBInstanceId: env.instanceIneligible, RegionId: env.region }));
+    e = await expectApiError(api.describe({ DBInstanceId: env.instanceIneligible, RegionId: env.region }));
     assert.deepEqual([e.status, e.code], [403, 'IncorrectDBInstanceType']);
   });
 });

@@ -9,18 +9,14 @@ import json
 import time
 
 import pytest
-from aliyunsdkcore.acs_exception.exceptions import ServerException
-from aliyunsdkcore.client import AcsClient
 from aliyunsdkrds.request.v20140815.DescribeAvailableCrossRegionRequest import DescribeAvailableCrossRegionRequest
 from aliyunsdkrds.request.v20140815.DescribeCrossRegionBackupsRequest import DescribeCrossRegionBackupsRequest
 from aliyunsdkrds.request.v20140815.DescribeInstanceCrossBackupPolicyRequest import \
     DescribeInstanceCrossBackupPolicyRequest
 from aliyunsdkrds.request.v20140815.ModifyInstanceCrossBackupPolicyRequest import ModifyInstanceCrossBackupPolicyRequest
 from alibabacloud_rds20140815 import models as rds_models
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from darabonba.runtime import RuntimeOptions
 
-from xbak_sdk import TIME_RE, ApiError, tea_client
+from xbak_sdk import TIME_RE, ApiError, core_call, tea_call
 
 DEST = "cn-beijing"
 
@@ -32,20 +28,7 @@ class CorePolicy:
         self.env = env
 
     def _call(self, req, params, creds):
-        ak, sk = self.env.creds(creds)
-        req.set_endpoint(self.env.endpoint)
-        for k, v in params.items():
-            setter = getattr(req, "set_" + k, None)
-            if setter is not None:
-                setter(v)
-            else:
-                req.add_query_param(k, v)
-        assert req.get_method() == "POST"
-        try:
-            body = AcsClient(ak, sk, self.env.region).do_action_with_exception(req)
-        except ServerException as e:
-            raise ApiError(e.get_error_code(), e.get_http_status(), e.get_request_id(), e.get_error_msg())
-        return json.loads(body)
+        return core_call(self.env, req, params, creds)
 
     def modify(self, params, creds="A"):
         return self._call(ModifyInstanceCrossBackupPolicyRequest(), params, creds)
@@ -72,21 +55,8 @@ class TeaPolicy:
     def __init__(self, env):
         self.env = env
 
-    def _client(self, creds):
-        ak, sk = self.env.creds(creds)
-        return tea_client(self.env, ak, sk)
-
     def _call(self, method, model, params, creds):
-        client = self._client(creds)
-        req = model(**{self.FIELDS[k]: v for k, v in params.items()})
-        try:
-            resp = getattr(client, method)(req, RuntimeOptions())
-        except AlibabaCloudException as e:
-            raise ApiError(e.code, e.status_code, e.request_id, e.message, getattr(e, "data", None))
-        assert resp.status_code == 200
-        raw = client.last_raw["body"]
-        assert resp.body.request_id == raw["RequestId"]
-        return resp.body, raw
+        return tea_call(self.env, method, model, self.FIELDS, params, creds)
 
     def modify(self, params, creds="A"):
         body, raw = self._call("modify_instance_cross_backup_policy_with_options",

@@ -146,6 +146,49 @@ def tea_client(env: Env, ak: str, sk: str, signature_algorithm=None):
     return client
 
 
+def core_call(env: Env, req, params: dict, creds="A") -> dict:
+    """Sends `req` (an aliyunsdkrds request) through aliyun-python-sdk-core with the API's own parameter
+    names (`set_<Name>` when the request model has it, else a query parameter): the raw JSON body, or
+    ApiError from the SDK's ServerException."""
+    from aliyunsdkcore.acs_exception.exceptions import ServerException
+    from aliyunsdkcore.client import AcsClient
+
+    ak, sk = env.creds(creds)
+    req.set_endpoint(env.endpoint)
+    for k, v in params.items():
+        setter = getattr(req, "set_" + k, None)
+        if setter is not None:
+            setter(v)
+        else:
+            req.add_query_param(k, v)
+    assert req.get_method() == "POST"
+    try:
+        body = AcsClient(ak, sk, env.region).do_action_with_exception(req)
+    except ServerException as e:
+        raise ApiError(e.get_error_code(), e.get_http_status(), e.get_request_id(), e.get_error_msg())
+    return json.loads(body)
+
+
+def tea_call(env: Env, method: str, model, fields: dict, params: dict, creds="A"):
+    """Calls `method` of an alibabacloud_rds20140815 client (default Config: v3) with a `model` request
+    built from the API's parameter names (`fields` maps them to the model's): (the Tea response body,
+    the raw JSON map), or ApiError from the SDK's exception."""
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from darabonba.runtime import RuntimeOptions
+
+    ak, sk = env.creds(creds)
+    client = tea_client(env, ak, sk)
+    req = model(**{fields[k]: v for k, v in params.items()})
+    try:
+        resp = getattr(client, method)(req, RuntimeOptions())
+    except AlibabaCloudException as e:
+        raise ApiError(e.code, e.status_code, e.request_id, e.message, getattr(e, "data", None))
+    assert resp.status_code == 200
+    raw = client.last_raw["body"]
+    assert resp.body.request_id == raw["RequestId"]
+    return resp.body, raw
+
+
 # ---------------------------------------------------------------------------------------------------
 # expectations: ../cases.json (shared with the Node scenarios; ids resolved from the env, so the same
 # table can be replayed against the real service)

@@ -51,6 +51,7 @@ pub async fn verify(
             schema: t.schema.clone(),
             name: t.name.clone(),
             engine: t.engine.clone(),
+            size_bytes: t.size_bytes,
         })
         .collect();
     let actual = session.table_states(&refs).await?;

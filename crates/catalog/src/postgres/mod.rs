@@ -16,6 +16,7 @@ mod agent;
 mod backups;
 mod bulk;
 mod copies;
+mod cross_instances;
 mod cross_policy;
 mod errors;
 mod instances;

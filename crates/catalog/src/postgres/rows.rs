@@ -18,6 +18,20 @@ use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
 
 pub(crate) use crate::rules::{secs, wall_clock};
 
+/// A read-only REPEATABLE READ transaction: one snapshot for the several statements of a
+/// `snapshot` method, so they agree under concurrent writes.
+pub(crate) async fn read_snapshot(
+    client: &mut deadpool_postgres::ClientWrapper,
+) -> Result<deadpool_postgres::Transaction<'_>> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .db()
+}
+
 /// Bound parameters of one statement.
 pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
 

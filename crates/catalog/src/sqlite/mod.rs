@@ -13,6 +13,7 @@ mod backups;
 mod bulk;
 mod carry;
 mod copies;
+mod cross_instances;
 mod cross_policy;
 mod errors;
 mod instances;

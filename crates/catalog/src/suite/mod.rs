@@ -11,6 +11,7 @@
 //! The suite fails rather than skips: a backend whose service is missing must panic in `open`.
 
 mod agent;
+mod cross_instances;
 mod cross_policy;
 mod leases;
 mod listing;
@@ -34,6 +35,7 @@ use xbak_domain::{
 };
 
 pub use agent::*;
+pub use cross_instances::*;
 pub use cross_policy::*;
 pub use leases::*;
 pub use listing::*;
@@ -101,6 +103,7 @@ macro_rules! catalog_test_suite {
             begun_expiry_hides_the_copy_until_finished,
             copy_freshness_tracks_recovery_point_and_lag,
             cross_backup_policies_keep_switches_and_enable_times,
+            cross_backup_instances_are_the_accounts_enabled_ones_in_the_region,
             enabling_queues_the_newest_recent_set_once,
             policy_changes_merge_with_the_stored_policy,
             enabling_queues_the_recent_set_or_requests_a_backup,

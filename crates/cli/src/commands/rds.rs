@@ -19,10 +19,15 @@ Examples:
   xbak rds DescribeCrossRegionBackups --DBInstanceId rm-demo --CrossBackupId 7 --profile xbak
   xbak rds DescribeCrossRegionBackups ... --pager            # every page, Items.Item merged
   xbak rds DescribeCrossRegionBackups ... --pager path=Items.Item PageNumber=PageNumber
+  xbak rds DescribeCrossRegionBackupDBInstance --RegionId cn-hangzhou --PageSize 100
+  xbak rds DescribeCrossBackupMetaList --BackupSetId 7 --GetDbName shop
 
 Parameters start with an upper-case letter (--DBInstanceId rm-x or --DBInstanceId=rm-x) and are
 sent as given; xbak's own options are lower-case. RegionId defaults to --region/the profile's.
-Actions xbak serves: DescribeCrossRegionBackups (others are passed through to the endpoint).
+Actions xbak serves: DescribeCrossRegionBackups, ModifyInstanceCrossBackupPolicy,
+DescribeInstanceCrossBackupPolicy, DescribeAvailableCrossRegion,
+DescribeCrossRegionBackupDBInstance, DescribeCrossBackupMetaList (others are passed through to
+the endpoint).
 
 xbak's options: --endpoint URL, --profile NAME, --region REGION, --signature-version v3|v1,
 --method POST|GET, --pager [path=A.B] [PageNumber=P] [PageSize=S] [TotalCount=T].

@@ -6,7 +6,10 @@
 //! that action's validated params, before any handler runs.
 
 mod body;
+pub mod cross_backup_policy;
 pub mod describe_available_cross_region;
+pub mod describe_cross_backup_meta_list;
+pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
 pub mod instance_scope;
@@ -17,6 +20,8 @@ pub use instance_scope::InstanceScope;
 use crate::error::ApiError;
 use crate::params::RawParams;
 use describe_available_cross_region::DescribeAvailableCrossRegionParams;
+use describe_cross_backup_meta_list::DescribeCrossBackupMetaListParams;
+use describe_cross_region_backup_db_instance::DescribeCrossRegionBackupDBInstanceParams;
 use describe_cross_region_backups::DescribeCrossRegionBackupsParams;
 use describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyParams;
 use modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyParams;
@@ -81,6 +86,8 @@ actions! {
     ModifyInstanceCrossBackupPolicy(ModifyInstanceCrossBackupPolicyParams),
     DescribeInstanceCrossBackupPolicy(DescribeInstanceCrossBackupPolicyParams),
     DescribeAvailableCrossRegion(DescribeAvailableCrossRegionParams),
+    DescribeCrossRegionBackupDBInstance(DescribeCrossRegionBackupDBInstanceParams),
+    DescribeCrossBackupMetaList(DescribeCrossBackupMetaListParams),
 }
 
 #[cfg(test)]
@@ -108,6 +115,14 @@ mod tests {
                 Action::ModifyInstanceCrossBackupPolicy,
                 super::modify_instance_cross_backup_policy::response::ROOT,
             ),
+            (
+                Action::DescribeCrossRegionBackupDBInstance,
+                super::describe_cross_region_backup_db_instance::response::ROOT,
+            ),
+            (
+                Action::DescribeCrossBackupMetaList,
+                super::describe_cross_backup_meta_list::response::ROOT,
+            ),
         ];
         assert_eq!(roots.len(), Action::ALL.len());
         for (action, root) in roots {
@@ -130,6 +145,7 @@ mod tests {
             ("DBInstanceId", "rm-a"),
             ("RegionId", "cn-hangzhou"),
             ("CrossBackupId", "7"),
+            ("BackupSetId", "7"),
         ]
         .into_iter()
         .collect();
@@ -149,6 +165,11 @@ mod tests {
     fn decode_refuses_with_the_actions_own_rules() {
         let region_only: RawParams = [("RegionId", "cn-hangzhou")].into_iter().collect();
         assert!(Request::decode(Action::DescribeAvailableCrossRegion, &region_only).is_ok());
+        assert!(Request::decode(Action::DescribeCrossRegionBackupDBInstance, &region_only).is_ok());
+        assert_eq!(
+            Request::decode(Action::DescribeCrossBackupMetaList, &region_only),
+            Err(ApiError::Missing("BackupSetId"))
+        );
         for a in [
             Action::DescribeCrossRegionBackups,
             Action::ModifyInstanceCrossBackupPolicy,
