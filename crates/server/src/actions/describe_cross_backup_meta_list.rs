@@ -81,6 +81,10 @@ async fn databases(state: &AppState, set: &BackupSet) -> Result<Vec<Database>, H
     let key = &details.manifest_key;
     let internal =
         |what: String| HandlerError::Internal(format!("manifest {key} of set {}: {what}", set.id));
+    // The store may be down for a while: `ServiceUnavailable`, worth retrying, not an internal fault.
+    let unreachable = |what: String| {
+        HandlerError::Unavailable(format!("manifest {key} of set {}: {what}", set.id))
+    };
     let store = state
         .region_store(&set.source_region_id)
         .await?
@@ -91,7 +95,7 @@ async fn databases(state: &AppState, set: &BackupSet) -> Result<Vec<Database>, H
             tracing::warn!(set = set.id, key = %key, "the set's manifest is missing");
             return Err(ApiError::InvalidMetaEmpty.into());
         }
-        Err(e) => return Err(internal(e.to_string())),
+        Err(e) => return Err(unreachable(e.to_string())),
     };
     if size > MAX_MANIFEST_BYTES {
         return Err(internal(format!("{size} bytes")));
@@ -105,6 +109,6 @@ async fn databases(state: &AppState, set: &BackupSet) -> Result<Vec<Database>, H
             },
         )
         .await
-        .map_err(|e| internal(e.to_string()))?;
+        .map_err(|e| unreachable(e.to_string()))?;
     backup_meta::databases(&bytes).map_err(internal)
 }
