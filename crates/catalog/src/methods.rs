@@ -7,10 +7,7 @@
 //! `AREA::FUNCTION` of their own backend with their connection or transaction first, then the
 //! `PASSED` expressions (over the method's arguments). `KIND` says how:
 //!
-//! - `read`: on a read connection, outside any explicit transaction: a lookup or a bounded page,
-//!   short enough that SQLite serves it on the caller's thread (no hand-off to the blocking pool);
-//! - `scan`: a read that may visit many rows (aggregates over all copies, sweeps), which SQLite
-//!   serves on the blocking pool so that it never holds up an async worker thread;
+//! - `read`: on a read connection, outside any explicit transaction;
 //! - `snapshot`: a read of several statements that must agree; the area function opens its own
 //!   read-only snapshot on the connection (PostgreSQL hands it over mutably);
 //! - `write`: in a write transaction, committed when the function returns `Ok` (rolled back on
@@ -154,12 +151,12 @@ macro_rules! catalog_methods {
             read fn copy(cross_backup_id: i64) -> Result<Option<CrossRegionCopy>>
                 => copies::copy(cross_backup_id);
 
-            scan fn copy_counts() -> Result<CopyCounts> => copies::copy_counts();
+            read fn copy_counts() -> Result<CopyCounts> => copies::copy_counts();
 
             /// Listed copies (Completed or Failed) whose backup set started before `now` minus their
             /// instance policy's `retention_days`, enabled or not, oldest first, at most `limit`.
             /// Pending copies are never returned.
-            scan fn expired_copies(now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>>
+            read fn expired_copies(now: Timestamp, limit: u32) -> Result<Vec<ExpiredCopy>>
                 => retention::expired_copies(now, limit);
 
             /// Starts expiring a Completed or Failed copy: in one transaction, records its tombstone
@@ -172,7 +169,7 @@ macro_rules! catalog_methods {
 
             /// Tombstones left by [`Catalog::begin_expiry`] whose object is not known to be deleted yet,
             /// oldest first, at most `limit`.
-            scan fn expiring_objects(limit: u32) -> Result<Vec<ExpiringObject>>
+            read fn expiring_objects(limit: u32) -> Result<Vec<ExpiringObject>>
                 => retention::expiring_objects(limit);
 
             /// Removes a tombstone once its destination object is deleted; false if there is none
@@ -181,7 +178,7 @@ macro_rules! catalog_methods {
                 => retention::finish_expiry(copy_id);
 
             /// Copy freshness of every instance with a policy, ordered by `DBInstanceId`.
-            scan fn copy_freshness() -> Result<Vec<CopyFreshness>> => retention::copy_freshness();
+            read fn copy_freshness() -> Result<Vec<CopyFreshness>> => retention::copy_freshness();
 
             // --- the copy job queue ---
 

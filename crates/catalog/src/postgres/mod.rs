@@ -175,9 +175,6 @@ macro_rules! forward {
     (read $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
         read!($self, |c| $($route)::+(c, $($pass),*))
     };
-    (scan $($call:tt)*) => {
-        forward!(read $($call)*)
-    };
     (snapshot $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
         let mut client = $self.client().await?;
         $($route)::+(&mut client, $($pass),*).await

@@ -163,14 +163,6 @@ impl SqliteCatalog {
     {
         self.pool.read(move |conn| f(conn)).await
     }
-
-    /// Runs `f` on a read connection on this thread (see [`Pool::read_here`]).
-    async fn read_here<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&Connection) -> Result<T>,
-    {
-        self.pool.read_here(move |conn| f(conn)).await
-    }
 }
 
 /// Serves one [`Catalog`](crate::Catalog) method of the list in `crate::methods` (see its docs
@@ -179,12 +171,9 @@ impl SqliteCatalog {
 /// read connection or in a write transaction.
 macro_rules! forward {
     (read $($call:tt)*) => {
-        forward!(@on read_here() $($call)*)
+        forward!(@on read() $($call)*)
     };
     (snapshot $($call:tt)*) => {
-        forward!(@on read_here() $($call)*)
-    };
-    (scan $($call:tt)*) => {
         forward!(@on read() $($call)*)
     };
     (write $($call:tt)*) => {

@@ -65,28 +65,6 @@ impl Slots {
             .map_err(|_| CatalogError::Internal("catalog task did not finish".into()))?
     }
 
-    /// Runs `f` on a free connection on the calling thread: for short reads, where the hand-off
-    /// to the blocking pool and back (two thread wake-ups) costs more than the query. In a
-    /// profile of the uncached listing the hand-offs were a quarter of the server's CPU and
-    /// SQLite itself 13 %. WAL readers take no lock a writer holds, so `f` does not wait for
-    /// other connections.
-    pub(crate) async fn run_here<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&mut Connection) -> Result<T>,
-    {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| CatalogError::Unavailable("catalog is closed".into()))?;
-        let Some(mut conn) = self.lock().pop() else {
-            return Err(CatalogError::Internal("connection pool is empty".into()));
-        };
-        let out = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
-        self.lock().push(conn);
-        out.unwrap_or_else(|_| Err(CatalogError::Internal("catalog task panicked".into())))
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
         // Nothing panics while holding this lock, but stay usable if something ever does.
         self.free
@@ -131,18 +109,6 @@ impl Pool {
         T: Send + 'static,
     {
         self.readers.as_ref().unwrap_or(&self.writer).run(f).await
-    }
-
-    /// Runs `f` on a read-only connection on the calling thread ([`Slots::run_here`]).
-    pub(crate) async fn read_here<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&mut Connection) -> Result<T>,
-    {
-        self.readers
-            .as_ref()
-            .unwrap_or(&self.writer)
-            .run_here(f)
-            .await
     }
 }
 
