@@ -12,22 +12,38 @@ use std::time::{Duration, Instant};
 use xbak_catalog::suite::scratch::ScratchDatabase;
 use xbak_catalog::Catalog;
 
-/// A throttled `replicate --once` (1 MB/s) of the registered 8 MB set, once its copy is under way.
-fn replicate_mid_copy(data: &DataDir) -> Child {
-    let mut child = spawn_quiet(&mut data.cmd(&["replicate", "--once", "--bwlimit", "1M"]));
+/// A `replicate --once` of the registered 16 MB set throttled to `rate`.
+fn replicate_throttled(data: &DataDir, rate: &str) -> Child {
+    spawn_quiet(&mut data.cmd(&["replicate", "--once", "--bwlimit", rate]))
+}
+
+/// Waits (at most 60 s) until `ready` holds, while `child` is still running.
+fn wait_while_running(child: &mut Child, what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while staged_bytes(data, "cn-shanghai") == 0 {
-        assert!(child.try_wait().unwrap().is_none(), "replicate ended early");
-        assert!(Instant::now() < deadline, "the copy did not start");
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "replicate ended before {what}"
+        );
+        assert!(Instant::now() < deadline, "no {what} within 60 s");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A throttled `replicate --once` (1 MB/s), once bytes of its copy are staged (they show
+/// several seconds into its 16).
+fn replicate_mid_copy(data: &DataDir) -> Child {
+    let mut child = replicate_throttled(data, "1M");
+    wait_while_running(&mut child, "staged bytes", || {
+        staged_bytes(data, "cn-shanghai") > 0
+    });
     child
 }
 
 fn seeded_with_a_set() -> (DataDir, std::path::PathBuf) {
     let data = DataDir::new();
     data.seed();
-    let file = make_file(data.path(), "big.xb", 8);
+    let file = make_file(data.path(), "big.xb", 16);
     data.register(&file, "2026-02-01T00:00:00Z");
     (data, file)
 }
@@ -69,7 +85,19 @@ async fn a_killed_replicate_is_taken_over_at_once_and_completed_once() {
 #[test]
 fn a_job_held_by_a_live_worker_is_named_as_skipped() {
     let (data, _file) = seeded_with_a_set();
-    let mut live = replicate_mid_copy(&data);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let catalog = rt
+        .block_on(xbak_catalog::sqlite::SqliteCatalog::open(
+            &data.path().join("catalog.db"),
+        ))
+        .unwrap();
+    // Slow enough (64 s) that its copy is still running when the second run looks: the lease
+    // shows at once, staged bytes only seconds later.
+    let mut live = replicate_throttled(&data, "256K");
+    wait_while_running(&mut live, "a claimed copy", || {
+        let held = catalog.held_leases(xbak_catalog::LeasedQueue::Copies, chrono::Utc::now());
+        !rt.block_on(held).unwrap().is_empty()
+    });
     let out = data.ok(&["replicate", "--once"]);
     live.kill().unwrap();
     live.wait().unwrap();
