@@ -7,12 +7,15 @@
 //! or a data directory) and verifies it against the set's manifest. [`db`] is the SQL session
 //! (consistent points, table checksums) and [`tools`] runs the MariaDB client tools.
 //!
+//! [`binlog`] streams each instance's binary log into its region continuously.
+//!
 //! What lives here: the backup and restore procedures, their manifests and framing, the tools
 //! and the database sessions. What does not: copying sets between regions (`xbak-replicator`),
 //! SQL of the catalog (the catalog), object stores (storage) or rendering progress (the CLI).
 //! Errors: [`AgentError`] for taking backups, [`RestoreError`] for restoring them.
 
 pub mod backup;
+pub mod binlog;
 pub mod db;
 pub mod restore;
 pub mod tools;

@@ -119,6 +119,7 @@ pub(crate) fn row_exists(queue: LeasedQueue) -> &'static str {
         LeasedQueue::Copies => "SELECT 1 FROM copies WHERE id = ?1",
         LeasedQueue::BackupRequests => "SELECT 1 FROM backup_requests WHERE id = ?1",
         LeasedQueue::PeriodicRuns => "SELECT 1 FROM periodic_runs WHERE id = ?1",
+        LeasedQueue::BinlogStreams => "SELECT 1 FROM binlog_streams WHERE instance_id = ?1",
     }
 }
 
@@ -128,6 +129,7 @@ pub(crate) fn row_name(queue: LeasedQueue, id: i64) -> String {
         LeasedQueue::Copies => format!("copy {id}"),
         LeasedQueue::BackupRequests => format!("backup request {id}"),
         LeasedQueue::PeriodicRuns => format!("periodic run {id}"),
+        LeasedQueue::BinlogStreams => format!("binlog stream of instance {id}"),
     }
 }
 
@@ -156,6 +158,10 @@ pub(crate) fn held_leases(queue: LeasedQueue) -> &'static str {
             "SELECT id, lease_token, lease_until, lease_holder FROM periodic_runs
              WHERE finished_at IS NULL AND lease_token IS NOT NULL AND lease_until >= ?1 ORDER BY id"
         }
+        LeasedQueue::BinlogStreams => {
+            "SELECT instance_id, lease_token, lease_until, lease_holder FROM binlog_streams
+             WHERE lease_token IS NOT NULL AND lease_until >= ?1 ORDER BY instance_id"
+        }
     }
 }
 
@@ -180,6 +186,7 @@ pub(crate) fn break_lease(queue: LeasedQueue) -> (&'static str, bool) {
              WHERE id = ?1 AND lease_token = ?2 AND finished_at IS NULL",
             false,
         ),
+        LeasedQueue::BinlogStreams => (crate::binlog_sql::RELEASE_STREAM, false),
     }
 }
 

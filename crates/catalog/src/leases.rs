@@ -27,6 +27,8 @@ pub enum LeasedQueue {
     BackupRequests,
     /// Periodic runs: a daily schedule's day, a sweep's period (`periodic_runs`).
     PeriodicRuns,
+    /// Binlog streams (`binlog_streams`; ids are instance ids).
+    BinlogStreams,
 }
 
 /// A lease that has not run out, as [`Catalog::held_leases`] lists it.

@@ -16,6 +16,7 @@ use xbak_domain::{
 };
 use xbak_domain::{CrossBackupPolicy, LeaseHolder, PolicyChange, PolicyRefusal, RequestedBackup};
 
+mod binlog_sql;
 mod columns;
 #[macro_use]
 mod methods;

@@ -95,6 +95,41 @@ macro_rules! catalog_methods {
             write fn change_cross_backup_policy(instance_id: i64, change: &PolicyChange, now: Timestamp) -> Result<PolicyChanged, PolicyChangeError>
                 => cross_policy::change_cross_backup_policy(instance_id, change, now);
 
+            // --- continuous binlog backup (one stream per instance, held with a lease) ---
+
+            /// Claims the stream of an instance that has a connection and a policy with log backup
+            /// on and no live streamer (never streamed, released, or its lease ran out), with a
+            /// fresh lease token valid for `lease` held by `holder`; returns its durable position.
+            write fn claim_binlog_stream_by(now: Timestamp, lease: Duration, holder: &LeaseHolder) -> Result<Option<xbak_domain::BinlogStreamClaim>>
+                => binlogs::claim_binlog_stream(now, lease, holder);
+
+            /// Extends a held stream lease to `until`; answers whether the instance still wants a
+            /// streamer (log backup on, a connection). `LeaseLost` if the token no longer holds it.
+            quiet fn renew_binlog_stream(instance_id: i64, lease_token: &str, until: Timestamp) -> Result<bool>
+                => binlogs::renew_binlog_stream(instance_id, lease_token, until);
+
+            /// Ends a held stream lease (the position stays); nothing if the token no longer holds it.
+            quiet fn release_binlog_stream(instance_id: i64, lease_token: &str) -> Result<()>
+                => binlogs::release_binlog_stream(instance_id, lease_token);
+
+            /// Records what the streamer made durable (a published segment, a closed file, a gap)
+            /// and moves its position there, in one transaction. `LeaseLost` if the token no longer
+            /// holds the stream; `Conflict` if a segment or file does not continue the stored one.
+            write fn advance_binlog_stream(instance_id: i64, lease_token: &str, progress: &xbak_domain::BinlogProgress, now: Timestamp) -> Result<()>
+                => binlogs::advance_binlog_stream(instance_id, lease_token, progress, now);
+
+            /// The instance's durable binlog position; `None` before its first.
+            read fn binlog_position(instance_id: i64) -> Result<Option<xbak_domain::BinlogPosition>>
+                => binlogs::binlog_position(instance_id);
+
+            /// The instance's log files in every region, by sequence, each with its segments.
+            read fn log_files(instance_id: i64) -> Result<Vec<xbak_domain::LogFile>>
+                => binlogs::log_files(instance_id);
+
+            /// The instance's recorded log gaps, oldest first.
+            read fn log_gaps(instance_id: i64) -> Result<Vec<xbak_domain::LogGap>>
+                => binlogs::log_gaps(instance_id);
+
             // --- requested backups (a queue claimed with leases, like copy jobs) ---
 
             /// Claims the oldest waiting request, or a claimed one whose lease expired (its worker

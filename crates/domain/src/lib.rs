@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod backup;
+pub mod binlog;
 pub mod copy;
 pub mod copy_event;
 pub mod instance;
@@ -22,6 +23,9 @@ pub use agent::{
     InstanceConnection, NewBackupRun,
 };
 pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupSet};
+pub use binlog::{
+    BinlogPosition, BinlogProgress, BinlogStreamClaim, LogFile, LogFileState, LogGap, LogSegment,
+};
 pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
 pub use copy_event::CopyEvent;
 pub use instance::{

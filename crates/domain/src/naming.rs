@@ -32,6 +32,18 @@ pub fn copy_key(db_instance_id: &str, file_name: &str) -> String {
     format!("cross/{db_instance_id}/{file_name}")
 }
 
+/// Object key of a closed binlog file in its instance's region.
+pub fn log_file_key(db_instance_id: &str, file_name: &str) -> String {
+    format!("binlogs/{db_instance_id}/{file_name}")
+}
+
+/// Object key of the segment of open binlog file `file_name` that starts at `offset` and ends
+/// at `end` (the end is in the name: a segment published by a streamer killed before recording
+/// it never collides with the one its successor publishes).
+pub fn log_segment_key(db_instance_id: &str, file_name: &str, offset: u64, end: u64) -> String {
+    format!("binlogs/{db_instance_id}/{file_name}.segments/{offset:012}-{end:012}")
+}
+
 /// The file name part of an object key (`CrossBackupSetFile`).
 pub fn file_name_of(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)

@@ -28,9 +28,15 @@ impl ScratchServer {
     /// reachable on the socket only).
     pub async fn install(tools: &Tools, datadir: &Path) -> Result<(), RestoreError> {
         std::fs::create_dir_all(datadir)?;
+        // Its own temporary directory: installs sharing /tmp at once fail now and then
+        // ("Unknown table 'mysql.tmp_user_sys'").
+        let tmp = tempfile::Builder::new()
+            .prefix("xbak-install-")
+            .tempdir_in("/tmp")?;
         let out = Command::new(&tools.mariadb_install_db)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", datadir.display()))
+            .arg(format!("--tmpdir={}", tmp.path().display()))
             .args([
                 "--user=root",
                 "--auth-root-authentication-method=normal",

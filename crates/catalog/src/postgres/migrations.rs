@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, V2_BACKUP_REQUESTS),
     (3, super::leases::V3_LEASE_HOLDERS),
     (4, V4_BULK_LISTING_COUNTS),
+    (5, super::binlogs::V5_BINLOGS),
 ];
 
 const V1_INITIAL: &str = r#"

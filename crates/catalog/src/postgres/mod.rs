@@ -14,6 +14,7 @@
 mod accounts;
 mod agent;
 mod backups;
+mod binlogs;
 mod bulk;
 mod copies;
 mod cross_instances;

@@ -133,3 +133,5 @@ by_clone!(
     BackupSchedule,
     LeaseHolder
 );
+
+by_clone!(xbak_domain::BinlogProgress);

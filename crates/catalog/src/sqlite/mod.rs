@@ -10,6 +10,7 @@
 mod accounts;
 mod agent;
 mod backups;
+mod binlogs;
 mod bulk;
 mod carry;
 mod copies;

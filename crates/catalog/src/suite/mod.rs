@@ -11,6 +11,7 @@
 //! The suite fails rather than skips: a backend whose service is missing must panic in `open`.
 
 mod agent;
+mod binlogs;
 mod cross_instances;
 mod cross_policy;
 mod leases;
@@ -35,6 +36,7 @@ use xbak_domain::{
 };
 
 pub use agent::*;
+pub use binlogs::*;
 pub use cross_instances::*;
 pub use cross_policy::*;
 pub use leases::*;
@@ -118,6 +120,8 @@ macro_rules! catalog_test_suite {
             periodic_runs_run_once_per_period,
             unfinished_periodic_runs_are_taken_up_again,
             concurrent_periodic_claimers_get_one_run,
+            binlog_streams_are_claimed_only_with_log_backup_on,
+            binlog_progress_records_segments_closed_files_and_gaps,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

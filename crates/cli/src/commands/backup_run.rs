@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use xbak_agent::{AgentConfig, AgentProgress, BackupAgent, BackupOutcome, BackupRequest};
+use xbak_catalog::Catalog;
 use xbak_protocol::time::format_utc;
 
 #[derive(clap::Args)]
@@ -165,6 +166,36 @@ pub async fn runs(ctx: &Context, a: RunsArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "-".into()),
             r.trigger,
             r.error.unwrap_or_default()
+        );
+    }
+    print_log_backup(&*catalog, inst.id).await
+}
+
+/// The binlog stream's durable position and every gap in its log (each breaks the recovery
+/// window there), when the instance has log backup.
+async fn print_log_backup(catalog: &dyn Catalog, instance_id: i64) -> anyhow::Result<()> {
+    let Some(at) = catalog.binlog_position(instance_id).await? else {
+        return Ok(());
+    };
+    println!(
+        "log backup: streamed to {}:{} (GTID {})",
+        at.file,
+        at.offset,
+        if at.gtid_state.is_empty() {
+            "-"
+        } else {
+            &at.gtid_state
+        }
+    );
+    for g in catalog.log_gaps(instance_id).await? {
+        println!(
+            "log gap: {}:{} to {}:{}, recorded {}: {}",
+            g.from_file,
+            g.from_offset,
+            g.to_file,
+            g.to_offset,
+            format_utc(g.recorded_at),
+            g.reason
         );
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! [`Workers`]: the background work of `xbak serve` (without `--no-workers`) and of `xbak
-//! worker`: copies, retention sweeps, daily scheduled backups and the backups enabling a policy
-//! requested. Any number of processes may run them on one catalog: every job is claimed with a
+//! worker`: copies, retention sweeps, daily scheduled backups, the backups enabling a policy
+//! requested and the binlog streams of instances with log backup on. Any number of processes may run them on one catalog: every job is claimed with a
 //! lease that names its holder, a schedule's day and a sweep's period run once across all of them.
 
 use super::policy_backups::RequestedBackups;
@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
+use xbak_agent::binlog::{BinlogStreamers, StreamerConfig};
 use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
 use xbak_domain::CopyEvent;
@@ -27,6 +28,10 @@ pub struct WorkerOptions {
     /// by one of the workers on the catalog.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub retention_every: u64,
+    /// How often, at least, each binlog streamer stores the new tail of the open binlog file
+    /// in the instance's region, in seconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_flush_seconds: u64,
 }
 
 /// The running workers; each stops when the `stop` token given to [`Workers::spawn`] is cancelled.
@@ -35,6 +40,7 @@ pub struct Workers {
     retention: JoinHandle<()>,
     scheduler: JoinHandle<()>,
     requested_backups: JoinHandle<()>,
+    binlogs: JoinHandle<()>,
 }
 
 impl Workers {
@@ -68,6 +74,14 @@ impl Workers {
         let agent = BackupAgent::new(catalog.clone(), AgentConfig::default());
         let scheduler =
             tokio::spawn(BackupScheduler::new(agent.clone()).run(stop.clone().cancelled_owned()));
+        let streamers = BinlogStreamers::new(
+            catalog.clone(),
+            StreamerConfig {
+                flush_interval: Duration::from_secs(options.log_flush_seconds),
+                ..StreamerConfig::default()
+            },
+        );
+        let binlogs = tokio::spawn(streamers.run(stop.clone()));
         let requests = RequestedBackups::new(agent, catalog);
         let requested_backups = tokio::spawn(requests.run(stop.clone().cancelled_owned()));
         let workers = Workers {
@@ -75,17 +89,20 @@ impl Workers {
             retention,
             scheduler,
             requested_backups,
+            binlogs,
         };
         (workers, events)
     }
 
     /// Waits for the workers to stop. Copies in progress are abandoned to their leases; a
-    /// backup in progress (scheduled or requested) is finished rather than left `running`.
+    /// backup in progress (scheduled or requested) is finished rather than left `running`;
+    /// binlog streamers store their tails and release their streams.
     pub async fn finish(self) -> anyhow::Result<()> {
         self.copies.await?;
         self.retention.await?;
         self.scheduler.await?;
         self.requested_backups.await?;
+        self.binlogs.await?;
         Ok(())
     }
 }

@@ -1,0 +1,94 @@
+//! The region side: segments and whole files staged, read back, published, then recorded.
+
+use bytes::Bytes;
+use futures::{stream, StreamExt, TryStreamExt};
+use std::sync::Arc;
+use xbak_catalog::Catalog;
+use xbak_domain::naming::{log_file_key, log_segment_key};
+use xbak_domain::{BinlogProgress, LogSegment};
+use xbak_storage::{Checksum, RegionStore, StorageError};
+
+use super::BinlogError;
+
+/// The magic every binlog file starts with.
+pub(super) const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
+
+/// Where one claimed stream writes: the instance's region and the catalog, under the lease.
+pub(super) struct Sink {
+    pub catalog: Arc<dyn Catalog>,
+    pub store: RegionStore,
+    pub instance_id: i64,
+    pub db_instance_id: String,
+    pub lease_token: String,
+}
+
+impl Sink {
+    /// Stages `bytes` for `key`, reads them back, publishes them; returns their checksum.
+    async fn put(
+        &self,
+        key: &str,
+        reader: impl tokio::io::AsyncRead + Unpin + Send,
+    ) -> Result<Checksum, BinlogError> {
+        let staged = self.store.upload_staged(key, reader, &|_| {}).await?;
+        self.store
+            .verify(&staged.staging_key, &staged.checksum())
+            .await?;
+        self.store.publish(&staged, key).await?;
+        Ok(staged.checksum())
+    }
+
+    /// Publishes bytes `[offset, offset + bytes.len())` of open file `file` as a segment.
+    pub async fn segment(
+        &self,
+        file: &str,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<LogSegment, BinlogError> {
+        let end = offset + bytes.len() as u64;
+        let key = log_segment_key(&self.db_instance_id, file, offset, end);
+        let sum = self.put(&key, bytes).await?;
+        Ok(LogSegment {
+            offset,
+            size: sum.size,
+            sha256: sum.sha256,
+            object_key: key,
+        })
+    }
+
+    /// Publishes file `file` whole: the magic, its stored `segments` (read back from the
+    /// region) and `tail`. Returns its key and checksum.
+    pub async fn whole_file(
+        &self,
+        file: &str,
+        segments: &[LogSegment],
+        tail: &[u8],
+    ) -> Result<(String, Checksum), BinlogError> {
+        let store = &self.store;
+        let stored = stream::iter(segments.iter().map(Ok::<_, StorageError>))
+            .and_then(|seg| async move { Ok(store.get(&seg.object_key, None).await?.1) })
+            .try_flatten();
+        let bytes = stream::iter([Ok(Bytes::from_static(&MAGIC))])
+            .chain(stored)
+            .chain(stream::iter([Ok(Bytes::copy_from_slice(tail))]))
+            .map_err(std::io::Error::other)
+            .boxed();
+        let key = log_file_key(&self.db_instance_id, file);
+        let sum = self
+            .put(&key, tokio_util::io::StreamReader::new(bytes))
+            .await?;
+        Ok((key, sum))
+    }
+
+    /// Records `progress` under the lease.
+    pub async fn record(&self, progress: &BinlogProgress) -> Result<(), BinlogError> {
+        self.catalog
+            .advance_binlog_stream(
+                self.instance_id,
+                &self.lease_token,
+                progress,
+                chrono::Utc::now(),
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,275 @@
+//! Continuous binlog backup: stream claims under the log-backup switch, and the progress a
+//! streamer records (segments, closed files, gaps) with its durable position.
+
+use xbak_domain::binlog::BINLOG_FIRST_EVENT;
+use xbak_domain::{
+    BinlogPosition, BinlogProgress, Dsn, InstanceConnection, LogFileState, LogSegment,
+};
+
+use super::*;
+use crate::{CatalogError, LeasedQueue};
+
+/// Turns the world's log backup on or off (the data policy stays on) and gives it a connection.
+async fn log_backup(w: &World, on: bool) {
+    let policy = Policy {
+        instance_id: w.instance.id,
+        enabled: true,
+        dest_region_id: SHANGHAI.into(),
+        retention_days: 7,
+        updated_at: clock(),
+    };
+    w.cat.put_cross_backup_policy(&policy, on).await.unwrap();
+    let connection = InstanceConnection {
+        instance_id: w.instance.id,
+        dsn: Dsn::parse("mysql://repl@127.0.0.1:3306").unwrap(),
+        standby: None,
+    };
+    w.cat.put_instance_connection(&connection).await.unwrap();
+}
+
+fn at(file: &str, offset: u64, gtid: &str) -> BinlogPosition {
+    BinlogPosition {
+        file: file.into(),
+        offset,
+        gtid_state: gtid.into(),
+    }
+}
+
+fn segment(file: &str, offset: u64, size: u64) -> BinlogProgress {
+    BinlogProgress::Segment {
+        file_name: file.into(),
+        segment: LogSegment {
+            offset,
+            size,
+            sha256: format!("{:064x}", offset + size),
+            object_key: format!("binlogs/rm-a/{file}.segments/{offset}"),
+        },
+        first_event_at: Some(t0() + secs(offset as i64)),
+        last_event_at: Some(t0() + secs((offset + size) as i64)),
+        position: at(file, offset + size, &format!("0-1-{}", offset + size)),
+    }
+}
+
+pub async fn binlog_streams_are_claimed_only_with_log_backup_on(backend: &dyn Backend) {
+    let w = world(backend).await;
+    let cat = &*w.cat;
+    let holder = crate::leases::this_process();
+    let now = clock();
+    log_backup(&w, false).await;
+    assert_eq!(
+        cat.claim_binlog_stream_by(now, LEASE, holder)
+            .await
+            .unwrap(),
+        None,
+        "log backup off"
+    );
+
+    log_backup(&w, true).await;
+    let claim = cat
+        .claim_binlog_stream_by(now, LEASE, holder)
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert_eq!(
+        (claim.instance_id, claim.position.clone()),
+        (w.instance.id, None)
+    );
+    assert_eq!(
+        cat.claim_binlog_stream_by(now, LEASE, holder)
+            .await
+            .unwrap(),
+        None,
+        "held"
+    );
+    let held = cat
+        .held_leases(LeasedQueue::BinlogStreams, now)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0].id, held[0].holder.as_ref()),
+        (w.instance.id, Some(holder))
+    );
+
+    let token = &claim.lease_token;
+    assert!(cat
+        .renew_binlog_stream(w.instance.id, token, now + LEASE)
+        .await
+        .unwrap());
+    log_backup(&w, false).await;
+    assert!(
+        !cat.renew_binlog_stream(w.instance.id, token, now + LEASE)
+            .await
+            .unwrap(),
+        "turned off"
+    );
+    cat.release_binlog_stream(w.instance.id, token)
+        .await
+        .unwrap();
+    assert!(matches!(
+        cat.renew_binlog_stream(w.instance.id, token, now + LEASE)
+            .await,
+        Err(CatalogError::LeaseLost(_))
+    ));
+
+    // On again: claimable at once after a release; after the lease ran out, a new claimer gets
+    // the stream with its position and the old token is refused.
+    log_backup(&w, true).await;
+    let first = cat
+        .claim_binlog_stream_by(now, LEASE, holder)
+        .await
+        .unwrap()
+        .expect("released");
+    cat.advance_binlog_stream(
+        w.instance.id,
+        &first.lease_token,
+        &segment("bin.000001", 4, 96),
+        now,
+    )
+    .await
+    .unwrap();
+    let later = now + LEASE + secs(1);
+    let second = backend
+        .open()
+        .await
+        .claim_binlog_stream_by(later, LEASE, holder)
+        .await
+        .unwrap();
+    let second = second.expect("lease ran out");
+    assert_eq!(second.position, Some(at("bin.000001", 100, "0-1-100")));
+    assert!(matches!(
+        cat.advance_binlog_stream(
+            w.instance.id,
+            &first.lease_token,
+            &segment("bin.000001", 100, 5),
+            later
+        )
+        .await,
+        Err(CatalogError::LeaseLost(_))
+    ));
+    assert!(matches!(
+        cat.break_lease(
+            LeasedQueue::BinlogStreams,
+            w.instance.id,
+            &second.lease_token,
+            later
+        )
+        .await,
+        Ok(true)
+    ));
+}
+
+pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dyn Backend) {
+    let w = world(backend).await;
+    let cat = &*w.cat;
+    let now = clock();
+    log_backup(&w, true).await;
+    let holder = crate::leases::this_process();
+    let claim = cat
+        .claim_binlog_stream_by(now, LEASE, holder)
+        .await
+        .unwrap()
+        .unwrap();
+    let (id, token) = (w.instance.id, claim.lease_token.as_str());
+
+    cat.advance_binlog_stream(
+        id,
+        token,
+        &segment("bin.000001", BINLOG_FIRST_EVENT, 96),
+        now,
+    )
+    .await
+    .unwrap();
+    cat.advance_binlog_stream(id, token, &segment("bin.000001", 100, 50), now)
+        .await
+        .unwrap();
+    for wrong in [
+        segment("bin.000001", 100, 10),
+        segment("bin.000002", 100, 10),
+    ] {
+        assert!(
+            matches!(
+                cat.advance_binlog_stream(id, token, &wrong, now).await,
+                Err(CatalogError::Conflict(_))
+            ),
+            "{wrong:?} does not continue the stored file"
+        );
+    }
+    assert_eq!(
+        cat.binlog_position(id).await.unwrap(),
+        Some(at("bin.000001", 150, "0-1-150"))
+    );
+
+    let closed = |file: &str, size: u64, next: &str| BinlogProgress::Closed {
+        file_name: file.into(),
+        size,
+        sha256: "ab".repeat(32),
+        object_key: format!("binlogs/rm-a/{file}"),
+        first_event_at: Some(t0()),
+        last_event_at: Some(t0() + secs(200)),
+        position: BinlogPosition::start_of(next, "0-1-200"),
+    };
+    cat.advance_binlog_stream(id, token, &closed("bin.000001", 200, "bin.000002"), now)
+        .await
+        .unwrap();
+    // A file closed before its first segment is recorded whole.
+    cat.advance_binlog_stream(id, token, &closed("bin.000002", 300, "bin.000003"), now)
+        .await
+        .unwrap();
+    let gap = BinlogProgress::Gap {
+        reason: "purged on the source before it was read".into(),
+        from_time: Some(t0() + secs(200)),
+        position: BinlogPosition::start_of("bin.000005", "0-1-900"),
+    };
+    cat.advance_binlog_stream(id, token, &gap, now)
+        .await
+        .unwrap();
+
+    let again = backend.open().await;
+    let files = again.log_files(id).await.unwrap();
+    let summary: Vec<_> = files
+        .iter()
+        .map(|f| {
+            (
+                f.file_name.as_str(),
+                f.sequence,
+                f.size,
+                f.state,
+                f.segments.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("bin.000001", 1, 200, LogFileState::Closed, 2),
+            ("bin.000002", 2, 300, LogFileState::Closed, 0),
+        ]
+    );
+    let first = &files[0];
+    assert_eq!(first.region_id, HANGZHOU);
+    assert_eq!(
+        (first.first_event_at, first.last_event_at),
+        (Some(t0() + secs(4)), Some(t0() + secs(200)))
+    );
+    assert_eq!(first.object_key.as_deref(), Some("binlogs/rm-a/bin.000001"));
+    assert_eq!(first.segments[1].offset, 100);
+    assert_eq!(first.segments[1].size, 50);
+    let gaps = again.log_gaps(id).await.unwrap();
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(
+        (
+            gaps[0].from_file.as_str(),
+            gaps[0].from_offset,
+            gaps[0].to_file.as_str(),
+            gaps[0].to_offset
+        ),
+        ("bin.000003", 4, "bin.000005", 4)
+    );
+    assert_eq!(gaps[0].from_time, Some(t0() + secs(200)));
+    assert_eq!(
+        again.binlog_position(id).await.unwrap(),
+        Some(at("bin.000005", 4, "0-1-900"))
+    );
+    assert!(again.log_files(9_999).await.unwrap().is_empty());
+}
