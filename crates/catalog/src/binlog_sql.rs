@@ -115,3 +115,13 @@ WHERE f.instance_id = ?1 ORDER BY g.log_file_id, g.file_offset";
 pub(crate) const GAPS: &str = "
 SELECT id, instance_id, from_file, from_offset, to_file, to_offset, from_time, reason, recorded_at
 FROM log_gaps WHERE instance_id = ?1 ORDER BY id";
+
+/// Per instance with a binlog stream: its id, the newest stored event's time in its own region,
+/// and how many gaps it recorded.
+pub(crate) const FRESHNESS: &str = "
+SELECT i.db_instance_id,
+       (SELECT MAX(f.last_event_at) FROM log_files f
+         WHERE f.instance_id = s.instance_id AND f.region_id = i.region_id),
+       (SELECT COUNT(*) FROM log_gaps g WHERE g.instance_id = s.instance_id)
+FROM binlog_streams s JOIN instances i ON i.id = s.instance_id
+ORDER BY i.db_instance_id";

@@ -155,6 +155,16 @@ pub struct CopyFreshness {
     pub oldest_uncopied: Option<Timestamp>,
 }
 
+/// How far an instance's log backup reaches in its own region (the `/metrics` figures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogBackupFreshness {
+    pub db_instance_id: String,
+    /// Time of the newest event stored in the instance's region: what it can restore to.
+    pub recovery_point: Option<Timestamp>,
+    /// Gaps recorded in its log (each breaks the recovery window there).
+    pub gaps: u64,
+}
+
 /// Declares the [`Catalog`] trait from the list in [`methods`].
 macro_rules! declare_catalog {
     (; $( $(#[$doc:meta])* $kind:ident fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty

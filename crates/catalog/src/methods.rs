@@ -130,6 +130,11 @@ macro_rules! catalog_methods {
             read fn log_gaps(instance_id: i64) -> Result<Vec<xbak_domain::LogGap>>
                 => binlogs::log_gaps(instance_id);
 
+            /// Every instance with a binlog stream: its log backup's recovery point in its own
+            /// region and its gap count, by `DBInstanceId`.
+            read fn log_backup_freshness() -> Result<Vec<crate::LogBackupFreshness>>
+                => binlogs::log_backup_freshness();
+
             // --- requested backups (a queue claimed with leases, like copy jobs) ---
 
             /// Claims the oldest waiting request, or a claimed one whose lease expired (its worker

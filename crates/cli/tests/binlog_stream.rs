@@ -441,6 +441,20 @@ fn binlogs_purged_before_they_were_read_are_a_recorded_gap() {
         gaps[0].from_file, gaps[0].from_offset
     );
     assert!(runs.contains(&shown), "{runs}");
+    // And `/metrics` counts it, beside how far the stored log reaches.
+    let server = Server::start_with(&data, &["--no-workers"], Stdio::null());
+    let text = runtime().block_on(async {
+        let resp = http_get(&server.metrics_url()).await;
+        assert_eq!(resp.status(), 200);
+        resp.text().await.unwrap()
+    });
+    assert!(
+        text.contains("xbak_log_backup_gaps{instance=\"rm-log1\"} 1\n")
+            && text.contains(
+                "xbak_log_backup_recovery_point_timestamp_seconds{instance=\"rm-log1\"} "
+            ),
+        "{text}"
+    );
     let last = files.last().unwrap();
     assert_eq!(last.file_name, current);
     assert!(

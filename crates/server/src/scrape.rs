@@ -1,7 +1,8 @@
 //! `GET /metrics`, on the metrics listener only ([`metrics_app`]), never on the API's: the
 //! figures name every tenant's instances. Prometheus scrapes this process's
 //! [`Metrics`](crate::metrics::Metrics), then the catalog's figures read at scrape time: per
-//! instance the copy lag and the recovery point (one query), and the copies by state. A catalog
+//! instance the copy lag and the recovery point (one query), the copies by state, and per instance
+//! with log backup its recovery point in its own region and its gaps. A catalog
 //! that cannot be read leaves its families out (logged). With a [`MetricsToken`], a scrape
 //! without `Authorization: Bearer <token>` is answered 401.
 
@@ -14,7 +15,7 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-use xbak_catalog::{Catalog, CopyCounts, CopyFreshness};
+use xbak_catalog::{Catalog, CopyCounts, CopyFreshness, LogBackupFreshness};
 use xbak_domain::time::Timestamp;
 
 /// The bearer token a scrape must present. `Debug` never shows it.
@@ -89,6 +90,35 @@ async fn render_catalog(catalog: &dyn Catalog, out: &mut Exposition) {
     match catalog.copy_counts().await {
         Ok(counts) => render_copy_counts(counts, out),
         Err(e) => tracing::warn!(error = %e, "metrics: could not read copy counts"),
+    }
+    match catalog.log_backup_freshness().await {
+        Ok(rows) => render_log_backup(&rows, out),
+        Err(e) => tracing::warn!(error = %e, "metrics: could not read log backup freshness"),
+    }
+}
+
+/// Per instance with log backup: how far its stored binlog reaches in its own region (while the
+/// source writes, `time() - this` is the log backup lag there), and its gaps.
+fn render_log_backup(rows: &[LogBackupFreshness], out: &mut Exposition) {
+    let mut recovery_point = out.family(
+        "xbak_log_backup_recovery_point_timestamp_seconds",
+        "Per instance with log backup: time (unix seconds) of the newest binlog event stored in \
+         the instance's own region.",
+        Kind::Gauge,
+    );
+    for r in rows {
+        if let Some(t) = r.recovery_point {
+            recovery_point.labelled("instance", &r.db_instance_id, t.timestamp());
+        }
+    }
+    let mut gaps = out.family(
+        "xbak_log_backup_gaps",
+        "Per instance with log backup: gaps in its stored binlog (binlogs purged on the source \
+         before they were read); each ends a recovery window.",
+        Kind::Gauge,
+    );
+    for r in rows {
+        gaps.labelled("instance", &r.db_instance_id, r.gaps);
     }
 }
 
@@ -172,6 +202,32 @@ mod tests {
              xbak_recovery_point_timestamp_seconds{instance=\"rm-behind\"} 1767225600\n"
         ));
         assert!(!text.contains("xbak_recovery_point_timestamp_seconds{instance=\"rm-never\"}"));
+    }
+
+    #[test]
+    fn log_backup_gives_every_stream_its_gaps_and_those_with_events_a_recovery_point() {
+        let rows = [
+            LogBackupFreshness {
+                db_instance_id: "rm-log".into(),
+                recovery_point: Some(at("2026-01-01T00:00:00Z")),
+                gaps: 2,
+            },
+            LogBackupFreshness {
+                db_instance_id: "rm-new".into(),
+                recovery_point: None,
+                gaps: 0,
+            },
+        ];
+        let mut out = Exposition::new();
+        render_log_backup(&rows, &mut out);
+        let text = out.finish();
+        assert!(text.contains(
+            "# TYPE xbak_log_backup_recovery_point_timestamp_seconds gauge\n\
+             xbak_log_backup_recovery_point_timestamp_seconds{instance=\"rm-log\"} 1767225600\n"
+        ));
+        assert!(!text.contains("recovery_point_timestamp_seconds{instance=\"rm-new\"}"));
+        assert!(text.contains("xbak_log_backup_gaps{instance=\"rm-log\"} 2\n"));
+        assert!(text.contains("xbak_log_backup_gaps{instance=\"rm-new\"} 0\n"));
     }
 
     #[test]

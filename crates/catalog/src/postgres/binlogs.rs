@@ -419,3 +419,20 @@ pub(super) async fn log_gaps(c: &impl GenericClient, instance_id: i64) -> Result
         })
         .collect()
 }
+
+pub(super) async fn log_backup_freshness(
+    c: &impl GenericClient,
+) -> Result<Vec<crate::LogBackupFreshness>> {
+    query(c, &dollars(sql::FRESHNESS), &[])
+        .await?
+        .iter()
+        .map(|r| {
+            let gaps: i64 = get(r, 2)?;
+            Ok(crate::LogBackupFreshness {
+                db_instance_id: get(r, 0)?,
+                recovery_point: opt_time_at(r, 1)?,
+                gaps: gaps.try_into().unwrap_or(0),
+            })
+        })
+        .collect()
+}

@@ -393,3 +393,18 @@ pub(super) fn log_gaps(conn: &Connection, instance_id: i64) -> Result<Vec<LogGap
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()
 }
+
+pub(super) fn log_backup_freshness(conn: &Connection) -> Result<Vec<crate::LogBackupFreshness>> {
+    conn.prepare_cached(sql::FRESHNESS)
+        .db()?
+        .query_map([], |r| {
+            Ok(crate::LogBackupFreshness {
+                db_instance_id: r.get(0)?,
+                recovery_point: opt_time_at(r, 1)?,
+                gaps: r.get::<_, i64>(2)?.try_into().unwrap_or(0),
+            })
+        })
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()
+}

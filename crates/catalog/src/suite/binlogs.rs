@@ -171,6 +171,16 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         .unwrap()
         .unwrap();
     let (id, token) = (w.instance.id, claim.lease_token.as_str());
+    let freshness = |recovery_point, gaps| crate::LogBackupFreshness {
+        db_instance_id: w.instance.db_instance_id.clone(),
+        recovery_point,
+        gaps,
+    };
+    assert_eq!(
+        cat.log_backup_freshness().await.unwrap(),
+        [freshness(None, 0)],
+        "a claimed stream with nothing stored yet"
+    );
 
     cat.advance_binlog_stream(
         id,
@@ -272,4 +282,8 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         Some(at("bin.000005", 4, "0-1-900"))
     );
     assert!(again.log_files(9_999).await.unwrap().is_empty());
+    assert_eq!(
+        again.log_backup_freshness().await.unwrap(),
+        [freshness(Some(t0() + secs(200)), 1)]
+    );
 }
