@@ -18,10 +18,18 @@ Creates (all through the CLI, nothing written into DATA_DIR directly):
     backup taken by `xbak backup run --database xbak_sdk_meta` from the MariaDB server on
     127.0.0.1:3306 (root, no password; the database is recreated with known tables), so its set
     has a manifest for DescribeCrossBackupMetaList;
-then runs `xbak replicate --once`.
+  * rm-sdkl001  (account A, cn-hangzhou, MariaDB 10.11, policy -> cn-shanghai with log backup) whose
+    binlog files `xbak worker` streamed into cn-hangzhou from a scratch `mariadbd --log-bin` the
+    seed starts on a free 127.0.0.1 port (its own data dir under WORK_DIR; stopped and deleted
+    afterwards): rows written in batches a second apart, FLUSH BINARY LOGS after each, so several
+    files are closed; log backup is then turned off again (`--log-backup=false`) so `xbak serve`
+    does not try to reach the stopped source. For DescribeBinlogFiles;
+with `xbak replicate --once` run before the worker of rm-sdkl001 starts (and again for its set).
 
 Writes WORK_DIR/seed.json, the manifest the scenarios compare against (keys, instance ids, the
-query window, and per registered backup: times, method, type, scale, instance number, size, sha256).
+query window, and per registered backup: times, method, type, scale, instance number, size, sha256;
+and per closed binlog file of rm-sdkl001, read from the source's data dir: name, size, CRC-64/XZ,
+sha256, first and last event time).
 Stdlib only.
 """
 import datetime as dt
@@ -29,8 +37,13 @@ import hashlib
 import json
 import os
 import random
+import shutil
+import signal
+import socket
+import struct
 import subprocess
 import sys
+import time
 
 SOURCE = "cn-hangzhou"
 DEST_A = "cn-shanghai"
@@ -50,6 +63,11 @@ POLICY_NUMBER = 8170000
 PRIMARY_NUMBER = 8161055
 STANDBY_NUMBER = 8161056
 INSTANCE_B_NUMBER = 9100001
+# Account A, MariaDB 10.11, log backup streamed from a scratch source the seed starts (DescribeBinlogFiles).
+INSTANCE_BINLOG = "rm-sdkl001"
+BINLOG_NUMBER = 8180001
+BINLOG_REPL_PASSWORD = "xbak-sdk-repl-pw"
+BINLOG_BATCHES = 4          # each ends with FLUSH BINARY LOGS: bin.000001..4 closed, bin.000005 open
 N_BACKUPS = 130
 N_BACKUPS_B = 3
 # Relative to now (so no retention rule can expire the sets): first set ~6 days ago, last ~2.6 days ago.
@@ -110,6 +128,206 @@ def backup_plan(n, base, rng, instance_number, standby_every=0):
         plan.append(item)
     rng.shuffle(plan)  # register out of chronological order: the listing must sort
     return plan
+
+
+# ---------------------------------------------------------------------------------------------------
+# binlog files (DescribeBinlogFiles)
+
+def _crc64_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xC96C5795D7870F42 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC64_TABLE = _crc64_table()
+
+
+def crc64(data):
+    """CRC-64/XZ (ECMA-182 reflected, init and xorout all ones): the CRC-64 OSS reports."""
+    c = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        c = CRC64_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFFFFFFFFFF
+
+
+assert crc64(b"123456789") == 0x995DC9BBDF1939FA
+
+
+def event_times(data):
+    """(first, last) non-zero event timestamp of a binlog file, in file order."""
+    assert data[:4] == b"\xfebin", "not a binlog file"
+    pos, times = 4, []
+    while pos + 19 <= len(data):
+        when, _type, _server, size = struct.unpack_from("<IBII", data, pos)
+        assert size >= 19, "bad event at %d" % pos
+        if when:
+            times.append(when)
+        pos += size
+    assert pos == len(data), "binlog file ends inside an event"
+    return times[0], times[-1]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class ScratchMariaDB:
+    """A scratch `mariadbd` with binary logging on, on a free 127.0.0.1 port, in its own folder (the
+    invocation of crates/cli/tests/binlog_stream.rs's `Source::start`)."""
+
+    def __init__(self, root):
+        self.root = root
+        self.datadir = os.path.join(root, "data")
+        tmp = os.path.join(root, "tmp")  # its own: installs sharing /tmp at once fail now and then
+        os.makedirs(tmp)
+        p = subprocess.run(["mariadb-install-db", "--no-defaults", "--datadir=" + self.datadir, "--tmpdir=" + tmp,
+                            "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.stderr.write("seed: mariadb-install-db failed:\n%s\n%s\n" % (p.stdout, p.stderr))
+            raise SystemExit(2)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["mariadbd", "--no-defaults", "--datadir=" + self.datadir, "--port=%d" % self.port,
+             "--socket=" + os.path.join(root, "sock"), "--pid-file=" + os.path.join(root, "pid"),
+             "--log-error=" + os.path.join(root, "error.log"), "--log-bin=" + os.path.join(self.datadir, "bin"),
+             "--user=root", "--bind-address=127.0.0.1", "--skip-name-resolve", "--server-id=1",
+             "--binlog-format=ROW", "--innodb-buffer-pool-size=64M"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while self._run("SELECT 1").returncode != 0:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = open(os.path.join(root, "error.log")).read()[-2000:] if os.path.exists(
+                    os.path.join(root, "error.log")) else ""
+                self.stop()
+                sys.stderr.write("seed: scratch mariadbd did not start:\n%s\n" % log)
+                raise SystemExit(2)
+            time.sleep(0.2)
+
+    def _run(self, sql):
+        return subprocess.run(["mariadb", "--no-defaults", "--socket=" + os.path.join(self.root, "sock"),
+                               "-uroot", "-N", "-B", "-e", sql], capture_output=True, text=True)
+
+    def sql(self, sql):
+        p = self._run(sql)
+        if p.returncode != 0:
+            sys.stderr.write("seed: scratch mariadbd: %s: %s\n" % (sql[:200], p.stderr))
+            raise SystemExit(2)
+        return p.stdout
+
+    def current(self):
+        """SHOW MASTER STATUS: the file in use."""
+        return self.sql("SHOW MASTER STATUS").split("\t")[0]
+
+    def binlogs(self):
+        return [line.split("\t")[0] for line in self.sql("SHOW BINARY LOGS").splitlines()]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def stop_process(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def seed_binlogs(cli, work, register_recent):
+    """rm-sdkl001: a scratch source with binary logging, a few closed binlog files streamed into the
+    instance's region by `xbak worker`. Returns the manifest entry (the closed files as the source
+    wrote them)."""
+    started = time.monotonic()
+    src = ScratchMariaDB(os.path.join(work, "binlog-source"))
+    worker = None
+    try:
+        src.sql("CREATE USER repl@'127.0.0.1' IDENTIFIED BY '%s'; "
+                "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO repl@'127.0.0.1'; "
+                "CREATE DATABASE shop; "
+                "CREATE TABLE shop.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(1000)) ENGINE=InnoDB;"
+                % BINLOG_REPL_PASSWORD)
+        cli("instance", "create", INSTANCE_BINLOG, "--region", SOURCE, "--account", "sdk-a", "--engine", "MariaDB",
+            "--engine-version", "10.11", "--category", "HighAvailability", "--storage-type", "local_ssd",
+            "--instance-number", BINLOG_NUMBER,
+            "--dsn", "mysql://repl:%s@127.0.0.1:%d" % (BINLOG_REPL_PASSWORD, src.port))
+        # A set an hour old: enabling the policy queues its copy rather than requesting a full backup
+        # of the scratch source (whose repl user may not take one).
+        register_recent(INSTANCE_BINLOG, BINLOG_NUMBER, "l")
+        cli("policy", "set", INSTANCE_BINLOG, "--cross-region", DEST_A, "--log-backup")
+        cli("replicate", "--once")  # that copy: the worker below then only streams
+        # Batches a second apart, each closed by FLUSH BINARY LOGS: files with distinct times.
+        n = 0
+        for batch in range(BINLOG_BATCHES):
+            time.sleep(1.05)
+            rows = []
+            for _ in range(3 + batch):
+                n += 1
+                rows.append("INSERT INTO shop.t (v) VALUES (REPEAT('b%d-', %d));" % (n, 5 + 7 * n))
+            src.sql(" ".join(rows) + " FLUSH BINARY LOGS;")
+        src.sql("INSERT INTO shop.t (v) VALUES ('open');")  # the open file, not listed
+        current = src.current()
+        closed = [f for f in src.binlogs() if f != current]
+        assert len(closed) >= 3, closed
+
+        log = open(os.path.join(work, "seed-binlog-worker.log"), "w")
+        worker = subprocess.Popen([cli.binary, "--data-dir", cli.data_dir, "worker", "--log-flush-seconds", "1"],
+                                  stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            out = cli("backup", "runs", INSTANCE_BINLOG)
+            at = [line.split()[4].rsplit(":", 1)[0] for line in out.splitlines()
+                  if line.startswith("log backup: streamed to ")]
+            if at and at[0] == current:
+                break
+            if worker.poll() is not None or time.monotonic() > deadline:
+                sys.stderr.write("seed: xbak worker did not stream %s's binlogs to %s (worker rc %s):\n%s\n"
+                                 % (INSTANCE_BINLOG, current, worker.poll(), out))
+                raise SystemExit(2)
+            time.sleep(0.3)
+        stop_process(worker)
+        worker = None
+        # Nothing to stream from once the source is gone: `xbak serve` must not keep trying.
+        cli("policy", "set", INSTANCE_BINLOG, "--cross-region", DEST_A, "--log-backup=false")
+
+        files = []
+        for name in closed:
+            with open(os.path.join(src.datadir, name), "rb") as f:
+                data = f.read()
+            first, last = event_times(data)
+            files.append({
+                "name": name,
+                "size": len(data),
+                "crc64": str(crc64(data)),  # a string: more than 2^53
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "first_event": ts(dt.datetime.fromtimestamp(first, dt.timezone.utc)),
+                "last_event": ts(dt.datetime.fromtimestamp(last, dt.timezone.utc)),
+            })
+    finally:
+        if worker is not None:
+            stop_process(worker)
+        src.stop()
+    print("seed: %s: %d closed binlog files streamed (%s open) in %.1f s"
+          % (INSTANCE_BINLOG, len(files), current, time.monotonic() - started))
+    return {"id": INSTANCE_BINLOG, "instance_number": BINLOG_NUMBER, "region": SOURCE, "dest": DEST_A,
+            "open_file": current, "files": files}
 
 
 def main():
@@ -180,6 +398,11 @@ def main():
 
     cli("replicate", "--once")
 
+    # After the copies: the worker it runs is stopped as soon as the binlogs are stored, and would
+    # leave copies it had started to their leases.
+    instance_binlog = seed_binlogs(
+        cli, work, lambda inst, number, prefix: register(inst, backup_plan(1, recent, rng, number), prefix))
+
     manifest = {
         "source_region": SOURCE,
         "accounts": accounts,
@@ -190,6 +413,7 @@ def main():
         "instance_ineligible": INSTANCE_INELIGIBLE,
         "instance_meta": {"id": INSTANCE_META, "dest": DEST_A, "database": META_DATABASE,
                           "tables": sorted(META_TABLES)},
+        "instance_binlog": instance_binlog,
         "policy_instances": POLICY_INSTANCES,
         "regions": sorted([SOURCE, DEST_A, DEST_B]),
         "other_dest": DEST_B,

@@ -78,19 +78,20 @@ pub(crate) const INSERT_SEGMENT: &str = "
 INSERT INTO log_segments (log_file_id, file_offset, size, sha256, object_key, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-/// Closes log file `?1`: size `?2`, SHA-256 `?3`, key `?4`, last event `?5`, first event `?6`.
+/// Closes log file `?1`: size `?2`, SHA-256 `?3`, key `?4`, last event `?5`, first event `?6`,
+/// CRC-64 `?7` (decimal).
 pub(crate) const CLOSE_FILE: &str = "
 UPDATE log_files SET state = 'closed', size = ?2, sha256 = ?3, object_key = ?4,
                      last_event_at = COALESCE(?5, last_event_at),
-                     first_event_at = COALESCE(first_event_at, ?6)
+                     first_event_at = COALESCE(first_event_at, ?6), crc64 = ?7
 WHERE id = ?1";
 
-/// A log file closed at once (no segment before): as [`INSERT_OPEN_FILE`] plus SHA-256 `?9`
-/// and key `?10`.
+/// A log file closed at once (no segment before): as [`INSERT_OPEN_FILE`] plus SHA-256 `?9`,
+/// key `?10` and CRC-64 `?11` (decimal).
 pub(crate) const INSERT_CLOSED_FILE: &str = "
 INSERT INTO log_files (instance_id, region_id, file_name, sequence, size, first_event_at,
-                       last_event_at, state, created_at, sha256, object_key)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'closed', ?8, ?9, ?10)";
+                       last_event_at, state, created_at, sha256, object_key, crc64)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'closed', ?8, ?9, ?10, ?11)";
 
 /// A gap of instance `?1`: from `?2`, `?3` to `?4`, `?5`, last event before it `?6`, reason
 /// `?7`, recorded `?8`.
@@ -102,7 +103,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 /// Instance `?1`'s log files, in order.
 pub(crate) const FILES: &str = "
 SELECT id, instance_id, region_id, file_name, sequence, size, first_event_at, last_event_at,
-       state, object_key, sha256
+       state, object_key, sha256, crc64
 FROM log_files WHERE instance_id = ?1 ORDER BY sequence, file_name, region_id";
 
 /// Instance `?1`'s segments (`log_file_id, file_offset, size, sha256, object_key`), in order.

@@ -305,6 +305,11 @@ fn assert_same_files(data: &DataDir, source: &Source, files: &[LogFile]) {
         let ours = rebuilt(data, f);
         assert_eq!(ours.len() as u64, f.size, "{}", f.file_name);
         let theirs = source.file(&f.file_name);
+        if f.state == LogFileState::Closed {
+            let mut crc = crc64fast::Digest::new();
+            crc.write(&theirs);
+            assert_eq!(f.crc64, Some(crc.sum64()), "{}", f.file_name);
+        }
         assert!(
             without_in_use_flag(ours) == without_in_use_flag(theirs),
             "{} differs from the source's file",

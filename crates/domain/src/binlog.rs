@@ -102,9 +102,10 @@ pub struct LogFile {
     pub first_event_at: Option<Timestamp>,
     pub last_event_at: Option<Timestamp>,
     pub state: LogFileState,
-    /// The whole file's object and SHA-256; set once closed.
+    /// The whole file's object, SHA-256 and CRC-64/XZ; set once closed.
     pub object_key: Option<String>,
     pub sha256: Option<String>,
+    pub crc64: Option<u64>,
     /// The open file's segments in offset order (they cover `[4, size)`; the 4-byte magic is
     /// implied). A closed file keeps the segments it had, redundant with its object.
     pub segments: Vec<LogSegment>,
@@ -147,6 +148,9 @@ pub enum BinlogProgress {
         file_name: String,
         size: u64,
         sha256: String,
+        /// CRC-64/XZ (ECMA-182, as OSS computes it) of the whole file: `DescribeBinlogFiles`'s
+        /// `Checksum`.
+        crc64: u64,
         object_key: String,
         first_event_at: Option<Timestamp>,
         last_event_at: Option<Timestamp>,

@@ -63,6 +63,7 @@ pub mod checksum;
 pub mod client;
 pub mod credentials;
 pub mod describe_available_cross_region;
+pub mod describe_binlog_files;
 pub mod describe_cross_backup_meta_list;
 pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
@@ -81,6 +82,9 @@ pub use client::{Client, ClientBuilder, RawResponse, RDS_API_VERSION};
 pub use credentials::{Credentials, Overrides, Settings};
 pub use describe_available_cross_region::{
     DescribeAvailableCrossRegionRequest, DescribeAvailableCrossRegionResponse, RegionList,
+};
+pub use describe_binlog_files::{
+    BinLogFile, BinLogFiles, DescribeBinlogFilesRequest, DescribeBinlogFilesResponse,
 };
 pub use describe_cross_backup_meta_list::{
     BackupMeta, DescribeCrossBackupMetaListRequest, DescribeCrossBackupMetaListResponse, MetaItems,

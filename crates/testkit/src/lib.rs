@@ -21,7 +21,8 @@ pub mod world;
 pub use fixture::{expires_of, send_to, Fixture, LINK_BASE};
 pub use noise::noise;
 pub use seed::{
-    listing, t, window, Seeded, Setup, DEST, INSTANCE, MYSQL8, OTHER_INSTANCE, SRC, THIRD,
+    listing, t, window, Seeded, Setup, DEST, INSTANCE, INSTANCE_NUMBER, MYSQL8, OTHER_INSTANCE,
+    SRC, THIRD,
 };
 pub use server::Server;
 pub use sign::{nonce, v1_params, v1_request, v3_request};

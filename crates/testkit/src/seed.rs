@@ -30,7 +30,7 @@ pub const OTHER_INSTANCE: &str = "rm-other0001";
 /// Account A's MySQL 8.0 instance (no policy).
 pub const MYSQL8: &str = "rm-mysql8";
 /// Node number of every seeded instance.
-const INSTANCE_NUMBER: i64 = 7980000;
+pub const INSTANCE_NUMBER: i64 = 7980000;
 
 /// `2024-03-01T00:00:00Z`-style UTC time, parsed.
 pub fn t(s: &str) -> DateTime<Utc> {

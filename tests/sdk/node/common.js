@@ -127,6 +127,25 @@ function fetchBytes(url) {
   });
 }
 
+// CRC-64/XZ (ECMA-182 reflected; init and xorout all ones), the CRC-64 OSS reports and
+// DescribeBinlogFiles' Checksum carries: in decimal, as a string (it exceeds 2^53).
+const CRC64_TABLE = (() => {
+  const table = [];
+  for (let i = 0n; i < 256n; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = (c & 1n) ? (c >> 1n) ^ 0xC96C5795D7870F42n : c >> 1n;
+    table.push(c);
+  }
+  return table;
+})();
+
+function crc64(buf) {
+  let c = 0xFFFFFFFFFFFFFFFFn;
+  for (const b of buf) c = CRC64_TABLE[Number((c ^ BigInt(b)) & 0xFFn)] ^ (c >> 8n);
+  return (c ^ 0xFFFFFFFFFFFFFFFFn).toString();
+}
+assert.equal(crc64(Buffer.from('123456789')), 0x995DC9BBDF1939FAn.toString());
+
 function windowParams(env, extra = {}) {
   return { RegionId: env.region, DBInstanceId: env.instanceA, StartTime: env.window[0], EndTime: env.window[1], ...extra };
 }
@@ -412,5 +431,5 @@ async function expectApiError(promise) {
 
 module.exports = {
   ApiError, defineSuite, loadApi, loadEnv, itemsOf, windowParams, resolveParams, ERROR_CASES, clientsByCreds, teaClient,
-  teaCaller, expectApiError,
+  teaCaller, expectApiError, fetchBytes, crc64,
 };

@@ -233,6 +233,31 @@ def fetch_bytes(url):
         return r.read()
 
 
+def _crc64_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xC96C5795D7870F42 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC64_TABLE = _crc64_table()
+
+
+def crc64(data):
+    """CRC-64/XZ (ECMA-182 reflected; init and xorout all ones), the CRC-64 OSS reports and
+    DescribeBinlogFiles' Checksum carries (in decimal)."""
+    c = 0xFFFFFFFFFFFFFFFF
+    for b in data:
+        c = _CRC64_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFFFFFFFFFF
+
+
+assert crc64(b"123456789") == 0x995DC9BBDF1939FA
+
+
 def window_params(env, **extra):
     p = {"RegionId": env.region, "DBInstanceId": env.instance_a,
          "StartTime": env.window[0], "EndTime": env.window[1]}

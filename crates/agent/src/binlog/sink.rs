@@ -56,27 +56,31 @@ impl Sink {
     }
 
     /// Publishes file `file` whole: the magic, its stored `segments` (read back from the
-    /// region) and `tail`. Returns its key and checksum.
+    /// region) and `tail`. Returns its key, checksum and CRC-64/XZ.
     pub async fn whole_file(
         &self,
         file: &str,
         segments: &[LogSegment],
         tail: &[u8],
-    ) -> Result<(String, Checksum), BinlogError> {
+    ) -> Result<(String, Checksum, u64), BinlogError> {
         let store = &self.store;
         let stored = stream::iter(segments.iter().map(Ok::<_, StorageError>))
             .and_then(|seg| async move { Ok(store.get(&seg.object_key, None).await?.1) })
             .try_flatten();
+        // CRC-64/XZ, the CRC-64 OSS reports: checked against its check value in the tests below.
+        let crc64 = std::sync::Mutex::new(crc64fast::Digest::new());
         let bytes = stream::iter([Ok(Bytes::from_static(&MAGIC))])
             .chain(stored)
             .chain(stream::iter([Ok(Bytes::copy_from_slice(tail))]))
+            .inspect_ok(|b| crc64.lock().expect("crc64 digest").write(b))
             .map_err(std::io::Error::other)
             .boxed();
         let key = log_file_key(&self.db_instance_id, file);
         let sum = self
             .put(&key, tokio_util::io::StreamReader::new(bytes))
             .await?;
-        Ok((key, sum))
+        let crc64 = crc64.into_inner().expect("crc64 digest").sum64();
+        Ok((key, sum, crc64))
     }
 
     /// Records `progress` under the lease.
@@ -90,5 +94,15 @@ impl Sink {
             )
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn crc64_is_the_xz_variant_oss_reports() {
+        let mut d = crc64fast::Digest::new();
+        d.write(b"123456789");
+        assert_eq!(d.sum64(), 0x995d_c9bb_df19_39fa);
     }
 }

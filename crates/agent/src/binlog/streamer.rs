@@ -338,7 +338,7 @@ impl Streamer {
             })
             .map(|f| f.segments)
             .unwrap_or_default();
-        let (key, sum) = self
+        let (key, sum, crc64) = self
             .sink
             .whole_file(&tail.file, &segments, &tail.bytes)
             .await
@@ -356,6 +356,7 @@ impl Streamer {
             file_name: tail.file.clone(),
             size: sum.size,
             sha256: sum.sha256,
+            crc64,
             object_key: key,
             first_event_at: time_of(tail.first),
             last_event_at: time_of(tail.last),

@@ -45,6 +45,7 @@ CREATE TABLE log_files (
     state           TEXT NOT NULL CHECK (state IN ('open', 'closed')),
     object_key      TEXT,
     sha256          TEXT,
+    crc64           TEXT,
     created_at      BIGINT NOT NULL,
     UNIQUE (instance_id, region_id, file_name)
 );
@@ -263,6 +264,7 @@ pub(super) async fn advance_binlog_stream(
             file_name,
             size,
             sha256,
+            crc64,
             object_key,
             first_event_at,
             last_event_at,
@@ -270,12 +272,21 @@ pub(super) async fn advance_binlog_stream(
         } => {
             let region = instance_region(tx, instance_id).await?;
             let (first, last) = (opt_secs(first_event_at), opt_secs(last_event_at));
+            let crc64 = crc64.to_string();
             match find_file(tx, instance_id, &region, file_name).await? {
                 Some((id, stored, LogFileState::Open)) if stored <= size_of(*size) => {
                     execute(
                         tx,
                         &dollars(sql::CLOSE_FILE),
-                        &[&id, &size_of(*size), sha256, object_key, &last, &first],
+                        &[
+                            &id,
+                            &size_of(*size),
+                            sha256,
+                            object_key,
+                            &last,
+                            &first,
+                            &crc64,
+                        ],
                         subject,
                     )
                     .await?;
@@ -295,6 +306,7 @@ pub(super) async fn advance_binlog_stream(
                             &secs(now),
                             sha256,
                             object_key,
+                            &crc64,
                         ],
                         || format!("log file {file_name}"),
                     )
@@ -381,6 +393,7 @@ pub(super) async fn log_files(c: &impl GenericClient, instance_id: i64) -> Resul
                 state: LogFileState::parse(&state).ok_or_else(|| bad_state(&state))?,
                 object_key: get(r, 9)?,
                 sha256: get(r, 10)?,
+                crc64: get::<Option<String>>(r, 11)?.and_then(|c| c.parse().ok()),
                 segments: Vec::new(),
             })
         })

@@ -43,6 +43,7 @@ CREATE TABLE log_files (
     state           TEXT NOT NULL CHECK (state IN ('open', 'closed')),
     object_key      TEXT,
     sha256          TEXT,
+    crc64           TEXT,
     created_at      INTEGER NOT NULL,
     UNIQUE (instance_id, region_id, file_name)
 );
@@ -231,6 +232,7 @@ pub(super) fn advance_binlog_stream(
             file_name,
             size,
             sha256,
+            crc64,
             object_key,
             first_event_at,
             last_event_at,
@@ -248,6 +250,7 @@ pub(super) fn advance_binlog_stream(
                             object_key,
                             opt_secs(*last_event_at),
                             opt_secs(*first_event_at),
+                            crc64.to_string(),
                         ))
                         .db()?;
                 }
@@ -265,6 +268,7 @@ pub(super) fn advance_binlog_stream(
                             secs(now),
                             sha256,
                             object_key,
+                            crc64.to_string(),
                         ))
                         .db()?;
                 }
@@ -341,6 +345,7 @@ pub(super) fn log_files(conn: &Connection, instance_id: i64) -> Result<Vec<LogFi
                 state: LogFileState::parse(&state).ok_or_else(|| bad_value(8, BadState(state)))?,
                 object_key: r.get(9)?,
                 sha256: r.get(10)?,
+                crc64: r.get::<_, Option<String>>(11)?.and_then(|c| c.parse().ok()),
                 segments: Vec::new(),
             })
         })

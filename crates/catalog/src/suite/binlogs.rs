@@ -214,6 +214,7 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         file_name: file.into(),
         size,
         sha256: "ab".repeat(32),
+        crc64: u64::MAX - size,
         object_key: format!("binlogs/rm-a/{file}"),
         first_event_at: Some(t0()),
         last_event_at: Some(t0() + secs(200)),
@@ -263,6 +264,11 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         (Some(t0() + secs(4)), Some(t0() + secs(200)))
     );
     assert_eq!(first.object_key.as_deref(), Some("binlogs/rm-a/bin.000001"));
+    // Above i64::MAX: kept whole, as the decimal the API shows.
+    assert_eq!(
+        (first.crc64, files[1].crc64),
+        (Some(u64::MAX - 200), Some(u64::MAX - 300))
+    );
     assert_eq!(first.segments[1].offset, 100);
     assert_eq!(first.segments[1].size, 50);
     let gaps = again.log_gaps(id).await.unwrap();

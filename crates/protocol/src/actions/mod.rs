@@ -8,6 +8,7 @@
 mod body;
 pub mod cross_backup_policy;
 pub mod describe_available_cross_region;
+pub mod describe_binlog_files;
 pub mod describe_cross_backup_meta_list;
 pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
@@ -20,6 +21,7 @@ pub use instance_scope::InstanceScope;
 use crate::error::ApiError;
 use crate::params::RawParams;
 use describe_available_cross_region::DescribeAvailableCrossRegionParams;
+use describe_binlog_files::DescribeBinlogFilesParams;
 use describe_cross_backup_meta_list::DescribeCrossBackupMetaListParams;
 use describe_cross_region_backup_db_instance::DescribeCrossRegionBackupDBInstanceParams;
 use describe_cross_region_backups::DescribeCrossRegionBackupsParams;
@@ -88,6 +90,7 @@ actions! {
     DescribeAvailableCrossRegion(DescribeAvailableCrossRegionParams),
     DescribeCrossRegionBackupDBInstance(DescribeCrossRegionBackupDBInstanceParams),
     DescribeCrossBackupMetaList(DescribeCrossBackupMetaListParams),
+    DescribeBinlogFiles(DescribeBinlogFilesParams),
 }
 
 #[cfg(test)]
@@ -123,6 +126,10 @@ mod tests {
                 Action::DescribeCrossBackupMetaList,
                 super::describe_cross_backup_meta_list::response::ROOT,
             ),
+            (
+                Action::DescribeBinlogFiles,
+                super::describe_binlog_files::response::ROOT,
+            ),
         ];
         assert_eq!(roots.len(), Action::ALL.len());
         for (action, root) in roots {
@@ -146,6 +153,8 @@ mod tests {
             ("RegionId", "cn-hangzhou"),
             ("CrossBackupId", "7"),
             ("BackupSetId", "7"),
+            ("StartTime", "2026-01-01T00:00:00Z"),
+            ("EndTime", "2026-01-02T00:00:00Z"),
         ]
         .into_iter()
         .collect();

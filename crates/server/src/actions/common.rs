@@ -29,12 +29,18 @@ async fn visible_instance(
     caller: &Caller,
     scope: &InstanceScope,
 ) -> Result<Instance, HandlerError> {
-    let InstanceScope {
-        db_instance_id,
-        region_id,
-        ..
-    } = scope;
-    let key = db_instance_id.clone();
+    own_instance(state, caller, &scope.db_instance_id, Some(&scope.region_id)).await
+}
+
+/// The caller's instance `db_instance_id`, in `region_id` when one is given; every miss answers
+/// the same 404 `InvalidDBInstance.NotFound`.
+async fn own_instance(
+    state: &AppState,
+    caller: &Caller,
+    db_instance_id: &str,
+    region_id: Option<&str>,
+) -> Result<Instance, HandlerError> {
+    let key = db_instance_id.to_owned();
     let found = match state.instances.get(&key) {
         Some(hit) => hit,
         None => {
@@ -47,11 +53,45 @@ async fn visible_instance(
         }
     };
     found
-        .filter(|i| i.region_id == *region_id && i.account_id == caller.account_id)
+        .filter(|i| region_id.is_none_or(|r| i.region_id == r))
+        .filter(|i| i.account_id == caller.account_id)
         .ok_or_else(|| ApiError::InvalidDBInstanceNotFound.into())
 }
 
+/// A signed, expiring link to `object_key` in `region_id` and its expiry: the object store's own
+/// presigned URL for S3-compatible regions, else a link to this server's `/download` route.
+pub async fn object_link(
+    state: &AppState,
+    region_id: &str,
+    object_key: &str,
+) -> Result<(String, i64), HandlerError> {
+    let ttl = state.config.link_ttl;
+    let expires_at = chrono::Utc::now().timestamp() + ttl.as_secs() as i64;
+    if let Some(store) = state.region_store(region_id).await? {
+        let presigned = store
+            .presigned_get(object_key, ttl)
+            .await
+            .map_err(|e| HandlerError::Internal(format!("presigning {object_key}: {e}")))?;
+        if let Some(url) = presigned {
+            return Ok((url, expires_at));
+        }
+    }
+    Ok((
+        state.links.sign(region_id, object_key, expires_at),
+        expires_at,
+    ))
+}
+
 impl Call<'_> {
+    /// [`own_instance`] for the caller.
+    pub async fn own_instance(
+        &self,
+        db_instance_id: &str,
+        region_id: Option<&str>,
+    ) -> Result<Instance, HandlerError> {
+        own_instance(self.state, self.caller, db_instance_id, region_id).await
+    }
+
     /// [`visible_instance`], refused with 403 `IncorrectDBInstanceType` when the instance cannot
     /// have cross-region backups.
     pub async fn eligible_instance(&self, scope: &InstanceScope) -> Result<Instance, HandlerError> {

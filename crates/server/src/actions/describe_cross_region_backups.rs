@@ -5,7 +5,6 @@ use crate::error::HandlerError;
 use crate::page_cache::{PageKey, RenderedPage};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
-use chrono::Utc;
 use xbak_domain::naming::file_name_of;
 use xbak_domain::{CopyQuery, CrossRegionCopy, PageSize, StorageType};
 use xbak_protocol::actions::describe_cross_region_backups::{
@@ -94,22 +93,9 @@ async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<Strin
     if copy.status != xbak_domain::CopyStatus::Completed {
         return Ok(String::new());
     }
-    let ttl = state.config.link_ttl;
-    if let Some(store) = state.region_store(&copy.dest_region_id).await? {
-        let presigned = store
-            .presigned_get(&copy.object_key, ttl)
-            .await
-            .map_err(|e| {
-                HandlerError::Internal(format!("presigning copy {}: {e}", copy.cross_backup_id))
-            })?;
-        if let Some(url) = presigned {
-            return Ok(url);
-        }
-    }
-    let expires_at = Utc::now().timestamp() + ttl.as_secs() as i64;
-    Ok(state
-        .links
-        .sign(&copy.dest_region_id, &copy.object_key, expires_at))
+    let (link, _) =
+        super::common::object_link(state, &copy.dest_region_id, &copy.object_key).await?;
+    Ok(link)
 }
 
 fn item(copy: &CrossRegionCopy, download_link: String) -> CrossRegionBackupItem {

@@ -6,6 +6,7 @@
 mod backup_meta;
 mod common;
 pub mod describe_available_cross_region;
+pub mod describe_binlog_files;
 pub mod describe_cross_backup_meta_list;
 pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
@@ -41,5 +42,6 @@ pub async fn dispatch(call: &Call<'_>, request: Request) -> Result<Body, Handler
         Request::DescribeCrossBackupMetaList(params) => {
             describe_cross_backup_meta_list::run(call, params).await
         }
+        Request::DescribeBinlogFiles(params) => describe_binlog_files::run(call, params).await,
     }
 }

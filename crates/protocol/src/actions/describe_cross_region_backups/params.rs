@@ -63,33 +63,12 @@ impl DescribeCrossRegionBackupsParams {
         let (start_time, end_time) = match window {
             None => (None, None),
             Some((s, e)) => {
-                let st = crate::time::parse_utc_seconds_or_minutes(s)
-                    .ok_or(ApiError::InvalidStartTimeFormat)?;
-                let et = crate::time::parse_utc_seconds_or_minutes(e)
-                    .ok_or(ApiError::InvalidEndTimeFormat)?;
-                if et < st {
-                    return Err(ApiError::InvalidStartTimeAndEndTimeMalformed);
-                }
+                let (st, et) = parse_window(s, e)?;
                 (Some((s.to_owned(), st)), Some((e.to_owned(), et)))
             }
         };
 
-        let page_size = match get("PageSize") {
-            None => PAGE_SIZES[0],
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| PAGE_SIZES.contains(n))
-                .ok_or(ApiError::InvalidParametersFormat)?,
-        };
-        let page_number = match get("PageNumber") {
-            None => DEFAULT_PAGE_NUMBER,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=i32::MAX as u32).contains(n))
-                .ok_or(ApiError::InvalidParametersFormat)?,
-        };
+        let (page_size, page_number) = parse_paging(p)?;
 
         Ok(DescribeCrossRegionBackupsParams {
             instance,
@@ -102,6 +81,43 @@ impl DescribeCrossRegionBackupsParams {
             page_number,
         })
     }
+}
+
+/// `StartTime` and `EndTime`: each `yyyy-MM-ddTHH:mm:ssZ` or `yyyy-MM-ddTHH:mmZ`, the end not
+/// before the start.
+pub(crate) fn parse_window(
+    start: &str,
+    end: &str,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let st =
+        crate::time::parse_utc_seconds_or_minutes(start).ok_or(ApiError::InvalidStartTimeFormat)?;
+    let et =
+        crate::time::parse_utc_seconds_or_minutes(end).ok_or(ApiError::InvalidEndTimeFormat)?;
+    if et < st {
+        return Err(ApiError::InvalidStartTimeAndEndTimeMalformed);
+    }
+    Ok((st, et))
+}
+
+/// `PageSize` (30, 50 or 100; default 30) and `PageNumber` (1..=i32::MAX; default 1).
+pub(crate) fn parse_paging(p: &RawParams) -> Result<(u32, u32), ApiError> {
+    let page_size = match p.get_nonempty("PageSize") {
+        None => PAGE_SIZES[0],
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| PAGE_SIZES.contains(n))
+            .ok_or(ApiError::InvalidParametersFormat)?,
+    };
+    let page_number = match p.get_nonempty("PageNumber") {
+        None => DEFAULT_PAGE_NUMBER,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=i32::MAX as u32).contains(n))
+            .ok_or(ApiError::InvalidParametersFormat)?,
+    };
+    Ok((page_size, page_number))
 }
 
 /// An `Integer` parameter: Alibaba's API type is int32, so a larger value is malformed rather

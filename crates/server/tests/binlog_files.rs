@@ -1,0 +1,279 @@
+//! `DescribeBinlogFiles` through the whole app: the instance's closed binlog files in its own
+//! region whose events overlap the window, oldest first, paged, with links to their exact bytes;
+//! JSON and XML; the caller's own instances only; and its refusals.
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use xbak_catalog::leases::this_process;
+use xbak_domain::binlog::BINLOG_FIRST_EVENT;
+use xbak_domain::{BinlogPosition, BinlogProgress, Dsn, InstanceConnection, LogSegment, Policy};
+use xbak_testkit::*;
+
+const ACTION: &str = "DescribeBinlogFiles";
+
+fn hour(base: DateTime<Utc>, h: i64) -> DateTime<Utc> {
+    base + Duration::hours(h)
+}
+
+/// Instance A streams three files into `SRC`: bin.000001 (hours 0–1) and bin.000002
+/// (hours 2–3) closed and stored whole, bin.000003 still open (a segment, hour 4).
+/// Returns each closed file's bytes.
+async fn streamed(f: &Fixture) -> Vec<Vec<u8>> {
+    let cat = &f.catalog;
+    let instance = cat
+        .instance_by_db_instance_id(INSTANCE)
+        .await
+        .unwrap()
+        .unwrap();
+    let policy = Policy {
+        instance_id: instance.id,
+        enabled: true,
+        dest_region_id: DEST.into(),
+        retention_days: 7,
+        updated_at: Utc::now(),
+    };
+    cat.put_cross_backup_policy(&policy, true).await.unwrap();
+    let connection = InstanceConnection {
+        instance_id: instance.id,
+        dsn: Dsn::parse("mysql://repl@127.0.0.1:3306").unwrap(),
+        standby: None,
+    };
+    cat.put_instance_connection(&connection).await.unwrap();
+    let claim = cat
+        .claim_binlog_stream_by(
+            Utc::now(),
+            std::time::Duration::from_secs(60),
+            this_process(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let store = f.regions.get(SRC).unwrap();
+    let base = f.base;
+    let mut contents = Vec::new();
+    for (n, file) in ["bin.000001", "bin.000002"].into_iter().enumerate() {
+        let bytes: Vec<u8> = (0..1000 + n * 500).map(|i| (i * 7 + n) as u8).collect();
+        let key = format!("binlogs/{INSTANCE}/{file}");
+        let staged = store
+            .upload_staged(&key, &bytes[..], &|_| {})
+            .await
+            .unwrap();
+        store.publish(&staged, &key).await.unwrap();
+        let mut crc = crc64fast::Digest::new();
+        crc.write(&bytes);
+        let first = hour(base, 2 * n as i64);
+        let progress = BinlogProgress::Closed {
+            file_name: file.into(),
+            size: bytes.len() as u64,
+            sha256: staged.checksum().sha256,
+            crc64: crc.sum64(),
+            object_key: key,
+            first_event_at: Some(first),
+            last_event_at: Some(hour(first, 1)),
+            position: BinlogPosition::start_of(&format!("bin.00000{}", n + 2), ""),
+        };
+        cat.advance_binlog_stream(instance.id, &claim.lease_token, &progress, Utc::now())
+            .await
+            .unwrap();
+        contents.push(bytes);
+    }
+    let open = BinlogProgress::Segment {
+        file_name: "bin.000003".into(),
+        segment: LogSegment {
+            offset: BINLOG_FIRST_EVENT,
+            size: 96,
+            sha256: "00".repeat(32),
+            object_key: format!("binlogs/{INSTANCE}/bin.000003.segments/4-100"),
+        },
+        first_event_at: Some(hour(base, 4)),
+        last_event_at: Some(hour(base, 4)),
+        position: BinlogPosition::start_of("bin.000003", ""),
+    };
+    cat.advance_binlog_stream(instance.id, &claim.lease_token, &open, Utc::now())
+        .await
+        .unwrap();
+    contents
+}
+
+fn window(f: &Fixture, from: i64, to: i64) -> (String, String) {
+    let fmt = |h| xbak_protocol::time::format_utc(hour(f.base, h));
+    (fmt(from), fmt(to))
+}
+
+async fn call(f: &Fixture, params: &[(&'static str, &str)]) -> (u16, Value) {
+    let mut all = vec![("Action", ACTION)];
+    all.extend_from_slice(params);
+    f.describe(&all).await
+}
+
+async fn list(f: &Fixture, from: i64, to: i64, extra: &[(&'static str, &str)]) -> (u16, Value) {
+    let (start, end) = window(f, from, to);
+    let mut params = vec![
+        ("DBInstanceId", INSTANCE),
+        ("StartTime", start.as_str()),
+        ("EndTime", end.as_str()),
+    ];
+    params.extend_from_slice(extra);
+    call(f, &params).await
+}
+
+#[tokio::test]
+async fn lists_closed_files_overlapping_the_window_with_links_to_their_bytes() {
+    let f = Fixture::new(0).await;
+    let contents = streamed(&f).await;
+    let (status, body) = list(&f, -1, 10, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("Code").is_none() && body["RequestId"].is_string());
+    let total: usize = contents.iter().map(Vec::len).sum();
+    assert_eq!(
+        (
+            &body["TotalRecordCount"],
+            &body["PageNumber"],
+            &body["PageRecordCount"],
+            &body["TotalFileSize"]
+        ),
+        (&json!(2), &json!(1), &json!(2), &json!(total))
+    );
+    let files = body["Items"]["BinLogFile"].as_array().unwrap();
+    let names: Vec<_> = files.iter().map(|x| x["LogFileName"].clone()).collect();
+    assert_eq!(
+        names,
+        [json!("bin.000001"), json!("bin.000002")],
+        "closed ones, oldest first"
+    );
+    for (file, bytes) in files.iter().zip(&contents) {
+        assert_eq!(file["FileSize"], json!(bytes.len()));
+        let mut crc = crc64fast::Digest::new();
+        crc.write(bytes);
+        assert_eq!(file["Checksum"], json!(crc.sum64().to_string()));
+        assert_eq!(file["HostInstanceID"], json!(INSTANCE_NUMBER.to_string()));
+        assert_eq!(file["RemoteStatus"], "Completed");
+        assert!(file["LinkExpiredTime"].as_str().unwrap().ends_with('Z'));
+        let link = file["DownloadLink"].as_str().unwrap();
+        assert_eq!(file["IntranetDownloadLink"], json!(link));
+        assert_eq!(
+            xbak_protocol::time::parse_utc_seconds(file["LinkExpiredTime"].as_str().unwrap())
+                .unwrap()
+                .timestamp(),
+            expires_of(link)
+        );
+        let path = link.strip_prefix(LINK_BASE).unwrap();
+        let (status, _, got, _) = f
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!((status, &got), (200, bytes));
+    }
+    assert_eq!(files[1]["LogBeginTime"], json!(window(&f, 2, 3).0));
+    assert_eq!(files[1]["LogEndTime"], json!(window(&f, 2, 3).1));
+
+    // The window selects by overlap, ends included.
+    let names = |body: &Value| -> Vec<String> {
+        body["Items"]["BinLogFile"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["LogFileName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&list(&f, 3, 3, &[]).await.1), ["bin.000002"]);
+    assert_eq!(
+        names(&list(&f, 1, 2, &[]).await.1),
+        ["bin.000001", "bin.000002"]
+    );
+    let (_, body) = list(&f, 5, 9, &[]).await;
+    assert_eq!(
+        (
+            &body["TotalRecordCount"],
+            &body["TotalFileSize"],
+            &body["Items"]
+        ),
+        (&json!(0), &json!(0), &json!({"BinLogFile": []}))
+    );
+    // A page past the end keeps the totals.
+    let (_, body) = list(&f, -1, 10, &[("PageNumber", "2")]).await;
+    assert_eq!(
+        (
+            &body["TotalRecordCount"],
+            &body["PageRecordCount"],
+            &body["PageNumber"]
+        ),
+        (&json!(2), &json!(0), &json!(2))
+    );
+
+    let (start, end) = window(&f, -1, 10);
+    let mut all = vec![
+        ("Action", ACTION),
+        ("Format", "XML"),
+        ("DBInstanceId", INSTANCE),
+        ("StartTime", start.as_str()),
+        ("EndTime", end.as_str()),
+    ];
+    let (status, _, xml, _) = f.send(f.v1_get(&all)).await;
+    let xml = String::from_utf8(xml).unwrap();
+    assert_eq!(status, 200, "{xml}");
+    assert!(
+        xml.contains("<TotalRecordCount>2</TotalRecordCount>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<BinLogFile><LogFileName>bin.000001</LogFileName>"),
+        "{xml}"
+    );
+    all.push(("RegionId", SRC));
+    assert_eq!(
+        f.send(f.v1_get(&all)).await.0,
+        200,
+        "RegionId, when sent, is the instance's"
+    );
+}
+
+#[tokio::test]
+async fn refusals_and_other_accounts() {
+    let f = Fixture::new(0).await;
+    streamed(&f).await;
+    let (start, end) = window(&f, -1, 10);
+    let code = |a: &(u16, Value)| (a.0, a.1["Code"].as_str().unwrap_or("<none>").to_owned());
+    let base = [
+        ("DBInstanceId", INSTANCE),
+        ("StartTime", start.as_str()),
+        ("EndTime", end.as_str()),
+    ];
+    let with = |k: &'static str, v: &'static str| {
+        let mut p: Vec<(&'static str, &str)> =
+            base.iter().copied().filter(|(n, _)| *n != k).collect();
+        if !v.is_empty() {
+            p.push((k, v));
+        }
+        p
+    };
+    for (params, want) in [
+        (with("DBInstanceId", ""), (400, "MissingDBInstanceId")),
+        (with("StartTime", ""), (400, "ParameterAbsence")),
+        (
+            with("StartTime", "2026-01-01"),
+            (400, "InvalidStartTime.Format"),
+        ),
+        (
+            with("EndTime", "1999-01-01T00:00:00Z"),
+            (400, "InvalidStartTimeAndEndTime.Malformed"),
+        ),
+        (with("PageSize", "31"), (400, "InvalidParameters.Format")),
+        (
+            with("DBInstanceId", OTHER_INSTANCE),
+            (404, "InvalidDBInstance.NotFound"),
+        ),
+        (
+            with("DBInstanceId", "rm-nope"),
+            (404, "InvalidDBInstance.NotFound"),
+        ),
+        (with("RegionId", DEST), (404, "InvalidDBInstance.NotFound")),
+    ] {
+        let answer = call(&f, &params).await;
+        assert_eq!(code(&answer), (want.0, want.1.to_owned()), "{params:?}");
+        assert!(answer.1["RequestId"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()));
+    }
+}
