@@ -219,19 +219,25 @@ async fn catalog(data: &DataDir) -> SqliteCatalog {
         .unwrap()
 }
 
+/// The catalog and the catalog id of `rm-log1`.
+async fn catalog_and_instance(data: &DataDir) -> (SqliteCatalog, i64) {
+    let cat = catalog(data).await;
+    let id = cat
+        .instance_by_db_instance_id("rm-log1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    (cat, id)
+}
+
 /// Waits until the stream's durable position is `end`.
 fn wait_for_position(data: &DataDir, end: &(String, u64)) {
     let rt = runtime();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let at = rt.block_on(async {
-            let cat = catalog(data).await;
-            let id = cat
-                .instance_by_db_instance_id("rm-log1")
-                .await
-                .unwrap()
-                .unwrap()
-                .id;
+            let (cat, id) = catalog_and_instance(data).await;
             cat.binlog_position(id).await.unwrap()
         });
         if at.as_ref().map(|p| (p.file.clone(), p.offset)) == Some(end.clone()) {
@@ -248,13 +254,7 @@ fn wait_for_position(data: &DataDir, end: &(String, u64)) {
 /// The instance's log files and gaps.
 fn stored(data: &DataDir) -> (Vec<LogFile>, Vec<xbak_domain::LogGap>) {
     runtime().block_on(async {
-        let cat = catalog(data).await;
-        let id = cat
-            .instance_by_db_instance_id("rm-log1")
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let (cat, id) = catalog_and_instance(data).await;
         (
             cat.log_files(id).await.unwrap(),
             cat.log_gaps(id).await.unwrap(),

@@ -19,6 +19,7 @@ Environment (set by tests/sdk/run.sh):
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -233,29 +234,18 @@ def fetch_bytes(url):
         return r.read()
 
 
-def _crc64_table():
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0xC96C5795D7870F42 if c & 1 else c >> 1
-        table.append(c)
-    return table
+def _seed_module():
+    """tests/sdk/seed.py as a module (its `main` runs only as a script): one CRC-64 for both."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "seed.py")
+    spec = importlib.util.spec_from_file_location("xbak_sdk_seed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-_CRC64_TABLE = _crc64_table()
-
-
-def crc64(data):
-    """CRC-64/XZ (ECMA-182 reflected; init and xorout all ones), the CRC-64 OSS reports and
-    DescribeBinlogFiles' Checksum carries (in decimal)."""
-    c = 0xFFFFFFFFFFFFFFFF
-    for b in data:
-        c = _CRC64_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFFFFFFFFFF
-
-
-assert crc64(b"123456789") == 0x995DC9BBDF1939FA
+# CRC-64/XZ (ECMA-182 reflected; init and xorout all ones), the CRC-64 OSS reports and
+# DescribeBinlogFiles' Checksum carries (in decimal); checked against its check value in seed.py.
+crc64 = _seed_module().crc64
 
 
 def window_params(env, **extra):
