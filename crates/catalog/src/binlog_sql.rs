@@ -86,6 +86,9 @@ UPDATE log_files SET state = 'closed', size = ?2, sha256 = ?3, object_key = ?4,
                      first_event_at = COALESCE(first_event_at, ?6), crc64 = ?7
 WHERE id = ?1";
 
+/// The segment rows of log file `?1`, dropped when it closes (its whole object replaces them).
+pub(crate) const DROP_SEGMENTS: &str = "DELETE FROM log_segments WHERE log_file_id = ?1";
+
 /// A log file closed at once (no segment before): as [`INSERT_OPEN_FILE`] plus SHA-256 `?9`,
 /// key `?10` and CRC-64 `?11` (decimal).
 pub(crate) const INSERT_CLOSED_FILE: &str = "

@@ -394,6 +394,24 @@ fn killed_streamers_resume_without_gap_or_duplicate() {
         "one annotate event per row written"
     );
     assert!(region.join("binlogs/rm-log1").is_dir());
+
+    // Closed files are one object each: their segments (and any a killed streamer published
+    // without recording) are gone; only the open file's remain.
+    let open = files.last().unwrap();
+    let mut objects = Vec::new();
+    walk(&region.join("binlogs/rm-log1"), &mut objects);
+    let segments: Vec<_> = objects
+        .iter()
+        .filter(|p| p.to_string_lossy().contains(".segments/"))
+        .collect();
+    assert!(!open.segments.is_empty(), "the open file has segments");
+    let open_dir = format!("/{}.segments/", open.file_name);
+    assert!(
+        segments
+            .iter()
+            .all(|p| p.to_string_lossy().contains(&open_dir)),
+        "segments of closed files left: {segments:?}"
+    );
 }
 
 #[test]

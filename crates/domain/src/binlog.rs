@@ -107,7 +107,7 @@ pub struct LogFile {
     pub sha256: Option<String>,
     pub crc64: Option<u64>,
     /// The open file's segments in offset order (they cover `[4, size)`; the 4-byte magic is
-    /// implied). A closed file keeps the segments it had, redundant with its object.
+    /// implied). None once closed: the whole file's object replaces them.
     pub segments: Vec<LogSegment>,
 }
 

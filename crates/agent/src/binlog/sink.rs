@@ -83,6 +83,18 @@ impl Sink {
         Ok((key, sum, crc64))
     }
 
+    /// Deletes every segment object of closed file `file`: those the catalog named (it dropped
+    /// them when it recorded the file closed) and any a killed streamer published without
+    /// recording. Returns how many.
+    pub async fn drop_segments(&self, file: &str) -> Result<usize, BinlogError> {
+        let prefix = format!("{}.segments", log_file_key(&self.db_instance_id, file));
+        let keys = self.store.list(&prefix).await?;
+        for key in &keys {
+            self.store.delete(key).await?;
+        }
+        Ok(keys.len())
+    }
+
     /// Records `progress` under the lease.
     pub async fn record(&self, progress: &BinlogProgress) -> Result<(), BinlogError> {
         self.catalog

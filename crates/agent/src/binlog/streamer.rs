@@ -364,6 +364,16 @@ impl Streamer {
         };
         self.sink.record(&progress).await.map_err(at)?;
         info!(instance = self.sink.instance_id, file = %tail.file, size = sum.size, "binlog file stored");
+        // Its segments are redundant now. Left behind if this fails or the process dies here:
+        // unlisted objects, which nothing reads.
+        match self.sink.drop_segments(&tail.file).await {
+            Ok(n) => {
+                tracing::debug!(instance = self.sink.instance_id, file = %tail.file, segments = n, "segments deleted")
+            }
+            Err(e) => {
+                warn!(instance = self.sink.instance_id, file = %tail.file, error = %e, "cannot delete the segments of a stored file")
+            }
+        }
         *tail = Tail::at(progress.position());
         Ok(())
     }

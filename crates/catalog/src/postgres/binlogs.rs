@@ -290,6 +290,7 @@ pub(super) async fn advance_binlog_stream(
                         subject,
                     )
                     .await?;
+                    execute(tx, &dollars(sql::DROP_SEGMENTS), &[&id], subject).await?;
                 }
                 None => {
                     execute(

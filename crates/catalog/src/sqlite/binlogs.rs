@@ -253,6 +253,10 @@ pub(super) fn advance_binlog_stream(
                             crc64.to_string(),
                         ))
                         .db()?;
+                    tx.prepare_cached(sql::DROP_SEGMENTS)
+                        .db()?
+                        .execute([id])
+                        .db()?;
                 }
                 None => {
                     tx.prepare_cached(sql::INSERT_CLOSED_FILE)
