@@ -96,6 +96,13 @@ INSERT INTO log_files (instance_id, region_id, file_name, sequence, size, first_
                        last_event_at, state, created_at, sha256, object_key, crc64)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'closed', ?8, ?9, ?10, ?11)";
 
+/// A closed log file copied into another region: as [`INSERT_CLOSED_FILE`], once.
+pub(crate) const INSERT_COPIED_FILE: &str = "
+INSERT INTO log_files (instance_id, region_id, file_name, sequence, size, first_event_at,
+                       last_event_at, state, created_at, sha256, object_key, crc64)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'closed', ?8, ?9, ?10, ?11)
+ON CONFLICT (instance_id, region_id, file_name) DO NOTHING";
+
 /// A gap of instance `?1`: from `?2`, `?3` to `?4`, `?5`, last event before it `?6`, reason
 /// `?7`, recorded `?8`.
 pub(crate) const INSERT_GAP: &str = "
@@ -121,11 +128,13 @@ SELECT id, instance_id, from_file, from_offset, to_file, to_offset, from_time, r
 FROM log_gaps WHERE instance_id = ?1 ORDER BY id";
 
 /// Per instance with a binlog stream: its id, the newest stored event's time in its own region,
-/// and how many gaps it recorded.
+/// how many gaps it recorded, and the newest event's time copied to another region.
 pub(crate) const FRESHNESS: &str = "
 SELECT i.db_instance_id,
        (SELECT MAX(f.last_event_at) FROM log_files f
          WHERE f.instance_id = s.instance_id AND f.region_id = i.region_id),
-       (SELECT COUNT(*) FROM log_gaps g WHERE g.instance_id = s.instance_id)
+       (SELECT COUNT(*) FROM log_gaps g WHERE g.instance_id = s.instance_id),
+       (SELECT MAX(f.last_event_at) FROM log_files f
+         WHERE f.instance_id = s.instance_id AND f.region_id <> i.region_id)
 FROM binlog_streams s JOIN instances i ON i.id = s.instance_id
 ORDER BY i.db_instance_id";

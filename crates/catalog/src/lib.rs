@@ -163,6 +163,8 @@ pub struct LogBackupFreshness {
     pub recovery_point: Option<Timestamp>,
     /// Gaps recorded in its log (each breaks the recovery window there).
     pub gaps: u64,
+    /// Time of the newest event copied to the destination region (closed files only, so far).
+    pub destination_recovery_point: Option<Timestamp>,
 }
 
 /// Declares the [`Catalog`] trait from the list in [`methods`].

@@ -251,15 +251,43 @@ fn wait_for_position(data: &DataDir, end: &(String, u64)) {
     }
 }
 
-/// The instance's log files and gaps.
+/// The instance's log files in its own region, and its gaps.
 fn stored(data: &DataDir) -> (Vec<LogFile>, Vec<xbak_domain::LogGap>) {
     runtime().block_on(async {
         let (cat, id) = catalog_and_instance(data).await;
         (
-            cat.log_files(id).await.unwrap(),
+            in_region(cat.log_files(id).await.unwrap(), "cn-hangzhou"),
             cat.log_gaps(id).await.unwrap(),
         )
     })
+}
+
+fn in_region(files: Vec<LogFile>, region: &str) -> Vec<LogFile> {
+    files
+        .into_iter()
+        .filter(|f| f.region_id == region)
+        .collect()
+}
+
+/// Waits (at most 60 s) until the destination region holds a copy of each of `closed`; returns
+/// the copies.
+fn wait_for_copies(data: &DataDir, closed: usize) -> Vec<LogFile> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let copies = runtime().block_on(async {
+            let (cat, id) = catalog_and_instance(data).await;
+            in_region(cat.log_files(id).await.unwrap(), "cn-shanghai")
+        });
+        if copies.len() >= closed {
+            return copies;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {closed} closed files copied",
+            copies.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A log file's bytes rebuilt from the region: its object once closed, else the magic and
@@ -341,8 +369,31 @@ fn killed_streamers_resume_without_gap_or_duplicate() {
     let mut w = worker(&data);
     let end = source.end();
     wait_for_position(&data, &end);
+    let (files, _) = stored(&data);
+    let closed: Vec<&LogFile> = files
+        .iter()
+        .filter(|f| f.state == LogFileState::Closed)
+        .collect();
+    let copies = wait_for_copies(&data, closed.len());
     w.kill().unwrap();
     w.wait().unwrap();
+
+    // Every closed file is in the destination region too, byte for byte, and only those.
+    let names = |fs: &[&LogFile]| fs.iter().map(|f| f.file_name.clone()).collect::<Vec<_>>();
+    let copied: Vec<&LogFile> = copies.iter().collect();
+    assert_eq!(names(&copied), names(&closed));
+    for (copy, file) in copies.iter().zip(&closed) {
+        assert_eq!(
+            (copy.state, copy.size, copy.crc64),
+            (file.state, file.size, file.crc64)
+        );
+        assert_eq!(
+            rebuilt(&data, copy),
+            source.file(&copy.file_name),
+            "{}",
+            copy.file_name
+        );
+    }
 
     let (files, gaps) = stored(&data);
     assert!(gaps.is_empty(), "no gap: {gaps:?}");

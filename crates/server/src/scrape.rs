@@ -120,6 +120,17 @@ fn render_log_backup(rows: &[LogBackupFreshness], out: &mut Exposition) {
     for r in rows {
         gaps.labelled("instance", &r.db_instance_id, r.gaps);
     }
+    let mut destination = out.family(
+        "xbak_log_backup_destination_recovery_point_timestamp_seconds",
+        "Per instance with log backup: time (unix seconds) of the newest binlog event copied to \
+         the policy's destination region (closed files only).",
+        Kind::Gauge,
+    );
+    for r in rows {
+        if let Some(t) = r.destination_recovery_point {
+            destination.labelled("instance", &r.db_instance_id, t.timestamp());
+        }
+    }
 }
 
 /// Per instance: the copy lag at `now`, and the recovery point of those that have one.
@@ -211,11 +222,13 @@ mod tests {
                 db_instance_id: "rm-log".into(),
                 recovery_point: Some(at("2026-01-01T00:00:00Z")),
                 gaps: 2,
+                destination_recovery_point: Some(at("2026-01-01T00:00:00Z")),
             },
             LogBackupFreshness {
                 db_instance_id: "rm-new".into(),
                 recovery_point: None,
                 gaps: 0,
+                destination_recovery_point: None,
             },
         ];
         let mut out = Exposition::new();
@@ -228,6 +241,10 @@ mod tests {
         assert!(!text.contains("recovery_point_timestamp_seconds{instance=\"rm-new\"}"));
         assert!(text.contains("xbak_log_backup_gaps{instance=\"rm-log\"} 2\n"));
         assert!(text.contains("xbak_log_backup_gaps{instance=\"rm-new\"} 0\n"));
+        assert!(text.contains(
+            "xbak_log_backup_destination_recovery_point_timestamp_seconds{instance=\"rm-log\"} 1767225600\n"
+        ));
+        assert!(!text.contains("destination_recovery_point_timestamp_seconds{instance=\"rm-new\"}"));
     }
 
     #[test]

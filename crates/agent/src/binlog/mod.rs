@@ -16,6 +16,7 @@
 pub mod event;
 pub mod gtid;
 mod pool;
+mod ship;
 mod sink;
 mod source;
 pub mod streamer;

@@ -11,6 +11,7 @@ use xbak_catalog::{Catalog, CatalogError, LeasedQueue};
 use xbak_domain::BinlogStreamClaim;
 use xbak_storage::RegionStore;
 
+use super::ship::Shipper;
 use super::sink::Sink;
 use super::{BinlogError, Streamer, StreamerConfig};
 
@@ -124,6 +125,12 @@ impl BinlogStreamers {
             .ok_or_else(|| missing("region"))?;
         let store = RegionStore::open(&region.region_id, &region.store_url)?;
         Ok(Streamer {
+            shipper: Shipper {
+                catalog: self.catalog.clone(),
+                source: store.clone(),
+                instance_id: id,
+                lease_token: claim.lease_token.clone(),
+            },
             sink: Sink {
                 catalog: self.catalog.clone(),
                 store,

@@ -12,6 +12,7 @@ use xbak_domain::{BinlogPosition, BinlogProgress, Dsn, LogFileState};
 
 use super::event::{kind, RawEvent};
 use super::gtid::GtidState;
+use super::ship::Shipper;
 use super::sink::Sink;
 use super::source::{binary_logs, cannot_read_from, open_stream};
 use super::{BinlogError, StreamerConfig};
@@ -87,6 +88,7 @@ fn time_of(ts: Option<u32>) -> Option<DateTime<Utc>> {
 /// Streams one claimed instance.
 pub struct Streamer {
     pub(super) sink: Sink,
+    pub(super) shipper: Shipper,
     pub(super) dsn: Dsn,
     pub(super) config: StreamerConfig,
 }
@@ -104,7 +106,13 @@ impl Streamer {
         position: Option<BinlogPosition>,
         stop: &CancellationToken,
     ) -> StreamEnd {
-        let end = self.follow(position, stop).await;
+        let ended = CancellationToken::new();
+        let follow = async {
+            let end = self.follow(position, stop).await;
+            ended.cancel();
+            end
+        };
+        let (end, ()) = tokio::join!(follow, self.ship_until(&ended));
         if end != StreamEnd::LeaseLost {
             let s = &self.sink;
             if let Err(e) = s
@@ -160,6 +168,26 @@ impl Streamer {
                     }
                     retry = (retry * 2).min(Duration::from_secs(30));
                 }
+            }
+        }
+    }
+
+    /// Copies closed files to the destination region every flush interval until `ended` (a copy
+    /// under way is dropped then: its staging object is swept like any other).
+    async fn ship_until(&self, ended: &CancellationToken) {
+        let id = self.sink.instance_id;
+        loop {
+            tokio::select! {
+                _ = ended.cancelled() => return,
+                shipped = self.shipper.ship_pending() => match shipped {
+                    Ok(_) => {}
+                    Err(BinlogError::Catalog(CatalogError::LeaseLost(_))) => return,
+                    Err(e) => warn!(instance = id, error = %e, "cannot copy binlog files to the destination region"),
+                },
+            }
+            tokio::select! {
+                _ = ended.cancelled() => return,
+                _ = tokio::time::sleep(self.config.flush_interval) => {}
             }
         }
     }

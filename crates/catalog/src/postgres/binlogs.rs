@@ -446,7 +446,42 @@ pub(super) async fn log_backup_freshness(
                 db_instance_id: get(r, 0)?,
                 recovery_point: opt_time_at(r, 1)?,
                 gaps: gaps.try_into().unwrap_or(0),
+                destination_recovery_point: opt_time_at(r, 3)?,
             })
         })
         .collect()
+}
+
+pub(super) async fn record_log_copy(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    token: &str,
+    copy: &xbak_domain::LogCopy,
+    now: Timestamp,
+) -> Result<bool> {
+    let held = query(tx, &dollars(sql::HELD_POSITION), &[&instance_id, &token]).await?;
+    if held.is_empty() {
+        return Err(CatalogError::LeaseLost(instance_id));
+    }
+    let (first, last) = (copy.first_event_at.map(secs), copy.last_event_at.map(secs));
+    let inserted = execute(
+        tx,
+        &dollars(sql::INSERT_COPIED_FILE),
+        &[
+            &instance_id,
+            &copy.region_id,
+            &copy.file_name,
+            &sequence_of(&copy.file_name)?,
+            &size_of(copy.size),
+            &first,
+            &last,
+            &secs(now),
+            &copy.sha256,
+            &copy.object_key,
+            &copy.crc64.to_string(),
+        ],
+        || format!("log file {} in {}", copy.file_name, copy.region_id),
+    )
+    .await?;
+    Ok(inserted == 1)
 }

@@ -411,9 +411,42 @@ pub(super) fn log_backup_freshness(conn: &Connection) -> Result<Vec<crate::LogBa
                 db_instance_id: r.get(0)?,
                 recovery_point: opt_time_at(r, 1)?,
                 gaps: r.get::<_, i64>(2)?.try_into().unwrap_or(0),
+                destination_recovery_point: opt_time_at(r, 3)?,
             })
         })
         .db()?
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()
+}
+
+pub(super) fn record_log_copy(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    token: &str,
+    copy: &xbak_domain::LogCopy,
+    now: Timestamp,
+) -> Result<bool> {
+    let held: Option<Option<String>> =
+        optional_row(tx, sql::HELD_POSITION, (instance_id, token), |r| r.get(0))?;
+    if held.is_none() {
+        return Err(CatalogError::LeaseLost(instance_id));
+    }
+    let inserted = tx
+        .prepare_cached(sql::INSERT_COPIED_FILE)
+        .db()?
+        .execute((
+            instance_id,
+            &copy.region_id,
+            &copy.file_name,
+            sequence_of(&copy.file_name)?,
+            size_of(copy.size),
+            opt_secs(copy.first_event_at),
+            opt_secs(copy.last_event_at),
+            secs(now),
+            &copy.sha256,
+            &copy.object_key,
+            copy.crc64.to_string(),
+        ))
+        .db()?;
+    Ok(inserted == 1)
 }

@@ -135,3 +135,4 @@ by_clone!(
 );
 
 by_clone!(xbak_domain::BinlogProgress);
+by_clone!(xbak_domain::LogCopy);

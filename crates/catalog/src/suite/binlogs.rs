@@ -171,14 +171,15 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         .unwrap()
         .unwrap();
     let (id, token) = (w.instance.id, claim.lease_token.as_str());
-    let freshness = |recovery_point, gaps| crate::LogBackupFreshness {
+    let freshness = |recovery_point, gaps, destination_recovery_point| crate::LogBackupFreshness {
         db_instance_id: w.instance.db_instance_id.clone(),
         recovery_point,
         gaps,
+        destination_recovery_point,
     };
     assert_eq!(
         cat.log_backup_freshness().await.unwrap(),
-        [freshness(None, 0)],
+        [freshness(None, 0, None)],
         "a claimed stream with nothing stored yet"
     );
 
@@ -249,8 +250,44 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         .await
         .unwrap();
 
+    // The destination's copy of a closed file: recorded once, under the lease.
+    let copy = xbak_domain::LogCopy {
+        file_name: "bin.000001".into(),
+        region_id: SHANGHAI.into(),
+        size: 200,
+        sha256: "ab".repeat(32),
+        crc64: 7,
+        object_key: "binlogs/rm-a/bin.000001".into(),
+        first_event_at: Some(t0()),
+        last_event_at: Some(t0() + secs(200)),
+    };
+    assert!(cat.record_log_copy(id, token, &copy, now).await.unwrap());
+    assert!(
+        !cat.record_log_copy(id, token, &copy, now).await.unwrap(),
+        "once"
+    );
+    assert!(matches!(
+        cat.record_log_copy(id, "not-the-token", &copy, now).await,
+        Err(CatalogError::LeaseLost(_))
+    ));
+
     let again = backend.open().await;
-    let files = again.log_files(id).await.unwrap();
+    let all = again.log_files(id).await.unwrap();
+    let copied: Vec<_> = all.iter().filter(|f| f.region_id == SHANGHAI).collect();
+    assert_eq!(copied.len(), 1);
+    assert_eq!(
+        (
+            copied[0].file_name.as_str(),
+            copied[0].state,
+            copied[0].size,
+            copied[0].crc64
+        ),
+        ("bin.000001", LogFileState::Closed, 200, Some(7))
+    );
+    let files: Vec<_> = all
+        .into_iter()
+        .filter(|f| f.region_id == HANGZHOU)
+        .collect();
     let summary: Vec<_> = files
         .iter()
         .map(|f| {
@@ -301,6 +338,6 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
     assert!(again.log_files(9_999).await.unwrap().is_empty());
     assert_eq!(
         again.log_backup_freshness().await.unwrap(),
-        [freshness(Some(t0() + secs(200)), 1)]
+        [freshness(Some(t0() + secs(200)), 1, Some(t0() + secs(200)))]
     );
 }
