@@ -113,6 +113,27 @@ pub async fn take_over_dead_leases(
     Ok(found)
 }
 
+/// Runs `claim`; when it finds nothing, ends the leases on `queue` whose holders are gone and, if
+/// it ended any, claims once more: a job whose holder on this host died is taken up at once, not
+/// when its lease runs out.
+pub async fn claim_or_take_over<T, Fut>(
+    catalog: &dyn Catalog,
+    queue: LeasedQueue,
+    claim: impl Fn() -> Fut,
+) -> Result<Option<T>>
+where
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    if let Some(found) = claim().await? {
+        return Ok(Some(found));
+    }
+    let found = take_over_dead_leases(catalog, queue, Utc::now()).await?;
+    if found.broken.is_empty() {
+        return Ok(None);
+    }
+    claim().await
+}
+
 /// Runs `work` at most once to completion for `task` and `period` across every process on the
 /// catalog ([`Catalog::claim_periodic_run`]; a dead holder on this host is taken over at once),
 /// renewing the claim's lease (`lease`) meanwhile, then marks the run finished. `Ok(None)` when
@@ -125,16 +146,7 @@ pub async fn once_per_period<T>(
     work: impl Future<Output = T>,
 ) -> Result<Option<T>> {
     let claim = || catalog.claim_periodic_run(task, period, Utc::now(), lease, this_process());
-    let mut run = claim().await?;
-    if run.is_none()
-        && !take_over_dead_leases(catalog, LeasedQueue::PeriodicRuns, Utc::now())
-            .await?
-            .broken
-            .is_empty()
-    {
-        run = claim().await?;
-    }
-    let Some(run) = run else {
+    let Some(run) = claim_or_take_over(catalog, LeasedQueue::PeriodicRuns, claim).await? else {
         return Ok(None);
     };
     let renewing = async {

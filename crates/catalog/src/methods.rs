@@ -118,11 +118,11 @@ macro_rules! catalog_methods {
             write fn advance_binlog_stream(instance_id: i64, lease_token: &str, progress: &xbak_domain::BinlogProgress, now: Timestamp) -> Result<()>
                 => binlogs::advance_binlog_stream(instance_id, lease_token, progress, now);
 
-            /// Records closed log file `copy` as copied whole into `copy.region_id`, under the
-            /// stream's lease: `true` if recorded now, `false` if it already was. `LeaseLost` if
-            /// the token no longer holds the stream.
-            write fn record_log_copy(instance_id: i64, lease_token: &str, copy: &xbak_domain::LogCopy, now: Timestamp) -> Result<bool>
-                => binlogs::record_log_copy(instance_id, lease_token, copy, now);
+            /// Records closed log file `file` as copied whole, under the same key, into
+            /// `region_id`, under the stream's lease: `true` if recorded now, `false` if it
+            /// already was. `LeaseLost` if the token no longer holds the stream.
+            write fn record_log_copy(instance_id: i64, lease_token: &str, file: &xbak_domain::LogFile, region_id: &str, now: Timestamp) -> Result<bool>
+                => binlogs::record_log_copy(instance_id, lease_token, file, region_id, now);
 
             /// The instance's durable binlog position; `None` before its first.
             read fn binlog_position(instance_id: i64) -> Result<Option<xbak_domain::BinlogPosition>>

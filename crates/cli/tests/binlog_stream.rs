@@ -219,6 +219,14 @@ async fn catalog(data: &DataDir) -> SqliteCatalog {
         .unwrap()
 }
 
+/// Runs `xbak worker` until the stream reached the source's end, then kills it.
+fn stream_to_end(data: &DataDir, source: &Source) {
+    let mut w = worker(data);
+    wait_for_position(data, &source.end());
+    w.kill().unwrap();
+    w.wait().unwrap();
+}
+
 /// The catalog and the catalog id of `rm-log1`.
 async fn catalog_and_instance(data: &DataDir) -> (SqliteCatalog, i64) {
     let cat = catalog(data).await;
@@ -471,10 +479,7 @@ fn binlogs_purged_before_they_were_read_are_a_recorded_gap() {
     let data = DataDir::new();
     setup(&data, &source);
     source.sql("INSERT INTO shop.t (v) VALUES ('a')");
-    let mut w = worker(&data);
-    wait_for_position(&data, &source.end());
-    w.kill().unwrap();
-    w.wait().unwrap();
+    stream_to_end(&data, &source);
     let (before, _) = stored(&data);
     let streamed_to = before.last().unwrap().file_name.clone();
 
@@ -497,10 +502,7 @@ fn binlogs_purged_before_they_were_read_are_a_recorded_gap() {
     }
     source.sql("INSERT INTO shop.t (v) VALUES ('after')");
 
-    let mut w = worker(&data);
-    wait_for_position(&data, &source.end());
-    w.kill().unwrap();
-    w.wait().unwrap();
+    stream_to_end(&data, &source);
     let (files, gaps) = stored(&data);
     assert_eq!(gaps.len(), 1, "{gaps:?}");
     assert_eq!(

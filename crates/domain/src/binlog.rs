@@ -111,20 +111,6 @@ pub struct LogFile {
     pub segments: Vec<LogSegment>,
 }
 
-/// A closed log file copied whole into another region (the policy's destination), as recorded
-/// there: the source's file name, size, checksums and event times, and its key in that region.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogCopy {
-    pub file_name: String,
-    pub region_id: String,
-    pub size: u64,
-    pub sha256: String,
-    pub crc64: u64,
-    pub object_key: String,
-    pub first_event_at: Option<Timestamp>,
-    pub last_event_at: Option<Timestamp>,
-}
-
 /// A stretch of binlog the streamer could not store (purged on the source before it was read).
 /// A restore window ends at its start.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,8 +24,7 @@ pub use agent::{
 };
 pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupSet};
 pub use binlog::{
-    BinlogPosition, BinlogProgress, BinlogStreamClaim, LogCopy, LogFile, LogFileState, LogGap,
-    LogSegment,
+    BinlogPosition, BinlogProgress, BinlogStreamClaim, LogFile, LogFileState, LogGap, LogSegment,
 };
 pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
 pub use copy_event::CopyEvent;

@@ -10,7 +10,6 @@ stopped is never listed. The models have no RegionId: none is sent by the Tea cl
 client's region, the instance's own)."""
 import datetime as dt
 import hashlib
-import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -18,7 +17,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkrds.request.v20140815.DescribeBinlogFilesRequest import DescribeBinlogFilesRequest
 from alibabacloud_rds20140815 import models as rds_models
 
-from xbak_sdk import TIME_RE, ApiError, core_call, crc64, fetch_bytes, tea_call
+from xbak_sdk import TIME_RE, core_call, crc64, expect_call_error, fetch_bytes, tea_call
 
 WIDE = {"StartTime": "2000-01-01T00:00:00Z", "EndTime": "2100-01-01T00:00:00Z"}
 FILE_STR = ("LogFileName", "LogBeginTime", "LogEndTime", "DownloadLink", "IntranetDownloadLink", "LinkExpiredTime",
@@ -149,12 +148,7 @@ def overlapping(seeded, start, end):
     return [f for f in seeded["files"] if f["first_event"] <= end and f["last_event"] >= start]
 
 
-def expect_error(call, params, creds="A"):
-    try:
-        body = call(params, creds)
-    except ApiError as e:
-        return e
-    pytest.fail("expected an error, got a success body: %s" % json.dumps(body)[:500])
+expect_error = expect_call_error
 
 
 # -- listing ----------------------------------------------------------------------------------------

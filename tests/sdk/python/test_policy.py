@@ -5,7 +5,6 @@ aliyun-python-sdk-rds (v1 HMAC-SHA1) and (b) alibabacloud_rds20140815 with its d
 Each SDK turns the policy on for its own seeded instance (no policy, one backup an hour old), reads it
 back, sees the copy of that backup that enabling queued show up in DescribeCrossRegionBackups, turns
 it off, and checks the refusals."""
-import json
 import time
 
 import pytest
@@ -16,7 +15,7 @@ from aliyunsdkrds.request.v20140815.DescribeInstanceCrossBackupPolicyRequest imp
 from aliyunsdkrds.request.v20140815.ModifyInstanceCrossBackupPolicyRequest import ModifyInstanceCrossBackupPolicyRequest
 from alibabacloud_rds20140815 import models as rds_models
 
-from xbak_sdk import TIME_RE, ApiError, core_call, tea_call
+from xbak_sdk import TIME_RE, core_call, expect_call_error, tea_call
 
 DEST = "cn-beijing"
 
@@ -84,12 +83,7 @@ class TeaPolicy:
         return raw
 
 
-def expect_error(call, params, creds="A"):
-    try:
-        body = call(params, creds)
-    except ApiError as e:
-        return e
-    pytest.fail("expected an error, got a success body: %s" % json.dumps(body)[:500])
+expect_error = expect_call_error
 
 
 @pytest.fixture(params=[CorePolicy, TeaPolicy], ids=lambda c: c.name)

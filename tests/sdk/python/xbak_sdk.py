@@ -255,6 +255,15 @@ def window_params(env, **extra):
     return p
 
 
+def expect_call_error(call, params, creds="A"):
+    """The ApiError `call(params, creds)` raises; fails the test on a success body."""
+    try:
+        body = call(params, creds)
+    except ApiError as e:
+        return e
+    pytest.fail("expected an error, got a success body: %s" % json.dumps(body)[:500])
+
+
 def expect_error(api, creds, params):
     try:
         body = api.describe(params, creds)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use xbak_catalog::leases::{take_over_dead_leases, this_process};
+use xbak_catalog::leases::{claim_or_take_over, this_process};
 use xbak_catalog::{Catalog, CatalogError, LeasedQueue};
 use xbak_domain::BinlogStreamClaim;
 use xbak_storage::RegionStore;
@@ -90,19 +90,8 @@ impl BinlogStreamers {
     async fn claim(&self) -> Result<Option<BinlogStreamClaim>, CatalogError> {
         let catalog = self.catalog.as_ref();
         let lease = self.config.lease;
-        let claimed = catalog
-            .claim_binlog_stream_by(Utc::now(), lease, this_process())
-            .await?;
-        if claimed.is_some() {
-            return Ok(claimed);
-        }
-        let found = take_over_dead_leases(catalog, LeasedQueue::BinlogStreams, Utc::now()).await?;
-        if found.broken.is_empty() {
-            return Ok(None);
-        }
-        catalog
-            .claim_binlog_stream_by(Utc::now(), lease, this_process())
-            .await
+        let claim = || catalog.claim_binlog_stream_by(Utc::now(), lease, this_process());
+        claim_or_take_over(catalog, LeasedQueue::BinlogStreams, claim).await
     }
 
     async fn streamer(&self, claim: &BinlogStreamClaim) -> Result<Streamer, BinlogError> {

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use tokio_util::io::StreamReader;
 use xbak_catalog::Catalog;
-use xbak_domain::{LogCopy, LogFile, LogFileState};
+use xbak_domain::{LogFile, LogFileState};
 use xbak_storage::{Checksum, RegionStore};
 
 use super::BinlogError;
@@ -69,7 +69,7 @@ impl Shipper {
     }
 
     async fn ship(&self, file: &LogFile, dest: &RegionStore) -> Result<(), BinlogError> {
-        let (Some(key), Some(sha256), Some(crc64)) = (&file.object_key, &file.sha256, file.crc64)
+        let (Some(key), Some(sha256), Some(_)) = (&file.object_key, &file.sha256, file.crc64)
         else {
             return Err(BinlogError::Setup(format!(
                 "closed log file {} has no object or checksums",
@@ -85,21 +85,12 @@ impl Shipper {
         };
         dest.verify(&staged.staging_key, &expected).await?;
         dest.publish(&staged, key).await?;
-        let copy = LogCopy {
-            file_name: file.file_name.clone(),
-            region_id: dest.region_id().to_owned(),
-            size: file.size,
-            sha256: sha256.clone(),
-            crc64,
-            object_key: key.clone(),
-            first_event_at: file.first_event_at,
-            last_event_at: file.last_event_at,
-        };
         self.catalog
             .record_log_copy(
                 self.instance_id,
                 &self.lease_token,
-                &copy,
+                file,
+                dest.region_id(),
                 chrono::Utc::now(),
             )
             .await?;

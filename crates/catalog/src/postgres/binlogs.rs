@@ -456,31 +456,32 @@ pub(super) async fn record_log_copy(
     tx: &Transaction<'_>,
     instance_id: i64,
     token: &str,
-    copy: &xbak_domain::LogCopy,
+    file: &LogFile,
+    region_id: &str,
     now: Timestamp,
 ) -> Result<bool> {
     let held = query(tx, &dollars(sql::HELD_POSITION), &[&instance_id, &token]).await?;
     if held.is_empty() {
         return Err(CatalogError::LeaseLost(instance_id));
     }
-    let (first, last) = (copy.first_event_at.map(secs), copy.last_event_at.map(secs));
+    let (first, last) = (file.first_event_at.map(secs), file.last_event_at.map(secs));
     let inserted = execute(
         tx,
         &dollars(sql::INSERT_COPIED_FILE),
         &[
             &instance_id,
-            &copy.region_id,
-            &copy.file_name,
-            &sequence_of(&copy.file_name)?,
-            &size_of(copy.size),
+            &region_id,
+            &file.file_name,
+            &file.sequence,
+            &size_of(file.size),
             &first,
             &last,
             &secs(now),
-            &copy.sha256,
-            &copy.object_key,
-            &copy.crc64.to_string(),
+            &file.sha256,
+            &file.object_key,
+            &file.crc64.map(|c| c.to_string()),
         ],
-        || format!("log file {} in {}", copy.file_name, copy.region_id),
+        || format!("log file {} in {region_id}", file.file_name),
     )
     .await?;
     Ok(inserted == 1)

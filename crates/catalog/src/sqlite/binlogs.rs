@@ -423,7 +423,8 @@ pub(super) fn record_log_copy(
     tx: &Transaction<'_>,
     instance_id: i64,
     token: &str,
-    copy: &xbak_domain::LogCopy,
+    file: &LogFile,
+    region_id: &str,
     now: Timestamp,
 ) -> Result<bool> {
     let held: Option<Option<String>> =
@@ -436,16 +437,16 @@ pub(super) fn record_log_copy(
         .db()?
         .execute((
             instance_id,
-            &copy.region_id,
-            &copy.file_name,
-            sequence_of(&copy.file_name)?,
-            size_of(copy.size),
-            opt_secs(copy.first_event_at),
-            opt_secs(copy.last_event_at),
+            region_id,
+            &file.file_name,
+            file.sequence,
+            size_of(file.size),
+            opt_secs(file.first_event_at),
+            opt_secs(file.last_event_at),
             secs(now),
-            &copy.sha256,
-            &copy.object_key,
-            copy.crc64.to_string(),
+            &file.sha256,
+            &file.object_key,
+            file.crc64.map(|c| c.to_string()),
         ))
         .db()?;
     Ok(inserted == 1)

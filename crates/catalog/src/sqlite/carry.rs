@@ -135,4 +135,4 @@ by_clone!(
 );
 
 by_clone!(xbak_domain::BinlogProgress);
-by_clone!(xbak_domain::LogCopy);
+by_clone!(xbak_domain::LogFile);

@@ -251,23 +251,26 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         .unwrap();
 
     // The destination's copy of a closed file: recorded once, under the lease.
-    let copy = xbak_domain::LogCopy {
-        file_name: "bin.000001".into(),
-        region_id: SHANGHAI.into(),
-        size: 200,
-        sha256: "ab".repeat(32),
-        crc64: 7,
-        object_key: "binlogs/rm-a/bin.000001".into(),
-        first_event_at: Some(t0()),
-        last_event_at: Some(t0() + secs(200)),
-    };
-    assert!(cat.record_log_copy(id, token, &copy, now).await.unwrap());
+    let closed_first = cat
+        .log_files(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.file_name == "bin.000001")
+        .unwrap();
+    assert!(cat
+        .record_log_copy(id, token, &closed_first, SHANGHAI, now)
+        .await
+        .unwrap());
     assert!(
-        !cat.record_log_copy(id, token, &copy, now).await.unwrap(),
+        !cat.record_log_copy(id, token, &closed_first, SHANGHAI, now)
+            .await
+            .unwrap(),
         "once"
     );
     assert!(matches!(
-        cat.record_log_copy(id, "not-the-token", &copy, now).await,
+        cat.record_log_copy(id, "not-the-token", &closed_first, SHANGHAI, now)
+            .await,
         Err(CatalogError::LeaseLost(_))
     ));
 
@@ -282,7 +285,12 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
             copied[0].size,
             copied[0].crc64
         ),
-        ("bin.000001", LogFileState::Closed, 200, Some(7))
+        (
+            "bin.000001",
+            LogFileState::Closed,
+            200,
+            Some(u64::MAX - 200)
+        )
     );
     let files: Vec<_> = all
         .into_iter()

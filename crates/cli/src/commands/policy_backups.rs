@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tracing::{info, warn};
 use xbak_agent::{BackupAgent, BackupRequest};
-use xbak_catalog::leases::take_over_dead_leases;
+use xbak_catalog::leases::claim_or_take_over;
 use xbak_catalog::{Catalog, CatalogError, LeasedQueue};
 use xbak_domain::policy::copy_window_start;
 use xbak_domain::{BackupMethod, BackupRunStatus, BackupType, Instance, RequestedBackup};
@@ -81,19 +81,8 @@ impl RequestedBackups {
     /// is no longer running (taken over at once).
     async fn claim(&self) -> Result<Option<RequestedBackup>, CatalogError> {
         let catalog = self.catalog.as_ref();
-        let claimed = catalog
-            .claim_requested_backup(Utc::now(), Self::LEASE)
-            .await?;
-        if claimed.is_some() {
-            return Ok(claimed);
-        }
-        let found = take_over_dead_leases(catalog, LeasedQueue::BackupRequests, Utc::now()).await?;
-        if found.broken.is_empty() {
-            return Ok(None);
-        }
-        catalog
-            .claim_requested_backup(Utc::now(), Self::LEASE)
-            .await
+        let claim = || catalog.claim_requested_backup(Utc::now(), Self::LEASE);
+        claim_or_take_over(catalog, LeasedQueue::BackupRequests, claim).await
     }
 
     /// Takes one claimed request, renewing its lease meanwhile, and records how it ended.
