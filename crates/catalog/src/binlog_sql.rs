@@ -89,15 +89,9 @@ WHERE id = ?1";
 /// The segment rows of log file `?1`, dropped when it closes (its whole object replaces them).
 pub(crate) const DROP_SEGMENTS: &str = "DELETE FROM log_segments WHERE log_file_id = ?1";
 
-/// A log file closed at once (no segment before): as [`INSERT_OPEN_FILE`] plus SHA-256 `?9`,
-/// key `?10` and CRC-64 `?11` (decimal).
+/// A closed log file, stored at once (no segment before) or copied into another region: as
+/// [`INSERT_OPEN_FILE`] plus SHA-256 `?9`, key `?10` and CRC-64 `?11` (decimal); once per region.
 pub(crate) const INSERT_CLOSED_FILE: &str = "
-INSERT INTO log_files (instance_id, region_id, file_name, sequence, size, first_event_at,
-                       last_event_at, state, created_at, sha256, object_key, crc64)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'closed', ?8, ?9, ?10, ?11)";
-
-/// A closed log file copied into another region: as [`INSERT_CLOSED_FILE`], once.
-pub(crate) const INSERT_COPIED_FILE: &str = "
 INSERT INTO log_files (instance_id, region_id, file_name, sequence, size, first_event_at,
                        last_event_at, state, created_at, sha256, object_key, crc64)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'closed', ?8, ?9, ?10, ?11)

@@ -13,7 +13,6 @@ const CHECKSUM_LEN: usize = 4;
 /// Event types the streamer looks at (MariaDB's own are 160 and up).
 pub mod kind {
     pub const QUERY: u8 = 2;
-    pub const STOP: u8 = 3;
     pub const ROTATE: u8 = 4;
     pub const FORMAT_DESCRIPTION: u8 = 15;
     pub const XID: u8 = 16;

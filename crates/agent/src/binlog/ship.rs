@@ -13,6 +13,7 @@ use xbak_catalog::Catalog;
 use xbak_domain::{LogFile, LogFileState};
 use xbak_storage::{Checksum, RegionStore};
 
+use super::sink::publish_verified;
 use super::BinlogError;
 
 /// Copies one stream's closed files to the destination region.
@@ -25,15 +26,16 @@ pub(super) struct Shipper {
 
 impl Shipper {
     /// Copies every closed file the destination lacks, oldest first; returns how many. Nothing
-    /// while the policy has log backup off or no destination.
+    /// while the policy has log backup off or no destination; the destination's store is opened
+    /// only when there is something to copy.
     pub async fn ship_pending(&self) -> Result<usize, BinlogError> {
-        let Some(dest) = self.destination().await? else {
+        let Some(dest_id) = self.destination_id().await? else {
             return Ok(0);
         };
         let files = self.catalog.log_files(self.instance_id).await?;
         let copied: HashSet<&str> = files
             .iter()
-            .filter(|f| f.region_id == dest.region_id())
+            .filter(|f| f.region_id == dest_id)
             .map(|f| f.file_name.as_str())
             .collect();
         let pending: Vec<&LogFile> = files
@@ -41,36 +43,32 @@ impl Shipper {
             .filter(|f| f.region_id == self.source.region_id() && f.state == LogFileState::Closed)
             .filter(|f| !copied.contains(f.file_name.as_str()))
             .collect();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let region = self.catalog.region(&dest_id).await?.ok_or_else(|| {
+            BinlogError::Setup(format!(
+                "destination region {dest_id} is not in the catalog"
+            ))
+        })?;
+        let dest = RegionStore::open(&region.region_id, &region.store_url)?;
         for file in &pending {
             self.ship(file, &dest).await?;
         }
         Ok(pending.len())
     }
 
-    /// The destination region's store, when the policy ships logs.
-    async fn destination(&self) -> Result<Option<RegionStore>, BinlogError> {
-        let Some(policy) = self.catalog.cross_backup_policy(self.instance_id).await? else {
+    /// The destination region, when the policy ships logs.
+    async fn destination_id(&self) -> Result<Option<String>, BinlogError> {
+        let Some(p) = self.catalog.cross_backup_policy(self.instance_id).await? else {
             return Ok(None);
         };
-        if !policy.policy.enabled || !policy.log_backup_enabled {
-            return Ok(None);
-        }
-        let id = &policy.policy.dest_region_id;
-        if id == self.source.region_id() {
-            return Ok(None);
-        }
-        let region = self.catalog.region(id).await?.ok_or_else(|| {
-            BinlogError::Setup(format!("destination region {id} is not in the catalog"))
-        })?;
-        Ok(Some(RegionStore::open(
-            &region.region_id,
-            &region.store_url,
-        )?))
+        let wanted = p.policy.enabled && p.log_backup_enabled;
+        Ok(Some(p.policy.dest_region_id).filter(|d| wanted && d != self.source.region_id()))
     }
 
     async fn ship(&self, file: &LogFile, dest: &RegionStore) -> Result<(), BinlogError> {
-        let (Some(key), Some(sha256), Some(_)) = (&file.object_key, &file.sha256, file.crc64)
-        else {
+        let (Some(key), Some(sha256)) = (&file.object_key, &file.sha256) else {
             return Err(BinlogError::Setup(format!(
                 "closed log file {} has no object or checksums",
                 file.file_name
@@ -78,13 +76,11 @@ impl Shipper {
         };
         let (_, bytes) = self.source.get(key, None).await?;
         let reader = StreamReader::new(bytes.map_err(std::io::Error::other));
-        let staged = dest.upload_staged(key, reader, &|_| {}).await?;
-        let expected = Checksum {
+        let recorded = Checksum {
             size: file.size,
             sha256: sha256.clone(),
         };
-        dest.verify(&staged.staging_key, &expected).await?;
-        dest.publish(&staged, key).await?;
+        publish_verified(dest, key, reader, Some(recorded)).await?;
         self.catalog
             .record_log_copy(
                 self.instance_id,

@@ -22,19 +22,28 @@ pub(super) struct Sink {
     pub lease_token: String,
 }
 
+/// Stages what `reader` yields for `key` in `store`, reads it back against `expected` (default:
+/// the checksum taken while staging), publishes it; returns its checksum.
+pub(super) async fn publish_verified(
+    store: &RegionStore,
+    key: &str,
+    reader: impl tokio::io::AsyncRead + Unpin + Send,
+    expected: Option<Checksum>,
+) -> Result<Checksum, BinlogError> {
+    let staged = store.upload_staged(key, reader, &|_| {}).await?;
+    let expected = expected.unwrap_or_else(|| staged.checksum());
+    store.verify(&staged.staging_key, &expected).await?;
+    store.publish(&staged, key).await?;
+    Ok(expected)
+}
+
 impl Sink {
-    /// Stages `bytes` for `key`, reads them back, publishes them; returns their checksum.
     async fn put(
         &self,
         key: &str,
         reader: impl tokio::io::AsyncRead + Unpin + Send,
     ) -> Result<Checksum, BinlogError> {
-        let staged = self.store.upload_staged(key, reader, &|_| {}).await?;
-        self.store
-            .verify(&staged.staging_key, &staged.checksum())
-            .await?;
-        self.store.publish(&staged, key).await?;
-        Ok(staged.checksum())
+        publish_verified(&self.store, key, reader, None).await
     }
 
     /// Publishes bytes `[offset, offset + bytes.len())` of open file `file` as a segment.

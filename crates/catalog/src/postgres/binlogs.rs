@@ -467,7 +467,7 @@ pub(super) async fn record_log_copy(
     let (first, last) = (file.first_event_at.map(secs), file.last_event_at.map(secs));
     let inserted = execute(
         tx,
-        &dollars(sql::INSERT_COPIED_FILE),
+        &dollars(sql::INSERT_CLOSED_FILE),
         &[
             &instance_id,
             &region_id,

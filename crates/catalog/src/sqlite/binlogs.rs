@@ -433,7 +433,7 @@ pub(super) fn record_log_copy(
         return Err(CatalogError::LeaseLost(instance_id));
     }
     let inserted = tx
-        .prepare_cached(sql::INSERT_COPIED_FILE)
+        .prepare_cached(sql::INSERT_CLOSED_FILE)
         .db()?
         .execute((
             instance_id,
