@@ -9,6 +9,8 @@
 #   logical restore: gunzip -c file | mariadb   (into a running scratch server)
 #   physical restore: mbstream -x -C dir < file && mariabackup --prepare --target-dir=dir
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 XBAK=${1:-target/release/xbak}
 XBAK=$(realpath "$XBAK")
 RUNS=${RUNS:-3}
@@ -19,13 +21,7 @@ now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 x() { "$XBAK" "$@"; }
 
-x region add cn-hangzhou >/dev/null
-x region add cn-shanghai >/dev/null
-x account create bench >/dev/null
-x instance create rm-bench --region cn-hangzhou --account bench --engine MariaDB --engine-version 10.11 \
-  --category HighAvailability --storage-type local_ssd --instance-number 1 \
-  --dsn mysql://root@127.0.0.1:3306 >/dev/null
-x policy set rm-bench --cross-region cn-shanghai >/dev/null
+bench_instance rm-bench mysql://root@127.0.0.1:3306
 
 DUMP_FLAGS="--single-transaction --quick --routines --events --triggers --hex-blob --max-allowed-packet=1G --all-databases"
 declare -A T

@@ -42,13 +42,7 @@ BASE=$(sql -e "SELECT SUBSTRING_INDEX(@@gtid_binlog_pos, '-', -1)")
 
 export XBAK_DATA_DIR=$W/data
 x() { "$XBAK" "$@"; }
-x region add cn-hangzhou >/dev/null
-x region add cn-shanghai >/dev/null
-x account create bench >/dev/null
-x instance create rm-lag --region cn-hangzhou --account bench --engine MariaDB --engine-version 10.11 \
-    --category HighAvailability --storage-type local_ssd --instance-number 1 \
-    --dsn "mysql://root@127.0.0.1:$PORT" >/dev/null
-x policy set rm-lag --cross-region cn-shanghai --log-backup >/dev/null
+bench_instance rm-lag "mysql://root@127.0.0.1:$PORT" --log-backup
 RUST_LOG=warn x worker >"$W/worker.log" 2>&1 &
 STARTED+=($!)
 

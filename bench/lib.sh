@@ -125,3 +125,16 @@ record_load() {
     CPU_US[$label]=$(( (c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1) ))
     CLIENT_US[$label]=$(python3 -c "print(round(($(field client_cpu_s "$out"))*1e6/max($n,1)))")
 }
+# bench_instance ID DSN [POLICY FLAGS...]: regions cn-hangzhou and cn-shanghai, an account and the
+# MariaDB 10.11 instance ID (backed up from DSN) in $XBAK's catalog, copied to cn-shanghai.
+bench_instance() {
+    local id=$1 dsn=$2
+    shift 2
+    "$XBAK" region add cn-hangzhou >/dev/null
+    "$XBAK" region add cn-shanghai >/dev/null
+    "$XBAK" account create bench >/dev/null
+    "$XBAK" instance create "$id" --region cn-hangzhou --account bench --engine MariaDB \
+        --engine-version 10.11 --category HighAvailability --storage-type local_ssd \
+        --instance-number 1 --dsn "$dsn" >/dev/null
+    "$XBAK" policy set "$id" --cross-region cn-shanghai "$@" >/dev/null
+}

@@ -17,19 +17,13 @@ use serde::Serialize;
 use xbak_fuzz::{by_path, json_leaves, xml_leaves};
 use xbak_protocol::actions::cross_backup_policy::InstanceCrossBackupPolicy;
 use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
-use xbak_protocol::actions::describe_available_cross_region::{
-    self as available, DescribeAvailableCrossRegionResponse,
-};
+use xbak_protocol::actions::describe_available_cross_region::DescribeAvailableCrossRegionResponse;
 use xbak_protocol::actions::describe_cross_region_backups::{
-    self as backups, CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
+    CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
 };
-use xbak_protocol::actions::describe_instance_cross_backup_policy::{
-    self as describe, DescribeInstanceCrossBackupPolicyResponse,
-};
-use xbak_protocol::actions::modify_instance_cross_backup_policy::{
-    self as modify, ModifyInstanceCrossBackupPolicyResponse,
-};
-use xbak_protocol::actions::Action;
+use xbak_protocol::actions::describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyResponse;
+use xbak_protocol::actions::modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyResponse;
+use xbak_protocol::actions::{render, Action};
 use xbak_protocol::render::render_error;
 use xbak_protocol::{ApiError, Format};
 
@@ -47,17 +41,17 @@ fn one(kind: u8, json: &[u8], u: &mut Unstructured) -> Result<()> {
         b'b' | b'a' | b'd' | b'm' | b'e' => kind,
         _ => b"badme"[kind as usize % 5],
     };
-    // `check`s the model `make` reads or makes up, rendered by `module::render` for `action`.
+    // `check`s the model `make` reads or makes up, rendered for `action`.
     macro_rules! case {
-        ($make:ident, $module:ident, $action:ident) => {
-            check(&model(json, u, $make)?, $module::render, Action::$action)
+        ($make:ident, $action:ident) => {
+            check(&model(json, u, $make)?, render, Action::$action)
         };
     }
     match kind {
-        b'b' => case!(backups_response, backups, DescribeCrossRegionBackups),
-        b'a' => case!(available_response, available, DescribeAvailableCrossRegion),
-        b'd' => case!(policy_response, describe, DescribeInstanceCrossBackupPolicy),
-        b'm' => case!(modify_response, modify, ModifyInstanceCrossBackupPolicy),
+        b'b' => case!(backups_response, DescribeCrossRegionBackups),
+        b'a' => case!(available_response, DescribeAvailableCrossRegion),
+        b'd' => case!(policy_response, DescribeInstanceCrossBackupPolicy),
+        b'm' => case!(modify_response, ModifyInstanceCrossBackupPolicy),
         _ => check_error(&api_error(u)?, u.arbitrary()?, u.arbitrary()?),
     }
     Ok(())

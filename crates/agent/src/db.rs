@@ -67,6 +67,10 @@ fn option_value(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// A row type a query can return.
+pub trait Row: mysql_async::prelude::FromRow + Send + 'static {}
+impl<T: mysql_async::prelude::FromRow + Send + 'static> Row for T {}
+
 /// A SQL failure, with the statement's purpose (never a password: DSNs are shown redacted).
 #[derive(Debug, thiserror::Error)]
 #[error("{what} on {endpoint}: {source}")]
@@ -126,23 +130,20 @@ impl Session {
         }
     }
 
+    /// Runs `sql`, dropping any result.
     pub async fn exec(&mut self, sql: &str) -> Result<(), SqlError> {
         let error = self.error_of(sql);
         self.conn.query_drop(sql).await.map_err(error)
     }
 
-    pub async fn first<T: mysql_async::prelude::FromRow + Send + 'static>(
-        &mut self,
-        sql: &str,
-    ) -> Result<Option<T>, SqlError> {
+    /// The first row of `sql`'s result, if any.
+    pub async fn first<T: Row>(&mut self, sql: &str) -> Result<Option<T>, SqlError> {
         let error = self.error_of(sql);
         self.conn.query_first(sql).await.map_err(error)
     }
 
-    pub async fn all<T: mysql_async::prelude::FromRow + Send + 'static>(
-        &mut self,
-        sql: &str,
-    ) -> Result<Vec<T>, SqlError> {
+    /// Every row of `sql`'s result.
+    pub async fn all<T: Row>(&mut self, sql: &str) -> Result<Vec<T>, SqlError> {
         let error = self.error_of(sql);
         self.conn.query(sql).await.map_err(error)
     }

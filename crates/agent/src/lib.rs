@@ -14,6 +14,18 @@
 //! SQL of the catalog (the catalog), object stores (storage) or rendering progress (the CLI).
 //! Errors: [`AgentError`] for taking backups, [`RestoreError`] for restoring them.
 
+/// `From<std::io::Error>` for an error enum whose `Io(String)` variant carries the message (a
+/// `String`, so the variant is also built from messages of the agent's own).
+macro_rules! io_error_from {
+    ($error:ident) => {
+        impl From<std::io::Error> for $error {
+            fn from(e: std::io::Error) -> Self {
+                $error::Io(e.to_string())
+            }
+        }
+    };
+}
+
 pub mod backup;
 pub mod binlog;
 pub mod db;

@@ -33,7 +33,8 @@ impl Source {
         // Its own temporary directory: installs sharing /tmp at once fail now and then.
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&tmp).unwrap();
-        let out = Command::new("mariadb-install-db")
+        let mut install = Command::new("mariadb-install-db");
+        install
             .arg("--no-defaults")
             .arg(format!("--datadir={}", datadir.display()))
             .arg(format!("--tmpdir={}", tmp.display()))
@@ -41,14 +42,8 @@ impl Source {
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
-            ])
-            .output()
-            .expect("mariadb-install-db");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            ]);
+        succeeds(install, "mariadb-install-db");
         let port = free_port();
         let child = Command::new("mariadbd")
             .arg("--no-defaults")
@@ -280,22 +275,17 @@ fn in_region(files: Vec<LogFile>, region: &str) -> Vec<LogFile> {
 /// Waits (at most 60 s) until the destination region holds a copy of each of `closed`; returns
 /// the copies.
 fn wait_for_copies(data: &DataDir, closed: usize) -> Vec<LogFile> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
         let copies = runtime().block_on(async {
             let (cat, id) = catalog_and_instance(data).await;
             in_region(cat.log_files(id).await.unwrap(), "cn-shanghai")
         });
         if copies.len() >= closed {
-            return copies;
+            Ok(copies)
+        } else {
+            Err(format!("{} of {closed} closed files copied", copies.len()))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {closed} closed files copied",
-            copies.len()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    })
 }
 
 /// A log file's bytes rebuilt from the region: its object once closed, else the magic and

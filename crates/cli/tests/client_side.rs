@@ -321,19 +321,14 @@ async fn profiles_from_the_aliyun_config_file() {
 
 /// Polls until `path` holds at least `n` bytes.
 fn wait_for_len(path: &Path, n: u64, within: Duration) -> u64 {
-    let deadline = Instant::now() + within;
-    loop {
+    wait_until(within, Duration::from_millis(20), || {
         let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         if len >= n {
-            return len;
+            Ok(len)
+        } else {
+            Err(format!("{} stayed at {len} bytes", path.display()))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} stayed at {len} bytes",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    })
 }
 
 #[tokio::test]

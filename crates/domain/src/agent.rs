@@ -263,6 +263,27 @@ pub struct BackupSchedule {
 }
 
 impl BackupSchedule {
+    /// An enabled daily window of `window_minutes` from `at_minute` (UTC) that has not run yet.
+    pub fn daily(
+        instance_id: i64,
+        at_minute: u32,
+        window_minutes: u32,
+        method: BackupMethod,
+        backup_type: BackupType,
+        database: Option<String>,
+    ) -> Self {
+        BackupSchedule {
+            instance_id,
+            at_minute,
+            window_minutes,
+            method,
+            backup_type,
+            database,
+            enabled: true,
+            last_run_day: None,
+        }
+    }
+
     /// Whether the window is open at `now` and no run was started for today's window yet.
     pub fn is_due(&self, now: Timestamp) -> bool {
         use chrono::Timelike;
@@ -373,16 +394,9 @@ mod tests {
 
     #[test]
     fn schedules_run_once_per_daily_window() {
-        let mut s = BackupSchedule {
-            instance_id: 1,
-            at_minute: parse_hh_mm("23:30").unwrap(),
-            window_minutes: 60,
-            method: BackupMethod::Physical,
-            backup_type: BackupType::Full,
-            database: None,
-            enabled: true,
-            last_run_day: None,
-        };
+        let at = parse_hh_mm("23:30").unwrap();
+        let mut s =
+            BackupSchedule::daily(1, at, 60, BackupMethod::Physical, BackupType::Full, None);
         let t = |s: &str| parse_utc_seconds(s).unwrap();
         assert!(!s.is_due(t("2026-01-01T23:29:00Z")));
         assert!(s.is_due(t("2026-01-01T23:30:00Z")));

@@ -38,29 +38,37 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
 mod tests {
     use super::parse_rate;
 
+    /// Each text parses to its number of bytes per second.
+    fn parses(cases: &[(&str, u64)]) {
+        for &(text, bytes) in cases {
+            assert_eq!(parse_rate(text), Ok(bytes), "{text:?}");
+        }
+    }
+
     #[test]
     fn plain_numbers_and_binary_multiples() {
-        assert_eq!(parse_rate("1500"), Ok(1500));
-        assert_eq!(parse_rate("1000"), Ok(1000));
-        assert_eq!(parse_rate("512K"), Ok(512 << 10));
-        assert_eq!(parse_rate("500k"), Ok(500 << 10));
-        assert_eq!(parse_rate("20M"), Ok(20 << 20));
-        assert_eq!(parse_rate("1G"), Ok(1 << 30));
-        assert_eq!(parse_rate("2T"), Ok(2 << 40));
+        parses(&[
+            ("1500", 1500),
+            ("1000", 1000),
+            ("512K", 512 << 10),
+            ("500k", 500 << 10),
+        ]);
+        parses(&[("20M", 20 << 20), ("1G", 1 << 30), ("2T", 2 << 40)]);
     }
 
     #[test]
     fn zero_is_unlimited() {
-        assert_eq!(parse_rate("0"), Ok(0));
-        assert_eq!(parse_rate("0M"), Ok(0));
+        parses(&[("0", 0), ("0M", 0)]);
     }
 
     #[test]
     fn byte_and_per_second_suffixes() {
-        assert_eq!(parse_rate("50MiB"), Ok(50 << 20));
-        assert_eq!(parse_rate("50MB"), Ok(50 << 20));
-        assert_eq!(parse_rate("2g/s"), Ok(2 << 30));
-        assert_eq!(parse_rate(" 7KiB/s "), Ok(7 << 10));
+        parses(&[
+            ("50MiB", 50 << 20),
+            ("50MB", 50 << 20),
+            ("2g/s", 2 << 30),
+            (" 7KiB/s ", 7 << 10),
+        ]);
     }
 
     #[test]

@@ -9,9 +9,9 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use xbak_protocol::actions::describe_cross_region_backups::{
-    render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams,
-    DescribeCrossRegionBackupsResponse,
+    CrossRegionBackupItem, DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
 };
+use xbak_protocol::actions::render;
 use xbak_protocol::encode::rfc3986;
 use xbak_protocol::sign::{claim, v1, v3, verify, IncomingRequest};
 use xbak_protocol::{Format, RawParams};

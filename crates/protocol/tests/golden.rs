@@ -5,8 +5,9 @@ mod common;
 
 use serde_json::Value;
 use xbak_protocol::actions::describe_cross_region_backups::{
-    render, CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
+    CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
 };
+use xbak_protocol::actions::render;
 use xbak_protocol::Format;
 
 /// Fields our model has that the seed's examples omit.

@@ -8,11 +8,12 @@ mod common;
 use serde_json::Value;
 use xbak_protocol::actions::cross_backup_policy::InstanceCrossBackupPolicy;
 use xbak_protocol::actions::describe_cross_backup_meta_list::{
-    self as meta, BackupMeta, DescribeCrossBackupMetaListResponse, MetaItems,
+    BackupMeta, DescribeCrossBackupMetaListResponse, MetaItems,
 };
 use xbak_protocol::actions::describe_cross_region_backup_db_instance::{
-    self as dbi, DescribeCrossRegionBackupDBInstanceResponse, PolicyItems,
+    DescribeCrossRegionBackupDBInstanceResponse, PolicyItems,
 };
+use xbak_protocol::actions::render;
 use xbak_protocol::Format;
 
 fn example(name: &str) -> Value {
@@ -68,8 +69,7 @@ fn meta_model() -> DescribeCrossBackupMetaListResponse {
 
 #[test]
 fn db_instance_json_equals_the_documented_example() {
-    let ours: Value =
-        serde_json::from_slice(&dbi::render(&db_instance_model(), Format::Json)).unwrap();
+    let ours: Value = serde_json::from_slice(&render(&db_instance_model(), Format::Json)).unwrap();
     assert_eq!(
         ours,
         example("example_describe_cross_region_backup_db_instance.json")
@@ -78,7 +78,7 @@ fn db_instance_json_equals_the_documented_example() {
 
 #[test]
 fn meta_list_json_equals_the_documented_example() {
-    let ours: Value = serde_json::from_slice(&meta::render(&meta_model(), Format::Json)).unwrap();
+    let ours: Value = serde_json::from_slice(&render(&meta_model(), Format::Json)).unwrap();
     assert_eq!(
         ours,
         example("example_describe_cross_backup_meta_list.json")
@@ -87,13 +87,13 @@ fn meta_list_json_equals_the_documented_example() {
 
 #[test]
 fn xml_has_the_json_shape() {
-    let xml = common::parse_xml(&dbi::render(&db_instance_model(), Format::Xml));
+    let xml = common::parse_xml(&render(&db_instance_model(), Format::Xml));
     assert_eq!(xml.name, "DescribeCrossRegionBackupDBInstanceResponse");
     assert_eq!(xml.text_of("TotalRecords"), "100");
     let item = xml.child("Items").unwrap().child("Item").unwrap();
     assert_eq!(item.children.len(), 14);
     assert_eq!(item.text_of("Retention"), "15");
-    let xml = common::parse_xml(&meta::render(&meta_model(), Format::Xml));
+    let xml = common::parse_xml(&render(&meta_model(), Format::Xml));
     assert_eq!(xml.name, "DescribeCrossBackupMetaListResponse");
     assert_eq!(xml.text_of("DBInstanceName"), "rm-uf6wjk5****");
     let m = xml.child("Items").unwrap().child("Meta").unwrap();
@@ -124,11 +124,11 @@ fn byte_exact_golden_files() {
     for (ext, format) in [("json", Format::Json), ("xml", Format::Xml)] {
         common::assert_golden(
             &format!("describe_cross_region_backup_db_instance.{ext}"),
-            &dbi::render(&db_instance_model(), format),
+            &render(&db_instance_model(), format),
         );
         common::assert_golden(
             &format!("describe_cross_backup_meta_list.{ext}"),
-            &meta::render(&meta_model(), format),
+            &render(&meta_model(), format),
         );
     }
 }

@@ -22,11 +22,7 @@ fn hour(base: DateTime<Utc>, h: i64) -> DateTime<Utc> {
 /// Returns each closed file's bytes.
 async fn streamed(f: &Fixture) -> Vec<Vec<u8>> {
     let cat = &f.catalog;
-    let instance = cat
-        .instance_by_db_instance_id(INSTANCE)
-        .await
-        .unwrap()
-        .unwrap();
+    let instance = f.instance(INSTANCE).await;
     let policy = Policy {
         instance_id: instance.id,
         enabled: true,
@@ -102,12 +98,6 @@ fn window(f: &Fixture, from: i64, to: i64) -> (String, String) {
     (fmt(from), fmt(to))
 }
 
-async fn call(f: &Fixture, params: &[(&'static str, &str)]) -> (u16, Value) {
-    let mut all = vec![("Action", ACTION)];
-    all.extend_from_slice(params);
-    f.describe(&all).await
-}
-
 async fn list(f: &Fixture, from: i64, to: i64, extra: &[(&'static str, &str)]) -> (u16, Value) {
     let (start, end) = window(f, from, to);
     let mut params = vec![
@@ -116,7 +106,7 @@ async fn list(f: &Fixture, from: i64, to: i64, extra: &[(&'static str, &str)]) -
         ("EndTime", end.as_str()),
     ];
     params.extend_from_slice(extra);
-    call(f, &params).await
+    f.call(ACTION, &params).await
 }
 
 #[tokio::test]
@@ -270,7 +260,7 @@ async fn refusals_and_other_accounts() {
         ),
         (with("RegionId", DEST), (404, "InvalidDBInstance.NotFound")),
     ] {
-        let answer = call(&f, &params).await;
+        let answer = f.call(ACTION, &params).await;
         assert_eq!(code(&answer), (want.0, want.1.to_owned()), "{params:?}");
         assert!(answer.1["RequestId"]
             .as_str()

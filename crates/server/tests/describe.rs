@@ -199,12 +199,7 @@ async fn a_new_copy_shows_up_despite_the_listing_cache() {
     assert_eq!(again["TotalRecordCount"], 2);
 
     // Another process records and completes a copy.
-    let inst = f
-        .catalog
-        .instance_by_db_instance_id(INSTANCE)
-        .await
-        .unwrap()
-        .unwrap();
+    let inst = f.instance(INSTANCE).await;
     let started = f.base + chrono::Duration::hours(5);
     f.catalog
         .record_backup_set(&xbak_domain::NewBackupSet {

@@ -13,12 +13,6 @@ use xbak_testkit::*;
 const INSTANCES: &str = "DescribeCrossRegionBackupDBInstance";
 const META: &str = "DescribeCrossBackupMetaList";
 
-async fn call(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]) -> (u16, Value) {
-    let mut all = vec![("Action", action)];
-    all.extend_from_slice(params);
-    f.describe(&all).await
-}
-
 /// The same call signed by account B.
 async fn call_as_other(
     f: &Fixture,
@@ -32,23 +26,22 @@ async fn call_as_other(
     (status, serde_json::from_slice(&body).unwrap())
 }
 
-async fn call_xml(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]) -> String {
-    let mut all = vec![("Action", action), ("Format", "XML")];
-    all.extend_from_slice(params);
-    let (status, _, body, _) = f.send(f.v1_get(&all)).await;
-    let text = String::from_utf8(body).unwrap();
-    assert_eq!(status, 200, "{text}");
-    text
-}
-
 fn code(answer: &(u16, Value)) -> (u16, &str) {
     (answer.0, answer.1["Code"].as_str().unwrap_or("<none>"))
+}
+
+/// `DescribeCrossBackupMetaList` of `BackupSetId` `set` answers `want` (status, `Code`).
+async fn assert_meta_refused(f: &Fixture, set: impl std::fmt::Display, want: (u16, &str)) {
+    let answer = f
+        .call(META, &[("BackupSetId", set.to_string().as_str())])
+        .await;
+    assert_eq!(code(&answer), want, "{}", answer.1);
 }
 
 #[tokio::test]
 async fn lists_the_callers_enabled_instances_of_the_region() {
     let f = Fixture::new(0).await;
-    let (status, body) = call(&f, INSTANCES, &[("RegionId", SRC)]).await;
+    let (status, body) = f.call(INSTANCES, &[("RegionId", SRC)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["RegionId"], &body["PageNumber"], &body["PageSize"]),
@@ -83,35 +76,35 @@ async fn lists_the_callers_enabled_instances_of_the_region() {
     // Named ids narrow the list; another account's, one without a policy and an unknown one are
     // just not there.
     let names = format!("{OTHER_INSTANCE},{MYSQL8},rm-nope,{INSTANCE}");
-    let (_, body) = call(
-        &f,
-        INSTANCES,
-        &[("RegionId", SRC), ("DBInstanceId", names.as_str())],
-    )
-    .await;
+    let (_, body) = f
+        .call(
+            INSTANCES,
+            &[("RegionId", SRC), ("DBInstanceId", names.as_str())],
+        )
+        .await;
     assert_eq!(body["TotalRecords"], 1);
-    let (_, body) = call(
-        &f,
-        INSTANCES,
-        &[("RegionId", SRC), ("DBInstanceId", OTHER_INSTANCE)],
-    )
-    .await;
+    let (_, body) = f
+        .call(
+            INSTANCES,
+            &[("RegionId", SRC), ("DBInstanceId", OTHER_INSTANCE)],
+        )
+        .await;
     assert_eq!(
         (&body["TotalRecords"], &body["Items"]),
         (&json!(0), &json!({"Item": []}))
     );
-    let (_, body) = call(&f, INSTANCES, &[("RegionId", DEST)]).await;
+    let (_, body) = f.call(INSTANCES, &[("RegionId", DEST)]).await;
     assert_eq!(body["TotalRecords"], 0);
     let (_, body) = call_as_other(&f, INSTANCES, &[("RegionId", SRC)]).await;
     assert_eq!(body["TotalRecords"], 0, "B has no enabled instance");
 
     // A page past the end keeps the total.
-    let (status, body) = call(
-        &f,
-        INSTANCES,
-        &[("RegionId", SRC), ("PageSize", "1"), ("PageNumber", "2")],
-    )
-    .await;
+    let (status, body) = f
+        .call(
+            INSTANCES,
+            &[("RegionId", SRC), ("PageSize", "1"), ("PageNumber", "2")],
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (
@@ -123,7 +116,7 @@ async fn lists_the_callers_enabled_instances_of_the_region() {
         (&json!(1), &json!(2), &json!(0), &json!(1))
     );
 
-    let xml = call_xml(&f, INSTANCES, &[("RegionId", SRC)]).await;
+    let xml = f.call_xml(INSTANCES, &[("RegionId", SRC)]).await;
     assert!(xml.contains("<TotalRecords>1</TotalRecords><Items><Item><DBInstanceId>rm-test0001</DBInstanceId><BackupEnabled>Enable</BackupEnabled>"), "{xml}");
 }
 
@@ -131,16 +124,16 @@ async fn lists_the_callers_enabled_instances_of_the_region() {
 async fn db_instance_refusals() {
     let f = Fixture::new(0).await;
     assert_eq!(
-        code(&call(&f, INSTANCES, &[]).await),
+        code(&f.call(INSTANCES, &[]).await),
         (400, "MissingRegionId")
     );
     assert_eq!(
-        code(&call(&f, INSTANCES, &[("RegionId", "Hangzhou!")]).await),
+        code(&f.call(INSTANCES, &[("RegionId", "Hangzhou!")]).await),
         (400, "InvalidRegion.Format")
     );
     for (k, v) in [("PageSize", "0"), ("PageSize", "101"), ("PageNumber", "x")] {
         assert_eq!(
-            code(&call(&f, INSTANCES, &[("RegionId", SRC), (k, v)]).await),
+            code(&f.call(INSTANCES, &[("RegionId", SRC), (k, v)]).await),
             (400, "InvalidParameters.Format"),
             "{k}={v}"
         );
@@ -156,12 +149,7 @@ const MANIFEST: &str = r#"{"format":1,"db_instance_id":"rm-test0001","tables":[
 /// A set of INSTANCE taken by a backup run, with `manifest` stored beside it in SRC (none when
 /// `None`), and its copy to DEST queued; returns the copy's `CrossBackupId`.
 async fn taken_set(f: &Fixture, manifest: Option<&str>, minutes_ago: i64) -> i64 {
-    let inst = f
-        .catalog
-        .instance_by_db_instance_id(INSTANCE)
-        .await
-        .unwrap()
-        .unwrap();
+    let inst = f.instance(INSTANCE).await;
     let started = Utc::now() - Duration::minutes(minutes_ago);
     let run = f
         .catalog
@@ -251,13 +239,10 @@ async fn meta_list_reads_the_sets_manifest() {
     let set = set.as_str();
 
     // Pending: not a cross-region set yet.
-    assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", set)]).await),
-        (404, "InvalidBackupSetID.NotFound")
-    );
+    assert_meta_refused(&f, set, (404, "InvalidBackupSetID.NotFound")).await;
     finish_copy(&f, id, true).await;
 
-    let (status, body) = call(&f, META, &[("BackupSetId", set)]).await;
+    let (status, body) = f.call(META, &[("BackupSetId", set)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -272,19 +257,23 @@ async fn meta_list_reads_the_sets_manifest() {
             ]}
         })
     );
-    let (_, body) = call(
-        &f,
-        META,
-        &[("BackupSetId", set), ("GetDbName", "shop"), ("Region", SRC)],
-    )
-    .await;
+    let (_, body) = f
+        .call(
+            META,
+            &[("BackupSetId", set), ("GetDbName", "shop"), ("Region", SRC)],
+        )
+        .await;
     assert_eq!(
         body["Items"]["Meta"],
         json!([{"Database": "shop", "Tables": "items,orders", "Size": "16,1"}])
     );
-    let (_, body) = call(&f, META, &[("BackupSetId", set), ("Pattern", "SHOP")]).await;
+    let (_, body) = f
+        .call(META, &[("BackupSetId", set), ("Pattern", "SHOP")])
+        .await;
     assert_eq!(body["TotalRecordCount"], 2);
-    let (_, body) = call(&f, META, &[("BackupSetId", set), ("GetDbName", "nope")]).await;
+    let (_, body) = f
+        .call(META, &[("BackupSetId", set), ("GetDbName", "nope")])
+        .await;
     assert_eq!(
         (
             &body["TotalRecordCount"],
@@ -295,12 +284,12 @@ async fn meta_list_reads_the_sets_manifest() {
     );
 
     // Pages need both PageSize and PageIndex.
-    let (_, body) = call(
-        &f,
-        META,
-        &[("BackupSetId", set), ("PageSize", "2"), ("PageIndex", "2")],
-    )
-    .await;
+    let (_, body) = f
+        .call(
+            META,
+            &[("BackupSetId", set), ("PageSize", "2"), ("PageIndex", "2")],
+        )
+        .await;
     assert_eq!(
         (
             &body["PageNumber"],
@@ -311,10 +300,14 @@ async fn meta_list_reads_the_sets_manifest() {
         (&json!(2), &json!(1), &json!(2), &json!(3))
     );
     assert_eq!(body["Items"]["Meta"][0]["Database"], "shop_archive");
-    let (_, body) = call(&f, META, &[("BackupSetId", set), ("PageSize", "2")]).await;
+    let (_, body) = f
+        .call(META, &[("BackupSetId", set), ("PageSize", "2")])
+        .await;
     assert_eq!(body["PageRecordCount"], 3);
 
-    let xml = call_xml(&f, META, &[("BackupSetId", set), ("GetDbName", "crm")]).await;
+    let xml = f
+        .call_xml(META, &[("BackupSetId", set), ("GetDbName", "crm")])
+        .await;
     assert!(xml.contains("<DBInstanceName>rm-test0001</DBInstanceName><PageNumber>1</PageNumber><PageRecordCount>1</PageRecordCount><TotalPageCount>1</TotalPageCount><TotalRecordCount>1</TotalRecordCount><Items><Meta><Database>crm</Database><Tables>leads</Tables><Size>4</Size></Meta></Items>"), "{xml}");
 
     // Someone else's set, or the wrong region: the unknown set's answer.
@@ -323,7 +316,10 @@ async fn meta_list_reads_the_sets_manifest() {
         (404, "InvalidBackupSetID.NotFound")
     );
     assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", set), ("Region", DEST)]).await),
+        code(
+            &f.call(META, &[("BackupSetId", set), ("Region", DEST)])
+                .await
+        ),
         (404, "InvalidBackupSetID.NotFound")
     );
 }
@@ -334,40 +330,27 @@ async fn meta_list_refusals() {
     // The seeded set was registered: no manifest.
     let (_, listed) = f.list(&[]).await;
     let registered = listed["Items"]["Item"][0]["CrossBackupId"].to_string();
-    assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", registered.as_str())]).await),
-        (403, "InvalidMeta.Empty")
-    );
+    assert_meta_refused(&f, &registered, (403, "InvalidMeta.Empty")).await;
     // A taken set whose manifest object is gone.
     let lost = taken_set(&f, None, 20).await;
     finish_copy(&f, lost, true).await;
-    assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", lost.to_string().as_str())]).await),
-        (403, "InvalidMeta.Empty")
-    );
+    assert_meta_refused(&f, lost, (403, "InvalidMeta.Empty")).await;
     // A failed copy has no cross-region file.
     let failed = taken_set(&f, Some(MANIFEST), 10).await;
     finish_copy(&f, failed, false).await;
-    assert_eq!(
-        code(&call(&f, META, &[("BackupSetId", failed.to_string().as_str())]).await),
-        (400, "NoAvailableDisasterRestoreBakset")
-    );
+    assert_meta_refused(&f, failed, (400, "NoAvailableDisasterRestoreBakset")).await;
 
-    assert_eq!(
-        code(&call(&f, META, &[]).await),
-        (400, "MissingBackupSetId")
-    );
+    assert_eq!(code(&f.call(META, &[]).await), (400, "MissingBackupSetId"));
     for unknown in ["999999", "abc", "0", "99999999999"] {
         assert_eq!(
-            code(&call(&f, META, &[("BackupSetId", unknown)]).await),
+            code(&f.call(META, &[("BackupSetId", unknown)]).await),
             (404, "InvalidBackupSetID.NotFound"),
             "{unknown}"
         );
     }
     assert_eq!(
         code(
-            &call(
-                &f,
+            &f.call(
                 META,
                 &[
                     ("BackupSetId", registered.as_str()),
@@ -381,8 +364,7 @@ async fn meta_list_refusals() {
     );
     assert_eq!(
         code(
-            &call(
-                &f,
+            &f.call(
                 META,
                 &[("BackupSetId", registered.as_str()), ("PageIndex", "first")]
             )

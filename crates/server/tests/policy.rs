@@ -15,18 +15,6 @@ const DESCRIBE: &str = "DescribeInstanceCrossBackupPolicy";
 const AVAILABLE: &str = "DescribeAvailableCrossRegion";
 const FRESH: &str = "rm-fresh0001";
 
-async fn call(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]) -> (u16, Value) {
-    let mut all = vec![("Action", action)];
-    all.extend_from_slice(params);
-    f.describe(&all).await
-}
-
-async fn call_xml(f: &Fixture, action: &'static str, params: &[(&'static str, &str)]) -> String {
-    let mut all = vec![("Action", action), ("Format", "XML")];
-    all.extend_from_slice(params);
-    f.send_xml(f.v1_get(&all), 200).await.0
-}
-
 /// An eligible instance of account A with no policy and one backup set started an hour ago.
 async fn fresh_instance(f: &Fixture) {
     let inst = bare_instance_numbered(f, FRESH, 7980001).await;
@@ -49,21 +37,21 @@ fn is_utc_second(s: &str) -> bool {
 #[tokio::test]
 async fn available_regions_are_the_other_configured_ones() {
     let f = Fixture::new(0).await;
-    let (status, body) = call(&f, AVAILABLE, &[("RegionId", SRC)]).await;
+    let (status, body) = f.call(AVAILABLE, &[("RegionId", SRC)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["Regions"]["Region"],
         serde_json::json!(["cn-beijing", DEST])
     );
     assert!(body["RequestId"].is_string() && body.get("Code").is_none());
-    let (_, body) = call(&f, AVAILABLE, &[("RegionId", "us-west-1")]).await;
+    let (_, body) = f.call(AVAILABLE, &[("RegionId", "us-west-1")]).await;
     assert_eq!(body["Regions"]["Region"].as_array().unwrap().len(), 3);
-    let xml = call_xml(&f, AVAILABLE, &[("RegionId", DEST)]).await;
+    let xml = f.call_xml(AVAILABLE, &[("RegionId", DEST)]).await;
     assert!(
         xml.contains("<Regions><Region>cn-beijing</Region><Region>cn-hangzhou</Region></Regions></DescribeAvailableCrossRegionResponse>"),
         "{xml}"
     );
-    let (status, body) = call(&f, AVAILABLE, &[]).await;
+    let (status, body) = f.call(AVAILABLE, &[]).await;
     assert_eq!(
         (status, body["Code"].as_str()),
         (400, Some("MissingRegionId"))
@@ -77,28 +65,28 @@ async fn enable_describe_and_disable_a_fresh_instance() {
     let id = [("DBInstanceId", FRESH), ("RegionId", SRC)];
     let pending_before = f.catalog.copy_counts().await.unwrap().pending;
 
-    let (status, body) = call(&f, DESCRIBE, &id).await;
+    let (status, body) = f.call(DESCRIBE, &id).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["BackupEnabled"], "Disable");
     assert_eq!(body["LogBackupEnabled"], "Disable");
     assert_eq!(body["BackupEnabledTime"], "");
     assert_eq!(body["CrossBackupRegion"], "");
 
-    let (status, body) = call(
-        &f,
-        MODIFY,
-        &[
-            id[0],
-            id[1],
-            ("BackupEnabled", "1"),
-            ("LogBackupEnabled", "1"),
-            ("CrossBackupRegion", "cn-beijing"),
-            ("CrossBackupType", "1"),
-            ("RetentType", "1"),
-            ("Retention", "30"),
-        ],
-    )
-    .await;
+    let (status, body) = f
+        .call(
+            MODIFY,
+            &[
+                id[0],
+                id[1],
+                ("BackupEnabled", "1"),
+                ("LogBackupEnabled", "1"),
+                ("CrossBackupRegion", "cn-beijing"),
+                ("CrossBackupType", "1"),
+                ("RetentType", "1"),
+                ("Retention", "30"),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("Code").is_none());
     assert_fields(
@@ -115,7 +103,7 @@ async fn enable_describe_and_disable_a_fresh_instance() {
         "enabling queues the copy of the newest recent set"
     );
 
-    let (_, body) = call(&f, DESCRIBE, &id).await;
+    let (_, body) = f.call(DESCRIBE, &id).await;
     assert_eq!(body["BackupEnabled"], "Enable");
     assert_eq!(body["LogBackupEnabled"], "Enable");
     let enabled_time = body["BackupEnabledTime"].as_str().unwrap().to_owned();
@@ -134,7 +122,7 @@ async fn enable_describe_and_disable_a_fresh_instance() {
     assert!(body["DBInstanceDescription"].is_string());
 
     // Still on, only the retention changes: nothing new is queued, the rest is kept.
-    let (status, body) = call(&f, MODIFY, &[id[0], id[1], ("Retention", "60")]).await;
+    let (status, body) = f.call(MODIFY, &[id[0], id[1], ("Retention", "60")]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["BackupEnabled"], &body["LogBackupEnabled"]),
@@ -147,12 +135,14 @@ async fn enable_describe_and_disable_a_fresh_instance() {
     );
 
     // Off: both switches off, the enable time kept, the queued copy kept.
-    let (status, body) = call(&f, MODIFY, &[id[0], id[1], ("BackupEnabled", "0")]).await;
+    let (status, body) = f
+        .call(MODIFY, &[id[0], id[1], ("BackupEnabled", "0")])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["BackupEnabled"], "Disable");
     assert_eq!(body["LogBackupEnabled"], "Disable");
     assert_eq!(body["CrossBackupRegion"], "cn-beijing");
-    let (_, body) = call(&f, DESCRIBE, &id).await;
+    let (_, body) = f.call(DESCRIBE, &id).await;
     assert_eq!(body["BackupEnabled"], "Disable");
     assert_eq!(body["LogBackupEnabled"], "Disable");
     assert_eq!(body["BackupEnabledTime"], enabled_time.as_str());
@@ -162,7 +152,7 @@ async fn enable_describe_and_disable_a_fresh_instance() {
     );
 
     // XML for both.
-    let xml = call_xml(&f, DESCRIBE, &id).await;
+    let xml = f.call_xml(DESCRIBE, &id).await;
     assert!(
         xml.starts_with("<?xml version='1.0' encoding='UTF-8'?><DescribeInstanceCrossBackupPolicyResponse><RequestId>"),
         "{xml}"
@@ -172,17 +162,17 @@ async fn enable_describe_and_disable_a_fresh_instance() {
         "{xml}"
     );
     assert!(xml.contains("<Retention>60</Retention>"), "{xml}");
-    let xml = call_xml(
-        &f,
-        MODIFY,
-        &[
-            id[0],
-            id[1],
-            ("BackupEnabled", "1"),
-            ("CrossBackupRegion", DEST),
-        ],
-    )
-    .await;
+    let xml = f
+        .call_xml(
+            MODIFY,
+            &[
+                id[0],
+                id[1],
+                ("BackupEnabled", "1"),
+                ("CrossBackupRegion", DEST),
+            ],
+        )
+        .await;
     assert!(
         xml.contains("<ModifyInstanceCrossBackupPolicyResponse><RequestId>"),
         "{xml}"
@@ -304,7 +294,7 @@ async fn refusals_follow_the_catalogue() {
             .map(|(extra, status, code)| (MODIFY, scoped(INSTANCE, SRC, extra), status, code)),
     );
     for (action, params, status, code) in cases {
-        let (got, body) = call(&f, action, &params).await;
+        let (got, body) = f.call(action, &params).await;
         assert_eq!(
             (got, body["Code"].as_str()),
             (status, Some(code)),
@@ -313,12 +303,9 @@ async fn refusals_follow_the_catalogue() {
         assert!(body["RequestId"].is_string());
     }
     // The refused changes stored nothing: the seeded policy is as it was.
-    let (_, body) = call(
-        &f,
-        DESCRIBE,
-        &[("DBInstanceId", INSTANCE), ("RegionId", SRC)],
-    )
-    .await;
+    let (_, body) = f
+        .call(DESCRIBE, &[("DBInstanceId", INSTANCE), ("RegionId", SRC)])
+        .await;
     assert_eq!(body["BackupEnabled"], "Enable");
     assert_eq!(body["CrossBackupRegion"], DEST);
     assert_eq!(body["Retention"], 7);
@@ -326,12 +313,7 @@ async fn refusals_follow_the_catalogue() {
 
 /// The instance's requested backups still open (waiting or claimed), oldest first.
 async fn open_requests(f: &Fixture, db_instance_id: &str) -> Vec<xbak_domain::RequestedBackup> {
-    let inst = f
-        .catalog
-        .instance_by_db_instance_id(db_instance_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let inst = f.instance(db_instance_id).await;
     f.catalog.open_requested_backups(inst.id).await.unwrap()
 }
 
@@ -403,7 +385,7 @@ async fn record_set(
 async fn modify(f: &Fixture, db_instance_id: &str, params: &[(&'static str, &str)]) -> Value {
     let mut all = vec![("DBInstanceId", db_instance_id), ("RegionId", SRC)];
     all.extend_from_slice(params);
-    let (status, body) = call(f, MODIFY, &all).await;
+    let (status, body) = f.call(MODIFY, &all).await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -525,25 +507,20 @@ async fn a_refused_enable_stores_nothing_and_requests_nothing() {
     let f = Fixture::new(0).await;
     bare_instance(&f, "rm-bare0003").await;
     // The instance's own region as destination.
-    let (status, body) = call(
-        &f,
-        MODIFY,
-        &[
-            ("DBInstanceId", "rm-bare0003"),
-            ("RegionId", SRC),
-            ("BackupEnabled", "1"),
-            ("CrossBackupRegion", SRC),
-        ],
-    )
-    .await;
+    let (status, body) = f
+        .call(
+            MODIFY,
+            &[
+                ("DBInstanceId", "rm-bare0003"),
+                ("RegionId", SRC),
+                ("BackupEnabled", "1"),
+                ("CrossBackupRegion", SRC),
+            ],
+        )
+        .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["Code"], "CrossBackupNotSupport", "{body}");
-    let inst = f
-        .catalog
-        .instance_by_db_instance_id("rm-bare0003")
-        .await
-        .unwrap()
-        .unwrap();
+    let inst = f.instance("rm-bare0003").await;
     assert_eq!(f.catalog.cross_backup_policy(inst.id).await.unwrap(), None);
     assert_eq!(open_requests(&f, "rm-bare0003").await, vec![]);
     // Accepted, it answers at once, with the request stored for a worker.

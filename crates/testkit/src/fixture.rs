@@ -67,6 +67,29 @@ impl Fixture {
         )
     }
 
+    /// The catalog's instance `db_instance_id`, which must exist.
+    pub async fn instance(&self, db_instance_id: &str) -> xbak_domain::Instance {
+        self.catalog
+            .instance_by_db_instance_id(db_instance_id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no instance {db_instance_id}"))
+    }
+
+    /// [`Fixture::describe`] of `action` with `params`.
+    pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let mut all = vec![("Action", action)];
+        all.extend_from_slice(params);
+        self.describe(&all).await
+    }
+
+    /// `action` with `params` in XML, which must answer 200: the body text.
+    pub async fn call_xml(&self, action: &str, params: &[(&str, &str)]) -> String {
+        let mut all = vec![("Action", action), ("Format", "XML")];
+        all.extend_from_slice(params);
+        self.send_xml(self.v1_get(&all), 200).await.0
+    }
+
     /// [`Fixture::describe`] of the [`listing`] over every seeded set
     /// (the whole [`Seeded::window`]), with `extra` parameters added.
     pub async fn list(&self, extra: &[(&str, &str)]) -> (u16, serde_json::Value) {

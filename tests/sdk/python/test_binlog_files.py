@@ -26,30 +26,31 @@ TOP_INT = ("TotalRecordCount", "PageNumber", "PageRecordCount", "TotalFileSize")
 
 # Expected refusals (Code, HTTP status). $L = rm-sdkl001 (account A), $B = account B's instance,
 # $W0/$W1 = a window around every seeded file; code None = the SDK's own code for a wrong secret.
+# The instance and window of a good call; each case changes or drops one of them.
+GOOD = {"DBInstanceId": "$L", "StartTime": "$W0", "EndTime": "$W1"}
+
+
+def without(*names, **changes):
+    """GOOD without `names`, with `changes`."""
+    return {**{k: v for k, v in GOOD.items() if k not in names}, **changes}
+
+
 ERROR_CASES = [
-    ("missing-dbinstanceid", "A", {"StartTime": "$W0", "EndTime": "$W1"}, "MissingDBInstanceId", 400),
-    ("missing-starttime", "A", {"DBInstanceId": "$L", "EndTime": "$W1"}, "ParameterAbsence", 400),
-    ("missing-endtime", "A", {"DBInstanceId": "$L", "StartTime": "$W0"}, "ParameterAbsence", 400),
-    ("missing-both-times", "A", {"DBInstanceId": "$L"}, "ParameterAbsence", 400),
-    ("bad-starttime", "A", {"DBInstanceId": "$L", "StartTime": "2024/03/01 00:00", "EndTime": "$W1"},
-     "InvalidStartTime.Format", 400),
-    ("bad-endtime", "A", {"DBInstanceId": "$L", "StartTime": "$W0", "EndTime": "tomorrow"},
-     "InvalidEndTime.Format", 400),
-    ("endtime-before-starttime", "A", {"DBInstanceId": "$L", "StartTime": "$W1", "EndTime": "$W0"},
+    ("missing-dbinstanceid", "A", without("DBInstanceId"), "MissingDBInstanceId", 400),
+    ("missing-starttime", "A", without("StartTime"), "ParameterAbsence", 400),
+    ("missing-endtime", "A", without("EndTime"), "ParameterAbsence", 400),
+    ("missing-both-times", "A", without("StartTime", "EndTime"), "ParameterAbsence", 400),
+    ("bad-starttime", "A", without(StartTime="2024/03/01 00:00"), "InvalidStartTime.Format", 400),
+    ("bad-endtime", "A", without(EndTime="tomorrow"), "InvalidEndTime.Format", 400),
+    ("endtime-before-starttime", "A", without(StartTime="$W1", EndTime="$W0"),
      "InvalidStartTimeAndEndTime.Malformed", 400),
-    ("pagesize-31", "A", {"DBInstanceId": "$L", "StartTime": "$W0", "EndTime": "$W1", "PageSize": 31},
-     "InvalidParameters.Format", 400),
-    ("pagenumber-0", "A", {"DBInstanceId": "$L", "StartTime": "$W0", "EndTime": "$W1", "PageNumber": 0},
-     "InvalidParameters.Format", 400),
-    ("unknown-instance", "A", {"DBInstanceId": "rm-doesnotexist0", "StartTime": "$W0", "EndTime": "$W1"},
-     "InvalidDBInstance.NotFound", 404),
-    ("other-accounts-instance", "A", {"DBInstanceId": "$B", "StartTime": "$W0", "EndTime": "$W1"},
-     "InvalidDBInstance.NotFound", 404),
-    ("other-account-asks", "B", {"DBInstanceId": "$L", "StartTime": "$W0", "EndTime": "$W1"},
-     "InvalidDBInstance.NotFound", 404),
-    ("wrong-secret", "wrong-secret", {"DBInstanceId": "$L", "StartTime": "$W0", "EndTime": "$W1"}, None, 400),
-    ("unknown-access-key-id", "unknown-key", {"DBInstanceId": "$L", "StartTime": "$W0", "EndTime": "$W1"},
-     "InvalidAccessKeyId.NotFound", 404),
+    ("pagesize-31", "A", without(PageSize=31), "InvalidParameters.Format", 400),
+    ("pagenumber-0", "A", without(PageNumber=0), "InvalidParameters.Format", 400),
+    ("unknown-instance", "A", without(DBInstanceId="rm-doesnotexist0"), "InvalidDBInstance.NotFound", 404),
+    ("other-accounts-instance", "A", without(DBInstanceId="$B"), "InvalidDBInstance.NotFound", 404),
+    ("other-account-asks", "B", GOOD, "InvalidDBInstance.NotFound", 404),
+    ("wrong-secret", "wrong-secret", GOOD, None, 400),
+    ("unknown-access-key-id", "unknown-key", GOOD, "InvalidAccessKeyId.NotFound", 404),
 ]
 
 

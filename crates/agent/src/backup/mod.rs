@@ -139,11 +139,7 @@ pub enum AgentError {
     Io(String),
 }
 
-impl From<std::io::Error> for AgentError {
-    fn from(e: std::io::Error) -> Self {
-        AgentError::Io(e.to_string())
-    }
-}
+io_error_from!(AgentError);
 
 /// Takes backups. Cheap to clone.
 #[derive(Clone)]
@@ -321,10 +317,8 @@ impl BackupAgent {
             .instance_connection(instance.id)
             .await?
             .ok_or_else(|| {
-                AgentError::NotFound(format!(
-                    "instance {} has no database server: set one with `xbak instance connect {} --dsn mysql://…`",
-                    instance.db_instance_id, instance.db_instance_id
-                ))
+                let id = &instance.db_instance_id;
+                AgentError::NotFound(format!("instance {id} has no database server: set one with `xbak instance connect {id} --dsn mysql://…`"))
             })?;
         let node = connection.backup_node(instance.instance_number);
         let scale = match (&req.database, req.method) {

@@ -124,11 +124,7 @@ pub enum RestoreError {
     Io(String),
 }
 
-impl From<std::io::Error> for RestoreError {
-    fn from(e: std::io::Error) -> Self {
-        RestoreError::Io(e.to_string())
-    }
-}
+io_error_from!(RestoreError);
 
 /// Restores cross-region copies.
 #[derive(Clone)]

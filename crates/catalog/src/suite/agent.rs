@@ -269,16 +269,8 @@ pub async fn incremental_base_is_the_latest_completed_run(backend: &dyn Backend)
 
 pub async fn schedules_are_claimed_once_per_day(backend: &dyn Backend) {
     let w = world(backend).await;
-    let mut s = BackupSchedule {
-        instance_id: w.instance.id,
-        at_minute: 180,
-        window_minutes: 60,
-        method: BackupMethod::Physical,
-        backup_type: BackupType::Full,
-        database: None,
-        enabled: true,
-        last_run_day: None,
-    };
+    let (method, kind) = (BackupMethod::Physical, BackupType::Full);
+    let mut s = BackupSchedule::daily(w.instance.id, 180, 60, method, kind, None);
     w.cat.put_backup_schedule(&s).await.unwrap();
     assert_eq!(w.cat.backup_schedules().await.unwrap(), vec![s.clone()]);
 

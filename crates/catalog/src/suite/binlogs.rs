@@ -55,32 +55,21 @@ pub async fn binlog_streams_are_claimed_only_with_log_backup_on(backend: &dyn Ba
     let cat = &*w.cat;
     let holder = crate::leases::this_process();
     let now = clock();
-    log_backup(&w, false).await;
-    assert_eq!(
+    let try_claim = || async {
         cat.claim_binlog_stream_by(now, LEASE, holder)
             .await
-            .unwrap(),
-        None,
-        "log backup off"
-    );
+            .unwrap()
+    };
+    log_backup(&w, false).await;
+    assert_eq!(try_claim().await, None, "log backup off");
 
     log_backup(&w, true).await;
-    let claim = cat
-        .claim_binlog_stream_by(now, LEASE, holder)
-        .await
-        .unwrap()
-        .expect("claimed");
+    let claim = try_claim().await.expect("claimed");
     assert_eq!(
         (claim.instance_id, claim.position.clone()),
         (w.instance.id, None)
     );
-    assert_eq!(
-        cat.claim_binlog_stream_by(now, LEASE, holder)
-            .await
-            .unwrap(),
-        None,
-        "held"
-    );
+    assert_eq!(try_claim().await, None, "held");
     let held = cat
         .held_leases(LeasedQueue::BinlogStreams, now)
         .await
@@ -115,11 +104,7 @@ pub async fn binlog_streams_are_claimed_only_with_log_backup_on(backend: &dyn Ba
     // On again: claimable at once after a release; after the lease ran out, a new claimer gets
     // the stream with its position and the old token is refused.
     log_backup(&w, true).await;
-    let first = cat
-        .claim_binlog_stream_by(now, LEASE, holder)
-        .await
-        .unwrap()
-        .expect("released");
+    let first = try_claim().await.expect("released");
     cat.advance_binlog_stream(
         w.instance.id,
         &first.lease_token,

@@ -41,10 +41,12 @@ pub async fn cross_backup_instances_are_the_accounts_enabled_ones_in_the_region(
     .await
     .unwrap();
 
-    let all = cat
-        .cross_backup_instances(w.account.id, HANGZHOU, &[], 30, 1)
-        .await
-        .unwrap();
+    let page = |account: i64, region: &'static str, named: Vec<String>, size: u32, number: u32| async move {
+        cat.cross_backup_instances(account, region, &named, size, number)
+            .await
+            .unwrap()
+    };
+    let all = page(w.account.id, HANGZHOU, vec![], 30, 1).await;
     assert_eq!(all.total, 3);
     assert_eq!(ids(&all), ["rm-a", "rm-b", "rm-c"]);
     let (inst, policy) = &all.items[1];
@@ -52,38 +54,18 @@ pub async fn cross_backup_instances_are_the_accounts_enabled_ones_in_the_region(
     assert!(policy.policy.enabled && policy.backup_enabled_at.is_some());
     assert_eq!(policy.policy.dest_region_id, SHANGHAI);
 
-    let page2 = cat
-        .cross_backup_instances(w.account.id, HANGZHOU, &[], 2, 2)
-        .await
-        .unwrap();
+    let page2 = page(w.account.id, HANGZHOU, vec![], 2, 2).await;
     assert_eq!((page2.total, ids(&page2)), (3, vec!["rm-c"]));
-    let past = cat
-        .cross_backup_instances(w.account.id, HANGZHOU, &[], 2, 3)
-        .await
-        .unwrap();
+    let past = page(w.account.id, HANGZHOU, vec![], 2, 3).await;
     assert_eq!((past.total, past.items.len()), (3, 0));
 
-    let named: Vec<String> = ["rm-c", "rm-others", "rm-off", "rm-bj", "rm-nope"]
-        .map(String::from)
-        .to_vec();
-    let some = cat
-        .cross_backup_instances(w.account.id, HANGZHOU, &named, 30, 1)
-        .await
-        .unwrap();
+    let named = ["rm-c", "rm-others", "rm-off", "rm-bj", "rm-nope"].map(String::from);
+    let some = page(w.account.id, HANGZHOU, named.to_vec(), 30, 1).await;
     assert_eq!((some.total, ids(&some)), (1, vec!["rm-c"]));
-    let bj = cat
-        .cross_backup_instances(w.account.id, BEIJING, &[], 30, 1)
-        .await
-        .unwrap();
+    let bj = page(w.account.id, BEIJING, vec![], 30, 1).await;
     assert_eq!(ids(&bj), ["rm-bj"]);
-    let theirs = cat
-        .cross_backup_instances(other.id, HANGZHOU, &[], 30, 1)
-        .await
-        .unwrap();
+    let theirs = page(other.id, HANGZHOU, vec![], 30, 1).await;
     assert_eq!(ids(&theirs), ["rm-others"]);
-    let nobody = cat
-        .cross_backup_instances(other.id + 100, HANGZHOU, &[], 30, 1)
-        .await
-        .unwrap();
+    let nobody = page(other.id + 100, HANGZHOU, vec![], 30, 1).await;
     assert_eq!(nobody, crate::CrossBackupInstances::default());
 }

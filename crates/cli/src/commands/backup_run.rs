@@ -177,15 +177,12 @@ async fn print_log_backup(catalog: &dyn Catalog, instance_id: i64) -> anyhow::Re
     let Some(at) = catalog.binlog_position(instance_id).await? else {
         return Ok(());
     };
+    let gtid = Some(at.gtid_state.as_str()).filter(|g| !g.is_empty());
     println!(
         "log backup: streamed to {}:{} (GTID {})",
         at.file,
         at.offset,
-        if at.gtid_state.is_empty() {
-            "-"
-        } else {
-            &at.gtid_state
-        }
+        gtid.unwrap_or("-")
     );
     for g in catalog.log_gaps(instance_id).await? {
         println!(

@@ -48,14 +48,15 @@ pub async fn run(ctx: &Context, cmd: Cmd) -> anyhow::Result<()> {
             }
             catalog
                 .put_backup_schedule(&BackupSchedule {
-                    instance_id: inst.id,
-                    at_minute: parse_hh_mm(&at)?,
-                    window_minutes,
-                    method,
-                    backup_type,
-                    database,
                     enabled: !disabled,
-                    last_run_day: None,
+                    ..BackupSchedule::daily(
+                        inst.id,
+                        parse_hh_mm(&at)?,
+                        window_minutes,
+                        method,
+                        backup_type,
+                        database,
+                    )
                 })
                 .await?;
             println!(

@@ -191,13 +191,30 @@ impl Server {
     }
 }
 
+/// Calls `probe` every `every` until it returns `Ok`, and returns its value; after `within`,
+/// fails the test with the last `Err` (what is still missing).
+pub fn wait_until<T>(
+    within: Duration,
+    every: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        match probe() {
+            Ok(done) => return done,
+            Err(missing) => assert!(Instant::now() < deadline, "{missing}"),
+        }
+        std::thread::sleep(every);
+    }
+}
+
 /// Waits (at most 30 s) until something accepts connections on 127.0.0.1:`port`.
 pub fn wait_for_listener(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "xbak serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .map(drop)
+            .map_err(|_| "xbak serve did not start".to_owned())
+    })
 }
 
 /// Starts `cmd` with its stdout and stderr discarded.
@@ -354,23 +371,30 @@ pub fn staged_bytes(data: &DataDir, region: &str) -> u64 {
 pub const DSN: &str = "mysql://root@127.0.0.1:3306";
 
 pub fn mariadb(sql: &str) {
-    let out = std::process::Command::new("mariadb")
-        .args([
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            "3306",
-            "-u",
-            "root",
-            "-e",
-            sql,
-        ])
+    let mut cmd = std::process::Command::new("mariadb");
+    cmd.args([
+        "--protocol=TCP",
+        "-h",
+        "127.0.0.1",
+        "-P",
+        "3306",
+        "-u",
+        "root",
+        "-e",
+        sql,
+    ]);
+    succeeds(cmd, &format!("MariaDB must run on 127.0.0.1:3306: {sql}"));
+}
+
+/// Runs `cmd` (a MariaDB tool, installed by `bash .ci/db-tools.sh`), which must succeed;
+/// `what` and its stderr explain a failure.
+pub fn succeeds(mut cmd: std::process::Command, what: &str) {
+    let out = cmd
         .output()
-        .expect("the mariadb client is installed (bash .ci/db-tools.sh)");
+        .unwrap_or_else(|e| panic!("{what}: {e} (bash .ci/db-tools.sh installs the tools)"));
     assert!(
         out.status.success(),
-        "MariaDB must run on 127.0.0.1:3306: {sql}: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -421,19 +445,12 @@ pub fn schedule_logical_now(data: &DataDir, id: &str, db: &str) {
 
 /// Waits (at most 2 minutes) until `backup runs ID` lists a completed scheduled run.
 pub fn wait_for_scheduled_run(data: &DataDir, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    wait_until(Duration::from_secs(120), Duration::from_millis(300), || {
         let runs = data.ok(&["backup", "runs", id]);
-        if runs
+        let done = runs
             .lines()
-            .any(|l| l.contains("scheduled") && l.contains(" completed "))
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the scheduled backup did not run:\n{runs}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+            .any(|l| l.contains("scheduled") && l.contains(" completed "));
+        done.then_some(())
+            .ok_or(format!("the scheduled backup did not run:\n{runs}"))
+    })
 }

@@ -8,8 +8,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::xml;
-
 /// `"Enable"` / `"Disable"`, the describe actions' spelling of a switch.
 pub fn enable_word(on: bool) -> &'static str {
     if on {
@@ -54,24 +52,6 @@ pub struct InstanceCrossBackupPolicy {
     /// `DBInstanceDescription`.
     #[serde(rename = "DBInstanceDescription")]
     pub db_instance_description: String,
-}
-
-/// Writes the fields as XML elements, in the order of the JSON model.
-pub(crate) fn render_xml(o: &mut Vec<u8>, p: &InstanceCrossBackupPolicy) {
-    xml::text_element(o, "DBInstanceId", &p.db_instance_id);
-    xml::text_element(o, "BackupEnabled", &p.backup_enabled);
-    xml::text_element(o, "BackupEnabledTime", &p.backup_enabled_time);
-    xml::text_element(o, "LogBackupEnabled", &p.log_backup_enabled);
-    xml::text_element(o, "LogBackupEnabledTime", &p.log_backup_enabled_time);
-    xml::text_element(o, "CrossBackupRegion", &p.cross_backup_region);
-    xml::text_element(o, "CrossBackupType", &p.cross_backup_type);
-    xml::num_element(o, "RetentType", p.retent_type);
-    xml::num_element(o, "Retention", p.retention);
-    xml::text_element(o, "Engine", &p.engine);
-    xml::text_element(o, "EngineVersion", &p.engine_version);
-    xml::text_element(o, "DBInstanceStatus", &p.db_instance_status);
-    xml::text_element(o, "LockMode", &p.lock_mode);
-    xml::text_element(o, "DBInstanceDescription", &p.db_instance_description);
 }
 
 #[cfg(test)]

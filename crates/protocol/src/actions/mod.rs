@@ -16,25 +16,39 @@ pub mod describe_instance_cross_backup_policy;
 pub mod instance_scope;
 pub mod modify_instance_cross_backup_policy;
 
+pub use body::{render, SuccessBody};
 pub use instance_scope::InstanceScope;
 
 use crate::error::ApiError;
 use crate::params::RawParams;
-use describe_available_cross_region::DescribeAvailableCrossRegionParams;
-use describe_binlog_files::DescribeBinlogFilesParams;
-use describe_cross_backup_meta_list::DescribeCrossBackupMetaListParams;
-use describe_cross_region_backup_db_instance::DescribeCrossRegionBackupDBInstanceParams;
-use describe_cross_region_backups::DescribeCrossRegionBackupsParams;
-use describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyParams;
-use modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyParams;
+use describe_available_cross_region::{
+    DescribeAvailableCrossRegionParams, DescribeAvailableCrossRegionResponse,
+};
+use describe_binlog_files::{DescribeBinlogFilesParams, DescribeBinlogFilesResponse};
+use describe_cross_backup_meta_list::{
+    DescribeCrossBackupMetaListParams, DescribeCrossBackupMetaListResponse,
+};
+use describe_cross_region_backup_db_instance::{
+    DescribeCrossRegionBackupDBInstanceParams, DescribeCrossRegionBackupDBInstanceResponse,
+};
+use describe_cross_region_backups::{
+    DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
+};
+use describe_instance_cross_backup_policy::{
+    DescribeInstanceCrossBackupPolicyParams, DescribeInstanceCrossBackupPolicyResponse,
+};
+use modify_instance_cross_backup_policy::{
+    ModifyInstanceCrossBackupPolicyParams, ModifyInstanceCrossBackupPolicyResponse,
+};
 
 /// The only API version served: RDS 2014-08-15.
 pub const API_VERSION: &str = "2014-08-15";
 
-/// Declares [`Action`] and [`Request`] from one list of `Name(ParamsType)`: the variant's name
-/// is the action's wire name, the params type its validated parameters (`from_params`).
+/// Declares [`Action`] and [`Request`] from one list of `Name(ParamsType) -> ResponseType`: the
+/// variant's name is the action's wire name, the params type its validated parameters
+/// (`from_params`), the response type its success body ([`SuccessBody`]).
 macro_rules! actions {
-    ($($name:ident($params:ty)),* $(,)?) => {
+    ($($name:ident($params:ty) -> $response:ty),* $(,)?) => {
         /// An RPC action name we implement.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Action {
@@ -80,17 +94,21 @@ macro_rules! actions {
                 }
             }
         }
+
+        $(impl SuccessBody for $response {
+            const ACTION: Action = Action::$name;
+        })*
     };
 }
 
 actions! {
-    DescribeCrossRegionBackups(DescribeCrossRegionBackupsParams),
-    ModifyInstanceCrossBackupPolicy(ModifyInstanceCrossBackupPolicyParams),
-    DescribeInstanceCrossBackupPolicy(DescribeInstanceCrossBackupPolicyParams),
-    DescribeAvailableCrossRegion(DescribeAvailableCrossRegionParams),
-    DescribeCrossRegionBackupDBInstance(DescribeCrossRegionBackupDBInstanceParams),
-    DescribeCrossBackupMetaList(DescribeCrossBackupMetaListParams),
-    DescribeBinlogFiles(DescribeBinlogFilesParams),
+    DescribeCrossRegionBackups(DescribeCrossRegionBackupsParams) -> DescribeCrossRegionBackupsResponse,
+    ModifyInstanceCrossBackupPolicy(ModifyInstanceCrossBackupPolicyParams) -> ModifyInstanceCrossBackupPolicyResponse,
+    DescribeInstanceCrossBackupPolicy(DescribeInstanceCrossBackupPolicyParams) -> DescribeInstanceCrossBackupPolicyResponse,
+    DescribeAvailableCrossRegion(DescribeAvailableCrossRegionParams) -> DescribeAvailableCrossRegionResponse,
+    DescribeCrossRegionBackupDBInstance(DescribeCrossRegionBackupDBInstanceParams) -> DescribeCrossRegionBackupDBInstanceResponse,
+    DescribeCrossBackupMetaList(DescribeCrossBackupMetaListParams) -> DescribeCrossBackupMetaListResponse,
+    DescribeBinlogFiles(DescribeBinlogFilesParams) -> DescribeBinlogFilesResponse,
 }
 
 #[cfg(test)]
@@ -98,44 +116,6 @@ mod tests {
     use super::{Action, Request};
     use crate::error::ApiError;
     use crate::params::RawParams;
-
-    #[test]
-    fn xml_roots_are_action_names_plus_response() {
-        let roots = [
-            (
-                Action::DescribeAvailableCrossRegion,
-                super::describe_available_cross_region::response::ROOT,
-            ),
-            (
-                Action::DescribeCrossRegionBackups,
-                super::describe_cross_region_backups::response::ROOT,
-            ),
-            (
-                Action::DescribeInstanceCrossBackupPolicy,
-                super::describe_instance_cross_backup_policy::response::ROOT,
-            ),
-            (
-                Action::ModifyInstanceCrossBackupPolicy,
-                super::modify_instance_cross_backup_policy::response::ROOT,
-            ),
-            (
-                Action::DescribeCrossRegionBackupDBInstance,
-                super::describe_cross_region_backup_db_instance::response::ROOT,
-            ),
-            (
-                Action::DescribeCrossBackupMetaList,
-                super::describe_cross_backup_meta_list::response::ROOT,
-            ),
-            (
-                Action::DescribeBinlogFiles,
-                super::describe_binlog_files::response::ROOT,
-            ),
-        ];
-        assert_eq!(roots.len(), Action::ALL.len());
-        for (action, root) in roots {
-            assert_eq!(root, format!("{}Response", action.name()));
-        }
-    }
 
     #[test]
     fn names_round_trip_exactly() {

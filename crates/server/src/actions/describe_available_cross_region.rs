@@ -2,8 +2,9 @@
 
 use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
 use xbak_protocol::actions::describe_available_cross_region::{
-    render, DescribeAvailableCrossRegionParams, DescribeAvailableCrossRegionResponse,
+    DescribeAvailableCrossRegionParams, DescribeAvailableCrossRegionResponse,
 };
+use xbak_protocol::actions::render;
 
 use super::Call;
 use crate::error::HandlerError;

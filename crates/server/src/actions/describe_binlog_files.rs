@@ -7,8 +7,9 @@
 
 use xbak_domain::{LogFile, LogFileState};
 use xbak_protocol::actions::describe_binlog_files::{
-    render, BinLogFile, BinLogFiles, DescribeBinlogFilesParams, DescribeBinlogFilesResponse,
+    BinLogFile, BinLogFiles, DescribeBinlogFilesParams, DescribeBinlogFilesResponse,
 };
+use xbak_protocol::actions::render;
 use xbak_protocol::time::format_utc;
 
 use super::common::object_link;

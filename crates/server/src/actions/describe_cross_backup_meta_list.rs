@@ -12,8 +12,9 @@ use bytes::BytesMut;
 use futures::TryStreamExt;
 use xbak_domain::{BackupSet, CopyStatus};
 use xbak_protocol::actions::describe_cross_backup_meta_list::{
-    render, DescribeCrossBackupMetaListParams, DescribeCrossBackupMetaListResponse, MetaItems,
+    DescribeCrossBackupMetaListParams, DescribeCrossBackupMetaListResponse, MetaItems,
 };
+use xbak_protocol::actions::render;
 use xbak_protocol::ApiError;
 use xbak_storage::StorageError;
 

@@ -8,9 +8,10 @@
 //! `TotalRecords`.
 
 use xbak_protocol::actions::describe_cross_region_backup_db_instance::{
-    render, DescribeCrossRegionBackupDBInstanceParams, DescribeCrossRegionBackupDBInstanceResponse,
+    DescribeCrossRegionBackupDBInstanceParams, DescribeCrossRegionBackupDBInstanceResponse,
     PolicyItems,
 };
+use xbak_protocol::actions::render;
 
 use super::policy_fields::policy_fields;
 use super::Call;
@@ -22,16 +23,11 @@ pub async fn run(
     call: &Call<'_>,
     params: DescribeCrossRegionBackupDBInstanceParams,
 ) -> Result<Body, HandlerError> {
-    let Call {
-        state,
-        caller,
-        request_id,
-        format,
-    } = *call;
-    let page = state
+    let page = call
+        .state
         .catalog
         .cross_backup_instances(
-            caller.account_id,
+            call.caller.account_id,
             &params.region_id,
             &params.db_instance_ids,
             params.page_size,
@@ -44,7 +40,7 @@ pub async fn run(
         .map(|(instance, policy)| policy_fields(instance, Some(policy)))
         .collect();
     let response = DescribeCrossRegionBackupDBInstanceResponse {
-        request_id: request_id.to_owned(),
+        request_id: call.request_id.to_owned(),
         region_id: params.region_id,
         page_number: params.page_number,
         page_size: params.page_size,
@@ -52,5 +48,5 @@ pub async fn run(
         total_records: page.total,
         items: PolicyItems { item },
     };
-    Ok(Body::from(render(&response, format)))
+    Ok(Body::from(render(&response, call.format)))
 }

@@ -8,9 +8,9 @@ use axum::body::{Body, Bytes};
 use xbak_domain::naming::file_name_of;
 use xbak_domain::{CopyQuery, CrossRegionCopy, PageSize, StorageType};
 use xbak_protocol::actions::describe_cross_region_backups::{
-    render, CrossRegionBackupItem, DescribeCrossRegionBackupsParams,
-    DescribeCrossRegionBackupsResponse,
+    CrossRegionBackupItem, DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
 };
+use xbak_protocol::actions::render;
 use xbak_protocol::time::format_utc;
 use xbak_protocol::ApiError;
 

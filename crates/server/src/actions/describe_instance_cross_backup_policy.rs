@@ -2,8 +2,9 @@
 //! fields and defaults of [`policy_fields`].
 
 use xbak_protocol::actions::describe_instance_cross_backup_policy::{
-    render, DescribeInstanceCrossBackupPolicyParams, DescribeInstanceCrossBackupPolicyResponse,
+    DescribeInstanceCrossBackupPolicyParams, DescribeInstanceCrossBackupPolicyResponse,
 };
+use xbak_protocol::actions::render;
 
 use super::policy_fields::policy_fields;
 use super::Call;

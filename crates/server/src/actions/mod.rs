@@ -13,7 +13,6 @@ pub mod describe_cross_region_backups;
 pub mod describe_instance_cross_backup_policy;
 pub mod modify_instance_cross_backup_policy;
 mod policy_fields;
-mod stored_policy;
 
 pub use common::Call;
 
@@ -23,25 +22,21 @@ use xbak_protocol::actions::Request;
 
 /// Runs an authenticated, decoded request and returns the rendered success body.
 pub async fn dispatch(call: &Call<'_>, request: Request) -> Result<Body, HandlerError> {
-    match request {
-        Request::DescribeCrossRegionBackups(params) => {
-            describe_cross_region_backups::run(call, params).await
-        }
-        Request::ModifyInstanceCrossBackupPolicy(params) => {
-            modify_instance_cross_backup_policy::run(call, params).await
-        }
-        Request::DescribeInstanceCrossBackupPolicy(params) => {
-            describe_instance_cross_backup_policy::run(call, params).await
-        }
-        Request::DescribeAvailableCrossRegion(params) => {
-            describe_available_cross_region::run(call, params).await
-        }
-        Request::DescribeCrossRegionBackupDBInstance(params) => {
-            describe_cross_region_backup_db_instance::run(call, params).await
-        }
-        Request::DescribeCrossBackupMetaList(params) => {
-            describe_cross_backup_meta_list::run(call, params).await
-        }
-        Request::DescribeBinlogFiles(params) => describe_binlog_files::run(call, params).await,
+    /// One arm per action: the `Request` variant and the module whose `run` answers it.
+    macro_rules! handlers {
+        ($($action:ident => $module:ident),* $(,)?) => {
+            match request {
+                $(Request::$action(params) => $module::run(call, params).await,)*
+            }
+        };
+    }
+    handlers! {
+        DescribeCrossRegionBackups => describe_cross_region_backups,
+        ModifyInstanceCrossBackupPolicy => modify_instance_cross_backup_policy,
+        DescribeInstanceCrossBackupPolicy => describe_instance_cross_backup_policy,
+        DescribeAvailableCrossRegion => describe_available_cross_region,
+        DescribeCrossRegionBackupDBInstance => describe_cross_region_backup_db_instance,
+        DescribeCrossBackupMetaList => describe_cross_backup_meta_list,
+        DescribeBinlogFiles => describe_binlog_files,
     }
 }

@@ -16,12 +16,11 @@ use chrono::Utc;
 use xbak_catalog::PolicyChangeError;
 use xbak_domain::instance::DEFAULT_RETENTION_DAYS;
 use xbak_domain::{PolicyChange, PolicyRefusal};
-use xbak_protocol::actions::modify_instance_cross_backup_policy::{
-    render, ModifyInstanceCrossBackupPolicyParams,
-};
+use xbak_protocol::actions::modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyParams;
+use xbak_protocol::actions::render;
 use xbak_protocol::ApiError;
 
-use super::stored_policy::stored_policy;
+use super::policy_fields::stored_policy;
 use super::Call;
 use crate::error::HandlerError;
 use axum::body::Body;

@@ -10,6 +10,7 @@ use xbak_domain::instance::DEFAULT_RETENTION_DAYS;
 use xbak_domain::{CrossBackupPolicy, Instance};
 use xbak_protocol::actions::cross_backup_policy::{enable_word, InstanceCrossBackupPolicy};
 use xbak_protocol::actions::modify_instance_cross_backup_policy::params::ONLY_TYPE;
+use xbak_protocol::actions::modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyResponse;
 use xbak_protocol::time::format_utc;
 
 /// The wire fields of `instance`'s `policy` (none stored: the defaults above).
@@ -35,5 +36,31 @@ pub fn policy_fields(
         db_instance_status: "Running".to_owned(),
         lock_mode: "Unlock".to_owned(),
         db_instance_description: String::new(),
+    }
+}
+
+/// `instance`'s policy as stored (both switches `Disable`, no destination and
+/// `default_retention` days when it has none): all of `ModifyInstanceCrossBackupPolicy`'s answer.
+pub fn stored_policy(
+    request_id: &str,
+    instance: &Instance,
+    stored: Option<&CrossBackupPolicy>,
+    default_retention: i64,
+) -> ModifyInstanceCrossBackupPolicyResponse {
+    let fields = policy_fields(instance, stored);
+    ModifyInstanceCrossBackupPolicyResponse {
+        request_id: request_id.to_owned(),
+        db_instance_id: fields.db_instance_id,
+        region_id: instance.region_id.clone(),
+        backup_enabled: fields.backup_enabled,
+        log_backup_enabled: fields.log_backup_enabled,
+        cross_backup_region: fields.cross_backup_region,
+        cross_backup_type: fields.cross_backup_type,
+        retent_type: fields.retent_type,
+        retention: if stored.is_some() {
+            fields.retention
+        } else {
+            default_retention
+        },
     }
 }

@@ -1,6 +1,6 @@
 //! The one conformance suite every storage backend runs (local directories, memory, and an
 //! S3-compatible server on loopback: [`s3`]): each `pub async fn` takes a fresh, empty [`RegionStore`] and panics on
-//! the first broken promise. `tests/conformance.rs` runs [`ALL`] on each backend; a backend that
+//! the first broken promise. `tests/conformance.rs` runs every test of [`conformance_suite!`](crate::conformance_suite) on each backend; a backend that
 //! cannot be reached fails its run, it is not skipped.
 //!
 //! [`objects`] holds the plain object operations, [`staging`] the staged-write promises
@@ -18,54 +18,31 @@ pub use objects::*;
 pub use staging::*;
 
 use crate::{RegionStore, Staged, StorageError};
-use futures::future::BoxFuture;
 use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 
-/// A suite entry: its name and the test.
-pub type Case = (
-    &'static str,
-    for<'a> fn(&'a RegionStore) -> BoxFuture<'a, ()>,
-);
-
-/// Every test of the suite, by name.
-pub const ALL: &[Case] = &[
-    ("upload_checksum_publish", |s| {
-        Box::pin(upload_checksum_publish(s))
-    }),
-    ("empty_object", |s| Box::pin(empty_object(s))),
-    ("staging_is_never_listed", |s| {
-        Box::pin(staging_is_never_listed(s))
-    }),
-    ("list_matches_whole_segments", |s| {
-        Box::pin(list_matches_whole_segments(s))
-    }),
-    ("ranged_reads", |s| Box::pin(ranged_reads(s))),
-    ("delete_is_idempotent", |s| {
-        Box::pin(delete_is_idempotent(s))
-    }),
-    ("republish_same_bytes_succeeds", |s| {
-        Box::pin(republish_same_bytes_succeeds(s))
-    }),
-    ("republish_different_bytes_fails", |s| {
-        Box::pin(republish_different_bytes_fails(s))
-    }),
-    ("verify_reports_mismatches", |s| {
-        Box::pin(verify_reports_mismatches(s))
-    }),
-    ("sweep_removes_only_stale_staging", |s| {
-        Box::pin(sweep_removes_only_stale_staging(s))
-    }),
-    ("missing_objects_are_not_found", |s| {
-        Box::pin(missing_objects_are_not_found(s))
-    }),
-    ("invalid_keys_are_refused", |s| {
-        Box::pin(invalid_keys_are_refused(s))
-    }),
-    ("large_upload_streams", |s| {
-        Box::pin(large_upload_streams(s))
-    }),
-];
+/// Calls `$then!` with the name of every test of the suite, in order: a backend's test file
+/// makes one test of each (`tests/conformance.rs`), so none can be left out.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($then:ident) => {
+        $then!(
+            upload_checksum_publish,
+            empty_object,
+            staging_is_never_listed,
+            list_matches_whole_segments,
+            ranged_reads,
+            delete_is_idempotent,
+            republish_same_bytes_succeeds,
+            republish_different_bytes_fails,
+            verify_reports_mismatches,
+            sweep_removes_only_stale_staging,
+            missing_objects_are_not_found,
+            invalid_keys_are_refused,
+            large_upload_streams,
+        );
+    };
+}
 
 /// Lower-case hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {

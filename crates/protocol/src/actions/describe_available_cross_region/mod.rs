@@ -6,4 +6,4 @@ pub mod params;
 pub mod response;
 
 pub use params::DescribeAvailableCrossRegionParams;
-pub use response::{render, DescribeAvailableCrossRegionResponse};
+pub use response::DescribeAvailableCrossRegionResponse;

@@ -7,4 +7,4 @@ pub mod params;
 pub mod response;
 
 pub use params::DescribeBinlogFilesParams;
-pub use response::{render, BinLogFile, BinLogFiles, DescribeBinlogFilesResponse};
+pub use response::{BinLogFile, BinLogFiles, DescribeBinlogFilesResponse};

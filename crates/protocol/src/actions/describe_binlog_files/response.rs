@@ -6,10 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::body::render_success;
-use crate::format::Format;
-use crate::xml;
-
 /// The body of a successful `DescribeBinlogFiles` call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -61,40 +57,10 @@ pub struct BinLogFile {
     pub remote_status: String,
 }
 
-/// The XML root element: `<Action>Response`.
-pub(crate) const ROOT: &str = "DescribeBinlogFilesResponse";
-
-/// Renders the success body in `format`.
-pub fn render(r: &DescribeBinlogFilesResponse, format: Format) -> Vec<u8> {
-    let capacity = 256 + r.items.bin_log_file.len() * 768;
-    render_success(r, format, ROOT, capacity, |o| {
-        xml::text_element(o, "RequestId", &r.request_id);
-        xml::num_element(o, "TotalRecordCount", r.total_record_count);
-        xml::num_element(o, "PageNumber", r.page_number);
-        xml::num_element(o, "PageRecordCount", r.page_record_count);
-        xml::num_element(o, "TotalFileSize", r.total_file_size);
-        xml::open(o, "Items");
-        for f in &r.items.bin_log_file {
-            xml::open(o, "BinLogFile");
-            xml::text_element(o, "LogFileName", &f.log_file_name);
-            xml::num_element(o, "FileSize", f.file_size);
-            xml::text_element(o, "LogBeginTime", &f.log_begin_time);
-            xml::text_element(o, "LogEndTime", &f.log_end_time);
-            xml::text_element(o, "DownloadLink", &f.download_link);
-            xml::text_element(o, "IntranetDownloadLink", &f.intranet_download_link);
-            xml::text_element(o, "LinkExpiredTime", &f.link_expired_time);
-            xml::text_element(o, "Checksum", &f.checksum);
-            xml::text_element(o, "HostInstanceID", &f.host_instance_id);
-            xml::text_element(o, "RemoteStatus", &f.remote_status);
-            xml::close(o, "BinLogFile");
-        }
-        xml::close(o, "Items");
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::body::rendered;
 
     #[test]
     fn empty_page_keeps_its_wrapper() {
@@ -105,12 +71,11 @@ mod tests {
             total_file_size: 7,
             ..Default::default()
         };
-        let json = String::from_utf8(render(&r, Format::Json)).unwrap();
+        let (json, xml) = rendered(&r);
         assert_eq!(
             json,
             r#"{"RequestId":"R","TotalRecordCount":1,"PageNumber":2,"PageRecordCount":0,"TotalFileSize":7,"Items":{"BinLogFile":[]}}"#
         );
-        let xml = String::from_utf8(render(&r, Format::Xml)).unwrap();
         assert!(xml.ends_with("<DescribeBinlogFilesResponse><RequestId>R</RequestId><TotalRecordCount>1</TotalRecordCount><PageNumber>2</PageNumber><PageRecordCount>0</PageRecordCount><TotalFileSize>7</TotalFileSize><Items></Items></DescribeBinlogFilesResponse>"), "{xml}");
     }
 
@@ -133,12 +98,12 @@ mod tests {
             },
             ..Default::default()
         };
-        let v: serde_json::Value = serde_json::from_slice(&render(&r, Format::Json)).unwrap();
+        let (json, xml) = rendered(&r);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         let f = &v["Items"]["BinLogFile"][0];
         assert_eq!(f["HostInstanceID"], "5841973");
         assert_eq!(f["FileSize"], 1024);
         assert_eq!(f["Checksum"], "18358304393468701857");
-        let xml = String::from_utf8(render(&r, Format::Xml)).unwrap();
         assert!(
             xml.contains(
                 "<BinLogFile><LogFileName>bin.000002</LogFileName><FileSize>1024</FileSize>"

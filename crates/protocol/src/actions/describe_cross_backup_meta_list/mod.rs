@@ -9,4 +9,4 @@ pub mod params;
 pub mod response;
 
 pub use params::DescribeCrossBackupMetaListParams;
-pub use response::{render, BackupMeta, DescribeCrossBackupMetaListResponse, MetaItems};
+pub use response::{BackupMeta, DescribeCrossBackupMetaListResponse, MetaItems};

@@ -6,10 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::body::render_success;
-use crate::format::Format;
-use crate::xml;
-
 /// The body of a successful `DescribeCrossBackupMetaList` call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -51,39 +47,10 @@ pub struct BackupMeta {
     pub size: String,
 }
 
-/// The XML root element: `<Action>Response`.
-pub(crate) const ROOT: &str = "DescribeCrossBackupMetaListResponse";
-
-/// Renders the success body in `format`.
-pub fn render(r: &DescribeCrossBackupMetaListResponse, format: Format) -> Vec<u8> {
-    let capacity = 384
-        + r.items
-            .meta
-            .iter()
-            .map(|m| 96 + m.tables.len())
-            .sum::<usize>();
-    render_success(r, format, ROOT, capacity, |o| {
-        xml::text_element(o, "RequestId", &r.request_id);
-        xml::text_element(o, "DBInstanceName", &r.db_instance_name);
-        xml::num_element(o, "PageNumber", r.page_number);
-        xml::num_element(o, "PageRecordCount", r.page_record_count);
-        xml::num_element(o, "TotalPageCount", r.total_page_count);
-        xml::num_element(o, "TotalRecordCount", r.total_record_count);
-        xml::open(o, "Items");
-        for m in &r.items.meta {
-            xml::open(o, "Meta");
-            xml::text_element(o, "Database", &m.database);
-            xml::text_element(o, "Tables", &m.tables);
-            xml::text_element(o, "Size", &m.size);
-            xml::close(o, "Meta");
-        }
-        xml::close(o, "Items");
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::body::rendered;
 
     #[test]
     fn empty_list_keeps_its_wrapper() {
@@ -93,12 +60,11 @@ mod tests {
             page_number: 1,
             ..Default::default()
         };
-        let json = String::from_utf8(render(&r, Format::Json)).unwrap();
+        let (json, xml) = rendered(&r);
         assert_eq!(
             json,
             r#"{"RequestId":"R","DBInstanceName":"rm-a","PageNumber":1,"PageRecordCount":0,"TotalPageCount":0,"TotalRecordCount":0,"Items":{"Meta":[]}}"#
         );
-        let xml = String::from_utf8(render(&r, Format::Xml)).unwrap();
         assert!(xml.ends_with("<TotalRecordCount>0</TotalRecordCount><Items></Items></DescribeCrossBackupMetaListResponse>"), "{xml}");
     }
 }

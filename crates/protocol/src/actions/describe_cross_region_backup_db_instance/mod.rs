@@ -8,4 +8,4 @@ pub mod params;
 pub mod response;
 
 pub use params::DescribeCrossRegionBackupDBInstanceParams;
-pub use response::{render, DescribeCrossRegionBackupDBInstanceResponse, PolicyItems};
+pub use response::{DescribeCrossRegionBackupDBInstanceResponse, PolicyItems};

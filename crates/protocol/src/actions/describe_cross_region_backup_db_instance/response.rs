@@ -5,10 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::body::render_success;
-use crate::actions::cross_backup_policy::{self, InstanceCrossBackupPolicy};
-use crate::format::Format;
-use crate::xml;
+use crate::actions::cross_backup_policy::InstanceCrossBackupPolicy;
 
 /// The body of a successful `DescribeCrossRegionBackupDBInstance` call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,32 +35,10 @@ pub struct PolicyItems {
     pub item: Vec<InstanceCrossBackupPolicy>,
 }
 
-/// The XML root element: `<Action>Response`.
-pub(crate) const ROOT: &str = "DescribeCrossRegionBackupDBInstanceResponse";
-
-/// Renders the success body in `format`.
-pub fn render(r: &DescribeCrossRegionBackupDBInstanceResponse, format: Format) -> Vec<u8> {
-    let capacity = 256 + r.items.item.len() * 640;
-    render_success(r, format, ROOT, capacity, |o| {
-        xml::text_element(o, "RequestId", &r.request_id);
-        xml::text_element(o, "RegionId", &r.region_id);
-        xml::num_element(o, "PageNumber", r.page_number);
-        xml::num_element(o, "PageSize", r.page_size);
-        xml::num_element(o, "ItemsNumbers", r.items_numbers);
-        xml::num_element(o, "TotalRecords", r.total_records);
-        xml::open(o, "Items");
-        for item in &r.items.item {
-            xml::open(o, "Item");
-            cross_backup_policy::render_xml(o, item);
-            xml::close(o, "Item");
-        }
-        xml::close(o, "Items");
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::body::rendered;
 
     #[test]
     fn empty_page_keeps_its_wrapper() {
@@ -76,12 +51,11 @@ mod tests {
             total_records: 1,
             items: PolicyItems::default(),
         };
-        let json = String::from_utf8(render(&r, Format::Json)).unwrap();
+        let (json, xml) = rendered(&r);
         assert_eq!(
             json,
             r#"{"RequestId":"R","RegionId":"cn-hangzhou","PageNumber":2,"PageSize":30,"ItemsNumbers":0,"TotalRecords":1,"Items":{"Item":[]}}"#
         );
-        let xml = String::from_utf8(render(&r, Format::Xml)).unwrap();
         assert!(xml.ends_with("<DescribeCrossRegionBackupDBInstanceResponse><RequestId>R</RequestId><RegionId>cn-hangzhou</RegionId><PageNumber>2</PageNumber><PageSize>30</PageSize><ItemsNumbers>0</ItemsNumbers><TotalRecords>1</TotalRecords><Items></Items></DescribeCrossRegionBackupDBInstanceResponse>"), "{xml}");
     }
 
@@ -91,16 +65,16 @@ mod tests {
             items_numbers: 1,
             total_records: 1,
             items: PolicyItems {
-                item: vec![cross_backup_policy::sample()],
+                item: vec![crate::actions::cross_backup_policy::sample()],
             },
             ..Default::default()
         };
-        let v: serde_json::Value = serde_json::from_slice(&render(&r, Format::Json)).unwrap();
+        let (json, xml) = rendered(&r);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         let item = &v["Items"]["Item"][0];
         assert_eq!(item["DBInstanceId"], "rm-a");
         assert_eq!(item["Retention"], 7);
         assert_eq!(item["CrossBackupType"], "1");
-        let xml = String::from_utf8(render(&r, Format::Xml)).unwrap();
         assert!(xml.contains("<Items><Item><DBInstanceId>rm-a</DBInstanceId><BackupEnabled>Enable</BackupEnabled>"), "{xml}");
         assert!(
             xml.contains("<DBInstanceDescription>a &amp; b</DBInstanceDescription></Item></Items>"),

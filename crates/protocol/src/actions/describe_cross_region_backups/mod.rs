@@ -8,4 +8,4 @@ pub mod params;
 pub mod response;
 
 pub use params::DescribeCrossRegionBackupsParams;
-pub use response::{render, CrossRegionBackupItem, DescribeCrossRegionBackupsResponse};
+pub use response::{CrossRegionBackupItem, DescribeCrossRegionBackupsResponse};

@@ -9,10 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::body::render_success;
-use crate::format::Format;
-use crate::xml;
-
 /// The body of a successful `DescribeCrossRegionBackups` call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -116,82 +112,26 @@ macro_rules! wrapper {
 wrapper!(items_wire, "Item", super::CrossRegionBackupItem);
 wrapper!(restore_regions_wire, "RestoreRegion", String);
 
-/// The XML root element: `<Action>Response`.
-pub(crate) const ROOT: &str = "DescribeCrossRegionBackupsResponse";
-
-/// Renders the success body in `format`.
-pub fn render(resp: &DescribeCrossRegionBackupsResponse, format: Format) -> Vec<u8> {
-    let capacity = 512 + resp.items.len() * 1152;
-    render_success(resp, format, ROOT, capacity, |out| render_xml(out, resp))
-}
-
-fn render_xml(out: &mut Vec<u8>, r: &DescribeCrossRegionBackupsResponse) {
-    xml::text_element(out, "RequestId", &r.request_id);
-    xml::text_element(out, "RegionId", &r.region_id);
-    if let Some(s) = &r.start_time {
-        xml::text_element(out, "StartTime", s);
-    }
-    if let Some(e) = &r.end_time {
-        xml::text_element(out, "EndTime", e);
-    }
-    xml::num_element(out, "TotalRecordCount", r.total_record_count);
-    xml::num_element(out, "PageNumber", r.page_number);
-    xml::num_element(out, "PageRecordCount", r.page_record_count);
-    xml::open(out, "Items");
-    for item in &r.items {
-        render_item(out, item);
-    }
-    xml::close(out, "Items");
-}
-
-fn render_item(out: &mut Vec<u8>, i: &CrossRegionBackupItem) {
-    xml::open(out, "Item");
-    xml::text_element(out, "BackupEndTime", &i.backup_end_time);
-    xml::text_element(out, "BackupMethod", &i.backup_method);
-    xml::num_element(out, "BackupSetScale", i.backup_set_scale);
-    xml::num_element(out, "BackupSetStatus", i.backup_set_status);
-    xml::text_element(out, "BackupStartTime", &i.backup_start_time);
-    xml::text_element(out, "BackupType", &i.backup_type);
-    xml::text_element(out, "Category", &i.category);
-    xml::text_element(out, "ConsistentTime", &i.consistent_time);
-    xml::text_element(
-        out,
-        "CrossBackupDownloadLink",
-        &i.cross_backup_download_link,
-    );
-    xml::num_element(out, "CrossBackupId", i.cross_backup_id);
-    xml::text_element(out, "CrossBackupRegion", &i.cross_backup_region);
-    xml::text_element(out, "CrossBackupSetFile", &i.cross_backup_set_file);
-    xml::text_element(out, "CrossBackupSetLocation", &i.cross_backup_set_location);
-    xml::num_element(out, "CrossBackupSetSize", i.cross_backup_set_size);
-    xml::text_element(out, "DBInstanceStorageType", &i.db_instance_storage_type);
-    xml::text_element(out, "Engine", &i.engine);
-    xml::text_element(out, "EngineVersion", &i.engine_version);
-    xml::num_element(out, "InstanceId", i.instance_id);
-    xml::text_list(out, "RestoreRegions", "RestoreRegion", &i.restore_regions);
-    xml::close(out, "Item");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::body::rendered;
 
     #[test]
     fn empty_lists_keep_their_wrappers() {
         let mut resp = DescribeCrossRegionBackupsResponse::default();
-        let json = String::from_utf8(render(&resp, Format::Json)).unwrap();
+        let json = rendered(&resp).0;
         assert!(json.contains(r#""Items":{"Item":[]}"#), "{json}");
         assert!(
             !json.contains("StartTime") && !json.contains("Code"),
             "{json}"
         );
         resp.items.push(CrossRegionBackupItem::default());
-        let json = String::from_utf8(render(&resp, Format::Json)).unwrap();
+        let (json, xml) = rendered(&resp);
         assert!(
             json.contains(r#""RestoreRegions":{"RestoreRegion":[]}"#),
             "{json}"
         );
-        let xml = String::from_utf8(render(&resp, Format::Xml)).unwrap();
         assert!(xml.contains("<RestoreRegions></RestoreRegions>"), "{xml}");
         let back: DescribeCrossRegionBackupsResponse = serde_json::from_str(&json).unwrap();
         assert_eq!(back, resp);

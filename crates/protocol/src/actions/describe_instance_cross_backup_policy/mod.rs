@@ -6,4 +6,4 @@ pub mod params;
 pub mod response;
 
 pub use params::DescribeInstanceCrossBackupPolicyParams;
-pub use response::{render, DescribeInstanceCrossBackupPolicyResponse};
+pub use response::DescribeInstanceCrossBackupPolicyResponse;

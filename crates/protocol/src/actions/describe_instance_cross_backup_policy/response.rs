@@ -3,10 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::body::render_success;
-use crate::actions::cross_backup_policy::{self, InstanceCrossBackupPolicy};
-use crate::format::Format;
-use crate::xml;
+use crate::actions::cross_backup_policy::InstanceCrossBackupPolicy;
 
 pub use crate::actions::cross_backup_policy::enable_word;
 
@@ -23,33 +20,22 @@ pub struct DescribeInstanceCrossBackupPolicyResponse {
     pub policy: InstanceCrossBackupPolicy,
 }
 
-/// The XML root element: `<Action>Response`.
-pub(crate) const ROOT: &str = "DescribeInstanceCrossBackupPolicyResponse";
-
-/// Renders the success body in `format`.
-pub fn render(r: &DescribeInstanceCrossBackupPolicyResponse, format: Format) -> Vec<u8> {
-    render_success(r, format, ROOT, 768, |o| {
-        xml::text_element(o, "RequestId", &r.request_id);
-        xml::text_element(o, "RegionId", &r.region_id);
-        cross_backup_policy::render_xml(o, &r.policy);
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::body::rendered;
 
     fn sample() -> DescribeInstanceCrossBackupPolicyResponse {
         DescribeInstanceCrossBackupPolicyResponse {
             request_id: "R".into(),
             region_id: "cn-hangzhou".into(),
-            policy: cross_backup_policy::sample(),
+            policy: crate::actions::cross_backup_policy::sample(),
         }
     }
 
     #[test]
     fn json_names_and_types() {
-        let json = String::from_utf8(render(&sample(), Format::Json)).unwrap();
+        let json = rendered(&sample()).0;
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["RegionId"], "cn-hangzhou");
         assert_eq!(v["DBInstanceId"], "rm-a");
@@ -67,7 +53,7 @@ mod tests {
 
     #[test]
     fn xml_escapes_and_orders() {
-        let xml = String::from_utf8(render(&sample(), Format::Xml)).unwrap();
+        let xml = rendered(&sample()).1;
         assert!(xml.starts_with("<?xml version='1.0' encoding='UTF-8'?><DescribeInstanceCrossBackupPolicyResponse><RequestId>R</RequestId><RegionId>cn-hangzhou</RegionId><DBInstanceId>rm-a</DBInstanceId>"), "{xml}");
         assert!(xml.contains("<BackupEnabled>Enable</BackupEnabled><BackupEnabledTime>2026-11-27T10:00:00Z</BackupEnabledTime><LogBackupEnabled>Disable</LogBackupEnabled><LogBackupEnabledTime></LogBackupEnabledTime>"), "{xml}");
         assert!(xml.ends_with("<DBInstanceDescription>a &amp; b</DBInstanceDescription></DescribeInstanceCrossBackupPolicyResponse>"), "{xml}");

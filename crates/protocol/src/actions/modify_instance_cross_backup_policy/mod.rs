@@ -7,4 +7,4 @@ pub mod params;
 pub mod response;
 
 pub use params::ModifyInstanceCrossBackupPolicyParams;
-pub use response::{render, ModifyInstanceCrossBackupPolicyResponse};
+pub use response::ModifyInstanceCrossBackupPolicyResponse;

@@ -6,10 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::body::render_success;
-use crate::format::Format;
-use crate::xml;
-
 /// The body of a successful `ModifyInstanceCrossBackupPolicy` call: the policy as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -35,27 +31,10 @@ pub struct ModifyInstanceCrossBackupPolicyResponse {
     pub retention: i64,
 }
 
-/// The XML root element: `<Action>Response`.
-pub(crate) const ROOT: &str = "ModifyInstanceCrossBackupPolicyResponse";
-
-/// Renders the success body in `format`.
-pub fn render(r: &ModifyInstanceCrossBackupPolicyResponse, format: Format) -> Vec<u8> {
-    render_success(r, format, ROOT, 512, |o| {
-        xml::text_element(o, "RequestId", &r.request_id);
-        xml::text_element(o, "DBInstanceId", &r.db_instance_id);
-        xml::text_element(o, "RegionId", &r.region_id);
-        xml::text_element(o, "BackupEnabled", &r.backup_enabled);
-        xml::text_element(o, "LogBackupEnabled", &r.log_backup_enabled);
-        xml::text_element(o, "CrossBackupRegion", &r.cross_backup_region);
-        xml::text_element(o, "CrossBackupType", &r.cross_backup_type);
-        xml::num_element(o, "RetentType", r.retent_type);
-        xml::num_element(o, "Retention", r.retention);
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::body::rendered;
 
     fn sample() -> ModifyInstanceCrossBackupPolicyResponse {
         ModifyInstanceCrossBackupPolicyResponse {
@@ -73,7 +52,7 @@ mod tests {
 
     #[test]
     fn json_types_match_alibaba() {
-        let json = String::from_utf8(render(&sample(), Format::Json)).unwrap();
+        let json = rendered(&sample()).0;
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["DBInstanceId"], "rm-a");
         assert_eq!(v["BackupEnabled"], "Enable");
@@ -88,7 +67,7 @@ mod tests {
 
     #[test]
     fn xml_has_the_root_and_every_field() {
-        let xml = String::from_utf8(render(&sample(), Format::Xml)).unwrap();
+        let xml = rendered(&sample()).1;
         assert!(xml.starts_with("<?xml version='1.0' encoding='UTF-8'?><ModifyInstanceCrossBackupPolicyResponse><RequestId>R</RequestId><DBInstanceId>rm-a</DBInstanceId>"), "{xml}");
         assert!(xml.contains("<BackupEnabled>Enable</BackupEnabled><LogBackupEnabled>Disable</LogBackupEnabled><CrossBackupRegion>cn-shanghai</CrossBackupRegion><CrossBackupType>1</CrossBackupType><RetentType>1</RetentType><Retention>30</Retention></ModifyInstanceCrossBackupPolicyResponse>"), "{xml}");
     }

@@ -2,6 +2,10 @@
 //! generic serializer because it is on the hot path: text without special characters is copied
 //! as is; `&`, `<`, `>` and CR are escaped; characters XML 1.0 cannot carry become U+FFFD.
 
+mod fields;
+
+pub(crate) use fields::write_fields;
+
 /// `<?xml version='1.0' encoding='UTF-8'?>`, single quotes and no newline, as Alibaba's gateway.
 pub(crate) const DECLARATION: &str = "<?xml version='1.0' encoding='UTF-8'?>";
 
@@ -22,20 +26,6 @@ pub(crate) fn text_element(out: &mut Vec<u8>, name: &str, text: &str) {
     open(out, name);
     escape_text(out, text);
     close(out, name);
-}
-
-/// `<wrapper><item>text</item>…</wrapper>`, the wrapper present even when empty.
-pub(crate) fn text_list<'a>(
-    out: &mut Vec<u8>,
-    wrapper: &str,
-    item: &str,
-    texts: impl IntoIterator<Item = &'a String>,
-) {
-    open(out, wrapper);
-    for text in texts {
-        text_element(out, item, text);
-    }
-    close(out, wrapper);
 }
 
 /// `<name>n</name>` for an integer.
