@@ -23,7 +23,9 @@ Creates (all through the CLI, nothing written into DATA_DIR directly):
     seed starts on a free 127.0.0.1 port (its own data dir under WORK_DIR; stopped and deleted
     afterwards): rows written in batches a second apart, FLUSH BINARY LOGS after each, so several
     files are closed; log backup is then turned off again (`--log-backup=false`) so `xbak serve`
-    does not try to reach the stopped source. For DescribeBinlogFiles;
+    does not try to reach the stopped source; the worker also shipped each closed file to
+    cn-shanghai (the seed waits for every copy). For DescribeBinlogFiles and
+    DescribeCrossRegionLogBackupFiles;
 with `xbak replicate --once` run before the worker of rm-sdkl001 starts (and again for its set).
 
 Writes WORK_DIR/seed.json, the manifest the scenarios compare against (keys, instance ids, the
@@ -102,6 +104,11 @@ def make_file(path, size, rng):
     with open(path, "rb") as f:
         h.update(f.read())
     return h.hexdigest()
+
+
+def consistent_now():
+    """The base of a one-set `backup_plan` whose set is consistent at this second."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(seconds=115)
 
 
 def backup_plan(n, base, rng, instance_number, standby_every=0):
@@ -268,9 +275,10 @@ def seed_binlogs(cli, work, register_recent):
             "--engine-version", "10.11", "--category", "HighAvailability", "--storage-type", "local_ssd",
             "--instance-number", BINLOG_NUMBER,
             "--dsn", "mysql://repl:%s@127.0.0.1:%d" % (BINLOG_REPL_PASSWORD, src.port))
-        # A set an hour old: enabling the policy queues its copy rather than requesting a full backup
-        # of the scratch source (whose repl user may not take one).
-        register_recent(INSTANCE_BINLOG, BINLOG_NUMBER, "l")
+        # A set consistent now, after the source wrote its first events: enabling the policy queues
+        # its copy rather than requesting a full backup of the scratch source (whose repl user may
+        # not take one), and the binlog files copied with it carry its recovery window forward.
+        (the_set,) = register_recent(INSTANCE_BINLOG, BINLOG_NUMBER, "l")
         cli("policy", "set", INSTANCE_BINLOG, "--cross-region", DEST_A, "--log-backup")
         cli("replicate", "--once")  # that copy: the worker below then only streams
         # Batches a second apart, each closed by FLUSH BINARY LOGS: files with distinct times.
@@ -302,6 +310,15 @@ def seed_binlogs(cli, work, register_recent):
                                  % (INSTANCE_BINLOG, current, worker.poll(), out))
                 raise SystemExit(2)
             time.sleep(0.3)
+        # Every closed file shipped to the destination as well (its object is published, then its
+        # row recorded at once; a second of margin for that before the worker is stopped).
+        shipped = os.path.join(cli.data_dir, "regions", DEST_A, "binlogs", INSTANCE_BINLOG)
+        while not all(os.path.exists(os.path.join(shipped, name)) for name in closed):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                sys.stderr.write("seed: xbak worker did not ship %s's closed binlogs to %s\n" % (INSTANCE_BINLOG, DEST_A))
+                raise SystemExit(2)
+            time.sleep(0.3)
+        time.sleep(1.5)
         stop_process(worker)
         worker = None
         # Nothing to stream from once the source is gone: `xbak serve` must not keep trying.
@@ -327,7 +344,7 @@ def seed_binlogs(cli, work, register_recent):
     print("seed: %s: %d closed binlog files streamed (%s open) in %.1f s"
           % (INSTANCE_BINLOG, len(files), current, time.monotonic() - started))
     return {"id": INSTANCE_BINLOG, "instance_number": BINLOG_NUMBER, "region": SOURCE, "dest": DEST_A,
-            "open_file": current, "files": files}
+            "open_file": current, "files": files, "set": the_set}
 
 
 def main():
@@ -401,7 +418,7 @@ def main():
     # After the copies: the worker it runs is stopped as soon as the binlogs are stored, and would
     # leave copies it had started to their leases.
     instance_binlog = seed_binlogs(
-        cli, work, lambda inst, number, prefix: register(inst, backup_plan(1, recent, rng, number), prefix))
+        cli, work, lambda inst, number, prefix: register(inst, backup_plan(1, consistent_now(), rng, number), prefix))
 
     manifest = {
         "source_region": SOURCE,

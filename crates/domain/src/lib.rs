@@ -15,6 +15,7 @@ pub mod naming;
 pub mod policy;
 pub mod query;
 pub mod rate;
+pub mod recovery;
 pub mod time;
 mod words;
 

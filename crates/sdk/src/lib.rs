@@ -63,10 +63,12 @@ pub mod checksum;
 pub mod client;
 pub mod credentials;
 pub mod describe_available_cross_region;
+pub mod describe_available_recovery_time;
 pub mod describe_binlog_files;
 pub mod describe_cross_backup_meta_list;
 pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
+pub mod describe_cross_region_log_backup_files;
 pub mod describe_instance_cross_backup_policy;
 pub mod download;
 pub mod endpoint;
@@ -83,6 +85,9 @@ pub use credentials::{Credentials, Overrides, Settings};
 pub use describe_available_cross_region::{
     DescribeAvailableCrossRegionRequest, DescribeAvailableCrossRegionResponse, RegionList,
 };
+pub use describe_available_recovery_time::{
+    DescribeAvailableRecoveryTimeRequest, DescribeAvailableRecoveryTimeResponse,
+};
 pub use describe_binlog_files::{
     BinLogFile, BinLogFiles, DescribeBinlogFilesRequest, DescribeBinlogFilesResponse,
 };
@@ -96,6 +101,10 @@ pub use describe_cross_region_backup_db_instance::{
 pub use describe_cross_region_backups::{
     CrossRegionBackupItem, CrossRegionBackupPages, DescribeCrossRegionBackupsRequest,
     DescribeCrossRegionBackupsResponse,
+};
+pub use describe_cross_region_log_backup_files::{
+    CrossLogBackupItem, CrossLogBackupItems, DescribeCrossRegionLogBackupFilesRequest,
+    DescribeCrossRegionLogBackupFilesResponse,
 };
 pub use describe_instance_cross_backup_policy::{
     DescribeInstanceCrossBackupPolicyRequest, DescribeInstanceCrossBackupPolicyResponse,

@@ -201,7 +201,8 @@ async fn a_new_copy_shows_up_despite_the_listing_cache() {
     // Another process records and completes a copy.
     let inst = f.instance(INSTANCE).await;
     let started = f.base + chrono::Duration::hours(5);
-    f.catalog
+    let recorded = f
+        .catalog
         .record_backup_set(&xbak_domain::NewBackupSet {
             instance_id: inst.id,
             method: xbak_domain::BackupMethod::Logical,
@@ -217,22 +218,14 @@ async fn a_new_copy_shows_up_despite_the_listing_cache() {
         })
         .await
         .unwrap();
-    let job = f
-        .catalog
-        .claim_copy_job(chrono::Utc::now(), std::time::Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    f.catalog
-        .complete_copy(job.copy_id, &job.lease_token, chrono::Utc::now())
-        .await
-        .unwrap();
+    let copy_id = recorded.queued_copy_id.expect("queued by the policy");
+    f.finish_copy(copy_id, true).await;
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let (_, now) = f.describe(&params).await;
         if now["TotalRecordCount"] == 3 {
-            assert_eq!(now["Items"]["Item"][0]["CrossBackupId"], job.copy_id);
+            assert_eq!(now["Items"]["Item"][0]["CrossBackupId"], copy_id);
             break;
         }
         assert!(

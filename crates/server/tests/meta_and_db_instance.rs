@@ -41,8 +41,7 @@ async fn assert_meta_refused(f: &Fixture, set: impl std::fmt::Display, want: (u1
 #[tokio::test]
 async fn lists_the_callers_enabled_instances_of_the_region() {
     let f = Fixture::new(0).await;
-    let (status, body) = f.call(INSTANCES, &[("RegionId", SRC)]).await;
-    assert_eq!(status, 200, "{body}");
+    let body = f.call_ok(INSTANCES, &[("RegionId", SRC)]).await;
     assert_eq!(
         (&body["RegionId"], &body["PageNumber"], &body["PageSize"]),
         (&json!(SRC), &json!(1), &json!(30))
@@ -209,28 +208,6 @@ async fn taken_set(f: &Fixture, manifest: Option<&str>, minutes_ago: i64) -> i64
     recorded.queued_copy_id.expect("the policy is on")
 }
 
-/// Ends the queued copy `id`: Completed, or Failed for good.
-async fn finish_copy(f: &Fixture, id: i64, ok: bool) {
-    let job = f
-        .catalog
-        .claim_copy_job(Utc::now(), std::time::Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(job.copy_id, id);
-    if ok {
-        f.catalog
-            .complete_copy(id, &job.lease_token, Utc::now())
-            .await
-            .unwrap();
-    } else {
-        f.catalog
-            .fail_copy_attempt(id, &job.lease_token, "gave up", None)
-            .await
-            .unwrap();
-    }
-}
-
 #[tokio::test]
 async fn meta_list_reads_the_sets_manifest() {
     let f = Fixture::new(0).await;
@@ -240,10 +217,9 @@ async fn meta_list_reads_the_sets_manifest() {
 
     // Pending: not a cross-region set yet.
     assert_meta_refused(&f, set, (404, "InvalidBackupSetID.NotFound")).await;
-    finish_copy(&f, id, true).await;
+    f.finish_copy(id, true).await;
 
-    let (status, body) = f.call(META, &[("BackupSetId", set)]).await;
-    assert_eq!(status, 200, "{body}");
+    let body = f.call_ok(META, &[("BackupSetId", set)]).await;
     assert_eq!(
         body,
         json!({
@@ -333,11 +309,11 @@ async fn meta_list_refusals() {
     assert_meta_refused(&f, &registered, (403, "InvalidMeta.Empty")).await;
     // A taken set whose manifest object is gone.
     let lost = taken_set(&f, None, 20).await;
-    finish_copy(&f, lost, true).await;
+    f.finish_copy(lost, true).await;
     assert_meta_refused(&f, lost, (403, "InvalidMeta.Empty")).await;
     // A failed copy has no cross-region file.
     let failed = taken_set(&f, Some(MANIFEST), 10).await;
-    finish_copy(&f, failed, false).await;
+    f.finish_copy(failed, false).await;
     assert_meta_refused(&f, failed, (400, "NoAvailableDisasterRestoreBakset")).await;
 
     assert_eq!(code(&f.call(META, &[]).await), (400, "MissingBackupSetId"));

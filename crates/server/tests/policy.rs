@@ -37,8 +37,7 @@ fn is_utc_second(s: &str) -> bool {
 #[tokio::test]
 async fn available_regions_are_the_other_configured_ones() {
     let f = Fixture::new(0).await;
-    let (status, body) = f.call(AVAILABLE, &[("RegionId", SRC)]).await;
-    assert_eq!(status, 200, "{body}");
+    let body = f.call_ok(AVAILABLE, &[("RegionId", SRC)]).await;
     assert_eq!(
         body["Regions"]["Region"],
         serde_json::json!(["cn-beijing", DEST])
@@ -65,8 +64,7 @@ async fn enable_describe_and_disable_a_fresh_instance() {
     let id = [("DBInstanceId", FRESH), ("RegionId", SRC)];
     let pending_before = f.catalog.copy_counts().await.unwrap().pending;
 
-    let (status, body) = f.call(DESCRIBE, &id).await;
-    assert_eq!(status, 200, "{body}");
+    let body = f.call_ok(DESCRIBE, &id).await;
     assert_eq!(body["BackupEnabled"], "Disable");
     assert_eq!(body["LogBackupEnabled"], "Disable");
     assert_eq!(body["BackupEnabledTime"], "");
@@ -122,8 +120,9 @@ async fn enable_describe_and_disable_a_fresh_instance() {
     assert!(body["DBInstanceDescription"].is_string());
 
     // Still on, only the retention changes: nothing new is queued, the rest is kept.
-    let (status, body) = f.call(MODIFY, &[id[0], id[1], ("Retention", "60")]).await;
-    assert_eq!(status, 200, "{body}");
+    let body = f
+        .call_ok(MODIFY, &[id[0], id[1], ("Retention", "60")])
+        .await;
     assert_eq!(
         (&body["BackupEnabled"], &body["LogBackupEnabled"]),
         (&Value::from("Enable"), &Value::from("Enable"))
@@ -385,8 +384,7 @@ async fn record_set(
 async fn modify(f: &Fixture, db_instance_id: &str, params: &[(&'static str, &str)]) -> Value {
     let mut all = vec![("DBInstanceId", db_instance_id), ("RegionId", SRC)];
     all.extend_from_slice(params);
-    let (status, body) = f.call(MODIFY, &all).await;
-    assert_eq!(status, 200, "{body}");
+    let body = f.call_ok(MODIFY, &all).await;
     body
 }
 

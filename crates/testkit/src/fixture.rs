@@ -76,11 +76,41 @@ impl Fixture {
             .unwrap_or_else(|| panic!("no instance {db_instance_id}"))
     }
 
+    /// Claims the next queued copy, which must be `copy_id`, and completes it (`ok`) or fails it
+    /// for good, as a worker would.
+    pub async fn finish_copy(&self, copy_id: i64, ok: bool) {
+        let job = self
+            .catalog
+            .claim_copy_job(Utc::now(), std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("a queued copy");
+        assert_eq!(job.copy_id, copy_id);
+        if ok {
+            self.catalog
+                .complete_copy(copy_id, &job.lease_token, Utc::now())
+                .await
+                .unwrap();
+        } else {
+            self.catalog
+                .fail_copy_attempt(copy_id, &job.lease_token, "gave up", None)
+                .await
+                .unwrap();
+        }
+    }
+
     /// [`Fixture::describe`] of `action` with `params`.
     pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> (u16, serde_json::Value) {
         let mut all = vec![("Action", action)];
         all.extend_from_slice(params);
         self.describe(&all).await
+    }
+
+    /// [`Fixture::call`], which must answer 200: the body.
+    pub async fn call_ok(&self, action: &str, params: &[(&str, &str)]) -> serde_json::Value {
+        let (status, body) = self.call(action, params).await;
+        assert_eq!(status, 200, "{action}: {body}");
+        body
     }
 
     /// `action` with `params` in XML, which must answer 200: the body text.

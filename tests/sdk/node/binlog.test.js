@@ -182,3 +182,76 @@ describe('@alicloud/rds20140815 DescribeBinlogFiles (v3)', () => {
     });
   }
 });
+
+describe('@alicloud/rds20140815 DescribeCrossRegionLogBackupFiles (v3)', () => {
+  let seeded;
+  let call;
+  // The raw JSON of a call; the Tea model must carry the same values.
+  async function copies(params, creds = 'A') {
+    const { body, raw } = await call('describeCrossRegionLogBackupFilesWithOptions',
+      Rds.DescribeCrossRegionLogBackupFilesRequest, params, creds);
+    assert.deepEqual([body.DBInstanceId, body.regionId, body.startTime, body.totalRecordCount, body.pageRecordCount],
+      [raw.DBInstanceId, raw.RegionId, raw.StartTime, raw.TotalRecordCount, raw.PageRecordCount]);
+    assert.deepEqual(body.items.item.map((i) => [i.crossLogBackupId, i.crossBackupRegion, i.logFileName,
+      i.crossLogBackupSize, i.instanceId, i.crossDownloadLink]),
+    raw.Items.Item.map((i) => [i.CrossLogBackupId, i.CrossBackupRegion, i.LogFileName, i.CrossLogBackupSize,
+      i.InstanceId, i.CrossDownloadLink]));
+    return raw;
+  }
+  const query = (extra = {}) => ({ DBInstanceId: seeded.id, RegionId: seeded.region, ...WIDE, ...extra });
+
+  before(() => {
+    seeded = loadEnv().manifest.instance_binlog;
+    call = teaCaller(loadEnv());
+  });
+
+  it('lists every closed file in the destination, byte for byte, with numbers where the model has them', async () => {
+    const raw = await copies(query({ PageSize: 100 }));
+    assert.equal(raw.Code, undefined, JSON.stringify(raw));
+    assert.deepEqual(Object.keys(raw.Items), ['Item']);
+    assert.deepEqual([raw.TotalRecordCount, raw.PageRecordCount, raw.PageNumber], [seeded.files.length, seeded.files.length, 1]);
+    assert.deepEqual(names(raw.Items.Item), names(seeded.files));
+    for (const [i, item] of raw.Items.Item.entries()) {
+      const seed = seeded.files[i];
+      for (const k of ['CrossLogBackupId', 'CrossLogBackupSize', 'InstanceId']) {
+        assert.ok(Number.isInteger(item[k]), `${k} must be a JSON integer in ${JSON.stringify(item)}`);
+      }
+      assert.deepEqual([item.CrossBackupRegion, item.CrossLogBackupSize, item.InstanceId],
+        [seeded.dest, seed.size, Number(seeded.instance_number)]);
+      const { status, body } = await fetchBytes(item.CrossDownloadLink);
+      assert.equal(status, 200);
+      assert.equal(crypto.createHash('sha256').update(body).digest('hex'), seed.sha256);
+    }
+    const elsewhere = await copies(query({ CrossBackupRegion: 'cn-beijing' }));
+    assert.deepEqual(elsewhere.Items, { Item: [] });
+  });
+
+  it('DescribeAvailableRecoveryTime: from the set to the last copied event; others get 404', async () => {
+    const listing = await call('describeCrossRegionBackupsWithOptions', Rds.DescribeCrossRegionBackupsRequest,
+      { DBInstanceId: seeded.id, RegionId: seeded.region, CrossBackupRegion: seeded.dest, ...WIDE });
+    const [item] = listing.raw.Items.Item;
+    assert.equal(item.ConsistentTime, seeded.set.consistent);
+    const ask = (params, creds) => call('describeAvailableRecoveryTimeWithOptions',
+      Rds.DescribeAvailableRecoveryTimeRequest, { CrossBackupId: item.CrossBackupId, ...params }, creds);
+    const { body, raw } = await ask({});
+    assert.deepEqual(Object.keys(raw).sort(),
+      ['CrossBackupId', 'RecoveryBeginTime', 'RecoveryEndTime', 'RegionId', 'RequestId']);
+    assert.ok(Number.isInteger(raw.CrossBackupId));
+    assert.deepEqual([body.crossBackupId, body.recoveryBeginTime, body.recoveryEndTime],
+      [raw.CrossBackupId, raw.RecoveryBeginTime, raw.RecoveryEndTime]);
+    const last = seeded.files[seeded.files.length - 1].last_event;
+    const begin = seeded.set.consistent;
+    assert.deepEqual([raw.RecoveryBeginTime, raw.RecoveryEndTime, raw.RegionId],
+      [begin, last > begin ? last : begin, seeded.region]);
+    await assert.rejects(ask({}, 'B'),
+      (e) => e instanceof ApiError && e.code === 'InvalidBackupSetID.NotFound' && e.status === 404);
+    await assert.rejects(ask({ CrossBackupId: 2147483000 }),
+      (e) => e instanceof ApiError && e.code === 'InvalidBackupSetID.NotFound' && e.status === 404);
+  });
+
+  it('error: no RegionId', async () => {
+    const { RegionId, ...params } = query();
+    assert.ok(RegionId);
+    await assert.rejects(copies(params), (e) => e instanceof ApiError && e.code === 'MissingRegionId' && e.status === 400);
+  });
+});

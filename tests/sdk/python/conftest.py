@@ -16,6 +16,15 @@ def env():
     return Env.load()
 
 
+@pytest.fixture(scope="session")
+def seeded(env):
+    """rm-sdkl001 of the manifest: its closed binlog files (streamed and shipped by the seed's worker)
+    and its one set."""
+    inst = env.manifest["instance_binlog"]
+    assert len(inst["files"]) >= 3, "the seed must have closed at least 3 binlog files"
+    return inst
+
+
 @pytest.fixture(scope="class")
 def api(request, env):
     cls = request.cls

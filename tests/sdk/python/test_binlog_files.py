@@ -113,13 +113,6 @@ def sdk(request, env):
     return request.param(env)
 
 
-@pytest.fixture(scope="module")
-def seeded(env):
-    inst = env.manifest["instance_binlog"]
-    assert len(inst["files"]) >= 3, "the seed must have closed at least 3 binlog files"
-    return inst
-
-
 def query(seeded, **extra):
     p = {"DBInstanceId": seeded["id"]}
     p.update(WIDE)

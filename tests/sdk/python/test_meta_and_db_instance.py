@@ -15,7 +15,7 @@ from aliyunsdkrds.request.v20140815.DescribeCrossRegionBackupDBInstanceRequest i
 from aliyunsdkrds.request.v20140815.DescribeCrossRegionBackupsRequest import DescribeCrossRegionBackupsRequest
 from alibabacloud_rds20140815 import models as rds_models
 
-from xbak_sdk import TIME_RE, core_call, expect_call_error, tea_call
+from xbak_sdk import TIME_RE, core_adapter, expect_call_error, tea_call
 
 POLICY_STR = ("DBInstanceId", "BackupEnabled", "BackupEnabledTime", "LogBackupEnabled", "LogBackupEnabledTime",
               "CrossBackupRegion", "CrossBackupType", "Engine", "EngineVersion", "DBInstanceStatus", "LockMode",
@@ -24,23 +24,8 @@ POLICY_INT = ("RetentType", "Retention")
 WIDE = {"StartTime": "2000-01-01T00:00:00Z", "EndTime": "2100-01-01T00:00:00Z"}
 
 
-class Core:
-    name = "core"
-
-    def __init__(self, env):
-        self.env = env
-
-    def _call(self, req, params, creds):
-        return core_call(self.env, req, params, creds)
-
-    def instances(self, params, creds="A"):
-        return self._call(DescribeCrossRegionBackupDBInstanceRequest(), params, creds)
-
-    def meta(self, params, creds="A"):
-        return self._call(DescribeCrossBackupMetaListRequest(), params, creds)
-
-    def listing(self, params, creds="A"):
-        return self._call(DescribeCrossRegionBackupsRequest(), params, creds)
+Core = core_adapter(instances=DescribeCrossRegionBackupDBInstanceRequest, meta=DescribeCrossBackupMetaListRequest,
+                    listing=DescribeCrossRegionBackupsRequest)
 
 
 class Tea:

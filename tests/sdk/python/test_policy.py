@@ -15,31 +15,14 @@ from aliyunsdkrds.request.v20140815.DescribeInstanceCrossBackupPolicyRequest imp
 from aliyunsdkrds.request.v20140815.ModifyInstanceCrossBackupPolicyRequest import ModifyInstanceCrossBackupPolicyRequest
 from alibabacloud_rds20140815 import models as rds_models
 
-from xbak_sdk import TIME_RE, core_call, expect_call_error, tea_call
+from xbak_sdk import TIME_RE, core_adapter, expect_call_error, tea_call
 
 DEST = "cn-beijing"
 
 
-class CorePolicy:
-    name = "core"
-
-    def __init__(self, env):
-        self.env = env
-
-    def _call(self, req, params, creds):
-        return core_call(self.env, req, params, creds)
-
-    def modify(self, params, creds="A"):
-        return self._call(ModifyInstanceCrossBackupPolicyRequest(), params, creds)
-
-    def describe(self, params, creds="A"):
-        return self._call(DescribeInstanceCrossBackupPolicyRequest(), params, creds)
-
-    def available(self, params, creds="A"):
-        return self._call(DescribeAvailableCrossRegionRequest(), params, creds)
-
-    def listing(self, params, creds="A"):
-        return self._call(DescribeCrossRegionBackupsRequest(), params, creds)
+CorePolicy = core_adapter(modify=ModifyInstanceCrossBackupPolicyRequest,
+                          describe=DescribeInstanceCrossBackupPolicyRequest,
+                          available=DescribeAvailableCrossRegionRequest, listing=DescribeCrossRegionBackupsRequest)
 
 
 class TeaPolicy:

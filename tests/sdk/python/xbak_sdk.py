@@ -170,6 +170,21 @@ def core_call(env: Env, req, params: dict, creds="A") -> dict:
     return json.loads(body)
 
 
+def core_adapter(**requests):
+    """An adapter class for aliyun-python-sdk-core (`name` "core"): each keyword `method=RequestClass`
+    becomes a method `method(params, creds="A")` that sends a fresh request with core_call."""
+    class Core:
+        name = "core"
+
+        def __init__(self, env):
+            self.env = env
+
+    for method, request in requests.items():
+        setattr(Core, method,
+                lambda self, params, creds="A", _request=request: core_call(self.env, _request(), params, creds))
+    return Core
+
+
 def tea_call(env: Env, method: str, model, fields: dict, params: dict, creds="A"):
     """Calls `method` of an alibabacloud_rds20140815 client (default Config: v3) with a `model` request
     built from the API's parameter names (`fields` maps them to the model's): (the Tea response body,

@@ -8,10 +8,12 @@
 mod body;
 pub mod cross_backup_policy;
 pub mod describe_available_cross_region;
+pub mod describe_available_recovery_time;
 pub mod describe_binlog_files;
 pub mod describe_cross_backup_meta_list;
 pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
+pub mod describe_cross_region_log_backup_files;
 pub mod describe_instance_cross_backup_policy;
 pub mod instance_scope;
 pub mod modify_instance_cross_backup_policy;
@@ -24,6 +26,9 @@ use crate::params::RawParams;
 use describe_available_cross_region::{
     DescribeAvailableCrossRegionParams, DescribeAvailableCrossRegionResponse,
 };
+use describe_available_recovery_time::{
+    DescribeAvailableRecoveryTimeParams, DescribeAvailableRecoveryTimeResponse,
+};
 use describe_binlog_files::{DescribeBinlogFilesParams, DescribeBinlogFilesResponse};
 use describe_cross_backup_meta_list::{
     DescribeCrossBackupMetaListParams, DescribeCrossBackupMetaListResponse,
@@ -33,6 +38,9 @@ use describe_cross_region_backup_db_instance::{
 };
 use describe_cross_region_backups::{
     DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
+};
+use describe_cross_region_log_backup_files::{
+    DescribeCrossRegionLogBackupFilesParams, DescribeCrossRegionLogBackupFilesResponse,
 };
 use describe_instance_cross_backup_policy::{
     DescribeInstanceCrossBackupPolicyParams, DescribeInstanceCrossBackupPolicyResponse,
@@ -109,6 +117,10 @@ actions! {
     DescribeCrossRegionBackupDBInstance(DescribeCrossRegionBackupDBInstanceParams) -> DescribeCrossRegionBackupDBInstanceResponse,
     DescribeCrossBackupMetaList(DescribeCrossBackupMetaListParams) -> DescribeCrossBackupMetaListResponse,
     DescribeBinlogFiles(DescribeBinlogFilesParams) -> DescribeBinlogFilesResponse,
+    DescribeCrossRegionLogBackupFiles(DescribeCrossRegionLogBackupFilesParams)
+        -> DescribeCrossRegionLogBackupFilesResponse,
+    DescribeAvailableRecoveryTime(DescribeAvailableRecoveryTimeParams)
+        -> DescribeAvailableRecoveryTimeResponse,
 }
 
 #[cfg(test)]

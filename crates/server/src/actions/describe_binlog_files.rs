@@ -5,14 +5,12 @@
 //! `RegionId` is optional (the SDK models have none); when sent, the instance must be there. An
 //! unknown instance, another account's or one in another region answers the same 404.
 
-use xbak_domain::{LogFile, LogFileState};
 use xbak_protocol::actions::describe_binlog_files::{
     BinLogFile, BinLogFiles, DescribeBinlogFilesParams, DescribeBinlogFilesResponse,
 };
 use xbak_protocol::actions::render;
-use xbak_protocol::time::format_utc;
 
-use super::common::object_link;
+use super::log_files::{listed, overlapping, page};
 use super::Call;
 use crate::error::HandlerError;
 use axum::body::Body;
@@ -25,40 +23,22 @@ pub async fn run(call: &Call<'_>, params: DescribeBinlogFilesParams) -> Result<B
     let instance = call
         .own_instance(&params.db_instance_id, params.region_id.as_deref())
         .await?;
-    let state = call.state;
-    let mut files: Vec<LogFile> = state
-        .catalog
-        .log_files(instance.id)
-        .await?
-        .into_iter()
-        .filter(|f| f.region_id == instance.region_id && f.state == LogFileState::Closed)
-        .filter(|f| {
-            let begin = f.first_event_at.or(f.last_event_at);
-            let end = f.last_event_at.or(f.first_event_at);
-            begin.is_some_and(|b| b <= params.end_time)
-                && end.is_some_and(|e| e >= params.start_time)
-        })
-        .collect();
-    files.sort_by_key(|f| f.sequence);
-    let total_file_size = files.iter().map(|f| f.size).sum();
-    let total_record_count = files.len() as u64;
+    let window = (params.start_time, params.end_time);
+    let files = overlapping(call.state, instance.id, window, |region| {
+        region == instance.region_id
+    })
+    .await?;
     let mut items = Vec::new();
-    for f in files
-        .iter()
-        .skip(params.offset())
-        .take(params.page_size as usize)
-    {
-        let Some(key) = &f.object_key else { continue };
-        let (link, expires_at) = object_link(state, &f.region_id, key).await?;
-        let expires = chrono::DateTime::from_timestamp(expires_at, 0).unwrap_or_default();
+    for f in page(&files, params.page_size, params.page_number) {
+        let shown = listed(call.state, f).await?;
         items.push(BinLogFile {
             log_file_name: f.file_name.clone(),
             file_size: f.size,
-            log_begin_time: f.first_event_at.map(format_utc).unwrap_or_default(),
-            log_end_time: f.last_event_at.map(format_utc).unwrap_or_default(),
-            intranet_download_link: link.clone(),
-            download_link: link,
-            link_expired_time: format_utc(expires),
+            log_begin_time: shown.begin,
+            log_end_time: shown.end,
+            intranet_download_link: shown.link.clone(),
+            download_link: shown.link,
+            link_expired_time: shown.expires,
             checksum: f.crc64.map(|c| c.to_string()).unwrap_or_default(),
             host_instance_id: instance.instance_number.to_string(),
             remote_status: COMPLETED.to_owned(),
@@ -66,10 +46,10 @@ pub async fn run(call: &Call<'_>, params: DescribeBinlogFilesParams) -> Result<B
     }
     let response = DescribeBinlogFilesResponse {
         request_id: call.request_id.to_owned(),
-        total_record_count,
+        total_record_count: files.len() as u64,
         page_number: params.page_number,
         page_record_count: items.len() as u32,
-        total_file_size,
+        total_file_size: files.iter().map(|f| f.size).sum(),
         items: BinLogFiles {
             bin_log_file: items,
         },

@@ -6,11 +6,14 @@
 mod backup_meta;
 mod common;
 pub mod describe_available_cross_region;
+pub mod describe_available_recovery_time;
 pub mod describe_binlog_files;
 pub mod describe_cross_backup_meta_list;
 pub mod describe_cross_region_backup_db_instance;
 pub mod describe_cross_region_backups;
+pub mod describe_cross_region_log_backup_files;
 pub mod describe_instance_cross_backup_policy;
+mod log_files;
 pub mod modify_instance_cross_backup_policy;
 mod policy_fields;
 
@@ -38,5 +41,7 @@ pub async fn dispatch(call: &Call<'_>, request: Request) -> Result<Body, Handler
         DescribeCrossRegionBackupDBInstance => describe_cross_region_backup_db_instance,
         DescribeCrossBackupMetaList => describe_cross_backup_meta_list,
         DescribeBinlogFiles => describe_binlog_files,
+        DescribeCrossRegionLogBackupFiles => describe_cross_region_log_backup_files,
+        DescribeAvailableRecoveryTime => describe_available_recovery_time,
     }
 }
