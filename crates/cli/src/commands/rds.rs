@@ -23,13 +23,17 @@ Examples:
   xbak rds DescribeCrossBackupMetaList --BackupSetId 7 --GetDbName shop
   xbak rds DescribeBinlogFiles --DBInstanceId rm-demo --StartTime 2026-11-01T00:00Z \\
       --EndTime 2026-12-01T00:00Z
+  xbak rds DescribeCrossRegionLogBackupFiles --DBInstanceId rm-demo --StartTime 2026-11-01T00:00Z \\
+      --EndTime 2026-12-01T00:00Z --CrossBackupRegion cn-shanghai
+  xbak rds DescribeAvailableRecoveryTime --CrossBackupId 7
 
 Parameters start with an upper-case letter (--DBInstanceId rm-x or --DBInstanceId=rm-x) and are
 sent as given; xbak's own options are lower-case. RegionId defaults to --region/the profile's.
 Actions xbak serves: DescribeCrossRegionBackups, ModifyInstanceCrossBackupPolicy,
 DescribeInstanceCrossBackupPolicy, DescribeAvailableCrossRegion,
-DescribeCrossRegionBackupDBInstance, DescribeCrossBackupMetaList, DescribeBinlogFiles (others are
-passed through to the endpoint).
+DescribeCrossRegionBackupDBInstance, DescribeCrossBackupMetaList, DescribeBinlogFiles,
+DescribeCrossRegionLogBackupFiles, DescribeAvailableRecoveryTime (others are passed through to the
+endpoint).
 
 xbak's options: --endpoint URL, --profile NAME, --region REGION, --signature-version v3|v1,
 --method POST|GET, --pager [path=A.B] [PageNumber=P] [PageSize=S] [TotalCount=T].
