@@ -211,6 +211,27 @@ async fn rds_prints_what_the_api_returns_and_pager_merges_130_items() {
     let csv = env.ok(&csv_args);
     assert_eq!(csv.lines().count(), 131);
     assert!(csv.starts_with("CrossBackupId,BackupStartTime,"));
+
+    // --windows: each copy's recovery window; with no binlog copied, its own consistent time.
+    json_args.push("--windows");
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&json_args)).unwrap();
+    for item in json.as_array().unwrap() {
+        let window = (&item["RecoveryBeginTime"], &item["RecoveryEndTime"]);
+        let point = match item["BackupSetStatus"].as_i64() {
+            Some(0) => &item["ConsistentTime"],
+            _ => &serde_json::Value::Null, // a failed copy has no window
+        };
+        assert_eq!(window, (point, point), "{item}");
+    }
+    let mut table_args = list.to_vec();
+    table_args.push("--windows");
+    let table = env.ok(&table_args);
+    assert!(
+        table.lines().next().unwrap().ends_with("RESTORABLE (UTC)"),
+        "{table}"
+    );
+    let first = json[0]["ConsistentTime"].as_str().unwrap();
+    assert!(table.contains(&format!("{first} .. {first}")), "{table}");
 }
 
 #[tokio::test]

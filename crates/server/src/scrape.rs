@@ -92,14 +92,14 @@ async fn render_catalog(catalog: &dyn Catalog, out: &mut Exposition) {
         Err(e) => tracing::warn!(error = %e, "metrics: could not read copy counts"),
     }
     match catalog.log_backup_freshness().await {
-        Ok(rows) => render_log_backup(&rows, out),
+        Ok(rows) => render_log_backup(&rows, chrono::Utc::now(), out),
         Err(e) => tracing::warn!(error = %e, "metrics: could not read log backup freshness"),
     }
 }
 
-/// Per instance with log backup: how far its stored binlog reaches in its own region (while the
-/// source writes, `time() - this` is the log backup lag there), and its gaps.
-fn render_log_backup(rows: &[LogBackupFreshness], out: &mut Exposition) {
+/// Per instance with log backup: how far its stored binlog reaches in its own region and in the
+/// destination (as times, and as lags at `now`), and its gaps.
+fn render_log_backup(rows: &[LogBackupFreshness], now: Timestamp, out: &mut Exposition) {
     let mut recovery_point = out.family(
         "xbak_log_backup_recovery_point_timestamp_seconds",
         "Per instance with log backup: time (unix seconds) of the newest binlog event stored in \
@@ -129,6 +129,30 @@ fn render_log_backup(rows: &[LogBackupFreshness], out: &mut Exposition) {
     for r in rows {
         if let Some(t) = r.destination_recovery_point {
             destination.labelled("instance", &r.db_instance_id, t.timestamp());
+        }
+    }
+    type Point = fn(&LogBackupFreshness) -> Option<Timestamp>;
+    let lags: [(&'static str, &str, Point); 2] = [
+        (
+            "xbak_log_backup_lag_seconds",
+            "Per instance with log backup: seconds since the newest binlog event stored in the \
+             instance's own region (while the source writes, the log backup lag there).",
+            |r| r.recovery_point,
+        ),
+        (
+            "xbak_log_backup_destination_lag_seconds",
+            "Per instance with log backup: seconds since the newest binlog event copied to the \
+             policy's destination region (while the source writes, the log backup lag there).",
+            |r| r.destination_recovery_point,
+        ),
+    ];
+    for (name, help, point) in lags {
+        let mut family = out.family(name, help, Kind::Gauge);
+        for r in rows {
+            if let Some(t) = point(r) {
+                let seconds = (now - t).num_seconds().max(0);
+                family.labelled("instance", &r.db_instance_id, seconds);
+            }
         }
     }
 }
@@ -222,7 +246,7 @@ mod tests {
                 db_instance_id: "rm-log".into(),
                 recovery_point: Some(at("2026-01-01T00:00:00Z")),
                 gaps: 2,
-                destination_recovery_point: Some(at("2026-01-01T00:00:00Z")),
+                destination_recovery_point: Some(at("2025-12-31T23:59:00Z")),
             },
             LogBackupFreshness {
                 db_instance_id: "rm-new".into(),
@@ -232,7 +256,7 @@ mod tests {
             },
         ];
         let mut out = Exposition::new();
-        render_log_backup(&rows, &mut out);
+        render_log_backup(&rows, at("2026-01-01T00:00:05Z"), &mut out);
         let text = out.finish();
         assert!(text.contains(
             "# TYPE xbak_log_backup_recovery_point_timestamp_seconds gauge\n\
@@ -242,9 +266,12 @@ mod tests {
         assert!(text.contains("xbak_log_backup_gaps{instance=\"rm-log\"} 2\n"));
         assert!(text.contains("xbak_log_backup_gaps{instance=\"rm-new\"} 0\n"));
         assert!(text.contains(
-            "xbak_log_backup_destination_recovery_point_timestamp_seconds{instance=\"rm-log\"} 1767225600\n"
+            "xbak_log_backup_destination_recovery_point_timestamp_seconds{instance=\"rm-log\"} 1767225540\n"
         ));
         assert!(!text.contains("destination_recovery_point_timestamp_seconds{instance=\"rm-new\"}"));
+        assert!(text.contains("xbak_log_backup_lag_seconds{instance=\"rm-log\"} 5\n"));
+        assert!(text.contains("xbak_log_backup_destination_lag_seconds{instance=\"rm-log\"} 65\n"));
+        assert!(!text.contains("lag_seconds{instance=\"rm-new\"}"));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use clap::Subcommand;
 use xbak_sdk::{
-    CrossRegionBackupItem, DescribeCrossRegionBackupsRequest, DownloadEvent, DownloadOptions,
-    DownloadRequest,
+    Client, CrossRegionBackupItem, DescribeAvailableRecoveryTimeRequest,
+    DescribeCrossRegionBackupsRequest, DownloadEvent, DownloadOptions, DownloadRequest,
 };
 
 use xbak_protocol::time::format_utc;
@@ -31,6 +31,11 @@ Examples:
   xbak backups list rm-demo --region cn-hangzhou                  # the last 7 days
   xbak backups list rm-demo --since 30d --output csv > backups.csv
   xbak backups list rm-demo --start 2026-11-01T00:00Z --end 2026-12-01T00:00Z --output json
+  xbak backups list rm-demo --since 1d --windows       # and how far each can be restored to
+
+--windows asks DescribeAvailableRecoveryTime for each copy: a restore of it reaches from its
+consistent time through the binlog files copied to its region (RESTORABLE in the table;
+RecoveryBeginTime/RecoveryEndTime in json and csv). A failed copy has none.
 ";
 
 const DOWNLOAD_HELP: &str = "\
@@ -64,6 +69,9 @@ pub struct ListArgs {
     /// Only copies in this destination region.
     #[arg(long, value_name = "REGION")]
     cross_region: Option<String>,
+    /// With each copy's recovery window (DescribeAvailableRecoveryTime).
+    #[arg(long)]
+    windows: bool,
     /// table (for people), json (an array of the API's items) or csv.
     #[arg(long, short = 'O', value_enum, default_value = "table")]
     output: Output,
@@ -134,14 +142,30 @@ async fn list(a: ListArgs) -> Result<(), CliError> {
         .describe_cross_region_backups_pages(req)
         .collect_items()
         .await?;
+    let windows = if a.windows {
+        Some(recovery_windows(&client, &a.db_instance_id, &items).await?)
+    } else {
+        None
+    };
+    let windows = windows.as_deref();
     let mut out = std::io::stdout().lock();
     match a.output {
         Output::Json => {
-            let text =
-                serde_json::to_string_pretty(&items).map_err(|e| CliError::Other(e.to_string()))?;
+            let mut values = Vec::with_capacity(items.len());
+            for (n, item) in items.iter().enumerate() {
+                let mut v =
+                    serde_json::to_value(item).map_err(|e| CliError::Other(e.to_string()))?;
+                if let (Some(w), Some(object)) = (window_of(windows, n), v.as_object_mut()) {
+                    object.insert("RecoveryBeginTime".into(), w.0.clone().into());
+                    object.insert("RecoveryEndTime".into(), w.1.clone().into());
+                }
+                values.push(v);
+            }
+            let text = serde_json::to_string_pretty(&values)
+                .map_err(|e| CliError::Other(e.to_string()))?;
             writeln!(out, "{text}")?;
         }
-        Output::Csv => write_csv(&mut out, &items)?,
+        Output::Csv => write_csv(&mut out, &items, windows)?,
         Output::Table => {
             if items.is_empty() {
                 eprintln!(
@@ -149,15 +173,47 @@ async fn list(a: ListArgs) -> Result<(), CliError> {
                     a.db_instance_id
                 );
             } else {
-                write_table(&mut out, &items)?;
+                write_table(&mut out, &items, windows)?;
             }
         }
     }
     Ok(())
 }
 
-fn write_table(out: &mut impl Write, items: &[CrossRegionBackupItem]) -> std::io::Result<()> {
-    let header = [
+/// A copy's recovery window: `RecoveryBeginTime`, `RecoveryEndTime`.
+type Window = (String, String);
+
+/// The window of each listed copy (`None` for a failed one, which has no file to restore).
+async fn recovery_windows(
+    client: &Client,
+    db_instance_id: &str,
+    items: &[CrossRegionBackupItem],
+) -> Result<Vec<Option<Window>>, CliError> {
+    let mut windows = Vec::with_capacity(items.len());
+    for item in items {
+        if item.backup_set_status != 0 {
+            windows.push(None);
+            continue;
+        }
+        let req = DescribeAvailableRecoveryTimeRequest::new(item.cross_backup_id)
+            .db_instance_id(db_instance_id);
+        let w = client.describe_available_recovery_time(&req).await?;
+        windows.push(Some((w.recovery_begin_time, w.recovery_end_time)));
+    }
+    Ok(windows)
+}
+
+/// The window of item `n`, when windows were asked for and it has one.
+fn window_of(windows: Option<&[Option<Window>]>, n: usize) -> Option<&Window> {
+    windows.and_then(|w| w.get(n)).and_then(Option::as_ref)
+}
+
+fn write_table(
+    out: &mut impl Write,
+    items: &[CrossRegionBackupItem],
+    windows: Option<&[Option<Window>]>,
+) -> std::io::Result<()> {
+    let mut header = vec![
         "ID",
         "START (UTC)",
         "METHOD/TYPE",
@@ -165,10 +221,14 @@ fn write_table(out: &mut impl Write, items: &[CrossRegionBackupItem]) -> std::io
         "STATUS",
         "REGION",
     ];
-    let rows: Vec<[String; 6]> = items
+    if windows.is_some() {
+        header.push("RESTORABLE (UTC)");
+    }
+    let rows: Vec<Vec<String>> = items
         .iter()
-        .map(|i| {
-            [
+        .enumerate()
+        .map(|(n, i)| {
+            let mut row = vec![
                 i.cross_backup_id.to_string(),
                 i.backup_start_time.clone(),
                 format!(
@@ -183,10 +243,16 @@ fn write_table(out: &mut impl Write, items: &[CrossRegionBackupItem]) -> std::io
                     n => n.to_string(),
                 },
                 i.cross_backup_region.clone(),
-            ]
+            ];
+            if windows.is_some() {
+                row.push(
+                    window_of(windows, n).map_or("-".to_owned(), |(b, e)| format!("{b} .. {e}")),
+                );
+            }
+            row
         })
         .collect();
-    let mut widths = header.map(str::len);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
@@ -194,7 +260,7 @@ fn write_table(out: &mut impl Write, items: &[CrossRegionBackupItem]) -> std::io
     }
     let line = |out: &mut dyn Write, cells: &[&str]| -> std::io::Result<()> {
         let mut s = String::new();
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (c, &w)) in cells.iter().zip(&widths).enumerate() {
             // Numbers right-aligned (ID, SIZE), text left-aligned; no trailing spaces.
             let cell = if i == 0 || i == 3 {
                 format!("{c:>w$}")
@@ -217,14 +283,23 @@ fn write_table(out: &mut impl Write, items: &[CrossRegionBackupItem]) -> std::io
     Ok(())
 }
 
-fn write_csv(out: &mut impl Write, items: &[CrossRegionBackupItem]) -> std::io::Result<()> {
+fn write_csv(
+    out: &mut impl Write,
+    items: &[CrossRegionBackupItem],
+    windows: Option<&[Option<Window>]>,
+) -> std::io::Result<()> {
+    let extra = if windows.is_some() {
+        ",RecoveryBeginTime,RecoveryEndTime"
+    } else {
+        ""
+    };
     writeln!(
         out,
         "CrossBackupId,BackupStartTime,BackupEndTime,BackupMethod,BackupType,CrossBackupSetSize,\
-         BackupSetStatus,CrossBackupRegion,CrossBackupSetFile"
+         BackupSetStatus,CrossBackupRegion,CrossBackupSetFile{extra}"
     )?;
-    for i in items {
-        let cells = [
+    for (n, i) in items.iter().enumerate() {
+        let mut cells = vec![
             i.cross_backup_id.to_string(),
             i.backup_start_time.clone(),
             i.backup_end_time.clone(),
@@ -235,6 +310,10 @@ fn write_csv(out: &mut impl Write, items: &[CrossRegionBackupItem]) -> std::io::
             i.cross_backup_region.clone(),
             i.cross_backup_set_file.clone(),
         ];
+        if windows.is_some() {
+            let (begin, end) = window_of(windows, n).cloned().unwrap_or_default();
+            cells.extend([begin, end]);
+        }
         let cells: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
         writeln!(out, "{}", cells.join(","))?;
     }
@@ -464,8 +543,9 @@ mod tests {
             cross_backup_region: "cn-shanghai".into(),
             ..Default::default()
         };
+        let items = [item(7, 1536, 0), item(12, 5 << 30, 1)];
         let mut out = Vec::new();
-        write_table(&mut out, &[item(7, 1536, 0), item(12, 5 << 30, 1)]).unwrap();
+        write_table(&mut out, &items, None).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
@@ -473,5 +553,26 @@ mod tests {
              7  2026-11-27T10:00:00Z  physical/full  1.5 KiB  ok      cn-shanghai\n\
              12  2026-11-27T10:00:00Z  physical/full  5.0 GiB  failed  cn-shanghai\n"
         );
+        // With windows: one more column, `-` for the failed copy.
+        let windows = [
+            Some((
+                "2026-11-27T10:05:00Z".to_owned(),
+                "2026-11-27T11:00:00Z".to_owned(),
+            )),
+            None,
+        ];
+        let mut out = Vec::new();
+        write_table(&mut out, &items, Some(&windows)).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with("REGION       RESTORABLE (UTC)"),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with("cn-shanghai  2026-11-27T10:05:00Z .. 2026-11-27T11:00:00Z"),
+            "{text}"
+        );
+        assert!(lines[2].ends_with("cn-shanghai  -"), "{text}");
     }
 }
