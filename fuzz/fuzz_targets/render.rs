@@ -18,8 +18,15 @@ use xbak_fuzz::{by_path, json_leaves, xml_leaves};
 use xbak_protocol::actions::cross_backup_policy::InstanceCrossBackupPolicy;
 use xbak_protocol::actions::describe_available_cross_region::response::RegionList;
 use xbak_protocol::actions::describe_available_cross_region::DescribeAvailableCrossRegionResponse;
+use xbak_protocol::actions::describe_available_recovery_time::DescribeAvailableRecoveryTimeResponse;
+use xbak_protocol::actions::describe_binlog_files::{
+    BinLogFile, BinLogFiles, DescribeBinlogFilesResponse,
+};
 use xbak_protocol::actions::describe_cross_region_backups::{
     CrossRegionBackupItem, DescribeCrossRegionBackupsResponse,
+};
+use xbak_protocol::actions::describe_cross_region_log_backup_files::{
+    CrossLogBackupItem, CrossLogBackupItems, DescribeCrossRegionLogBackupFilesResponse,
 };
 use xbak_protocol::actions::describe_instance_cross_backup_policy::DescribeInstanceCrossBackupPolicyResponse;
 use xbak_protocol::actions::modify_instance_cross_backup_policy::ModifyInstanceCrossBackupPolicyResponse;
@@ -35,11 +42,13 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Renders one model of the kind `kind` names (`b`ackups, `a`vailable regions, `d`escribe
-/// policy, `m`odify policy, `e`rror), read from `json` when it is one, else made up from `u`.
+/// policy, `m`odify policy, binlog `f`iles, `l`og copies, `r`ecovery time, `e`rror), read from
+/// `json` when it is one, else made up from `u`.
 fn one(kind: u8, json: &[u8], u: &mut Unstructured) -> Result<()> {
+    const KINDS: &[u8] = b"badmeflr";
     let kind = match kind {
-        b'b' | b'a' | b'd' | b'm' | b'e' => kind,
-        _ => b"badme"[kind as usize % 5],
+        k if KINDS.contains(&k) => k,
+        _ => KINDS[kind as usize % KINDS.len()],
     };
     // `check`s the model `make` reads or makes up, rendered for `action`.
     macro_rules! case {
@@ -52,6 +61,9 @@ fn one(kind: u8, json: &[u8], u: &mut Unstructured) -> Result<()> {
         b'a' => case!(available_response, DescribeAvailableCrossRegion),
         b'd' => case!(policy_response, DescribeInstanceCrossBackupPolicy),
         b'm' => case!(modify_response, ModifyInstanceCrossBackupPolicy),
+        b'f' => case!(binlog_files_response, DescribeBinlogFiles),
+        b'l' => case!(log_copies_response, DescribeCrossRegionLogBackupFiles),
+        b'r' => case!(recovery_response, DescribeAvailableRecoveryTime),
         _ => check_error(&api_error(u)?, u.arbitrary()?, u.arbitrary()?),
     }
     Ok(())
@@ -169,4 +181,40 @@ fn policy_response(u: &mut Unstructured) -> Result<DescribeInstanceCrossBackupPo
             db_instance_description
         }},
     })
+}
+
+fn binlog_files_response(u: &mut Unstructured) -> Result<DescribeBinlogFilesResponse> {
+    let mut bin_log_file = Vec::new();
+    for _ in 0..u.int_in_range(0..=3)? {
+        bin_log_file.push(arbitrary! { u, BinLogFile {
+            log_file_name, file_size, log_begin_time, log_end_time, download_link,
+            intranet_download_link, link_expired_time, checksum, host_instance_id, remote_status
+        }});
+    }
+    let items = BinLogFiles { bin_log_file };
+    Ok(arbitrary! { u, DescribeBinlogFilesResponse {
+        request_id, total_record_count, page_number, page_record_count, total_file_size; items
+    }})
+}
+
+fn log_copies_response(u: &mut Unstructured) -> Result<DescribeCrossRegionLogBackupFilesResponse> {
+    let mut item = Vec::new();
+    for _ in 0..u.int_in_range(0..=3)? {
+        item.push(arbitrary! { u, CrossLogBackupItem {
+            cross_log_backup_id, cross_backup_region, log_file_name, cross_log_backup_size,
+            log_begin_time, log_end_time, instance_id, cross_download_link,
+            cross_intranet_download_link, link_expired_time
+        }});
+    }
+    let items = CrossLogBackupItems { item };
+    Ok(arbitrary! { u, DescribeCrossRegionLogBackupFilesResponse {
+        request_id, region_id, db_instance_id, start_time, end_time, total_record_count,
+        page_number, page_record_count; items
+    }})
+}
+
+fn recovery_response(u: &mut Unstructured) -> Result<DescribeAvailableRecoveryTimeResponse> {
+    Ok(arbitrary! { u, DescribeAvailableRecoveryTimeResponse {
+        request_id, region_id, cross_backup_id, recovery_begin_time, recovery_end_time
+    }})
 }
