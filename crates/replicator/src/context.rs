@@ -4,11 +4,11 @@
 
 use crate::config::ReplicatorConfig;
 use crate::failure::CopyFailure;
-use crate::throttle::{Throttled, Throttles};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use xbak_catalog::Catalog;
 use xbak_domain::CopyEvent;
+use xbak_storage::throttle::{Throttled, Throttles};
 use xbak_storage::{RegionStore, Regions};
 
 /// Shared by the copies of one [`crate::Replicator`].
@@ -17,16 +17,21 @@ pub(crate) struct CopyContext {
     pub regions: Regions,
     pub config: ReplicatorConfig,
     events: broadcast::Sender<CopyEvent>,
-    throttles: Throttles,
+    throttles: Arc<Throttles>,
 }
 
 impl CopyContext {
-    pub fn new(catalog: Arc<dyn Catalog>, regions: Regions, config: ReplicatorConfig) -> Self {
+    pub fn new(
+        catalog: Arc<dyn Catalog>,
+        regions: Regions,
+        config: ReplicatorConfig,
+        throttles: Arc<Throttles>,
+    ) -> Self {
         let (events, _) = broadcast::channel(1024);
         CopyContext {
             catalog,
             regions,
-            throttles: Throttles::new(config.bwlimit),
+            throttles,
             config,
             events,
         }
@@ -37,7 +42,7 @@ impl CopyContext {
         self.events.subscribe()
     }
 
-    /// `reader` limited to the bandwidth of copies into `dest_region_id` (`config.bwlimit`).
+    /// `reader` limited to the bandwidth of copies into `dest_region_id`.
     pub fn throttled<R>(&self, dest_region_id: &str, reader: R) -> Throttled<R> {
         Throttled::new(reader, self.throttles.for_region(dest_region_id))
     }

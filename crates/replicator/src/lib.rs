@@ -4,8 +4,8 @@
 //! the staged bytes back and compares them with the checksum recorded when the set was
 //! registered, publishes atomically and marks the copy Completed; failed attempts are retried
 //! on a [`Backoff`] schedule. [`Retention`] deletes copies older than their instance policy's
-//! retention (object first, then row); [`throttle`] limits the bandwidth of copies per
-//! destination region. Progress goes out as [`CopyEvent`]s (defined in `xbak-domain`, so that
+//! retention (object first, then row); copies wait for the per-destination bandwidth limits of
+//! `xbak_storage::throttle`. Progress goes out as [`CopyEvent`]s (defined in `xbak-domain`, so that
 //! readers of events need not depend on this crate).
 //!
 //! What lives here: the copy procedure, leases kept alive while copying, resumable uploads'
@@ -16,7 +16,7 @@
 //!
 //! Modules import one way only (checked: no cycle): `replicator` → `copy` → `resume` →
 //! `lease` → `failure`; `replicator`, `copy` and `resume` take a `context::CopyContext` (which
-//! uses `config`, `throttle` and `failure`; `config` uses `backoff`); `retention` and
+//! uses `config` and `failure`; `config` uses `backoff`); `retention` and
 //! `replicator` report `error::ReplicatorError`.
 
 mod backoff;
@@ -30,7 +30,6 @@ mod replicator;
 mod resume;
 mod retention;
 mod source;
-pub mod throttle;
 
 pub use backoff::Backoff;
 pub use config::ReplicatorConfig;
@@ -38,3 +37,4 @@ pub use error::ReplicatorError;
 pub use replicator::{regions_from_catalog, Replicator, RunSummary};
 pub use retention::{sweep_period, Retention, RetentionSummary};
 pub use xbak_domain::CopyEvent;
+pub use xbak_storage::throttle::Throttles;

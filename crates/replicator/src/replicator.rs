@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use xbak_catalog::leases::{take_over_dead_leases, this_process};
 use xbak_catalog::{Catalog, CatalogError, HeldLease, LeasedQueue};
 use xbak_domain::CopyEvent;
+use xbak_storage::throttle::Throttles;
 use xbak_storage::{RegionStore, Regions};
 
 /// Shortest idle sleep of [`Replicator::run`]: the catalog counts in whole seconds, so a job may
@@ -64,8 +65,20 @@ impl Replicator {
     /// A replicator over `catalog`'s queue. `regions` may be incomplete: regions missing from it
     /// are opened from the catalog when a job needs them.
     pub fn new(catalog: Arc<dyn Catalog>, regions: Regions, config: ReplicatorConfig) -> Self {
+        let throttles = Arc::new(Throttles::new(config.bwlimit));
+        Replicator::sharing(catalog, regions, config, throttles)
+    }
+
+    /// [`Replicator::new`] with the bandwidth limits of `throttles` (shared with other copiers
+    /// into the same regions, such as the log shipper) instead of its own from `config.bwlimit`.
+    pub fn sharing(
+        catalog: Arc<dyn Catalog>,
+        regions: Regions,
+        config: ReplicatorConfig,
+        throttles: Arc<Throttles>,
+    ) -> Self {
         Replicator {
-            context: Arc::new(CopyContext::new(catalog, regions, config)),
+            context: Arc::new(CopyContext::new(catalog, regions, config, throttles)),
         }
     }
 

@@ -7,12 +7,11 @@ use axum::body::Body;
 use axum::http::Request;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use xbak_catalog::leases::this_process;
 use xbak_domain::binlog::BINLOG_FIRST_EVENT;
 use xbak_domain::naming::backup_set_key;
 use xbak_domain::{
-    BackupMethod, BackupSetScale, BackupType, BinlogPosition, BinlogProgress, Dsn,
-    InstanceConnection, LogSegment, NewBackupSet, Policy,
+    BackupMethod, BackupSetScale, BackupType, BinlogPosition, BinlogProgress, LogSegment,
+    NewBackupSet,
 };
 use xbak_testkit::*;
 
@@ -28,60 +27,20 @@ fn hour(base: DateTime<Utc>, h: i64) -> DateTime<Utc> {
 /// (hours 2–3) closed and stored whole, bin.000003 still open (a segment, hour 4).
 /// Returns each closed file's bytes and the stream's lease token.
 async fn streamed(f: &Fixture) -> (Vec<Vec<u8>>, String) {
-    let cat = &f.catalog;
-    let instance = f.instance(INSTANCE).await;
-    let policy = Policy {
-        instance_id: instance.id,
-        enabled: true,
-        dest_region_id: DEST.into(),
-        retention_days: 7,
-        updated_at: Utc::now(),
-    };
-    cat.put_cross_backup_policy(&policy, true).await.unwrap();
-    let connection = InstanceConnection {
-        instance_id: instance.id,
-        dsn: Dsn::parse("mysql://repl@127.0.0.1:3306").unwrap(),
-        standby: None,
-    };
-    cat.put_instance_connection(&connection).await.unwrap();
-    let claim = cat
-        .claim_binlog_stream_by(
-            Utc::now(),
-            std::time::Duration::from_secs(60),
-            this_process(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let store = f.regions.get(SRC).unwrap();
     let base = f.base;
-    let mut contents = Vec::new();
-    for (n, file) in ["bin.000001", "bin.000002"].into_iter().enumerate() {
-        let bytes: Vec<u8> = (0..1000 + n * 500).map(|i| (i * 7 + n) as u8).collect();
-        let key = format!("binlogs/{INSTANCE}/{file}");
-        let staged = store
-            .upload_staged(&key, &bytes[..], &|_| {})
-            .await
-            .unwrap();
-        store.publish(&staged, &key).await.unwrap();
-        let mut crc = crc64fast::Digest::new();
-        crc.write(&bytes);
-        let first = hour(base, 2 * n as i64);
-        let progress = BinlogProgress::Closed {
-            file_name: file.into(),
-            size: bytes.len() as u64,
-            sha256: staged.checksum().sha256,
-            crc64: crc.sum64(),
-            object_key: key,
-            first_event_at: Some(first),
-            last_event_at: Some(hour(first, 1)),
-            position: BinlogPosition::start_of(&format!("bin.00000{}", n + 2), ""),
-        };
-        cat.advance_binlog_stream(instance.id, &claim.lease_token, &progress, Utc::now())
-            .await
-            .unwrap();
-        contents.push(bytes);
-    }
+    let files: Vec<ClosedFile> = ["bin.000001", "bin.000002"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, name)| ClosedFile {
+            name,
+            bytes: (0..1000 + n * 500).map(|i| (i * 7 + n) as u8).collect(),
+            first_event: hour(base, 2 * n as i64),
+            last_event: hour(base, 2 * n as i64 + 1),
+        })
+        .collect();
+    let token = f.stream_closed_files(&files).await;
+    let instance = f.instance(INSTANCE).await;
+    let contents = files.into_iter().map(|x| x.bytes).collect();
     let open = BinlogProgress::Segment {
         file_name: "bin.000003".into(),
         segment: LogSegment {
@@ -94,10 +53,11 @@ async fn streamed(f: &Fixture) -> (Vec<Vec<u8>>, String) {
         last_event_at: Some(hour(base, 4)),
         position: BinlogPosition::start_of("bin.000003", ""),
     };
-    cat.advance_binlog_stream(instance.id, &claim.lease_token, &open, Utc::now())
+    f.catalog
+        .advance_binlog_stream(instance.id, &token, &open, Utc::now())
         .await
         .unwrap();
-    (contents, claim.lease_token)
+    (contents, token)
 }
 
 fn window(f: &Fixture, from: i64, to: i64) -> (String, String) {

@@ -37,6 +37,7 @@ pub mod links;
 pub mod private;
 pub mod resumable;
 pub mod s3;
+pub mod throttle;
 
 pub use error::StorageError;
 pub use presign::MAX_LINK_VALIDITY;

@@ -11,6 +11,7 @@
 //! - [`bench`]: the benchmarks' timing and report lines.
 
 pub mod bench;
+mod binlog;
 mod fixture;
 pub mod noise;
 mod seed;
@@ -18,6 +19,7 @@ mod server;
 pub mod sign;
 pub mod world;
 
+pub use binlog::ClosedFile;
 pub use fixture::{expires_of, send_to, Fixture, LINK_BASE};
 pub use noise::noise;
 pub use seed::{

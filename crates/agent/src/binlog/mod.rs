@@ -25,7 +25,10 @@ mod wire;
 pub use pool::BinlogStreamers;
 pub use streamer::{StreamEnd, Streamer};
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use xbak_storage::throttle::Throttles;
 
 /// How streamers run.
 #[derive(Debug, Clone)]
@@ -43,6 +46,9 @@ pub struct StreamerConfig {
     pub heartbeat: Duration,
     /// Wait before reconnecting after a failure (doubled up to 30 s while failures repeat).
     pub retry: Duration,
+    /// The bandwidth limits of copies into each region (`--bwlimit`), shared with the
+    /// replicator's copies of backup sets; unlimited by default.
+    pub throttles: Arc<Throttles>,
 }
 
 impl Default for StreamerConfig {
@@ -54,6 +60,7 @@ impl Default for StreamerConfig {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
             retry: Duration::from_secs(1),
+            throttles: Arc::new(Throttles::new(0)),
         }
     }
 }

@@ -119,6 +119,7 @@ impl BinlogStreamers {
                 source: store.clone(),
                 instance_id: id,
                 lease_token: claim.lease_token.clone(),
+                throttles: self.config.throttles.clone(),
             },
             sink: Sink {
                 catalog: self.catalog.clone(),

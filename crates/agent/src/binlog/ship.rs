@@ -1,7 +1,8 @@
 //! Cross-region log copies: while a stream runs, every closed log file stored in the instance's
 //! region that the policy's destination region does not hold yet is copied there whole (staged,
 //! read back against the SHA-256 recorded when it was stored, published under the same key), then
-//! recorded as that region's copy under the stream's lease. What to copy is read from the catalog
+//! recorded as that region's copy under the stream's lease, within the same `--bwlimit` per
+//! destination as the copies of backup sets. What to copy is read from the catalog
 //! each round (source-region files minus destination-region ones), so a copy a killed worker left
 //! unrecorded is simply done again by the next holder of the stream, at once.
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use tokio_util::io::StreamReader;
 use xbak_catalog::Catalog;
 use xbak_domain::{LogFile, LogFileState};
+use xbak_storage::throttle::{Throttled, Throttles};
 use xbak_storage::{Checksum, RegionStore};
 
 use super::sink::publish_verified;
@@ -22,6 +24,8 @@ pub(super) struct Shipper {
     pub source: RegionStore,
     pub instance_id: i64,
     pub lease_token: String,
+    /// The bandwidth limit per destination (`--bwlimit`), shared with the backup set copies.
+    pub throttles: Arc<Throttles>,
 }
 
 impl Shipper {
@@ -75,7 +79,11 @@ impl Shipper {
             )));
         };
         let (_, bytes) = self.source.get(key, None).await?;
-        let reader = StreamReader::new(bytes.map_err(std::io::Error::other));
+        let limiter = self.throttles.for_region(dest.region_id());
+        let reader = Throttled::new(
+            StreamReader::new(bytes.map_err(std::io::Error::other)),
+            limiter,
+        );
         let recorded = Checksum {
             size: file.size,
             sha256: sha256.clone(),
@@ -92,5 +100,50 @@ impl Shipper {
             .await?;
         tracing::info!(instance = self.instance_id, file = %file.file_name, region = dest.region_id(), size = file.size, "binlog file copied");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use xbak_testkit::{ClosedFile, Fixture, DEST, INSTANCE, SRC};
+
+    // Paused time: the throttle's waits advance the clock instead of taking it, so the elapsed
+    // (virtual) time is exactly what the limiter made the copy wait.
+    #[tokio::test(start_paused = true)]
+    async fn copies_wait_for_the_destinations_bandwidth_limit() {
+        let f = Fixture::new(0).await;
+        let first_event = f.base;
+        let file = ClosedFile {
+            name: "bin.000001",
+            bytes: vec![7; 64 * 1024],
+            first_event,
+            last_event: first_event,
+        };
+        let lease_token = f.stream_closed_files(&[file]).await;
+        let instance = f.instance(INSTANCE).await;
+        let shipper = Shipper {
+            catalog: f.catalog.clone(),
+            source: (*f.regions.get(SRC).unwrap()).clone(),
+            instance_id: instance.id,
+            lease_token,
+            throttles: Arc::new(Throttles::new(16 * 1024)),
+        };
+        let started = tokio::time::Instant::now();
+        assert_eq!(shipper.ship_pending().await.unwrap(), 1);
+        let took = started.elapsed();
+        // 64 KiB at 16 KiB/s: 4 s, less the limiter's burst of a quarter second.
+        assert!(took >= Duration::from_millis(3750), "{took:?}");
+        let files = f.catalog.log_files(instance.id).await.unwrap();
+        assert!(
+            files.iter().any(|x| x.region_id == DEST),
+            "the copy is recorded"
+        );
+        assert_eq!(
+            shipper.ship_pending().await.unwrap(),
+            0,
+            "nothing left to copy"
+        );
     }
 }

@@ -14,14 +14,14 @@ use xbak_agent::binlog::{BinlogStreamers, StreamerConfig};
 use xbak_agent::{AgentConfig, BackupAgent, BackupScheduler};
 use xbak_catalog::Catalog;
 use xbak_domain::CopyEvent;
-use xbak_replicator::{Replicator, ReplicatorConfig, Retention};
+use xbak_replicator::{Replicator, ReplicatorConfig, Retention, Throttles};
 use xbak_storage::Regions;
 
 /// The options workers take from the command line.
 #[derive(clap::Args, Clone, Copy)]
 pub struct WorkerOptions {
-    /// Bandwidth limit of the copy workers per destination region in bytes/s (`50M`, `512K`;
-    /// `0`: unlimited).
+    /// Bandwidth limit per destination region in bytes/s (`50M`, `512K`; `0`: unlimited),
+    /// shared by the copies of backup sets and of binlog files into it.
     #[arg(long, default_value = "0", value_parser = xbak_domain::rate::parse_rate)]
     pub bwlimit: u64,
     /// Length of a retention period in seconds: expired copies are deleted once per period,
@@ -52,13 +52,13 @@ impl Workers {
         options: WorkerOptions,
         stop: &CancellationToken,
     ) -> (Workers, broadcast::Receiver<CopyEvent>) {
-        let replicator = Replicator::new(
+        // One limit per destination for the copies of backup sets and of binlog files alike.
+        let throttles = Arc::new(Throttles::new(options.bwlimit));
+        let replicator = Replicator::sharing(
             catalog.clone(),
             regions.clone(),
-            ReplicatorConfig {
-                bwlimit: options.bwlimit,
-                ..ReplicatorConfig::default()
-            },
+            ReplicatorConfig::default(),
+            throttles.clone(),
         );
         let events = replicator.subscribe();
         let stopped = stop.clone().cancelled_owned();
@@ -78,6 +78,7 @@ impl Workers {
             catalog.clone(),
             StreamerConfig {
                 flush_interval: Duration::from_secs(options.log_flush_seconds),
+                throttles,
                 ..StreamerConfig::default()
             },
         );

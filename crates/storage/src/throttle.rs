@@ -1,5 +1,6 @@
 //! Bandwidth limits: one [`Limiter`] (a token bucket in its "theoretical arrival time" form) per
-//! destination region, shared by every copy this process runs into that region, and
+//! destination region, shared by every copy this process runs into that region (backup sets by
+//! the replicator, binlog files by the log shipper: one [`Throttles`] for both), and
 //! [`Throttled`], a reader that makes a copy's source stream wait for it. Rates are parsed by
 //! [`xbak_domain::rate`].
 //!
@@ -64,7 +65,7 @@ impl Limiter {
 
 /// One [`Limiter`] per destination region, created on first use.
 #[derive(Debug, Default)]
-pub(crate) struct Throttles {
+pub struct Throttles {
     rate: u64,
     limiters: Mutex<HashMap<String, Arc<Limiter>>>,
 }
