@@ -3,6 +3,7 @@
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -130,6 +131,7 @@ impl BinlogStreamers {
             },
             dsn: connection.dsn,
             config: self.config.clone(),
+            closed: Notify::new(),
         })
     }
 }

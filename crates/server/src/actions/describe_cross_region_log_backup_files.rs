@@ -24,7 +24,7 @@ pub async fn run(
     let instance = call
         .own_instance(&scope.db_instance_id, Some(&scope.region_id))
         .await?;
-    let ((start, start_at), (end, end_at)) = params.window;
+    let ((start, start_at), (end, end_at)) = (params.start_time, params.end_time);
     let wanted = params.cross_backup_region.as_deref();
     let files = overlapping(call.state, instance.id, (start_at, end_at), |region| {
         region != instance.region_id && wanted.is_none_or(|w| w == region)

@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::actions::describe_cross_region_backups::params::{parse_paging, parse_window};
+use crate::actions::describe_cross_region_backups::params::{parse_paging, required_window};
 use crate::actions::instance_scope::valid_region;
 use crate::error::ApiError;
 use crate::params::RawParams;
@@ -44,10 +44,7 @@ impl DescribeBinlogFilesParams {
         if region_id.is_some_and(|r| !valid_region(r)) {
             return Err(ApiError::InvalidRegionFormat);
         }
-        let (Some(start), Some(end)) = (get("StartTime"), get("EndTime")) else {
-            return Err(ApiError::ParameterAbsence);
-        };
-        let (start_time, end_time) = parse_window(start, end)?;
+        let ((_, start_time), (_, end_time)) = required_window(p)?;
         let (page_size, page_number) = parse_paging(p)?;
         Ok(DescribeBinlogFilesParams {
             db_instance_id: db_instance_id.to_owned(),
@@ -57,11 +54,6 @@ impl DescribeBinlogFilesParams {
             page_size,
             page_number,
         })
-    }
-
-    /// How many items come before this page.
-    pub fn offset(&self) -> usize {
-        (self.page_number as usize - 1) * self.page_size as usize
     }
 }
 
@@ -82,7 +74,7 @@ mod tests {
     #[test]
     fn defaults_and_window() {
         let p = parse(&WINDOW).unwrap();
-        assert_eq!((p.page_size, p.page_number, p.offset()), (30, 1, 0));
+        assert_eq!((p.page_size, p.page_number), (30, 1));
         assert_eq!(p.region_id, None);
         assert_eq!((p.end_time - p.start_time).num_hours(), 24);
         let mut paged = WINDOW.to_vec();
@@ -93,8 +85,8 @@ mod tests {
         ]);
         let p = parse(&paged).unwrap();
         assert_eq!(
-            (p.offset(), p.region_id.as_deref()),
-            (100, Some("cn-hangzhou"))
+            (p.page_size, p.page_number, p.region_id.as_deref()),
+            (50, 3, Some("cn-hangzhou"))
         );
     }
 

@@ -63,11 +63,6 @@ impl DescribeCrossRegionBackupDBInstanceParams {
             page_number: int_in("PageNumber", 1, i32::MAX as u32)?,
         })
     }
-
-    /// How many items come before this page.
-    pub fn offset(&self) -> u64 {
-        u64::from(self.page_number - 1) * u64::from(self.page_size)
-    }
 }
 
 #[cfg(test)]
@@ -83,7 +78,7 @@ mod tests {
     #[test]
     fn defaults_and_id_list() {
         let p = parse(&[("RegionId", "cn-hangzhou")]).unwrap();
-        assert_eq!((p.page_size, p.page_number, p.offset()), (30, 1, 0));
+        assert_eq!((p.page_size, p.page_number), (30, 1));
         assert!(p.db_instance_ids.is_empty());
         let p = parse(&[
             ("RegionId", "cn-hangzhou"),
@@ -93,7 +88,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(p.db_instance_ids, ["rm-a", "rm-b"]);
-        assert_eq!(p.offset(), 200);
+        assert_eq!((p.page_size, p.page_number), (100, 3));
     }
 
     #[test]

@@ -19,6 +19,9 @@ use crate::actions::instance_scope::InstanceScope;
 use crate::error::ApiError;
 use crate::params::RawParams;
 
+/// A time parameter as received (echoed in responses) and its instant.
+pub type ReceivedTime = (String, DateTime<Utc>);
+
 /// Page sizes the API accepts; the first is the default.
 pub const PAGE_SIZES: [u32; 3] = [30, 50, 100];
 /// Default `PageNumber`.
@@ -32,9 +35,9 @@ pub struct DescribeCrossRegionBackupsParams {
     /// `CrossBackupId`.
     pub cross_backup_id: Option<i64>,
     /// `StartTime`: the string as received (echoed in the response) and its instant.
-    pub start_time: Option<(String, DateTime<Utc>)>,
+    pub start_time: Option<ReceivedTime>,
     /// `EndTime`: the string as received (echoed in the response) and its instant.
-    pub end_time: Option<(String, DateTime<Utc>)>,
+    pub end_time: Option<ReceivedTime>,
     /// `CrossBackupRegion` (exact-match filter, not validated).
     pub cross_backup_region: Option<String>,
     /// `BackupId` (the source backup set).
@@ -97,6 +100,16 @@ pub(crate) fn parse_window(
         return Err(ApiError::InvalidStartTimeAndEndTimeMalformed);
     }
     Ok((st, et))
+}
+
+/// `StartTime` and `EndTime`, both required (either absent: `ParameterAbsence`), as
+/// [`parse_window`] checks them: each as received and its instant.
+pub(crate) fn required_window(p: &RawParams) -> Result<(ReceivedTime, ReceivedTime), ApiError> {
+    let (Some(start), Some(end)) = (p.get_nonempty("StartTime"), p.get_nonempty("EndTime")) else {
+        return Err(ApiError::ParameterAbsence);
+    };
+    let (start_at, end_at) = parse_window(start, end)?;
+    Ok(((start.to_owned(), start_at), (end.to_owned(), end_at)))
 }
 
 /// `PageSize` (30, 50 or 100; default 30) and `PageNumber` (1..=i32::MAX; default 1).

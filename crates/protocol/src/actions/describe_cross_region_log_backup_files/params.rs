@@ -12,9 +12,9 @@
 //! `CrossBackupRegion` is an exact-match filter on the copy's region (not validated, as in
 //! `DescribeCrossRegionBackups`); without it, copies in every other region are listed.
 
-use chrono::{DateTime, Utc};
-
-use crate::actions::describe_cross_region_backups::params::{parse_paging, parse_window};
+use crate::actions::describe_cross_region_backups::params::{
+    parse_paging, required_window, ReceivedTime,
+};
 use crate::actions::instance_scope::InstanceScope;
 use crate::error::ApiError;
 use crate::params::RawParams;
@@ -24,9 +24,10 @@ use crate::params::RawParams;
 pub struct DescribeCrossRegionLogBackupFilesParams {
     /// `DBInstanceId`, `RegionId` (both required) and the resource-owner fields.
     pub instance: InstanceScope,
-    /// `StartTime` and `EndTime` as received (echoed in the response) and their instants:
+    /// `StartTime` and `EndTime`: each as received (echoed in the response) and its instant;
     /// files whose events overlap them are listed.
-    pub window: ((String, DateTime<Utc>), (String, DateTime<Utc>)),
+    pub start_time: ReceivedTime,
+    pub end_time: ReceivedTime,
     /// `CrossBackupRegion`: only copies in this region.
     pub cross_backup_region: Option<String>,
     /// `PageSize` (30, 50 or 100) and `PageNumber` (from 1).
@@ -38,15 +39,12 @@ impl DescribeCrossRegionLogBackupFilesParams {
     /// Validates the merged request params (see the module docs for the rules and their order).
     pub fn from_params(p: &RawParams) -> Result<Self, ApiError> {
         let instance = InstanceScope::from_params(p)?;
-        let (Some(start), Some(end)) = (p.get_nonempty("StartTime"), p.get_nonempty("EndTime"))
-        else {
-            return Err(ApiError::ParameterAbsence);
-        };
-        let (start_at, end_at) = parse_window(start, end)?;
+        let (start_time, end_time) = required_window(p)?;
         let (page_size, page_number) = parse_paging(p)?;
         Ok(Self {
             instance,
-            window: ((start.to_owned(), start_at), (end.to_owned(), end_at)),
+            start_time,
+            end_time,
             cross_backup_region: p.get_nonempty("CrossBackupRegion").map(str::to_owned),
             page_size,
             page_number,
@@ -58,14 +56,13 @@ impl DescribeCrossRegionLogBackupFilesParams {
 mod tests {
     use super::*;
 
-    fn decode(pairs: &[(&str, &str)]) -> Result<DescribeCrossRegionLogBackupFilesParams, ApiError> {
-        DescribeCrossRegionLogBackupFilesParams::from_params(&pairs.iter().copied().collect())
-    }
-
     const SCOPE: [(&str, &str); 2] = [("DBInstanceId", "rm-a"), ("RegionId", "cn-hangzhou")];
 
     #[test]
     fn scope_then_window_then_paging() {
+        let decode = |pairs: &[(&str, &str)]| {
+            DescribeCrossRegionLogBackupFilesParams::from_params(&pairs.iter().copied().collect())
+        };
         assert_eq!(decode(&[]), Err(ApiError::Missing("DBInstanceId")));
         assert_eq!(
             decode(&[("DBInstanceId", "rm-a")]),
@@ -87,7 +84,7 @@ mod tests {
         assert_eq!(decode(&paged), Err(ApiError::InvalidParametersFormat));
         let p = decode(&good).unwrap();
         assert_eq!(
-            (p.window.0 .0.as_str(), p.page_size, p.page_number),
+            (p.start_time.0.as_str(), p.page_size, p.page_number),
             ("2026-01-01T00:00Z", 30, 1)
         );
         assert_eq!(p.cross_backup_region, None);
