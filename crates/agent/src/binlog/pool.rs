@@ -3,7 +3,6 @@
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -131,7 +130,6 @@ impl BinlogStreamers {
             },
             dsn: connection.dsn,
             config: self.config.clone(),
-            closed: Notify::new(),
         })
     }
 }

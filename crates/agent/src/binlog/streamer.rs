@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use xbak_catalog::CatalogError;
@@ -92,13 +91,7 @@ pub struct Streamer {
     pub(super) shipper: Shipper,
     pub(super) dsn: Dsn,
     pub(super) config: StreamerConfig,
-    /// Told when a file is recorded closed: the shipper has something to copy.
-    pub(super) closed: Notify,
 }
-
-/// How long the shipper rests between rounds when nothing closes: it then notices a destination
-/// set (or log backup turned on) while the stream runs.
-const SHIP_RECHECK: Duration = Duration::from_secs(60);
 
 impl Streamer {
     fn server_id(&self) -> u32 {
@@ -179,29 +172,22 @@ impl Streamer {
         }
     }
 
-    /// Copies closed files to the destination region until `ended` (a copy under way is dropped
-    /// then: its staging object is swept like any other): at once, then whenever a file closes,
-    /// every [`SHIP_RECHECK`] otherwise, and after a flush interval when a round failed. Each
-    /// round reads the instance's files from the catalog, so waking only when there can be
-    /// something new keeps an idle stream from re-reading them every few seconds.
+    /// Copies closed files to the destination region every flush interval until `ended` (a copy
+    /// under way is dropped then: its staging object is swept like any other).
     async fn ship_until(&self, ended: &CancellationToken) {
         let id = self.sink.instance_id;
         loop {
-            let rest = tokio::select! {
-                _ = ended.cancelled() => return,
-                shipped = self.shipper.ship_pending() => match shipped {
-                    Ok(_) => SHIP_RECHECK,
-                    Err(BinlogError::Catalog(CatalogError::LeaseLost(_))) => return,
-                    Err(e) => {
-                        warn!(instance = id, error = %e, "cannot copy binlog files to the destination region");
-                        self.config.flush_interval
-                    }
-                },
-            };
             tokio::select! {
                 _ = ended.cancelled() => return,
-                _ = self.closed.notified() => {}
-                _ = tokio::time::sleep(rest) => {}
+                shipped = self.shipper.ship_pending() => match shipped {
+                    Ok(_) => {}
+                    Err(BinlogError::Catalog(CatalogError::LeaseLost(_))) => return,
+                    Err(e) => warn!(instance = id, error = %e, "cannot copy binlog files to the destination region"),
+                },
+            }
+            tokio::select! {
+                _ = ended.cancelled() => return,
+                _ = tokio::time::sleep(self.config.flush_interval) => {}
             }
         }
     }
@@ -405,7 +391,6 @@ impl Streamer {
             position: BinlogPosition::start_of(next, &tail.gtid.to_string()),
         };
         self.sink.record(&progress).await.map_err(at)?;
-        self.closed.notify_one();
         info!(instance = self.sink.instance_id, file = %tail.file, size = sum.size, "binlog file stored");
         // Its segments are redundant now. Left behind if this fails or the process dies here:
         // unlisted objects, which nothing reads.
