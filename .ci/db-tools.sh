@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The MariaDB tools the backup agent and its end-to-end tests drive: the client and
-# mariadb-dump (mariadb-client), mariadbd and mariadb-install-db (mariadb-server), mariabackup
+# mariadb-dump and mariadb-binlog (mariadb-client), mariadbd and mariadb-install-db (mariadb-server), mariabackup
 # and mbstream (mariadb-backup). Idempotent: installs only what is missing. The machine's MariaDB
 # on 127.0.0.1:3306 is started if it is not running (the tests need it; they fail without).
 set -euo pipefail
 
 missing=()
-command -v mariadb >/dev/null && command -v mariadb-dump >/dev/null || missing+=(mariadb-client)
+command -v mariadb >/dev/null && command -v mariadb-dump >/dev/null \
+  && command -v mariadb-binlog >/dev/null || missing+=(mariadb-client)
 command -v mariabackup >/dev/null && command -v mbstream >/dev/null || missing+=(mariadb-backup)
 { [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null; } \
   && command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)

@@ -16,6 +16,7 @@ pub struct Tools {
     pub mbstream: PathBuf,
     pub mariadbd: PathBuf,
     pub mariadb_install_db: PathBuf,
+    pub mariadb_binlog: PathBuf,
 }
 
 impl Default for Tools {
@@ -27,6 +28,7 @@ impl Default for Tools {
             mbstream: "mbstream".into(),
             mariadbd: find_sbin("mariadbd"),
             mariadb_install_db: "mariadb-install-db".into(),
+            mariadb_binlog: "mariadb-binlog".into(),
         }
     }
 }
@@ -80,6 +82,7 @@ impl Tools {
             &self.mbstream,
             &self.mariadbd,
             &self.mariadb_install_db,
+            &self.mariadb_binlog,
         ]
         .into_iter()
         .filter(|t| !is_executable(t))

@@ -349,6 +349,7 @@ async fn scenario(name: &str, dest_url: Option<String>) {
                         cross_backup_id: copy_id,
                         region_id: DEST.into(),
                         target,
+                        roll_forward: None,
                     },
                     &|_| {},
                 )
@@ -589,4 +590,32 @@ async fn an_unreachable_server_is_a_failed_run() {
     let region = w.catalog.region(SOURCE).await.unwrap().unwrap();
     let store = xbak_storage::RegionStore::open(SOURCE, &region.store_url).unwrap();
     assert!(store.list("").await.unwrap().is_empty());
+}
+
+/// Two logical backups of one instance started at once (a requested backup and `xbak backup
+/// run`, say) both complete, each under its own name, and both sets are whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_started_at_once_get_their_own_names() {
+    require_tools();
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dsn = source_dsn();
+    let w = world(&dsn, "rm-twins", None).await;
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            w.backup("rm-twins", BackupMethod::Logical, BackupType::Full, None),
+            w.backup("rm-twins", BackupMethod::Logical, BackupType::Full, None)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_ne!(a.backup_set.object_key, b.backup_set.object_key);
+        let region = w.catalog.region(SOURCE).await.unwrap().unwrap();
+        let store = xbak_storage::RegionStore::open(SOURCE, &region.store_url).unwrap();
+        for o in [&a, &b] {
+            assert_eq!(
+                store.head(&o.backup_set.object_key).await.unwrap(),
+                Some(o.backup_set.size_bytes as u64),
+                "{} is stored whole",
+                o.backup_set.object_key
+            );
+        }
+    }
 }

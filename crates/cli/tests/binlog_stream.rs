@@ -8,144 +8,11 @@ mod common;
 use common::*;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use xbak_catalog::sqlite::SqliteCatalog;
-use xbak_catalog::Catalog;
 use xbak_domain::{LogFile, LogFileState};
-
-/// A scratch `mariadbd` with binary logging on, on a free loopback port; killed on drop.
-struct Source {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Source {
-    fn start() -> Source {
-        let dir = tempfile::Builder::new()
-            .prefix("xbak-binlog-")
-            .tempdir()
-            .unwrap();
-        let datadir = dir.path().join("data");
-        // Its own temporary directory: installs sharing /tmp at once fail now and then.
-        let tmp = dir.path().join("tmp");
-        std::fs::create_dir(&tmp).unwrap();
-        let mut install = Command::new("mariadb-install-db");
-        install
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", datadir.display()))
-            .arg(format!("--tmpdir={}", tmp.display()))
-            .args([
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ]);
-        succeeds(install, "mariadb-install-db");
-        let port = free_port();
-        let child = Command::new("mariadbd")
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", datadir.display()))
-            .arg(format!("--port={port}"))
-            .arg(format!("--socket={}", dir.path().join("sock").display()))
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-            .arg(format!(
-                "--log-error={}",
-                dir.path().join("error.log").display()
-            ))
-            .arg(format!("--log-bin={}", datadir.join("bin").display()))
-            .args([
-                "--user=root",
-                "--bind-address=127.0.0.1",
-                "--skip-name-resolve",
-                "--server-id=1",
-                "--binlog-format=ROW",
-                "--innodb-buffer-pool-size=64M",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mariadbd");
-        let source = Source { child, dir, port };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !source
-            .client()
-            .args(["-e", "SELECT 1"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-        {
-            assert!(Instant::now() < deadline, "mariadbd did not start");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        source.sql(
-            "CREATE USER repl@'127.0.0.1' IDENTIFIED BY 'pw';
-             GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO repl@'127.0.0.1';
-             CREATE DATABASE shop;
-             CREATE TABLE shop.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;",
-        );
-        source
-    }
-
-    fn client(&self) -> Command {
-        let mut c = Command::new("mariadb");
-        c.arg("--no-defaults")
-            .arg(format!(
-                "--socket={}",
-                self.dir.path().join("sock").display()
-            ))
-            .args(["-uroot", "-N", "-B"]);
-        c
-    }
-
-    /// Runs `sql`; returns its output.
-    fn sql(&self, sql: &str) -> String {
-        let out = self.client().args(["-e", sql]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// The replication user's DSN.
-    fn dsn(&self) -> String {
-        format!("mysql://repl:pw@127.0.0.1:{}", self.port)
-    }
-
-    /// `SHOW BINARY LOGS`: the file names.
-    fn binlogs(&self) -> Vec<String> {
-        self.sql("SHOW BINARY LOGS")
-            .lines()
-            .map(|l| l.split('\t').next().unwrap().to_owned())
-            .collect()
-    }
-
-    /// The current file and the offset its next event starts at.
-    fn end(&self) -> (String, u64) {
-        let out = self.sql("SHOW MASTER STATUS");
-        let mut f = out.split('\t');
-        (
-            f.next().unwrap().to_owned(),
-            f.next().unwrap().trim().parse().unwrap(),
-        )
-    }
-
-    fn file(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.dir.path().join("data").join(name)).unwrap()
-    }
-}
-
-impl Drop for Source {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
 
 /// Writes one-row transactions (and now and then rotates the binlog) until stopped.
 fn writer(source: &Source, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
@@ -171,120 +38,6 @@ fn writer(source: &Source, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64
         drop(stdin);
         assert!(client.wait().unwrap().success());
         n
-    })
-}
-
-/// Regions, account, the instance on `source` with log backup on.
-fn setup(data: &DataDir, source: &Source) {
-    data.ok(&["region", "add", "cn-hangzhou"]);
-    data.ok(&["region", "add", "cn-shanghai"]);
-    data.ok(&["account", "create", "alice"]);
-    let dsn = source.dsn();
-    let mut args = instance_args("rm-log1", "MariaDB", "10.11");
-    args.extend(["--dsn", dsn.as_str()]);
-    data.ok(&args);
-    data.ok(&[
-        "policy",
-        "set",
-        "rm-log1",
-        "--cross-region",
-        "cn-shanghai",
-        "--log-backup",
-    ]);
-}
-
-fn worker(data: &DataDir) -> Child {
-    data.cmd(&["worker", "--log-flush-seconds", "1"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn catalog(data: &DataDir) -> SqliteCatalog {
-    SqliteCatalog::open(&data.path().join("catalog.db"))
-        .await
-        .unwrap()
-}
-
-/// Runs `xbak worker` until the stream reached the source's end, then kills it.
-fn stream_to_end(data: &DataDir, source: &Source) {
-    let mut w = worker(data);
-    wait_for_position(data, &source.end());
-    w.kill().unwrap();
-    w.wait().unwrap();
-}
-
-/// The catalog and the catalog id of `rm-log1`.
-async fn catalog_and_instance(data: &DataDir) -> (SqliteCatalog, i64) {
-    let cat = catalog(data).await;
-    let id = cat
-        .instance_by_db_instance_id("rm-log1")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    (cat, id)
-}
-
-/// Waits until the stream's durable position is `end`.
-fn wait_for_position(data: &DataDir, end: &(String, u64)) {
-    let rt = runtime();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let at = rt.block_on(async {
-            let (cat, id) = catalog_and_instance(data).await;
-            cat.binlog_position(id).await.unwrap()
-        });
-        if at.as_ref().map(|p| (p.file.clone(), p.offset)) == Some(end.clone()) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "stream stuck at {at:?}, source at {end:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The instance's log files in its own region, and its gaps.
-fn stored(data: &DataDir) -> (Vec<LogFile>, Vec<xbak_domain::LogGap>) {
-    runtime().block_on(async {
-        let (cat, id) = catalog_and_instance(data).await;
-        (
-            in_region(cat.log_files(id).await.unwrap(), "cn-hangzhou"),
-            cat.log_gaps(id).await.unwrap(),
-        )
-    })
-}
-
-fn in_region(files: Vec<LogFile>, region: &str) -> Vec<LogFile> {
-    files
-        .into_iter()
-        .filter(|f| f.region_id == region)
-        .collect()
-}
-
-/// Waits (at most 60 s) until the destination region holds a copy of each of `closed`; returns
-/// the copies.
-fn wait_for_copies(data: &DataDir, closed: usize) -> Vec<LogFile> {
-    wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
-        let copies = runtime().block_on(async {
-            let (cat, id) = catalog_and_instance(data).await;
-            in_region(cat.log_files(id).await.unwrap(), "cn-shanghai")
-        });
-        if copies.len() >= closed {
-            Ok(copies)
-        } else {
-            Err(format!("{} of {closed} closed files copied", copies.len()))
-        }
     })
 }
 
@@ -348,7 +101,7 @@ fn assert_same_files(data: &DataDir, source: &Source, files: &[LogFile]) {
 fn killed_streamers_resume_without_gap_or_duplicate() {
     let source = Source::start();
     let data = DataDir::new();
-    setup(&data, &source);
+    setup(&data, &source.dsn());
 
     let stop = Arc::new(AtomicBool::new(false));
     let writes = writer(&source, stop.clone());
@@ -365,8 +118,7 @@ fn killed_streamers_resume_without_gap_or_duplicate() {
     source.sql("INSERT INTO shop.t (v) VALUES ('last')");
 
     let mut w = worker(&data);
-    let end = source.end();
-    wait_for_position(&data, &end);
+    wait_for_position(&data, &source);
     let (files, _) = stored(&data);
     let closed: Vec<&LogFile> = files
         .iter()
@@ -461,13 +213,38 @@ fn killed_streamers_resume_without_gap_or_duplicate() {
             .all(|p| p.to_string_lossy().contains(&open_dir)),
         "segments of closed files left: {segments:?}"
     );
+
+    // A streamer killed between recording a file closed and deleting its segments leaves them:
+    // the next one to claim the stream deletes them at once.
+    let orphan = region.join("binlogs/rm-log1").join(format!(
+        "{}.segments/000000000004-000000000100",
+        files[0].file_name
+    ));
+    std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+    std::fs::write(&orphan, b"left by a killed streamer").unwrap();
+    let mut w = worker(&data);
+    wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        if orphan.exists() {
+            Err(format!("{} is still there", orphan.display()))
+        } else {
+            Ok(())
+        }
+    });
+    w.kill().unwrap();
+    w.wait().unwrap();
+    assert!(
+        open.segments
+            .iter()
+            .all(|s| region.join(&s.object_key).exists()),
+        "the open file's segments are kept"
+    );
 }
 
 #[test]
 fn binlogs_purged_before_they_were_read_are_a_recorded_gap() {
     let source = Source::start();
     let data = DataDir::new();
-    setup(&data, &source);
+    setup(&data, &source.dsn());
     source.sql("INSERT INTO shop.t (v) VALUES ('a')");
     stream_to_end(&data, &source);
     let (before, _) = stored(&data);

@@ -395,6 +395,33 @@ impl BackupAgent {
         })
     }
 
+    /// The second `run`'s set is named after. Names have whole seconds and two runs can start
+    /// in one (a requested backup and `xbak backup run`, say), before either has published: the
+    /// recent runs of the instance's node with the method, in the order the catalog recorded
+    /// them, each take their start second or, when that is not after the one before's, the next
+    /// second after it. Every run computes the same seconds for the runs before it, so no two
+    /// pick one name.
+    async fn name_second(&self, run: &BackupRun) -> Result<DateTime<Utc>, AgentError> {
+        let mut runs: Vec<BackupRun> = self
+            .catalog
+            .backup_runs(run.instance_id, 100)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.id <= run.id && r.method == run.method && r.instance_number == run.instance_number
+            })
+            .collect();
+        runs.sort_by_key(|r| r.id);
+        let mut second: Option<DateTime<Utc>> = None;
+        for r in &runs {
+            second = Some(match second {
+                Some(before) if r.started_at <= before => before + chrono::Duration::seconds(1),
+                _ => r.started_at,
+            });
+        }
+        Ok(second.unwrap_or(run.started_at))
+    }
+
     async fn take(
         &self,
         req: &BackupRequest,
@@ -403,7 +430,7 @@ impl BackupAgent {
         started_at: DateTime<Utc>,
         progress: &(dyn Fn(AgentProgress) + Sync),
     ) -> Result<BackupOutcome, AgentError> {
-        let key = free_key(plan, req.method, started_at).await?;
+        let key = free_key(plan, req.method, self.name_second(run).await?).await?;
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
             db_instance_id: plan.instance.db_instance_id.clone(),
@@ -520,20 +547,20 @@ struct Plan {
     store: RegionStore,
 }
 
-/// The set's key: Alibaba's name for `started_at`. Names have whole seconds, so a second set
-/// started within the same second takes the next free second in its name (the catalog keeps
-/// the true start time).
+/// The set's key: Alibaba's name for `second` ([`BackupAgent::name_second`]), or the next
+/// second whose objects do not exist yet (a set registered by hand, a clock turned back); the
+/// catalog keeps the true start time.
 async fn free_key(
     plan: &Plan,
     method: BackupMethod,
-    started_at: DateTime<Utc>,
+    second: DateTime<Utc>,
 ) -> Result<String, AgentError> {
     for bump in 0..120 {
         let name = backup_set_file_name(
             &plan.instance.region_id,
             &plan.instance.db_instance_id,
             plan.node.instance_number,
-            started_at + chrono::Duration::seconds(bump),
+            second + chrono::Duration::seconds(bump),
             method,
         );
         let key = backup_set_key(&plan.instance.db_instance_id, &name);

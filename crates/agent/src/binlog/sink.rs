@@ -2,10 +2,11 @@
 
 use bytes::Bytes;
 use futures::{stream, StreamExt, TryStreamExt};
+use std::collections::HashSet;
 use std::sync::Arc;
 use xbak_catalog::Catalog;
 use xbak_domain::naming::{log_file_key, log_segment_key};
-use xbak_domain::{BinlogProgress, LogSegment};
+use xbak_domain::{BinlogProgress, LogFileState, LogSegment};
 use xbak_storage::{Checksum, RegionStore, StorageError};
 
 use super::BinlogError;
@@ -102,6 +103,33 @@ impl Sink {
             self.store.delete(key).await?;
         }
         Ok(keys.len())
+    }
+
+    /// Deletes the segment objects of files the catalog records closed in this region: a
+    /// streamer killed between recording a file closed and deleting its segments leaves them
+    /// (unlisted objects nothing reads). Run when a stream is claimed; returns how many.
+    pub async fn sweep_closed_segments(&self) -> Result<usize, BinlogError> {
+        let closed: HashSet<String> = self
+            .catalog
+            .log_files(self.instance_id)
+            .await?
+            .into_iter()
+            .filter(|f| f.region_id == self.store.region_id() && f.state == LogFileState::Closed)
+            .map(|f| f.file_name)
+            .collect();
+        let prefix = log_file_key(&self.db_instance_id, "");
+        let mut swept = 0;
+        for key in self.store.list(&prefix).await? {
+            let file = key
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.split_once(".segments/"))
+                .map(|(file, _)| file);
+            if file.is_some_and(|f| closed.contains(f)) {
+                self.store.delete(&key).await?;
+                swept += 1;
+            }
+        }
+        Ok(swept)
     }
 
     /// Records `progress` under the lease.

@@ -106,6 +106,17 @@ impl Streamer {
         position: Option<BinlogPosition>,
         stop: &CancellationToken,
     ) -> StreamEnd {
+        match self.sink.sweep_closed_segments().await {
+            Ok(0) => {}
+            Ok(n) => info!(
+                instance = self.sink.instance_id,
+                segments = n,
+                "deleted segments of closed binlog files left by an earlier streamer"
+            ),
+            Err(e) => {
+                warn!(instance = self.sink.instance_id, error = %e, "cannot sweep the segments of closed binlog files")
+            }
+        }
         let ended = CancellationToken::new();
         let follow = async {
             let end = self.follow(position, stop).await;
@@ -393,7 +404,7 @@ impl Streamer {
         self.sink.record(&progress).await.map_err(at)?;
         info!(instance = self.sink.instance_id, file = %tail.file, size = sum.size, "binlog file stored");
         // Its segments are redundant now. Left behind if this fails or the process dies here:
-        // unlisted objects, which nothing reads.
+        // unlisted objects, which nothing reads, swept when the stream is next claimed.
         match self.sink.drop_segments(&tail.file).await {
             Ok(n) => {
                 tracing::debug!(instance = self.sink.instance_id, file = %tail.file, segments = n, "segments deleted")

@@ -3,9 +3,9 @@
 
 use super::fetch::HashingReader;
 use super::scratch::ScratchServer;
-use super::verify::Verification;
 use super::{
-    require_empty_dir, timed_verify, ChainLink, Ctx, RestoreError, RestoreProgress, RestoreTarget,
+    check_and_roll_forward, require_empty_dir, ChainLink, Checked, Ctx, RestoreError,
+    RestoreProgress, RestoreTarget, Restored,
 };
 use crate::backup::{parse_tar_header, tar_padding, Manifest, DUMP_DIR, LOGICAL_MANIFEST_ENTRY};
 use crate::db::Endpoint;
@@ -15,11 +15,8 @@ use std::io::{self, BufReader, Read, Write};
 use std::process::Stdio;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader as AsyncBufReader};
 use tokio_util::io::SyncIoBridge;
-
-type Restored = (Manifest, u64, String, Verification, Duration);
 
 pub(super) async fn restore(
     ctx: &Ctx<'_>,
@@ -30,28 +27,34 @@ pub(super) async fn restore(
         RestoreTarget::Server(dsn) => {
             let endpoint = Endpoint::Tcp(dsn.clone());
             let (manifest, fetched) = load(ctx, link, &endpoint).await?;
-            let (v, d) = timed_verify(ctx, &endpoint, &manifest).await?;
-            Ok((manifest, fetched, dsn.to_string(), v, d))
+            let checked = check_and_roll_forward(ctx, &endpoint, &manifest).await?;
+            Ok(Restored::new(manifest, fetched, dsn.to_string(), checked))
         }
         RestoreTarget::DataDir(dir) => {
             require_empty_dir(dir)?;
-            let (m, f, v, d) = into_scratch(ctx, link, dir).await?;
-            Ok((m, f, dir.display().to_string(), v, d))
+            let (m, f, checked) = into_scratch(ctx, link, dir).await?;
+            Ok(Restored::new(m, f, dir.display().to_string(), checked))
         }
         RestoreTarget::Drill => {
             let tmp = ctx.temp_dir("xbak-drill-")?;
-            let (m, f, v, d) = into_scratch(ctx, link, &tmp.path().join("datadir")).await?;
-            Ok((m, f, "a scratch server (removed)".into(), v, d))
+            let (m, f, checked) = into_scratch(ctx, link, &tmp.path().join("datadir")).await?;
+            Ok(Restored::new(
+                m,
+                f,
+                "a scratch server (removed)".into(),
+                checked,
+            ))
         }
     }
 }
 
-/// Initialises `dir`, starts a server on it, loads and verifies, shuts it down cleanly.
+/// Initialises `dir`, starts a server on it, loads and verifies (and rolls forward), shuts it
+/// down cleanly.
 async fn into_scratch(
     ctx: &Ctx<'_>,
     link: &ChainLink,
     dir: &std::path::Path,
-) -> Result<(Manifest, u64, Verification, Duration), RestoreError> {
+) -> Result<(Manifest, u64, Checked), RestoreError> {
     (ctx.progress)(RestoreProgress::Step(
         "initialising a data directory".into(),
     ));
@@ -59,8 +62,8 @@ async fn into_scratch(
     let server = ScratchServer::start(&ctx.config.tools, dir, false).await?;
     let result = async {
         let (manifest, fetched) = load(ctx, link, &server.endpoint()).await?;
-        let (v, d) = timed_verify(ctx, &server.endpoint(), &manifest).await?;
-        Ok::<_, RestoreError>((manifest, fetched, v, d))
+        let checked = check_and_roll_forward(ctx, &server.endpoint(), &manifest).await?;
+        Ok::<_, RestoreError>((manifest, fetched, checked))
     }
     .await;
     server.shutdown().await?;

@@ -12,6 +12,9 @@
 //! - [`RestoreTarget::Drill`] does either into a scratch server on a temporary directory and
 //!   throws it away: a restore drill.
 //!
+//! With a [`RollForward`] the restored, verified set is then rolled forward to a point in time
+//! by replaying the instance's binlog files from the region ([`to_time`]).
+//!
 //! Bytes are read through a [`SetFetcher`]: straight from the region's store
 //! ([`RegionFetcher`]) or, in the CLI, through the server's signed download link. Either way
 //! their SHA-256 is checked against the catalog's record of the set.
@@ -20,10 +23,12 @@ mod fetch;
 mod logical;
 mod physical;
 mod scratch;
+pub mod to_time;
 mod verify;
 
 pub use fetch::{HashingReader, RegionFetcher, SetFetcher, SetReader};
 pub use scratch::{free_port, ScratchServer};
+pub use to_time::{RecoveryWindow, Replayed, RollForward, TimePlan};
 pub use verify::{verify, TableCheck, Verification};
 
 use crate::backup::Manifest;
@@ -56,6 +61,8 @@ pub struct RestoreRequest {
     /// Region to read the set from: the copy's destination (or the set's own region).
     pub region_id: String,
     pub target: RestoreTarget,
+    /// Roll the restored set forward to a point in time ([`Restorer::plan_to_time`]).
+    pub roll_forward: Option<RollForward>,
 }
 
 /// How restores run.
@@ -95,6 +102,8 @@ pub struct RestoreReport {
     /// The manifest the tables were checked against (the last set's).
     pub manifest: Manifest,
     pub verification: Verification,
+    /// The binlog replayed after verification, when rolled forward to a time.
+    pub replayed: Option<Replayed>,
     /// Where the data now is.
     pub target: String,
     pub fetched_bytes: u64,
@@ -110,6 +119,9 @@ pub enum RestoreError {
     Unsupported(String),
     #[error("{0}")]
     Integrity(String),
+    /// The requested time is not in any recovery window of the region.
+    #[error("{0}")]
+    OutsideWindow(String),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error(transparent)]
@@ -161,21 +173,22 @@ impl Restorer {
             fetcher: self.fetcher.as_ref(),
             config: &self.config,
             progress,
+            roll_forward: req.roll_forward.as_ref(),
         };
-        let (manifest, fetched, target, verification, verify_elapsed) = match last.backup_set.method
-        {
+        let restored = match last.backup_set.method {
             BackupMethod::Logical => logical::restore(&ctx, last, &req.target).await?,
             BackupMethod::Physical => physical::restore(&ctx, &chain, &req.target).await?,
         };
         Ok(RestoreReport {
             cross_backup_id: req.cross_backup_id,
-            restore_elapsed: began.elapsed().saturating_sub(verify_elapsed),
+            restore_elapsed: began.elapsed().saturating_sub(restored.verify_elapsed),
             chain,
-            manifest,
-            verification,
-            target,
-            fetched_bytes: fetched,
-            verify_elapsed,
+            manifest: restored.manifest,
+            verification: restored.verification,
+            replayed: restored.replayed,
+            target: restored.target,
+            fetched_bytes: restored.fetched,
+            verify_elapsed: restored.verify_elapsed,
         })
     }
 
@@ -284,6 +297,38 @@ pub(crate) struct Ctx<'a> {
     pub fetcher: &'a dyn SetFetcher,
     pub config: &'a RestoreConfig,
     pub progress: &'a (dyn Fn(RestoreProgress) + Sync),
+    pub roll_forward: Option<&'a RollForward>,
+}
+
+/// What the logical and physical restorers hand back.
+pub(crate) struct Restored {
+    pub manifest: Manifest,
+    pub fetched: u64,
+    /// Where the data now is.
+    pub target: String,
+    pub verification: Verification,
+    pub verify_elapsed: Duration,
+    pub replayed: Option<Replayed>,
+}
+
+impl Restored {
+    pub fn new(manifest: Manifest, fetched: u64, target: String, checked: Checked) -> Restored {
+        Restored {
+            manifest,
+            fetched,
+            target,
+            verification: checked.verification,
+            verify_elapsed: checked.verify_elapsed,
+            replayed: checked.replayed,
+        }
+    }
+}
+
+/// A restored set's data checked against its manifest, then (when asked) rolled forward.
+pub(crate) struct Checked {
+    pub verification: Verification,
+    pub verify_elapsed: Duration,
+    pub replayed: Option<Replayed>,
 }
 
 impl Ctx<'_> {
@@ -353,17 +398,27 @@ pub(crate) fn require_empty_dir(dir: &std::path::Path) -> Result<(), RestoreErro
     }
 }
 
-/// Verifies `manifest` on `endpoint`, timing it.
-pub(crate) async fn timed_verify(
+/// Verifies `manifest` on `endpoint`, timing it; then, when the restore rolls forward, replays
+/// the binlog into it.
+pub(crate) async fn check_and_roll_forward(
     ctx: &Ctx<'_>,
     endpoint: &Endpoint,
     manifest: &Manifest,
-) -> Result<(Verification, Duration), RestoreError> {
+) -> Result<Checked, RestoreError> {
     (ctx.progress)(RestoreProgress::Step(format!(
         "verifying {} tables",
         manifest.tables.len()
     )));
     let t = Instant::now();
-    let v = verify(endpoint, &manifest.tables).await?;
-    Ok((v, t.elapsed()))
+    let verification = verify(endpoint, &manifest.tables).await?;
+    let verify_elapsed = t.elapsed();
+    let replayed = match ctx.roll_forward {
+        Some(rf) => Some(to_time::replay(ctx, rf, endpoint, manifest).await?),
+        None => None,
+    };
+    Ok(Checked {
+        verification,
+        verify_elapsed,
+        replayed,
+    })
 }

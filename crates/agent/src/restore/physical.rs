@@ -5,9 +5,9 @@
 
 use super::fetch::HashingReader;
 use super::scratch::ScratchServer;
-use super::verify::Verification;
 use super::{
-    require_empty_dir, timed_verify, ChainLink, Ctx, RestoreError, RestoreProgress, RestoreTarget,
+    check_and_roll_forward, require_empty_dir, ChainLink, Ctx, RestoreError, RestoreProgress,
+    RestoreTarget, Restored,
 };
 use crate::backup::{Manifest, PHYSICAL_MANIFEST_FILE};
 use crate::tools::{check_status, pipe_command, spawn_error, StderrTail};
@@ -15,10 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::process::Command;
-
-type Restored = (Manifest, u64, String, Verification, Duration);
 
 pub(super) async fn restore(
     ctx: &Ctx<'_>,
@@ -91,9 +88,9 @@ pub(super) async fn restore(
         "starting mariadbd on the prepared data".into(),
     ));
     let server = ScratchServer::start(&ctx.config.tools, &datadir, true).await?;
-    let verified = timed_verify(ctx, &server.endpoint(), &manifest).await;
+    let checked = check_and_roll_forward(ctx, &server.endpoint(), &manifest).await;
     server.shutdown().await?;
-    let (verification, verify_elapsed) = verified?;
+    let checked = checked?;
     let target = match drill_dir {
         Some(tmp) => {
             drop(tmp);
@@ -101,7 +98,7 @@ pub(super) async fn restore(
         }
         None => datadir.display().to_string(),
     };
-    Ok((manifest, fetched, target, verification, verify_elapsed))
+    Ok(Restored::new(manifest, fetched, target, checked))
 }
 
 /// Streams set `index` of the chain into `mbstream -x -C dir`; returns the bytes fetched.

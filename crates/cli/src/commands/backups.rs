@@ -24,6 +24,9 @@ pub enum Cmd {
     /// Download one cross-region backup set: resumable, renews expired links, verified.
     #[command(after_help = format!("{DOWNLOAD_HELP}\n{CREDENTIALS_HELP}\n\n{EXIT_CODES_HELP}"))]
     Download(DownloadArgs),
+    /// List an instance's binlog files copied to other regions (every page).
+    #[command(after_help = format!("{}\n{CREDENTIALS_HELP}\n\n{EXIT_CODES_HELP}", super::backup_logs::LOGS_HELP))]
+    Logs(super::backup_logs::LogsArgs),
 }
 
 const LIST_HELP: &str = "\
@@ -53,11 +56,10 @@ prints the SHA-256 it stored). When the object store sends x-oss-hash-crc64ecma 
 does), the CRC-64 is checked too. PATH appears only after every check passed.
 ";
 
+/// The time window of a listing: `--since`, or `--start` and `--end`.
 #[derive(clap::Args)]
-pub struct ListArgs {
-    /// The instance (DBInstanceId).
-    db_instance_id: String,
-    /// Backups started within this long before now: 90m, 12h, 7d, 2w.
+pub struct WindowArgs {
+    /// Within this long before now: 90m, 12h, 7d, 2w (default 7d).
     #[arg(long, value_name = "DURATION", conflicts_with_all = ["start", "end"])]
     since: Option<String>,
     /// Window start (yyyy-MM-ddTHH:mm:ssZ or yyyy-MM-ddTHH:mmZ); needs --end.
@@ -66,6 +68,30 @@ pub struct ListArgs {
     /// Window end; needs --start.
     #[arg(long, value_name = "TIME", requires = "start")]
     end: Option<String>,
+}
+
+impl WindowArgs {
+    /// `StartTime` and `EndTime`.
+    pub fn resolve(&self) -> Result<(String, String), CliError> {
+        Ok(match (&self.start, &self.end, &self.since) {
+            (Some(s), Some(e), _) => (s.clone(), e.clone()),
+            (_, _, since) => {
+                let back =
+                    parse_duration(since.as_deref().unwrap_or("7d")).map_err(CliError::Usage)?;
+                let now = Utc::now();
+                (format_utc(now - back), format_utc(now))
+            }
+        })
+    }
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// The instance (DBInstanceId).
+    db_instance_id: String,
+    /// Backups started in this window.
+    #[command(flatten)]
+    window: WindowArgs,
     /// Only copies in this destination region.
     #[arg(long, value_name = "REGION")]
     cross_region: Option<String>,
@@ -79,8 +105,9 @@ pub struct ListArgs {
     client: ClientArgs,
 }
 
+/// How a listing is printed.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Output {
+pub enum Output {
     Table,
     Json,
     Csv,
@@ -119,6 +146,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
     let result = match cmd {
         Cmd::List(a) => list(a).await,
         Cmd::Download(a) => download(a).await,
+        Cmd::Logs(a) => super::backup_logs::logs(a).await,
     };
     match result {
         Ok(()) => Ok(()),
@@ -127,14 +155,7 @@ pub async fn run(cmd: Cmd) -> anyhow::Result<()> {
 }
 
 async fn list(a: ListArgs) -> Result<(), CliError> {
-    let (start, end) = match (&a.start, &a.end, &a.since) {
-        (Some(s), Some(e), _) => (s.clone(), e.clone()),
-        (_, _, since) => {
-            let back = parse_duration(since.as_deref().unwrap_or("7d")).map_err(CliError::Usage)?;
-            let now = Utc::now();
-            (format_utc(now - back), format_utc(now))
-        }
-    };
+    let (start, end) = a.window.resolve()?;
     let client = a.client.client()?;
     let mut req = DescribeCrossRegionBackupsRequest::new(&a.db_instance_id).window(&start, &end);
     req.cross_backup_region = a.cross_region.clone();
@@ -252,8 +273,19 @@ fn write_table(
             row
         })
         .collect();
+    write_aligned(out, &header, &rows, &[0, 3])
+}
+
+/// `header` and `rows` in columns two spaces apart: the columns of `right` right-aligned
+/// (numbers), the others left-aligned; no trailing spaces.
+pub fn write_aligned(
+    out: &mut impl Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+    right: &[usize],
+) -> std::io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
+    for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
@@ -261,8 +293,7 @@ fn write_table(
     let line = |out: &mut dyn Write, cells: &[&str]| -> std::io::Result<()> {
         let mut s = String::new();
         for (i, (c, &w)) in cells.iter().zip(&widths).enumerate() {
-            // Numbers right-aligned (ID, SIZE), text left-aligned; no trailing spaces.
-            let cell = if i == 0 || i == 3 {
+            let cell = if right.contains(&i) {
                 format!("{c:>w$}")
             } else if i + 1 == cells.len() {
                 c.to_string()
@@ -276,8 +307,8 @@ fn write_table(
         }
         writeln!(out, "{s}")
     };
-    line(out, &header)?;
-    for r in &rows {
+    line(out, header)?;
+    for r in rows {
         line(out, &r.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
     Ok(())
@@ -320,7 +351,7 @@ fn write_csv(
     Ok(())
 }
 
-fn csv_cell(c: &str) -> String {
+pub fn csv_cell(c: &str) -> String {
     if c.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", c.replace('"', "\"\""))
     } else {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api_client;
 pub mod backup;
+pub mod backup_logs;
 pub mod backup_run;
 pub mod backups;
 pub mod completions;

@@ -1,6 +1,10 @@
 //! `xbak restore CROSSBACKUPID --region DEST (--target DSN | --datadir DIR | --verify-only)`:
 //! fetch a cross-region copy, restore it, verify every table against the set's manifest.
 //!
+//! `xbak restore --instance DBINSTANCEID --region DEST --to-time T (…)`: the same from the newest
+//! copy in DEST whose recovery window holds T, then rolled forward to T with the binlog files
+//! copied to DEST.
+//!
 //! With `--endpoint URL` the bytes come through the server's signed download link (the same
 //! `/download/…` URL `DescribeCrossRegionBackups` hands out, signed here with the catalog's
 //! link key); without it they are read from the region's store directly.
@@ -22,10 +26,18 @@ use xbak_storage::links::LinkSigner;
 #[derive(clap::Args)]
 pub struct Args {
     /// CrossBackupId of the copy to restore.
-    cross_backup_id: i64,
+    #[arg(required_unless_present = "to_time", conflicts_with = "to_time")]
+    cross_backup_id: Option<i64>,
     /// Region to read it from (the copy's destination region).
     #[arg(long)]
     region: String,
+    /// Restore this instance to a point in time (with --to-time).
+    #[arg(long, requires = "to_time")]
+    instance: Option<String>,
+    /// The time to restore to (RFC 3339, e.g. 2026-12-04T18:00:05Z; whole seconds): every
+    /// transaction committed at or before it, none after.
+    #[arg(long, requires = "instance", value_parser = parse_time)]
+    to_time: Option<chrono::DateTime<chrono::Utc>>,
     /// Restore a logical set into this running server (mysql://user:pass@host:port).
     #[arg(long, conflicts_with_all = ["datadir", "verify_only"])]
     target: Option<String>,
@@ -43,11 +55,7 @@ pub struct Args {
 /// Restores the copy where the arguments say, prints each table's check, and fails when any
 /// table differs from the manifest.
 pub async fn run(ctx: &Context, a: Args) -> anyhow::Result<()> {
-    let request = RestoreRequest {
-        cross_backup_id: a.cross_backup_id,
-        region_id: a.region.clone(),
-        target: target(&a)?,
-    };
+    let target = target(&a)?;
     let catalog = ctx.catalog().await?;
     let fetcher = fetcher(catalog.clone(), a.endpoint.as_deref()).await?;
     let config = RestoreConfig::default();
@@ -58,17 +66,49 @@ pub async fn run(ctx: &Context, a: Args) -> anyhow::Result<()> {
         );
     }
     let restorer = Restorer::new(catalog, fetcher.clone(), config);
+    let request = match (a.cross_backup_id, &a.instance, a.to_time) {
+        (Some(id), None, None) => RestoreRequest {
+            cross_backup_id: id,
+            region_id: a.region.clone(),
+            target,
+            roll_forward: None,
+        },
+        (None, Some(instance), Some(to_time)) => {
+            let plan = restorer
+                .plan_to_time(instance, &a.region, to_time, &target)
+                .await?;
+            println!(
+                "restoring {instance} to {} from cross-region backup {} (window {})",
+                plan.roll_forward.to_time.format("%Y-%m-%dT%H:%M:%SZ"),
+                plan.cross_backup_id,
+                plan.window
+            );
+            RestoreRequest {
+                cross_backup_id: plan.cross_backup_id,
+                region_id: a.region.clone(),
+                target,
+                roll_forward: Some(plan.roll_forward),
+            }
+        }
+        _ => anyhow::bail!("say what to restore: CROSSBACKUPID, or --instance ID --to-time T"),
+    };
     let display = ProgressDisplay::new();
     let report = restorer.restore(&request, &|p| display.show(p)).await;
     display.clear();
-    let report =
-        report.with_context(|| format!("restoring cross-region backup {}", a.cross_backup_id))?;
+    let report = report
+        .with_context(|| format!("restoring cross-region backup {}", request.cross_backup_id))?;
     print_report(&report, &fetcher.describe());
     let bad = report.verification.mismatches().count();
     if bad > 0 {
         anyhow::bail!("verification failed: {bad} tables differ from the manifest");
     }
     Ok(())
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-12-04T18:00:05Z: {e}"))
 }
 
 /// Where to restore, from exactly one of `--target`, `--datadir` and `--verify-only`.
@@ -156,8 +196,12 @@ impl ProgressDisplay {
 
 /// What was restored from where, and each table's check against the manifest.
 fn print_report(report: &RestoreReport, fetched_via: &str) {
+    let method = match report.chain.last().map(|l| l.backup_set.method) {
+        Some(xbak_domain::BackupMethod::Physical) => "physical",
+        _ => "logical",
+    };
     println!(
-        "restored cross-region backup {} ({} set{}, {} bytes fetched via {}) into {} in {:.1?}",
+        "restored cross-region backup {} ({} {method} set{}, {} bytes fetched via {}) into {} in {:.1?}",
         report.cross_backup_id,
         report.chain.len(),
         if report.chain.len() == 1 { "" } else { "s" },
@@ -190,6 +234,17 @@ fn print_report(report: &RestoreReport, fetched_via: &str) {
             format!("{bad} differ")
         }
     );
+    if let Some(r) = &report.replayed {
+        println!(
+            "rolled forward to {} with {} binlog file{} ({} bytes: {}) in {:.1?}",
+            r.to_time.format("%Y-%m-%dT%H:%M:%SZ"),
+            r.files.len(),
+            if r.files.len() == 1 { "" } else { "s" },
+            r.bytes,
+            r.files.join(", "),
+            r.elapsed
+        );
+    }
 }
 
 /// `actual`, or `actual (expected E)` when they differ.

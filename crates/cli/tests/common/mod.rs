@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+mod binlog_source;
+#[allow(unused_imports)] // only the binlog tests use it
+pub use binlog_source::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

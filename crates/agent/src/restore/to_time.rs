@@ -1,0 +1,347 @@
+//! Restore to a point in time: the newest whole-instance set copied to the region that is
+//! consistent at or before the time and whose log coverage there reaches it
+//! ([`Restorer::plan_to_time`]), restored and verified as usual, then rolled forward by replaying
+//! the instance's binlog files from that region with `mariadb-binlog` into the restored server,
+//! from the set's binlog position (its manifest) up to the time ([`replay`]).
+//!
+//! Binlog event times are whole seconds, and an event's time is when its statement began; a
+//! time T replays every event stamped T or earlier and stops at the first one stamped later, so
+//! a transaction committed after T is never applied, even partly.
+
+use super::{Ctx, HashingReader, RestoreError, RestoreProgress, RestoreTarget, Restorer};
+use crate::backup::Manifest;
+use crate::db::Endpoint;
+use crate::tools::{check_status, spawn_error, OptionFile, StderrTail};
+use chrono::{DateTime, Utc};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use xbak_domain::recovery::{files_to_replay, recovery_end};
+use xbak_domain::{
+    BackupMethod, BackupSetScale, CopyQuery, CopyStatus, LogFile, LogFileState, PageSize,
+};
+
+type Timestamp = DateTime<Utc>;
+
+/// What rolls a restored set forward: the time, and the instance's closed binlog files in the
+/// region the restore reads from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollForward {
+    /// Every transaction stamped at or before this second is applied, none after.
+    pub to_time: Timestamp,
+    pub files: Vec<LogFile>,
+}
+
+/// A stretch of time an instance can be restored to in one region, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryWindow {
+    pub begin: Timestamp,
+    pub end: Timestamp,
+}
+
+impl std::fmt::Display for RecoveryWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = |t: Timestamp| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        write!(f, "{} .. {}", t(self.begin), t(self.end))
+    }
+}
+
+/// Which copy a restore to a time starts from, and what rolls it forward.
+#[derive(Debug, Clone)]
+pub struct TimePlan {
+    pub cross_backup_id: i64,
+    /// The window of that copy: its set's consistent time to the end of the log after it.
+    pub window: RecoveryWindow,
+    pub roll_forward: RollForward,
+}
+
+/// What a roll forward replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    pub to_time: Timestamp,
+    /// The files replayed, in order; the first from the set's binlog position.
+    pub files: Vec<String>,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+impl Restorer {
+    /// Picks the copy to restore `db_instance_id` from in `region_id` to `to_time` (whole
+    /// seconds; a fraction is dropped): the newest completed copy of a whole-instance set taken
+    /// by `xbak backup run` whose window holds `to_time` (a logical one for a running server
+    /// as `target`). A time outside every window is refused with an error that names the
+    /// windows.
+    pub async fn plan_to_time(
+        &self,
+        db_instance_id: &str,
+        region_id: &str,
+        to_time: Timestamp,
+        target: &RestoreTarget,
+    ) -> Result<TimePlan, RestoreError> {
+        let to_time = whole_second(to_time);
+        let instance = self
+            .catalog
+            .instance_by_db_instance_id(db_instance_id)
+            .await?
+            .ok_or_else(|| RestoreError::NotFound(format!("no instance {db_instance_id}")))?;
+        let files: Vec<LogFile> = self
+            .catalog
+            .log_files(instance.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.region_id == region_id && f.state == LogFileState::Closed)
+            .collect();
+        let gaps = self.catalog.log_gaps(instance.id).await?;
+        let mut candidates = Vec::new();
+        for page in 1.. {
+            let listing = self
+                .catalog
+                .list_copies(&CopyQuery {
+                    dest_region_id: Some(region_id.to_owned()),
+                    page_number: page,
+                    ..CopyQuery::first_page(instance.id, PageSize::Hundred)
+                })
+                .await?;
+            let last_page = listing.items.len() < PageSize::Hundred.get() as usize;
+            let into_server = matches!(target, RestoreTarget::Server(_));
+            candidates.extend(listing.items.into_iter().filter(|c| {
+                c.status == CopyStatus::Completed
+                    && c.backup_set.scale == BackupSetScale::Instance
+                    && (c.backup_set.method == BackupMethod::Logical || !into_server)
+            }));
+            if last_page {
+                break;
+            }
+        }
+        let mut windows = Vec::new();
+        for copy in candidates {
+            if self
+                .catalog
+                .backup_run_of_set(copy.backup_set.id)
+                .await?
+                .is_none()
+            {
+                continue; // registered, not taken: no manifest, no binlog position
+            }
+            let begin = copy.backup_set.consistent_at;
+            let window = RecoveryWindow {
+                begin,
+                end: recovery_end(begin, &files, &gaps),
+            };
+            windows.push((copy.cross_backup_id, window));
+        }
+        let chosen = windows
+            .iter()
+            .filter(|(_, w)| whole_second(w.begin) <= to_time && to_time <= w.end)
+            .max_by_key(|(id, w)| (w.begin, *id));
+        match chosen {
+            Some(&(cross_backup_id, window)) => Ok(TimePlan {
+                cross_backup_id,
+                window,
+                roll_forward: RollForward { to_time, files },
+            }),
+            None => Err(RestoreError::OutsideWindow(outside(
+                db_instance_id,
+                region_id,
+                to_time,
+                windows.into_iter().map(|(_, w)| w).collect(),
+            ))),
+        }
+    }
+}
+
+/// The refusal of a time outside every window, naming the windows (overlapping ones merged).
+fn outside(
+    db_instance_id: &str,
+    region_id: &str,
+    to_time: Timestamp,
+    mut windows: Vec<RecoveryWindow>,
+) -> String {
+    let t = to_time.format("%Y-%m-%dT%H:%M:%SZ");
+    if windows.is_empty() {
+        return format!(
+            "{db_instance_id} cannot be restored to {t} in {region_id}: it has no completed copy there of a whole-instance set taken by `xbak backup run` (a logical one, to restore into a running server)"
+        );
+    }
+    windows.sort_by_key(|w| w.begin);
+    let mut merged: Vec<RecoveryWindow> = Vec::new();
+    for w in windows {
+        match merged.last_mut() {
+            Some(last) if w.begin <= last.end => last.end = last.end.max(w.end),
+            _ => merged.push(w),
+        }
+    }
+    let listed: Vec<String> = merged.iter().map(|w| w.to_string()).collect();
+    format!(
+        "{t} is outside the recovery window of {db_instance_id} in {region_id}: {}",
+        listed.join(", ")
+    )
+}
+
+fn whole_second(t: Timestamp) -> Timestamp {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// Replays the binlog from the set's position (its manifest) to `rf.to_time` into `endpoint`.
+pub(super) async fn replay(
+    ctx: &Ctx<'_>,
+    rf: &RollForward,
+    endpoint: &Endpoint,
+    manifest: &Manifest,
+) -> Result<Replayed, RestoreError> {
+    let began = Instant::now();
+    let start = manifest
+        .binlog
+        .as_ref()
+        .filter(|b| !b.file.is_empty())
+        .ok_or_else(|| {
+            RestoreError::Unsupported(
+                "the set was taken with binary logging off: it cannot be rolled forward".into(),
+            )
+        })?;
+    let files =
+        files_to_replay(&rf.files, &start.file, rf.to_time).map_err(RestoreError::NotFound)?;
+    let dir = ctx.temp_dir("xbak-binlogs-")?;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut bytes = 0;
+    for (i, f) in files.iter().enumerate() {
+        (ctx.progress)(RestoreProgress::Step(format!(
+            "fetching binlog {} ({}/{})",
+            f.file_name,
+            i + 1,
+            files.len()
+        )));
+        let path = dir.path().join(&f.file_name);
+        bytes += fetch_log(ctx, f, &path).await?;
+        paths.push(path);
+    }
+    (ctx.progress)(RestoreProgress::Step(format!(
+        "replaying {} binlog files to {}",
+        files.len(),
+        rf.to_time.format("%Y-%m-%dT%H:%M:%SZ")
+    )));
+    apply(ctx, endpoint, start.position, rf.to_time, &paths).await?;
+    Ok(Replayed {
+        to_time: rf.to_time,
+        files: files.iter().map(|f| f.file_name.clone()).collect(),
+        bytes,
+        elapsed: began.elapsed(),
+    })
+}
+
+/// Fetches closed log file `f` to `path`, checking its size and SHA-256; returns its size.
+async fn fetch_log(
+    ctx: &Ctx<'_>,
+    f: &LogFile,
+    path: &std::path::Path,
+) -> Result<u64, RestoreError> {
+    let key = f.object_key.as_deref().ok_or_else(|| {
+        RestoreError::Integrity(format!("closed binlog file {} has no object", f.file_name))
+    })?;
+    let reader = ctx.fetcher.open(&f.region_id, key).await?;
+    let mut reader = HashingReader::new(reader, Arc::new(AtomicU64::new(0)));
+    let mut out = tokio::fs::File::create(path).await?;
+    tokio::io::copy(&mut reader, &mut out)
+        .await
+        .map_err(|e| RestoreError::Fetch {
+            key: key.to_owned(),
+            message: e.to_string(),
+        })?;
+    out.flush().await?;
+    let (size, sha256) = reader.finish();
+    if size != f.size || f.sha256.as_deref().is_some_and(|s| s != sha256) {
+        return Err(RestoreError::Integrity(format!(
+            "binlog file {} read from {} does not match the catalog ({size} bytes, sha256 {sha256})",
+            f.file_name, f.region_id
+        )));
+    }
+    Ok(size)
+}
+
+/// `mariadb-binlog --start-position=P --stop-datetime=T+1s FILES | mariadb`: the first file
+/// from the set's position, every event stamped at or before `to_time`.
+async fn apply(
+    ctx: &Ctx<'_>,
+    endpoint: &Endpoint,
+    start_position: u64,
+    to_time: Timestamp,
+    paths: &[PathBuf],
+) -> Result<(), RestoreError> {
+    let tools = &ctx.config.tools;
+    let stop = to_time + chrono::Duration::seconds(1);
+    let mut binlog = tokio::process::Command::new(&tools.mariadb_binlog)
+        // `--stop-datetime` is read in the local time zone.
+        .env("TZ", "UTC")
+        .arg("--no-defaults")
+        .arg(format!("--start-position={start_position}"))
+        .arg(format!(
+            "--stop-datetime={}",
+            stop.format("%Y-%m-%d %H:%M:%S")
+        ))
+        .args(paths)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(spawn_error(&tools.mariadb_binlog))?;
+    let events: Stdio = binlog
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .try_into()
+        .map_err(|e| RestoreError::Io(format!("piping mariadb-binlog: {e}")))?;
+    let options = OptionFile::for_endpoint(endpoint)?;
+    let client = crate::tools::pipe_command(&tools.mariadb, events, Stdio::null())
+        .arg(options.arg())
+        .args(["--binary-mode", "--batch", "--max-allowed-packet=1G"])
+        .spawn()
+        .map_err(spawn_error(&tools.mariadb))?;
+    let (read, loaded) = tokio::join!(binlog.wait_with_output(), client.wait_with_output());
+    let (read, loaded) = (read?, loaded?);
+    // The client's own error says more than the broken pipe it caused.
+    check_status("mariadb", loaded.status, &tail(&loaded.stderr))?;
+    check_status("mariadb-binlog", read.status, &tail(&read.stderr))?;
+    Ok(())
+}
+
+fn tail(stderr: &[u8]) -> StderrTail {
+    let mut tail = StderrTail::default();
+    for line in String::from_utf8_lossy(stderr).lines() {
+        tail.push(line);
+    }
+    tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minute: i64) -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(minute)
+    }
+
+    #[test]
+    fn the_refusal_names_the_windows_merged() {
+        let w = |a, b| RecoveryWindow {
+            begin: at(a),
+            end: at(b),
+        };
+        let text = outside(
+            "rm-a",
+            "cn-shanghai",
+            at(100),
+            vec![w(50, 60), w(0, 10), w(5, 20)],
+        );
+        assert_eq!(
+            text,
+            "2026-01-01T01:40:00Z is outside the recovery window of rm-a in cn-shanghai: \
+             2026-01-01T00:00:00Z .. 2026-01-01T00:20:00Z, 2026-01-01T00:50:00Z .. 2026-01-01T01:00:00Z"
+        );
+        assert!(outside("rm-a", "cn-shanghai", at(1), vec![]).contains("no completed copy"));
+    }
+}
