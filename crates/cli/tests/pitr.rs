@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use std::time::Duration;
 use xbak_catalog::Catalog;
-use xbak_domain::{BackupMethod, BackupRunStatus, CopyQuery, CopyStatus, LogFileState, PageSize};
+use xbak_domain::{BackupRunStatus, CopyQuery, CopyStatus, LogFileState, PageSize};
 
 /// A child process killed when the test ends, even by a failed assertion (a worker left
 /// running would hold the test's output open).
@@ -30,7 +30,7 @@ fn rows_until(server: &Source, t: &str) -> String {
     ))
 }
 
-/// Waits until the instance's two set copies and every closed log file are in cn-shanghai.
+/// Waits until every set taken and every closed log file are in cn-shanghai.
 fn wait_for_destination(data: &DataDir) {
     let (files, _) = stored(data);
     let closed = files
@@ -45,12 +45,17 @@ fn wait_for_destination(data: &DataDir) {
                 .list_copies(&CopyQuery::first_page(id, PageSize::Thirty))
                 .await
                 .unwrap();
-            listing
+            let copied = listing
                 .items
                 .iter()
                 .filter(|c| c.status == CopyStatus::Completed)
-                .count()
-                == 2
+                .count();
+            let taken = cat.backup_runs(id, 10).await.unwrap();
+            let taken = taken
+                .iter()
+                .filter(|r| r.status == BackupRunStatus::Completed)
+                .count();
+            copied == taken
         });
         if done {
             Ok(())
@@ -88,19 +93,21 @@ fn restores_to_any_second_of_the_window() {
     let data = DataDir::new();
     let (ak, secret) = setup(&data, &dsn);
     let w = KilledOnDrop(worker(&data));
-    data.ok(&["backup", "run", "rm-log1", "--method", "L"]);
-    // And the physical backup the worker takes when the policy is set, before any write.
+    // Setting the policy requested a backup, which the worker takes or finds not needed; once
+    // it is done, a logical and a physical set of our own, before any write.
     wait_until(Duration::from_secs(120), Duration::from_millis(200), || {
-        let runs = runtime().block_on(async {
+        let open = runtime().block_on(async {
             let (cat, id) = catalog_and_instance(&data).await;
-            cat.backup_runs(id, 10).await.unwrap()
+            cat.open_requested_backups(id).await.unwrap()
         });
-        let physical = runs.iter().find(|r| r.method == BackupMethod::Physical);
-        match physical.map(|r| r.status) {
-            Some(BackupRunStatus::Completed) => Ok(()),
-            other => Err(format!("the requested physical backup: {other:?}")),
+        if open.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("the requested backup is still open: {open:?}"))
         }
     });
+    data.ok(&["backup", "run", "rm-log1", "--method", "L"]);
+    data.ok(&["backup", "run", "rm-log1", "--method", "P"]);
 
     // One-row transactions for about 6 s, each stamped (`at`) with the second its statement
     // began, which is its events' time in the binlog; the log rotates midway.
@@ -228,8 +235,8 @@ fn restores_to_any_second_of_the_window() {
         );
     }
 
-    // Into a data directory, the newest set is the worker's physical one (requested when the
-    // policy was set): prepared, started, rolled forward to a second of the writes.
+    // Into a data directory, the newest set is the physical one: prepared, started, rolled
+    // forward to a second of the writes.
     let middle = &seconds[seconds.len() / 2];
     let rfc3339 = format!("{}Z", middle.replace(' ', "T"));
     let restored = tempfile::tempdir().unwrap();
