@@ -7,17 +7,14 @@ use crate::time::Timestamp;
 
 /// The end of the unbroken log coverage from `consistent_at` in one region, given that region's
 /// copies of the instance's log files and the instance's gaps: the chain starts at the newest
-/// closed file whose first event is at or before `consistent_at` and goes on while each next
-/// file (by sequence) is there and no gap starts in the file before it; it ends at the chain's
-/// last event. `consistent_at` itself when no file reaches back to it (the set alone restores
-/// only to its own point).
+/// file whose first event is at or before `consistent_at` and goes on while each next file (by
+/// sequence) is there, the one before it is closed and no gap starts in it; it ends at the
+/// chain's last event (of an open file: of its last stored segment). `consistent_at` itself
+/// when no file reaches back to it (the set alone restores only to its own point).
 pub fn recovery_end(consistent_at: Timestamp, files: &[LogFile], gaps: &[LogGap]) -> Timestamp {
-    let mut closed: Vec<&LogFile> = files
-        .iter()
-        .filter(|f| f.state == LogFileState::Closed)
-        .collect();
-    closed.sort_by_key(|f| f.sequence);
-    let Some(start) = closed
+    let mut sorted: Vec<&LogFile> = files.iter().collect();
+    sorted.sort_by_key(|f| f.sequence);
+    let Some(start) = sorted
         .iter()
         .rposition(|f| f.first_event_at.is_some_and(|t| t <= consistent_at))
     else {
@@ -27,9 +24,10 @@ pub fn recovery_end(consistent_at: Timestamp, files: &[LogFile], gaps: &[LogGap]
         gaps.iter()
             .any(|g| binlog_sequence(&g.from_file) == Some(f.sequence))
     };
-    let mut last = closed[start];
-    for next in &closed[start + 1..] {
-        if next.sequence != last.sequence + 1 || broken_after(last) {
+    let mut last = sorted[start];
+    for next in &sorted[start + 1..] {
+        let followed = last.state == LogFileState::Closed && !broken_after(last);
+        if next.sequence != last.sequence + 1 || !followed {
             break;
         }
         last = next;
@@ -38,9 +36,10 @@ pub fn recovery_end(consistent_at: Timestamp, files: &[LogFile], gaps: &[LogGap]
         .map_or(consistent_at, |t| t.max(consistent_at))
 }
 
-/// The closed files to replay from `start_file` (a restored set's binlog file) to reach
-/// `to_time`: that file and each next one by sequence while events at or before `to_time` can
-/// be in it. An error when one it needs is not among `files`.
+/// The files to replay from `start_file` (a restored set's binlog file) to reach `to_time`: that
+/// file and each next one by sequence while events at or before `to_time` can be in it (an open
+/// file, with its stored segments, ends the list). An error when one it needs is not among
+/// `files`.
 pub fn files_to_replay<'a>(
     files: &'a [LogFile],
     start_file: &str,
@@ -59,7 +58,12 @@ pub fn files_to_replay<'a>(
         let last = chosen[chosen.len() - 1];
         let stop_is_in_last = last.last_event_at.is_some_and(|t| t > to_time);
         let next_starts_later = next.first_event_at.is_some_and(|t| t > to_time);
-        if stop_is_in_last || next_starts_later || next.sequence != last.sequence + 1 {
+        let last_is_open = last.state == LogFileState::Open;
+        if stop_is_in_last
+            || next_starts_later
+            || last_is_open
+            || next.sequence != last.sequence + 1
+        {
             break;
         }
         chosen.push(next);
@@ -140,11 +144,22 @@ mod tests {
     fn no_file_reaching_back_leaves_the_sets_own_point() {
         assert_eq!(recovery_end(at(5), &[file(1, 10, 19)], &[]), at(5));
         assert_eq!(recovery_end(at(5), &[], &[]), at(5));
-        let mut open = file(1, 0, 9);
-        open.state = LogFileState::Open;
-        assert_eq!(recovery_end(at(5), &[open], &[]), at(5));
         // A set newer than the last event of the last file: its own point.
         assert_eq!(recovery_end(at(50), &[file(1, 0, 9)], &[]), at(50));
+    }
+
+    #[test]
+    fn an_open_file_counts_to_its_last_segment_and_ends_the_chain() {
+        let mut open = file(2, 10, 14);
+        open.state = LogFileState::Open;
+        let files = [file(1, 0, 9), open.clone(), file(3, 20, 29)];
+        assert_eq!(recovery_end(at(5), &files, &[]), at(14));
+        assert_eq!(recovery_end(at(12), &files, &[]), at(14));
+        assert_eq!(
+            sequences(&files_to_replay(&files, "bin.000001", at(14)).unwrap()),
+            [1, 2]
+        );
+        assert!(files_to_replay(&files, "bin.000001", at(20)).is_err());
     }
 
     fn sequences(files: &[&LogFile]) -> Vec<i64> {

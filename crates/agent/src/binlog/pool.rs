@@ -118,6 +118,7 @@ impl BinlogStreamers {
                 catalog: self.catalog.clone(),
                 source: store.clone(),
                 instance_id: id,
+                db_instance_id: instance.db_instance_id.clone(),
                 lease_token: claim.lease_token.clone(),
                 throttles: self.config.throttles.clone(),
             },

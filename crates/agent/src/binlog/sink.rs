@@ -97,39 +97,7 @@ impl Sink {
     /// them when it recorded the file closed) and any a killed streamer published without
     /// recording. Returns how many.
     pub async fn drop_segments(&self, file: &str) -> Result<usize, BinlogError> {
-        let prefix = format!("{}.segments", log_file_key(&self.db_instance_id, file));
-        let keys = self.store.list(&prefix).await?;
-        for key in &keys {
-            self.store.delete(key).await?;
-        }
-        Ok(keys.len())
-    }
-
-    /// Deletes the segment objects of files the catalog records closed in this region: a
-    /// streamer killed between recording a file closed and deleting its segments leaves them
-    /// (unlisted objects nothing reads). Run when a stream is claimed; returns how many.
-    pub async fn sweep_closed_segments(&self) -> Result<usize, BinlogError> {
-        let closed: HashSet<String> = self
-            .catalog
-            .log_files(self.instance_id)
-            .await?
-            .into_iter()
-            .filter(|f| f.region_id == self.store.region_id() && f.state == LogFileState::Closed)
-            .map(|f| f.file_name)
-            .collect();
-        let prefix = log_file_key(&self.db_instance_id, "");
-        let mut swept = 0;
-        for key in self.store.list(&prefix).await? {
-            let file = key
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.split_once(".segments/"))
-                .map(|(file, _)| file);
-            if file.is_some_and(|f| closed.contains(f)) {
-                self.store.delete(&key).await?;
-                swept += 1;
-            }
-        }
-        Ok(swept)
+        drop_segments(&self.store, &self.db_instance_id, file).await
     }
 
     /// Records `progress` under the lease.
@@ -144,6 +112,52 @@ impl Sink {
             .await?;
         Ok(())
     }
+}
+
+/// Deletes every segment object of file `file` of `db_instance_id` in `store`; returns how many.
+pub(super) async fn drop_segments(
+    store: &RegionStore,
+    db_instance_id: &str,
+    file: &str,
+) -> Result<usize, BinlogError> {
+    let prefix = format!("{}.segments", log_file_key(db_instance_id, file));
+    let keys = store.list(&prefix).await?;
+    for key in &keys {
+        store.delete(key).await?;
+    }
+    Ok(keys.len())
+}
+
+/// Deletes the segment objects, in `store`'s region, of the instance's files the catalog records
+/// closed there: a streamer or shipper killed between recording a file closed and deleting its
+/// segments leaves them (unlisted objects nothing reads). Run when a stream is claimed;
+/// returns how many.
+pub(super) async fn sweep_closed_segments(
+    catalog: &dyn Catalog,
+    store: &RegionStore,
+    instance_id: i64,
+    db_instance_id: &str,
+) -> Result<usize, BinlogError> {
+    let closed: HashSet<String> = catalog
+        .log_files(instance_id)
+        .await?
+        .into_iter()
+        .filter(|f| f.region_id == store.region_id() && f.state == LogFileState::Closed)
+        .map(|f| f.file_name)
+        .collect();
+    let prefix = log_file_key(db_instance_id, "");
+    let mut swept = 0;
+    for key in store.list(&prefix).await? {
+        let file = key
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once(".segments/"))
+            .map(|(file, _)| file);
+        if file.is_some_and(|f| closed.contains(f)) {
+            store.delete(&key).await?;
+            swept += 1;
+        }
+    }
+    Ok(swept)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use xbak_domain::{BinlogPosition, BinlogProgress, Dsn, LogFileState};
 use super::event::{kind, RawEvent};
 use super::gtid::GtidState;
 use super::ship::Shipper;
+use super::sink::sweep_closed_segments;
 use super::sink::Sink;
 use super::source::{binary_logs, cannot_read_from, open_stream};
 use super::{BinlogError, StreamerConfig};
@@ -106,15 +107,24 @@ impl Streamer {
         position: Option<BinlogPosition>,
         stop: &CancellationToken,
     ) -> StreamEnd {
-        match self.sink.sweep_closed_segments().await {
-            Ok(0) => {}
-            Ok(n) => info!(
-                instance = self.sink.instance_id,
-                segments = n,
-                "deleted segments of closed binlog files left by an earlier streamer"
-            ),
-            Err(e) => {
-                warn!(instance = self.sink.instance_id, error = %e, "cannot sweep the segments of closed binlog files")
+        let s = &self.sink;
+        let stores = [
+            Some(s.store.clone()),
+            self.shipper.destination().await.ok().flatten(),
+        ];
+        for store in stores.iter().flatten() {
+            match sweep_closed_segments(&*s.catalog, store, s.instance_id, &s.db_instance_id).await
+            {
+                Ok(0) => {}
+                Ok(n) => info!(
+                    instance = s.instance_id,
+                    region = store.region_id(),
+                    segments = n,
+                    "deleted segments of closed binlog files left by an earlier streamer"
+                ),
+                Err(e) => {
+                    warn!(instance = s.instance_id, region = store.region_id(), error = %e, "cannot sweep the segments of closed binlog files")
+                }
             }
         }
         let ended = CancellationToken::new();

@@ -26,6 +26,9 @@ use xbak_domain::{
 
 type Timestamp = DateTime<Utc>;
 
+/// The four bytes every binlog file starts with (an open file's segments start after them).
+const BINLOG_MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
+
 /// What rolls a restored set forward: the time, and the instance's closed binlog files in the
 /// region the restore reads from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +95,7 @@ impl Restorer {
             .log_files(instance.id)
             .await?
             .into_iter()
-            .filter(|f| f.region_id == region_id && f.state == LogFileState::Closed)
+            .filter(|f| f.region_id == region_id)
             .collect();
         let gaps = self.catalog.log_gaps(instance.id).await?;
         let mut candidates = Vec::new();
@@ -232,33 +235,48 @@ pub(super) async fn replay(
     })
 }
 
-/// Fetches closed log file `f` to `path`, checking its size and SHA-256; returns its size.
+/// Fetches log file `f` to `path` (a closed file's object, or the magic and an open file's
+/// segments), checking each object's size and SHA-256; returns the file's size.
 async fn fetch_log(
     ctx: &Ctx<'_>,
     f: &LogFile,
     path: &std::path::Path,
 ) -> Result<u64, RestoreError> {
-    let key = f.object_key.as_deref().ok_or_else(|| {
-        RestoreError::Integrity(format!("closed binlog file {} has no object", f.file_name))
-    })?;
-    let reader = ctx.fetcher.open(&f.region_id, key).await?;
-    let mut reader = HashingReader::new(reader, Arc::new(AtomicU64::new(0)));
     let mut out = tokio::fs::File::create(path).await?;
-    tokio::io::copy(&mut reader, &mut out)
-        .await
-        .map_err(|e| RestoreError::Fetch {
-            key: key.to_owned(),
-            message: e.to_string(),
-        })?;
-    out.flush().await?;
-    let (size, sha256) = reader.finish();
-    if size != f.size || f.sha256.as_deref().is_some_and(|s| s != sha256) {
-        return Err(RestoreError::Integrity(format!(
-            "binlog file {} read from {} does not match the catalog ({size} bytes, sha256 {sha256})",
-            f.file_name, f.region_id
-        )));
+    let objects: Vec<(&str, u64, Option<&str>)> = match f.state {
+        LogFileState::Closed => {
+            let key = f.object_key.as_deref().ok_or_else(|| {
+                RestoreError::Integrity(format!("closed binlog file {} has no object", f.file_name))
+            })?;
+            vec![(key, f.size, f.sha256.as_deref())]
+        }
+        LogFileState::Open => {
+            out.write_all(&BINLOG_MAGIC).await?;
+            f.segments
+                .iter()
+                .map(|s| (s.object_key.as_str(), s.size, Some(s.sha256.as_str())))
+                .collect()
+        }
+    };
+    for (key, size, expected) in objects {
+        let reader = ctx.fetcher.open(&f.region_id, key).await?;
+        let mut reader = HashingReader::new(reader, Arc::new(AtomicU64::new(0)));
+        tokio::io::copy(&mut reader, &mut out)
+            .await
+            .map_err(|e| RestoreError::Fetch {
+                key: key.to_owned(),
+                message: e.to_string(),
+            })?;
+        let (got, sha256) = reader.finish();
+        if got != size || expected.is_some_and(|s| s != sha256) {
+            return Err(RestoreError::Integrity(format!(
+                "{key} read from {} does not match the catalog ({got} bytes, sha256 {sha256})",
+                f.region_id
+            )));
+        }
     }
-    Ok(size)
+    out.flush().await?;
+    Ok(f.size)
 }
 
 /// `mariadb-binlog --start-position=P --stop-datetime=T+1s FILES | mariadb`: the first file

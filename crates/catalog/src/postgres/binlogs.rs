@@ -16,7 +16,7 @@ use xbak_domain::{
 use super::rows::{execute, get, opt_time_at, query, query_one, query_opt, secs, time_at};
 use crate::binlog_sql as sql;
 use crate::lease_sql::dollars;
-use crate::rules::NewLease;
+use crate::rules::{log_copy_progress, NewLease};
 use crate::{CatalogError, Result};
 
 /// The streams, log files, segments and gaps. As SQLite's migration 9.
@@ -204,6 +204,45 @@ pub(super) async fn advance_binlog_stream(
     .await?;
     let opt_secs = |t: &Option<Timestamp>| t.map(secs);
     match progress {
+        BinlogProgress::Gap {
+            reason, from_time, ..
+        } => {
+            execute(
+                tx,
+                &dollars(sql::INSERT_GAP),
+                &[
+                    &instance_id,
+                    &from_file.unwrap_or_default(),
+                    &from_offset,
+                    &to.file,
+                    &size_of(to.offset),
+                    &opt_secs(from_time),
+                    reason,
+                    &secs(now),
+                ],
+                subject,
+            )
+            .await?;
+            Ok(())
+        }
+        stored => {
+            let region = instance_region(tx, instance_id).await?;
+            store_in_region(tx, instance_id, &region, stored, now).await
+        }
+    }
+}
+
+/// Records a segment or a closed file of instance `instance_id` as stored in `region`.
+async fn store_in_region(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    region: &str,
+    progress: &BinlogProgress,
+    now: Timestamp,
+) -> Result<()> {
+    let subject = || format!("log files of instance {instance_id}");
+    let opt_secs = |t: &Option<Timestamp>| t.map(secs);
+    match progress {
         BinlogProgress::Segment {
             file_name,
             segment,
@@ -211,7 +250,7 @@ pub(super) async fn advance_binlog_stream(
             last_event_at,
             ..
         } => {
-            let region = instance_region(tx, instance_id).await?;
+            let region = region.to_owned();
             let end = size_of(segment.offset + segment.size);
             let (first, last) = (opt_secs(first_event_at), opt_secs(last_event_at));
             let id: i64 = match find_file(tx, instance_id, &region, file_name).await? {
@@ -270,7 +309,7 @@ pub(super) async fn advance_binlog_stream(
             last_event_at,
             ..
         } => {
-            let region = instance_region(tx, instance_id).await?;
+            let region = region.to_owned();
             let (first, last) = (opt_secs(first_event_at), opt_secs(last_event_at));
             let crc64 = crc64.to_string();
             match find_file(tx, instance_id, &region, file_name).await? {
@@ -316,25 +355,10 @@ pub(super) async fn advance_binlog_stream(
                 _ => return Err(not_contiguous(file_name, *size)),
             }
         }
-        BinlogProgress::Gap {
-            reason, from_time, ..
-        } => {
-            execute(
-                tx,
-                &dollars(sql::INSERT_GAP),
-                &[
-                    &instance_id,
-                    &from_file.unwrap_or_default(),
-                    &from_offset,
-                    &to.file,
-                    &size_of(to.offset),
-                    &opt_secs(from_time),
-                    reason,
-                    &secs(now),
-                ],
-                subject,
-            )
-            .await?;
+        BinlogProgress::Gap { .. } => {
+            return Err(CatalogError::Internal(
+                "a gap is not stored in a region".into(),
+            ))
         }
     }
     Ok(())
@@ -464,25 +488,10 @@ pub(super) async fn record_log_copy(
     if held.is_empty() {
         return Err(CatalogError::LeaseLost(instance_id));
     }
-    let (first, last) = (file.first_event_at.map(secs), file.last_event_at.map(secs));
-    let inserted = execute(
-        tx,
-        &dollars(sql::INSERT_CLOSED_FILE),
-        &[
-            &instance_id,
-            &region_id,
-            &file.file_name,
-            &file.sequence,
-            &size_of(file.size),
-            &first,
-            &last,
-            &secs(now),
-            &file.sha256,
-            &file.object_key,
-            &file.crc64.map(|c| c.to_string()),
-        ],
-        || format!("log file {} in {region_id}", file.file_name),
-    )
-    .await?;
-    Ok(inserted == 1)
+    let there = find_file(tx, instance_id, region_id, &file.file_name).await?;
+    let added = log_copy_progress(file, there.map(|(_, size, state)| (size, state)));
+    for progress in &added {
+        store_in_region(tx, instance_id, region_id, progress, now).await?;
+    }
+    Ok(!added.is_empty())
 }

@@ -14,7 +14,7 @@ use xbak_domain::{
 use super::errors::{bad_value, SqlResultExt};
 use super::rows::{opt_time_at, optional_row, secs, time_at};
 use crate::binlog_sql as sql;
-use crate::rules::NewLease;
+use crate::rules::{log_copy_progress, NewLease};
 use crate::{CatalogError, Result};
 
 /// The streams, log files, segments and gaps. Offsets and sizes are bytes of the source's file.
@@ -181,6 +181,40 @@ pub(super) fn advance_binlog_stream(
         ))
         .db()?;
     match progress {
+        BinlogProgress::Gap {
+            reason, from_time, ..
+        } => {
+            tx.prepare_cached(sql::INSERT_GAP)
+                .db()?
+                .execute((
+                    instance_id,
+                    from_file.unwrap_or_default(),
+                    from_offset,
+                    &to.file,
+                    size_of(to.offset),
+                    opt_secs(*from_time),
+                    reason,
+                    secs(now),
+                ))
+                .db()?;
+            Ok(())
+        }
+        stored => {
+            let region = instance_region(tx, instance_id)?;
+            store_in_region(tx, instance_id, &region, stored, now)
+        }
+    }
+}
+
+/// Records a segment or a closed file of instance `instance_id` as stored in `region`.
+fn store_in_region(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    region: &str,
+    progress: &BinlogProgress,
+    now: Timestamp,
+) -> Result<()> {
+    match progress {
         BinlogProgress::Segment {
             file_name,
             segment,
@@ -188,7 +222,7 @@ pub(super) fn advance_binlog_stream(
             last_event_at,
             ..
         } => {
-            let region = instance_region(tx, instance_id)?;
+            let region = region.to_owned();
             let end = size_of(segment.offset + segment.size);
             let id = match find_file(tx, instance_id, &region, file_name)? {
                 Some((id, size, LogFileState::Open)) if size == size_of(segment.offset) => {
@@ -238,7 +272,7 @@ pub(super) fn advance_binlog_stream(
             last_event_at,
             ..
         } => {
-            let region = instance_region(tx, instance_id)?;
+            let region = region.to_owned();
             match find_file(tx, instance_id, &region, file_name)? {
                 Some((id, stored, LogFileState::Open)) if stored <= size_of(*size) => {
                     tx.prepare_cached(sql::CLOSE_FILE)
@@ -279,22 +313,10 @@ pub(super) fn advance_binlog_stream(
                 _ => return Err(not_contiguous(file_name, *size)),
             }
         }
-        BinlogProgress::Gap {
-            reason, from_time, ..
-        } => {
-            tx.prepare_cached(sql::INSERT_GAP)
-                .db()?
-                .execute((
-                    instance_id,
-                    from_file.unwrap_or_default(),
-                    from_offset,
-                    &to.file,
-                    size_of(to.offset),
-                    opt_secs(*from_time),
-                    reason,
-                    secs(now),
-                ))
-                .db()?;
+        BinlogProgress::Gap { .. } => {
+            return Err(CatalogError::Internal(
+                "a gap is not stored in a region".into(),
+            ))
         }
     }
     Ok(())
@@ -432,22 +454,10 @@ pub(super) fn record_log_copy(
     if held.is_none() {
         return Err(CatalogError::LeaseLost(instance_id));
     }
-    let inserted = tx
-        .prepare_cached(sql::INSERT_CLOSED_FILE)
-        .db()?
-        .execute((
-            instance_id,
-            region_id,
-            &file.file_name,
-            file.sequence,
-            size_of(file.size),
-            opt_secs(file.first_event_at),
-            opt_secs(file.last_event_at),
-            secs(now),
-            &file.sha256,
-            &file.object_key,
-            file.crc64.map(|c| c.to_string()),
-        ))
-        .db()?;
-    Ok(inserted == 1)
+    let there = find_file(tx, instance_id, region_id, &file.file_name)?;
+    let added = log_copy_progress(file, there.map(|(_, size, state)| (size, state)));
+    for progress in &added {
+        store_in_region(tx, instance_id, region_id, progress, now)?;
+    }
+    Ok(!added.is_empty())
 }

@@ -144,18 +144,23 @@ pub async fn binlog_streams_are_claimed_only_with_log_backup_on(backend: &dyn Ba
     ));
 }
 
-pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dyn Backend) {
+/// A world with log backup on and its stream claimed; the lease token.
+async fn streaming_world(backend: &dyn Backend) -> (World, String) {
     let w = world(backend).await;
-    let cat = &*w.cat;
-    let now = clock();
     log_backup(&w, true).await;
     let holder = crate::leases::this_process();
-    let claim = cat
-        .claim_binlog_stream_by(now, LEASE, holder)
+    let claim = w
+        .cat
+        .claim_binlog_stream_by(clock(), LEASE, holder)
         .await
         .unwrap()
         .unwrap();
-    let (id, token) = (w.instance.id, claim.lease_token.as_str());
+    (w, claim.lease_token)
+}
+
+pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dyn Backend) {
+    let (w, token) = streaming_world(backend).await;
+    let (cat, now, id, token) = (&*w.cat, clock(), w.instance.id, token.as_str());
     let freshness = |recovery_point, gaps, destination_recovery_point| crate::LogBackupFreshness {
         db_instance_id: w.instance.db_instance_id.clone(),
         recovery_point,
@@ -333,4 +338,106 @@ pub async fn binlog_progress_records_segments_closed_files_and_gaps(backend: &dy
         again.log_backup_freshness().await.unwrap(),
         [freshness(Some(t0() + secs(200)), 1, Some(t0() + secs(200)))]
     );
+}
+
+/// The open file's copy in the destination grows segment by segment, then is closed by the
+/// whole file's copy (its segment rows dropped).
+pub async fn open_files_are_copied_segment_by_segment(backend: &dyn Backend) {
+    let (w, token) = streaming_world(backend).await;
+    let (cat, now, id, token) = (&*w.cat, clock(), w.instance.id, token.as_str());
+    let source_file = || async {
+        cat.log_files(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|f| f.region_id != SHANGHAI)
+            .unwrap()
+    };
+    let copy = || async {
+        cat.log_files(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|f| f.region_id == SHANGHAI)
+    };
+    let seg = |offset, size| segment("bin.000001", offset, size);
+    cat.advance_binlog_stream(id, token, &seg(BINLOG_FIRST_EVENT, 96), now)
+        .await
+        .unwrap();
+    let one = source_file().await;
+    assert!(cat
+        .record_log_copy(id, token, &one, SHANGHAI, now)
+        .await
+        .unwrap());
+    assert!(
+        !cat.record_log_copy(id, token, &one, SHANGHAI, now)
+            .await
+            .unwrap(),
+        "nothing new"
+    );
+    for (offset, size) in [(100, 50), (150, 25)] {
+        cat.advance_binlog_stream(id, token, &seg(offset, size), now)
+            .await
+            .unwrap();
+    }
+    let three = source_file().await;
+    assert!(cat
+        .record_log_copy(id, token, &three, SHANGHAI, now)
+        .await
+        .unwrap());
+    let copied = copy().await.unwrap();
+    let shape = |f: &xbak_domain::LogFile| {
+        let segments: Vec<_> = f
+            .segments
+            .iter()
+            .map(|s| (s.offset, s.size, s.object_key.clone()))
+            .collect();
+        (f.state, f.size, f.first_event_at, f.last_event_at, segments)
+    };
+    assert_eq!(
+        shape(&copied),
+        shape(&three),
+        "the copy holds what the source holds"
+    );
+    assert_eq!(copied.size, 175);
+
+    let closed = BinlogProgress::Closed {
+        file_name: "bin.000001".into(),
+        size: 300,
+        sha256: "cd".repeat(32),
+        crc64: 7,
+        object_key: "binlogs/rm-a/bin.000001".into(),
+        first_event_at: Some(t0()),
+        last_event_at: Some(t0() + secs(300)),
+        position: BinlogPosition::start_of("bin.000002", "0-1-300"),
+    };
+    cat.advance_binlog_stream(id, token, &closed, now)
+        .await
+        .unwrap();
+    let whole = source_file().await;
+    // A round that read the file while open, recorded after it closed: nothing goes backwards.
+    assert!(cat
+        .record_log_copy(id, token, &whole, SHANGHAI, now)
+        .await
+        .unwrap());
+    assert!(!cat
+        .record_log_copy(id, token, &three, SHANGHAI, now)
+        .await
+        .unwrap());
+    let copied = backend.open().await.log_files(id).await.unwrap();
+    let copied = copied.iter().find(|f| f.region_id == SHANGHAI).unwrap();
+    assert_eq!(
+        (
+            copied.state,
+            copied.size,
+            copied.crc64,
+            copied.segments.len()
+        ),
+        (LogFileState::Closed, 300, Some(7), 0)
+    );
+    assert!(matches!(
+        cat.record_log_copy(id, "not-the-token", &whole, SHANGHAI, now)
+            .await,
+        Err(CatalogError::LeaseLost(_))
+    ));
 }

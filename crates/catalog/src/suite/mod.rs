@@ -121,6 +121,7 @@ macro_rules! catalog_test_suite {
             unfinished_periodic_runs_are_taken_up_again,
             concurrent_periodic_claimers_get_one_run,
             binlog_streams_are_claimed_only_with_log_backup_on,
+            open_files_are_copied_segment_by_segment,
             binlog_progress_records_segments_closed_files_and_gaps,
         );
     };

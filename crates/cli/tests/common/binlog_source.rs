@@ -258,18 +258,26 @@ pub fn in_region(files: Vec<LogFile>, region: &str) -> Vec<LogFile> {
         .collect()
 }
 
-/// Waits (at most 60 s) until the destination region holds a copy of each of `closed`; returns
-/// the copies.
-pub fn wait_for_copies(data: &DataDir, closed: usize) -> Vec<LogFile> {
+/// Waits (at most 60 s) until cn-shanghai holds every log file cn-hangzhou holds, in the same
+/// state and size (closed files whole, the open one up to the same segment); returns the copies.
+pub fn wait_for_copies(data: &DataDir) -> Vec<LogFile> {
     wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
-        let copies = runtime().block_on(async {
+        let files = runtime().block_on(async {
             let (cat, id) = catalog_and_instance(data).await;
-            in_region(cat.log_files(id).await.unwrap(), "cn-shanghai")
+            cat.log_files(id).await.unwrap()
         });
-        if copies.len() >= closed {
-            Ok(copies)
+        let shape = |region: &str| -> Vec<_> {
+            files
+                .iter()
+                .filter(|f| f.region_id == region)
+                .map(|f| (f.file_name.clone(), f.state, f.size))
+                .collect()
+        };
+        let (source, copies) = (shape("cn-hangzhou"), shape("cn-shanghai"));
+        if source == copies {
+            Ok(in_region(files, "cn-shanghai"))
         } else {
-            Err(format!("{} of {closed} closed files copied", copies.len()))
+            Err(format!("cn-shanghai holds {copies:?} of {source:?}"))
         }
     })
 }
