@@ -313,9 +313,19 @@ def seed_binlogs(cli, work, register_recent):
         # Every closed file shipped to the destination as well (its object is published, then its
         # row recorded at once; a second of margin for that before the worker is stopped).
         shipped = os.path.join(cli.data_dir, "regions", DEST_A, "binlogs", INSTANCE_BINLOG)
-        while not all(os.path.exists(os.path.join(shipped, name)) for name in closed):
+        # And the open file, as segments, up to the source's end.
+        open_size = os.path.getsize(os.path.join(src.datadir, current))
+
+        def open_shipped():
+            segments = os.path.join(shipped, current + ".segments")
+            if not os.path.isdir(segments):
+                return 0
+            return 4 + sum(os.path.getsize(os.path.join(segments, n)) for n in os.listdir(segments))
+
+        while not (all(os.path.exists(os.path.join(shipped, name)) for name in closed)
+                   and open_shipped() >= open_size):
             if worker.poll() is not None or time.monotonic() > deadline:
-                sys.stderr.write("seed: xbak worker did not ship %s's closed binlogs to %s\n" % (INSTANCE_BINLOG, DEST_A))
+                sys.stderr.write("seed: xbak worker did not ship %s's binlogs to %s\n" % (INSTANCE_BINLOG, DEST_A))
                 raise SystemExit(2)
             time.sleep(0.3)
         time.sleep(1.5)
@@ -337,6 +347,8 @@ def seed_binlogs(cli, work, register_recent):
                 "first_event": ts(dt.datetime.fromtimestamp(first, dt.timezone.utc)),
                 "last_event": ts(dt.datetime.fromtimestamp(last, dt.timezone.utc)),
             })
+        with open(os.path.join(src.datadir, current), "rb") as f:
+            _, open_last = event_times(f.read())
     finally:
         if worker is not None:
             stop_process(worker)
@@ -344,7 +356,9 @@ def seed_binlogs(cli, work, register_recent):
     print("seed: %s: %d closed binlog files streamed (%s open) in %.1f s"
           % (INSTANCE_BINLOG, len(files), current, time.monotonic() - started))
     return {"id": INSTANCE_BINLOG, "instance_number": BINLOG_NUMBER, "region": SOURCE, "dest": DEST_A,
-            "open_file": current, "files": files, "set": the_set}
+            "open_file": current, "files": files, "set": the_set,
+            # The open file's last event: where the recovery window in the destination ends.
+            "open_last_event": ts(dt.datetime.fromtimestamp(open_last, dt.timezone.utc))}
 
 
 def main():
