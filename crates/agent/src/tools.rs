@@ -156,6 +156,15 @@ pub struct StderrTail {
 impl StderrTail {
     const KEEP: usize = 12;
 
+    /// The tail of a finished tool's captured stderr.
+    pub fn from_output(stderr: &[u8]) -> StderrTail {
+        let mut tail = StderrTail::default();
+        for line in String::from_utf8_lossy(stderr).lines() {
+            tail.push(line);
+        }
+        tail
+    }
+
     pub fn push(&mut self, line: &str) {
         if self.lines.len() == Self::KEEP {
             self.lines.pop_front();

@@ -263,50 +263,6 @@ impl<'a> NonceBatch<'a> {
     }
 }
 
-/// What recording `file` (as its instance's region holds it) as copied into another region
-/// adds there, given what that region holds of it (`held`: bytes stored and state): nothing
-/// once the copy is closed; the whole file when it is closed (a copy held open is closed and
-/// its segments dropped); else the segments from the held size on (from the first event when
-/// nothing is held), the file's first event time on the first, its last on the last.
-pub(crate) fn log_copy_progress(
-    file: &xbak_domain::LogFile,
-    held: Option<(i64, xbak_domain::LogFileState)>,
-) -> Vec<xbak_domain::BinlogProgress> {
-    use xbak_domain::binlog::BINLOG_FIRST_EVENT;
-    use xbak_domain::{BinlogPosition, BinlogProgress, LogFileState};
-    let position = BinlogPosition::start_of(&file.file_name, "");
-    match (file.state, held) {
-        (_, Some((_, LogFileState::Closed))) => Vec::new(),
-        (LogFileState::Closed, _) => vec![BinlogProgress::Closed {
-            file_name: file.file_name.clone(),
-            size: file.size,
-            sha256: file.sha256.clone().unwrap_or_default(),
-            crc64: file.crc64.unwrap_or_default(),
-            object_key: file.object_key.clone().unwrap_or_default(),
-            first_event_at: file.first_event_at,
-            last_event_at: file.last_event_at,
-            position,
-        }],
-        (LogFileState::Open, held) => {
-            let from = held.map_or(BINLOG_FIRST_EVENT, |(size, _)| {
-                u64::try_from(size).unwrap_or(0)
-            });
-            let new: Vec<_> = file.segments.iter().filter(|s| s.offset >= from).collect();
-            let last = new.len().saturating_sub(1);
-            new.into_iter()
-                .enumerate()
-                .map(|(i, segment)| BinlogProgress::Segment {
-                    file_name: file.file_name.clone(),
-                    segment: segment.clone(),
-                    first_event_at: file.first_event_at.filter(|_| i == 0),
-                    last_event_at: file.last_event_at.filter(|_| i == last),
-                    position: position.clone(),
-                })
-                .collect()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,11 +103,7 @@ fn killed_streamers_resume_without_gap_or_duplicate() {
     let data = DataDir::new();
     // A user that can also take the logical set the restore at the end starts from (taken
     // before any worker runs, so the policy's requested backup finds it and is not needed).
-    source.sql(
-        "CREATE USER xbak@'127.0.0.1' IDENTIFIED BY 'pw';
-         GRANT ALL PRIVILEGES ON *.* TO xbak@'127.0.0.1';",
-    );
-    setup(&data, &format!("mysql://xbak:pw@127.0.0.1:{}", source.port));
+    setup(&data, &source.admin_dsn());
     data.ok(&["backup", "run", "rm-log1", "--method", "L"]);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -151,23 +147,10 @@ fn killed_streamers_resume_without_gap_or_duplicate() {
     let latest = copies.iter().filter_map(|f| f.last_event_at).max().unwrap();
     let latest = latest.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let target = Source::start();
-    target.sql(
-        "CREATE USER xbak@'127.0.0.1' IDENTIFIED BY 'pw';
-         GRANT ALL PRIVILEGES ON *.* TO xbak@'127.0.0.1';
-         DROP DATABASE shop;",
-    );
-    let target_dsn = format!("mysql://xbak:pw@127.0.0.1:{}", target.port);
-    data.ok(&[
-        "restore",
-        "--instance",
-        "rm-log1",
-        "--region",
-        "cn-shanghai",
-        "--to-time",
-        &latest,
-        "--target",
-        &target_dsn,
-    ]);
+    let target_dsn = target.admin_dsn();
+    target.sql("DROP DATABASE shop");
+    let restored = restore_to(&data, &latest, &["--target", &target_dsn]);
+    succeeded(&["restore", "--to-time", &latest], restored);
     let table = |s: &Source| s.sql("SELECT COUNT(*) FROM shop.t; CHECKSUM TABLE shop.t");
     assert_eq!(table(&target), table(&source), "restored to {latest}");
 

@@ -61,31 +61,14 @@ fn wait_for_destination(data: &DataDir) {
     });
 }
 
-/// `xbak restore --instance rm-log1 --region cn-shanghai --to-time T` with `target`.
-fn restore_to(data: &DataDir, to_time: &str, target: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "restore",
-        "--instance",
-        "rm-log1",
-        "--region",
-        "cn-shanghai",
-        "--to-time",
-        to_time,
-    ];
-    args.extend(target);
-    data.cmd(&args).output().unwrap()
-}
-
 #[test]
 fn restores_to_any_second_of_the_window() {
     let source = Source::start();
+    let dsn = source.admin_dsn();
     source.sql(
-        "CREATE USER xbak@'127.0.0.1' IDENTIFIED BY 'pw';
-         GRANT ALL PRIVILEGES ON *.* TO xbak@'127.0.0.1';
-         CREATE TABLE shop.ticks (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME NOT NULL) ENGINE=InnoDB;
+        "CREATE TABLE shop.ticks (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME NOT NULL) ENGINE=InnoDB;
          INSERT INTO shop.ticks (at) VALUES (UTC_TIMESTAMP()), (UTC_TIMESTAMP());",
     );
-    let dsn = format!("mysql://xbak:pw@127.0.0.1:{}", source.port);
     let data = DataDir::new();
     let (ak, secret) = setup(&data, &dsn);
     let w = KilledOnDrop(worker(&data));
@@ -179,11 +162,7 @@ fn restores_to_any_second_of_the_window() {
     drop(server);
 
     let target = Source::start();
-    target.sql(
-        "CREATE USER xbak@'127.0.0.1' IDENTIFIED BY 'pw';
-         GRANT ALL PRIVILEGES ON *.* TO xbak@'127.0.0.1';",
-    );
-    let target_dsn = format!("mysql://xbak:pw@127.0.0.1:{}", target.port);
+    let target_dsn = target.admin_dsn();
 
     // The window: from the set's consistent second to the last row's (at least).
     let seconds: Vec<String> = source

@@ -11,6 +11,9 @@ use crate::time::Timestamp;
 /// Offset of the first event in every binlog file (after the 4-byte magic `\xfebin`).
 pub const BINLOG_FIRST_EVENT: u64 = 4;
 
+/// The bytes every binlog file starts with (an open file's segments start after them).
+pub const BINLOG_MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
+
 /// A place in the source's binary log: the next byte the streamer needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BinlogPosition {
@@ -109,6 +112,46 @@ pub struct LogFile {
     /// The open file's segments in offset order (they cover `[4, size)`; the 4-byte magic is
     /// implied). None once closed: the whole file's object replaces them.
     pub segments: Vec<LogSegment>,
+}
+
+impl LogFile {
+    /// What another region lacks of this file (as the instance's region holds it), given what
+    /// that region holds of it (`held`: bytes stored and state): nothing once its copy is
+    /// closed; the whole file when this one is closed (a copy held open is then closed and its
+    /// segments dropped); else the segments from the held size on (from the first event when
+    /// nothing is held), this file's first event time on the first, its last on the last. The
+    /// log shipper copies these objects; `record_log_copy` records them.
+    pub fn missing_from(&self, held: Option<(u64, LogFileState)>) -> Vec<BinlogProgress> {
+        let position = BinlogPosition::start_of(&self.file_name, "");
+        match (self.state, held) {
+            (_, Some((_, LogFileState::Closed))) => Vec::new(),
+            (LogFileState::Closed, _) => vec![BinlogProgress::Closed {
+                file_name: self.file_name.clone(),
+                size: self.size,
+                sha256: self.sha256.clone().unwrap_or_default(),
+                crc64: self.crc64.unwrap_or_default(),
+                object_key: self.object_key.clone().unwrap_or_default(),
+                first_event_at: self.first_event_at,
+                last_event_at: self.last_event_at,
+                position,
+            }],
+            (LogFileState::Open, held) => {
+                let from = held.map_or(BINLOG_FIRST_EVENT, |(size, _)| size);
+                let new: Vec<_> = self.segments.iter().filter(|s| s.offset >= from).collect();
+                let last = new.len().saturating_sub(1);
+                new.into_iter()
+                    .enumerate()
+                    .map(|(i, segment)| BinlogProgress::Segment {
+                        file_name: self.file_name.clone(),
+                        segment: segment.clone(),
+                        first_event_at: self.first_event_at.filter(|_| i == 0),
+                        last_event_at: self.last_event_at.filter(|_| i == last),
+                        position: position.clone(),
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 /// A stretch of binlog the streamer could not store (purged on the source before it was read).

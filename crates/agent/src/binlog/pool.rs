@@ -121,6 +121,7 @@ impl BinlogStreamers {
                 db_instance_id: instance.db_instance_id.clone(),
                 lease_token: claim.lease_token.clone(),
                 throttles: self.config.throttles.clone(),
+                dest: Default::default(),
             },
             sink: Sink {
                 catalog: self.catalog.clone(),

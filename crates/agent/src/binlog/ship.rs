@@ -13,8 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_util::io::StreamReader;
 use xbak_catalog::Catalog;
-use xbak_domain::binlog::BINLOG_FIRST_EVENT;
-use xbak_domain::{LogFile, LogFileState};
+use xbak_domain::{BinlogProgress, LogFile, LogFileState};
 use xbak_storage::throttle::{Throttled, Throttles};
 use xbak_storage::{Checksum, RegionStore};
 
@@ -30,6 +29,8 @@ pub(super) struct Shipper {
     pub lease_token: String,
     /// The bandwidth limit per destination (`--bwlimit`), shared with the backup set copies.
     pub throttles: Arc<Throttles>,
+    /// The destination's store, kept between rounds.
+    pub dest: std::sync::Mutex<Option<RegionStore>>,
 }
 
 impl Shipper {
@@ -47,27 +48,29 @@ impl Shipper {
             .filter(|f| f.region_id == dest_id)
             .map(|f| (f.file_name.as_str(), f))
             .collect();
-        let pending: Vec<(&LogFile, Option<&LogFile>)> = files
+        let pending: Vec<(&LogFile, bool, Vec<BinlogProgress>)> = files
             .iter()
             .filter(|f| f.region_id == self.source.region_id())
-            .map(|f| (f, there.get(f.file_name.as_str()).copied()))
-            .filter(|(f, copy)| behind(f, *copy))
+            .filter_map(|f| {
+                let copy = there.get(f.file_name.as_str());
+                let missing = f.missing_from(copy.map(|c| (c.size, c.state)));
+                (!missing.is_empty()).then_some((f, copy.is_some(), missing))
+            })
             .collect();
         if pending.is_empty() {
             return Ok(0);
         }
         let dest = self.open_destination(&dest_id).await?;
-        for (file, copy) in &pending {
-            match file.state {
-                LogFileState::Closed => self.ship_whole(file, *copy, &dest).await?,
-                LogFileState::Open => match self.ship_segments(file, *copy, &dest).await {
-                    // The file closed since it was read, and its segments went: the next round
-                    // copies it whole.
-                    Err(BinlogError::Storage(xbak_storage::StorageError::NotFound(key))) => {
-                        tracing::debug!(instance = self.instance_id, %key, "segment gone: its file closed meanwhile");
-                    }
-                    other => other?,
-                },
+        for (file, held, missing) in &pending {
+            match self.ship(file, *held, missing, &dest).await {
+                // An open file that closed since it was read, its segments gone: the next
+                // round copies it whole.
+                Err(BinlogError::Storage(xbak_storage::StorageError::NotFound(key)))
+                    if file.state == LogFileState::Open =>
+                {
+                    tracing::debug!(instance = self.instance_id, %key, "segment gone: its file closed meanwhile");
+                }
+                other => other?,
             }
         }
         Ok(pending.len())
@@ -81,13 +84,21 @@ impl Shipper {
         }
     }
 
+    /// The store of region `dest_id`, opened once while the destination stays the same.
     async fn open_destination(&self, dest_id: &str) -> Result<RegionStore, BinlogError> {
+        if let Some(store) = self.dest.lock().expect("destination store").as_ref() {
+            if store.region_id() == dest_id {
+                return Ok(store.clone());
+            }
+        }
         let region = self.catalog.region(dest_id).await?.ok_or_else(|| {
             BinlogError::Setup(format!(
                 "destination region {dest_id} is not in the catalog"
             ))
         })?;
-        Ok(RegionStore::open(&region.region_id, &region.store_url)?)
+        let store = RegionStore::open(&region.region_id, &region.store_url)?;
+        *self.dest.lock().expect("destination store") = Some(store.clone());
+        Ok(store)
     }
 
     /// The destination region, when the policy ships logs.
@@ -97,6 +108,59 @@ impl Shipper {
         };
         let wanted = p.policy.enabled && p.log_backup_enabled;
         Ok(Some(p.policy.dest_region_id).filter(|d| wanted && d != self.source.region_id()))
+    }
+
+    /// Copies the objects `missing` names (the open file's new segments, or the closed file
+    /// whole) from the instance's region to `dest`, then records them; a closed file's copy
+    /// that `dest` held open (`held`) loses its segment objects after.
+    async fn ship(
+        &self,
+        file: &LogFile,
+        held: bool,
+        missing: &[BinlogProgress],
+        dest: &RegionStore,
+    ) -> Result<(), BinlogError> {
+        for progress in missing {
+            let (key, size, sha256) = match progress {
+                BinlogProgress::Segment { segment, .. } => {
+                    (&segment.object_key, segment.size, &segment.sha256)
+                }
+                BinlogProgress::Closed {
+                    object_key,
+                    size,
+                    sha256,
+                    ..
+                } => (object_key, *size, sha256),
+                BinlogProgress::Gap { .. } => continue,
+            };
+            if key.is_empty() || sha256.is_empty() {
+                return Err(BinlogError::Setup(format!(
+                    "closed log file {} has no object or checksums",
+                    file.file_name
+                )));
+            }
+            self.copy_object(key, size, sha256, dest).await?;
+        }
+        self.catalog
+            .record_log_copy(
+                self.instance_id,
+                &self.lease_token,
+                file,
+                dest.region_id(),
+                chrono::Utc::now(),
+            )
+            .await?;
+        if file.state == LogFileState::Open {
+            tracing::debug!(instance = self.instance_id, file = %file.file_name, region = dest.region_id(), size = file.size, "binlog segments copied");
+            return Ok(());
+        }
+        tracing::info!(instance = self.instance_id, file = %file.file_name, region = dest.region_id(), size = file.size, "binlog file copied");
+        if held {
+            // Left behind if this fails or the process dies here: swept at the next claim.
+            let n = drop_segments(dest, &self.db_instance_id, &file.file_name).await?;
+            tracing::debug!(instance = self.instance_id, file = %file.file_name, segments = n, "segments deleted in the destination");
+        }
+        Ok(())
     }
 
     /// Copies `key` (`size` bytes, `sha256`) from the instance's region to `dest`.
@@ -119,72 +183,6 @@ impl Shipper {
         };
         publish_verified(dest, key, reader, Some(recorded)).await?;
         Ok(())
-    }
-
-    async fn record(&self, file: &LogFile, dest: &RegionStore) -> Result<(), BinlogError> {
-        self.catalog
-            .record_log_copy(
-                self.instance_id,
-                &self.lease_token,
-                file,
-                dest.region_id(),
-                chrono::Utc::now(),
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Copies closed file `file` whole; a copy held open in `dest` (`copy`) is then closed and
-    /// its segments deleted.
-    async fn ship_whole(
-        &self,
-        file: &LogFile,
-        copy: Option<&LogFile>,
-        dest: &RegionStore,
-    ) -> Result<(), BinlogError> {
-        let (Some(key), Some(sha256)) = (&file.object_key, &file.sha256) else {
-            return Err(BinlogError::Setup(format!(
-                "closed log file {} has no object or checksums",
-                file.file_name
-            )));
-        };
-        self.copy_object(key, file.size, sha256, dest).await?;
-        self.record(file, dest).await?;
-        tracing::info!(instance = self.instance_id, file = %file.file_name, region = dest.region_id(), size = file.size, "binlog file copied");
-        if copy.is_some() {
-            // Left behind if this fails or the process dies here: swept at the next claim.
-            let n = drop_segments(dest, &self.db_instance_id, &file.file_name).await?;
-            tracing::debug!(instance = self.instance_id, file = %file.file_name, segments = n, "segments deleted in the destination");
-        }
-        Ok(())
-    }
-
-    /// Copies the segments of open file `file` that `dest` does not hold yet (`copy`: what it
-    /// holds), then records them.
-    async fn ship_segments(
-        &self,
-        file: &LogFile,
-        copy: Option<&LogFile>,
-        dest: &RegionStore,
-    ) -> Result<(), BinlogError> {
-        let held = copy.map_or(BINLOG_FIRST_EVENT, |c| c.size);
-        for segment in file.segments.iter().filter(|s| s.offset >= held) {
-            self.copy_object(&segment.object_key, segment.size, &segment.sha256, dest)
-                .await?;
-        }
-        self.record(file, dest).await?;
-        tracing::debug!(instance = self.instance_id, file = %file.file_name, region = dest.region_id(), size = file.size, "binlog segments copied");
-        Ok(())
-    }
-}
-
-/// Whether the destination's `copy` of `file` (the instance's region's) lacks something.
-fn behind(file: &LogFile, copy: Option<&LogFile>) -> bool {
-    match (file.state, copy) {
-        (_, Some(c)) if c.state == LogFileState::Closed => false,
-        (LogFileState::Closed, _) => true,
-        (LogFileState::Open, None) => !file.segments.is_empty(),
-        (LogFileState::Open, Some(c)) => file.size > c.size,
     }
 }
 
@@ -215,6 +213,7 @@ mod tests {
             db_instance_id: INSTANCE.into(),
             lease_token,
             throttles: Arc::new(Throttles::new(16 * 1024)),
+            dest: Default::default(),
         };
         let started = tokio::time::Instant::now();
         assert_eq!(shipper.ship_pending().await.unwrap(), 1);

@@ -5,14 +5,12 @@ use futures::{stream, StreamExt, TryStreamExt};
 use std::collections::HashSet;
 use std::sync::Arc;
 use xbak_catalog::Catalog;
+use xbak_domain::binlog::BINLOG_MAGIC;
 use xbak_domain::naming::{log_file_key, log_segment_key};
 use xbak_domain::{BinlogProgress, LogFileState, LogSegment};
 use xbak_storage::{Checksum, RegionStore, StorageError};
 
 use super::BinlogError;
-
-/// The magic every binlog file starts with.
-pub(super) const MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
 
 /// Where one claimed stream writes: the instance's region and the catalog, under the lease.
 pub(super) struct Sink {
@@ -79,7 +77,7 @@ impl Sink {
             .try_flatten();
         // CRC-64/XZ, the CRC-64 OSS reports: checked against its check value in the tests below.
         let crc64 = std::sync::Mutex::new(crc64fast::Digest::new());
-        let bytes = stream::iter([Ok(Bytes::from_static(&MAGIC))])
+        let bytes = stream::iter([Ok(Bytes::from_static(&BINLOG_MAGIC))])
             .chain(stored)
             .chain(stream::iter([Ok(Bytes::copy_from_slice(tail))]))
             .inspect_ok(|b| crc64.lock().expect("crc64 digest").write(b))

@@ -181,14 +181,16 @@ impl Restorer {
         };
         Ok(RestoreReport {
             cross_backup_id: req.cross_backup_id,
-            restore_elapsed: began.elapsed().saturating_sub(restored.verify_elapsed),
+            restore_elapsed: began
+                .elapsed()
+                .saturating_sub(restored.checked.verify_elapsed),
             chain,
             manifest: restored.manifest,
-            verification: restored.verification,
-            replayed: restored.replayed,
+            verification: restored.checked.verification,
+            replayed: restored.checked.replayed,
             target: restored.target,
             fetched_bytes: restored.fetched,
-            verify_elapsed: restored.verify_elapsed,
+            verify_elapsed: restored.checked.verify_elapsed,
         })
     }
 
@@ -306,9 +308,7 @@ pub(crate) struct Restored {
     pub fetched: u64,
     /// Where the data now is.
     pub target: String,
-    pub verification: Verification,
-    pub verify_elapsed: Duration,
-    pub replayed: Option<Replayed>,
+    pub checked: Checked,
 }
 
 impl Restored {
@@ -317,9 +317,7 @@ impl Restored {
             manifest,
             fetched,
             target,
-            verification: checked.verification,
-            verify_elapsed: checked.verify_elapsed,
-            replayed: checked.replayed,
+            checked,
         }
     }
 }

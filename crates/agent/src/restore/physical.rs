@@ -131,11 +131,11 @@ async fn unpack(
         _ = ticker => unreachable!("the ticker never ends"),
     };
     let out = child.wait_with_output().await?;
-    let mut tail = StderrTail::default();
-    for line in String::from_utf8_lossy(&out.stderr).lines() {
-        tail.push(line);
-    }
-    check_status("mbstream", out.status, &tail)?;
+    check_status(
+        "mbstream",
+        out.status,
+        &StderrTail::from_output(&out.stderr),
+    )?;
     copied.map_err(|e| RestoreError::Fetch {
         key: link.object_key.clone(),
         message: e.to_string(),
@@ -161,10 +161,10 @@ async fn prepare(
         .output()
         .await
         .map_err(spawn_error(&tools.mariabackup))?;
-    let mut tail = StderrTail::default();
-    for line in String::from_utf8_lossy(&out.stderr).lines() {
-        tail.push(line);
-    }
-    check_status("mariabackup --prepare", out.status, &tail)?;
+    check_status(
+        "mariabackup --prepare",
+        out.status,
+        &StderrTail::from_output(&out.stderr),
+    )?;
     Ok(())
 }

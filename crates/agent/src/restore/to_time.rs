@@ -12,13 +12,14 @@ use super::{Ctx, HashingReader, RestoreError, RestoreProgress, RestoreTarget, Re
 use crate::backup::Manifest;
 use crate::db::Endpoint;
 use crate::tools::{check_status, spawn_error, OptionFile, StderrTail};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
+use xbak_domain::binlog::BINLOG_MAGIC;
 use xbak_domain::recovery::{files_to_replay, recovery_end};
 use xbak_domain::{
     BackupMethod, BackupSetScale, CopyQuery, CopyStatus, LogFile, LogFileState, PageSize,
@@ -26,11 +27,8 @@ use xbak_domain::{
 
 type Timestamp = DateTime<Utc>;
 
-/// The four bytes every binlog file starts with (an open file's segments start after them).
-const BINLOG_MAGIC: [u8; 4] = [0xfe, b'b', b'i', b'n'];
-
-/// What rolls a restored set forward: the time, and the instance's closed binlog files in the
-/// region the restore reads from.
+/// What rolls a restored set forward: the time, and the instance's binlog files in the region
+/// the restore reads from (closed ones whole, the open one as its segments).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollForward {
     /// Every transaction stamped at or before this second is applied, none after.
@@ -47,8 +45,7 @@ pub struct RecoveryWindow {
 
 impl std::fmt::Display for RecoveryWindow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let t = |t: Timestamp| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        write!(f, "{} .. {}", t(self.begin), t(self.end))
+        write!(f, "{} .. {}", rfc3339(self.begin), rfc3339(self.end))
     }
 }
 
@@ -84,7 +81,7 @@ impl Restorer {
         to_time: Timestamp,
         target: &RestoreTarget,
     ) -> Result<TimePlan, RestoreError> {
-        let to_time = whole_second(to_time);
+        let to_time = to_time.trunc_subsecs(0);
         let instance = self
             .catalog
             .instance_by_db_instance_id(db_instance_id)
@@ -98,7 +95,8 @@ impl Restorer {
             .filter(|f| f.region_id == region_id)
             .collect();
         let gaps = self.catalog.log_gaps(instance.id).await?;
-        let mut candidates = Vec::new();
+        let into_server = matches!(target, RestoreTarget::Server(_));
+        let mut windows = Vec::new();
         for page in 1.. {
             let listing = self
                 .catalog
@@ -109,50 +107,49 @@ impl Restorer {
                 })
                 .await?;
             let last_page = listing.items.len() < PageSize::Hundred.get() as usize;
-            let into_server = matches!(target, RestoreTarget::Server(_));
-            candidates.extend(listing.items.into_iter().filter(|c| {
-                c.status == CopyStatus::Completed
-                    && c.backup_set.scale == BackupSetScale::Instance
-                    && (c.backup_set.method == BackupMethod::Logical || !into_server)
-            }));
+            for c in listing.items {
+                let set = &c.backup_set;
+                if c.status == CopyStatus::Completed
+                    && set.scale == BackupSetScale::Instance
+                    && (set.method == BackupMethod::Logical || !into_server)
+                {
+                    let end = recovery_end(set.consistent_at, &files, &gaps);
+                    let window = RecoveryWindow {
+                        begin: set.consistent_at,
+                        end,
+                    };
+                    windows.push((c.cross_backup_id, set.id, window));
+                }
+            }
             if last_page {
                 break;
             }
         }
-        let mut windows = Vec::new();
-        for copy in candidates {
-            if self
-                .catalog
-                .backup_run_of_set(copy.backup_set.id)
-                .await?
-                .is_none()
-            {
-                continue; // registered, not taken: no manifest, no binlog position
+        // Newest first; a set registered by hand (no run, so no manifest and no binlog
+        // position) cannot be rolled forward and is passed over.
+        windows.sort_by_key(|(id, _, w)| std::cmp::Reverse((w.begin, *id)));
+        for &(cross_backup_id, set_id, window) in &windows {
+            let holds = window.begin.trunc_subsecs(0) <= to_time && to_time <= window.end;
+            if holds && self.catalog.backup_run_of_set(set_id).await?.is_some() {
+                return Ok(TimePlan {
+                    cross_backup_id,
+                    window,
+                    roll_forward: RollForward { to_time, files },
+                });
             }
-            let begin = copy.backup_set.consistent_at;
-            let window = RecoveryWindow {
-                begin,
-                end: recovery_end(begin, &files, &gaps),
-            };
-            windows.push((copy.cross_backup_id, window));
         }
-        let chosen = windows
-            .iter()
-            .filter(|(_, w)| whole_second(w.begin) <= to_time && to_time <= w.end)
-            .max_by_key(|(id, w)| (w.begin, *id));
-        match chosen {
-            Some(&(cross_backup_id, window)) => Ok(TimePlan {
-                cross_backup_id,
-                window,
-                roll_forward: RollForward { to_time, files },
-            }),
-            None => Err(RestoreError::OutsideWindow(outside(
-                db_instance_id,
-                region_id,
-                to_time,
-                windows.into_iter().map(|(_, w)| w).collect(),
-            ))),
+        let mut restorable = Vec::new();
+        for &(_, set_id, window) in &windows {
+            if self.catalog.backup_run_of_set(set_id).await?.is_some() {
+                restorable.push(window);
+            }
         }
+        Err(RestoreError::OutsideWindow(outside(
+            db_instance_id,
+            region_id,
+            to_time,
+            restorable,
+        )))
     }
 }
 
@@ -163,7 +160,7 @@ fn outside(
     to_time: Timestamp,
     mut windows: Vec<RecoveryWindow>,
 ) -> String {
-    let t = to_time.format("%Y-%m-%dT%H:%M:%SZ");
+    let t = rfc3339(to_time);
     if windows.is_empty() {
         return format!(
             "{db_instance_id} cannot be restored to {t} in {region_id}: it has no completed copy there of a whole-instance set taken by `xbak backup run` (a logical one, to restore into a running server)"
@@ -184,8 +181,9 @@ fn outside(
     )
 }
 
-fn whole_second(t: Timestamp) -> Timestamp {
-    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+/// `2026-12-04T18:00:05Z`: how times are written to people and read back (`--to-time`).
+pub fn rfc3339(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Replays the binlog from the set's position (its manifest) to `rf.to_time` into `endpoint`.
@@ -224,7 +222,7 @@ pub(super) async fn replay(
     (ctx.progress)(RestoreProgress::Step(format!(
         "replaying {} binlog files to {}",
         files.len(),
-        rf.to_time.format("%Y-%m-%dT%H:%M:%SZ")
+        rfc3339(rf.to_time)
     )));
     apply(ctx, endpoint, start.position, rf.to_time, &paths).await?;
     Ok(Replayed {
@@ -321,17 +319,17 @@ async fn apply(
     let (read, loaded) = tokio::join!(binlog.wait_with_output(), client.wait_with_output());
     let (read, loaded) = (read?, loaded?);
     // The client's own error says more than the broken pipe it caused.
-    check_status("mariadb", loaded.status, &tail(&loaded.stderr))?;
-    check_status("mariadb-binlog", read.status, &tail(&read.stderr))?;
+    check_status(
+        "mariadb",
+        loaded.status,
+        &StderrTail::from_output(&loaded.stderr),
+    )?;
+    check_status(
+        "mariadb-binlog",
+        read.status,
+        &StderrTail::from_output(&read.stderr),
+    )?;
     Ok(())
-}
-
-fn tail(stderr: &[u8]) -> StderrTail {
-    let mut tail = StderrTail::default();
-    for line in String::from_utf8_lossy(stderr).lines() {
-        tail.push(line);
-    }
-    tail
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use xbak_domain::{
 use super::rows::{execute, get, opt_time_at, query, query_one, query_opt, secs, time_at};
 use crate::binlog_sql as sql;
 use crate::lease_sql::dollars;
-use crate::rules::{log_copy_progress, NewLease};
+use crate::rules::NewLease;
 use crate::{CatalogError, Result};
 
 /// The streams, log files, segments and gaps. As SQLite's migration 9.
@@ -489,7 +489,8 @@ pub(super) async fn record_log_copy(
         return Err(CatalogError::LeaseLost(instance_id));
     }
     let there = find_file(tx, instance_id, region_id, &file.file_name).await?;
-    let added = log_copy_progress(file, there.map(|(_, size, state)| (size, state)));
+    let held = there.map(|(_, size, state)| (u64::try_from(size).unwrap_or(0), state));
+    let added = file.missing_from(held);
     for progress in &added {
         store_in_region(tx, instance_id, region_id, progress, now).await?;
     }

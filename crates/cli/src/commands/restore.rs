@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use futures::TryStreamExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use xbak_agent::restore::to_time::rfc3339;
 use xbak_agent::restore::{
     RegionFetcher, RestoreConfig, RestoreError, RestoreProgress, RestoreReport, RestoreRequest,
     RestoreTarget, Restorer, SetFetcher, SetReader,
@@ -79,7 +80,7 @@ pub async fn run(ctx: &Context, a: Args) -> anyhow::Result<()> {
                 .await?;
             println!(
                 "restoring {instance} to {} from cross-region backup {} (window {})",
-                plan.roll_forward.to_time.format("%Y-%m-%dT%H:%M:%SZ"),
+                rfc3339(plan.roll_forward.to_time),
                 plan.cross_backup_id,
                 plan.window
             );
@@ -237,7 +238,7 @@ fn print_report(report: &RestoreReport, fetched_via: &str) {
     if let Some(r) = &report.replayed {
         println!(
             "rolled forward to {} with {} binlog file{} ({} bytes: {}) in {:.1?}",
-            r.to_time.format("%Y-%m-%dT%H:%M:%SZ"),
+            rfc3339(r.to_time),
             r.files.len(),
             if r.files.len() == 1 { "" } else { "s" },
             r.bytes,

@@ -120,6 +120,16 @@ impl Source {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Adds a user `xbak` with every privilege (what backups and restores need); returns its
+    /// DSN.
+    pub fn admin_dsn(&self) -> String {
+        self.sql(
+            "CREATE USER xbak@'127.0.0.1' IDENTIFIED BY 'pw';
+             GRANT ALL PRIVILEGES ON *.* TO xbak@'127.0.0.1';",
+        );
+        format!("mysql://xbak:pw@127.0.0.1:{}", self.port)
+    }
+
     /// The replication user's DSN.
     pub fn dsn(&self) -> String {
         format!("mysql://repl:pw@127.0.0.1:{}", self.port)
@@ -280,4 +290,19 @@ pub fn wait_for_copies(data: &DataDir) -> Vec<LogFile> {
             Err(format!("cn-shanghai holds {copies:?} of {source:?}"))
         }
     })
+}
+
+/// `xbak restore --instance rm-log1 --region cn-shanghai --to-time T` with `target`.
+pub fn restore_to(data: &DataDir, to_time: &str, target: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "restore",
+        "--instance",
+        "rm-log1",
+        "--region",
+        "cn-shanghai",
+        "--to-time",
+        to_time,
+    ];
+    args.extend(target);
+    data.cmd(&args).output().unwrap()
 }
