@@ -34,6 +34,6 @@ pub mod tools;
 
 pub use backup::{
     AgentConfig, AgentError, AgentProgress, BackupAgent, BackupOutcome, BackupRequest,
-    BackupScheduler,
+    BackupScheduler, TablesStored,
 };
 pub use restore::RestoreError;

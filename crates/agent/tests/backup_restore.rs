@@ -10,17 +10,22 @@
 //! unless `XBAK_TEST_DEST_REGION_URL` names another store (an `s3://…` region, for instance).
 
 use std::sync::Arc;
+use xbak_agent::backup::{manifest_key, TablesAt};
 use xbak_agent::db::{quote_ident, Endpoint, Session};
 use xbak_agent::restore::{
     RegionFetcher, RestoreConfig, RestoreRequest, RestoreTarget, Restorer, ScratchServer,
+    TablesFrom,
 };
 use xbak_agent::tools::Tools;
-use xbak_agent::{AgentConfig, AgentError, BackupAgent, BackupOutcome, BackupRequest};
+use xbak_agent::{
+    AgentConfig, AgentError, BackupAgent, BackupOutcome, BackupRequest, TablesStored,
+};
 use xbak_catalog::Catalog;
 use xbak_domain::{
     BackupMethod, BackupRunStatus, BackupSetScale, BackupType, CopyStatus, Dsn, InstanceConnection,
 };
 use xbak_replicator::{regions_from_catalog, Replicator, ReplicatorConfig};
+use xbak_storage::RegionStore;
 use xbak_testkit::world::{self, InstanceSpec};
 
 const SOURCE: &str = "cn-hangzhou";
@@ -150,6 +155,12 @@ async fn world(dsn: &Dsn, db_instance_id: &str, dest_url: Option<String>) -> Wor
 }
 
 impl World {
+    /// The store of region `region_id`.
+    async fn store(&self, region_id: &str) -> RegionStore {
+        let r = self.catalog.region(region_id).await.unwrap().unwrap();
+        RegionStore::open(&r.region_id, &r.store_url).unwrap()
+    }
+
     /// Runs the backup [`request`] describes, ignoring its progress events.
     async fn backup(
         &self,
@@ -176,6 +187,17 @@ fn request(
         database: database.map(str::to_owned),
         trigger: "manual".into(),
     }
+}
+
+/// The bytes of `key` in `store`.
+async fn read_object(store: &RegionStore, key: &str) -> Vec<u8> {
+    use futures::TryStreamExt;
+    let (_, stream) = store
+        .get(key, None)
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}"));
+    let parts: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
+    parts.concat()
 }
 
 /// The manifest's row count of `schema.table`.
@@ -234,6 +256,7 @@ async fn scenario(name: &str, dest_url: Option<String>) {
         "trigger rows"
     );
     assert_eq!(rows_of(&logical, &other, "other"), Some(2));
+    assert_eq!(logical.tables, TablesStored::InSet);
     assert!(logical.manifest.tables.iter().all(|t| t.schema != "mysql"));
     assert!(logical.manifest.tools.contains_key("mariadb-dump"));
     assert!(logical.queued_copy_id.is_some(), "queued for the copy");
@@ -261,6 +284,19 @@ async fn scenario(name: &str, dest_url: Option<String>) {
         "pinned under mariabackup's lock: {}",
         full.manifest.consistency
     );
+    // Published (and its copy queued) before its rows and checksums were read, which were
+    // then stored beside the set and beside its queued copy.
+    match &full.tables {
+        TablesStored::Beside {
+            after, copied_to, ..
+        } => {
+            assert_eq!(copied_to, &vec![DEST.to_owned()]);
+            assert!(full.published_after < *after && *after <= full.elapsed);
+        }
+        other => panic!("the full set's tables: {other:?}"),
+    }
+    assert_eq!(full.manifest.tables_at, TablesAt::Inline);
+    assert_eq!(rows_of(&full, &db, "orders"), Some(20_000));
 
     // Changes between the full and the incremental.
     let q = quote_ident(&db);
@@ -321,17 +357,31 @@ async fn scenario(name: &str, dest_url: Option<String>) {
         .all(|r| r.status == BackupRunStatus::Completed));
 
     // --- the cross-region copies ---
+    // The manifest beside the full set's queued copy, removed: the copy job carries it.
+    let (source, dest) = (w.store(SOURCE).await, w.store(DEST).await);
+    let copy_of = |o: &BackupOutcome| o.queued_copy_id.expect("queued");
+    let full_copy = w.catalog.copy(copy_of(&full)).await.unwrap().unwrap();
+    let full_beside = manifest_key(&full_copy.object_key);
+    let full_manifest = read_object(&source, &manifest_key(&full.backup_set.object_key)).await;
+    assert_eq!(read_object(&dest, &full_beside).await, full_manifest);
+    dest.delete(&full_beside).await.unwrap();
     let regions = regions_from_catalog(w.catalog.as_ref()).await.unwrap();
     let summary = Replicator::new(w.catalog.clone(), regions, ReplicatorConfig::default())
         .run_once()
         .await
         .unwrap();
     assert_eq!(summary.completed, 4, "{summary:?}");
-    let copy_of = |o: &BackupOutcome| o.queued_copy_id.expect("queued");
     for o in [&logical, &single, &full, &incremental] {
         let copy = w.catalog.copy(copy_of(o)).await.unwrap().unwrap();
         assert_eq!(copy.status, CopyStatus::Completed);
         assert_eq!(copy.dest_region_id, DEST);
+        let beside = read_object(&dest, &manifest_key(&copy.object_key)).await;
+        let own = read_object(&source, &manifest_key(&o.backup_set.object_key)).await;
+        assert_eq!(
+            beside, own,
+            "the manifest beside copy {}",
+            copy.cross_backup_id
+        );
     }
 
     // --- restores, read from the destination region ---
@@ -435,6 +485,63 @@ async fn scenario(name: &str, dest_url: Option<String>) {
     assert_eq!(n, Some(20_000), "the full set predates the later changes");
     s.close().await;
     server.shutdown().await.unwrap();
+
+    // The physical full set's rows and checksums came from the manifest beside its copy.
+    let report = verified(copy_of(&full), RestoreTarget::Drill, "physical drill").await;
+    assert_eq!(
+        report.tables_from,
+        TablesFrom::Beside {
+            waited: std::time::Duration::ZERO
+        }
+    );
+    assert_eq!(report.verification.tables.len(), full.manifest.tables.len());
+    // Without that manifest, a restore that does not wait verifies without it and says so...
+    dest.delete(&full_beside).await.unwrap();
+    let impatient = Restorer::new(
+        w.catalog.clone(),
+        Arc::new(RegionFetcher::new(w.catalog.clone())),
+        RestoreConfig {
+            wait_for_tables: std::time::Duration::ZERO,
+            ..RestoreConfig::default()
+        },
+    );
+    let drill = RestoreRequest {
+        cross_backup_id: copy_of(&full),
+        region_id: DEST.into(),
+        target: RestoreTarget::Drill,
+        roll_forward: None,
+    };
+    let report = impatient
+        .restore(&drill, &|_| {})
+        .await
+        .expect("drill without tables");
+    assert!(
+        matches!(&report.tables_from, TablesFrom::Missing(why) if why.contains(&full_beside)),
+        "{:?}",
+        report.tables_from
+    );
+    assert!(report.verification.tables.is_empty());
+    // ...and one that waits verifies with it once it arrives.
+    let put_back = {
+        let (dest, key, bytes) = (dest.clone(), full_beside.clone(), full_manifest.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let staged = dest.upload_staged(&key, &bytes[..], &|_| {}).await.unwrap();
+            dest.publish(&staged, &key).await.unwrap();
+        })
+    };
+    let report = restorer
+        .restore(&drill, &|_| {})
+        .await
+        .expect("drill that waits");
+    put_back.await.unwrap();
+    assert!(
+        matches!(report.tables_from, TablesFrom::Beside { waited } if !waited.is_zero()),
+        "{:?}",
+        report.tables_from
+    );
+    assert!(report.verification.ok());
+    assert_eq!(report.verification.tables.len(), full.manifest.tables.len());
 
     // The incremental: its chain (full, then incremental) as a restore drill.
     let report = verified(

@@ -56,6 +56,12 @@ fn backups_are_run_scheduled_and_restored_through_links() {
     );
     let out = data.ok(&["backup", "run", "rm-agent", "--method", "P"]);
     assert!(out.contains("_qp.xb") && out.contains("LSN 0 -> "), "{out}");
+    // Published before its checksums were read; they went beside the set and its queued copy.
+    assert!(out.contains("published after "), "{out}");
+    assert!(
+        out.contains("stored beside the set and beside its copy in cn-shanghai after "),
+        "{out}"
+    );
 
     // Only the primary now, whose DSN has a wrong password: the run fails and says so.
     let out = data.ok(&[
@@ -134,6 +140,24 @@ fn backups_are_run_scheduled_and_restored_through_links() {
     );
     assert!(report.contains(&format!("ok   {db}.t")), "{report}");
     assert!(report.contains("rows       3000"), "{report}");
+    assert!(report.contains("all match the manifest"), "{report}");
+
+    // The physical set (copy 2, completed by now): its checksums come from the manifest beside
+    // the copy, fetched through a download link as well.
+    let report = data.ok(&[
+        "restore",
+        "2",
+        "--region",
+        "cn-shanghai",
+        "--verify-only",
+        "--endpoint",
+        &server.url(),
+    ]);
+    assert!(
+        report.contains("row counts and checksums from the manifest stored beside the set"),
+        "{report}"
+    );
+    assert!(report.contains(&format!("ok   {db}.t")), "{report}");
     assert!(report.contains("all match the manifest"), "{report}");
     drop(server);
 }

@@ -27,6 +27,11 @@ pub fn backup_set_key(db_instance_id: &str, file_name: &str) -> String {
     format!("backups/{db_instance_id}/{file_name}")
 }
 
+/// Object key of the manifest stored beside a set, or beside a copy of it (`<set key>.manifest.json`).
+pub fn manifest_key(set_key: &str) -> String {
+    format!("{set_key}.manifest.json")
+}
+
 /// Object key of a cross-region copy in the destination region.
 pub fn copy_key(db_instance_id: &str, file_name: &str) -> String {
     format!("cross/{db_instance_id}/{file_name}")

@@ -6,7 +6,10 @@
 //!    [`crate::resume`]);
 //! 3. read the staged bytes back: they must have the size and SHA-256 recorded when the set was
 //!    registered (if the bytes read from the source already differ, step 3 is skipped);
-//! 4. make sure the lease is still ours, publish atomically, mark the copy Completed.
+//! 4. make sure the lease is still ours, publish atomically;
+//! 5. carry the manifest stored beside the set, if the source has one yet (a physical set's is
+//!    written after the set: its agent also stores it beside the copy), then mark the copy
+//!    Completed.
 //!
 //! The lease is renewed alongside; if it is lost the attempt is dropped where it stands and
 //! nothing is published. Any failure deletes the attempt's staging object, except a resumable
@@ -18,10 +21,12 @@ use crate::lease::{after, Lease};
 use crate::resume::{self, CopyEnds, ResumeSlot};
 use crate::source::read_source;
 use chrono::Utc;
+use futures::TryStreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::io::StreamReader;
 use xbak_catalog::CatalogError;
+use xbak_domain::naming::manifest_key;
 use xbak_domain::{CopyEvent, CopyJob};
 use xbak_storage::{Checksum, RegionStore, Staged, StorageError};
 
@@ -161,6 +166,7 @@ async fn attempt(
         sha256: verified.sha256,
     };
     publish(job, &dest, &to_publish, staging, upload).await?;
+    carry_manifest(job, &source, &dest).await?;
     Ok(Copied {
         bytes: verified.size,
         sent: staged.sent,
@@ -228,6 +234,57 @@ async fn publish(
     staging.clear();
     upload.clear();
     Ok(())
+}
+
+/// Largest manifest carried (one of a few hundred thousand tables).
+const MANIFEST_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Copies the manifest beside the set's object to beside the copy's, when the source holds
+/// one: the same bytes published there already (by the set's agent, or an earlier attempt)
+/// count as done. Not verified against a record (there is none): restores check that a
+/// manifest matches the set they restore.
+async fn carry_manifest(
+    job: &CopyJob,
+    source: &RegionStore,
+    dest: &RegionStore,
+) -> Result<(), CopyFailure> {
+    let from = manifest_key(&job.source_key);
+    let to = manifest_key(&job.dest_key);
+    let bytes = match source.get(&from, None).await {
+        Ok((size, stream)) if size as usize <= MANIFEST_LIMIT => {
+            let parts: Vec<bytes::Bytes> = stream
+                .try_collect()
+                .await
+                .map_err(|e| CopyFailure::storage("reading the set's manifest", e))?;
+            parts.concat()
+        }
+        Ok((size, _)) => {
+            return Err(CopyFailure::Permanent(format!(
+                "{}/{from} is {size} bytes, more than a manifest holds",
+                job.source_region_id
+            )))
+        }
+        Err(StorageError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(CopyFailure::storage("reading the set's manifest", e)),
+    };
+    let staged = dest
+        .upload_staged(&to, &bytes[..], &|_| {})
+        .await
+        .map_err(|e| CopyFailure::storage("storing the set's manifest", e))?;
+    match dest.publish(&staged, &to).await {
+        Ok(()) => Ok(()),
+        Err(StorageError::AlreadyExists(key)) => {
+            // Published objects are never overwritten; restores check a manifest against the
+            // set they restore and verify without one that does not match.
+            tracing::warn!(copy_id = job.copy_id, region = %job.dest_region_id, key = %key,
+                "the copy's manifest differs from the set's; left as it is");
+            Ok(())
+        }
+        Err(e) => {
+            dest.delete(&staged.staging_key).await.ok();
+            Err(CopyFailure::storage("publishing the set's manifest", e))
+        }
+    }
 }
 
 /// A staged copy, before verification.

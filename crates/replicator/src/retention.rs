@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use xbak_catalog::leases::once_per_period;
 use xbak_catalog::{Catalog, ExpiringObject};
+use xbak_domain::naming::manifest_key;
 use xbak_domain::time::Timestamp;
 use xbak_storage::{RegionStore, Regions, StorageError};
 
@@ -133,13 +134,16 @@ impl Retention {
         }
     }
 
-    /// Deletes a tombstone's object, then the tombstone; false (logged) if either fails, which
-    /// leaves the tombstone for the next sweep.
+    /// Deletes a tombstone's object and the manifest beside it, then the tombstone; false
+    /// (logged) if either fails, which leaves the tombstone for the next sweep.
     async fn finish(&self, object: &ExpiringObject) -> bool {
-        if let Err(e) = self
-            .delete(&object.dest_region_id, &object.object_key)
-            .await
-        {
+        let region = &object.dest_region_id;
+        let manifest = manifest_key(&object.object_key);
+        let deleted = match self.delete(region, &manifest).await {
+            Ok(()) => self.delete(region, &object.object_key).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = deleted {
             tracing::warn!(copy_id = object.copy_id, region = %object.dest_region_id,
                 key = %object.object_key, error = %e,
                 "cannot delete expired copy's object; it is no longer listed, next sweep retries");

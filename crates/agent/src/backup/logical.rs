@@ -18,7 +18,9 @@
 
 use super::framing::TAR_PART;
 use super::pipe::{self, Piece};
-use super::{stage_alongside, AgentConfig, AgentError, AgentProgress, Job, Manifest, Taken};
+use super::{
+    stage_alongside, AgentConfig, AgentError, AgentProgress, Finished, Job, Manifest, Taken,
+};
 use crate::db::{Session, TableState};
 use crate::tools::{check_status, pipe_command, spawn_error, OptionFile, StderrTail};
 use chrono::{DateTime, Utc};
@@ -66,7 +68,11 @@ pub(super) async fn take(mut job: Job<'_>, database: Option<&str>) -> Result<Tak
     let manifest = job.manifest;
     let work = async move {
         let manifest = dump.finish(stdout, tables, manifest, progress).await?;
-        Ok((manifest, consistent_at))
+        Ok(Finished {
+            manifest,
+            consistent_at,
+            deferred: None,
+        })
     };
     let taken = stage_alongside(job.store, job.key, reader, progress, work).await?;
     snap.close().await;

@@ -14,10 +14,7 @@ pub const MANIFEST_FORMAT: u32 = 1;
 pub const LOGICAL_MANIFEST_ENTRY: &str = "manifest.json";
 pub const PHYSICAL_MANIFEST_FILE: &str = "xbak-manifest.json";
 
-/// The object key of a set's manifest.
-pub fn manifest_key(set_key: &str) -> String {
-    format!("{set_key}.manifest.json")
-}
+pub use xbak_domain::naming::manifest_key;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -51,8 +48,31 @@ pub struct Manifest {
     /// The set an incremental set applies on top of.
     pub base: Option<BaseSet>,
     /// Every base table outside the system schemas (or of the one database), at the
-    /// consistent point.
+    /// consistent point; empty here when [`Manifest::tables_at`] is [`TablesAt::Beside`].
     pub tables: Vec<TableState>,
+    /// Where `tables` is. Absent (inline) in manifests written before physical sets deferred
+    /// their checksums.
+    #[serde(default, skip_serializing_if = "TablesAt::is_inline")]
+    pub tables_at: TablesAt,
+}
+
+/// Where a manifest's tables (row counts and checksums) are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TablesAt {
+    /// In this manifest.
+    #[default]
+    Inline,
+    /// Only in the manifest stored beside the set ([`manifest_key`]), written once they were
+    /// read, after the set was published: a physical set's checksums are read after
+    /// `mariabackup` ends, off the backup's critical path.
+    Beside,
+}
+
+impl TablesAt {
+    pub fn is_inline(&self) -> bool {
+        *self == TablesAt::Inline
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,12 @@
 //!    inside that session's snapshot, counts rows and runs `CHECKSUM TABLE` for the manifest,
 //!    which is appended to the set and stored beside it;
 //! 4. checks the staged size, publishes the set and its manifest, and records the set and the
-//!    Completed run in one catalog transaction.
+//!    Completed run in one catalog transaction (which queues its copy).
+//!
+//! A physical set's rows and checksums are read after step 4 instead ([`TablesStored`]): the
+//! manifest inside the set says so ([`TablesAt::Beside`]), and the whole manifest is stored
+//! beside the set, and beside its queued copy, once they are read. The set is durable and its
+//! copy under way meanwhile; a restore waits for that manifest or verifies without it.
 //!
 //! The staged set is not read back before it is published. The catalog records the SHA-256
 //! [`RegionStore::upload_staged`] computed over the bytes as they were handed to the store, and
@@ -35,7 +40,7 @@ mod scheduler;
 
 pub use framing::{parse_tar_header, part_name, tar_padding, TarEntry, DUMP_DIR};
 pub use manifest::{
-    manifest_key, parse_checkpoints, BaseSet, LsnRange, Manifest, LOGICAL_MANIFEST_ENTRY,
+    manifest_key, parse_checkpoints, BaseSet, LsnRange, Manifest, TablesAt, LOGICAL_MANIFEST_ENTRY,
     MANIFEST_FORMAT, PHYSICAL_MANIFEST_FILE,
 };
 pub use scheduler::BackupScheduler;
@@ -112,10 +117,33 @@ pub struct BackupOutcome {
     /// The cross-region copy queued with it (under an enabled policy).
     pub queued_copy_id: Option<i64>,
     pub manifest_key: String,
+    /// The manifest stored beside the set (with its tables, once read).
     pub manifest: Manifest,
     /// Precise consistent point (the catalog keeps whole seconds).
     pub consistent_at: DateTime<Utc>,
+    /// From the start of the run to the set being durable in its region and its copy queued.
+    pub published_after: Duration,
+    /// Where the manifest's tables went.
+    pub tables: TablesStored,
+    /// The whole run, tables included.
     pub elapsed: Duration,
+}
+
+/// Where a run stored its manifest's tables (row counts and checksums).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TablesStored {
+    /// In the set itself (logical sets), and in the manifest beside it.
+    InSet,
+    /// Read after the set was published, then stored in the manifest beside it (published
+    /// `after` the run began) and beside its queued copy in `copied_to` (a region the agent
+    /// could not write to is named in `not_copied_to`; the copy job carries the manifest there).
+    Beside {
+        after: Duration,
+        copied_to: Vec<String>,
+        not_copied_to: Vec<String>,
+    },
+    /// Could not be read or stored: the set's restores verify without them.
+    Failed(String),
 }
 
 /// Why a run failed (it is recorded on the run as well).
@@ -159,15 +187,22 @@ pub(crate) struct Job<'a> {
     pub progress: &'a (dyn Fn(AgentProgress) + Sync),
 }
 
-/// What a taker hands back: the staged set and its manifest.
-pub(crate) struct Taken {
-    pub staged: Staged,
+/// What a taker's work ends with: the set's manifest, its consistent point and, for a physical
+/// set, the tables still to read for the manifest stored beside it.
+pub(crate) struct Finished {
     pub manifest: Manifest,
     pub consistent_at: DateTime<Utc>,
+    pub deferred: Option<physical::DeferredTables>,
 }
 
-/// Runs `work` (which writes the set into the pipe `reader` drains, and returns the finished
-/// manifest and the consistent point) alongside the upload of `reader` into staging under
+/// What a taker hands back: the staged set and how its work finished.
+pub(crate) struct Taken {
+    pub staged: Staged,
+    pub finished: Finished,
+}
+
+/// Runs `work` (which writes the set into the pipe `reader` drains, and returns how it
+/// [`Finished`]) alongside the upload of `reader` into staging under
 /// `job_key`. Not `try_join`: when the work fails, the stream ends in an error and the upload
 /// cleans up after itself; when the upload fails, the work is stopped through its closed pipe.
 /// A set staged by work that failed is deleted.
@@ -176,16 +211,12 @@ pub(crate) async fn stage_alongside(
     job_key: &str,
     reader: impl tokio::io::AsyncRead + Unpin + Send,
     progress: &(dyn Fn(AgentProgress) + Sync),
-    work: impl std::future::Future<Output = Result<(Manifest, DateTime<Utc>), AgentError>>,
+    work: impl std::future::Future<Output = Result<Finished, AgentError>>,
 ) -> Result<Taken, AgentError> {
     let stored_bytes = |n| progress(AgentProgress::StoredBytes(n));
     let upload = store.upload_staged(job_key, reader, &stored_bytes);
     match tokio::join!(work, upload) {
-        (Ok((manifest, consistent_at)), Ok(staged)) => Ok(Taken {
-            staged,
-            manifest,
-            consistent_at,
-        }),
+        (Ok(finished), Ok(staged)) => Ok(Taken { staged, finished }),
         (Err(e), Ok(staged)) => {
             store.delete(&staged.staging_key).await.ok();
             Err(e)
@@ -231,7 +262,13 @@ impl BackupAgent {
             .await?;
         let taking = self.take(req, &plan, &run, started_at, progress);
         match self.with_heartbeat(run.id, taking).await {
-            Ok(mut outcome) => {
+            Ok((mut outcome, deferred)) => {
+                outcome.published_after = began.elapsed();
+                if let Some(deferred) = deferred {
+                    outcome.tables = self
+                        .store_tables(&plan, &mut outcome, deferred, began, progress)
+                        .await;
+                }
                 outcome.elapsed = began.elapsed();
                 Ok(outcome)
             }
@@ -422,6 +459,8 @@ impl BackupAgent {
         Ok(second.unwrap_or(run.started_at))
     }
 
+    /// Takes the set, publishes it and records it (queueing its copy). A physical set's tables
+    /// are still to be read: [`Self::store_tables`].
     async fn take(
         &self,
         req: &BackupRequest,
@@ -429,7 +468,7 @@ impl BackupAgent {
         run: &BackupRun,
         started_at: DateTime<Utc>,
         progress: &(dyn Fn(AgentProgress) + Sync),
-    ) -> Result<BackupOutcome, AgentError> {
+    ) -> Result<(BackupOutcome, Option<physical::DeferredTables>), AgentError> {
         let key = free_key(plan, req.method, self.name_second(run).await?).await?;
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
@@ -450,6 +489,7 @@ impl BackupAgent {
             lsn: None,
             base: plan.base.clone(),
             tables: Vec::new(),
+            tables_at: TablesAt::Inline,
         };
         let job = Job {
             endpoint: Endpoint::Tcp(plan.node.dsn.clone()),
@@ -478,22 +518,34 @@ impl BackupAgent {
             )));
         }
         let manifest_key = manifest_key(&key);
-        let json = taken.manifest.to_json();
-        let staged_manifest = store
-            .upload_staged(&manifest_key, &json[..], &|_| {})
-            .await?;
+        let Finished {
+            manifest,
+            consistent_at: consistent_instant,
+            deferred,
+        } = taken.finished;
+        // With its tables still to read, the manifest beside the set is published once they are.
+        let staged_manifest = match deferred {
+            Some(_) => None,
+            None => Some(
+                store
+                    .upload_staged(&manifest_key, &manifest.to_json()[..], &|_| {})
+                    .await?,
+            ),
+        };
         store.publish(&staged, &key).await?;
-        if let Err(e) = store.publish(&staged_manifest, &manifest_key).await {
-            store.delete(&key).await.ok();
-            return Err(e.into());
+        if let Some(staged_manifest) = &staged_manifest {
+            if let Err(e) = store.publish(staged_manifest, &manifest_key).await {
+                store.delete(&key).await.ok();
+                return Err(e.into());
+            }
         }
         let finished_at = Utc::now().trunc_subsecs(0);
-        let consistent_at = taken.consistent_at.trunc_subsecs(0);
+        let consistent_at = consistent_instant.trunc_subsecs(0);
         let details = BackupSetDetails {
             manifest_key: manifest_key.clone(),
             base_set_id: plan.base.as_ref().map(|b| b.backup_set_id),
-            from_lsn: taken.manifest.lsn.as_ref().map(|l| l.from_lsn),
-            to_lsn: taken.manifest.lsn.as_ref().map(|l| l.to_lsn),
+            from_lsn: manifest.lsn.as_ref().map(|l| l.from_lsn),
+            to_lsn: manifest.lsn.as_ref().map(|l| l.to_lsn),
         };
         let new_set = NewBackupSet {
             instance_id: plan.instance.id,
@@ -527,16 +579,111 @@ impl BackupAgent {
             bytes = staged.size,
             "backup completed"
         );
-        Ok(BackupOutcome {
+        let outcome = BackupOutcome {
             run_id: run.id,
             backup_set: recorded.backup_set,
             queued_copy_id: recorded.queued_copy_id,
             manifest_key,
-            manifest: taken.manifest,
-            consistent_at: taken.consistent_at,
+            manifest,
+            consistent_at: consistent_instant,
+            published_after: Duration::ZERO,
+            tables: TablesStored::InSet,
             elapsed: Duration::ZERO,
-        })
+        };
+        Ok((outcome, deferred))
     }
+
+    /// Reads a published physical set's tables and stores the whole manifest beside the set,
+    /// then beside its queued copy (the copy job also carries it, whichever comes first). A
+    /// failure is logged and reported, never the run's: the set is good, and its restores
+    /// verify without the tables (a manifest that says why is stored when the reading failed).
+    async fn store_tables(
+        &self,
+        plan: &Plan,
+        outcome: &mut BackupOutcome,
+        deferred: physical::DeferredTables,
+        began: Instant,
+        progress: &(dyn Fn(AgentProgress) + Sync),
+    ) -> TablesStored {
+        let read = deferred.read(progress).await;
+        let manifest = &mut outcome.manifest;
+        manifest.tables_at = TablesAt::Inline;
+        let failed = match read {
+            Ok(tables) => {
+                manifest.tables = tables;
+                None
+            }
+            Err(e) => {
+                let why = format!("row counts and checksums could not be read: {e}");
+                tracing::warn!(set = outcome.backup_set.id, error = %e, "{why}; restores will verify without them");
+                manifest.consistency = format!("{}; {why}", manifest.consistency);
+                Some(why)
+            }
+        };
+        progress(AgentProgress::Step(
+            "storing the manifest beside the set".into(),
+        ));
+        let json = manifest.to_json();
+        if let Err(e) = publish_object(&plan.store, &outcome.manifest_key, &json).await {
+            tracing::warn!(set = outcome.backup_set.id, key = %outcome.manifest_key, error = %e,
+                "cannot store the manifest beside the set; restores will verify without its tables");
+            return TablesStored::Failed(format!("storing {}: {e}", outcome.manifest_key));
+        }
+        let after = began.elapsed();
+        let (mut copied_to, mut not_copied_to) = (Vec::new(), Vec::new());
+        if let Some(copy_id) = outcome.queued_copy_id {
+            match self.store_beside_copy(copy_id, &json).await {
+                Ok(region) => copied_to.push(region),
+                Err((region, e)) => {
+                    tracing::warn!(copy_id, region = %region, error = %e,
+                        "cannot store the manifest beside the queued copy; the copy job will carry it");
+                    not_copied_to.push(region);
+                }
+            }
+        }
+        match failed {
+            Some(why) => TablesStored::Failed(why),
+            None => TablesStored::Beside {
+                after,
+                copied_to,
+                not_copied_to,
+            },
+        }
+    }
+
+    /// Stores `json` as the manifest beside copy `copy_id`'s object in its region; returns
+    /// the region (also with the error).
+    async fn store_beside_copy(
+        &self,
+        copy_id: i64,
+        json: &[u8],
+    ) -> Result<String, (String, String)> {
+        let copy = match self.catalog.copy(copy_id).await {
+            Ok(Some(copy)) => copy,
+            Ok(None) => return Err((String::new(), format!("copy {copy_id} is gone"))),
+            Err(e) => return Err((String::new(), e.to_string())),
+        };
+        let region_id = copy.dest_region_id.clone();
+        let fail = |e: String| (region_id.clone(), e);
+        let region = self
+            .catalog
+            .region(&region_id)
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .ok_or_else(|| fail("no such region".into()))?;
+        let store = RegionStore::open(&region.region_id, &region.store_url)
+            .map_err(|e| fail(e.to_string()))?;
+        publish_object(&store, &manifest_key(&copy.object_key), json)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(region_id)
+    }
+}
+
+/// Stages `bytes` and publishes them at `key` (the same bytes already there count as done).
+async fn publish_object(store: &RegionStore, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    let staged = store.upload_staged(key, bytes, &|_| {}).await?;
+    store.publish(&staged, key).await
 }
 
 struct Plan {

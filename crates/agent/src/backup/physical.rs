@@ -11,9 +11,13 @@
 //! resumes the process (`SIGCONT`). Commits wait for the lock anyway; the pause adds a round
 //! trip. Row counts and `CHECKSUM TABLE` are then read in that snapshot.
 //!
-//! Checksums in parallel. The manifest's row counts and `CHECKSUM TABLE` read every table once
-//! or twice, after the backup: on a few hundred MiB that is as long as `mariabackup` itself.
-//! So the snapshot is opened in K sessions (K = min([`CHECKSUM_SESSIONS`], number of user
+//! Checksums after the set. The manifest's row counts and `CHECKSUM TABLE` read every table once
+//! or twice: on a few hundred MiB that is as long as `mariabackup` itself. So they are not part
+//! of the set: the set (its xbstream ending with a manifest that says [`TablesAt::Beside`]) is
+//! published and its copy queued as soon as `mariabackup` ends, and [`DeferredTables`] reads
+//! them afterwards in the snapshots still open, for the manifest stored beside the set.
+//!
+//! Checksums in parallel. The snapshot is opened in K sessions (K = min([`CHECKSUM_SESSIONS`], number of user
 //! tables)), all in the same pause: while the lock is held no transaction commits, so K
 //! snapshots opened then see exactly the same committed state, the one the backup holds. The
 //! sessions are connected before `mariabackup` starts, so the pause only grows by the
@@ -31,9 +35,11 @@
 //! As for any physical backup, non-InnoDB tables are copied under the earlier backup stages.
 
 use super::framing::xbstream_file;
-use super::manifest::{parse_checkpoints, BaseSet, PHYSICAL_MANIFEST_FILE};
+use super::manifest::{parse_checkpoints, BaseSet, TablesAt, PHYSICAL_MANIFEST_FILE};
 use super::pipe;
-use super::{stage_alongside, AgentConfig, AgentError, AgentProgress, Job, Manifest, Taken};
+use super::{
+    stage_alongside, AgentConfig, AgentError, AgentProgress, Finished, Job, Manifest, Taken,
+};
 use crate::db::{table_states_in_sessions, BinlogPosition, Session, TableState};
 use crate::tools::{
     check_status, pipe_command, signal, spawn_error, wait_stopped, OptionFile, StderrTail,
@@ -153,8 +159,8 @@ fn mariabackup_command(
     cmd
 }
 
-/// Streams the backup into `chunks`, then completes the manifest (consistent point, LSNs,
-/// checksums) and appends it to the stream.
+/// Streams the backup into `chunks`, then completes the manifest (consistent point, LSNs; the
+/// tables are read later, [`DeferredTables`]) and appends it to the stream.
 async fn finish_backup(
     child: Child,
     chunks: pipe::ChunkSender,
@@ -162,7 +168,7 @@ async fn finish_backup(
     mut manifest: Manifest,
     lsn_dir: &Path,
     progress: &(dyn Fn(AgentProgress) + Sync),
-) -> Result<(Manifest, DateTime<Utc>), AgentError> {
+) -> Result<Finished, AgentError> {
     let point = stream_backup(child, &chunks, &mut sessions, progress).await?;
     let (consistent_at, binlog) = match point {
         Some(point) => {
@@ -180,13 +186,33 @@ async fn finish_backup(
     manifest.binlog = binlog;
     let checkpoints = tokio::fs::read_to_string(lsn_dir.join("xtrabackup_checkpoints")).await?;
     manifest.lsn = Some(parse_checkpoints(&checkpoints).map_err(AgentError::Consistency)?);
-    manifest.tables = checksum_tables(sessions, progress).await?;
+    manifest.tables_at = TablesAt::Beside;
     let trailer = xbstream_file(PHYSICAL_MANIFEST_FILE, &manifest.to_json());
     chunks
         .send(Ok(Bytes::from(trailer)))
         .await
         .map_err(|_| AgentError::Io("the upload stopped reading".into()))?;
-    Ok((manifest, consistent_at))
+    Ok(Finished {
+        manifest,
+        consistent_at,
+        deferred: Some(DeferredTables { sessions }),
+    })
+}
+
+/// A physical set's row counts and checksums, still to be read in the snapshots its backup
+/// opened (they stay open until read).
+pub(crate) struct DeferredTables {
+    sessions: Sessions,
+}
+
+impl DeferredTables {
+    /// Reads them; closes the sessions.
+    pub async fn read(
+        self,
+        progress: &(dyn Fn(AgentProgress) + Sync),
+    ) -> Result<Vec<TableState>, AgentError> {
+        checksum_tables(self.sessions, progress).await
+    }
 }
 
 /// Pumps mariabackup's stdout into `chunks` while its stderr is watched for the BLOCK_COMMIT

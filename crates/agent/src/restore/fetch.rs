@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, ReadBuf};
 use xbak_catalog::Catalog;
-use xbak_storage::RegionStore;
+use xbak_storage::{RegionStore, StorageError};
 
 /// An object's bytes.
 pub type SetReader = Box<dyn AsyncRead + Send + Unpin>;
@@ -20,7 +20,20 @@ pub type SetReader = Box<dyn AsyncRead + Send + Unpin>;
 #[async_trait::async_trait]
 pub trait SetFetcher: Send + Sync {
     /// The bytes of `key` in `region_id`, from the start.
-    async fn open(&self, region_id: &str, key: &str) -> Result<SetReader, RestoreError>;
+    async fn open(&self, region_id: &str, key: &str) -> Result<SetReader, RestoreError> {
+        self.open_if_present(region_id, key)
+            .await?
+            .ok_or_else(|| RestoreError::Fetch {
+                key: key.to_owned(),
+                message: format!("not in {region_id}"),
+            })
+    }
+    /// The bytes of `key` in `region_id`, from the start; `None` when it is not there.
+    async fn open_if_present(
+        &self,
+        region_id: &str,
+        key: &str,
+    ) -> Result<Option<SetReader>, RestoreError>;
     /// Says how bytes are fetched (`region store`, `download link via http://…`), for reports.
     fn describe(&self) -> String;
 }
@@ -38,16 +51,24 @@ impl RegionFetcher {
 
 #[async_trait::async_trait]
 impl SetFetcher for RegionFetcher {
-    async fn open(&self, region_id: &str, key: &str) -> Result<SetReader, RestoreError> {
+    async fn open_if_present(
+        &self,
+        region_id: &str,
+        key: &str,
+    ) -> Result<Option<SetReader>, RestoreError> {
         let region = self
             .catalog
             .region(region_id)
             .await?
             .ok_or_else(|| RestoreError::NotFound(format!("no region {region_id:?}")))?;
         let store = RegionStore::open(&region.region_id, &region.store_url)?;
-        let (_, stream) = store.get(key, None).await?;
+        let stream = match store.get(key, None).await {
+            Ok((_, stream)) => stream,
+            Err(StorageError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         let stream = stream.map_err(std::io::Error::other);
-        Ok(Box::new(tokio_util::io::StreamReader::new(stream)))
+        Ok(Some(Box::new(tokio_util::io::StreamReader::new(stream))))
     }
 
     fn describe(&self) -> String {

@@ -19,6 +19,7 @@
 //! ([`RegionFetcher`]) or, in the CLI, through the server's signed download link. Either way
 //! their SHA-256 is checked against the catalog's record of the set.
 
+mod beside;
 mod fetch;
 mod logical;
 mod physical;
@@ -26,6 +27,7 @@ mod scratch;
 pub mod to_time;
 mod verify;
 
+pub use beside::TablesFrom;
 pub use fetch::{HashingReader, RegionFetcher, SetFetcher, SetReader};
 pub use scratch::{free_port, ScratchServer};
 pub use to_time::{RecoveryWindow, Replayed, RollForward, TimePlan};
@@ -66,11 +68,24 @@ pub struct RestoreRequest {
 }
 
 /// How restores run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RestoreConfig {
     pub tools: Tools,
     /// Parent of temporary directories (default: the system's).
     pub work_dir: Option<PathBuf>,
+    /// How long a restore waits for a recent physical set's row counts and checksums (stored
+    /// beside it once read, after it is published) before verifying without them.
+    pub wait_for_tables: Duration,
+}
+
+impl Default for RestoreConfig {
+    fn default() -> Self {
+        RestoreConfig {
+            tools: Tools::default(),
+            work_dir: None,
+            wait_for_tables: Duration::from_secs(60),
+        }
+    }
 }
 
 /// What a restore reports as it goes.
@@ -101,6 +116,8 @@ pub struct RestoreReport {
     pub chain: Vec<ChainLink>,
     /// The manifest the tables were checked against (the last set's).
     pub manifest: Manifest,
+    /// Where its tables came from.
+    pub tables_from: TablesFrom,
     pub verification: Verification,
     /// The binlog replayed after verification, when rolled forward to a time.
     pub replayed: Option<Replayed>,
@@ -186,6 +203,7 @@ impl Restorer {
                 .saturating_sub(restored.checked.verify_elapsed),
             chain,
             manifest: restored.manifest,
+            tables_from: restored.tables_from,
             verification: restored.checked.verification,
             replayed: restored.checked.replayed,
             target: restored.target,
@@ -305,6 +323,7 @@ pub(crate) struct Ctx<'a> {
 /// What the logical and physical restorers hand back.
 pub(crate) struct Restored {
     pub manifest: Manifest,
+    pub tables_from: TablesFrom,
     pub fetched: u64,
     /// Where the data now is.
     pub target: String,
@@ -312,9 +331,11 @@ pub(crate) struct Restored {
 }
 
 impl Restored {
+    /// A restore of a set whose manifest holds its tables.
     pub fn new(manifest: Manifest, fetched: u64, target: String, checked: Checked) -> Restored {
         Restored {
             manifest,
+            tables_from: TablesFrom::InSet,
             fetched,
             target,
             checked,

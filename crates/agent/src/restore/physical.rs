@@ -6,8 +6,8 @@
 use super::fetch::HashingReader;
 use super::scratch::ScratchServer;
 use super::{
-    check_and_roll_forward, require_empty_dir, ChainLink, Ctx, RestoreError, RestoreProgress,
-    RestoreTarget, Restored,
+    beside, check_and_roll_forward, require_empty_dir, ChainLink, Ctx, RestoreError,
+    RestoreProgress, RestoreTarget, Restored,
 };
 use crate::backup::{Manifest, PHYSICAL_MANIFEST_FILE};
 use crate::tools::{check_status, pipe_command, spawn_error, StderrTail};
@@ -83,6 +83,9 @@ pub(super) async fn restore(
         prepare(ctx, &datadir, Some(inc)).await?;
     }
     drop(work);
+    // After the prepare, which gives a manifest still coming that much time to arrive.
+    let last = chain.last().expect("a chain has at least one set");
+    let (manifest, tables_from) = beside::with_tables(ctx, last, manifest).await?;
 
     (ctx.progress)(RestoreProgress::Step(
         "starting mariadbd on the prepared data".into(),
@@ -98,7 +101,10 @@ pub(super) async fn restore(
         }
         None => datadir.display().to_string(),
     };
-    Ok(Restored::new(manifest, fetched, target, checked))
+    Ok(Restored {
+        tables_from,
+        ..Restored::new(manifest, fetched, target, checked)
+    })
 }
 
 /// Streams set `index` of the chain into `mbstream -x -C dir`; returns the bytes fetched.

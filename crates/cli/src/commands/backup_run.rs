@@ -5,7 +5,9 @@ use crate::progress::activity_spinner;
 use anyhow::Context as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use xbak_agent::{AgentConfig, AgentProgress, BackupAgent, BackupOutcome, BackupRequest};
+use xbak_agent::{
+    AgentConfig, AgentProgress, BackupAgent, BackupOutcome, BackupRequest, TablesStored,
+};
 use xbak_catalog::Catalog;
 use xbak_protocol::time::format_utc;
 
@@ -130,9 +132,36 @@ fn print_outcome(o: &BackupOutcome) {
     if let Some(l) = &o.manifest.lsn {
         println!("LSN {} -> {}", l.from_lsn, l.to_lsn);
     }
-    match o.queued_copy_id {
-        Some(id) => println!("cross-region copy {id} queued"),
-        None => println!("no cross-region policy: nothing queued"),
+    let queued = match o.queued_copy_id {
+        Some(id) => format!("cross-region copy {id} queued"),
+        None => "no cross-region policy: nothing queued".to_owned(),
+    };
+    println!(
+        "published after {:.2} s: durable in its region; {queued}",
+        o.published_after.as_secs_f64()
+    );
+    match &o.tables {
+        TablesStored::InSet => {}
+        TablesStored::Beside {
+            after,
+            copied_to,
+            not_copied_to,
+        } => {
+            let mut beside = String::from("beside the set");
+            for r in copied_to {
+                beside += &format!(" and beside its copy in {r}");
+            }
+            for r in not_copied_to {
+                beside += &format!(" (not yet in {r}: the copy job carries it)");
+            }
+            println!(
+                "row counts and checksums read after publishing, stored {beside} after {:.2} s",
+                after.as_secs_f64()
+            );
+        }
+        TablesStored::Failed(why) => {
+            println!("warning: {why}; restores of this set verify without them")
+        }
     }
 }
 

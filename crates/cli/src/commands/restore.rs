@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use xbak_agent::restore::to_time::rfc3339;
 use xbak_agent::restore::{
     RegionFetcher, RestoreConfig, RestoreError, RestoreProgress, RestoreReport, RestoreRequest,
-    RestoreTarget, Restorer, SetFetcher, SetReader,
+    RestoreTarget, Restorer, SetFetcher, SetReader, TablesFrom,
 };
 use xbak_catalog::Catalog;
 use xbak_domain::Dsn;
@@ -51,6 +51,10 @@ pub struct Args {
     /// Fetch through this xbak server's download links (e.g. http://127.0.0.1:8080).
     #[arg(long)]
     endpoint: Option<String>,
+    /// Seconds to wait for a physical set's row counts and checksums when they are not stored
+    /// beside it yet (they are read after the set is published); then verify without them.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    wait_for_checksums: u64,
 }
 
 /// Restores the copy where the arguments say, prints each table's check, and fails when any
@@ -59,7 +63,10 @@ pub async fn run(ctx: &Context, a: Args) -> anyhow::Result<()> {
     let target = target(&a)?;
     let catalog = ctx.catalog().await?;
     let fetcher = fetcher(catalog.clone(), a.endpoint.as_deref()).await?;
-    let config = RestoreConfig::default();
+    let config = RestoreConfig {
+        wait_for_tables: std::time::Duration::from_secs(a.wait_for_checksums),
+        ..RestoreConfig::default()
+    };
     let missing = config.tools.missing();
     if !missing.is_empty() {
         anyhow::bail!(
@@ -215,6 +222,20 @@ fn print_report(report: &RestoreReport, fetched_via: &str) {
         "data as of {} ({})",
         report.manifest.consistent_at, report.manifest.consistency
     );
+    match &report.tables_from {
+        TablesFrom::InSet => {}
+        TablesFrom::Beside { waited } => println!(
+            "row counts and checksums from the manifest stored beside the set{}",
+            if waited.is_zero() {
+                String::new()
+            } else {
+                format!(" (waited {waited:.1?} for it)")
+            }
+        ),
+        TablesFrom::Missing(why) => println!(
+            "not verified against row counts and checksums: {why}; checked only that mariadbd starts on the data"
+        ),
+    }
     for t in &report.verification.tables {
         println!(
             "  {:<4} {:<48} rows {:>10}  checksum {:>12}",
@@ -267,7 +288,11 @@ struct LinkFetcher {
 
 #[async_trait::async_trait]
 impl SetFetcher for LinkFetcher {
-    async fn open(&self, region_id: &str, key: &str) -> Result<SetReader, RestoreError> {
+    async fn open_if_present(
+        &self,
+        region_id: &str,
+        key: &str,
+    ) -> Result<Option<SetReader>, RestoreError> {
         let expires = chrono::Utc::now().timestamp() + 3600;
         let url = self.signer.sign(region_id, key, expires);
         let fail = |message: String| RestoreError::Fetch {
@@ -280,6 +305,9 @@ impl SetFetcher for LinkFetcher {
             .send()
             .await
             .map_err(|e| fail(format!("GET {}: {e}", self.endpoint)))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         if !resp.status().is_success() {
             return Err(fail(format!(
                 "the download link answered {}",
@@ -287,7 +315,7 @@ impl SetFetcher for LinkFetcher {
             )));
         }
         let stream = resp.bytes_stream().map_err(std::io::Error::other);
-        Ok(Box::new(tokio_util::io::StreamReader::new(stream)))
+        Ok(Some(Box::new(tokio_util::io::StreamReader::new(stream))))
     }
 
     fn describe(&self) -> String {
