@@ -42,7 +42,8 @@ use super::{
 };
 use crate::db::{table_states_in_sessions, BinlogPosition, Session, TableState};
 use crate::tools::{
-    check_status, pipe_command, signal, spawn_error, wait_stopped, OptionFile, StderrTail,
+    check_status, pipe_command, signal, spawn_error, wait_stopped, widen_pipe, OptionFile,
+    StderrTail,
 };
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -225,6 +226,7 @@ async fn stream_backup(
 ) -> Result<Option<Point>, AgentError> {
     let pid = child.id().unwrap_or(0);
     let stdout = child.stdout.take().expect("piped stdout");
+    widen_pipe(&stdout);
     let stderr = child.stderr.take().expect("piped stderr");
     let tool_bytes = |n| progress(AgentProgress::ToolBytes(n));
     let watcher = watch_stderr(stderr, pid, &mut sessions.snap, &mut sessions.helpers);
