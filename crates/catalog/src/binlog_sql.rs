@@ -132,3 +132,26 @@ SELECT i.db_instance_id,
          WHERE f.instance_id = s.instance_id AND f.region_id <> i.region_id)
 FROM binlog_streams s JOIN instances i ON i.id = s.instance_id
 ORDER BY i.db_instance_id";
+
+/// Closed log files, in every region, whose last event is before `?1` minus their instance
+/// policy's `retention_days`, oldest first, at most `?2`: `id, instance_id, region_id,
+/// file_name, object_key, last_event_at`. Policies drive the join so each instance's files are
+/// read through `log_files_by_time`.
+pub(crate) const EXPIRED_FILES: &str = "
+SELECT f.id, f.instance_id, f.region_id, f.file_name, f.object_key, f.last_event_at
+FROM policies p CROSS JOIN log_files f
+WHERE f.instance_id = p.instance_id AND f.state = 'closed' AND f.object_key IS NOT NULL
+  AND f.last_event_at < ?1 - p.retention_days * 86400
+ORDER BY f.last_event_at, f.id
+LIMIT ?2";
+
+/// Log file tombstones (`log_file_id, instance_id, region_id, object_key`), oldest first, at
+/// most `?1`.
+pub(crate) const LOG_TOMBSTONES: &str = "
+SELECT log_file_id, instance_id, region_id, object_key FROM expiring_log_files
+ORDER BY expired_at, log_file_id
+LIMIT ?1";
+
+/// Removes the tombstone of log file `?1`.
+pub(crate) const FINISH_LOG_TOMBSTONE: &str =
+    "DELETE FROM expiring_log_files WHERE log_file_id = ?1";

@@ -142,6 +142,35 @@ pub struct ExpiringObject {
     pub object_key: String,
 }
 
+/// A closed log file, in any region that holds it (the instance's own or the destination),
+/// whose last event is older than its instance policy keeps log files (`retention_days`, the
+/// policy enabled or not). Returned by [`Catalog::expired_log_files`] for the retention sweeper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredLogFile {
+    /// The file's row in `log_files` (one per region).
+    pub log_file_id: i64,
+    pub instance_id: i64,
+    /// The region holding this row's object.
+    pub region_id: String,
+    /// The source's file name (`mysql-bin.000007`).
+    pub file_name: String,
+    /// The whole file's object key in `region_id`.
+    pub object_key: String,
+    pub last_event_at: Timestamp,
+}
+
+/// A log file tombstone: a closed log file whose row [`Catalog::begin_log_expiry`] deleted (so
+/// no listing or recovery window shows it) and whose object retention has not deleted yet. It
+/// names the object until [`Catalog::finish_log_expiry`] removes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringLogObject {
+    /// The former row's id in `log_files` (never reused).
+    pub log_file_id: i64,
+    pub instance_id: i64,
+    pub region_id: String,
+    pub object_key: String,
+}
+
 /// How far one instance's cross-region copies are behind, for metrics. Times are the backup
 /// sets' start times (the same clock as listings and retention).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,9 +118,12 @@ macro_rules! catalog_methods {
             write fn advance_binlog_stream(instance_id: i64, lease_token: &str, progress: &xbak_domain::BinlogProgress, now: Timestamp) -> Result<()>
                 => binlogs::advance_binlog_stream(instance_id, lease_token, progress, now);
 
-            /// Records closed log file `file` as copied whole, under the same key, into
-            /// `region_id`, under the stream's lease: `true` if recorded now, `false` if it
-            /// already was. `LeaseLost` if the token no longer holds the stream.
+            /// Records what `region_id` lacks of log file `file` (see
+            /// [`LogFile::missing_from`](xbak_domain::LogFile::missing_from)) as copied there
+            /// under the same keys, under the stream's lease: `true` if something was recorded
+            /// now, `false` if nothing was missing, or if the instance's own region no longer
+            /// holds the file (retention expired it: a copy must not bring it back). `LeaseLost`
+            /// if the token no longer holds the stream.
             write fn record_log_copy(instance_id: i64, lease_token: &str, file: &xbak_domain::LogFile, region_id: &str, now: Timestamp) -> Result<bool>
                 => binlogs::record_log_copy(instance_id, lease_token, file, region_id, now);
 
@@ -222,6 +225,31 @@ macro_rules! catalog_methods {
             /// (already finished).
             write fn finish_expiry(copy_id: i64) -> Result<bool>
                 => retention::finish_expiry(copy_id);
+
+            /// Closed log files, in every region, whose last event is before `now` minus their
+            /// instance policy's `retention_days`, enabled or not, oldest first, at most `limit`.
+            /// Open files, files with no event time and files of instances without a policy are
+            /// never returned.
+            read fn expired_log_files(now: Timestamp, limit: u32) -> Result<Vec<ExpiredLogFile>>
+                => log_retention::expired_log_files(now, limit);
+
+            /// Starts expiring a closed log file (one region's row): in one transaction, records
+            /// its tombstone (region and object key, stamped `now`) and deletes its row, so it
+            /// leaves [`Catalog::log_files`] (listings, recovery windows) at once while the
+            /// tombstone still names its object. `None` if there is no such closed row (already
+            /// expired, by this sweeper or another, or open: open files are never expired).
+            write fn begin_log_expiry(log_file_id: i64, now: Timestamp) -> Result<Option<ExpiringLogObject>>
+                => log_retention::begin_log_expiry(log_file_id, now);
+
+            /// Tombstones left by [`Catalog::begin_log_expiry`] whose object is not known to be
+            /// deleted yet, oldest first, at most `limit`.
+            read fn expiring_log_objects(limit: u32) -> Result<Vec<ExpiringLogObject>>
+                => log_retention::expiring_log_objects(limit);
+
+            /// Removes a log file tombstone once its object is deleted; false if there is none
+            /// (already finished).
+            write fn finish_log_expiry(log_file_id: i64) -> Result<bool>
+                => log_retention::finish_log_expiry(log_file_id);
 
             /// Copy freshness of every instance with a policy, ordered by `DBInstanceId`.
             read fn copy_freshness() -> Result<Vec<CopyFreshness>> => retention::copy_freshness();
@@ -399,7 +427,8 @@ macro_rules! implement_catalog {
                 LeaseHolder, NewInstance, Policy, PolicyChange, Region, RequestedBackup,
             };
             use $crate::{
-                Catalog, CopyCounts, CopyFreshness, CrossBackupInstances, ExpiredCopy, ExpiringObject, HeldLease,
+                Catalog, CopyCounts, CopyFreshness, CrossBackupInstances, ExpiredCopy, ExpiredLogFile,
+                ExpiringLogObject, ExpiringObject, HeldLease,
                 LeasedQueue, PeriodicRun, PolicyChangeError, PolicyChanged, RecordedBackupSet,
                 Result, SeenNonce,
             };

@@ -46,7 +46,14 @@ pub fn log_file_key(db_instance_id: &str, file_name: &str) -> String {
 /// at `end` (the end is in the name: a segment published by a streamer killed before recording
 /// it never collides with the one its successor publishes).
 pub fn log_segment_key(db_instance_id: &str, file_name: &str, offset: u64, end: u64) -> String {
-    format!("binlogs/{db_instance_id}/{file_name}.segments/{offset:012}-{end:012}")
+    let segments = log_segments_prefix(&log_file_key(db_instance_id, file_name));
+    format!("{segments}/{offset:012}-{end:012}")
+}
+
+/// The prefix under which the segments of the binlog file stored whole at `file_key` (its
+/// [`log_file_key`]) are kept: what is left of them once the file is closed is found there.
+pub fn log_segments_prefix(file_key: &str) -> String {
+    format!("{file_key}.segments")
 }
 
 /// The file name part of an object key (`CrossBackupSetFile`).
@@ -58,6 +65,21 @@ pub fn file_name_of(key: &str) -> &str {
 mod tests {
     use super::*;
     use xbak_protocol::time::parse_utc_seconds;
+
+    /// A closed file's leftover segments are found under its own key's segment prefix.
+    #[test]
+    fn segments_live_under_their_files_key() {
+        let key = log_segment_key("rm-1", "bin.000007", 4, 100);
+        assert_eq!(
+            key,
+            "binlogs/rm-1/bin.000007.segments/000000000004-000000000100"
+        );
+        let prefix = log_segments_prefix(&log_file_key("rm-1", "bin.000007"));
+        assert!(
+            key.starts_with(&format!("{prefix}/")),
+            "{key} under {prefix}"
+        );
+    }
 
     #[test]
     fn names_follow_alibabas_pattern() {

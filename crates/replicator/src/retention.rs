@@ -19,6 +19,12 @@
 //! copies expire like completed ones (their object, never published, is simply absent).
 //! Sweepers in several processes may run at once: `begin_expiry` hands a copy to one of them,
 //! and finishing a tombstone twice is harmless.
+//!
+//! Log files follow, the same way with their own tombstones ([`Retention::expire_log_files`]):
+//! a closed log file expires, in the instance's region and in the destination alike, when its
+//! last event is older than the policy's `retention_days`. A set still kept started after that
+//! cutoff, so the log file its restore starts from has events after it and is kept too; recovery
+//! windows never reach back past the files still listed. Open files never expire.
 
 use crate::error::ReplicatorError;
 use chrono::Utc;
@@ -27,8 +33,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use xbak_catalog::leases::once_per_period;
-use xbak_catalog::{Catalog, ExpiringObject};
-use xbak_domain::naming::manifest_key;
+use xbak_catalog::{Catalog, ExpiredLogFile, ExpiringLogObject, ExpiringObject};
+use xbak_domain::naming::{log_segments_prefix, manifest_key};
 use xbak_domain::time::Timestamp;
 use xbak_storage::{RegionStore, Regions, StorageError};
 
@@ -44,6 +50,11 @@ pub struct RetentionSummary {
     /// Expired copies left for the next sweep: their expiry could not begin, or their object (or
     /// tombstone) could not be deleted. A copy whose expiry began is no longer listed.
     pub failed: u64,
+    /// Expired log files (one region's file each) finished by this sweep: object and leftover
+    /// segments deleted, tombstone removed.
+    pub log_files_deleted: u64,
+    /// Expired log files left for the next sweep, as `failed` for copies.
+    pub log_files_failed: u64,
 }
 
 /// The retention sweeper. Cheap to clone.
@@ -60,9 +71,11 @@ impl Retention {
     }
 
     /// Finishes the tombstones left by earlier sweeps, then expires every copy expired at
-    /// `now`: tombstone (the row leaves listings), destination object, tombstone removed. Fails
-    /// only if the catalog cannot list tombstones or expired copies; a copy that cannot be
-    /// expired is logged, counted in `failed` and retried by the next sweep.
+    /// `now`: tombstone (the row leaves listings), destination object, tombstone removed; then
+    /// the same for log files ([`Retention::expire_log_files`]). Fails only if the catalog
+    /// cannot list tombstones, expired copies or expired log files; a copy or log file that
+    /// cannot be expired is logged, counted in `failed` (`log_files_failed`) and retried by the
+    /// next sweep.
     pub async fn sweep(&self, now: Timestamp) -> Result<RetentionSummary, ReplicatorError> {
         let mut summary = RetentionSummary::default();
         self.finish_leftovers(&mut summary).await?;
@@ -99,9 +112,11 @@ impl Retention {
             }
             // A full batch with progress may have more behind it; one without would repeat itself.
             if !(full && progressed) {
-                return Ok(summary);
+                break;
             }
         }
+        self.expire_log_files(now, &mut summary).await?;
+        Ok(summary)
     }
 
     /// Finishes the tombstones already in the catalog (crashed or failed earlier sweeps).
@@ -184,7 +199,9 @@ impl Retention {
             .await;
             match swept {
                 Ok(Some(Ok(s))) => {
-                    tracing::info!(period = %period, deleted = s.deleted, failed = s.failed, "retention sweep")
+                    tracing::info!(period = %period, deleted = s.deleted, failed = s.failed,
+                        log_files_deleted = s.log_files_deleted, log_files_failed = s.log_files_failed,
+                        "retention sweep")
                 }
                 Ok(Some(Err(e))) => tracing::warn!(error = %e, "retention sweep failed"),
                 Ok(None) => {}
@@ -199,28 +216,161 @@ impl Retention {
     const LEASE: Duration = Duration::from_secs(60);
 
     async fn delete(&self, region_id: &str, key: &str) -> Result<(), String> {
-        let store = match self.regions.get(region_id) {
-            Some(store) => store,
-            None => {
-                let region = self
-                    .catalog
-                    .region(region_id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("unknown region {region_id:?}"))?;
-                let store = RegionStore::open(&region.region_id, &region.store_url)
-                    .map_err(|e| e.to_string())?;
-                self.regions.insert(store);
-                self.regions
-                    .get(region_id)
-                    .ok_or_else(|| format!("region {region_id:?} vanished"))?
-            }
-        };
+        let store = self.store(region_id).await?;
         match store.delete(key).await {
             // A key the store refuses was never published there.
             Ok(()) | Err(StorageError::NotFound(_)) | Err(StorageError::InvalidKey(_)) => Ok(()),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// Retention of log files, after copies and in the same way: a closed log file (in the
+/// instance's region or in the destination) whose last event is older than its instance
+/// policy's `retention_days` is tombstoned (its row leaves listings and recovery windows), then
+/// its object and any segments left of it are deleted, then the tombstone is removed.
+impl Retention {
+    /// Finishes the log file tombstones left by earlier sweeps, then expires every log file
+    /// expired at `now`, counting into `summary`'s log file fields. Fails only if the catalog
+    /// cannot list tombstones or expired files.
+    pub async fn expire_log_files(
+        &self,
+        now: Timestamp,
+        summary: &mut RetentionSummary,
+    ) -> Result<(), ReplicatorError> {
+        self.finish_log_leftovers(summary).await?;
+        // Files that failed in this sweep: retried by the next one, not again here.
+        let mut skipped = HashSet::new();
+        loop {
+            let expired = self.catalog.expired_log_files(now, BATCH).await?;
+            let full = expired.len() == BATCH as usize;
+            let mut progressed = false;
+            for file in expired {
+                if skipped.contains(&file.log_file_id) {
+                    continue;
+                }
+                let Some(object) = self.begin_log_expiry(&file, now, summary).await else {
+                    skipped.insert(file.log_file_id);
+                    continue;
+                };
+                progressed = true;
+                if self.finish_log_file(&object).await {
+                    tracing::info!(instance_id = file.instance_id, region = %file.region_id,
+                        file = %file.file_name, last_event_at = %file.last_event_at,
+                        "expired log file deleted");
+                    summary.log_files_deleted += 1;
+                } else {
+                    summary.log_files_failed += 1;
+                }
+            }
+            if !(full && progressed) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Begins expiring `file`; `None` if another sweeper already did, or if it cannot begin
+    /// (logged and counted as failed).
+    async fn begin_log_expiry(
+        &self,
+        file: &ExpiredLogFile,
+        now: Timestamp,
+        summary: &mut RetentionSummary,
+    ) -> Option<ExpiringLogObject> {
+        match self.catalog.begin_log_expiry(file.log_file_id, now).await {
+            Ok(object) => object,
+            Err(e) => {
+                tracing::warn!(log_file_id = file.log_file_id, region = %file.region_id,
+                    error = %e, "cannot begin expiring log file; next sweep retries");
+                summary.log_files_failed += 1;
+                None
+            }
+        }
+    }
+
+    /// Finishes the log file tombstones already in the catalog (crashed or failed sweeps).
+    async fn finish_log_leftovers(
+        &self,
+        summary: &mut RetentionSummary,
+    ) -> Result<(), ReplicatorError> {
+        let mut skipped = HashSet::new();
+        loop {
+            let left = self.catalog.expiring_log_objects(BATCH).await?;
+            let full = left.len() == BATCH as usize;
+            let mut progressed = false;
+            for object in left {
+                if skipped.contains(&object.log_file_id) {
+                    continue;
+                }
+                if self.finish_log_file(&object).await {
+                    tracing::info!(log_file_id = object.log_file_id, region = %object.region_id,
+                        "expired log file deleted (left by an earlier sweep)");
+                    summary.log_files_deleted += 1;
+                    progressed = true;
+                } else {
+                    summary.log_files_failed += 1;
+                    skipped.insert(object.log_file_id);
+                }
+            }
+            if !(full && progressed) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Deletes a log file tombstone's object and the segments left of it (a streamer or
+    /// shipper killed before dropping them; nothing would find them once the row is gone), then
+    /// the tombstone; false (logged) if any of it fails, which leaves the tombstone for the
+    /// next sweep.
+    async fn finish_log_file(&self, object: &ExpiringLogObject) -> bool {
+        let deleted = match self.delete(&object.region_id, &object.object_key).await {
+            Ok(()) => self.delete_segments(object).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = deleted {
+            tracing::warn!(log_file_id = object.log_file_id, region = %object.region_id,
+                key = %object.object_key, error = %e,
+                "cannot delete expired log file's objects; it is no longer listed, next sweep retries");
+            return false;
+        }
+        match self.catalog.finish_log_expiry(object.log_file_id).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(log_file_id = object.log_file_id, error = %e,
+                    "expired log file's object deleted but not its tombstone; next sweep retries");
+                false
+            }
+        }
+    }
+
+    /// Deletes the segment objects left under an expired log file's key.
+    async fn delete_segments(&self, object: &ExpiringLogObject) -> Result<(), String> {
+        let store = self.store(&object.region_id).await?;
+        let prefix = log_segments_prefix(&object.object_key);
+        let keys = store.list(&prefix).await.map_err(|e| e.to_string())?;
+        for key in keys {
+            self.delete(&object.region_id, &key).await?;
+        }
+        Ok(())
+    }
+
+    /// The store of region `region_id`, opened from the catalog the first time it is needed.
+    async fn store(&self, region_id: &str) -> Result<Arc<RegionStore>, String> {
+        if let Some(store) = self.regions.get(region_id) {
+            return Ok(store);
+        }
+        let region = self
+            .catalog
+            .region(region_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("unknown region {region_id:?}"))?;
+        let store =
+            RegionStore::open(&region.region_id, &region.store_url).map_err(|e| e.to_string())?;
+        self.regions.insert(store);
+        self.regions
+            .get(region_id)
+            .ok_or_else(|| format!("region {region_id:?} vanished"))
     }
 }
 

@@ -25,6 +25,8 @@ fn started(n: u32) -> chrono::DateTime<chrono::Utc> {
 const ONE_DELETED: RetentionSummary = RetentionSummary {
     deleted: 1,
     failed: 0,
+    log_files_deleted: 0,
+    log_files_failed: 0,
 };
 
 /// The instance's listed copy ids, newest first.
@@ -193,8 +195,8 @@ async fn a_failed_object_delete_keeps_the_tombstone_until_a_later_sweep() {
     let retention = Retention::new(w.catalog.clone(), regions);
     let now = started(1) + Days::days(7) + Days::seconds(1);
     let stuck = RetentionSummary {
-        deleted: 0,
         failed: 1,
+        ..RetentionSummary::default()
     };
 
     assert_eq!(retention.sweep(now).await.unwrap(), stuck);

@@ -7,6 +7,8 @@
 //! `--bwlimit` per destination as the copies of backup sets. What to copy is read from the
 //! catalog each round (source-region files against destination-region ones), so a copy a killed
 //! worker left unrecorded is simply done again by the next holder of the stream, at once.
+//! A file retention expired in the instance's region is never copied back: the catalog records
+//! no copy of it, and the object a round copied meanwhile is deleted again.
 
 use futures::TryStreamExt;
 use std::collections::HashMap;
@@ -141,7 +143,8 @@ impl Shipper {
             }
             self.copy_object(key, size, sha256, dest).await?;
         }
-        self.catalog
+        let recorded = self
+            .catalog
             .record_log_copy(
                 self.instance_id,
                 &self.lease_token,
@@ -150,6 +153,9 @@ impl Shipper {
                 chrono::Utc::now(),
             )
             .await?;
+        if !recorded && file.state == LogFileState::Closed {
+            return self.drop_unrecorded(file, dest).await;
+        }
         if file.state == LogFileState::Open {
             tracing::debug!(instance = self.instance_id, file = %file.file_name, region = dest.region_id(), size = file.size, "binlog segments copied");
             return Ok(());
@@ -159,6 +165,31 @@ impl Shipper {
             // Left behind if this fails or the process dies here: swept at the next claim.
             let n = drop_segments(dest, &self.db_instance_id, &file.file_name).await?;
             tracing::debug!(instance = self.instance_id, file = %file.file_name, segments = n, "segments deleted in the destination");
+        }
+        Ok(())
+    }
+
+    /// Deletes the whole-file object just copied for closed file `file` when the catalog
+    /// recorded no copy of it: retention expired the file in the instance's region after this
+    /// round read it, so no row will ever name the copy. Kept if `dest` is recorded holding the
+    /// file closed after all; segments `dest` holds of it stay, named by its open row.
+    async fn drop_unrecorded(&self, file: &LogFile, dest: &RegionStore) -> Result<(), BinlogError> {
+        let files = self.catalog.log_files(self.instance_id).await?;
+        let recorded = files.iter().any(|f| {
+            f.region_id == dest.region_id()
+                && f.file_name == file.file_name
+                && f.state == LogFileState::Closed
+        });
+        if recorded {
+            return Ok(());
+        }
+        if let Some(key) = &file.object_key {
+            tracing::info!(instance = self.instance_id, file = %file.file_name, region = dest.region_id(),
+                "binlog file expired while it was copied; copy deleted");
+            match dest.delete(key).await {
+                Ok(()) | Err(xbak_storage::StorageError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }
@@ -191,6 +222,45 @@ mod tests {
     use super::*;
     use std::time::Duration;
     use xbak_testkit::{ClosedFile, Fixture, DEST, INSTANCE, SRC};
+
+    /// A round that read a closed file before retention expired it in the instance's region
+    /// copies its object, but the catalog records no copy: the object it copied is deleted
+    /// again, and the destination lists nothing.
+    #[tokio::test]
+    async fn a_file_expired_while_it_was_copied_is_not_brought_back() {
+        let f = Fixture::new(0).await;
+        let file = ClosedFile {
+            name: "bin.000001",
+            bytes: vec![7; 1024],
+            first_event: f.base,
+            last_event: f.base,
+        };
+        let lease_token = f.stream_closed_files(&[file]).await;
+        let instance = f.instance(INSTANCE).await;
+        let shipper = Shipper {
+            catalog: f.catalog.clone(),
+            source: (*f.regions.get(SRC).unwrap()).clone(),
+            instance_id: instance.id,
+            db_instance_id: INSTANCE.into(),
+            lease_token,
+            throttles: Arc::new(Throttles::new(0)),
+            dest: Default::default(),
+        };
+        let read = f.catalog.log_files(instance.id).await.unwrap().remove(0);
+        let missing = read.missing_from(None);
+        f.catalog
+            .begin_log_expiry(read.id, chrono::Utc::now())
+            .await
+            .unwrap()
+            .expect("expiry begins");
+
+        let dest = shipper.destination().await.unwrap().unwrap();
+        shipper.ship(&read, false, &missing, &dest).await.unwrap();
+        let key = read.object_key.as_deref().unwrap();
+        assert!(dest.head(key).await.unwrap().is_none(), "copy deleted");
+        assert!(f.catalog.log_files(instance.id).await.unwrap().is_empty());
+        assert_eq!(shipper.ship_pending().await.unwrap(), 0);
+    }
 
     // Paused time: the throttle's waits advance the clock instead of taking it, so the elapsed
     // (virtual) time is exactly what the limiter made the copy wait.

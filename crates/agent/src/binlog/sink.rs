@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use xbak_catalog::Catalog;
 use xbak_domain::binlog::BINLOG_MAGIC;
-use xbak_domain::naming::{log_file_key, log_segment_key};
+use xbak_domain::naming::{log_file_key, log_segment_key, log_segments_prefix};
 use xbak_domain::{BinlogProgress, LogFileState, LogSegment};
 use xbak_storage::{Checksum, RegionStore, StorageError};
 
@@ -118,7 +118,7 @@ pub(super) async fn drop_segments(
     db_instance_id: &str,
     file: &str,
 ) -> Result<usize, BinlogError> {
-    let prefix = format!("{}.segments", log_file_key(db_instance_id, file));
+    let prefix = log_segments_prefix(&log_file_key(db_instance_id, file));
     let keys = store.list(&prefix).await?;
     for key in &keys {
         store.delete(key).await?;

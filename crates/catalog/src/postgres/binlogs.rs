@@ -488,6 +488,10 @@ pub(super) async fn record_log_copy(
     if held.is_empty() {
         return Err(CatalogError::LeaseLost(instance_id));
     }
+    if !still_held_at_home(tx, instance_id, &file.file_name).await? {
+        // Expired by retention since the shipper read it: copying it back would resurrect it.
+        return Ok(false);
+    }
     let there = find_file(tx, instance_id, region_id, &file.file_name).await?;
     let held = there.map(|(_, size, state)| (u64::try_from(size).unwrap_or(0), state));
     let added = file.missing_from(held);
@@ -495,4 +499,17 @@ pub(super) async fn record_log_copy(
         store_in_region(tx, instance_id, region_id, progress, now).await?;
     }
     Ok(!added.is_empty())
+}
+
+/// Whether the instance's own region still holds log file `file_name`; the row stays locked
+/// (`FOR SHARE`) until the transaction ends, so retention cannot expire it meanwhile.
+async fn still_held_at_home(
+    tx: &Transaction<'_>,
+    instance_id: i64,
+    file_name: &str,
+) -> Result<bool> {
+    let home = instance_region(tx, instance_id).await?;
+    let sql = format!("{} FOR SHARE", dollars(sql::FIND_FILE));
+    let row = query_opt(tx, &sql, &[&instance_id, &home, &file_name]).await?;
+    Ok(row.is_some())
 }

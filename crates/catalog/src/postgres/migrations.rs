@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, super::leases::V3_LEASE_HOLDERS),
     (4, V4_BULK_LISTING_COUNTS),
     (5, super::binlogs::V5_BINLOGS),
+    (6, super::log_retention::V6_EXPIRING_LOG_FILES),
 ];
 
 const V1_INITIAL: &str = r#"

@@ -22,6 +22,7 @@ mod cross_policy;
 mod errors;
 mod instances;
 mod leases;
+mod log_retention;
 mod migrations;
 mod nonces;
 mod queue;

@@ -454,6 +454,11 @@ pub(super) fn record_log_copy(
     if held.is_none() {
         return Err(CatalogError::LeaseLost(instance_id));
     }
+    let home = instance_region(tx, instance_id)?;
+    if find_file(tx, instance_id, &home, &file.file_name)?.is_none() {
+        // Expired by retention since the shipper read it: copying it back would resurrect it.
+        return Ok(false);
+    }
     let there = find_file(tx, instance_id, region_id, &file.file_name)?;
     let held = there.map(|(_, size, state)| (u64::try_from(size).unwrap_or(0), state));
     let added = file.missing_from(held);

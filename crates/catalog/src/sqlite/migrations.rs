@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, V7_BACKUP_REQUESTS),
     (8, super::leases::V8_LEASE_HOLDERS),
     (9, super::binlogs::V9_BINLOGS),
+    (10, super::log_retention::V10_EXPIRING_LOG_FILES),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
@@ -453,7 +454,10 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(migrate(&mut conn).unwrap(), vec![6, 7, 8, 9]);
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            (6..=latest_version()).collect::<Vec<_>>()
+        );
         let days: Vec<(i64, String, i64, i64)> = select_all(&conn, "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
         let expected: Vec<(i64, String, i64, i64)> = vec![
             (1, "a".into(), 10, 2),

@@ -19,6 +19,7 @@ mod cross_policy;
 mod errors;
 mod instances;
 mod leases;
+mod log_retention;
 mod migrations;
 mod nonces;
 mod pool;

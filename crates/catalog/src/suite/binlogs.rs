@@ -35,7 +35,7 @@ fn at(file: &str, offset: u64, gtid: &str) -> BinlogPosition {
     }
 }
 
-fn segment(file: &str, offset: u64, size: u64) -> BinlogProgress {
+pub(super) fn segment(file: &str, offset: u64, size: u64) -> BinlogProgress {
     BinlogProgress::Segment {
         file_name: file.into(),
         segment: LogSegment {
@@ -145,7 +145,7 @@ pub async fn binlog_streams_are_claimed_only_with_log_backup_on(backend: &dyn Ba
 }
 
 /// A world with log backup on and its stream claimed; the lease token.
-async fn streaming_world(backend: &dyn Backend) -> (World, String) {
+pub(super) async fn streaming_world(backend: &dyn Backend) -> (World, String) {
     let w = world(backend).await;
     log_backup(&w, true).await;
     let holder = crate::leases::this_process();

@@ -16,6 +16,7 @@ mod cross_instances;
 mod cross_policy;
 mod leases;
 mod listing;
+mod log_retention;
 mod nonces;
 mod queue;
 mod registry;
@@ -41,6 +42,7 @@ pub use cross_instances::*;
 pub use cross_policy::*;
 pub use leases::*;
 pub use listing::*;
+pub use log_retention::*;
 pub use nonces::*;
 pub use queue::*;
 pub use registry::*;
@@ -123,6 +125,9 @@ macro_rules! catalog_test_suite {
             binlog_streams_are_claimed_only_with_log_backup_on,
             open_files_are_copied_segment_by_segment,
             binlog_progress_records_segments_closed_files_and_gaps,
+            expired_log_files_follow_the_policy_retention,
+            begun_log_expiry_hides_the_file_until_finished,
+            a_log_copy_never_brings_back_an_expired_file,
         );
     };
     (@each $backend:expr; $($name:ident),* $(,)?) => {

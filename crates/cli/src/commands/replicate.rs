@@ -55,13 +55,17 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
         summary.abandoned,
         summary.skipped.len()
     );
-    // Then retention: copies older than their policy's retention go (row hidden, object deleted, then its tombstone).
+    // Then retention: copies and closed log files older than their policy's retention go (row hidden, object deleted, then its tombstone).
     let expired = Retention::new(catalog, regions)
         .sweep(chrono::Utc::now())
         .await?;
     println!(
         "{} expired copies deleted, {} left for the next sweep",
         expired.deleted, expired.failed
+    );
+    println!(
+        "{} expired log files deleted, {} left for the next sweep",
+        expired.log_files_deleted, expired.log_files_failed
     );
     Ok(())
 }
