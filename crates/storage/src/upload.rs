@@ -67,6 +67,41 @@ impl RegionStore {
         }
     }
 
+    /// A new, empty staging file for `key` in a `file://` region, for a tool to write a large
+    /// object into directly (its stdout, say): no pipe and no copy between the tool and the
+    /// disk, which is what makes a physical backup as fast as the tool alone. Returns the
+    /// staging key and the file (read-write, `0600`); `None` on other stores. The writer
+    /// computes the [`Staged`] (size, SHA-256) to publish it with; a crash leaves a staging file
+    /// the sweep removes.
+    pub async fn local_staging_file(
+        &self,
+        key: &str,
+    ) -> Result<Option<(String, std::fs::File)>, StorageError> {
+        keys::visible_path(key)?;
+        if !self.local_uploads {
+            return Ok(None);
+        }
+        let staging_key = keys::new_staging_key(key);
+        let Some(path) = self.local_file(&staging_key) else {
+            return Ok(None);
+        };
+        let k = staging_key.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent() {
+                crate::private::create_dir_all(dir)?;
+            }
+            crate::private::open_options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+        })
+        .await
+        .map_err(StorageError::from_join)?
+        .map_err(|e| StorageError::from_io(&k, e))?;
+        Ok(Some((staging_key, file)))
+    }
+
     /// An empty object, in one PUT: a multipart upload needs a part, and some stores (Garage)
     /// refuse an empty one.
     async fn put_empty(

@@ -31,6 +31,7 @@
 //! Any failure marks the run Failed with its error and leaves no visible object: a failed
 //! backup is never recorded as a set.
 
+mod follow;
 mod framing;
 mod logical;
 mod manifest;
@@ -72,6 +73,9 @@ pub struct AgentConfig {
     pub snapshot_timeout: Duration,
     /// Where `mariabackup` keeps its small scratch files (LSN files); default: the temp dir.
     pub work_dir: Option<PathBuf>,
+    /// Into a `file://` region, `mariabackup` writes the set's staging file itself instead of
+    /// piping it through the store's upload (faster; on by default).
+    pub direct_local_writes: bool,
 }
 
 impl Default for AgentConfig {
@@ -82,6 +86,7 @@ impl Default for AgentConfig {
             lock_wait_timeout: Duration::from_secs(60),
             snapshot_timeout: Duration::from_secs(60),
             work_dir: None,
+            direct_local_writes: true,
         }
     }
 }

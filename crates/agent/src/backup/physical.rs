@@ -34,6 +34,7 @@
 //! different instant, so the fallback does not spread the work.)
 //! As for any physical backup, non-InnoDB tables are copied under the earlier backup stages.
 
+use super::follow::Follower;
 use super::framing::xbstream_file;
 use super::manifest::{parse_checkpoints, BaseSet, TablesAt, PHYSICAL_MANIFEST_FILE};
 use super::pipe;
@@ -47,11 +48,13 @@ use crate::tools::{
 };
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, ChildStderr, Command};
+use xbak_storage::{RegionStore, Staged};
 
 const LOCK_HELD: &str = "Acquired locks for BACKUP STAGE BLOCK_COMMIT";
 const LOCK_RELEASING: [&str; 2] = ["Finishing BACKUP STAGE BLOCK_COMMIT", "BACKUP STAGE END"];
@@ -70,26 +73,162 @@ pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Tak
     describe_tool(&mut job, base).await?;
     let work_dir = work_dir(cfg)?;
     let options = OptionFile::for_endpoint(&job.endpoint)?;
-    let mut cmd = mariabackup_command(cfg, &options, work_dir.path(), base);
+    let direct = match cfg.direct_local_writes {
+        true => job.store.local_staging_file(job.key).await?,
+        false => None,
+    };
     progress(AgentProgress::Step(match base {
         Some(_) => "mariabackup (incremental)".into(),
         None => "mariabackup (full)".into(),
     }));
-    let child = cmd.spawn().map_err(spawn_error(&cfg.tools.mariabackup))?;
-    let (chunks, reader) = pipe::channel();
-    let abort = chunks.clone();
-    let lsn_dir = work_dir.path().join("lsn");
-    let manifest = job.manifest;
-    let work = async move {
-        let r = finish_backup(child, chunks, sessions, manifest, &lsn_dir, progress).await;
-        if let Err(e) = &r {
-            let _ = abort.send(Err(std::io::Error::other(e.to_string()))).await;
-        }
-        r
+    let run = Run {
+        cmd: mariabackup_command(cfg, &options, work_dir.path(), base),
+        sessions,
+        manifest: job.manifest,
+        lsn_dir: work_dir.path().join("lsn"),
+        progress,
     };
-    let taken = stage_alongside(job.store, job.key, reader, progress, work).await;
+    let taken = match direct {
+        Some((staging_key, file)) => {
+            let taken = run
+                .into_file(&cfg.tools.mariabackup, file, &staging_key)
+                .await;
+            if taken.is_err() {
+                job.store.delete(&staging_key).await.ok();
+            }
+            taken
+        }
+        None => {
+            run.through_pipe(&cfg.tools.mariabackup, job.store, job.key)
+                .await
+        }
+    };
     drop(work_dir);
     taken
+}
+
+/// One mariabackup run, ready to start.
+struct Run<'a> {
+    /// Its command line, stdout not set yet.
+    cmd: Command,
+    sessions: Sessions,
+    manifest: Manifest,
+    lsn_dir: PathBuf,
+    progress: &'a (dyn Fn(AgentProgress) + Sync),
+}
+
+impl Run<'_> {
+    /// mariabackup writes the set into the local staging file `file` itself ([`Follower`]).
+    async fn into_file(
+        mut self,
+        tool: &Path,
+        file: std::fs::File,
+        staging_key: &str,
+    ) -> Result<Taken, AgentError> {
+        let progress = self.progress;
+        self.cmd.stdout(Stdio::from(file.try_clone()?));
+        let mut child = self.cmd.spawn().map_err(spawn_error(tool))?;
+        let mut follower = Follower::new(file);
+        let ended = AtomicBool::new(false);
+        let pid = child.id().unwrap_or(0);
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sessions = &mut self.sessions;
+        let watcher = watch_stderr(stderr, pid, &mut sessions.snap, &mut sessions.helpers);
+        let exited = async {
+            let status = child.wait().await;
+            ended.store(true, Ordering::Release);
+            status
+        };
+        let written = |n| {
+            progress(AgentProgress::ToolBytes(n));
+            progress(AgentProgress::StoredBytes(n));
+        };
+        let followed = follower.follow(&ended, &written);
+        let ((point, tail), status, followed) = tokio::join!(watcher, exited, followed);
+        followed?;
+        check_status("mariabackup", status?, &tail)?;
+        let finished = self.finish(point?).await?;
+        follower.append(finished.trailer()).await?;
+        let (size, sha256) = follower.finish();
+        Ok(Taken {
+            staged: Staged {
+                staging_key: staging_key.to_owned(),
+                size,
+                sha256,
+            },
+            finished,
+        })
+    }
+
+    /// mariabackup's stdout goes through a pipe into the store's staged upload.
+    async fn through_pipe(
+        mut self,
+        tool: &Path,
+        store: &RegionStore,
+        key: &str,
+    ) -> Result<Taken, AgentError> {
+        let progress = self.progress;
+        self.cmd.stdout(Stdio::piped());
+        let child = self.cmd.spawn().map_err(spawn_error(tool))?;
+        let (chunks, reader) = pipe::channel();
+        let abort = chunks.clone();
+        let work = async move {
+            let r: Result<Finished, AgentError> = async {
+                let point = stream_backup(child, &chunks, &mut self.sessions, progress).await?;
+                let finished = self.finish(point).await?;
+                chunks
+                    .send(Ok(Bytes::from(finished.trailer())))
+                    .await
+                    .map_err(|_| AgentError::Io("the upload stopped reading".into()))?;
+                Ok(finished)
+            }
+            .await;
+            if let Err(e) = &r {
+                let _ = abort.send(Err(std::io::Error::other(e.to_string()))).await;
+            }
+            r
+        };
+        stage_alongside(store, key, reader, progress, work).await
+    }
+
+    /// Completes the manifest once mariabackup ended well (consistent point, LSNs; the tables
+    /// are read later, [`DeferredTables`]).
+    async fn finish(mut self, point: Option<Point>) -> Result<Finished, AgentError> {
+        let sessions = &mut self.sessions;
+        let manifest = &mut self.manifest;
+        let (consistent_at, binlog) = match point {
+            Some(point) => {
+                manifest.consistency = format!(
+                    "snapshot opened while mariabackup held BACKUP STAGE BLOCK_COMMIT (process \
+                     paused), in {} session(s) at once; row counts and CHECKSUM TABLE read in \
+                     those snapshots",
+                    sessions.helpers.len() + 1
+                );
+                point
+            }
+            None => snapshot_after_backup(sessions, manifest).await?,
+        };
+        manifest.consistent_at = consistent_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        manifest.binlog = binlog;
+        let checkpoints =
+            tokio::fs::read_to_string(self.lsn_dir.join("xtrabackup_checkpoints")).await?;
+        manifest.lsn = Some(parse_checkpoints(&checkpoints).map_err(AgentError::Consistency)?);
+        manifest.tables_at = TablesAt::Beside;
+        Ok(Finished {
+            manifest: self.manifest,
+            consistent_at,
+            deferred: Some(DeferredTables {
+                sessions: self.sessions,
+            }),
+        })
+    }
+}
+
+impl Finished {
+    /// The manifest as the last file of the set's xbstream.
+    fn trailer(&self) -> Vec<u8> {
+        xbstream_file(PHYSICAL_MANIFEST_FILE, &self.manifest.to_json())
+    }
 }
 
 /// The sessions that read the manifest's checksums: `snap` and up to
@@ -138,14 +277,15 @@ fn work_dir(cfg: &AgentConfig) -> Result<tempfile::TempDir, AgentError> {
     })
 }
 
-/// The `mariabackup --backup --stream=xbstream` command line, incremental from `base` if given.
+/// The `mariabackup --backup --stream=xbstream` command line, incremental from `base` if given;
+/// its stdout is set by the caller.
 fn mariabackup_command(
     cfg: &AgentConfig,
     options: &OptionFile,
     work_dir: &Path,
     base: Option<&BaseSet>,
 ) -> Command {
-    let mut cmd = pipe_command(&cfg.tools.mariabackup, Stdio::null(), Stdio::piped());
+    let mut cmd = pipe_command(&cfg.tools.mariabackup, Stdio::null(), Stdio::null());
     cmd.arg(options.arg())
         .arg("--backup")
         .arg("--stream=xbstream")
@@ -158,46 +298,6 @@ fn mariabackup_command(
         cmd.arg(format!("--incremental-lsn={}", b.to_lsn));
     }
     cmd
-}
-
-/// Streams the backup into `chunks`, then completes the manifest (consistent point, LSNs; the
-/// tables are read later, [`DeferredTables`]) and appends it to the stream.
-async fn finish_backup(
-    child: Child,
-    chunks: pipe::ChunkSender,
-    mut sessions: Sessions,
-    mut manifest: Manifest,
-    lsn_dir: &Path,
-    progress: &(dyn Fn(AgentProgress) + Sync),
-) -> Result<Finished, AgentError> {
-    let point = stream_backup(child, &chunks, &mut sessions, progress).await?;
-    let (consistent_at, binlog) = match point {
-        Some(point) => {
-            manifest.consistency = format!(
-                "snapshot opened while mariabackup held BACKUP STAGE BLOCK_COMMIT (process \
-                 paused), in {} session(s) at once; row counts and CHECKSUM TABLE read in \
-                 those snapshots",
-                sessions.helpers.len() + 1
-            );
-            point
-        }
-        None => snapshot_after_backup(&mut sessions, &mut manifest).await?,
-    };
-    manifest.consistent_at = consistent_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    manifest.binlog = binlog;
-    let checkpoints = tokio::fs::read_to_string(lsn_dir.join("xtrabackup_checkpoints")).await?;
-    manifest.lsn = Some(parse_checkpoints(&checkpoints).map_err(AgentError::Consistency)?);
-    manifest.tables_at = TablesAt::Beside;
-    let trailer = xbstream_file(PHYSICAL_MANIFEST_FILE, &manifest.to_json());
-    chunks
-        .send(Ok(Bytes::from(trailer)))
-        .await
-        .map_err(|_| AgentError::Io("the upload stopped reading".into()))?;
-    Ok(Finished {
-        manifest,
-        consistent_at,
-        deferred: Some(DeferredTables { sessions }),
-    })
 }
 
 /// A physical set's row counts and checksums, still to be read in the snapshots its backup

@@ -1,0 +1,123 @@
+//! A set a tool writes straight into a local staging file (see
+//! [`xbak_storage::RegionStore::local_staging_file`]): [`Follower`] reads the file behind the
+//! tool as it grows, hashing it and asking the kernel to start writing back what it has read,
+//! so that when the tool ends the SHA-256 is nearly done and the `fsync` of publishing has
+//! little left to do.
+//!
+//! Hand-written rather than piping the tool through the store's upload: on 1.3 GB of
+//! `mariabackup --stream`, the pipe (and its copies) made the tool itself a second slower
+//! than writing its own file, measured in `bench/physical-window.sh`.
+
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Bytes read and hashed per step.
+const STEP: usize = 8 * 1024 * 1024;
+/// How long to wait for the tool to write more.
+const IDLE: Duration = Duration::from_millis(10);
+
+/// Follows one staging file from its start.
+pub(crate) struct Follower {
+    file: Arc<File>,
+    hasher: Sha256,
+    /// Bytes read and hashed so far.
+    read: u64,
+}
+
+impl Follower {
+    pub fn new(file: File) -> Follower {
+        Follower {
+            file: Arc::new(file),
+            hasher: Sha256::new(),
+            read: 0,
+        }
+    }
+
+    /// Reads the file as it grows until `ended` is set (by whoever saw the writer exit) and
+    /// the file's end is reached after that; `progress` sees the bytes read so far.
+    pub async fn follow(
+        &mut self,
+        ended: &AtomicBool,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> std::io::Result<()> {
+        loop {
+            // Read before stepping: everything the writer wrote before it ended is then seen.
+            let was_ended = ended.load(Ordering::Acquire);
+            let n = self.step().await?;
+            if n > 0 {
+                progress(self.read);
+            } else if was_ended {
+                return Ok(());
+            } else {
+                tokio::time::sleep(IDLE).await;
+            }
+        }
+    }
+
+    /// Appends `bytes` at the end of what was read (the writer has ended) and hashes them.
+    pub async fn append(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
+        let file = self.file.clone();
+        let at = self.read;
+        let bytes =
+            tokio::task::spawn_blocking(move || file.write_all_at(&bytes, at).map(|_| bytes))
+                .await
+                .map_err(std::io::Error::other)??;
+        self.hasher.update(&bytes);
+        self.read += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Size and lower-case hex SHA-256 of everything read and appended.
+    pub fn finish(self) -> (u64, String) {
+        (self.read, hex::encode(self.hasher.finalize()))
+    }
+
+    /// Reads and hashes up to [`STEP`] new bytes on the blocking pool; returns how many.
+    async fn step(&mut self) -> std::io::Result<usize> {
+        let file = self.file.clone();
+        let at = self.read;
+        let mut hasher = std::mem::take(&mut self.hasher);
+        let (hasher, n) = tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; STEP];
+            let mut n = 0;
+            while n < STEP {
+                let got = file.read_at(&mut buf[n..], at + n as u64)?;
+                if got == 0 {
+                    break;
+                }
+                n += got;
+            }
+            hasher.update(&buf[..n]);
+            if n > 0 {
+                start_writeback(&file, at, n);
+            }
+            Ok::<_, std::io::Error>((hasher, n))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        self.hasher = hasher;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Asks the kernel to start writing `len` bytes at `offset` back to disk, without waiting.
+fn start_writeback(file: &File, offset: u64, len: usize) {
+    // SAFETY: sync_file_range(2) takes the descriptor and plain integers; no memory is shared.
+    let rc = unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "sync_file_range");
+    }
+}
