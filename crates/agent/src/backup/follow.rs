@@ -18,6 +18,8 @@ use std::time::Duration;
 
 /// Bytes read and hashed per step.
 const STEP: usize = 8 * 1024 * 1024;
+/// Writeback is started on whole pages of this size.
+const PAGE: u64 = 4096;
 /// How long to wait for the tool to write more.
 const IDLE: Duration = Duration::from_millis(10);
 
@@ -27,6 +29,8 @@ pub(crate) struct Follower {
     hasher: Sha256,
     /// Bytes read and hashed so far.
     read: u64,
+    /// Bytes whose writeback was started.
+    written_back: u64,
 }
 
 impl Follower {
@@ -35,6 +39,7 @@ impl Follower {
             file: Arc::new(file),
             hasher: Sha256::new(),
             read: 0,
+            written_back: 0,
         }
     }
 
@@ -81,8 +86,17 @@ impl Follower {
     async fn step(&mut self) -> std::io::Result<usize> {
         let file = self.file.clone();
         let at = self.read;
+        // Writeback of the pages a step behind, whole pages only: a page the writer still
+        // appends to would make it wait for that page's I/O.
+        let (from, to) = (
+            self.written_back,
+            at.saturating_sub(STEP as u64) & !(PAGE - 1),
+        );
         let mut hasher = std::mem::take(&mut self.hasher);
         let (hasher, n) = tokio::task::spawn_blocking(move || {
+            if to > from {
+                start_writeback(&file, from, to - from);
+            }
             let mut buf = vec![0u8; STEP];
             let mut n = 0;
             while n < STEP {
@@ -93,21 +107,19 @@ impl Follower {
                 n += got;
             }
             hasher.update(&buf[..n]);
-            if n > 0 {
-                start_writeback(&file, at, n);
-            }
             Ok::<_, std::io::Error>((hasher, n))
         })
         .await
         .map_err(std::io::Error::other)??;
         self.hasher = hasher;
         self.read += n as u64;
+        self.written_back = self.written_back.max(to);
         Ok(n)
     }
 }
 
 /// Asks the kernel to start writing `len` bytes at `offset` back to disk, without waiting.
-fn start_writeback(file: &File, offset: u64, len: usize) {
+fn start_writeback(file: &File, offset: u64, len: u64) {
     // SAFETY: sync_file_range(2) takes the descriptor and plain integers; no memory is shared.
     let rc = unsafe {
         libc::sync_file_range(

@@ -6,7 +6,7 @@ use std::io::Write;
 use xbak_sdk::{CrossLogBackupItem, DescribeCrossRegionLogBackupFilesRequest};
 
 use super::api_client::{CliError, ClientArgs};
-use super::backups::{csv_cell, human_size, write_aligned, Output, WindowArgs};
+use super::listing::{csv_cell, human_size, write_aligned, Output, WindowArgs};
 
 pub const LOGS_HELP: &str = "\
 Examples:

@@ -9,6 +9,7 @@ pub mod backups;
 pub mod completions;
 pub mod dbconn;
 pub mod instance;
+pub mod listing;
 pub mod policy;
 pub mod policy_backups;
 pub mod rds;
