@@ -5,14 +5,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use chrono::{Duration, Utc};
 use clap::Subcommand;
 use xbak_sdk::{
     Client, CrossRegionBackupItem, DescribeAvailableRecoveryTimeRequest,
     DescribeCrossRegionBackupsRequest, DownloadEvent, DownloadOptions, DownloadRequest,
 };
-
-use xbak_protocol::time::format_utc;
 
 use super::api_client::{exit_with, CliError, ClientArgs, CREDENTIALS_HELP, EXIT_CODES_HELP};
 use super::listing::{csv_cell, human_size, write_aligned, Output, WindowArgs};
