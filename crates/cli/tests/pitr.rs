@@ -197,6 +197,23 @@ fn restores_to_any_second_of_the_window() {
         );
     }
 
+    // In the instance's own region, from the set itself and the log files there.
+    let last = seconds.last().unwrap();
+    let rfc3339 = format!("{}Z", last.replace(' ', "T"));
+    target.sql("DROP DATABASE IF EXISTS shop");
+    let out = restore_in(&data, "cn-hangzhou", &rfc3339, &["--target", &target_dsn]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "restore in cn-hangzhou: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        rows_until(&target, "9999-12-31 00:00:00"),
+        rows_until(&source, last),
+        "restored in cn-hangzhou to {rfc3339}"
+    );
+
     // A time outside the window is refused, naming it.
     for outside in ["2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"] {
         let out = restore_to(&data, outside, &["--verify-only"]);

@@ -72,8 +72,9 @@ impl Restorer {
     /// Picks the copy to restore `db_instance_id` from in `region_id` to `to_time` (whole
     /// seconds; a fraction is dropped): the newest completed copy of a whole-instance set taken
     /// by `xbak backup run` whose window holds `to_time` (a logical one for a running server
-    /// as `target`). A time outside every window is refused with an error that names the
-    /// windows.
+    /// as `target`); in the instance's own region, the newest such set with a copy (restored
+    /// from the set itself). A time outside every window is refused with an error that names
+    /// the windows.
     pub async fn plan_to_time(
         &self,
         db_instance_id: &str,
@@ -96,12 +97,16 @@ impl Restorer {
             .collect();
         let gaps = self.catalog.log_gaps(instance.id).await?;
         let into_server = matches!(target, RestoreTarget::Server(_));
+        // In the instance's own region the sets themselves are restored (a restore reads a set
+        // there from its own key): each set is named by one of its copies, whatever its state.
+        let at_home = region_id == instance.region_id;
+        let mut seen = std::collections::HashSet::new();
         let mut windows = Vec::new();
         for page in 1.. {
             let listing = self
                 .catalog
                 .list_copies(&CopyQuery {
-                    dest_region_id: Some(region_id.to_owned()),
+                    dest_region_id: (!at_home).then(|| region_id.to_owned()),
                     page_number: page,
                     ..CopyQuery::first_page(instance.id, PageSize::Hundred)
                 })
@@ -109,7 +114,12 @@ impl Restorer {
             let last_page = listing.items.len() < PageSize::Hundred.get() as usize;
             for c in listing.items {
                 let set = &c.backup_set;
-                if c.status == CopyStatus::Completed
+                let here = if at_home {
+                    seen.insert(set.id)
+                } else {
+                    c.status == CopyStatus::Completed
+                };
+                if here
                     && set.scale == BackupSetScale::Instance
                     && (set.method == BackupMethod::Logical || !into_server)
                 {
@@ -163,7 +173,7 @@ fn outside(
     let t = rfc3339(to_time);
     if windows.is_empty() {
         return format!(
-            "{db_instance_id} cannot be restored to {t} in {region_id}: it has no completed copy there of a whole-instance set taken by `xbak backup run` (a logical one, to restore into a running server)"
+            "{db_instance_id} cannot be restored to {t} in {region_id}: it has no whole-instance set there taken by `xbak backup run` with a cross-region copy (a logical one, to restore into a running server)"
         );
     }
     windows.sort_by_key(|w| w.begin);

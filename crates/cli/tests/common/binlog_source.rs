@@ -294,12 +294,22 @@ pub fn wait_for_copies(data: &DataDir) -> Vec<LogFile> {
 
 /// `xbak restore --instance rm-log1 --region cn-shanghai --to-time T` with `target`.
 pub fn restore_to(data: &DataDir, to_time: &str, target: &[&str]) -> std::process::Output {
+    restore_in(data, "cn-shanghai", to_time, target)
+}
+
+/// `xbak restore --instance rm-log1 --region REGION --to-time T` with `target`.
+pub fn restore_in(
+    data: &DataDir,
+    region: &str,
+    to_time: &str,
+    target: &[&str],
+) -> std::process::Output {
     let mut args = vec![
         "restore",
         "--instance",
         "rm-log1",
         "--region",
-        "cn-shanghai",
+        region,
         "--to-time",
         to_time,
     ];
