@@ -368,6 +368,8 @@ mod tests {
             "2026-01-01T01:40:00Z is outside the recovery window of rm-a in cn-shanghai: \
              2026-01-01T00:00:00Z .. 2026-01-01T00:20:00Z, 2026-01-01T00:50:00Z .. 2026-01-01T01:00:00Z"
         );
-        assert!(outside("rm-a", "cn-shanghai", at(1), vec![]).contains("no whole-instance set there"));
+        assert!(
+            outside("rm-a", "cn-shanghai", at(1), vec![]).contains("no whole-instance set there")
+        );
     }
 }
