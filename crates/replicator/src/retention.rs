@@ -33,7 +33,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use xbak_catalog::leases::once_per_period;
-use xbak_catalog::{Catalog, ExpiredLogFile, ExpiringLogObject, ExpiringObject};
+use xbak_catalog::{Catalog, ExpiredCopy, ExpiredLogFile, ExpiringLogObject, ExpiringObject};
 use xbak_domain::naming::{log_segments_prefix, manifest_key};
 use xbak_domain::time::Timestamp;
 use xbak_storage::{RegionStore, Regions, StorageError};
@@ -77,76 +77,55 @@ impl Retention {
     /// cannot be expired is logged, counted in `failed` (`log_files_failed`) and retried by the
     /// next sweep.
     pub async fn sweep(&self, now: Timestamp) -> Result<RetentionSummary, ReplicatorError> {
-        let mut summary = RetentionSummary::default();
-        self.finish_leftovers(&mut summary).await?;
-        // Copies that failed in this sweep: retried by the next one, not again here.
-        let mut skipped = HashSet::new();
-        loop {
-            let expired = self.catalog.expired_copies(now, BATCH).await?;
-            let full = expired.len() == BATCH as usize;
-            let mut progressed = false;
-            for copy in expired {
-                if skipped.contains(&copy.copy_id) {
-                    continue;
-                }
-                let object = match self.catalog.begin_expiry(copy.copy_id, now).await {
-                    Ok(Some(object)) => object,
-                    // Expired by another sweeper since it was listed.
-                    Ok(None) => continue,
-                    Err(e) => {
-                        tracing::warn!(copy_id = copy.copy_id, error = %e,
-                            "cannot begin expiring copy; next sweep retries");
-                        summary.failed += 1;
-                        skipped.insert(copy.copy_id);
-                        continue;
-                    }
-                };
-                progressed = true;
-                if self.finish(&object).await {
-                    tracing::info!(copy_id = copy.copy_id, region = %copy.dest_region_id,
-                        backup_started_at = %copy.backup_started_at, "expired copy deleted");
-                    summary.deleted += 1;
-                } else {
-                    summary.failed += 1;
-                }
-            }
-            // A full batch with progress may have more behind it; one without would repeat itself.
-            if !(full && progressed) {
-                break;
-            }
-        }
+        let leftovers = drain(
+            || self.catalog.expiring_objects(BATCH),
+            |o| o.copy_id,
+            |o| self.finish_leftover(o),
+        )
+        .await?;
+        let expired = drain(
+            || self.catalog.expired_copies(now, BATCH),
+            |c| c.copy_id,
+            |c| self.expire_copy(c, now),
+        )
+        .await?;
+        let mut summary = RetentionSummary {
+            deleted: leftovers.deleted + expired.deleted,
+            failed: leftovers.failed + expired.failed,
+            ..RetentionSummary::default()
+        };
         self.expire_log_files(now, &mut summary).await?;
         Ok(summary)
     }
 
-    /// Finishes the tombstones already in the catalog (crashed or failed earlier sweeps).
-    async fn finish_leftovers(
-        &self,
-        summary: &mut RetentionSummary,
-    ) -> Result<(), ReplicatorError> {
-        let mut skipped = HashSet::new();
-        loop {
-            let left = self.catalog.expiring_objects(BATCH).await?;
-            let full = left.len() == BATCH as usize;
-            let mut progressed = false;
-            for object in left {
-                if skipped.contains(&object.copy_id) {
-                    continue;
-                }
-                if self.finish(&object).await {
-                    tracing::info!(copy_id = object.copy_id, region = %object.dest_region_id,
-                        "expired copy deleted (left by an earlier sweep)");
-                    summary.deleted += 1;
-                    progressed = true;
-                } else {
-                    summary.failed += 1;
-                    skipped.insert(object.copy_id);
-                }
-            }
-            if !(full && progressed) {
-                return Ok(());
-            }
+    /// Finishes a tombstone an earlier sweep left (it crashed, or a delete failed).
+    async fn finish_leftover(&self, object: ExpiringObject) -> Step {
+        if !self.finish(&object).await {
+            return Step::Failed;
         }
+        tracing::info!(copy_id = object.copy_id, region = %object.dest_region_id,
+            "expired copy deleted (left by an earlier sweep)");
+        Step::Deleted
+    }
+
+    /// Expires one copy: tombstone, objects, tombstone removed.
+    async fn expire_copy(&self, copy: ExpiredCopy, now: Timestamp) -> Step {
+        let object = match self.catalog.begin_expiry(copy.copy_id, now).await {
+            Ok(Some(object)) => object,
+            // Expired by another sweeper since it was listed.
+            Ok(None) => return Step::Gone,
+            Err(e) => {
+                tracing::warn!(copy_id = copy.copy_id, error = %e,
+                    "cannot begin expiring copy; next sweep retries");
+                return Step::Failed;
+            }
+        };
+        if !self.finish(&object).await {
+            return Step::Tombstoned;
+        }
+        tracing::info!(copy_id = copy.copy_id, region = %copy.dest_region_id,
+            backup_started_at = %copy.backup_started_at, "expired copy deleted");
+        Step::Deleted
     }
 
     /// Deletes a tombstone's object and the manifest beside it, then the tombstone; false
@@ -238,84 +217,51 @@ impl Retention {
         now: Timestamp,
         summary: &mut RetentionSummary,
     ) -> Result<(), ReplicatorError> {
-        self.finish_log_leftovers(summary).await?;
-        // Files that failed in this sweep: retried by the next one, not again here.
-        let mut skipped = HashSet::new();
-        loop {
-            let expired = self.catalog.expired_log_files(now, BATCH).await?;
-            let full = expired.len() == BATCH as usize;
-            let mut progressed = false;
-            for file in expired {
-                if skipped.contains(&file.log_file_id) {
-                    continue;
-                }
-                let Some(object) = self.begin_log_expiry(&file, now, summary).await else {
-                    skipped.insert(file.log_file_id);
-                    continue;
-                };
-                progressed = true;
-                if self.finish_log_file(&object).await {
-                    tracing::info!(instance_id = file.instance_id, region = %file.region_id,
-                        file = %file.file_name, last_event_at = %file.last_event_at,
-                        "expired log file deleted");
-                    summary.log_files_deleted += 1;
-                } else {
-                    summary.log_files_failed += 1;
-                }
-            }
-            if !(full && progressed) {
-                return Ok(());
-            }
-        }
+        let leftovers = drain(
+            || self.catalog.expiring_log_objects(BATCH),
+            |o| o.log_file_id,
+            |o| self.finish_log_leftover(o),
+        )
+        .await?;
+        let expired = drain(
+            || self.catalog.expired_log_files(now, BATCH),
+            |f| f.log_file_id,
+            |f| self.expire_log_file(f, now),
+        )
+        .await?;
+        summary.log_files_deleted += leftovers.deleted + expired.deleted;
+        summary.log_files_failed += leftovers.failed + expired.failed;
+        Ok(())
     }
 
-    /// Begins expiring `file`; `None` if another sweeper already did, or if it cannot begin
-    /// (logged and counted as failed).
-    async fn begin_log_expiry(
-        &self,
-        file: &ExpiredLogFile,
-        now: Timestamp,
-        summary: &mut RetentionSummary,
-    ) -> Option<ExpiringLogObject> {
-        match self.catalog.begin_log_expiry(file.log_file_id, now).await {
-            Ok(object) => object,
+    /// Finishes a log file tombstone an earlier sweep left.
+    async fn finish_log_leftover(&self, object: ExpiringLogObject) -> Step {
+        if !self.finish_log_file(&object).await {
+            return Step::Failed;
+        }
+        tracing::info!(log_file_id = object.log_file_id, region = %object.region_id,
+            "expired log file deleted (left by an earlier sweep)");
+        Step::Deleted
+    }
+
+    /// Expires one log file: tombstone, objects, tombstone removed.
+    async fn expire_log_file(&self, file: ExpiredLogFile, now: Timestamp) -> Step {
+        let object = match self.catalog.begin_log_expiry(file.log_file_id, now).await {
+            Ok(Some(object)) => object,
+            Ok(None) => return Step::Gone,
             Err(e) => {
                 tracing::warn!(log_file_id = file.log_file_id, region = %file.region_id,
                     error = %e, "cannot begin expiring log file; next sweep retries");
-                summary.log_files_failed += 1;
-                None
+                return Step::Failed;
             }
+        };
+        if !self.finish_log_file(&object).await {
+            return Step::Tombstoned;
         }
-    }
-
-    /// Finishes the log file tombstones already in the catalog (crashed or failed sweeps).
-    async fn finish_log_leftovers(
-        &self,
-        summary: &mut RetentionSummary,
-    ) -> Result<(), ReplicatorError> {
-        let mut skipped = HashSet::new();
-        loop {
-            let left = self.catalog.expiring_log_objects(BATCH).await?;
-            let full = left.len() == BATCH as usize;
-            let mut progressed = false;
-            for object in left {
-                if skipped.contains(&object.log_file_id) {
-                    continue;
-                }
-                if self.finish_log_file(&object).await {
-                    tracing::info!(log_file_id = object.log_file_id, region = %object.region_id,
-                        "expired log file deleted (left by an earlier sweep)");
-                    summary.log_files_deleted += 1;
-                    progressed = true;
-                } else {
-                    summary.log_files_failed += 1;
-                    skipped.insert(object.log_file_id);
-                }
-            }
-            if !(full && progressed) {
-                return Ok(());
-            }
-        }
+        tracing::info!(instance_id = file.instance_id, region = %file.region_id,
+            file = %file.file_name, last_event_at = %file.last_event_at,
+            "expired log file deleted");
+        Step::Deleted
     }
 
     /// Deletes a log file tombstone's object and the segments left of it (a streamer or
@@ -371,6 +317,69 @@ impl Retention {
         self.regions
             .get(region_id)
             .ok_or_else(|| format!("region {region_id:?} vanished"))
+    }
+}
+
+/// What handling one listed row did, for [`drain`].
+enum Step {
+    /// Its objects and tombstone are gone.
+    Deleted,
+    /// Its row is a tombstone now but its objects are left for the next sweep.
+    Tombstoned,
+    /// Another sweeper had it.
+    Gone,
+    /// Nothing changed: left for the next sweep, not tried again in this one.
+    Failed,
+}
+
+/// What a [`drain`] did: rows deleted, and rows left for the next sweep.
+#[derive(Default)]
+struct Tally {
+    deleted: u64,
+    failed: u64,
+}
+
+/// Lists rows in batches of [`BATCH`] and handles each (but those that failed earlier in this
+/// call), listing again while a full batch made progress (one without would repeat itself).
+async fn drain<T, L, H>(
+    mut list: impl FnMut() -> L,
+    id: impl Fn(&T) -> i64,
+    mut handle: impl FnMut(T) -> H,
+) -> Result<Tally, ReplicatorError>
+where
+    L: Future<Output = xbak_catalog::Result<Vec<T>>>,
+    H: Future<Output = Step>,
+{
+    let mut tally = Tally::default();
+    let mut failed = HashSet::new();
+    loop {
+        let rows = list().await?;
+        let full = rows.len() == BATCH as usize;
+        let mut progressed = false;
+        for row in rows {
+            let key = id(&row);
+            if failed.contains(&key) {
+                continue;
+            }
+            match handle(row).await {
+                Step::Deleted => {
+                    tally.deleted += 1;
+                    progressed = true;
+                }
+                Step::Tombstoned => {
+                    tally.failed += 1;
+                    progressed = true;
+                }
+                Step::Gone => {}
+                Step::Failed => {
+                    tally.failed += 1;
+                    failed.insert(key);
+                }
+            }
+        }
+        if !(full && progressed) {
+            return Ok(tally);
+        }
     }
 }
 
