@@ -253,16 +253,12 @@ pub(super) fn copy_counts(conn: &Connection) -> Result<CopyCounts> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::select_all;
+    use super::super::rows::{query_plan, select_all};
     use super::*;
     use xbak_domain::PageSize;
 
     fn plan(conn: &Connection, sql: &str, params: Vec<Value>) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt
-            .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
-            .unwrap();
-        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        query_plan(conn, sql, params_from_iter(params))
     }
 
     fn query() -> CopyQuery {

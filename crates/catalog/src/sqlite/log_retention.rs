@@ -114,17 +114,11 @@ fn expiring_at(r: &Row<'_>) -> rusqlite::Result<ExpiringLogObject> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rows::{ones, query_plan};
     use super::*;
-    use rusqlite::params_from_iter;
 
     fn plan(conn: &Connection, sql: &str, n: usize) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt
-            .query_map(params_from_iter(std::iter::repeat_n(1i64, n)), |r| {
-                r.get::<_, String>(3)
-            })
-            .unwrap();
-        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        query_plan(conn, sql, ones(n))
     }
 
     /// Expired files are found per instance through `log_files_by_time`, never by scanning

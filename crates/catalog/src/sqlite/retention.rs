@@ -154,17 +154,11 @@ pub(super) fn copy_freshness(conn: &Connection) -> Result<Vec<CopyFreshness>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rows::{ones, query_plan};
     use super::*;
-    use rusqlite::params_from_iter;
 
     fn plan(conn: &Connection, sql: &str, n: usize) -> String {
-        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let rows = stmt
-            .query_map(params_from_iter(std::iter::repeat_n(1i64, n)), |r| {
-                r.get::<_, String>(3)
-            })
-            .unwrap();
-        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        query_plan(conn, sql, ones(n))
     }
 
     /// Retention and freshness read indexes, never the whole copies table; tombstones are read

@@ -188,3 +188,22 @@ pub(crate) fn select_all<T>(
     let rows = stmt.query_map([], map).unwrap();
     rows.map(Result::unwrap).collect()
 }
+
+/// The plan SQLite picks for `sql` with `params` (its detail lines), for tests that require an
+/// index to be used.
+#[cfg(test)]
+pub(super) fn query_plan(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> String {
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(3)).unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+}
+
+/// `n` parameters, each 1 (for [`query_plan`]).
+#[cfg(test)]
+pub(super) fn ones(n: usize) -> rusqlite::ParamsFromIter<std::iter::RepeatN<i64>> {
+    rusqlite::params_from_iter(std::iter::repeat_n(1i64, n))
+}
