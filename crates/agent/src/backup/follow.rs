@@ -31,6 +31,9 @@ pub(crate) struct Follower {
     read: u64,
     /// Bytes whose writeback was started.
     written_back: u64,
+    /// The read buffer, [`STEP`] bytes, kept between steps (most steps while the tool is
+    /// busy elsewhere read nothing).
+    buf: Vec<u8>,
 }
 
 impl Follower {
@@ -40,6 +43,7 @@ impl Follower {
             hasher: Sha256::new(),
             read: 0,
             written_back: 0,
+            buf: vec![0; STEP],
         }
     }
 
@@ -93,11 +97,11 @@ impl Follower {
             at.saturating_sub(STEP as u64) & !(PAGE - 1),
         );
         let mut hasher = std::mem::take(&mut self.hasher);
-        let (hasher, n) = tokio::task::spawn_blocking(move || {
+        let mut buf = std::mem::take(&mut self.buf);
+        let (hasher, buf, n) = tokio::task::spawn_blocking(move || {
             if to > from {
                 start_writeback(&file, from, to - from);
             }
-            let mut buf = vec![0u8; STEP];
             let mut n = 0;
             while n < STEP {
                 let got = file.read_at(&mut buf[n..], at + n as u64)?;
@@ -107,11 +111,12 @@ impl Follower {
                 n += got;
             }
             hasher.update(&buf[..n]);
-            Ok::<_, std::io::Error>((hasher, n))
+            Ok::<_, std::io::Error>((hasher, buf, n))
         })
         .await
         .map_err(std::io::Error::other)??;
         self.hasher = hasher;
+        self.buf = buf;
         self.read += n as u64;
         self.written_back = self.written_back.max(to);
         Ok(n)

@@ -400,12 +400,7 @@ impl BackupAgent {
             }
             _ => None,
         };
-        let region = self
-            .catalog
-            .region(&instance.region_id)
-            .await?
-            .ok_or_else(|| AgentError::NotFound(format!("no region {}", instance.region_id)))?;
-        let store = RegionStore::open(&region.region_id, &region.store_url)?;
+        let store = self.open_region(&instance.region_id).await?;
         Ok(Plan {
             instance,
             node,
@@ -636,13 +631,27 @@ impl BackupAgent {
         }
         let after = began.elapsed();
         let (mut copied_to, mut not_copied_to) = (Vec::new(), Vec::new());
-        if let Some(copy_id) = outcome.queued_copy_id {
-            match self.store_beside_copy(copy_id, &json).await {
-                Ok(region) => copied_to.push(region),
-                Err((region, e)) => {
-                    tracing::warn!(copy_id, region = %region, error = %e,
-                        "cannot store the manifest beside the queued copy; the copy job will carry it");
-                    not_copied_to.push(region);
+        let queued = match outcome.queued_copy_id {
+            Some(id) => self.catalog.copy(id).await.unwrap_or_else(|e| {
+                tracing::warn!(copy_id = id, error = %e, "cannot read the queued copy");
+                None
+            }),
+            None => None,
+        };
+        if let Some(copy) = queued {
+            let key = manifest_key(&copy.object_key);
+            let stored = match self.open_region(&copy.dest_region_id).await {
+                Ok(store) => publish_object(&store, &key, &json)
+                    .await
+                    .map_err(AgentError::from),
+                Err(e) => Err(e),
+            };
+            match stored {
+                Ok(()) => copied_to.push(copy.dest_region_id),
+                Err(e) => {
+                    tracing::warn!(copy_id = copy.cross_backup_id, region = %copy.dest_region_id,
+                        error = %e, "cannot store the manifest beside the queued copy; the copy job will carry it");
+                    not_copied_to.push(copy.dest_region_id);
                 }
             }
         }
@@ -656,32 +665,14 @@ impl BackupAgent {
         }
     }
 
-    /// Stores `json` as the manifest beside copy `copy_id`'s object in its region; returns
-    /// the region (also with the error).
-    async fn store_beside_copy(
-        &self,
-        copy_id: i64,
-        json: &[u8],
-    ) -> Result<String, (String, String)> {
-        let copy = match self.catalog.copy(copy_id).await {
-            Ok(Some(copy)) => copy,
-            Ok(None) => return Err((String::new(), format!("copy {copy_id} is gone"))),
-            Err(e) => return Err((String::new(), e.to_string())),
-        };
-        let region_id = copy.dest_region_id.clone();
-        let fail = |e: String| (region_id.clone(), e);
+    /// The store of region `region_id`, from the catalog.
+    async fn open_region(&self, region_id: &str) -> Result<RegionStore, AgentError> {
         let region = self
             .catalog
-            .region(&region_id)
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .ok_or_else(|| fail("no such region".into()))?;
-        let store = RegionStore::open(&region.region_id, &region.store_url)
-            .map_err(|e| fail(e.to_string()))?;
-        publish_object(&store, &manifest_key(&copy.object_key), json)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        Ok(region_id)
+            .region(region_id)
+            .await?
+            .ok_or_else(|| AgentError::NotFound(format!("no region {region_id}")))?;
+        Ok(RegionStore::open(&region.region_id, &region.store_url)?)
     }
 }
 

@@ -73,9 +73,10 @@ pub(super) async fn take(mut job: Job<'_>, base: Option<&BaseSet>) -> Result<Tak
     describe_tool(&mut job, base).await?;
     let work_dir = work_dir(cfg)?;
     let options = OptionFile::for_endpoint(&job.endpoint)?;
-    let direct = match cfg.direct_local_writes {
-        true => job.store.local_staging_file(job.key).await?,
-        false => None,
+    let direct = if cfg.direct_local_writes {
+        job.store.local_staging_file(job.key).await?
+    } else {
+        None
     };
     progress(AgentProgress::Step(match base {
         Some(_) => "mariabackup (incremental)".into(),
