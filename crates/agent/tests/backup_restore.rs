@@ -191,13 +191,10 @@ fn request(
 
 /// The bytes of `key` in `store`.
 async fn read_object(store: &RegionStore, key: &str) -> Vec<u8> {
-    use futures::TryStreamExt;
-    let (_, stream) = store
-        .get(key, None)
-        .await
-        .unwrap_or_else(|e| panic!("{key}: {e}"));
-    let parts: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
-    parts.concat()
+    match store.read_small(key, u64::MAX).await {
+        Ok(Some(bytes)) => bytes.to_vec(),
+        other => panic!("{key}: {other:?}"),
+    }
 }
 
 /// The manifest's row count of `schema.table`.

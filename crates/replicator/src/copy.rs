@@ -21,7 +21,6 @@ use crate::lease::{after, Lease};
 use crate::resume::{self, CopyEnds, ResumeSlot};
 use crate::source::read_source;
 use chrono::Utc;
-use futures::TryStreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::io::StreamReader;
@@ -237,7 +236,7 @@ async fn publish(
 }
 
 /// Largest manifest carried (one of a few hundred thousand tables).
-const MANIFEST_LIMIT: usize = 256 * 1024 * 1024;
+const MANIFEST_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// Copies the manifest beside the set's object to beside the copy's, when the source holds
 /// one: the same bytes published there already (by the set's agent, or an earlier attempt)
@@ -250,21 +249,15 @@ async fn carry_manifest(
 ) -> Result<(), CopyFailure> {
     let from = manifest_key(&job.source_key);
     let to = manifest_key(&job.dest_key);
-    let bytes = match source.get(&from, None).await {
-        Ok((size, stream)) if size as usize <= MANIFEST_LIMIT => {
-            let parts: Vec<bytes::Bytes> = stream
-                .try_collect()
-                .await
-                .map_err(|e| CopyFailure::storage("reading the set's manifest", e))?;
-            parts.concat()
-        }
-        Ok((size, _)) => {
+    let bytes = match source.read_small(&from, MANIFEST_LIMIT).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(()),
+        Err(e @ StorageError::Unsupported(_)) => {
             return Err(CopyFailure::Permanent(format!(
-                "{}/{from} is {size} bytes, more than a manifest holds",
+                "the set's manifest in {}: {e}",
                 job.source_region_id
             )))
         }
-        Err(StorageError::NotFound(_)) => return Ok(()),
         Err(e) => return Err(CopyFailure::storage("reading the set's manifest", e)),
     };
     let staged = dest

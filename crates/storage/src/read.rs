@@ -20,6 +20,31 @@ const READ_AHEAD: usize = 2;
 const CHECKSUM_CHUNK: usize = 8 * 1024 * 1024;
 
 impl RegionStore {
+    /// The whole of a small object (a manifest), `None` when it is not there. One over `max`
+    /// bytes is not read: [`StorageError::Unsupported`].
+    pub async fn read_small(&self, key: &str, max: u64) -> Result<Option<Bytes>, StorageError> {
+        let (size, stream) = match self.get(key, None).await {
+            Ok(found) => found,
+            Err(StorageError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if size > max {
+            return Err(StorageError::Unsupported(format!(
+                "{key:?} is {size} bytes, more than the {max} read whole"
+            )));
+        }
+        let bytes = stream
+            .try_fold(
+                bytes::BytesMut::with_capacity(size as usize),
+                |mut all, chunk| async move {
+                    all.extend_from_slice(&chunk);
+                    Ok(all)
+                },
+            )
+            .await?;
+        Ok(Some(bytes.freeze()))
+    }
+
     /// The bytes of an object (visible or staging), or of `range` of it, as a stream; with the
     /// object's total size. `range` is end-exclusive, its end is clamped to the object's size,
     /// and an empty range or one starting at or past the end is [`StorageError::InvalidRange`].

@@ -8,8 +8,6 @@
 //! `xbak backup register` has no manifest: 403 `InvalidMeta.Empty` (Alibaba's "Meta information
 //! is empty."), as does a set whose manifest object is gone.
 
-use bytes::BytesMut;
-use futures::TryStreamExt;
 use xbak_domain::{BackupSet, CopyStatus};
 use xbak_protocol::actions::describe_cross_backup_meta_list::{
     DescribeCrossBackupMetaListParams, DescribeCrossBackupMetaListResponse, MetaItems,
@@ -90,26 +88,14 @@ async fn databases(state: &AppState, set: &BackupSet) -> Result<Vec<Database>, H
         .region_store(&set.source_region_id)
         .await?
         .ok_or_else(|| internal(format!("region {} is gone", set.source_region_id)))?;
-    let (size, stream) = match store.get(key, None).await {
-        Ok(found) => found,
-        Err(StorageError::NotFound(_)) => {
+    let bytes = match store.read_small(key, MAX_MANIFEST_BYTES).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
             tracing::warn!(set = set.id, key = %key, "the set's manifest is missing");
             return Err(ApiError::InvalidMetaEmpty.into());
         }
+        Err(e @ StorageError::Unsupported(_)) => return Err(internal(e.to_string())),
         Err(e) => return Err(unreachable(e.to_string())),
     };
-    if size > MAX_MANIFEST_BYTES {
-        return Err(internal(format!("{size} bytes")));
-    }
-    let bytes = stream
-        .try_fold(
-            BytesMut::with_capacity(size as usize),
-            |mut all, chunk| async move {
-                all.extend_from_slice(&chunk);
-                Ok(all)
-            },
-        )
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
     backup_meta::databases(&bytes).map_err(internal)
 }
