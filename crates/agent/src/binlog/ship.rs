@@ -223,30 +223,41 @@ mod tests {
     use std::time::Duration;
     use xbak_testkit::{ClosedFile, Fixture, DEST, INSTANCE, SRC};
 
+    /// The shipper of an instance whose streamer stored one closed file of `size` bytes, its
+    /// copies limited to `bwlimit` bytes/s (0: none).
+    async fn shipper_of_one_file(f: &Fixture, size: usize, bwlimit: u64) -> Shipper {
+        let file = ClosedFile {
+            name: "bin.000001",
+            bytes: vec![7; size],
+            first_event: f.base,
+            last_event: f.base,
+        };
+        let lease_token = f.stream_closed_files(&[file]).await;
+        let instance = f.instance(INSTANCE).await;
+        Shipper {
+            catalog: f.catalog.clone(),
+            source: (*f.regions.get(SRC).unwrap()).clone(),
+            instance_id: instance.id,
+            db_instance_id: INSTANCE.into(),
+            lease_token,
+            throttles: Arc::new(Throttles::new(bwlimit)),
+            dest: Default::default(),
+        }
+    }
+
     /// A round that read a closed file before retention expired it in the instance's region
     /// copies its object, but the catalog records no copy: the object it copied is deleted
     /// again, and the destination lists nothing.
     #[tokio::test]
     async fn a_file_expired_while_it_was_copied_is_not_brought_back() {
         let f = Fixture::new(0).await;
-        let file = ClosedFile {
-            name: "bin.000001",
-            bytes: vec![7; 1024],
-            first_event: f.base,
-            last_event: f.base,
-        };
-        let lease_token = f.stream_closed_files(&[file]).await;
-        let instance = f.instance(INSTANCE).await;
-        let shipper = Shipper {
-            catalog: f.catalog.clone(),
-            source: (*f.regions.get(SRC).unwrap()).clone(),
-            instance_id: instance.id,
-            db_instance_id: INSTANCE.into(),
-            lease_token,
-            throttles: Arc::new(Throttles::new(0)),
-            dest: Default::default(),
-        };
-        let read = f.catalog.log_files(instance.id).await.unwrap().remove(0);
+        let shipper = shipper_of_one_file(&f, 1024, 0).await;
+        let read = f
+            .catalog
+            .log_files(shipper.instance_id)
+            .await
+            .unwrap()
+            .remove(0);
         let missing = read.missing_from(None);
         f.catalog
             .begin_log_expiry(read.id, chrono::Utc::now())
@@ -258,7 +269,12 @@ mod tests {
         shipper.ship(&read, false, &missing, &dest).await.unwrap();
         let key = read.object_key.as_deref().unwrap();
         assert!(dest.head(key).await.unwrap().is_none(), "copy deleted");
-        assert!(f.catalog.log_files(instance.id).await.unwrap().is_empty());
+        assert!(f
+            .catalog
+            .log_files(shipper.instance_id)
+            .await
+            .unwrap()
+            .is_empty());
         assert_eq!(shipper.ship_pending().await.unwrap(), 0);
     }
 
@@ -267,30 +283,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn copies_wait_for_the_destinations_bandwidth_limit() {
         let f = Fixture::new(0).await;
-        let first_event = f.base;
-        let file = ClosedFile {
-            name: "bin.000001",
-            bytes: vec![7; 64 * 1024],
-            first_event,
-            last_event: first_event,
-        };
-        let lease_token = f.stream_closed_files(&[file]).await;
-        let instance = f.instance(INSTANCE).await;
-        let shipper = Shipper {
-            catalog: f.catalog.clone(),
-            source: (*f.regions.get(SRC).unwrap()).clone(),
-            instance_id: instance.id,
-            db_instance_id: INSTANCE.into(),
-            lease_token,
-            throttles: Arc::new(Throttles::new(16 * 1024)),
-            dest: Default::default(),
-        };
+        let shipper = shipper_of_one_file(&f, 64 * 1024, 16 * 1024).await;
         let started = tokio::time::Instant::now();
         assert_eq!(shipper.ship_pending().await.unwrap(), 1);
         let took = started.elapsed();
         // 64 KiB at 16 KiB/s: 4 s, less the limiter's burst of a quarter second.
         assert!(took >= Duration::from_millis(3750), "{took:?}");
-        let files = f.catalog.log_files(instance.id).await.unwrap();
+        let files = f.catalog.log_files(shipper.instance_id).await.unwrap();
         assert!(
             files.iter().any(|x| x.region_id == DEST),
             "the copy is recorded"
