@@ -5,7 +5,9 @@
 //!    (into S3-compatible regions as a resumable upload that continues after a crash:
 //!    [`crate::resume`]);
 //! 3. read the staged bytes back: they must have the size and SHA-256 recorded when the set was
-//!    registered (if the bytes read from the source already differ, step 3 is skipped);
+//!    registered (if the bytes read from the source already differ, step 3 is skipped). Into a
+//!    local region that read follows the writer during step 2 (a part is read back once it is
+//!    written); elsewhere it reads the staged object after step 2;
 //! 4. make sure the lease is still ours, publish atomically;
 //! 5. carry the manifest stored beside the set, if the source has one yet (a physical set's is
 //!    written after the set: its agent also stores it beside the copy), then mark the copy
@@ -140,18 +142,20 @@ async fn attempt(
     let copying = phase.elapsed();
 
     let phase = Instant::now();
-    let verified = dest
-        .verify(&staged.staging_key, &expected)
-        .await
-        .map_err(|e| {
-            if matches!(
-                e,
-                StorageError::ChecksumMismatch { .. } | StorageError::NotFound(_)
-            ) {
-                upload.mark_bad();
-            }
-            CopyFailure::storage("verifying the staged copy", e)
-        })?;
+    let verified = match staged.read_back.clone() {
+        // Read back (and flushed) behind the writer while the copy went on.
+        Some(read) => read.confirm(&staged.staging_key, &expected),
+        None => dest.verify(&staged.staging_key, &expected).await,
+    };
+    let verified = verified.map_err(|e| {
+        if matches!(
+            e,
+            StorageError::ChecksumMismatch { .. } | StorageError::NotFound(_)
+        ) {
+            upload.mark_bad();
+        }
+        CopyFailure::storage("verifying the staged copy", e)
+    })?;
     ctx.emit(CopyEvent::Verified {
         copy_id: job.copy_id,
     });
@@ -197,6 +201,7 @@ async fn stage(
             staging_key: up.staging_key,
             resumed_from: up.resumed_from,
             sent: up.sent,
+            read_back: up.read_back,
         }
     } else {
         copy_from_zero(ctx, job, ends.source, ends.dest, expected, staging).await?
@@ -287,6 +292,8 @@ struct StagedCopy {
     read: Option<Checksum>,
     resumed_from: u64,
     sent: u64,
+    /// The staged bytes as read back behind the writer, when the destination did that.
+    read_back: Option<Checksum>,
 }
 
 /// Regions without resumable uploads: stream the whole source into a fresh staging object.
@@ -312,6 +319,7 @@ async fn copy_from_zero(
         sent: staged.size,
         staging_key: staged.staging_key,
         resumed_from: 0,
+        read_back: None,
     })
 }
 

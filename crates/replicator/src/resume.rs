@@ -111,6 +111,8 @@ pub(crate) struct StagedUpload {
     pub sha256: Option<String>,
     pub resumed_from: u64,
     pub sent: u64,
+    /// The staged bytes as read back behind the writer, when the destination did that.
+    pub read_back: Option<Checksum>,
 }
 
 /// Streams the source into a resumable staging upload in `dest`, continuing the job's saved
@@ -158,6 +160,7 @@ pub(crate) async fn upload(
         sha256: staged.sha256,
         resumed_from: staged.resumed_from,
         sent,
+        read_back: staged.read_back,
     })
 }
 

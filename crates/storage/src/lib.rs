@@ -19,6 +19,7 @@
 //! test suite every backend runs, and `faults` a fault-injecting store wrapper for the tests of
 //! the layers above.
 
+mod behind;
 mod conditional;
 mod error;
 mod keys;
@@ -39,6 +40,7 @@ pub mod resumable;
 pub mod s3;
 pub mod throttle;
 
+pub use behind::start_writeback;
 pub use error::StorageError;
 pub use presign::MAX_LINK_VALIDITY;
 pub use region::RegionStore;
@@ -77,6 +79,21 @@ impl Staged {
 pub struct Checksum {
     pub size: u64,
     pub sha256: String,
+}
+
+impl Checksum {
+    /// What was read from `key` (`self`), if it has the `expected` size and SHA-256; else
+    /// [`StorageError::ChecksumMismatch`].
+    pub fn confirm(self, key: &str, expected: &Checksum) -> Result<Checksum, StorageError> {
+        if self.size != expected.size || !self.sha256.eq_ignore_ascii_case(&expected.sha256) {
+            return Err(StorageError::ChecksumMismatch {
+                key: key.to_owned(),
+                expected: expected.clone(),
+                actual: self,
+            });
+        }
+        Ok(self)
+    }
 }
 
 impl std::fmt::Display for Checksum {

@@ -274,14 +274,7 @@ impl RegionStore {
         };
         let actual = actual?;
         flushed?;
-        if actual.size != expected.size || !actual.sha256.eq_ignore_ascii_case(&expected.sha256) {
-            return Err(StorageError::ChecksumMismatch {
-                key: key.to_owned(),
-                expected: expected.clone(),
-                actual,
-            });
-        }
-        Ok(actual)
+        actual.confirm(key, expected)
     }
 
     /// Whether `key` exists with the given size and checksum (`NotFound` if it does not exist).

@@ -33,6 +33,7 @@
 //! resumable uploads ([`RegionStore::supports_resume`] is false): a copy into them after a
 //! crash starts from zero, with [`RegionStore::upload_staged`].
 
+use crate::behind::ReadBehind;
 use crate::upload::read_part;
 use crate::{keys, RegionStore, StorageError, PART_SIZE};
 use bytes::Bytes;
@@ -107,6 +108,10 @@ pub struct ResumableStaged {
     pub sha256: Option<String>,
     /// Bytes that were already uploaded when this upload was opened.
     pub resumed_from: u64,
+    /// Size and SHA-256 of the whole staging file as read back behind the writer (local
+    /// regions): the read-back before publishing, done already, and the file flushed to disk.
+    /// `None` (S3-compatible regions): read the object back ([`crate::RegionStore::verify`]).
+    pub read_back: Option<crate::Checksum>,
 }
 
 type PartFuture = futures::future::BoxFuture<'static, Result<(u64, PartId), StorageError>>;
@@ -177,6 +182,8 @@ pub struct ResumableUpload {
     /// The staging object already exists: an earlier attempt completed the upload.
     completed: Option<u64>,
     in_flight: FuturesOrdered<PartFuture>,
+    /// Local files: the read-back of the finished prefix, while later parts are written.
+    behind: Option<ReadBehind>,
     next_part: usize,
     next_offset: u64,
     bytes_sent: u64,
@@ -305,13 +312,19 @@ impl RegionStore {
                     if let Some(dir) = path.parent() {
                         crate::private::create_dir_all(dir)?;
                     }
+                    // Readable too: the upload reads it back behind the writer.
                     crate::private::open_options()
+                        .read(true)
                         .write(true)
                         .create_new(true)
                         .open(&path)?
                 }
                 Some(keep) => {
-                    let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+                    let file = match std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(&path)
+                    {
                         Ok(file) => file,
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                         Err(e) => return Err(e),
@@ -367,7 +380,14 @@ fn parts_hold(n: u64, part_size: u64, bytes: u64) -> bool {
 impl ResumableUpload {
     fn new(target: Target, state: ResumeState, completed: Option<u64>) -> Self {
         let resumed_from = completed.unwrap_or(state.bytes_done);
+        let behind = match &target {
+            Target::Local { file, .. } if completed.is_none() => {
+                Some(ReadBehind::new(Arc::clone(file), state.bytes_done))
+            }
+            _ => None,
+        };
         ResumableUpload {
+            behind,
             target,
             next_part: state.parts.len(),
             next_offset: state.bytes_done,
@@ -494,6 +514,9 @@ impl ResumableUpload {
         let (len, part_id) = done?;
         self.state.parts.push(part_id.content_id);
         self.state.bytes_done += len;
+        if let Some(behind) = self.behind.as_mut() {
+            behind.advance(self.state.bytes_done).await;
+        }
         checkpoint(&self.state)
             .await
             .map_err(UploadError::Checkpoint)
@@ -508,6 +531,7 @@ impl ResumableUpload {
         sha256: Option<String>,
     ) -> Result<ResumableStaged, StorageError> {
         let key = self.state.staging_key.clone();
+        let mut read_back = None;
         let written = match self.completed {
             Some(existing) => existing,
             None => {
@@ -517,7 +541,19 @@ impl ResumableUpload {
                     self.state.bytes_done += len;
                 }
                 let target = self.target.clone();
-                target.finish(&self.state, &key).await?
+                match self.behind.take() {
+                    // The flush waits on the disk while the read-back's tail hashes.
+                    Some(behind) => {
+                        let (written, read) = tokio::join!(
+                            target.finish(&self.state, &key),
+                            behind.finish(self.state.bytes_done)
+                        );
+                        let written = written?;
+                        read_back = Some(read.map_err(|e| StorageError::from_io(&key, e))?);
+                        written
+                    }
+                    None => target.finish(&self.state, &key).await?,
+                }
             }
         };
         if written != size {
@@ -539,6 +575,7 @@ impl ResumableUpload {
             size,
             sha256,
             resumed_from: self.resumed_from,
+            read_back,
         })
     }
 }

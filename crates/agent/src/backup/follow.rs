@@ -10,11 +10,11 @@
 
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use xbak_storage::start_writeback;
 
 /// Bytes read and hashed per step.
 const STEP: usize = 8 * 1024 * 1024;
@@ -120,21 +120,5 @@ impl Follower {
         self.read += n as u64;
         self.written_back = self.written_back.max(to);
         Ok(n)
-    }
-}
-
-/// Asks the kernel to start writing `len` bytes at `offset` back to disk, without waiting.
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    // SAFETY: sync_file_range(2) takes the descriptor and plain integers; no memory is shared.
-    let rc = unsafe {
-        libc::sync_file_range(
-            file.as_raw_fd(),
-            offset as libc::off64_t,
-            len as libc::off64_t,
-            libc::SYNC_FILE_RANGE_WRITE,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "sync_file_range");
     }
 }

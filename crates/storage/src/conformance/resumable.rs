@@ -2,7 +2,7 @@
 //! (S3-compatible and local regions): run by `tests/s3.rs` and `tests/local.rs`.
 
 use super::{pattern, sha256_hex};
-use crate::{RegionStore, ResumeState, UploadError, PART_SIZE};
+use crate::{Checksum, RegionStore, ResumeState, StorageError, UploadError, PART_SIZE};
 use futures::TryStreamExt;
 
 /// Writes `data` through a resumable upload, stopping (as a crash would) once `stop_after`
@@ -74,6 +74,11 @@ pub async fn uploads_resume_from_the_parts_already_uploaded(region: &RegionStore
     let staged = upload.complete(data.len() as u64, None).await.unwrap();
     assert_eq!(staged.resumed_from, 3 * PART_SIZE as u64);
     assert_eq!(
+        staged.read_back,
+        read_back_of(region, &data),
+        "a local file is read back whole, the parts from before the crash too"
+    );
+    assert_eq!(
         region.checksum(&staged.staging_key).await.unwrap().sha256,
         sha256_hex(&data)
     );
@@ -94,6 +99,11 @@ pub async fn uploads_resume_from_the_parts_already_uploaded(region: &RegionStore
     );
     let staged = again.complete(data.len() as u64, None).await.unwrap();
     assert_eq!(staged.staging_key, finished.staging_key);
+    assert_eq!(
+        staged.read_back,
+        read_back_of(region, &data),
+        "a local file is read back whole, also with nothing left to write"
+    );
 
     region.discard_upload(&finished).await;
     assert_eq!(region.head(&finished.staging_key).await.unwrap(), None);
@@ -115,7 +125,8 @@ pub async fn fresh_uploads_hash_and_unfit_states_start_over(region: &RegionStore
     assert_eq!(sha.as_deref(), Some(sha256_hex(&data).as_str()));
     assert_eq!(checkpoints, vec![PART_SIZE as u64, data.len() as u64]);
     let state = upload.state().clone();
-    upload.complete(data.len() as u64, sha).await.unwrap();
+    let staged = upload.complete(data.len() as u64, sha).await.unwrap();
+    assert_eq!(staged.read_back, read_back_of(region, &data));
 
     // A state for another key, or of another part size, is discarded, not continued.
     let other = region
@@ -164,7 +175,59 @@ pub async fn empty_objects_upload_resumably(region: &RegionStore) {
         staged.sha256.as_deref(),
         Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     );
+    assert_eq!(staged.read_back, read_back_of(region, b""));
     let (size, stream) = region.get(&staged.staging_key, None).await.unwrap();
     let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
     assert_eq!((size, chunks.concat().len()), (0, 0));
+}
+
+/// What a finished upload of `data` reports as read back: the bytes' checksum on a local
+/// region (read behind the writer), nothing on S3-compatible ones.
+fn read_back_of(region: &RegionStore, data: &[u8]) -> Option<Checksum> {
+    region.local_file("").map(|_| Checksum {
+        size: data.len() as u64,
+        sha256: sha256_hex(data),
+    })
+}
+
+/// Local regions: the read-back behind the writer reads the staging file, not the stream it
+/// was written from, so bytes changed in the file between a crash and the resume (a torn
+/// write, a disk fault) are caught before anything is published.
+pub async fn local_read_back_catches_a_staging_file_changed_after_a_crash(region: &RegionStore) {
+    let data = pattern(3 * PART_SIZE + 5, 6);
+    let (state, _) = upload_until(region, "k/torn", None, &data, 2).await;
+    let file = region
+        .local_file(&state.staging_key)
+        .expect("a local region");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[PART_SIZE + 17] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let mut upload = region
+        .resumable_upload("k/torn", Some(state))
+        .await
+        .unwrap();
+    assert_eq!(upload.resumed_from(), 2 * PART_SIZE as u64);
+    upload
+        .write(&data[2 * PART_SIZE..], &|_| {}, |_| async {
+            Ok::<(), ()>(())
+        })
+        .await
+        .unwrap();
+    let staged = upload.complete(data.len() as u64, None).await.unwrap();
+    let expected = Checksum {
+        size: data.len() as u64,
+        sha256: sha256_hex(&data),
+    };
+    let read = staged.read_back.expect("read back behind the writer");
+    assert_eq!(read.size, expected.size);
+    match read.confirm(&staged.staging_key, &expected) {
+        Err(StorageError::ChecksumMismatch { actual, .. }) => {
+            // What the file holds: the changed prefix (cut back to the checkpoint), then the rest.
+            let mut held = bytes[..2 * PART_SIZE].to_vec();
+            held.extend_from_slice(&data[2 * PART_SIZE..]);
+            assert_eq!(actual.sha256, sha256_hex(&held));
+        }
+        other => panic!("a changed byte passed the read-back: {other:?}"),
+    }
 }
