@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::suite::Backend;
-use xbak_catalog::Catalog;
+use xbak_catalog::{Catalog, SeenNonce};
 
 /// A fresh database file in its own temporary directory.
 struct SqliteFile {
@@ -119,6 +119,39 @@ mod specific {
                 .unwrap();
             assert_eq!(mode, "wal");
         }
+    }
+
+    /// The writer never checkpoints (`wal_autocheckpoint = 0`: a batch of nonce claims would
+    /// wait for it); the catalog's own thread copies the WAL into the database file while the
+    /// catalog is open. Without that thread the file would not grow until the last close.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_checkpointed_while_the_catalog_is_open() {
+        let backend = SqliteFile::new();
+        let cat = SqliteCatalog::open(&backend.path).await.unwrap();
+        let db_size = || std::fs::metadata(&backend.path).unwrap().len();
+        let before = db_size();
+        let expires_at = chrono::Utc::now() + chrono::Duration::minutes(15);
+        for batch in 0..10 {
+            let nonces: Vec<SeenNonce> = (0..1_000)
+                .map(|i| SeenNonce {
+                    access_key_id: "LTAIcheckpointtest".into(),
+                    nonce: format!("{batch:04}-{i:06}-{}", "x".repeat(200)),
+                    expires_at,
+                })
+                .collect();
+            let won = cat.claim_nonces(&nonces, chrono::Utc::now()).await.unwrap();
+            assert!(won.iter().all(|w| *w));
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while db_size() < before + 1_000_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the WAL was not checkpointed: the database file stayed at {} bytes",
+                db_size()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(cat);
     }
 
     #[tokio::test]

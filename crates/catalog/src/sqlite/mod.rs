@@ -13,6 +13,7 @@ mod backups;
 mod binlogs;
 mod bulk;
 mod carry;
+mod checkpoint;
 mod copies;
 mod cross_instances;
 mod cross_policy;
@@ -21,6 +22,7 @@ mod instances;
 mod leases;
 mod log_retention;
 mod migrations;
+
 mod nonces;
 mod pool;
 mod queue;
@@ -35,6 +37,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use bulk::BulkCopies;
 use carry::{Carry, Lend};
+use checkpoint::Checkpointer;
 use errors::SqlResultExt;
 use pool::{connect, Pool};
 
@@ -60,6 +63,8 @@ pub struct SqliteCatalog {
     /// Commits made through this handle's writer (`PRAGMA data_version` on the writer only
     /// sees other connections' commits).
     commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// WAL checkpoints off the commit path (file catalogs only).
+    _checkpointer: Option<Checkpointer>,
 }
 
 /// Creates the catalog file `0600` (it holds AccessKey secrets, the link-signing key and
@@ -97,7 +102,7 @@ impl SqliteCatalog {
     /// its schema up to date. Safe while other processes have it open.
     pub async fn open(path: &Path) -> Result<SqliteCatalog> {
         let path = path.to_path_buf();
-        let pool = tokio::task::spawn_blocking(move || -> Result<Pool> {
+        let pool = tokio::task::spawn_blocking(move || -> Result<(Pool, Checkpointer)> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| {
                     tracing::error!(error = %e, path = %parent.display(), "cannot create catalog directory");
@@ -107,14 +112,17 @@ impl SqliteCatalog {
             make_private(&path)?;
             let mut writer = connect(Some(&path), false)?;
             migrations::migrate(&mut writer)?;
+            writer.execute_batch("PRAGMA wal_autocheckpoint = 0;").db()?;
             let readers = (0..READERS).map(|_| connect(Some(&path), true)).collect::<Result<Vec<_>>>()?;
-            Ok(Pool::new(writer, readers))
+            Ok((Pool::new(writer, readers), Checkpointer::start(path)?))
         })
         .await
         .map_err(|_| CatalogError::Internal("opening the catalog did not finish".into()))??;
+        let (pool, checkpointer) = pool;
         Ok(SqliteCatalog {
             pool,
             commits: Default::default(),
+            _checkpointer: Some(checkpointer),
         })
     }
 
@@ -125,6 +133,7 @@ impl SqliteCatalog {
         Ok(SqliteCatalog {
             pool: Pool::new(conn, Vec::new()),
             commits: Default::default(),
+            _checkpointer: None,
         })
     }
 
