@@ -19,6 +19,9 @@ use tokio::task::JoinHandle;
 /// Bytes read and hashed per read: small enough to stay in the CPU's cache between the read
 /// and the hash.
 const CHUNK: usize = 1024 * 1024;
+/// Most bytes one blocking step reads: an upload dropped midway (a lost lease) stops its
+/// read-back within one step, even when it resumed after a large prefix.
+const STEP: u64 = 64 * 1024 * 1024;
 /// Writeback is started on whole pages of this size.
 const PAGE: u64 = 4096;
 
@@ -90,7 +93,8 @@ impl ReadBehind {
         })
     }
 
-    /// Starts reading up to `whole` on the blocking pool, when idle and behind.
+    /// Starts reading towards `whole` (at most [`STEP`] bytes) on the blocking pool, when idle
+    /// and behind.
     fn start(&mut self, whole: u64) {
         if self.failed.is_some() {
             return;
@@ -99,6 +103,7 @@ impl ReadBehind {
             return;
         };
         let file = Arc::clone(&self.file);
+        let whole = whole.min(seen.read + STEP);
         self.step = Some(tokio::task::spawn_blocking(move || {
             let to = whole & !(PAGE - 1);
             if to > seen.written_back {

@@ -183,7 +183,8 @@ mod resumable {
         uploads_resume_from_the_parts_already_uploaded,
         fresh_uploads_hash_and_unfit_states_start_over,
         empty_objects_upload_resumably,
-        local_read_back_catches_a_staging_file_changed_after_a_crash
+        local_read_back_catches_a_staging_file_changed_after_a_crash,
+        local_read_back_covers_a_long_resumed_prefix
     );
 
     /// Bytes past the checkpoint (a part in flight at the kill, here garbage) are cut off and

@@ -231,3 +231,23 @@ pub async fn local_read_back_catches_a_staging_file_changed_after_a_crash(region
         other => panic!("a changed byte passed the read-back: {other:?}"),
     }
 }
+
+/// Local regions: a resumed upload reads back its whole prefix, in several bounded steps when
+/// it is long (here 72 MiB before the resume), and the result is the whole file's checksum.
+pub async fn local_read_back_covers_a_long_resumed_prefix(region: &RegionStore) {
+    let data = pattern(10 * PART_SIZE + 5, 7);
+    let (state, _) = upload_until(region, "k/long", None, &data, 9).await;
+    assert_eq!(state.bytes_done, 9 * PART_SIZE as u64);
+    let mut upload = region
+        .resumable_upload("k/long", Some(state))
+        .await
+        .unwrap();
+    upload
+        .write(&data[9 * PART_SIZE..], &|_| {}, |_| async {
+            Ok::<(), ()>(())
+        })
+        .await
+        .unwrap();
+    let staged = upload.complete(data.len() as u64, None).await.unwrap();
+    assert_eq!(staged.read_back, read_back_of(region, &data));
+}
