@@ -24,6 +24,19 @@ pub fn open_options() -> std::fs::OpenOptions {
     o
 }
 
+/// Creates `path` as a new, empty file (`0600`, open for reading and writing), with its missing
+/// parent folders (`0700`); fails if it exists.
+pub fn create_new_file(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        create_dir_all(dir)?;
+    }
+    open_options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
 /// Takes group and other permissions away from an existing `dir`; `true` when it had any.
 pub fn tighten_dir(dir: &Path) -> std::io::Result<bool> {
     let mode = std::fs::metadata(dir)?.permissions().mode();

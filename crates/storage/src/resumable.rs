@@ -308,17 +308,8 @@ impl RegionStore {
         let key = staging_key.to_owned();
         let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Option<Target>> {
             let file = match keep {
-                None => {
-                    if let Some(dir) = path.parent() {
-                        crate::private::create_dir_all(dir)?;
-                    }
-                    // Readable too: the upload reads it back behind the writer.
-                    crate::private::open_options()
-                        .read(true)
-                        .write(true)
-                        .create_new(true)
-                        .open(&path)?
-                }
+                // Readable too: the upload reads it back behind the writer.
+                None => crate::private::create_new_file(&path)?,
                 Some(keep) => {
                     let file = match std::fs::OpenOptions::new()
                         .read(true)

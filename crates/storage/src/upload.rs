@@ -86,19 +86,10 @@ impl RegionStore {
             return Ok(None);
         };
         let k = staging_key.clone();
-        let file = tokio::task::spawn_blocking(move || {
-            if let Some(dir) = path.parent() {
-                crate::private::create_dir_all(dir)?;
-            }
-            crate::private::open_options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&path)
-        })
-        .await
-        .map_err(StorageError::from_join)?
-        .map_err(|e| StorageError::from_io(&k, e))?;
+        let file = tokio::task::spawn_blocking(move || crate::private::create_new_file(&path))
+            .await
+            .map_err(StorageError::from_join)?
+            .map_err(|e| StorageError::from_io(&k, e))?;
         Ok(Some((staging_key, file)))
     }
 

@@ -2,7 +2,9 @@
 //! (S3-compatible and local regions): run by `tests/s3.rs` and `tests/local.rs`.
 
 use super::{pattern, sha256_hex};
-use crate::{Checksum, RegionStore, ResumeState, StorageError, UploadError, PART_SIZE};
+use crate::{
+    Checksum, RegionStore, ResumableStaged, ResumeState, StorageError, UploadError, PART_SIZE,
+};
 use futures::TryStreamExt;
 
 /// Writes `data` through a resumable upload, stopping (as a crash would) once `stop_after`
@@ -181,6 +183,26 @@ pub async fn empty_objects_upload_resumably(region: &RegionStore) {
     assert_eq!((size, chunks.concat().len()), (0, 0));
 }
 
+/// Resumes the upload `state` names (it must continue from `state.bytes_done`), writes the rest
+/// of `data` and completes it.
+async fn resume_to_the_end(
+    region: &RegionStore,
+    key: &str,
+    state: ResumeState,
+    data: &[u8],
+) -> ResumableStaged {
+    let from = state.bytes_done;
+    let mut upload = region.resumable_upload(key, Some(state)).await.unwrap();
+    assert_eq!(upload.resumed_from(), from);
+    upload
+        .write(&data[from as usize..], &|_| {}, |_| async {
+            Ok::<(), ()>(())
+        })
+        .await
+        .unwrap();
+    upload.complete(data.len() as u64, None).await.unwrap()
+}
+
 /// What a finished upload of `data` reports as read back: the bytes' checksum on a local
 /// region (read behind the writer), nothing on S3-compatible ones.
 fn read_back_of(region: &RegionStore, data: &[u8]) -> Option<Checksum> {
@@ -203,18 +225,7 @@ pub async fn local_read_back_catches_a_staging_file_changed_after_a_crash(region
     bytes[PART_SIZE + 17] ^= 0x40;
     std::fs::write(&file, &bytes).unwrap();
 
-    let mut upload = region
-        .resumable_upload("k/torn", Some(state))
-        .await
-        .unwrap();
-    assert_eq!(upload.resumed_from(), 2 * PART_SIZE as u64);
-    upload
-        .write(&data[2 * PART_SIZE..], &|_| {}, |_| async {
-            Ok::<(), ()>(())
-        })
-        .await
-        .unwrap();
-    let staged = upload.complete(data.len() as u64, None).await.unwrap();
+    let staged = resume_to_the_end(region, "k/torn", state, &data).await;
     let expected = Checksum {
         size: data.len() as u64,
         sha256: sha256_hex(&data),
@@ -238,16 +249,6 @@ pub async fn local_read_back_covers_a_long_resumed_prefix(region: &RegionStore) 
     let data = pattern(10 * PART_SIZE + 5, 7);
     let (state, _) = upload_until(region, "k/long", None, &data, 9).await;
     assert_eq!(state.bytes_done, 9 * PART_SIZE as u64);
-    let mut upload = region
-        .resumable_upload("k/long", Some(state))
-        .await
-        .unwrap();
-    upload
-        .write(&data[9 * PART_SIZE..], &|_| {}, |_| async {
-            Ok::<(), ()>(())
-        })
-        .await
-        .unwrap();
-    let staged = upload.complete(data.len() as u64, None).await.unwrap();
+    let staged = resume_to_the_end(region, "k/long", state, &data).await;
     assert_eq!(staged.read_back, read_back_of(region, &data));
 }
