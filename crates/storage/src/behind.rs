@@ -1,7 +1,8 @@
 //! Reading a local staging file back behind its writer: [`ReadBehind`] hashes the finished
 //! prefix of the file while later parts are still being written, and asks the kernel to start
 //! writing that prefix back to disk, so that when the upload completes the read-back SHA-256
-//! (the verification before publishing) is nearly done and the `fsync` has little left.
+//! (the verification before publishing) is nearly done and the `fsync` has little left. Used by
+//! resumable local uploads, and by the backup agent for a file a tool writes itself.
 //!
 //! Done afterwards instead, a 1 GiB copy between local folders spent ~0.45 s in the final
 //! `fsync` and ~0.6 s reading back, one after the other (bench/results.md, 2026-12-04T14:38Z).
@@ -38,7 +39,7 @@ struct Seen {
 type Step = JoinHandle<(Seen, std::io::Result<()>)>;
 
 /// Reads one file back from its start, up to where its writer says it is whole.
-pub(crate) struct ReadBehind {
+pub struct ReadBehind {
     file: Arc<File>,
     seen: Option<Seen>,
     step: Option<Step>,
@@ -46,7 +47,8 @@ pub(crate) struct ReadBehind {
 }
 
 impl ReadBehind {
-    /// Follows `file`, which holds at least its first `whole` bytes already.
+    /// Follows `file` (open for reading), which holds at least its first `whole` bytes
+    /// already. Needs a tokio runtime (reads run on its blocking pool).
     pub fn new(file: Arc<File>, whole: u64) -> ReadBehind {
         let mut behind = ReadBehind {
             file,

@@ -40,7 +40,7 @@ pub mod resumable;
 pub mod s3;
 pub mod throttle;
 
-pub use behind::start_writeback;
+pub use behind::{start_writeback, ReadBehind};
 pub use error::StorageError;
 pub use presign::MAX_LINK_VALIDITY;
 pub use region::RegionStore;

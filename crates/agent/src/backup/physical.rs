@@ -150,7 +150,7 @@ impl Run<'_> {
         check_status("mariabackup", status?, &tail)?;
         let finished = self.finish(point?).await?;
         follower.append(finished.trailer()).await?;
-        let (size, sha256) = follower.finish();
+        let (size, sha256) = follower.finish().await?;
         Ok(Taken {
             staged: Staged {
                 staging_key: staging_key.to_owned(),
