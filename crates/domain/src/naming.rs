@@ -27,6 +27,10 @@ pub fn backup_set_key(db_instance_id: &str, file_name: &str) -> String {
     format!("backups/{db_instance_id}/{file_name}")
 }
 
+/// Largest manifest stored beside a set that is read whole (one of a few hundred thousand
+/// tables): by the copy job carrying it, and by restores.
+pub const MANIFEST_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Object key of the manifest stored beside a set, or beside a copy of it (`<set key>.manifest.json`).
 pub fn manifest_key(set_key: &str) -> String {
     format!("{set_key}.manifest.json")

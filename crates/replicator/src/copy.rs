@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::io::StreamReader;
 use xbak_catalog::CatalogError;
-use xbak_domain::naming::manifest_key;
+use xbak_domain::naming::{manifest_key, MANIFEST_MAX_BYTES};
 use xbak_domain::{CopyEvent, CopyJob};
 use xbak_storage::{Checksum, RegionStore, Staged, StorageError};
 
@@ -240,9 +240,6 @@ async fn publish(
     Ok(())
 }
 
-/// Largest manifest carried (one of a few hundred thousand tables).
-const MANIFEST_LIMIT: u64 = 256 * 1024 * 1024;
-
 /// Copies the manifest beside the set's object to beside the copy's, when the source holds
 /// one: the same bytes published there already (by the set's agent, or an earlier attempt)
 /// count as done. Not verified against a record (there is none): restores check that a
@@ -254,7 +251,7 @@ async fn carry_manifest(
 ) -> Result<(), CopyFailure> {
     let from = manifest_key(&job.source_key);
     let to = manifest_key(&job.dest_key);
-    let bytes = match source.read_small(&from, MANIFEST_LIMIT).await {
+    let bytes = match source.read_small(&from, MANIFEST_MAX_BYTES).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Ok(()),
         Err(e @ StorageError::Unsupported(_)) => {

@@ -6,6 +6,7 @@ use super::{ChainLink, Ctx, RestoreError, RestoreProgress, SetReader};
 use crate::backup::{manifest_key, Manifest, TablesAt};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
+use xbak_domain::naming::MANIFEST_MAX_BYTES;
 
 /// Where the tables a restore verified came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +83,7 @@ pub(crate) async fn with_tables(
 async fn read_manifest(reader: SetReader, key: &str) -> Result<Manifest, RestoreError> {
     let mut bytes = Vec::new();
     reader
-        .take(256 * 1024 * 1024)
+        .take(MANIFEST_MAX_BYTES)
         .read_to_end(&mut bytes)
         .await
         .map_err(|e| RestoreError::Fetch {
