@@ -23,6 +23,15 @@ cleanup() {
 trap cleanup EXIT
 
 say() { echo "== $*" >&2; }
+# forget_nonces DIR: empties the nonce claims of the SQLite catalog in DIR, so that a run does not
+# start with the previous runs' claims. Claims live in DIR/catalog-nonces.db; catalogs of a binary
+# from before that file (an A/B against an older build) keep them in catalog.db.
+forget_nonces() {
+    if [[ -f $1/catalog-nonces.db ]]; then sqlite3 "$1/catalog-nonces.db" "DELETE FROM nonces;"; fi
+    if sqlite3 "$1/catalog.db" "SELECT 1 FROM sqlite_master WHERE name = 'nonces'" 2>/dev/null | grep -q 1; then
+        sqlite3 "$1/catalog.db" "DELETE FROM nonces;"
+    fi
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {

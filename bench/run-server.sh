@@ -57,7 +57,7 @@ run_xbak() {
     local dir=$BENCH_DIR/cat-$cat
     # Every run starts with no remembered nonces (each accepted request leaves one in memory and
     # in the catalog for 30 minutes; a later run would otherwise load the previous runs').
-    if command -v sqlite3 >/dev/null; then sqlite3 "$dir/catalog.db" "DELETE FROM nonces;"; fi
+    if command -v sqlite3 >/dev/null; then forget_nonces "$dir"; fi
     local port
     port=$(free_port)
     RUST_LOG=warn "$XBAK" --data-dir "$dir" serve --listen "127.0.0.1:$port" --no-workers --no-metrics \

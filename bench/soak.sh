@@ -47,7 +47,7 @@ trap cleanup EXIT
 # start_server LABEL: a fresh server on the soak catalog (no remembered nonces); sets SERVER, PORT.
 start_server() {
     cleanup
-    sqlite3 "$DIR/catalog.db" "DELETE FROM nonces;"
+    forget_nonces "$DIR"
     PORT=$(free_port)
     SERVER_CMD=(env RUST_LOG=warn "$XBAK" --data-dir "$DIR" serve --listen "127.0.0.1:$PORT" --no-workers
         --no-metrics --header-timeout-seconds "$HEADER_TIMEOUT")

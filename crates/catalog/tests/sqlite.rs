@@ -121,37 +121,127 @@ mod specific {
         }
     }
 
-    /// The writer never checkpoints (`wal_autocheckpoint = 0`: a batch of nonce claims would
-    /// wait for it); the catalog's own thread copies the WAL into the database file while the
-    /// catalog is open. Without that thread the file would not grow until the last close.
+    /// The writers never checkpoint (`wal_autocheckpoint = 0`: a batch of nonce claims would
+    /// wait for it); the catalog's own threads copy the WALs into the database files while the
+    /// catalog is open. Without them the nonces file would not grow until the last close.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_is_checkpointed_while_the_catalog_is_open() {
         let backend = SqliteFile::new();
         let cat = SqliteCatalog::open(&backend.path).await.unwrap();
-        let db_size = || std::fs::metadata(&backend.path).unwrap().len();
+        let nonces_file = backend.path.with_file_name("catalog-nonces.db");
+        let db_size = || std::fs::metadata(&nonces_file).unwrap().len();
         let before = db_size();
+        claim_many(&cat, 20_000).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while db_size() < before + 500_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the WAL was not checkpointed: the nonces file stayed at {} bytes",
+                db_size()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(cat);
+    }
+
+    /// Claims `n` fresh nonces, in batches of 1,000, and checks that each was won.
+    async fn claim_many(cat: &SqliteCatalog, n: usize) {
         let expires_at = chrono::Utc::now() + chrono::Duration::minutes(15);
-        for batch in 0..10 {
-            let nonces: Vec<SeenNonce> = (0..1_000)
+        for batch in 0..n.div_ceil(1_000) {
+            let nonces: Vec<SeenNonce> = (0..1_000.min(n - batch * 1_000))
                 .map(|i| SeenNonce {
-                    access_key_id: "LTAIcheckpointtest".into(),
-                    nonce: format!("{batch:04}-{i:06}-{}", "x".repeat(200)),
+                    access_key_id: "LTAInoncefiletest".into(),
+                    nonce: format!("{batch:04}-{i:06}"),
                     expires_at,
                 })
                 .collect();
             let won = cat.claim_nonces(&nonces, chrono::Utc::now()).await.unwrap();
             assert!(won.iter().all(|w| *w));
         }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while db_size() < before + 1_000_000 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the WAL was not checkpointed: the database file stayed at {} bytes",
-                db_size()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    /// Claims go to `catalog-nonces.db` (private like the catalog): the catalog file does not
+    /// change, so its readers keep their page caches.
+    #[tokio::test]
+    async fn nonce_claims_leave_the_catalog_file_alone() {
+        let backend = SqliteFile::new();
+        let cat = SqliteCatalog::open(&backend.path).await.unwrap();
+        cat.create_account("acme").await.unwrap();
+        let raw = rusqlite::Connection::open(&backend.path).unwrap();
+        let data_version = || -> i64 {
+            raw.query_row("PRAGMA data_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        let before = data_version();
+        claim_many(&cat, 2_000).await;
+        assert_eq!(data_version(), before, "a claim changed the catalog file");
+        cat.create_account("other").await.unwrap();
+        assert_ne!(data_version(), before, "the probe sees catalog commits");
+
+        let nonces_file = backend.path.with_file_name("catalog-nonces.db");
+        let claims: i64 = rusqlite::Connection::open(&nonces_file)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM nonces", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(claims, 2_000);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&nonces_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "nonces file mode {mode:o}");
+    }
+
+    /// A catalog from before the nonces file (claims in its `nonces` table, schema version 10):
+    /// opening it moves the claims into the nonces file and drops the table, so a live claim
+    /// still refuses its replay after the upgrade.
+    #[tokio::test]
+    async fn claims_from_before_the_nonces_file_survive_the_upgrade() {
+        let backend = SqliteFile::new();
+        drop(SqliteCatalog::open(&backend.path).await.unwrap());
+        let now = chrono::Utc::now();
+        let at = |m: i64| (now + chrono::Duration::minutes(m)).timestamp();
+        let nonces_file = backend.path.with_file_name("catalog-nonces.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = nonces_file.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
         }
-        drop(cat);
+        let raw = rusqlite::Connection::open(&backend.path).unwrap();
+        raw.execute_batch(&format!(
+            "DELETE FROM schema_version WHERE version = 11;
+             CREATE TABLE nonces (
+                 access_key_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                 PRIMARY KEY (access_key_id, nonce)) WITHOUT ROWID;
+             INSERT INTO nonces VALUES ('LTAIa', 'live', {}), ('LTAIa', 'expired', {});",
+            at(10),
+            at(-1)
+        ))
+        .unwrap();
+        drop(raw);
+
+        let cat = SqliteCatalog::open(&backend.path).await.unwrap();
+        let claim = |nonce: &str| SeenNonce {
+            access_key_id: "LTAIa".into(),
+            nonce: nonce.into(),
+            expires_at: now + chrono::Duration::minutes(15),
+        };
+        assert_eq!(
+            cat.claim_nonces(&[claim("live"), claim("expired"), claim("new")], now)
+                .await
+                .unwrap(),
+            [false, true, true]
+        );
+        let raw = rusqlite::Connection::open(&backend.path).unwrap();
+        let (tables, version): (i64, i64) = raw
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name = 'nonces'),
+                        (SELECT MAX(version) FROM schema_version)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((tables, version), (0, 11), "the old table is dropped");
     }
 
     #[tokio::test]

@@ -127,6 +127,7 @@ fn files_are_private_whatever_the_umask() {
     serve.wait().ok();
     assert_private_tree(data.path());
     assert!(data.path().join("catalog.db").exists());
+    assert!(data.path().join("catalog-nonces.db").exists());
 }
 
 #[test]

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, super::leases::V8_LEASE_HOLDERS),
     (9, super::binlogs::V9_BINLOGS),
     (10, super::log_retention::V10_EXPIRING_LOG_FILES),
+    (11, super::nonces::V11_NONCES_FILE),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.

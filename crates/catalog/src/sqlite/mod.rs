@@ -39,7 +39,7 @@ pub use bulk::BulkCopies;
 use carry::{Carry, Lend};
 use checkpoint::Checkpointer;
 use errors::SqlResultExt;
-use pool::{connect, Pool};
+use pool::{connect, Pool, Slots};
 
 use crate::{CatalogError, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
@@ -52,7 +52,7 @@ const READERS: usize = 4;
 enum Change {
     /// A change that cached reads may depend on.
     Counted,
-    /// Bookkeeping no cached read depends on (replay nonces, heartbeats, resume checkpoints), so
+    /// Bookkeeping no cached read depends on (heartbeats, lease renewals, resume checkpoints), so
     /// frequent writes of it do not invalidate the server's listing cache.
     Quiet,
 }
@@ -63,8 +63,11 @@ pub struct SqliteCatalog {
     /// Commits made through this handle's writer (`PRAGMA data_version` on the writer only
     /// sees other connections' commits).
     commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// WAL checkpoints off the commit path (file catalogs only).
-    _checkpointer: Option<Checkpointer>,
+    /// The one connection to the nonces file (see `nonces`), which only claims and prunes use.
+    nonces: std::sync::Arc<Slots>,
+    /// WAL checkpoints off the commit path, of the catalog and of the nonces file (file
+    /// catalogs only).
+    _checkpointers: Vec<Checkpointer>,
 }
 
 /// Creates the catalog file `0600` (it holds AccessKey secrets, the link-signing key and
@@ -102,7 +105,7 @@ impl SqliteCatalog {
     /// its schema up to date. Safe while other processes have it open.
     pub async fn open(path: &Path) -> Result<SqliteCatalog> {
         let path = path.to_path_buf();
-        let pool = tokio::task::spawn_blocking(move || -> Result<(Pool, Checkpointer)> {
+        let opened = tokio::task::spawn_blocking(move || -> Result<SqliteCatalog> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| {
                     tracing::error!(error = %e, path = %parent.display(), "cannot create catalog directory");
@@ -110,30 +113,43 @@ impl SqliteCatalog {
                 })?;
             }
             make_private(&path)?;
+            let nonces_path = nonces::nonces_path(&path);
+            make_private(&nonces_path)?;
+            let mut nonce_writer = connect(Some(&nonces_path), false)?;
+            nonces::prepare(&mut nonce_writer)?;
+            nonce_writer.execute_batch("PRAGMA wal_autocheckpoint = 0;").db()?;
             let mut writer = connect(Some(&path), false)?;
+            let carried = nonces::carry_over(&writer, &mut nonce_writer)?;
+            if carried > 0 {
+                tracing::info!(claims = carried, "nonce claims moved to the nonces file");
+            }
             migrations::migrate(&mut writer)?;
             writer.execute_batch("PRAGMA wal_autocheckpoint = 0;").db()?;
             let readers = (0..READERS).map(|_| connect(Some(&path), true)).collect::<Result<Vec<_>>>()?;
-            Ok((Pool::new(writer, readers), Checkpointer::start(path)?))
+            Ok(SqliteCatalog {
+                pool: Pool::new(writer, readers),
+                nonces: Slots::new(vec![nonce_writer]),
+                commits: Default::default(),
+                _checkpointers: vec![Checkpointer::start(path)?, Checkpointer::start(nonces_path)?],
+            })
         })
         .await
         .map_err(|_| CatalogError::Internal("opening the catalog did not finish".into()))??;
-        let (pool, checkpointer) = pool;
-        Ok(SqliteCatalog {
-            pool,
-            commits: Default::default(),
-            _checkpointer: Some(checkpointer),
-        })
+        Ok(opened)
     }
 
-    /// A private, empty in-memory catalog on a single connection (tests and tools).
+    /// A private, empty in-memory catalog on a single connection, and its nonces on a second
+    /// (tests and tools).
     pub async fn open_in_memory() -> Result<SqliteCatalog> {
         let mut conn = connect(None, false)?;
         migrations::migrate(&mut conn)?;
+        let mut nonce_conn = connect(None, false)?;
+        nonces::prepare(&mut nonce_conn)?;
         Ok(SqliteCatalog {
             pool: Pool::new(conn, Vec::new()),
+            nonces: Slots::new(vec![nonce_conn]),
             commits: Default::default(),
-            _checkpointer: None,
+            _checkpointers: Vec::new(),
         })
     }
 
@@ -228,17 +244,31 @@ impl SqliteCatalog {
             return Ok(Vec::new());
         }
         let nonces = nonces.to_vec();
-        self.write(Change::Quiet, move |tx| {
-            nonces::claim_nonces(tx, &nonces, now)
-        })
-        .await
+        self.write_nonces(move |tx| nonces::claim_nonces(tx, &nonces, now))
+            .await
     }
 
     async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
-        self.write(Change::Quiet, move |tx| {
-            nonces::prune_nonces(tx, now, limit)
-        })
-        .await
+        self.write_nonces(move |tx| nonces::prune_nonces(tx, now, limit))
+            .await
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the nonces file; commits if it returns `Ok`.
+    async fn write_nonces<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.nonces
+            .run(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .db()?;
+                let out = f(&tx)?;
+                tx.commit().db()?;
+                Ok(out)
+            })
+            .await
     }
 
     async fn link_key(&self) -> Result<(String, String)> {

@@ -104,8 +104,9 @@ async fn a_failing_catalog_refuses_rather_than_accepts() {
     let path = dir.path().join("catalog.db");
     let cat: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&path).await.unwrap());
     let g = NonceGuard::new(cat, SKEW);
-    // Another process holds the write lock longer than the catalog waits for it.
-    let locker = rusqlite_lock(&path);
+    // Another process holds the claims' write lock (SQLite keeps them beside the catalog, in
+    // `catalog-nonces.db`) longer than the catalog waits for it.
+    let locker = rusqlite_lock(&dir.path().join("catalog-nonces.db"));
     let err = g
         .check_and_remember("ak", "n", Utc::now())
         .await
