@@ -1,4 +1,5 @@
-//! The SQLite catalog: one database file shared by the `serve` process and CLI commands.
+//! The SQLite catalog: one database file shared by the `serve` process and CLI commands, and
+//! beside it the replay guard's nonce claims in a file of their own (see `nonces`).
 //!
 //! WAL mode lets readers run beside the single writer; `busy_timeout` makes a writer wait for
 //! another process's write instead of failing; every write is a `BEGIN IMMEDIATE` transaction, so
@@ -57,7 +58,7 @@ enum Change {
     Quiet,
 }
 
-/// A [`Catalog`](crate::Catalog) in one SQLite database file.
+/// A [`Catalog`](crate::Catalog) in one SQLite database file (and its nonces file).
 pub struct SqliteCatalog {
     pool: Pool,
     /// Commits made through this handle's writer (`PRAGMA data_version` on the writer only
@@ -117,14 +118,14 @@ impl SqliteCatalog {
             make_private(&nonces_path)?;
             let mut nonce_writer = connect(Some(&nonces_path), false)?;
             nonces::prepare(&mut nonce_writer)?;
-            nonce_writer.execute_batch("PRAGMA wal_autocheckpoint = 0;").db()?;
+            checkpoint::set_writer_checkpoints(&nonce_writer)?;
             let mut writer = connect(Some(&path), false)?;
             let carried = nonces::carry_over(&writer, &mut nonce_writer)?;
             if carried > 0 {
                 tracing::info!(claims = carried, "nonce claims moved to the nonces file");
             }
             migrations::migrate(&mut writer)?;
-            writer.execute_batch("PRAGMA wal_autocheckpoint = 0;").db()?;
+            checkpoint::set_writer_checkpoints(&writer)?;
             let readers = (0..READERS).map(|_| connect(Some(&path), true)).collect::<Result<Vec<_>>>()?;
             Ok(SqliteCatalog {
                 pool: Pool::new(writer, readers),
