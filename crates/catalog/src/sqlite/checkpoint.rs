@@ -9,7 +9,7 @@
 //! thread's never does (the WAL grew to 24 GB in a 15-minute soak without it); the writer's runs
 //! between two of its own commits, so it does, and the next commit starts the WAL over.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -26,23 +26,19 @@ const EVERY: Duration = Duration::from_millis(100);
 /// writer completes a checkpoint and the WAL starts over.
 const WRITER_CHECKPOINT_PAGES: u32 = 8_192;
 
-/// Sets `writer`'s own checkpoints (see the module docs): the connection that writes a database
-/// whose WAL a [`Checkpointer`] follows.
-pub(crate) fn set_writer_checkpoints(writer: &Connection) -> Result<()> {
-    writer
-        .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
-        .db()
-}
-
 /// Keeps the checkpointer thread running; dropping it ends the thread within [`EVERY`].
 pub(crate) struct Checkpointer {
     _alive: Arc<()>,
 }
 
 impl Checkpointer {
-    /// Starts the thread on the database at `path` (whose writer went through [`set_writer_checkpoints`]).
-    pub(crate) fn start(path: PathBuf) -> Result<Checkpointer> {
-        let conn = connect(Some(&path), false)?;
+    /// Starts the thread on the database at `path`, after setting its `writer`'s own
+    /// checkpoints (see the module docs).
+    pub(crate) fn start(path: &Path, writer: &Connection) -> Result<Checkpointer> {
+        writer
+            .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .db()?;
+        let conn = connect(Some(path), false)?;
         let alive = Arc::new(());
         let watch = Arc::downgrade(&alive);
         std::thread::Builder::new()

@@ -118,20 +118,22 @@ impl SqliteCatalog {
             make_private(&nonces_path)?;
             let mut nonce_writer = connect(Some(&nonces_path), false)?;
             nonces::prepare(&mut nonce_writer)?;
-            checkpoint::set_writer_checkpoints(&nonce_writer)?;
             let mut writer = connect(Some(&path), false)?;
             let carried = nonces::carry_over(&writer, &mut nonce_writer)?;
             if carried > 0 {
                 tracing::info!(claims = carried, "nonce claims moved to the nonces file");
             }
             migrations::migrate(&mut writer)?;
-            checkpoint::set_writer_checkpoints(&writer)?;
+            let checkpointers = vec![
+                Checkpointer::start(&path, &writer)?,
+                Checkpointer::start(&nonces_path, &nonce_writer)?,
+            ];
             let readers = (0..READERS).map(|_| connect(Some(&path), true)).collect::<Result<Vec<_>>>()?;
             Ok(SqliteCatalog {
                 pool: Pool::new(writer, readers),
                 nonces: Slots::new(vec![nonce_writer]),
                 commits: Default::default(),
-                _checkpointers: vec![Checkpointer::start(path)?, Checkpointer::start(nonces_path)?],
+                _checkpointers: checkpointers,
             })
         })
         .await

@@ -9,6 +9,7 @@
 //! of its AccessKey and nonce, so a batch dirties fewer pages than with the text pair (measured:
 //! bench/results.md, 2026-12-05T03:00Z).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -16,10 +17,8 @@ use sha2::{Digest, Sha256};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
-use std::collections::HashSet;
-
 use super::rows::{optional_row, secs, wall_clock};
-use crate::rules::{new_link_key, parse_link_key, NonceBatch};
+use crate::rules::{new_link_key, parse_link_key, NonceBatch, LINK_KEY};
 use crate::{CatalogError, Result, SeenNonce};
 
 /// The nonces file's schema version (`PRAGMA user_version`).
@@ -162,8 +161,6 @@ pub(super) fn prune_nonces(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> 
         .db()?;
     Ok(n as u64)
 }
-
-use crate::rules::LINK_KEY;
 
 /// Reads the link signing key; `None` until it was created.
 pub(super) fn read_link_signing_key(conn: &Connection) -> Result<Option<(String, String)>> {
