@@ -10,6 +10,10 @@
 //! - `read`: on a read connection, outside any explicit transaction;
 //! - `snapshot`: a read of several statements that must agree; the area function opens its own
 //!   read-only snapshot on the connection (PostgreSQL hands it over mutably);
+//! - `quick_read`, `quick_snapshot`: a `read` or `snapshot` on the API's hot path whose cost an
+//!   index bounds (a key lookup, one page of one instance's listing), never a scan of a table:
+//!   SQLite serves it on the caller's thread instead of handing it to the blocking pool (see
+//!   `sqlite::pool`);
 //! - `write`: in a write transaction, committed when the function returns `Ok` (rolled back on
 //!   an error), counted by
 //!   [`Catalog::change_token`](crate::Catalog::change_token);
@@ -32,7 +36,7 @@ macro_rules! catalog_methods {
                 => accounts::account_by_name(name);
 
             /// Looks up an AccessKey (enabled or not) by its id.
-            read fn access_key(access_key_id: &str) -> Result<Option<AccessKey>>
+            quick_read fn access_key(access_key_id: &str) -> Result<Option<AccessKey>>
                 => accounts::access_key(access_key_id);
 
             // --- regions ---
@@ -51,7 +55,7 @@ macro_rules! catalog_methods {
             write fn create_instance(new: &NewInstance) -> Result<Instance>
                 => instances::create_instance(new);
 
-            read fn instance_by_db_instance_id(db_instance_id: &str) -> Result<Option<Instance>>
+            quick_read fn instance_by_db_instance_id(db_instance_id: &str) -> Result<Option<Instance>>
                 => instances::instance_by_db_instance_id(db_instance_id);
 
             /// Sets the instance's cross-region policy (enabled, destination, retention). `NotFound` if the
@@ -193,11 +197,11 @@ macro_rules! catalog_methods {
                 => backups::newest_backup_set(instance_id);
 
             /// One page of listed copies (Completed and Failed only) and the filtered total.
-            snapshot fn list_copies(query: &CopyQuery) -> Result<CopyListing>
+            quick_snapshot fn list_copies(query: &CopyQuery) -> Result<CopyListing>
                 => copies::list_copies(query);
 
             /// A copy in any state.
-            read fn copy(cross_backup_id: i64) -> Result<Option<CrossRegionCopy>>
+            quick_read fn copy(cross_backup_id: i64) -> Result<Option<CrossRegionCopy>>
                 => copies::copy(cross_backup_id);
 
             read fn copy_counts() -> Result<CopyCounts> => copies::copy_counts();

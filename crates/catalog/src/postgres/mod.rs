@@ -174,6 +174,12 @@ macro_rules! read {
 /// Serves one [`Catalog`](crate::Catalog) method of the list in `crate::methods` (see its docs
 /// for the kinds).
 macro_rules! forward {
+    (quick_read $($call:tt)*) => {
+        forward!(read $($call)*)
+    };
+    (quick_snapshot $($call:tt)*) => {
+        forward!(snapshot $($call)*)
+    };
     (read $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
         read!($self, |c| $($route)::+(c, $($pass),*))
     };

@@ -6,7 +6,8 @@
 //! read-modify-write steps (claiming a job) take the write lock before they read.
 //!
 //! Each area has its own file of synchronous functions over a connection or transaction; this
-//! file only moves them onto the blocking pool.
+//! file only moves them onto the blocking pool (or, for the `quick_` reads, runs them on the
+//! caller's thread: `pool`).
 
 mod accounts;
 mod agent;
@@ -193,18 +194,35 @@ impl SqliteCatalog {
     {
         self.pool.read(move |conn| f(conn)).await
     }
+
+    /// Runs `f`, a read of bounded cost, on a read connection on the calling thread
+    /// ([`Pool::read_here`]).
+    async fn read_here<T, F>(&self, f: F) -> Result<T>
+    where
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pool.read_here(move |conn| f(conn)).await
+    }
 }
 
 /// Serves one [`Catalog`](crate::Catalog) method of the list in `crate::methods` (see its docs
 /// for the kinds):
 /// carries the arguments onto the blocking pool and lends them to the area function there, on a
-/// read connection or in a write transaction.
+/// read connection or in a write transaction (a `quick_` read keeps them on the caller's thread
+/// unless SQLite is busy).
 macro_rules! forward {
     (read $($call:tt)*) => {
         forward!(@on read() $($call)*)
     };
     (snapshot $($call:tt)*) => {
         forward!(@on read() $($call)*)
+    };
+    (quick_read $($call:tt)*) => {
+        forward!(@on read_here() $($call)*)
+    };
+    (quick_snapshot $($call:tt)*) => {
+        forward!(@on read_here() $($call)*)
     };
     (write $($call:tt)*) => {
         forward!(@on write(Change::Counted) $($call)*)
