@@ -125,7 +125,7 @@ total = kv(next(l for l in lines if l.startswith("total ")))
 counts = [kv(l) | {"verdict": l.split()[-1]} for l in lines if l.startswith("count ")]
 p = print
 p()
-p("## $START_TIME — soak: 15 minutes of mixed load at half the maximum (bench/soak.sh)")
+p(f"## $START_TIME — soak: {round($SOAK_SECS / 60)} minutes of mixed load at half the maximum (bench/soak.sh)")
 p()
 p("- Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM;")
 p("  shared with other helpers building and testing (noisy). Load average (1/5/15 min): at start $LOAD_START, at end $LOAD_END.")
@@ -158,12 +158,13 @@ fives = int(total["5xx"])
 unexpected = sum(int(c["n"]) for c in counts if c["verdict"] != "expected")
 rss = [int(m["VmRSS_kB"]) for m in minutes]
 anon = [int(m["RssAnon_kB"]) for m in minutes]
-last = anon[-6:]  # minutes 10..15
+last = anon[-6:]  # the last six samples: minutes 10–15 of a 15-minute soak
+span = f"{len(minutes) - len(last)}–{len(minutes) - 1}"
 mean = sum(last) / len(last)
 spread = max(abs(a - mean) / mean for a in last) * 100
 flat = spread <= 5
 p(f"Goals: zero 5xx — **{'met' if fives == 0 else 'NOT met'}** ({fives} 5xx; {unexpected} responses other than their kind's expected status/code).")
-p(f"RSS flat, meaning RssAnon at minutes 10–15 all within ±5 % of their mean — **{'met' if flat else 'NOT met'}**")
+p(f"RSS flat, meaning RssAnon at minutes {span} all within ±5 % of their mean — **{'met' if flat else 'NOT met'}**")
 p(f"(mean {mean/1024:.1f} MiB, largest deviation {spread:.1f} %; VmRSS {rss[0]/1024:.1f} → {rss[-1]/1024:.1f} MiB, RssAnon {anon[0]/1024:.1f} → {anon[-1]/1024:.1f} MiB over the run).")
 EOF
 cat "$LOG/entry.md" | tee -a "$RESULTS"
