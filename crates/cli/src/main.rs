@@ -11,9 +11,9 @@ use std::path::PathBuf;
 /// values, and glibc's malloc and free took a fifth of the uncached listing's CPU (merging its
 /// fast bins on every larger allocation, `malloc_consolidate`, alone 4 %). With the catalog's hot
 /// reads on the calling thread (rows allocated and freed on one thread) it measured 25 % less CPU
-/// per uncached request. Built without transparent huge pages (`no_thp`): mimalloc otherwise asks for
-/// them on its arenas and the server's memory grew 20–40 MiB past glibc's under the same load
-/// (bench/results.md, 2026-12-05T06:30Z).
+/// per uncached request. Built without transparent huge pages (`no_thp`): mimalloc otherwise
+/// asks for them on its arenas and the server's memory grew 20–40 MiB past glibc's under the
+/// same load (bench/results.md, 2026-12-05T06:30Z).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -62,13 +62,7 @@ impl Slots {
         let slots = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let Some(mut conn) = slots.lock().pop() else {
-                return Err(CatalogError::Internal("connection pool is empty".into()));
-            };
-            // A panic unwinds through `f`, rolling back any open transaction on the way.
-            let out = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
-            slots.lock().push(conn);
-            out.unwrap_or_else(|_| Err(CatalogError::Internal("catalog task panicked".into())))
+            slots.on_free_connection(f)
         });
         task.await
             .map_err(|_| CatalogError::Internal("catalog task did not finish".into()))?
@@ -86,20 +80,29 @@ impl Slots {
             .acquire()
             .await
             .map_err(|_| CatalogError::Unavailable("catalog is closed".into()))?;
-        let Some(mut conn) = self.lock().pop() else {
-            return Err(CatalogError::Internal("connection pool is empty".into()));
-        };
-        let out = conn.busy_timeout(Duration::ZERO).db().and_then(|()| {
-            catch_unwind(AssertUnwindSafe(|| f(&mut conn)))
-                .unwrap_or_else(|_| Err(CatalogError::Internal("catalog task panicked".into())))
+        let out = self.on_free_connection(|conn| {
+            conn.busy_timeout(Duration::ZERO).db()?;
+            // Caught here too, so that the timeout is restored before the connection goes back.
+            let out = catch_unwind(AssertUnwindSafe(|| f(conn)));
+            conn.busy_timeout(BUSY_TIMEOUT).db()?;
+            out.unwrap_or_else(|_| Err(panicked()))
         });
-        let restored = conn.busy_timeout(BUSY_TIMEOUT).db();
-        self.lock().push(conn);
-        restored?;
         match out {
             Err(e) if e.is_retryable() => Ok(None),
             out => out.map(Some),
         }
+    }
+
+    /// Runs `f` on this thread on a connection from the free list (the caller holds a permit);
+    /// the connection goes back even if `f` panics.
+    fn on_free_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let Some(mut conn) = self.lock().pop() else {
+            return Err(CatalogError::Internal("connection pool is empty".into()));
+        };
+        // A panic unwinds through `f`, rolling back any open transaction on the way.
+        let out = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
+        self.lock().push(conn);
+        out.unwrap_or_else(|_| Err(panicked()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
@@ -215,6 +218,10 @@ pub(crate) fn connect(path: Option<&Path>, read_only: bool) -> Result<Connection
         conn.execute_batch("PRAGMA query_only = ON;").db()?;
     }
     Ok(conn)
+}
+
+fn panicked() -> CatalogError {
+    CatalogError::Internal("catalog task panicked".into())
 }
 
 /// Runs `f` until it stops failing with SQLITE_BUSY/LOCKED or [`BUSY_TIMEOUT`] has passed.
