@@ -29,6 +29,16 @@ use crate::{CatalogError, Result};
 /// with `Unavailable`.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Each connection's page cache, in KiB. A process has eight connections on its files (four
+/// readers, the catalog's and the nonces file's writers, a checkpointer on each), so SQLite's
+/// share of a server's memory stays under ~20 MB. With 8 MiB each it reached 57 MB after ten
+/// minutes of the soak's mixed load and was still growing (the nonces file and the catalog are
+/// larger than every cache), while the listing rate was the same with 1, 2 and 8 MiB (uncached on
+/// 1M copies and cached): the API's reads are index lookups whose pages are mostly not cached
+/// anyway, and hot listings are answered by the server's listing cache (bench/results.md,
+/// 2026-12-05T09:20Z).
+pub(crate) const PAGE_CACHE_KIB: i64 = 2048;
+
 /// Prepared statements kept per connection (`list_copies` alone has one variant per filter combination).
 const STATEMENT_CACHE: usize = 64;
 
@@ -197,15 +207,14 @@ pub(crate) fn connect(path: Option<&Path>, read_only: bool) -> Result<Connection
     // Per connection. `synchronous = NORMAL` in WAL mode: a process crash loses nothing; a power
     // loss may undo the last commits, never consistency. No mmap: mapped pages count in the
     // server's resident memory once per connection (5 × the hot part of a 1M-copy catalog went
-    // past 500 MB); an 8 MiB page cache each bounds the catalog's share to ~40 MB, and hot
-    // listings are served from the server's listing cache anyway.
-    conn.execute_batch(
+    // past 500 MB). The page cache: see [`PAGE_CACHE_KIB`].
+    conn.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -8192;
-         PRAGMA mmap_size = 0;",
-    )
+         PRAGMA cache_size = -{PAGE_CACHE_KIB};
+         PRAGMA mmap_size = 0;"
+    ))
     .db()?;
     // Keep one plan per prepared statement: without it SQLite re-plans a cached statement whose
     // bound LIMIT/OFFSET changed (~140 µs per listing call, measured by bench/run-server.sh).
@@ -265,6 +274,23 @@ mod tests {
         conn[0]
             .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
             .unwrap()
+    }
+
+    #[test]
+    fn every_connection_has_the_bounded_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        for conn in [
+            connect(Some(&path), false).unwrap(),
+            connect(Some(&path), true).unwrap(),
+            connect(None, false).unwrap(),
+        ] {
+            let kib: i64 = conn
+                .query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .unwrap();
+            // Negative: KiB rather than pages.
+            assert_eq!(kib, -PAGE_CACHE_KIB);
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]
