@@ -29,15 +29,18 @@ use xbak_catalog::{Catalog, CatalogError, SeenNonce};
 
 use crate::error::HandlerError;
 
-/// How often `serve` deletes expired claims from the catalog ([`NonceGuard::prune`]).
-pub const PRUNE_EVERY: Duration = Duration::from_secs(10);
+/// How often `serve` deletes expired claims from the catalog ([`NonceGuard::prune`]). Every few
+/// minutes rather than seconds: on SQLite a sweep writes each table page on which it finds
+/// expired claims once, so the longer between sweeps, the more claims each page write removes
+/// (the table keeps that many minutes of claims more beside the ~20 live ones).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
 /// Most fingerprints a server remembers (~2–5 MB).
 pub const REMEMBERED: usize = 1 << 17;
 /// Claims expired this long ago are left in the catalog by [`NonceGuard::prune`]: another
 /// server whose clock is behind ours still counts them live.
 const PRUNE_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
-/// Rows deleted per prune transaction, so claims never wait behind a long sweep.
-const PRUNE_STEP: u32 = 2_000;
+/// Rows deleted per prune transaction, so claims never wait long behind a sweep.
+const PRUNE_STEP: u32 = 500;
 /// Most claims per catalog transaction.
 const MAX_BATCH: usize = 1_024;
 /// Claims waiting for the writer; requests beyond it wait for room (back pressure).

@@ -67,6 +67,8 @@ pub struct SqliteCatalog {
     commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The one connection to the nonces file (see `nonces`), which only claims and prunes use.
     nonces: std::sync::Arc<Slots>,
+    /// Where the next prune of the nonces file goes on (`nonces::prune_nonces`).
+    prune_cursor: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     /// WAL checkpoints off the commit path, of the catalog and of the nonces file (file
     /// catalogs only).
     _checkpointers: Vec<Checkpointer>,
@@ -133,6 +135,7 @@ impl SqliteCatalog {
             Ok(SqliteCatalog {
                 pool: Pool::new(writer, readers),
                 nonces: Slots::new(vec![nonce_writer]),
+                prune_cursor: Default::default(),
                 commits: Default::default(),
                 _checkpointers: checkpointers,
             })
@@ -152,6 +155,7 @@ impl SqliteCatalog {
         Ok(SqliteCatalog {
             pool: Pool::new(conn, Vec::new()),
             nonces: Slots::new(vec![nonce_conn]),
+            prune_cursor: Default::default(),
             commits: Default::default(),
             _checkpointers: Vec::new(),
         })
@@ -270,8 +274,15 @@ impl SqliteCatalog {
     }
 
     async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
-        self.write_nonces(move |tx| nonces::prune_nonces(tx, now, limit))
-            .await
+        let cursor = self.prune_cursor.clone();
+        self.write_nonces(move |tx| {
+            // Claims a step failed to delete are found again by the next sweep.
+            let mut cursor = cursor
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            nonces::prune_nonces(tx, now, limit, &mut cursor)
+        })
+        .await
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the nonces file; commits if it returns `Ok`.

@@ -26,12 +26,18 @@ const SCHEMA_VERSION: i64 = 1;
 
 /// The fingerprint is SHA-256 of the length-prefixed AccessKeyId and the nonce, cut to 16 bytes:
 /// the same on every server, and no two claims share one in practice.
+///
+/// No index on `expires_at` (files from before 2026-12 had one; it is dropped on open): prunes
+/// sweep in key order ([`prune_nonces`]), and deleting claims in key order from an index in expiry
+/// order wrote one index page per claim. Schema version 1 still: a binary of that version
+/// creates the index again and works as before (its prunes scan the table), so servers of both
+/// can share the file during an upgrade.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS nonces (
     fingerprint  BLOB PRIMARY KEY,
     expires_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);
+DROP INDEX IF EXISTS nonces_by_expiry;
 ";
 
 /// The nonces file of the catalog at `catalog`: `catalog-nonces.db` beside `catalog.db`.
@@ -150,16 +156,63 @@ pub(super) fn claim_nonces(
     Ok(batch.answers(&won))
 }
 
-pub(super) fn prune_nonces(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Result<u64> {
-    let n = tx
+/// Deletes up to `limit` expired claims: the next ones in fingerprint order after `cursor` (the
+/// last fingerprint the previous call deleted; empty: the start), going on from the start when
+/// the end is reached, and moves `cursor`. Fewer than `limit` means none are left.
+///
+/// Key order, not expiry order: the fingerprints are random, so deleting claims in the order they
+/// expire (by the expiry index) dirtied one table page per claim, and a page is written to the WAL
+/// for each: as much as the claims themselves, which from the 20th minute of the soak's load
+/// (when the first claims were pruned) made the server fall behind (bench/results.md,
+/// 2026-12-05T10:30Z). A sweep in key order deletes every expired claim of a page at once, and a
+/// page holds more of them the longer the server waits between sweeps (`PRUNE_EVERY`).
+pub(super) fn prune_nonces(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    limit: u32,
+    cursor: &mut Vec<u8>,
+) -> Result<u64> {
+    // `+expires_at`: the table's own (fingerprint) order, not the expiry index.
+    let mut last_of_step = tx
         .prepare_cached(
-            "DELETE FROM nonces WHERE fingerprint IN
-             (SELECT fingerprint FROM nonces WHERE expires_at <= ?1 LIMIT ?2)",
+            "SELECT fingerprint FROM nonces WHERE fingerprint > ?1 AND +expires_at <= ?2
+             ORDER BY fingerprint LIMIT 1 OFFSET ?3",
         )
-        .db()?
-        .execute((secs(now), limit))
         .db()?;
-    Ok(n as u64)
+    let mut delete_to = tx
+        .prepare_cached(
+            "DELETE FROM nonces WHERE fingerprint > ?1 AND fingerprint <= ?2 AND +expires_at <= ?3",
+        )
+        .db()?;
+    let mut delete_rest = tx
+        .prepare_cached("DELETE FROM nonces WHERE fingerprint > ?1 AND +expires_at <= ?2")
+        .db()?;
+    let mut deleted = 0u64;
+    let from_the_start = cursor.is_empty();
+    // From the cursor to the end, then (when that held fewer than `limit`) from the start.
+    for pass in 0..2 {
+        let wanted = u64::from(limit) - deleted;
+        if wanted == 0 || (pass == 1 && from_the_start) {
+            break;
+        }
+        let last: Option<Vec<u8>> = last_of_step
+            .query_row((&cursor[..], secs(now), wanted - 1), |r| r.get(0))
+            .optional()
+            .db()?;
+        match last {
+            Some(last) => {
+                deleted += delete_to
+                    .execute((&cursor[..], &last[..], secs(now)))
+                    .db()? as u64;
+                *cursor = last;
+            }
+            None => {
+                deleted += delete_rest.execute((&cursor[..], secs(now))).db()? as u64;
+                cursor.clear();
+            }
+        }
+    }
+    Ok(deleted)
 }
 
 /// Reads the link signing key; `None` until it was created.
@@ -200,6 +253,96 @@ mod tests {
         for (catalog, want) in cases {
             assert_eq!(nonces_path(Path::new(catalog)), PathBuf::from(want));
         }
+    }
+
+    /// A nonces table holding claims with fingerprints `[k; 16]` for each `(k, expires_at)`.
+    fn table(claims: &[(u8, i64)]) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&mut conn).unwrap();
+        for (k, expires_at) in claims {
+            conn.execute(
+                "INSERT INTO nonces (fingerprint, expires_at) VALUES (?1, ?2)",
+                (&[*k; 16][..], expires_at),
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    fn left(conn: &Connection) -> Vec<u8> {
+        let mut stmt = conn
+            .prepare("SELECT fingerprint FROM nonces ORDER BY fingerprint")
+            .unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap();
+        rows.map(|fp| fp.unwrap()[0]).collect()
+    }
+
+    #[test]
+    fn opening_drops_the_expiry_index_of_older_files() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE nonces (fingerprint BLOB PRIMARY KEY, expires_at INTEGER NOT NULL)
+             WITHOUT ROWID;
+             CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+             INSERT INTO nonces VALUES (x'01', 10);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        prepare(&mut conn).unwrap();
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'nonces'
+                 AND sql IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0);
+        assert_eq!(left(&conn), [1], "the claims stay");
+    }
+
+    #[test]
+    fn a_prune_sweeps_in_key_order_from_its_cursor_and_goes_round_once() {
+        let at = |t: i64| Timestamp::from_timestamp(t, 0).unwrap();
+        // Expired at 100: 1, 2, 4, 6, 7; live: 3, 5.
+        let mut conn = table(&[
+            (1, 50),
+            (2, 90),
+            (3, 500),
+            (4, 100),
+            (5, 200),
+            (6, 10),
+            (7, 60),
+        ]);
+        let mut cursor = Vec::new();
+        let prune = |conn: &mut Connection, limit: u32, cursor: &mut Vec<u8>| {
+            let tx = conn.transaction().unwrap();
+            let n = prune_nonces(&tx, at(100), limit, cursor).unwrap();
+            tx.commit().unwrap();
+            n
+        };
+        assert_eq!(prune(&mut conn, 2, &mut cursor), 2);
+        assert_eq!(
+            left(&conn),
+            [3, 4, 5, 6, 7],
+            "the first two expired, in key order"
+        );
+        assert_eq!(cursor, [2; 16]);
+
+        // A claim expiring behind the cursor meanwhile is reached after the end.
+        conn.execute("INSERT INTO nonces VALUES (?1, 20)", [&[0u8; 16][..]])
+            .unwrap();
+        assert_eq!(prune(&mut conn, 4, &mut cursor), 4);
+        assert_eq!(
+            left(&conn),
+            [3, 5],
+            "4, 6, 7 after the cursor, then 0 from the start"
+        );
+        assert_eq!(cursor, [0; 16]);
+        // Fewer than asked: none are left anywhere, and the next sweep starts from the start.
+        assert_eq!(prune(&mut conn, 4, &mut cursor), 0);
+        assert!(cursor.is_empty());
+        assert_eq!(left(&conn), [3, 5], "the live claims stay");
     }
 
     #[test]
