@@ -172,47 +172,48 @@ pub(super) fn prune_nonces(
     limit: u32,
     cursor: &mut Vec<u8>,
 ) -> Result<u64> {
-    // `+expires_at`: the table's own (fingerprint) order, not the expiry index.
-    let mut last_of_step = tx
+    let limit = u64::from(limit);
+    let from_the_start = cursor.is_empty();
+    let mut deleted = sweep(tx, now, limit, cursor)?;
+    // The end came first (the cursor is back at the start): go on from there.
+    if deleted < limit && !from_the_start {
+        deleted += sweep(tx, now, limit - deleted, cursor)?;
+    }
+    Ok(deleted)
+}
+
+/// Deletes up to `wanted` expired claims after `cursor` in key order; leaves `cursor` at the last
+/// one deleted, or empty when the end was reached first.
+fn sweep(tx: &Transaction<'_>, now: Timestamp, wanted: u64, cursor: &mut Vec<u8>) -> Result<u64> {
+    if wanted == 0 {
+        return Ok(0);
+    }
+    // `+expires_at`: the table's own (fingerprint) order, not an index on it.
+    let last: Option<Vec<u8>> = tx
         .prepare_cached(
             "SELECT fingerprint FROM nonces WHERE fingerprint > ?1 AND +expires_at <= ?2
              ORDER BY fingerprint LIMIT 1 OFFSET ?3",
         )
+        .db()?
+        .query_row((&cursor[..], secs(now), wanted - 1), |r| r.get(0))
+        .optional()
         .db()?;
-    let mut delete_to = tx
-        .prepare_cached(
-            "DELETE FROM nonces WHERE fingerprint > ?1 AND fingerprint <= ?2 AND +expires_at <= ?3",
-        )
-        .db()?;
-    let mut delete_rest = tx
-        .prepare_cached("DELETE FROM nonces WHERE fingerprint > ?1 AND +expires_at <= ?2")
-        .db()?;
-    let mut deleted = 0u64;
-    let from_the_start = cursor.is_empty();
-    // From the cursor to the end, then (when that held fewer than `limit`) from the start.
-    for pass in 0..2 {
-        let wanted = u64::from(limit) - deleted;
-        if wanted == 0 || (pass == 1 && from_the_start) {
-            break;
-        }
-        let last: Option<Vec<u8>> = last_of_step
-            .query_row((&cursor[..], secs(now), wanted - 1), |r| r.get(0))
-            .optional()
-            .db()?;
-        match last {
-            Some(last) => {
-                deleted += delete_to
-                    .execute((&cursor[..], &last[..], secs(now)))
-                    .db()? as u64;
-                *cursor = last;
-            }
-            None => {
-                deleted += delete_rest.execute((&cursor[..], secs(now))).db()? as u64;
-                cursor.clear();
-            }
-        }
+    let deleted = match &last {
+        Some(last) => tx
+            .prepare_cached(
+                "DELETE FROM nonces
+                 WHERE fingerprint > ?1 AND fingerprint <= ?2 AND +expires_at <= ?3",
+            )
+            .db()?
+            .execute((&cursor[..], &last[..], secs(now))),
+        None => tx
+            .prepare_cached("DELETE FROM nonces WHERE fingerprint > ?1 AND +expires_at <= ?2")
+            .db()?
+            .execute((&cursor[..], secs(now))),
     }
-    Ok(deleted)
+    .db()?;
+    *cursor = last.unwrap_or_default();
+    Ok(deleted as u64)
 }
 
 /// Reads the link signing key; `None` until it was created.
