@@ -293,6 +293,29 @@ mod tests {
         }
     }
 
+    /// `.cargo/config.toml` builds SQLite with a page cache of its own per connection and no
+    /// allocation statistics: both features of libsqlite3-sys's default build take a process-wide
+    /// mutex on the catalog's hot reads.
+    #[test]
+    fn sqlite_is_built_without_its_global_mutexes() {
+        let conn = connect(None, false).unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "one page cache group for every connection: {options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "allocation statistics on: {options:?}"
+        );
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_quick_read_runs_on_the_callers_thread_and_never_waits_there() {
         let dir = tempfile::tempdir().unwrap();
