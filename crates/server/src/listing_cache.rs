@@ -7,7 +7,7 @@
 //! interval. The listing holds no download links; the rendered pages built from it, links
 //! included, are kept for a few seconds at most by [`crate::page_cache`], under the same token.
 
-use crate::cache::TtlCache;
+use crate::cache::{Doorkeeper, TtlCache};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -21,11 +21,14 @@ const ENTRY_TTL: Duration = Duration::from_secs(30);
 /// Pages kept at most: a 30-item page is ~20 KB, so the cache stays under ~20 MB even when every
 /// call asks a different window (clients passing "now" as EndTime).
 const MAX_PAGES: usize = 1024;
+/// Queries asked once remembered at most (8 bytes each).
+const SEEN_ONCE: usize = 16 * 1024;
 
 /// Listing pages keyed by their query, tagged with the change token they were read under.
 pub struct ListingCache {
     token: AtomicU64,
     entries: TtlCache<CopyQuery, (u64, Arc<CopyListing>)>,
+    doorkeeper: Doorkeeper,
 }
 
 impl ListingCache {
@@ -34,6 +37,7 @@ impl ListingCache {
         ListingCache {
             token: AtomicU64::new(token),
             entries: TtlCache::with_capacity(ENTRY_TTL, MAX_PAGES),
+            doorkeeper: Doorkeeper::new(SEEN_ONCE),
         }
     }
 
@@ -48,8 +52,11 @@ impl ListingCache {
         (token == self.token()).then_some(listing)
     }
 
+    /// Keeps `listing`, read under `token`, if `query` was put before (see [`Doorkeeper`]).
     pub fn put(&self, query: CopyQuery, token: u64, listing: Arc<CopyListing>) {
-        self.entries.insert(query, (token, listing));
+        if self.doorkeeper.admit(&query) {
+            self.entries.insert(query, (token, listing));
+        }
     }
 
     fn advance(&self, token: u64) {
