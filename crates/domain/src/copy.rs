@@ -1,5 +1,7 @@
 //! Cross-region copies of backup sets and the durable job that produces each one.
 
+use std::sync::Arc;
+
 use crate::backup::BackupSet;
 use crate::instance::Instance;
 use crate::time::Timestamp;
@@ -42,7 +44,8 @@ pub struct CrossRegionCopy {
     pub status: CopyStatus,
     pub completed_at: Option<Timestamp>,
     pub backup_set: BackupSet,
-    pub instance: Instance,
+    /// Shared by the rows of one listing (all of one instance) rather than copied into each.
+    pub instance: Arc<Instance>,
 }
 
 impl CrossRegionCopy {

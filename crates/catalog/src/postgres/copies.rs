@@ -10,6 +10,7 @@
 //! repeatable-read transaction, to walk from the nearer end.
 
 use deadpool_postgres::{GenericClient, Object};
+use std::sync::Arc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
@@ -210,7 +211,7 @@ fn listing_from(rows: &[Row]) -> Result<CopyListing> {
             items: Vec::new(),
         });
     };
-    let instance = instance_at(first, COPY_WIDTH + BACKUP_SET_WIDTH)?;
+    let instance = Arc::new(instance_at(first, COPY_WIDTH + BACKUP_SET_WIDTH)?);
     let total = get::<i64>(first, first.len() - 1)?.max(0) as u64;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
@@ -269,7 +270,7 @@ async fn list_after_kept_total(
             items: Vec::new(),
         });
     }
-    let Some(instance) = instance_by_id(tx, query.instance_id).await? else {
+    let Some(instance) = instance_by_id(tx, query.instance_id).await?.map(Arc::new) else {
         return Ok(CopyListing {
             total: 0,
             items: Vec::new(),

@@ -2,6 +2,7 @@
 //! lists of `crate::columns`, or the columns each mapper names).
 
 use deadpool_postgres::GenericClient;
+use std::sync::Arc;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
@@ -173,7 +174,7 @@ pub(crate) fn backup_set_at(row: &Row, base: usize) -> Result<BackupSet> {
 }
 
 /// A copy of `instance`'s (already read: a listing reads it once, not once per row).
-pub(crate) fn copy_at(row: &Row, instance: Instance) -> Result<CrossRegionCopy> {
+pub(crate) fn copy_at(row: &Row, instance: Arc<Instance>) -> Result<CrossRegionCopy> {
     Ok(CrossRegionCopy {
         cross_backup_id: get(row, 0)?,
         dest_region_id: get(row, 1)?,
@@ -188,7 +189,7 @@ pub(crate) fn copy_at(row: &Row, instance: Instance) -> Result<CrossRegionCopy> 
 /// A copy followed by its instance's columns.
 pub(crate) fn copy_and_instance_at(row: &Row) -> Result<CrossRegionCopy> {
     let instance = instance_at(row, COPY_WIDTH + BACKUP_SET_WIDTH)?;
-    copy_at(row, instance)
+    copy_at(row, Arc::new(instance))
 }
 
 /// An account: `id, name`.

@@ -175,7 +175,7 @@ pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyLi
         });
     }
 
-    let Some(instance) = instance_by_id(&tx, query.instance_id)? else {
+    let Some(instance) = instance_by_id(&tx, query.instance_id)?.map(std::sync::Arc::new) else {
         return Ok(CopyListing {
             total: 0,
             items: Vec::new(),

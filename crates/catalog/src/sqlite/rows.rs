@@ -2,6 +2,7 @@
 //! the statement helpers the areas call, plus time and randomness helpers.
 
 use rusqlite::Row;
+use std::sync::Arc;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
     AccessKey, Account, BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance, Policy,
@@ -81,7 +82,7 @@ pub(crate) fn backup_set_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Back
 }
 
 /// A copy of `instance`'s (already read: a listing reads it once, not once per row).
-pub(crate) fn copy_at(row: &Row<'_>, instance: Instance) -> rusqlite::Result<CrossRegionCopy> {
+pub(crate) fn copy_at(row: &Row<'_>, instance: Arc<Instance>) -> rusqlite::Result<CrossRegionCopy> {
     Ok(CrossRegionCopy {
         cross_backup_id: row.get(0)?,
         dest_region_id: row.get(1)?,
@@ -96,7 +97,7 @@ pub(crate) fn copy_at(row: &Row<'_>, instance: Instance) -> rusqlite::Result<Cro
 /// A copy followed by its instance's columns.
 pub(crate) fn copy_and_instance_at(row: &Row<'_>) -> rusqlite::Result<CrossRegionCopy> {
     let instance = instance_at(row, COPY_WIDTH + BACKUP_SET_WIDTH)?;
-    copy_at(row, instance)
+    copy_at(row, Arc::new(instance))
 }
 
 /// The row `sql` selects with `params`, mapped by `map`; `None` when there is none.

@@ -267,7 +267,7 @@ pub async fn list_never_shows_other_instances(backend: &dyn Backend) {
     assert!(l
         .items
         .iter()
-        .all(|c| c.instance == w.instance && c.backup_set.instance_id == w.instance.id));
+        .all(|c| *c.instance == w.instance && c.backup_set.instance_id == w.instance.id));
     for foreign in [sibling_copy, stranger_copy] {
         assert_eq!(
             listed_as(cat, w.instance.id, foreign).await,

@@ -305,7 +305,7 @@ pub async fn record_backup_set_queues_only_under_an_enabled_policy(backend: &dyn
     );
     assert_eq!(copy.completed_at, None);
     assert_eq!(copy.backup_set, recorded.backup_set);
-    assert_eq!(copy.instance, w.instance);
+    assert_eq!(*copy.instance, w.instance);
     assert_eq!(cat.copy_counts().await.unwrap().pending, 1);
     assert_eq!(
         cat.list_copies(&query(w.instance.id)).await.unwrap().total,

@@ -61,7 +61,7 @@ pub async fn run(
         .collect();
     let response = DescribeCrossBackupMetaListResponse {
         request_id: request_id.to_owned(),
-        db_instance_name: copy.instance.db_instance_id,
+        db_instance_name: copy.instance.db_instance_id.clone(),
         page_number: slice.page_number,
         page_record_count: meta.len() as u32,
         total_page_count: slice.total_pages,
