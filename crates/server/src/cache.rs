@@ -18,6 +18,8 @@ pub struct TtlCache<K, V> {
     per_shard: usize,
     hasher: RandomState,
     shards: Vec<RwLock<HashMap<K, (Instant, V)>>>,
+    /// When set, a key is stored only on its second insert ([`Self::admitting_on_second_offer`]).
+    doorkeeper: Option<Doorkeeper>,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
@@ -34,24 +36,42 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
             per_shard: (capacity / SHARDS).max(1),
             hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            doorkeeper: None,
         }
     }
 
-    fn shard(&self, key: &K) -> &RwLock<HashMap<K, (Instant, V)>> {
-        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
+    /// The same cache storing a key only when it is inserted the second time (see [`Doorkeeper`]),
+    /// remembering up to about `remembered` keys inserted once.
+    pub fn admitting_on_second_offer(self, remembered: usize) -> Self {
+        TtlCache {
+            doorkeeper: Some(Doorkeeper::new(remembered)),
+            ..self
+        }
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<HashMap<K, (Instant, V)>> {
+        &self.shards[(hash as usize) % SHARDS]
     }
 
     /// The cached value, if present and fresh.
     pub fn get(&self, key: &K) -> Option<V> {
-        let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
+        let shard = self
+            .shard(self.hasher.hash_one(key))
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         match shard.get(key) {
             Some((at, v)) if at.elapsed() < self.ttl => Some(v.clone()),
             _ => None,
         }
     }
 
+    /// Stores `value` under `key` (unless a doorkeeper turns the key away).
     pub fn insert(&self, key: K, value: V) {
-        let mut shard = self.shard(&key).write().unwrap_or_else(|e| e.into_inner());
+        let hash = self.hasher.hash_one(&key);
+        if self.doorkeeper.as_ref().is_some_and(|d| !d.admit(hash)) {
+            return;
+        }
+        let mut shard = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
         if shard.len() >= self.per_shard {
             let ttl = self.ttl;
             shard.retain(|_, (at, _)| at.elapsed() < ttl);
@@ -72,25 +92,22 @@ impl<K: Hash + Eq + Clone, V: Clone> TtlCache<K, V> {
 /// Remembers 64-bit hashes of the keys offered, at most `capacity` (a full shard forgets its own,
 /// so under churn a popular key needs two offers again); a hash collision only admits a key one
 /// offer early.
-pub struct Doorkeeper {
+struct Doorkeeper {
     per_shard: usize,
-    hasher: RandomState,
     shards: Vec<Mutex<HashSet<u64>>>,
 }
 
 impl Doorkeeper {
-    /// A doorkeeper remembering up to about `capacity` keys offered once.
-    pub fn new(capacity: usize) -> Doorkeeper {
+    fn new(capacity: usize) -> Doorkeeper {
         Doorkeeper {
             per_shard: (capacity / SHARDS).max(1),
-            hasher: RandomState::new(),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 
-    /// Whether `key` was offered before; remembers it if not.
-    pub fn admit<K: Hash>(&self, key: &K) -> bool {
-        let hash = self.hasher.hash_one(key);
+    /// Whether the key of `hash` (the cache's own hash of it) was offered before; remembers it
+    /// if not.
+    fn admit(&self, hash: u64) -> bool {
         let mut seen = self.shards[(hash as usize) % SHARDS]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
@@ -111,14 +128,19 @@ mod tests {
 
     #[test]
     fn a_key_is_admitted_on_its_second_offer() {
-        let d = Doorkeeper::new(SHARDS * 4);
-        assert!(!d.admit(&"a"));
-        assert!(!d.admit(&"b"));
-        assert!(d.admit(&"a"), "second offer");
-        assert!(d.admit(&"a"), "and after");
+        let c = TtlCache::new(Duration::from_secs(60)).admitting_on_second_offer(SHARDS * 4);
+        c.insert("a", 1);
+        c.insert("b", 2);
+        assert_eq!(c.get(&"a"), None, "first offer");
+        c.insert("a", 3);
+        assert_eq!(c.get(&"a"), Some(3), "second offer");
+        c.insert("a", 4);
+        assert_eq!(c.get(&"a"), Some(4), "and after");
+        assert_eq!(c.get(&"b"), None);
         // Bounded: many keys offered once make it forget, never admit them.
-        for i in 0..10_000 {
-            assert!(!d.admit(&i));
+        let d = c.doorkeeper.as_ref().unwrap();
+        for i in 0..10_000u64 {
+            assert!(!d.admit(c.hasher.hash_one(format!("k{i}"))));
         }
         let total: usize = d.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert!(total <= SHARDS * 4, "{total}");

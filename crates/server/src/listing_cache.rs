@@ -7,7 +7,7 @@
 //! interval. The listing holds no download links; the rendered pages built from it, links
 //! included, are kept for a few seconds at most by [`crate::page_cache`], under the same token.
 
-use crate::cache::{Doorkeeper, TtlCache};
+use crate::cache::TtlCache;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -21,14 +21,13 @@ const ENTRY_TTL: Duration = Duration::from_secs(30);
 /// Pages kept at most: a 30-item page is ~20 KB, so the cache stays under ~20 MB even when every
 /// call asks a different window (clients passing "now" as EndTime).
 const MAX_PAGES: usize = 1024;
-/// Queries asked once remembered at most (8 bytes each).
+/// Keys the cache's doorkeeper remembers at most (8 bytes each).
 const SEEN_ONCE: usize = 16 * 1024;
 
 /// Listing pages keyed by their query, tagged with the change token they were read under.
 pub struct ListingCache {
     token: AtomicU64,
     entries: TtlCache<CopyQuery, (u64, Arc<CopyListing>)>,
-    doorkeeper: Doorkeeper,
 }
 
 impl ListingCache {
@@ -36,8 +35,8 @@ impl ListingCache {
     pub fn new(token: u64) -> ListingCache {
         ListingCache {
             token: AtomicU64::new(token),
-            entries: TtlCache::with_capacity(ENTRY_TTL, MAX_PAGES),
-            doorkeeper: Doorkeeper::new(SEEN_ONCE),
+            entries: TtlCache::with_capacity(ENTRY_TTL, MAX_PAGES)
+                .admitting_on_second_offer(SEEN_ONCE),
         }
     }
 
@@ -52,11 +51,10 @@ impl ListingCache {
         (token == self.token()).then_some(listing)
     }
 
-    /// Keeps `listing`, read under `token`, if `query` was put before (see [`Doorkeeper`]).
+    /// Keeps `listing`, read under `token`, if `query` was put before
+    /// ([`TtlCache::admitting_on_second_offer`]).
     pub fn put(&self, query: CopyQuery, token: u64, listing: Arc<CopyListing>) {
-        if self.doorkeeper.admit(&query) {
-            self.entries.insert(query, (token, listing));
-        }
+        self.entries.insert(query, (token, listing));
     }
 
     fn advance(&self, token: u64) {

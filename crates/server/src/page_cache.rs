@@ -14,7 +14,7 @@
 //! Each response still gets its own RequestId: the page keeps the offset of the RequestId it was
 //! rendered with and every hit writes a fresh one over it (RequestIds have a fixed length).
 
-use crate::cache::{Doorkeeper, TtlCache};
+use crate::cache::TtlCache;
 use bytes::Bytes;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use xbak_protocol::Format;
 pub const MAX_PAGE_LIFETIME: Duration = Duration::from_secs(2);
 /// Pages kept at most (~23 KB each for 30 items: ~12 MB).
 const MAX_PAGES: usize = 512;
-/// Keys rendered once remembered at most (8 bytes each).
+/// Keys the cache's doorkeeper remembers at most (8 bytes each).
 const SEEN_ONCE: usize = 16 * 1024;
 
 /// How long a page whose links live `link_ttl` may be reused.
@@ -143,15 +143,14 @@ impl http_body::Body for PageBody {
 /// Rendered pages by [`PageKey`].
 pub struct PageCache {
     entries: TtlCache<PageKey, Arc<RenderedPage>>,
-    doorkeeper: Doorkeeper,
 }
 
 impl PageCache {
     /// Pages reused for [`page_lifetime`]`(link_ttl)`.
     pub fn new(link_ttl: Duration) -> PageCache {
         PageCache {
-            entries: TtlCache::with_capacity(page_lifetime(link_ttl), MAX_PAGES),
-            doorkeeper: Doorkeeper::new(SEEN_ONCE),
+            entries: TtlCache::with_capacity(page_lifetime(link_ttl), MAX_PAGES)
+                .admitting_on_second_offer(SEEN_ONCE),
         }
     }
 
@@ -164,11 +163,9 @@ impl PageCache {
         page.with_request_id(request_id)
     }
 
-    /// Keeps `page` if `key` was put before (see [`Doorkeeper`]).
+    /// Keeps `page` if `key` was put before ([`TtlCache::admitting_on_second_offer`]).
     pub fn put(&self, key: PageKey, page: RenderedPage) {
-        if self.doorkeeper.admit(&key) {
-            self.entries.insert(key, Arc::new(page));
-        }
+        self.entries.insert(key, Arc::new(page));
     }
 }
 

@@ -12,6 +12,7 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
+use std::sync::Arc;
 use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
 
 use super::errors::SqlResultExt;
@@ -175,7 +176,7 @@ pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyLi
         });
     }
 
-    let Some(instance) = instance_by_id(&tx, query.instance_id)?.map(std::sync::Arc::new) else {
+    let Some(instance) = instance_by_id(&tx, query.instance_id)?.map(Arc::new) else {
         return Ok(CopyListing {
             total: 0,
             items: Vec::new(),
