@@ -225,7 +225,10 @@ mod specific {
         }
         let raw = rusqlite::Connection::open(&backend.path).unwrap();
         raw.execute_batch(&format!(
-            "DELETE FROM schema_version WHERE version = 11;
+            "DELETE FROM schema_version WHERE version >= 11;
+             DROP TRIGGER listed_copies_on_insert; DROP TRIGGER listed_copies_on_delete;
+             DROP TRIGGER listed_copies_on_update; DROP TRIGGER listed_copies_on_set_update;
+             DROP TABLE listed_copies;
              CREATE TABLE nonces (
                  access_key_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
                  PRIMARY KEY (access_key_id, nonce)) WITHOUT ROWID;
@@ -257,7 +260,7 @@ mod specific {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!((tables, version), (0, 11), "the old table is dropped");
+        assert_eq!((tables, version), (0, 12), "the old table is dropped");
     }
 
     #[tokio::test]

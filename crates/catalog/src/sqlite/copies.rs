@@ -1,14 +1,14 @@
 //! Reading copies: the `DescribeCrossRegionBackups` listing (the API hot path), single copies and
 //! counts by state.
 //!
-//! A listing reads the partial index `copies_listed` (one instance's Completed and Failed copies
-//! in listing order, with the filter columns): the page walks it without sorting and only the
-//! page's rows are joined. The total of an unfiltered (or destination-only) listing is one row of
-//! `copy_listing_totals`, kept by triggers; a window's (with or without a destination) sums the
-//! whole days inside it from `copy_listing_days` (also kept by triggers) and counts only its
-//! partial first and last days through the index; other filters count through the same index
-//! without touching the table. Cost grows with the instance's copies at worst, never with the
-//! catalog's.
+//! A listing's page is one primary-key range of `listed_copies` (every Completed and Failed copy
+//! with its backup set's columns, clustered by instance in listing order, kept by triggers): no
+//! sort, no join, no lookup per row. The total of an unfiltered (or destination-only) listing is
+//! one row of `copy_listing_totals`, kept by triggers; a window's (with or without a destination)
+//! sums the whole days inside it from `copy_listing_days` (also kept by triggers) and counts only
+//! its partial first and last days through the partial index `copies_listed`; other filters count
+//! through the same index without touching the table. Cost grows with the instance's copies at
+//! worst, never with the catalog's.
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
@@ -58,24 +58,22 @@ fn listing_filter_in(query: &CopyQuery, window: Option<(i64, i64)>) -> (String, 
     (sql, params)
 }
 
-/// Ids of a page, walking `copies_listed` from the newest end, or from the oldest when `reverse`.
-fn page_ids_sql(filter: &str, reverse: bool) -> String {
+/// The columns of `listed_copies` in the order of [`copy_columns`] (the copy's, then its backup
+/// set's), as `copy_at` reads them.
+const LISTED_COPY_COLUMNS: &str = "id, dest_region_id, object_key, status, completed_at, \
+     backup_set_id, set_instance_id, source_region_id, method, backup_type, scale, set_started_at, \
+     finished_at, consistent_at, instance_number, set_object_key, size_bytes, sha256";
+
+/// The page's rows with their backup sets: one primary-key range of `listed_copies` (migration
+/// 12), in listing order, or from the oldest end when `reverse`.
+fn page_sql(filter: &str, reverse: bool) -> String {
     let order = if reverse {
         REVERSE_ORDER
     } else {
         LISTING_ORDER
     };
-    format!("SELECT id FROM copies WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?")
-}
-
-/// The page's rows with their backup sets: the ids first (`CROSS JOIN` keeps them the outer
-/// loop), then one primary-key lookup per row and table. Rows come back unordered.
-fn page_sql(filter: &str, reverse: bool) -> String {
     format!(
-        "SELECT {} FROM ({}) AS page CROSS JOIN copies c ON c.id = page.id \
-         JOIN backup_sets b ON b.id = c.backup_set_id",
-        copy_columns(),
-        page_ids_sql(filter, reverse),
+        "SELECT {LISTED_COPY_COLUMNS} FROM listed_copies WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?"
     )
 }
 
@@ -195,11 +193,9 @@ pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyLi
         rows.collect::<rusqlite::Result<Vec<CrossRegionCopy>>>()
             .db()?
     };
-    // Listing order, restored over the page only (cheaper than asking SQLite to sort it).
-    items.sort_unstable_by(|a, b| {
-        (b.backup_set.started_at, b.cross_backup_id)
-            .cmp(&(a.backup_set.started_at, a.cross_backup_id))
-    });
+    if reverse {
+        items.reverse();
+    }
 
     let total = match kept {
         Some(total) => total,
@@ -269,7 +265,8 @@ mod tests {
         }
     }
 
-    /// `copy_listing_totals` (kept by triggers) must always equal a count of the listed rows.
+    /// `copy_listing_totals` and `copy_listing_days` (kept by triggers) must always equal a count of
+    /// the listed rows, and `listed_copies` the listed rows joined with their backup sets.
     #[test]
     fn kept_totals_follow_every_change() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -287,11 +284,37 @@ mod tests {
                 ), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
             let kept: Vec<(i64, String, i64, i64)> = select_all(conn, "SELECT instance_id, dest_region_id, day, listed FROM copy_listing_days ORDER BY 1, 2, 3", |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)));
             assert_eq!(kept, counted, "days after {step}");
+            let joined: Vec<String> = select_all(
+                conn,
+                &format!(
+                    "SELECT json_array(c.instance_id, c.backup_started_at, {}) FROM copies c \
+                     JOIN backup_sets b ON b.id = c.backup_set_id WHERE c.{LISTED} ORDER BY c.id",
+                    copy_columns()
+                ),
+                |r| r.get(0),
+            );
+            let kept: Vec<String> = select_all(
+                conn,
+                &format!(
+                    "SELECT json_array(instance_id, backup_started_at, {LISTED_COPY_COLUMNS}) \
+                     FROM listed_copies ORDER BY id"
+                ),
+                |r| r.get(0),
+            );
+            assert_eq!(kept, joined, "listed copies after {step}");
         };
         let statuses = ["pending", "completed", "failed"];
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
         let mut next = |n: u64| rand::Rng::random_range(&mut rng, 0..n);
         for id in 1..=60i64 {
+            conn.execute(
+                "INSERT INTO backup_sets (id, instance_id, source_region_id, method, backup_type, scale,
+                                         started_at, finished_at, consistent_at, instance_number,
+                                         object_key, size_bytes, sha256, recorded_at)
+                 VALUES (?1, 1, 'src', 'Physical', 'FullBackup', 0, 5, 6, 6, 7, 'set' || ?1, ?1, 'h', 0)",
+                [id],
+            )
+            .unwrap();
             let (instance, dest, status) = (
                 next(3) as i64 + 1,
                 ["a", "b"][next(2) as usize],
@@ -306,9 +329,17 @@ mod tests {
             .unwrap();
         }
         check(&conn, "inserts");
-        for step in 0..200 {
+        for step in 0..300 {
             let id = next(60) as i64 + 1;
-            match next(5) {
+            match next(7) {
+                5 => conn.execute(
+                    "UPDATE copies SET object_key = 'k' || ?2, completed_at = ?2 WHERE id = ?1",
+                    (id, next(1000) as i64),
+                ),
+                6 => conn.execute(
+                    "UPDATE backup_sets SET size_bytes = ?2, sha256 = 'h' || ?2 WHERE id = ?1",
+                    (id, next(1000) as i64),
+                ),
                 4 => conn.execute(
                     "UPDATE copies SET backup_started_at = ?2 WHERE id = ?1",
                     (
@@ -362,28 +393,14 @@ mod tests {
             let mut page_params = params.clone();
             page_params.extend([Value::Integer(30), Value::Integer(60)]);
             for reverse in [false, true] {
-                let page = plan(&conn, &page_ids_sql(&filter, reverse), page_params.clone());
+                let page = plan(&conn, &page_sql(&filter, reverse), page_params.clone());
                 assert!(
-                    page.contains("USING COVERING INDEX copies_listed"),
+                    page.contains("SEARCH listed_copies USING PRIMARY KEY (instance_id=?"),
                     "{filter}:\n{page}"
                 );
                 assert!(!page.contains("TEMP B-TREE"), "{filter}:\n{page}");
+                assert!(!page.contains("SCAN"), "{filter}:\n{page}");
             }
-            let mut page_params = params.clone();
-            page_params.extend([Value::Integer(30), Value::Integer(60)]);
-            let rows = plan(&conn, &page_sql(&filter, false), page_params);
-            assert!(
-                rows.contains("SEARCH c USING INTEGER PRIMARY KEY"),
-                "{filter}:\n{rows}"
-            );
-            assert!(
-                rows.contains("SEARCH b USING INTEGER PRIMARY KEY"),
-                "{filter}:\n{rows}"
-            );
-            assert!(
-                !rows.contains("SCAN c") && !rows.contains("SCAN b"),
-                "{filter}:\n{rows}"
-            );
             let count = plan(&conn, &count_sql(&filter), params);
             assert!(
                 count.contains("USING COVERING INDEX copies_listed"),

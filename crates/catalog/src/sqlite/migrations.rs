@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, super::binlogs::V9_BINLOGS),
     (10, super::log_retention::V10_EXPIRING_LOG_FILES),
     (11, super::nonces::V11_NONCES_FILE),
+    (12, V12_LISTED_COPIES),
 ];
 
 /// Times are INTEGER unix seconds (UTC); enums are their domain `as_str()` values.
@@ -323,6 +324,94 @@ BEGIN
 END;
 "#;
 
+/// Every listed copy with its backup set's columns, clustered in listing order: a
+/// `DescribeCrossRegionBackups` page is one primary-key range of one table instead of an index walk
+/// and two primary-key lookups per row (copy, backup set), which were most of an uncached call
+/// (bench/results.md, 2026-12-05T16:40Z). Kept by triggers in the same transaction as the change,
+/// like `copy_listing_totals`; backup sets are never updated today, but a trigger keeps the rows
+/// right if one ever is. Columns named as the page reads them (`LISTED_COPY_COLUMNS` in `copies`).
+const V12_LISTED_COPIES: &str = r#"
+CREATE TABLE listed_copies (
+    instance_id        INTEGER NOT NULL,
+    backup_started_at  INTEGER NOT NULL,
+    id                 INTEGER NOT NULL,
+    dest_region_id     TEXT NOT NULL,
+    backup_set_id      INTEGER NOT NULL,
+    status             TEXT NOT NULL,
+    object_key         TEXT NOT NULL,
+    completed_at       INTEGER,
+    set_instance_id    INTEGER NOT NULL,
+    source_region_id   TEXT NOT NULL,
+    method             TEXT NOT NULL,
+    backup_type        TEXT NOT NULL,
+    scale              INTEGER NOT NULL,
+    set_started_at     INTEGER NOT NULL,
+    finished_at        INTEGER NOT NULL,
+    consistent_at      INTEGER NOT NULL,
+    instance_number    INTEGER NOT NULL,
+    set_object_key     TEXT NOT NULL,
+    size_bytes         INTEGER NOT NULL,
+    sha256             TEXT NOT NULL,
+    PRIMARY KEY (instance_id, backup_started_at DESC, id DESC)
+) WITHOUT ROWID;
+
+INSERT INTO listed_copies
+SELECT c.instance_id, c.backup_started_at, c.id, c.dest_region_id, c.backup_set_id, c.status,
+       c.object_key, c.completed_at, b.instance_id, b.source_region_id, b.method, b.backup_type,
+       b.scale, b.started_at, b.finished_at, b.consistent_at, b.instance_number, b.object_key,
+       b.size_bytes, b.sha256
+FROM copies c JOIN backup_sets b ON b.id = c.backup_set_id
+WHERE c.status IN ('completed', 'failed');
+
+CREATE TRIGGER listed_copies_on_insert AFTER INSERT ON copies
+WHEN NEW.status IN ('completed', 'failed')
+BEGIN
+    INSERT INTO listed_copies
+    SELECT NEW.instance_id, NEW.backup_started_at, NEW.id, NEW.dest_region_id, NEW.backup_set_id,
+           NEW.status, NEW.object_key, NEW.completed_at, b.instance_id, b.source_region_id,
+           b.method, b.backup_type, b.scale, b.started_at, b.finished_at, b.consistent_at,
+           b.instance_number, b.object_key, b.size_bytes, b.sha256
+    FROM backup_sets b WHERE b.id = NEW.backup_set_id;
+END;
+
+CREATE TRIGGER listed_copies_on_delete AFTER DELETE ON copies
+WHEN OLD.status IN ('completed', 'failed')
+BEGIN
+    DELETE FROM listed_copies
+    WHERE instance_id = OLD.instance_id AND backup_started_at = OLD.backup_started_at
+      AND id = OLD.id;
+END;
+
+CREATE TRIGGER listed_copies_on_update
+AFTER UPDATE OF id, status, instance_id, backup_started_at, dest_region_id, backup_set_id,
+                object_key, completed_at ON copies
+WHEN (OLD.status IN ('completed', 'failed')) OR (NEW.status IN ('completed', 'failed'))
+BEGIN
+    DELETE FROM listed_copies
+    WHERE instance_id = OLD.instance_id AND backup_started_at = OLD.backup_started_at
+      AND id = OLD.id;
+    INSERT INTO listed_copies
+    SELECT NEW.instance_id, NEW.backup_started_at, NEW.id, NEW.dest_region_id, NEW.backup_set_id,
+           NEW.status, NEW.object_key, NEW.completed_at, b.instance_id, b.source_region_id,
+           b.method, b.backup_type, b.scale, b.started_at, b.finished_at, b.consistent_at,
+           b.instance_number, b.object_key, b.size_bytes, b.sha256
+    FROM backup_sets b WHERE b.id = NEW.backup_set_id AND NEW.status IN ('completed', 'failed');
+END;
+
+CREATE TRIGGER listed_copies_on_set_update AFTER UPDATE ON backup_sets
+BEGIN
+    DELETE FROM listed_copies
+    WHERE (instance_id, backup_started_at, id) IN
+          (SELECT instance_id, backup_started_at, id FROM copies WHERE backup_set_id = OLD.id);
+    INSERT INTO listed_copies
+    SELECT c.instance_id, c.backup_started_at, c.id, c.dest_region_id, c.backup_set_id, c.status,
+           c.object_key, c.completed_at, NEW.instance_id, NEW.source_region_id, NEW.method,
+           NEW.backup_type, NEW.scale, NEW.started_at, NEW.finished_at, NEW.consistent_at,
+           NEW.instance_number, NEW.object_key, NEW.size_bytes, NEW.sha256
+    FROM copies c WHERE c.backup_set_id = NEW.id AND c.status IN ('completed', 'failed');
+END;
+"#;
+
 /// Backups asked for (enabling a policy with no recent set), a queue claimed with leases like
 /// `copies`: a claimed row whose `lease_until` passed is claimable again (its worker died).
 const V7_BACKUP_REQUESTS: &str = r#"
@@ -417,23 +506,27 @@ mod tests {
         assert_eq!(n, latest_version());
     }
 
+    /// An in-memory catalog with the migrations up to `version` applied, as an older binary left it.
+    fn migrated_to(version: i64) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (v, script) in MIGRATIONS.iter().filter(|(v, _)| *v <= version) {
+            tx.execute_batch(script).unwrap();
+            tx.execute("INSERT INTO schema_version VALUES (?1, 0)", [v])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+        conn
+    }
+
     /// Rows written before migration 6 are counted into `copy_listing_days` by its backfill.
     #[test]
     fn listing_days_are_backfilled_from_existing_copies() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        {
-            let tx = conn.transaction().unwrap();
-            tx.execute_batch(
-                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-            )
-            .unwrap();
-            for (version, script) in MIGRATIONS.iter().filter(|(v, _)| *v <= 5) {
-                tx.execute_batch(script).unwrap();
-                tx.execute("INSERT INTO schema_version VALUES (?1, 0)", [version])
-                    .unwrap();
-            }
-            tx.commit().unwrap();
-        }
+        let mut conn = migrated_to(5);
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
         const DAY: i64 = 86_400;
         // (instance, destination, status, backup_started_at)
@@ -476,6 +569,46 @@ mod tests {
         let expected: Vec<(i64, String, i64, i64)> =
             vec![(1, "a".into(), 10, 3), (1, "b".into(), 10, 1)];
         assert_eq!(days, expected);
+    }
+
+    /// Copies listed before migration 12 are in `listed_copies` after it, with their sets.
+    #[test]
+    fn listed_copies_are_backfilled_from_existing_copies() {
+        let mut conn = migrated_to(11);
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO backup_sets (id, instance_id, source_region_id, method, backup_type, scale,
+                                      started_at, finished_at, consistent_at, instance_number,
+                                      object_key, size_bytes, sha256, recorded_at)
+             VALUES (1, 9, 'src', 'Physical', 'FullBackup', 0, 100, 160, 150, 7, 'set', 42, 'h', 0);
+             INSERT INTO copies (id, backup_set_id, instance_id, dest_region_id, object_key, status,
+                                 backup_started_at, queued_at, completed_at)
+             VALUES (1, 1, 9, 'a', 'k1', 'completed', 100, 0, 200),
+                    (2, 1, 9, 'b', 'k2', 'pending', 100, 0, NULL),
+                    (3, 1, 9, 'c', 'k3', 'failed', 100, 0, 300);",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), [12]);
+        let rows: Vec<(i64, String, String, i64, String, i64)> = select_all(
+            &conn,
+            "SELECT id, dest_region_id, object_key, completed_at, set_object_key, size_bytes \
+             FROM listed_copies ORDER BY id",
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        );
+        let expected: Vec<(i64, String, String, i64, String, i64)> = vec![
+            (1, "a".into(), "k1".into(), 200, "set".into(), 42),
+            (3, "c".into(), "k3".into(), 300, "set".into(), 42),
+        ];
+        assert_eq!(rows, expected);
     }
 
     #[test]

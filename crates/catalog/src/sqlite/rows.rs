@@ -38,13 +38,18 @@ fn parsed_at<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
 where
     T: std::str::FromStr<Err = xbak_domain::DomainError>,
 {
-    let s: String = row.get(idx)?;
-    s.parse().map_err(|e| bad_value(idx, e))
+    text_at(row, idx)?.parse().map_err(|e| bad_value(idx, e))
+}
+
+/// A text column borrowed from the row: the enum columns a listing decodes 90 times per page
+/// are parsed in place rather than copied into a `String` first.
+fn text_at<'r>(row: &'r Row<'_>, idx: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(idx)?.as_str().map_err(|e| bad_value(idx, e))
 }
 
 pub(crate) fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<CopyStatus> {
-    let s: String = row.get(idx)?;
-    CopyStatus::parse(&s).ok_or_else(|| bad_value(idx, BadValue("copy status", s)))
+    let s = text_at(row, idx)?;
+    CopyStatus::parse(s).ok_or_else(|| bad_value(idx, BadValue("copy status", s.to_owned())))
 }
 
 pub(crate) fn instance_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Instance> {
