@@ -327,7 +327,7 @@ END;
 /// Every listed copy with its backup set's columns, clustered in listing order: a
 /// `DescribeCrossRegionBackups` page is one primary-key range of one table instead of an index walk
 /// and two primary-key lookups per row (copy, backup set), which were most of an uncached call
-/// (bench/results.md, 2026-12-05T16:40Z). Kept by triggers in the same transaction as the change,
+/// (bench/results.md, 2026-12-05T16:10Z). Kept by triggers in the same transaction as the change,
 /// like `copy_listing_totals`; backup sets are never updated today, but a trigger keeps the rows
 /// right if one ever is. Columns named as the page reads them (`LISTED_COPY_COLUMNS` in `copies`).
 const V12_LISTED_COPIES: &str = r#"
