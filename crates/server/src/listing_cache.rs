@@ -10,7 +10,7 @@
 use crate::cache::TtlCache;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use xbak_catalog::Catalog;
 use xbak_domain::{CopyListing, CopyQuery};
 
@@ -23,6 +23,31 @@ const ENTRY_TTL: Duration = Duration::from_secs(30);
 const MAX_PAGES: usize = 1024;
 /// Keys the cache's doorkeeper remembers at most (8 bytes each).
 const SEEN_ONCE: usize = 16 * 1024;
+
+/// A value read from the catalog under a change token ([`ListingCache::token`]), and when.
+#[derive(Clone)]
+pub struct Tagged<V> {
+    token: u64,
+    read_at: Instant,
+    pub value: V,
+}
+
+impl<V> Tagged<V> {
+    /// `value`, read under `token` (taken *before* the read) just now.
+    pub fn new(token: u64, value: V) -> Tagged<V> {
+        Tagged {
+            token,
+            read_at: Instant::now(),
+            value,
+        }
+    }
+
+    /// Whether it may still be served: nothing in the catalog changed since it was read
+    /// (`token_now` is its token), or it is younger than `ttl` whatever changed.
+    pub fn is_current(&self, token_now: u64, ttl: Duration) -> bool {
+        self.token == token_now || self.read_at.elapsed() < ttl
+    }
+}
 
 /// Listing pages keyed by their query, tagged with the change token they were read under.
 pub struct ListingCache {
@@ -84,5 +109,28 @@ impl ListingCache {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tagged_value_is_current_until_the_catalog_changes_and_its_ttl_passes() {
+        let read = Tagged::new(7, "instance");
+        let long = Duration::from_secs(3600);
+        assert!(
+            read.is_current(7, Duration::ZERO),
+            "nothing changed: current at any age"
+        );
+        assert!(
+            read.is_current(8, long),
+            "changed, but younger than the TTL"
+        );
+        assert!(
+            !read.is_current(8, Duration::ZERO),
+            "changed and older than the TTL"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::cache::TtlCache;
 use crate::error::HandlerError;
+use crate::listing_cache::Tagged;
 use crate::nonces::NonceGuard;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,9 @@ impl Default for ServerConfig {
 
 /// Unknown AccessKeyIds remembered at once: with ids of at most 64 bytes, well under 1 MiB.
 const UNKNOWN_KEYS: usize = 4096;
+/// Longest an instance is kept: while the catalog does not change, a lookup stays current, and
+/// one lookup per instance and half-minute is noise even for 10,000 instances.
+const INSTANCE_TTL: Duration = Duration::from_secs(30);
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -64,7 +68,9 @@ pub struct Inner {
     pub unknown_keys: TtlCache<String, ()>,
     /// Per-AccessKey request budgets.
     pub budgets: crate::budget::Budgets,
-    pub instances: TtlCache<String, Option<Instance>>,
+    /// Instances by DBInstanceId (`None`: not in the catalog), served while the catalog has not
+    /// changed since they were read, or for `lookup_ttl` anyway; kept [`INSTANCE_TTL`] at most.
+    pub instances: TtlCache<String, Tagged<Option<Instance>>>,
     pub listings: crate::listing_cache::ListingCache,
     /// Rendered listing pages (with their signed links), reused for a few seconds at most.
     pub pages: crate::page_cache::PageCache,
@@ -94,7 +100,7 @@ impl AppState {
                 keys: TtlCache::new(ttl),
                 unknown_keys: TtlCache::with_capacity(ttl, UNKNOWN_KEYS),
                 budgets,
-                instances: TtlCache::new(ttl),
+                instances: TtlCache::new(INSTANCE_TTL),
                 listings: crate::listing_cache::ListingCache::new(token),
                 pages,
             }),

@@ -3,6 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::HandlerError;
+use crate::listing_cache::Tagged;
 use crate::state::AppState;
 use xbak_domain::Instance;
 use xbak_protocol::actions::InstanceScope;
@@ -41,14 +42,18 @@ async fn own_instance(
     region_id: Option<&str>,
 ) -> Result<Instance, HandlerError> {
     let key = db_instance_id.to_owned();
+    // The token before the read: a change committed meanwhile makes the entry stale at once.
+    let token = state.listings.token();
     let found = match state.instances.get(&key) {
-        Some(hit) => hit,
-        None => {
+        Some(hit) if hit.is_current(token, state.config.lookup_ttl) => hit.value,
+        _ => {
             let found = state
                 .catalog
                 .instance_by_db_instance_id(db_instance_id)
                 .await?;
-            state.instances.insert(key, found.clone());
+            state
+                .instances
+                .insert(key, Tagged::new(token, found.clone()));
             found
         }
     };
