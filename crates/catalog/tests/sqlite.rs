@@ -228,7 +228,7 @@ mod specific {
             "DELETE FROM schema_version WHERE version >= 11;
              DROP TRIGGER listed_copies_on_insert; DROP TRIGGER listed_copies_on_delete;
              DROP TRIGGER listed_copies_on_update; DROP TRIGGER listed_copies_on_set_update;
-             DROP TABLE listed_copies;
+             DROP TABLE listed_copies; DROP VIEW listed_copy_rows;
              CREATE TABLE nonces (
                  access_key_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
                  PRIMARY KEY (access_key_id, nonce)) WITHOUT ROWID;

@@ -52,7 +52,7 @@ impl<V> Tagged<V> {
 /// Listing pages keyed by their query, tagged with the change token they were read under.
 pub struct ListingCache {
     token: AtomicU64,
-    entries: TtlCache<CopyQuery, (u64, Arc<CopyListing>)>,
+    entries: TtlCache<CopyQuery, Tagged<Arc<CopyListing>>>,
 }
 
 impl ListingCache {
@@ -72,14 +72,14 @@ impl ListingCache {
 
     /// The page, if it was read under the token now in force.
     pub fn get(&self, query: &CopyQuery) -> Option<Arc<CopyListing>> {
-        let (token, listing) = self.entries.get(query)?;
-        (token == self.token()).then_some(listing)
+        let hit = self.entries.get(query)?;
+        (hit.token == self.token()).then_some(hit.value)
     }
 
     /// Keeps `listing`, read under `token`, if `query` was put before
     /// ([`TtlCache::admitting_on_second_offer`]).
     pub fn put(&self, query: CopyQuery, token: u64, listing: Arc<CopyListing>) {
-        self.entries.insert(query, (token, listing));
+        self.entries.insert(query, Tagged::new(token, listing));
     }
 
     fn advance(&self, token: u64) {

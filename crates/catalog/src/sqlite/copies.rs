@@ -368,7 +368,7 @@ mod tests {
 
     /// The property the hot path depends on: no sort and no table scan, whatever the filters.
     #[test]
-    fn listing_walks_the_partial_index_without_sorting() {
+    fn listing_pages_and_counts_never_sort_or_scan() {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::migrations::migrate(&mut conn).unwrap();
         let t = chrono::DateTime::from_timestamp(1_560_000_000, 0).unwrap();

@@ -355,23 +355,22 @@ CREATE TABLE listed_copies (
     PRIMARY KEY (instance_id, backup_started_at DESC, id DESC)
 ) WITHOUT ROWID;
 
-INSERT INTO listed_copies
+-- A listed copy as `listed_copies` holds it (same columns, same order): the one definition the
+-- backfill and the triggers below insert from.
+CREATE VIEW listed_copy_rows AS
 SELECT c.instance_id, c.backup_started_at, c.id, c.dest_region_id, c.backup_set_id, c.status,
-       c.object_key, c.completed_at, b.instance_id, b.source_region_id, b.method, b.backup_type,
-       b.scale, b.started_at, b.finished_at, b.consistent_at, b.instance_number, b.object_key,
-       b.size_bytes, b.sha256
+       c.object_key, c.completed_at, b.instance_id AS set_instance_id, b.source_region_id,
+       b.method, b.backup_type, b.scale, b.started_at AS set_started_at, b.finished_at,
+       b.consistent_at, b.instance_number, b.object_key AS set_object_key, b.size_bytes, b.sha256
 FROM copies c JOIN backup_sets b ON b.id = c.backup_set_id
 WHERE c.status IN ('completed', 'failed');
+
+INSERT INTO listed_copies SELECT * FROM listed_copy_rows;
 
 CREATE TRIGGER listed_copies_on_insert AFTER INSERT ON copies
 WHEN NEW.status IN ('completed', 'failed')
 BEGIN
-    INSERT INTO listed_copies
-    SELECT NEW.instance_id, NEW.backup_started_at, NEW.id, NEW.dest_region_id, NEW.backup_set_id,
-           NEW.status, NEW.object_key, NEW.completed_at, b.instance_id, b.source_region_id,
-           b.method, b.backup_type, b.scale, b.started_at, b.finished_at, b.consistent_at,
-           b.instance_number, b.object_key, b.size_bytes, b.sha256
-    FROM backup_sets b WHERE b.id = NEW.backup_set_id;
+    INSERT INTO listed_copies SELECT * FROM listed_copy_rows WHERE id = NEW.id;
 END;
 
 CREATE TRIGGER listed_copies_on_delete AFTER DELETE ON copies
@@ -390,12 +389,7 @@ BEGIN
     DELETE FROM listed_copies
     WHERE instance_id = OLD.instance_id AND backup_started_at = OLD.backup_started_at
       AND id = OLD.id;
-    INSERT INTO listed_copies
-    SELECT NEW.instance_id, NEW.backup_started_at, NEW.id, NEW.dest_region_id, NEW.backup_set_id,
-           NEW.status, NEW.object_key, NEW.completed_at, b.instance_id, b.source_region_id,
-           b.method, b.backup_type, b.scale, b.started_at, b.finished_at, b.consistent_at,
-           b.instance_number, b.object_key, b.size_bytes, b.sha256
-    FROM backup_sets b WHERE b.id = NEW.backup_set_id AND NEW.status IN ('completed', 'failed');
+    INSERT INTO listed_copies SELECT * FROM listed_copy_rows WHERE id = NEW.id;
 END;
 
 CREATE TRIGGER listed_copies_on_set_update AFTER UPDATE ON backup_sets
@@ -403,12 +397,7 @@ BEGIN
     DELETE FROM listed_copies
     WHERE (instance_id, backup_started_at, id) IN
           (SELECT instance_id, backup_started_at, id FROM copies WHERE backup_set_id = OLD.id);
-    INSERT INTO listed_copies
-    SELECT c.instance_id, c.backup_started_at, c.id, c.dest_region_id, c.backup_set_id, c.status,
-           c.object_key, c.completed_at, NEW.instance_id, NEW.source_region_id, NEW.method,
-           NEW.backup_type, NEW.scale, NEW.started_at, NEW.finished_at, NEW.consistent_at,
-           NEW.instance_number, NEW.object_key, NEW.size_bytes, NEW.sha256
-    FROM copies c WHERE c.backup_set_id = NEW.id AND c.status IN ('completed', 'failed');
+    INSERT INTO listed_copies SELECT * FROM listed_copy_rows WHERE backup_set_id = NEW.id;
 END;
 "#;
 
