@@ -19,6 +19,13 @@ pub(crate) fn copy_columns() -> String {
     format!("c.id, c.dest_region_id, c.object_key, c.status, c.completed_at, {BACKUP_SET_COLUMNS}")
 }
 
+/// The columns of `listed_copies` (both backends: a listed copy with its backup set's columns)
+/// in the order of [`copy_columns`], as `copy_at` reads them.
+pub(crate) const LISTED_COPY_COLUMNS: &str =
+    "id, dest_region_id, object_key, status, completed_at, \
+     backup_set_id, set_instance_id, source_region_id, method, backup_type, scale, set_started_at, \
+     finished_at, consistent_at, instance_number, set_object_key, size_bytes, sha256";
+
 /// How many columns of the copy itself [`copy_columns`] names before its backup set's.
 pub(crate) const COPY_WIDTH: usize = 5;
 
@@ -32,6 +39,10 @@ mod tests {
         assert_eq!(BACKUP_SET_COLUMNS.split(',').count(), BACKUP_SET_WIDTH);
         assert_eq!(
             copy_columns().split(',').count(),
+            COPY_WIDTH + BACKUP_SET_WIDTH
+        );
+        assert_eq!(
+            LISTED_COPY_COLUMNS.split(',').count(),
             COPY_WIDTH + BACKUP_SET_WIDTH
         );
     }

@@ -45,8 +45,8 @@ mod suite {
 mod specific {
     use super::*;
     use xbak_catalog::suite::{
-        new_instance, new_set, record, record_many, set_policy, t0, world, BEIJING, HANGZHOU,
-        SHANGHAI,
+        new_instance, new_set, query, record, record_many, set_policy, settle_all, t0, world,
+        BEIJING, HANGZHOU, SHANGHAI,
     };
     use xbak_catalog::CatalogError;
 
@@ -71,6 +71,54 @@ mod specific {
             .iter()
             .map(f)
             .collect()
+    }
+
+    /// The listed copies joined with their backup sets, one JSON array per copy, by id.
+    const LISTED_JOINED: &str =
+        "SELECT json_build_array(c.instance_id, c.backup_started_at, c.id, c.dest_region_id,
+                c.object_key, c.status, c.completed_at, b.id, b.instance_id, b.source_region_id,
+                b.method, b.backup_type, b.scale, b.started_at, b.finished_at, b.consistent_at,
+                b.instance_number, b.object_key, b.size_bytes, b.sha256)::TEXT
+         FROM copies c JOIN backup_sets b ON b.id = c.backup_set_id
+         WHERE c.status IN ('completed', 'failed') ORDER BY c.id";
+    /// `listed_copies` in the same shape as [`LISTED_JOINED`].
+    const LISTED_KEPT: &str =
+        "SELECT json_build_array(instance_id, backup_started_at, id, dest_region_id, object_key,
+                status, completed_at, backup_set_id, set_instance_id, source_region_id, method,
+                backup_type, scale, set_started_at, finished_at, consistent_at, instance_number,
+                set_object_key, size_bytes, sha256)::TEXT
+         FROM listed_copies ORDER BY id";
+
+    /// A catalog from before migration 7 (its objects dropped, its row gone) gets every listed
+    /// copy into `listed_copies` when a binary with it opens the catalog.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn listed_copies_are_backfilled_from_existing_copies() {
+        let backend = PostgresScratch::default();
+        let w = world(&backend).await;
+        record_many(&w, 7).await;
+        settle_all(&*w.cat, |id| id % 3 == 0).await;
+        let client = raw(backend.url().await).await;
+        client
+            .batch_execute(
+                "DROP TRIGGER listed_copies_on_insert ON copies;
+                 DROP TRIGGER listed_copies_on_delete ON copies;
+                 DROP TRIGGER listed_copies_on_update ON copies;
+                 DROP TRIGGER listed_copies_on_set_update ON backup_sets;
+                 DROP FUNCTION listed_copies_on_insert(), listed_copies_on_delete(),
+                               listed_copies_on_update(), listed_copies_on_set_update();
+                 DROP VIEW listed_copy_rows;
+                 DROP TABLE listed_copies;
+                 DELETE FROM schema_migrations WHERE version = 7;",
+            )
+            .await
+            .unwrap();
+        let joined: Vec<String> = all(&client, LISTED_JOINED, |r| r.get(0)).await;
+        assert_eq!(joined.len(), 7);
+        let reopened = backend.open().await;
+        let kept: Vec<String> = all(&client, LISTED_KEPT, |r| r.get(0)).await;
+        assert_eq!(kept, joined);
+        let listing = reopened.list_copies(&query(w.instance.id)).await.unwrap();
+        assert_eq!((listing.total, listing.items.len()), (7, 7));
     }
 
     /// `copy_listing_totals` and `copy_listing_days` (kept by the trigger) must always equal a
@@ -136,6 +184,11 @@ mod specific {
                 )
                 .await;
                 assert_eq!(kept, counted, "days after {step}");
+                // `listed_copies` (kept by triggers) holds exactly the listed copies joined with
+                // their backup sets, column for column.
+                let joined: Vec<String> = all(client, LISTED_JOINED, |r| r.get(0)).await;
+                let kept: Vec<String> = all(client, LISTED_KEPT, |r| r.get(0)).await;
+                assert_eq!(kept, joined, "listed copies after {step}");
             }
         };
         let statuses = ["pending", "completed", "failed"];
@@ -161,7 +214,7 @@ mod specific {
             let id = live[next(live.len() as u64) as usize];
             let started;
             let (sql, params): (&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>) =
-                match next(5) {
+                match next(7) {
                     0 => (
                         "UPDATE copies SET status = $2 WHERE id = $1",
                         vec![&id, &statuses[next(3) as usize]],
@@ -182,6 +235,22 @@ mod specific {
                         started = next(4) as i64 * 86_400 + [-1, 0, 86_399][next(3) as usize];
                         (
                             "UPDATE copies SET backup_started_at = $2 WHERE id = $1",
+                            vec![&id, &started],
+                        )
+                    }
+                    4 => {
+                        started = next(1_000) as i64;
+                        (
+                            "UPDATE copies SET object_key = 'k' || $2::BIGINT, completed_at = $2
+                             WHERE id = $1",
+                            vec![&id, &started],
+                        )
+                    }
+                    5 => {
+                        started = next(1_000) as i64;
+                        (
+                            "UPDATE backup_sets SET size_bytes = $2
+                             WHERE id = (SELECT backup_set_id FROM copies WHERE id = $1)",
                             vec![&id, &started],
                         )
                     }

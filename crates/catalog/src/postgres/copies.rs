@@ -1,13 +1,14 @@
 //! Reading copies: the `DescribeCrossRegionBackups` listing (the API hot path), single copies and
 //! counts by state.
 //!
-//! The same plan as the SQLite adapter's: a page walks the partial index `copies_listed` and
-//! joins only its rows; the total of an unfiltered (or destination-only) listing is one row of
-//! `copy_listing_totals`, a window's sums the whole days inside it from `copy_listing_days` and
-//! counts only the partial first and last days; other filters count through the index. Page,
-//! instance and total are one statement (one snapshot, so they agree under concurrent writes, and
-//! one round trip); only a page past the first of a kept total reads that total first, in a
-//! repeatable-read transaction, to walk from the nearer end.
+//! The same plan as the SQLite adapter's: a page is one index-only range scan of
+//! `listed_copies_in_order` (every listed copy with its backup set's columns, migration 7); the
+//! total of an unfiltered (or destination-only) listing is one row of `copy_listing_totals`, a
+//! window's sums the whole days inside it from `copy_listing_days` and counts only the partial
+//! first and last days through the narrower index `copies_listed`; other filters count through
+//! that index. Page, instance and total are one statement (one snapshot, so they agree under
+//! concurrent writes, and one round trip); only a page past the first of a kept total reads that
+//! total first, in a repeatable-read transaction, to walk from the nearer end.
 
 use deadpool_postgres::{GenericClient, Object};
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use super::rows::{
     copy_and_instance_at, copy_at, copy_columns, get, instance_at, optional_row, query, query_one,
     secs, INSTANCE_COLUMNS,
 };
-use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH};
+use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH, LISTED_COPY_COLUMNS};
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
@@ -86,8 +87,9 @@ fn query_window(query: &CopyQuery) -> Option<(i64, i64)> {
     query.window.map(|(from, to)| (secs(from), secs(to)))
 }
 
-/// The page's ids, walking `copies_listed` from the newest end (or the oldest when `reverse`).
-fn page_ids_sql(
+/// The page's rows (the columns of [`LISTED_COPY_COLUMNS`]), walking `listed_copies` from the
+/// newest end (or the oldest when `reverse`).
+fn page_sql(
     query: &CopyQuery,
     reverse: bool,
     limit: i64,
@@ -102,16 +104,9 @@ fn page_ids_sql(
     let filter = filter_sql(query, query_window(query), params);
     let limit = bind(params, Value::Int(limit));
     let offset = bind(params, Value::Int(offset));
-    format!("SELECT id FROM copies WHERE {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}")
-}
-
-/// The page's rows with their backup sets, unordered: the ids (`ids`, see [`page_ids_sql`])
-/// first, then one lookup per row and table.
-fn page_sql(ids: &str) -> String {
     format!(
-        "SELECT {} FROM ({ids}) AS page \
-         JOIN copies c ON c.id = page.id JOIN backup_sets b ON b.id = c.backup_set_id",
-        copy_columns(),
+        "SELECT {LISTED_COPY_COLUMNS} FROM listed_copies WHERE {filter} \
+         ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     )
 }
 
@@ -186,20 +181,18 @@ fn total_sql(query: &CopyQuery, params: &mut Vec<Value>) -> String {
 /// subqueries only run when the page is empty or full.
 fn listing_sql(query: &CopyQuery, limit: i64, offset: i64, params: &mut Vec<Value>) -> String {
     let instance = bind(params, Value::Int(query.instance_id));
-    let ids = page_ids_sql(query, false, limit, offset, params);
+    let page = page_sql(query, false, limit, offset, params);
     let limit = bind(params, Value::Int(limit));
     let offset = bind(params, Value::Int(offset));
     let total = total_sql(query, params);
     format!(
-        "WITH page AS MATERIALIZED ({ids}), \
+        "WITH page AS MATERIALIZED ({page}), \
               counted AS (SELECT COUNT(*) AS n FROM page) \
-         SELECT {}, {INSTANCE_COLUMNS}, \
+         SELECT page.*, {INSTANCE_COLUMNS}, \
                 CASE WHEN counted.n > 0 AND counted.n < {limit} THEN {offset} + counted.n \
                      ELSE {total} END::BIGINT \
-         FROM instances i CROSS JOIN counted \
-         LEFT JOIN (page JOIN copies c ON c.id = page.id JOIN backup_sets b ON b.id = c.backup_set_id) ON TRUE \
-         WHERE i.id = {instance}",
-        copy_columns(),
+         FROM instances i CROSS JOIN counted LEFT JOIN page ON TRUE \
+         WHERE i.id = {instance}"
     )
 }
 
@@ -278,13 +271,7 @@ async fn list_after_kept_total(
     };
     let (reverse, page_limit, page_offset) = page_window(limit, offset, Some(total));
     let mut params = Vec::new();
-    let sql = page_sql(&page_ids_sql(
-        query,
-        reverse,
-        page_limit,
-        page_offset,
-        &mut params,
-    ));
+    let sql = page_sql(query, reverse, page_limit, page_offset, &mut params);
     let rows = self::query(tx, &sql, &refs(&params)).await?;
     let mut items = rows
         .iter()
@@ -347,14 +334,14 @@ mod tests {
         );
         assert_eq!(params.len(), 6);
         let mut params = Vec::new();
-        let page = page_sql(&page_ids_sql(&q, false, 30, 0, &mut params));
+        let page = page_sql(&q, false, 30, 0, &mut params);
         assert!(page.contains("LIMIT $7 OFFSET $8"), "{page}");
         assert_eq!(params.len(), 8);
     }
 
-    /// Every parameter a listing statement binds is used, under its own number.
-    #[test]
-    fn listing_statements_use_every_parameter() {
+    /// Listing queries of every filter shape: none, destination, a window over days, a window
+    /// inside a day with a destination, a window with a backup set.
+    fn shapes() -> Vec<CopyQuery> {
         let day = 86_400;
         let at = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap();
         let base = CopyQuery {
@@ -366,7 +353,7 @@ mod tests {
             page_size: PageSize::Thirty,
             page_number: 1,
         };
-        let shapes = [
+        vec![
             base.clone(),
             CopyQuery {
                 dest_region_id: Some("cn-shanghai".into()),
@@ -386,7 +373,13 @@ mod tests {
                 backup_set_id: Some(3),
                 ..base.clone()
             },
-        ];
+        ]
+    }
+
+    /// Every parameter a listing statement binds is used, under its own number.
+    #[test]
+    fn listing_statements_use_every_parameter() {
+        let shapes = shapes();
         for q in shapes {
             let mut params = Vec::new();
             let sql = listing_sql(&q, 30, 0, &mut params);
@@ -398,6 +391,58 @@ mod tests {
                 assert!(used, "{placeholder} unused in {sql}");
             }
             assert!(!sql.contains(&format!("${}", params.len() + 1)), "{sql}");
+        }
+    }
+
+    /// Every listing statement reads its page with an index-only scan of `listed_copies_in_order`
+    /// in index order and counts through indexes: no sort, no sequential scan, no per-row lookup
+    /// of `copies` or `backup_sets`, whatever the filters (planned with sorts and sequential scans
+    /// priced out, so the plan shows one only where no index can serve).
+    #[tokio::test]
+    async fn listing_statements_read_indexes_in_order() {
+        let scratch = crate::suite::scratch::ScratchDatabase::create().await;
+        crate::postgres::PostgresCatalog::open(scratch.url())
+            .await
+            .expect("open");
+        let (client, connection) = tokio_postgres::connect(scratch.url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        client
+            .batch_execute("SET enable_seqscan = off; SET enable_sort = off;")
+            .await
+            .unwrap();
+        let shapes = shapes();
+        for q in shapes {
+            for (name, sql, params) in [
+                {
+                    let mut params = Vec::new();
+                    let sql = listing_sql(&q, 30, 0, &mut params);
+                    ("first page", sql, params)
+                },
+                {
+                    let mut params = Vec::new();
+                    let sql = page_sql(&q, true, 30, 60, &mut params);
+                    ("page from the oldest end", sql, params)
+                },
+            ] {
+                let plan: Vec<String> = client
+                    .query(&format!("EXPLAIN {sql}"), &refs(&params))
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let plan = plan.join("\n");
+                assert!(
+                    plan.contains("Index Only Scan using listed_copies_in_order")
+                        || plan.contains("Index Only Scan Backward using listed_copies_in_order"),
+                    "{name} of {q:?}:\n{plan}"
+                );
+                for bad in ["Sort", "Seq Scan", "copies_pkey", "backup_sets_pkey"] {
+                    assert!(!plan.contains(bad), "{bad} in the {name} of {q:?}:\n{plan}");
+                }
+            }
         }
     }
 }

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, V4_BULK_LISTING_COUNTS),
     (5, super::binlogs::V5_BINLOGS),
     (6, super::log_retention::V6_EXPIRING_LOG_FILES),
+    (7, V7_LISTED_COPIES),
 ];
 
 const V1_INITIAL: &str = r#"
@@ -290,6 +291,104 @@ CREATE TRIGGER copies_keep_listing_counts
 AFTER INSERT OR DELETE OR UPDATE OF status, instance_id, dest_region_id, backup_started_at ON copies
 FOR EACH ROW WHEN (current_setting('xbak.bulk_listing_counts', true) IS DISTINCT FROM 'on')
 EXECUTE FUNCTION copies_keep_listing_counts();
+"#;
+
+/// Every listed copy with its backup set's columns, in an index that holds them all in listing
+/// order: a `DescribeCrossRegionBackups` page is one index-only range scan instead of a walk of
+/// `copies_listed` and two primary-key lookups per row (copy, backup set), which were ~240 of the
+/// ~257 buffers a page read (bench/results.md, 2026-12-05T18:45Z). As SQLite's migration 12
+/// (`WITHOUT ROWID` there; here the heap only serves the visibility check). Kept in the same
+/// transaction as the change: inserts and deletes of copies by statement triggers (one set-based
+/// statement for a bulk insert too), updates of a listed column of a copy or of a backup set by
+/// row triggers. Columns named as the page reads them (`LISTED_COPY_COLUMNS`).
+const V7_LISTED_COPIES: &str = r#"
+CREATE TABLE listed_copies (
+    instance_id        BIGINT NOT NULL,
+    backup_started_at  BIGINT NOT NULL,
+    id                 BIGINT NOT NULL,
+    dest_region_id     TEXT NOT NULL,
+    backup_set_id      BIGINT NOT NULL,
+    status             TEXT NOT NULL,
+    object_key         TEXT NOT NULL,
+    completed_at       BIGINT,
+    set_instance_id    BIGINT NOT NULL,
+    source_region_id   TEXT NOT NULL,
+    method             TEXT NOT NULL,
+    backup_type        TEXT NOT NULL,
+    scale              BIGINT NOT NULL,
+    set_started_at     BIGINT NOT NULL,
+    finished_at        BIGINT NOT NULL,
+    consistent_at      BIGINT NOT NULL,
+    instance_number    BIGINT NOT NULL,
+    set_object_key     TEXT NOT NULL,
+    size_bytes         BIGINT NOT NULL,
+    sha256             TEXT NOT NULL
+);
+
+-- A listed copy as `listed_copies` holds it (same columns, same order): the one definition the
+-- backfill and the triggers below insert from.
+CREATE VIEW listed_copy_rows AS
+SELECT c.instance_id, c.backup_started_at, c.id, c.dest_region_id, c.backup_set_id, c.status,
+       c.object_key, c.completed_at, b.instance_id AS set_instance_id, b.source_region_id,
+       b.method, b.backup_type, b.scale, b.started_at AS set_started_at, b.finished_at,
+       b.consistent_at, b.instance_number, b.object_key AS set_object_key, b.size_bytes, b.sha256
+FROM copies c JOIN backup_sets b ON b.id = c.backup_set_id
+WHERE c.status IN ('completed', 'failed');
+
+INSERT INTO listed_copies SELECT * FROM listed_copy_rows;
+
+CREATE UNIQUE INDEX listed_copies_in_order
+    ON listed_copies (instance_id, backup_started_at DESC, id DESC)
+    INCLUDE (dest_region_id, backup_set_id, status, object_key, completed_at, set_instance_id,
+             source_region_id, method, backup_type, scale, set_started_at, finished_at,
+             consistent_at, instance_number, set_object_key, size_bytes, sha256);
+
+CREATE FUNCTION listed_copies_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO listed_copies SELECT v.* FROM listed_copy_rows v JOIN inserted n ON n.id = v.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER listed_copies_on_insert AFTER INSERT ON copies
+REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION listed_copies_on_insert();
+
+CREATE FUNCTION listed_copies_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM listed_copies l USING deleted d
+    WHERE l.instance_id = d.instance_id AND l.backup_started_at = d.backup_started_at
+      AND l.id = d.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER listed_copies_on_delete AFTER DELETE ON copies
+REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION listed_copies_on_delete();
+
+CREATE FUNCTION listed_copies_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM listed_copies
+    WHERE instance_id = OLD.instance_id AND backup_started_at = OLD.backup_started_at
+      AND id = OLD.id;
+    INSERT INTO listed_copies SELECT * FROM listed_copy_rows WHERE id = NEW.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER listed_copies_on_update
+AFTER UPDATE OF id, status, instance_id, backup_started_at, dest_region_id, backup_set_id,
+                object_key, completed_at ON copies
+FOR EACH ROW WHEN (OLD.status IN ('completed', 'failed') OR NEW.status IN ('completed', 'failed'))
+EXECUTE FUNCTION listed_copies_on_update();
+
+CREATE FUNCTION listed_copies_on_set_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM listed_copies l USING copies c
+    WHERE c.backup_set_id = OLD.id AND l.instance_id = c.instance_id
+      AND l.backup_started_at = c.backup_started_at AND l.id = c.id;
+    INSERT INTO listed_copies SELECT * FROM listed_copy_rows WHERE backup_set_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER listed_copies_on_set_update AFTER UPDATE ON backup_sets
+FOR EACH ROW EXECUTE FUNCTION listed_copies_on_set_update();
 "#;
 
 /// Slots of `catalog_changes` (see the V1 script).

@@ -20,6 +20,7 @@ use super::instances::instance_by_id;
 use super::rows::{
     copy_and_instance_at, copy_at, copy_columns, optional_row, secs, INSTANCE_COLUMNS,
 };
+use crate::columns::LISTED_COPY_COLUMNS;
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
@@ -57,12 +58,6 @@ fn listing_filter_in(query: &CopyQuery, window: Option<(i64, i64)>) -> (String, 
     }
     (sql, params)
 }
-
-/// The columns of `listed_copies` in the order of [`copy_columns`] (the copy's, then its backup
-/// set's), as `copy_at` reads them.
-const LISTED_COPY_COLUMNS: &str = "id, dest_region_id, object_key, status, completed_at, \
-     backup_set_id, set_instance_id, source_region_id, method, backup_type, scale, set_started_at, \
-     finished_at, consistent_at, instance_number, set_object_key, size_bytes, sha256";
 
 /// The page's rows with their backup sets: one primary-key range of `listed_copies` (migration
 /// 12), in listing order, or from the oldest end when `reverse`.
