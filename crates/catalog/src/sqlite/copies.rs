@@ -6,8 +6,8 @@
 //! sort, no join, no lookup per row. The total of an unfiltered (or destination-only) listing is
 //! one row of `copy_listing_totals`, kept by triggers; a window's (with or without a destination)
 //! sums the whole days inside it from `copy_listing_days` (also kept by triggers) and counts only
-//! its partial first and last days through the partial index `copies_listed`; other filters count
-//! through the same index without touching the table. Cost grows with the instance's copies at
+//! its partial first and last days as primary-key ranges of `listed_copies`; other filters count
+//! through the partial index `copies_listed` without touching the table. Cost grows with the instance's copies at
 //! worst, never with the catalog's.
 
 use rusqlite::types::Value;
@@ -90,6 +90,13 @@ fn count_sql(filter: &str) -> String {
     format!("SELECT COUNT(*) FROM copies WHERE {filter}")
 }
 
+/// The count of a window's partial first or last day: a primary-key range of `listed_copies`,
+/// next to (often on the same pages as) the page's own rows, where `copies_listed` would be a
+/// second tree to walk down (bench/results.md, 2026-12-05T19:05Z).
+fn partial_day_count_sql(filter: &str) -> String {
+    format!("SELECT COUNT(*) FROM listed_copies WHERE {filter}")
+}
+
 /// Listed copies on days `?2..=?3` (all destinations: one primary-key range per destination
 /// the instance has, found in `copy_listing_totals`).
 const DAYS_SUM_SQL: &str = "SELECT COALESCE(SUM(d.listed), 0) FROM copy_listing_totals t \
@@ -131,7 +138,7 @@ fn windowed_total(conn: &Connection, query: &CopyQuery) -> Result<Option<u64>> {
     for range in split.partial {
         let (filter, params) = listing_filter_in(query, Some(range));
         let n: i64 = conn
-            .prepare_cached(&count_sql(&filter))
+            .prepare_cached(&partial_day_count_sql(&filter))
             .db()?
             .query_row(params_from_iter(params), |r| r.get(0))
             .db()?;
@@ -396,11 +403,17 @@ mod tests {
                 assert!(!page.contains("TEMP B-TREE"), "{filter}:\n{page}");
                 assert!(!page.contains("SCAN"), "{filter}:\n{page}");
             }
-            let count = plan(&conn, &count_sql(&filter), params);
+            let count = plan(&conn, &count_sql(&filter), params.clone());
             assert!(
                 count.contains("USING COVERING INDEX copies_listed"),
                 "{filter}:\n{count}"
             );
+            let partial = plan(&conn, &partial_day_count_sql(&filter), params);
+            assert!(
+                partial.contains("SEARCH listed_copies USING PRIMARY KEY (instance_id=?"),
+                "{filter}:\n{partial}"
+            );
+            assert!(!partial.contains("SCAN"), "{filter}:\n{partial}");
         }
         // A window's whole days: one primary-key range of copy_listing_days per destination.
         let days = plan(
