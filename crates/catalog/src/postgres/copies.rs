@@ -26,6 +26,8 @@ use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH, LISTED_COPY_COLUMNS};
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
+/// The listed states: the predicate of the partial index `copies_listed`, which counts over
+/// `copies` repeat; every row of `listed_copies` has one of them already.
 const LISTED: &str = "status IN ('completed', 'failed')";
 const LISTING_ORDER: &str = "backup_started_at DESC, id DESC";
 const REVERSE_ORDER: &str = "backup_started_at ASC, id ASC";
@@ -56,11 +58,12 @@ fn bind(params: &mut Vec<Value>, value: Value) -> String {
     format!("${}", params.len())
 }
 
-/// The `WHERE` clause over `copies` (unqualified columns) for `query`, with the window
-/// (inclusive, unix seconds) given, its parameters appended to `params`.
+/// The `WHERE` clause for `query` (unqualified columns of `listed_copies`, or of `copies` after
+/// [`LISTED`]), with the window (inclusive, unix seconds) given, its parameters appended to
+/// `params`.
 fn filter_sql(query: &CopyQuery, window: Option<(i64, i64)>, params: &mut Vec<Value>) -> String {
     let mut sql = format!(
-        "instance_id = {} AND {LISTED}",
+        "instance_id = {}",
         bind(params, Value::Int(query.instance_id))
     );
     let mut push = |term: &str, value: Value| {
@@ -132,7 +135,7 @@ fn kept_total_sql(query: &CopyQuery, params: &mut Vec<Value>) -> String {
 /// A scalar subquery: the listed copies matching `query` with `window` instead of its own.
 fn count_sql(query: &CopyQuery, window: Option<(i64, i64)>, params: &mut Vec<Value>) -> String {
     format!(
-        "(SELECT COUNT(*) FROM copies WHERE {})",
+        "(SELECT COUNT(*) FROM copies WHERE {LISTED} AND {})",
         filter_sql(query, window, params)
     )
 }
@@ -328,7 +331,7 @@ mod tests {
         let sql = filter_sql(&q, query_window(&q), &mut params);
         assert_eq!(
             sql,
-            "instance_id = $1 AND status IN ('completed', 'failed') AND id = $2 \
+            "instance_id = $1 AND id = $2 \
              AND backup_started_at >= $3 AND backup_started_at <= $4 AND dest_region_id = $5 \
              AND backup_set_id = $6"
         );
@@ -379,8 +382,7 @@ mod tests {
     /// Every parameter a listing statement binds is used, under its own number.
     #[test]
     fn listing_statements_use_every_parameter() {
-        let shapes = shapes();
-        for q in shapes {
+        for q in shapes() {
             let mut params = Vec::new();
             let sql = listing_sql(&q, 30, 0, &mut params);
             for n in 1..=params.len() {
@@ -412,8 +414,7 @@ mod tests {
             .batch_execute("SET enable_seqscan = off; SET enable_sort = off;")
             .await
             .unwrap();
-        let shapes = shapes();
-        for q in shapes {
+        for q in shapes() {
             for (name, sql, params) in [
                 {
                     let mut params = Vec::new();

@@ -7,8 +7,8 @@
 //! one row of `copy_listing_totals`, kept by triggers; a window's (with or without a destination)
 //! sums the whole days inside it from `copy_listing_days` (also kept by triggers) and counts only
 //! its partial first and last days as primary-key ranges of `listed_copies`; other filters count
-//! through the partial index `copies_listed` without touching the table. Cost grows with the instance's copies at
-//! worst, never with the catalog's.
+//! through the partial index `copies_listed` without touching the table. Cost grows with the
+//! instance's copies at worst, never with the catalog's.
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
@@ -24,12 +24,15 @@ use crate::columns::LISTED_COPY_COLUMNS;
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
-/// Must match the `WHERE` of the `copies_listed` index word for word, or SQLite will not use it.
+/// The listed states, repeated by counts over `copies`: must match the `WHERE` of the
+/// `copies_listed` index word for word, or SQLite will not use it. Every row of `listed_copies` has
+/// one of them already.
 const LISTED: &str = "status IN ('completed', 'failed')";
 const LISTING_ORDER: &str = "backup_started_at DESC, id DESC";
 const REVERSE_ORDER: &str = "backup_started_at ASC, id ASC";
 
-/// The `WHERE` clause over `copies` (unqualified columns) for `query`, and its parameters.
+/// The `WHERE` clause for `query` (unqualified columns of `listed_copies`, or of `copies` after
+/// [`LISTED`]), and its parameters.
 fn listing_filter(query: &CopyQuery) -> (String, Vec<Value>) {
     let window = query.window.map(|(from, to)| (secs(from), secs(to)));
     listing_filter_in(query, window)
@@ -37,7 +40,7 @@ fn listing_filter(query: &CopyQuery) -> (String, Vec<Value>) {
 
 /// [`listing_filter`] with the window (inclusive, unix seconds) given instead of `query.window`.
 fn listing_filter_in(query: &CopyQuery, window: Option<(i64, i64)>) -> (String, Vec<Value>) {
-    let mut sql = format!("instance_id = ? AND {LISTED}");
+    let mut sql = String::from("instance_id = ?");
     let mut params = vec![Value::Integer(query.instance_id)];
     if let Some(id) = query.cross_backup_id {
         sql.push_str(" AND id = ?");
@@ -87,7 +90,7 @@ fn kept_total_sql(query: &CopyQuery) -> Option<&'static str> {
 }
 
 fn count_sql(filter: &str) -> String {
-    format!("SELECT COUNT(*) FROM copies WHERE {filter}")
+    format!("SELECT COUNT(*) FROM copies WHERE {LISTED} AND {filter}")
 }
 
 /// The count of a window's partial first or last day: a primary-key range of `listed_copies`,
