@@ -11,7 +11,7 @@ use xbak_protocol::actions::describe_cross_region_backups::{
     CrossRegionBackupItem, DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
 };
 use xbak_protocol::actions::render;
-use xbak_protocol::time::format_utc;
+use xbak_protocol::time::push_utc;
 use xbak_protocol::ApiError;
 
 /// Where copies are stored, as Alibaba reports it (`CrossBackupSetLocation`).
@@ -65,11 +65,18 @@ pub async fn run(
             listing
         }
     };
-    let mut items = Vec::with_capacity(listing.items.len());
+    let mut links = Vec::with_capacity(listing.items.len());
     for copy in &listing.items {
-        let link = download_link(state, copy).await?;
-        items.push(item(copy, link));
+        links.push(download_link(state, copy).await?);
     }
+    let times = Times::of(&listing.items);
+    let items = listing
+        .items
+        .iter()
+        .zip(&links)
+        .enumerate()
+        .map(|(i, (copy, link))| item(copy, link, times.of_item(i)))
+        .collect::<Vec<_>>();
     let response = DescribeCrossRegionBackupsResponse {
         request_id: request_id.to_owned(),
         region_id: params.instance.region_id,
@@ -98,33 +105,66 @@ async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<Strin
     Ok(link)
 }
 
-fn item(copy: &CrossRegionCopy, download_link: String) -> CrossRegionBackupItem {
+/// The three times each item shows, formatted into one buffer: items borrow their text rather
+/// than own it, so a page allocates no string per field before it is rendered.
+struct Times {
+    text: String,
+    /// Where each time ends in `text`, three per item (backup end, backup start, consistent).
+    ends: Vec<usize>,
+}
+
+impl Times {
+    fn of(copies: &[CrossRegionCopy]) -> Times {
+        let mut times = Times {
+            text: String::with_capacity(copies.len() * 60),
+            ends: Vec::with_capacity(copies.len() * 3),
+        };
+        for set in copies.iter().map(|c| &c.backup_set) {
+            for t in [set.finished_at, set.started_at, set.consistent_at] {
+                push_utc(&mut times.text, t);
+                times.ends.push(times.text.len());
+            }
+        }
+        times
+    }
+
+    /// Backup end, backup start and consistent time of item `i`.
+    fn of_item(&self, i: usize) -> [&str; 3] {
+        std::array::from_fn(|k| {
+            let n = 3 * i + k;
+            let start = if n == 0 { 0 } else { self.ends[n - 1] };
+            &self.text[start..self.ends[n]]
+        })
+    }
+}
+
+fn item<'a>(
+    copy: &'a CrossRegionCopy,
+    download_link: &'a str,
+    [backup_end_time, backup_start_time, consistent_time]: [&'a str; 3],
+) -> CrossRegionBackupItem<&'a str> {
     let set = &copy.backup_set;
     let inst = &copy.instance;
     CrossRegionBackupItem {
-        backup_end_time: format_utc(set.finished_at),
-        backup_method: set.method.as_str().to_owned(),
+        backup_end_time,
+        backup_method: set.method.as_str(),
         backup_set_scale: set.scale.as_i64(),
         backup_set_status: copy.status.backup_set_status(),
-        backup_start_time: format_utc(set.started_at),
-        backup_type: set.backup_type.as_str().to_owned(),
-        category: inst.category.as_str().to_owned(),
-        consistent_time: format_utc(set.consistent_at),
+        backup_start_time,
+        backup_type: set.backup_type.as_str(),
+        category: inst.category.as_str(),
+        consistent_time,
         cross_backup_download_link: download_link,
         cross_backup_id: copy.cross_backup_id,
-        cross_backup_region: copy.dest_region_id.clone(),
-        cross_backup_set_file: file_name_of(&copy.object_key).to_owned(),
-        cross_backup_set_location: SET_LOCATION.to_owned(),
+        cross_backup_region: &copy.dest_region_id,
+        cross_backup_set_file: file_name_of(&copy.object_key),
+        cross_backup_set_location: SET_LOCATION,
         cross_backup_set_size: set.size_bytes,
-        db_instance_storage_type: wire_storage_type(inst.storage_type).to_owned(),
-        engine: inst.engine.clone(),
-        engine_version: inst.engine_version.clone(),
+        db_instance_storage_type: wire_storage_type(inst.storage_type),
+        engine: &inst.engine,
+        engine_version: &inst.engine_version,
         instance_id: set.instance_number,
-        restore_regions: copy
-            .restore_regions()
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
+        restore_regions: copy.restore_regions(),
     }
 }
 
