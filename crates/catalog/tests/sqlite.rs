@@ -176,6 +176,43 @@ mod specific {
         }
     }
 
+    /// A batch of claims is made on the caller's thread without waiting for locks; while another
+    /// process holds the nonces file's write lock it waits for it on the blocking pool (as it
+    /// always did) instead of failing, and the claim is made once the lock is free.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn claims_wait_for_another_process_holding_the_nonces_file() {
+        let backend = SqliteFile::new();
+        let cat = Arc::new(SqliteCatalog::open(&backend.path).await.unwrap());
+        let mut other =
+            rusqlite::Connection::open(backend.path.with_file_name("catalog-nonces.db")).unwrap();
+        let held = other
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let nonce = SeenNonce {
+            access_key_id: "LTAIlockedfile".into(),
+            nonce: "held-1".into(),
+            expires_at: chrono::Utc::now() + chrono::Duration::minutes(15),
+        };
+        let claim = {
+            let (cat, nonce) = (Arc::clone(&cat), nonce.clone());
+            tokio::spawn(async move { cat.claim_nonces(&[nonce], chrono::Utc::now()).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(!claim.is_finished(), "the claim did not wait for the lock");
+        held.commit().unwrap();
+        let won = tokio::time::timeout(std::time::Duration::from_secs(10), claim)
+            .await
+            .expect("the claim went on once the lock was free")
+            .unwrap()
+            .expect("the claim succeeded");
+        assert_eq!(won, [true]);
+        let again = cat
+            .claim_nonces(&[nonce], chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(again, [false], "the waited-for claim was made");
+    }
+
     /// Claims go to `catalog-nonces.db` (private like the catalog): the catalog file does not
     /// change, so its readers keep their page caches.
     #[tokio::test]

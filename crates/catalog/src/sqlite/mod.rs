@@ -268,6 +268,21 @@ impl SqliteCatalog {
         if nonces.is_empty() {
             return Ok(Vec::new());
         }
+        // On the calling thread, like the hot reads (`Slots::run_here`): a batch's commit writes
+        // the WAL without syncing it, so it is short, and handing every batch to the blocking
+        // pool and back cost more CPU than the claims (bench/results.md, 2026-12-05T21:50Z).
+        // When another process holds the nonces file's write lock, it waits on the pool instead.
+        let claim = |conn: &mut Connection| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let won = nonces::claim_nonces(&tx, nonces, now)?;
+            tx.commit().db()?;
+            Ok(won)
+        };
+        if let Some(won) = self.nonces.run_here(&claim).await? {
+            return Ok(won);
+        }
         let nonces = nonces.to_vec();
         self.write_nonces(move |tx| nonces::claim_nonces(tx, &nonces, now))
             .await

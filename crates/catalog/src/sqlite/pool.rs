@@ -81,7 +81,7 @@ impl Slots {
     /// Runs `f` on a free connection on the calling thread, with no busy timeout: `None` when it
     /// failed with a retryable error (SQLite busy), so that it can run again where waiting is
     /// allowed.
-    async fn run_here<T, F>(&self, f: &F) -> Result<Option<T>>
+    pub(crate) async fn run_here<T, F>(&self, f: &F) -> Result<Option<T>>
     where
         F: Fn(&mut Connection) -> Result<T>,
     {

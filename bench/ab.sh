@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Alternated A/B of two `xbak` binaries on one seeded SQLite data dir: for each round, a fresh
+# `xbak serve` of A, then of B, each with the nonce claims emptied, WARMUP seconds of load, then
+# SECS seconds measured. Prints one line per run (rps, p99, server CPU per request) and the medians.
+# Nothing is appended to bench/results.md: the entry says what the pairs compared.
+#
+#   bench/ab.sh BIN_A BIN_B DATA_DIR [loadgen args…]
+#   bench/ab.sh /tmp/xbak-main target/release/xbak target/bench/scale-sqlite-1m --instances 10000 --vary-window
+#
+# Environment: ROUNDS=4 SECS=10 WARMUP=3 CONNS=32 (loadgen: target/release/xbak-loadgen).
+# Everything listens on and targets 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+ROUNDS=${ROUNDS:-4}
+SECS=${SECS:-10}
+WARMUP=${WARMUP:-3}
+CONNS=${CONNS:-32}
+A=$1 B=$2 DIR=$3
+shift 3
+
+# run BIN: one measured run; prints "rps p99_ms us_per_request".
+run() {
+    local bin=$1 port pid t0 t1 out requests
+    shift
+    forget_nonces "$DIR"
+    port=$(free_port)
+    RUST_LOG=warn "$bin" --data-dir "$DIR" serve --listen "127.0.0.1:$port" --no-workers --no-metrics \
+        >"$BENCH_DIR/ab-serve.log" 2>&1 &
+    pid=$!
+    STARTED+=("$pid")
+    wait_port "$port"
+    local args=(--addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --connections "$CONNS" --threads 1 "$@")
+    "$LOADGEN" signed "${args[@]}" --seconds "$WARMUP" >/dev/null
+    t0=$(cpu_ticks "$pid")
+    out=$("$LOADGEN" signed "${args[@]}" --seconds "$SECS")
+    t1=$(cpu_ticks "$pid")
+    stop "$pid"
+    requests=$(field requests "$out")
+    [[ $(field errors "$out") == 0 ]] || { echo "errors in a run: $out" >&2; exit 1; }
+    echo "$(field rps "$out") $(field p99_ms "$out") $(((t1 - t0) * 1000000 / HZ / requests))"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A RPS CPU
+for round in $(seq 1 "$ROUNDS"); do
+    for side in A B; do
+        bin=$A
+        [[ $side == B ]] && bin=$B
+        read -r rps p99 cpu < <(run "$bin" "$@")
+        echo "round $round $side: rps=$rps p99_ms=$p99 server_cpu_us_per_req=$cpu"
+        RPS[$side]+="$rps "
+        CPU[$side]+="$cpu "
+    done
+done
+for side in A B; do
+    echo "$side median: rps=$(tr ' ' '\n' <<<"${RPS[$side]}" | grep . | median) server_cpu_us_per_req=$(tr ' ' '\n' <<<"${CPU[$side]}" | grep . | median)"
+done
