@@ -20,11 +20,13 @@ CONNS=${CONNS:-32}
 A=$1 B=$2 DIR=$3
 shift 3
 
-# run BIN: one measured run; prints "rps p99_ms us_per_request".
+# run BIN [loadgen args…]: one measured run; sets RPS_NOW, P99_NOW, CPU_NOW (server µs/request).
+# Not run in a subshell: the server it starts must stay in STARTED for the exit trap.
 run() {
     local bin=$1 port pid t0 t1 out requests
     shift
     forget_nonces "$DIR"
+    warm_catalog "$DIR"
     port=$(free_port)
     RUST_LOG=warn "$bin" --data-dir "$DIR" serve --listen "127.0.0.1:$port" --no-workers --no-metrics \
         >"$BENCH_DIR/ab-serve.log" 2>&1 &
@@ -34,12 +36,13 @@ run() {
     local args=(--addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --connections "$CONNS" --threads 1 "$@")
     "$LOADGEN" signed "${args[@]}" --seconds "$WARMUP" >/dev/null
     t0=$(cpu_ticks "$pid")
-    out=$("$LOADGEN" signed "${args[@]}" --seconds "$SECS")
+    out=$("$LOADGEN" signed "${args[@]}" --seconds "$SECS") || { echo "loadgen failed: $out" >&2; exit 1; }
     t1=$(cpu_ticks "$pid")
     stop "$pid"
     requests=$(field requests "$out")
     [[ $(field errors "$out") == 0 ]] || { echo "errors in a run: $out" >&2; exit 1; }
-    echo "$(field rps "$out") $(field p99_ms "$out") $(((t1 - t0) * 1000000 / HZ / requests))"
+    RPS_NOW=$(field rps "$out") P99_NOW=$(field p99_ms "$out")
+    CPU_NOW=$(((t1 - t0) * 1000000 / HZ / requests))
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -49,10 +52,10 @@ for round in $(seq 1 "$ROUNDS"); do
     for side in A B; do
         bin=$A
         [[ $side == B ]] && bin=$B
-        read -r rps p99 cpu < <(run "$bin" "$@")
-        echo "round $round $side: rps=$rps p99_ms=$p99 server_cpu_us_per_req=$cpu"
-        RPS[$side]+="$rps "
-        CPU[$side]+="$cpu "
+        run "$bin" "$@"
+        echo "round $round $side: rps=$RPS_NOW p99_ms=$P99_NOW server_cpu_us_per_req=$CPU_NOW"
+        RPS[$side]+="$RPS_NOW "
+        CPU[$side]+="$CPU_NOW "
     done
 done
 for side in A B; do

@@ -32,6 +32,22 @@ forget_nonces() {
         sqlite3 "$1/catalog.db" "DELETE FROM nonces;"
     fi
 }
+# warm_catalog DIR [POSTGRES_URL]: reads the catalog's files (SQLite: DIR/catalog*; PostgreSQL: the
+# database's tables and indexes, by pg_prewarm's `read` mode) into the page cache. Machines of this
+# kind page out file pages left unread for about a minute (a DAMON `pageout` scheme run by
+# kdamond: /sys/kernel/mm/damon/admin/kdamonds/0, age >= 12 intervals of 5 s), so a run following
+# others would start on a catalog partly on disk; a catalog in service is not (bench/results.md,
+# 2026-12-05T21:55Z).
+warm_catalog() {
+    if [[ -n ${2:-} ]]; then
+        psql "$2" -X -q -At -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+            -c "SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c
+                WHERE c.relkind IN ('r', 'i') AND c.relnamespace = 'public'::regnamespace" >/dev/null ||
+            say "pg_prewarm unavailable: $2 may be read from disk in the first seconds"
+    else
+        cat "$1"/catalog* >/dev/null
+    fi
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
