@@ -96,9 +96,14 @@ measure() {
 # run_xbak BACKEND SHAPE RUN
 run_xbak() {
     local b=$1 s=$2 r=$3 label="$1-$2-$3" dir=$BENCH_DIR/scale-$1-$2 port pid pg_pids=""
-    # No remembered nonces from earlier runs.
-    if [[ $b == postgres ]]; then pg_sql "$(pg_db "$s")" "DELETE FROM nonces"; else forget_nonces "$dir"; fi
-    if [[ $b == postgres ]]; then warm_catalog "$dir" "$PG_SERVER/$(pg_db "$s")"; else warm_catalog "$dir"; fi
+    # No remembered nonces from earlier runs; the catalog in the page cache.
+    if [[ $b == postgres ]]; then
+        pg_sql "$(pg_db "$s")" "DELETE FROM nonces"
+        warm_catalog "$dir" "$PG_SERVER/$(pg_db "$s")"
+    else
+        forget_nonces "$dir"
+        warm_catalog "$dir"
+    fi
     port=$(free_port)
     # shellcheck disable=SC2046
     RUST_LOG=warn "$XBAK" --data-dir "$dir" $(catalog_args "$b" "$s") serve --listen "127.0.0.1:$port" --no-workers --no-metrics \

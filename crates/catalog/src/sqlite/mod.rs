@@ -210,6 +210,17 @@ impl SqliteCatalog {
     }
 }
 
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction on `conn`; commits if it returns `Ok` (an error
+/// drops the transaction, rolling it back).
+fn immediate<T>(conn: &mut Connection, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    let out = f(&tx)?;
+    tx.commit().db()?;
+    Ok(out)
+}
+
 /// Serves one [`Catalog`](crate::Catalog) method of the list in `crate::methods` (see its docs
 /// for the kinds):
 /// carries the arguments onto the blocking pool and lends them to the area function there, on a
@@ -268,23 +279,14 @@ impl SqliteCatalog {
         if nonces.is_empty() {
             return Ok(Vec::new());
         }
-        // On the calling thread, like the hot reads (`Slots::run_here`): a batch's commit writes
-        // the WAL without syncing it, so it is short, and handing every batch to the blocking
-        // pool and back cost more CPU than the claims (bench/results.md, 2026-12-05T21:50Z).
-        // When another process holds the nonces file's write lock, it waits on the pool instead.
-        let claim = |conn: &mut Connection| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            let won = nonces::claim_nonces(&tx, nonces, now)?;
-            tx.commit().db()?;
-            Ok(won)
-        };
-        if let Some(won) = self.nonces.run_here(&claim).await? {
-            return Ok(won);
-        }
+        // On the calling thread, like the hot reads: a batch's commit writes the WAL without
+        // syncing it, so it is short, and handing every batch to the blocking pool and back cost
+        // more CPU than the claims (bench/results.md, 2026-12-05T21:50Z).
         let nonces = nonces.to_vec();
-        self.write_nonces(move |tx| nonces::claim_nonces(tx, &nonces, now))
+        self.nonces
+            .run_here_or_wait(move |conn| {
+                immediate(conn, |tx| nonces::claim_nonces(tx, &nonces, now))
+            })
             .await
     }
 
@@ -306,16 +308,7 @@ impl SqliteCatalog {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.nonces
-            .run(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .db()?;
-                let out = f(&tx)?;
-                tx.commit().db()?;
-                Ok(out)
-            })
-            .await
+        self.nonces.run(move |conn| immediate(conn, f)).await
     }
 
     async fn link_key(&self) -> Result<(String, String)> {

@@ -78,10 +78,24 @@ impl Slots {
             .map_err(|_| CatalogError::Internal("catalog task did not finish".into()))?
     }
 
+    /// Runs `f`, whose cost is bounded, on a free connection on the calling thread; where SQLite
+    /// would make it wait (busy), on the blocking pool instead, where waiting is allowed (see the
+    /// module docs).
+    pub(crate) async fn run_here_or_wait<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        F: Fn(&mut Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.run_here(&f).await? {
+            Some(out) => Ok(out),
+            None => self.run(f).await,
+        }
+    }
+
     /// Runs `f` on a free connection on the calling thread, with no busy timeout: `None` when it
     /// failed with a retryable error (SQLite busy), so that it can run again where waiting is
     /// allowed.
-    pub(crate) async fn run_here<T, F>(&self, f: &F) -> Result<Option<T>>
+    async fn run_here<T, F>(&self, f: &F) -> Result<Option<T>>
     where
         F: Fn(&mut Connection) -> Result<T>,
     {
@@ -168,10 +182,7 @@ impl Pool {
         F: Fn(&mut Connection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        match self.readers().run_here(&f).await? {
-            Some(out) => Ok(out),
-            None => self.readers().run(f).await,
-        }
+        self.readers().run_here_or_wait(f).await
     }
 
     fn readers(&self) -> &Arc<Slots> {

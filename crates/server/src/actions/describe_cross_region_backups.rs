@@ -109,32 +109,28 @@ async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<Strin
 /// than own it, so a page allocates no string per field before it is rendered.
 struct Times {
     text: String,
-    /// Where each time ends in `text`, three per item (backup end, backup start, consistent).
-    ends: Vec<usize>,
+    /// Where each time starts in `text` (and the last ends), three per item: backup end, backup
+    /// start, consistent time.
+    bounds: Vec<usize>,
 }
 
 impl Times {
     fn of(copies: &[CrossRegionCopy]) -> Times {
-        let mut times = Times {
-            text: String::with_capacity(copies.len() * 60),
-            ends: Vec::with_capacity(copies.len() * 3),
-        };
+        let mut text = String::with_capacity(copies.len() * 60);
+        let mut bounds = Vec::with_capacity(copies.len() * 3 + 1);
+        bounds.push(0);
         for set in copies.iter().map(|c| &c.backup_set) {
             for t in [set.finished_at, set.started_at, set.consistent_at] {
-                push_utc(&mut times.text, t);
-                times.ends.push(times.text.len());
+                push_utc(&mut text, t);
+                bounds.push(text.len());
             }
         }
-        times
+        Times { text, bounds }
     }
 
     /// Backup end, backup start and consistent time of item `i`.
     fn of_item(&self, i: usize) -> [&str; 3] {
-        std::array::from_fn(|k| {
-            let n = 3 * i + k;
-            let start = if n == 0 { 0 } else { self.ends[n - 1] };
-            &self.text[start..self.ends[n]]
-        })
+        std::array::from_fn(|k| &self.text[self.bounds[3 * i + k]..self.bounds[3 * i + k + 1]])
     }
 }
 

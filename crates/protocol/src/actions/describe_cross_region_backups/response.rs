@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// (`String`, the default) for clients; the server renders items that borrow (`&str`) from its
 /// catalog rows, so a page costs no copy of every item's text before rendering.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Bounds by hand: serde does not infer them through the `with` of `items`.
 #[serde(
     rename_all = "PascalCase",
     default,
@@ -45,14 +46,7 @@ pub struct DescribeCrossRegionBackupsResponse<S = String> {
 
 /// One cross-region backup set (`Items.Item[]`); `S` as in [`DescribeCrossRegionBackupsResponse`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    default,
-    bound(
-        serialize = "S: Serialize",
-        deserialize = "S: Deserialize<'de> + Default"
-    )
-)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct CrossRegionBackupItem<S = String> {
     /// `BackupEndTime`, `yyyy-MM-ddTHH:mm:ssZ`.
     pub backup_end_time: S,
