@@ -399,7 +399,7 @@ macro_rules! catalog_methods {
             by_hand fn claim_nonces(nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>>
                 => Self::claim_nonce_batch(nonces, now);
 
-            /// Deletes up to `limit` claims expired at `now` (one short transaction, so claims are not
+            /// Deletes up to `limit` claims expired at `now` (in short transactions, so claims are not
             /// held up by a long sweep); returns how many: fewer than `limit` means none are left.
             by_hand fn prune_nonces(now: Timestamp, limit: u32) -> Result<u64>
                 => Self::prune_nonce_claims(now, limit);

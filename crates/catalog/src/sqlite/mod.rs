@@ -290,16 +290,39 @@ impl SqliteCatalog {
             .await
     }
 
+    /// Sweeps in steps of one short transaction each ([`nonces::prune_step`]), the nonces file
+    /// free for claims between them, from where the last sweep stopped: to the end of the table,
+    /// and on from the start when it did not begin there, until `limit` are deleted.
     async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
+        let limit = u64::from(limit);
         let cursor = self.prune_cursor.clone();
-        self.write_nonces(move |tx| {
-            // Claims a step failed to delete are found again by the next sweep.
-            let mut cursor = cursor
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            nonces::prune_nonces(tx, now, limit, &mut cursor)
-        })
-        .await
+        let from_the_start = cursor
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_empty();
+        let mut ends_left = if from_the_start { 1 } else { 2 };
+        let mut deleted = 0;
+        while deleted < limit {
+            let cursor = cursor.clone();
+            let wanted = limit - deleted;
+            let (n, reached_end) = self
+                .write_nonces(move |tx| {
+                    // Claims a step failed to delete are found again by the next sweep.
+                    let mut cursor = cursor
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    nonces::prune_step(tx, now, wanted, nonces::PRUNE_SCAN, &mut cursor)
+                })
+                .await?;
+            deleted += n;
+            if reached_end {
+                ends_left -= 1;
+                if ends_left == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the nonces file; commits if it returns `Ok`.

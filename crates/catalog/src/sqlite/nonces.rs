@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use xbak_domain::time::Timestamp;
@@ -28,7 +29,7 @@ const SCHEMA_VERSION: i64 = 1;
 /// the same on every server, and no two claims share one in practice.
 ///
 /// No index on `expires_at` (files from before 2026-12 had one; it is dropped on open): prunes
-/// sweep in key order ([`prune_nonces`]), and deleting claims in key order from an index in expiry
+/// sweep in key order ([`prune_step`]), and deleting claims in key order from an index in expiry
 /// order wrote one index page per claim. Schema version 1 still: a binary of that version
 /// creates the index again and works as before (its prunes scan the table), so servers of both
 /// can share the file during an upgrade.
@@ -156,9 +157,17 @@ pub(super) fn claim_nonces(
     Ok(batch.answers(&won))
 }
 
-/// Deletes up to `limit` expired claims: the next ones in fingerprint order after `cursor` (the
-/// last fingerprint the previous call deleted; empty: the start), going on from the start when
-/// the end is reached, and moves `cursor`. Fewer than `limit` means none are left.
+/// Claims one prune step examines at most. Without a bound, a step that found fewer expired claims
+/// than it wanted read on to the end of the table holding the nonces file's write lock, and every
+/// claim waited: in a server's first 20 minutes no claim has expired, and a sweep over 2.7 million
+/// live claims stalled requests for 267 ms (bench/results.md, 2026-12-06T00:10:01Z). 4096 claims
+/// are about 30 table pages, well under a millisecond.
+pub(super) const PRUNE_SCAN: u64 = 4096;
+
+/// One step of a sweep, in one short transaction: deletes up to `wanted` expired claims among the
+/// next `scan` claims after `cursor` in fingerprint order (empty: from the start) and moves
+/// `cursor` past the claims it examined. `true` when it reached the end of the table (`cursor` is
+/// then empty again, so the next step starts over).
 ///
 /// Key order, not expiry order: the fingerprints are random, so deleting claims in the order they
 /// expire (by the expiry index) dirtied one table page per claim, and a page is written to the WAL
@@ -166,54 +175,68 @@ pub(super) fn claim_nonces(
 /// (when the first claims were pruned) made the server fall behind (bench/results.md,
 /// 2026-12-05T10:30Z). A sweep in key order deletes every expired claim of a page at once, and a
 /// page holds more of them the longer the server waits between sweeps (`PRUNE_EVERY`).
-pub(super) fn prune_nonces(
+pub(super) fn prune_step(
     tx: &Transaction<'_>,
     now: Timestamp,
-    limit: u32,
+    wanted: u64,
+    scan: u64,
     cursor: &mut Vec<u8>,
-) -> Result<u64> {
-    let limit = u64::from(limit);
-    let from_the_start = cursor.is_empty();
-    let mut deleted = sweep(tx, now, limit, cursor)?;
-    // The end came first (the cursor is back at the start): go on from there.
-    if deleted < limit && !from_the_start {
-        deleted += sweep(tx, now, limit - deleted, cursor)?;
+) -> Result<(u64, bool)> {
+    if wanted == 0 || scan == 0 {
+        return Ok((0, false));
     }
-    Ok(deleted)
-}
-
-/// Deletes up to `wanted` expired claims after `cursor` in key order; leaves `cursor` at the last
-/// one deleted, or empty when the end was reached first.
-fn sweep(tx: &Transaction<'_>, now: Timestamp, wanted: u64, cursor: &mut Vec<u8>) -> Result<u64> {
-    if wanted == 0 {
-        return Ok(0);
+    let now = secs(now);
+    // One pass over the window in key order (the table's own order), up to the `wanted`-th
+    // expired claim: `last` is the last claim examined.
+    let mut last = Vec::with_capacity(16);
+    let (mut seen, mut expired) = (0, 0);
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT fingerprint, expires_at FROM nonces WHERE fingerprint > ?1
+                 ORDER BY fingerprint LIMIT ?2",
+            )
+            .db()?;
+        let mut rows = stmt.query((&cursor[..], scan)).db()?;
+        while let Some(row) = rows.next().db()? {
+            seen += 1;
+            let ValueRef::Blob(fingerprint) = row.get_ref(0).db()? else {
+                return Err(CatalogError::Internal(
+                    "a nonce fingerprint is not a blob".into(),
+                ));
+            };
+            last.clear();
+            last.extend_from_slice(fingerprint);
+            if row.get::<_, i64>(1).db()? <= now {
+                expired += 1;
+                if expired == wanted {
+                    break;
+                }
+            }
+        }
     }
-    // `+expires_at`: the table's own (fingerprint) order, not an index on it.
-    let last: Option<Vec<u8>> = tx
-        .prepare_cached(
-            "SELECT fingerprint FROM nonces WHERE fingerprint > ?1 AND +expires_at <= ?2
-             ORDER BY fingerprint LIMIT 1 OFFSET ?3",
+    if seen == 0 {
+        cursor.clear();
+        return Ok((0, true));
+    }
+    let reached_end = expired < wanted && seen < scan;
+    let deleted = if expired == 0 {
+        0
+    } else {
+        tx.prepare_cached(
+            "DELETE FROM nonces
+             WHERE fingerprint > ?1 AND fingerprint <= ?2 AND +expires_at <= ?3",
         )
         .db()?
-        .query_row((&cursor[..], secs(now), wanted - 1), |r| r.get(0))
-        .optional()
-        .db()?;
-    let deleted = match &last {
-        Some(last) => tx
-            .prepare_cached(
-                "DELETE FROM nonces
-                 WHERE fingerprint > ?1 AND fingerprint <= ?2 AND +expires_at <= ?3",
-            )
-            .db()?
-            .execute((&cursor[..], &last[..], secs(now))),
-        None => tx
-            .prepare_cached("DELETE FROM nonces WHERE fingerprint > ?1 AND +expires_at <= ?2")
-            .db()?
-            .execute((&cursor[..], secs(now))),
+        .execute((&cursor[..], &last[..], now))
+        .db()?
+    };
+    if reached_end {
+        cursor.clear();
+    } else {
+        *cursor = last;
     }
-    .db()?;
-    *cursor = last.unwrap_or_default();
-    Ok(deleted as u64)
+    Ok((deleted as u64, reached_end))
 }
 
 /// Reads the link signing key; `None` until it was created.
@@ -303,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn a_prune_sweeps_in_key_order_from_its_cursor_and_goes_round_once() {
+    fn a_prune_step_examines_a_bounded_window_in_key_order_from_its_cursor() {
         let at = |t: i64| Timestamp::from_timestamp(t, 0).unwrap();
         // Expired at 100: 1, 2, 4, 6, 7; live: 3, 5.
         let mut conn = table(&[
@@ -316,32 +339,28 @@ mod tests {
             (7, 60),
         ]);
         let mut cursor = Vec::new();
-        let prune = |conn: &mut Connection, limit: u32, cursor: &mut Vec<u8>| {
+        let mut step = |wanted: u64, scan: u64, cursor: &mut Vec<u8>| {
             let tx = conn.transaction().unwrap();
-            let n = prune_nonces(&tx, at(100), limit, cursor).unwrap();
+            let out = prune_step(&tx, at(100), wanted, scan, cursor).unwrap();
             tx.commit().unwrap();
-            n
+            out
         };
-        assert_eq!(prune(&mut conn, 2, &mut cursor), 2);
         assert_eq!(
-            left(&conn),
-            [3, 4, 5, 6, 7],
-            "the first two expired, in key order"
+            step(2, 100, &mut cursor),
+            (2, false),
+            "the first two expired"
         );
-        assert_eq!(cursor, [2; 16]);
-
-        // A claim expiring behind the cursor meanwhile is reached after the end.
-        conn.execute("INSERT INTO nonces VALUES (?1, 20)", [&[0u8; 16][..]])
-            .unwrap();
-        assert_eq!(prune(&mut conn, 4, &mut cursor), 4);
-        assert_eq!(
-            left(&conn),
-            [3, 5],
-            "4, 6, 7 after the cursor, then 0 from the start"
-        );
-        assert_eq!(cursor, [0; 16]);
-        // Fewer than asked: none are left anywhere, and the next sweep starts from the start.
-        assert_eq!(prune(&mut conn, 4, &mut cursor), 0);
+        assert_eq!(cursor, [2; 16], "the step ends at the last one it deleted");
+        // Three claims examined (3, 4, 5): only 4 had expired, and the cursor passes all three.
+        assert_eq!(step(10, 3, &mut cursor), (1, false));
+        assert_eq!(cursor, [5; 16]);
+        // The rest of the table is shorter than the window: the end, and the cursor starts over.
+        assert_eq!(step(10, 3, &mut cursor), (2, true));
+        assert!(cursor.is_empty());
+        // Nothing expired left: a window of live claims only, then the end.
+        assert_eq!(step(10, 1, &mut cursor), (0, false));
+        assert_eq!(cursor, [3; 16]);
+        assert_eq!(step(10, 5, &mut cursor), (0, true));
         assert!(cursor.is_empty());
         assert_eq!(left(&conn), [3, 5], "the live claims stay");
     }

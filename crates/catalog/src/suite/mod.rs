@@ -94,6 +94,8 @@ macro_rules! catalog_test_suite {
             next_copy_due_follows_the_queue,
             nonces_are_claimed_once_until_they_expire,
             nonces_are_pruned_in_bounded_steps,
+            a_prune_finds_the_expired_claims_among_many_live_ones,
+            a_sweep_begun_midway_goes_round,
             concurrent_nonce_claims_have_one_winner,
             nonces_survive_reopen,
             link_signing_key_is_created_once,

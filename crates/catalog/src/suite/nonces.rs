@@ -12,6 +12,19 @@ fn nonce(key: &str, nonce: &str, expires_at: Timestamp) -> SeenNonce {
     }
 }
 
+/// `n` claims of `prefix0`, `prefix1`, … expiring at `expires_at`.
+fn numbered(prefix: &str, n: usize, expires_at: Timestamp) -> Vec<SeenNonce> {
+    (0..n)
+        .map(|i| nonce("LTAIa", &format!("{prefix}{i}"), expires_at))
+        .collect()
+}
+
+/// Claims `nonces` at `at`; every one must be won.
+async fn claim_all(cat: &dyn Catalog, nonces: &[SeenNonce], at: Timestamp) {
+    let won = cat.claim_nonces(nonces, at).await.unwrap();
+    assert!(won.iter().all(|w| *w), "fresh claims are all won");
+}
+
 pub async fn nonces_are_claimed_once_until_they_expire(backend: &dyn Backend) {
     let cat = backend.open().await;
     let t = t0();
@@ -75,6 +88,50 @@ pub async fn nonces_are_pruned_in_bounded_steps(backend: &dyn Backend) {
         [false, true],
         "the live claim is kept, a pruned one can be claimed again"
     );
+}
+
+/// A sweep reaches expired claims wherever they sit among many live ones, though each of its
+/// steps looks at a bounded part of the table (SQLite: 4096 claims).
+pub async fn a_prune_finds_the_expired_claims_among_many_live_ones(backend: &dyn Backend) {
+    let cat = backend.open().await;
+    let t = t0();
+    let live = numbered("live", 10_000, t + secs(600));
+    for batch in live.chunks(1_000) {
+        claim_all(&*cat, batch, t).await;
+    }
+    // Spread over the whole key range (the fingerprints are hashes).
+    let expired = numbered("old", 30, t + secs(1));
+    claim_all(&*cat, &expired, t).await;
+    let now = t + secs(5);
+    assert_eq!(cat.prune_nonces(now, 100).await.unwrap(), 30);
+    assert_eq!(cat.prune_nonces(now, 100).await.unwrap(), 0);
+    assert_eq!(
+        cat.claim_nonces(&[expired[29].clone(), live[9_999].clone()], now)
+            .await
+            .unwrap(),
+        [true, false],
+        "the expired claims are gone, the live ones kept"
+    );
+}
+
+/// A sweep that began where the last one stopped goes on from the start after the end, so the
+/// claims that expired behind it meanwhile are not left for the next sweep.
+pub async fn a_sweep_begun_midway_goes_round(backend: &dyn Backend) {
+    let cat = backend.open().await;
+    let t = t0();
+    let live = nonce("LTAIa", "live", t + secs(600));
+    claim_all(&*cat, std::slice::from_ref(&live), t).await;
+    claim_all(&*cat, &numbered("old", 10, t + secs(1)), t).await;
+    let now = t + secs(5);
+    assert_eq!(cat.prune_nonces(now, 5).await.unwrap(), 5, "stops midway");
+    claim_all(&*cat, &numbered("new", 10, t + secs(1)), t).await;
+    assert_eq!(
+        cat.prune_nonces(now, 100).await.unwrap(),
+        15,
+        "the other 5 and the 10 new ones, before and after where it stopped"
+    );
+    assert_eq!(cat.prune_nonces(now, 100).await.unwrap(), 0);
+    assert_eq!(cat.claim_nonces(&[live], now).await.unwrap(), [false]);
 }
 
 pub async fn concurrent_nonce_claims_have_one_winner(backend: &dyn Backend) {

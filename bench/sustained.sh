@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Sustained load (issue 9: "RSS under 150 MB after 15 minutes at the highest sustained rate,
+# sampled each minute"): one `xbak serve` on a catalog seeded by bench/run-scale.sh, driven closed
+# loop (as fast as it answers) for MINUTES one-minute runs back to back without a restart, one row
+# per minute: requests/s, p50/p99, server CPU per request, VmRSS/RssAnon/VmHWM, and the replay
+# claims the catalog holds (they are kept 15 minutes plus a margin, so they only grow in a run this
+# long). Appends a dated entry to bench/results.md.
+#
+#   BACKEND=sqlite SHAPE=1m bench/sustained.sh
+#
+# Environment (all optional):
+#   BACKEND=sqlite|postgres  SHAPE=1m (the catalog of `bench/run-scale.sh`'s SHAPES; run that first)
+#   RUN=miss|hit             miss: random instance and moving window per call; hit: the same page
+#   MINUTES=15 CONNS=32 CLIENT_THREADS=1
+#   PG_SERVER=postgres://postgres@127.0.0.1:5432   NO_BUILD=1  RESULTS  CARGO_TARGET_DIR  CODE
+#
+# Server CPU per request = utime+stime of xbak (and, on PostgreSQL, of the backends serving it)
+# over the minute / requests of the minute. Everything listens on and targets 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BACKEND=${BACKEND:-sqlite}
+SHAPE=${SHAPE:-1m}
+RUN=${RUN:-miss}
+MINUTES=${MINUTES:-15}
+SECS=${SECS:-60}   # seconds per row (60: one row a minute)
+CONNS=${CONNS:-32}
+CLIENT_THREADS=${CLIENT_THREADS:-1}
+PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
+declare -A INSTANCES=([1k]=10 [1m]=10000 [10m]=10000)
+DIR=$BENCH_DIR/scale-$BACKEND-$SHAPE
+PG_URL=$PG_SERVER/xbak_bench_$SHAPE
+[[ -f $DIR/bench-key.json ]] || {
+    echo "no seeded catalog in $DIR: run BACKENDS=$BACKEND SHAPES=$SHAPE bench/run-scale.sh first" >&2
+    exit 1
+}
+if [[ -z ${NO_BUILD:-} ]]; then
+    say "cargo build --release -p xbak -p xbak-loadgen"
+    cargo build --release -p xbak -p xbak-loadgen
+fi
+
+catalog_args=()
+if [[ $BACKEND == postgres ]]; then
+    catalog_args=(--catalog "$PG_URL")
+    psql "$PG_URL" -X -q -c "DELETE FROM nonces"
+    warm_catalog "$DIR" "$PG_URL"
+else
+    forget_nonces "$DIR"
+    warm_catalog "$DIR"
+fi
+
+# The claims the catalog holds, and the bytes they take.
+claims() {
+    if [[ $BACKEND == postgres ]]; then
+        psql "$PG_URL" -X -q -At -F ' ' -c "SELECT count(*), pg_total_relation_size('nonces') FROM nonces"
+    else
+        local bytes
+        bytes=$(cat "$DIR"/catalog-nonces.db* 2>/dev/null | wc -c)
+        echo "$(sqlite3 "$DIR/catalog-nonces.db" 'SELECT count(*) FROM nonces') $bytes"
+    fi
+}
+
+port=$(free_port)
+RUST_LOG=warn "$XBAK" --data-dir "$DIR" "${catalog_args[@]}" serve --listen "127.0.0.1:$port" \
+    --no-workers --no-metrics >"$BENCH_DIR/xbak-sustained.log" 2>&1 &
+pid=$!
+STARTED+=("$pid")
+wait_port "$port"
+args=(signed --addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --instances "${INSTANCES[$SHAPE]}"
+    --threads "$CLIENT_THREADS" --connections "$CONNS" --expect "$EXPECT")
+[[ $RUN == miss ]] && args+=(--vary-window)
+# One short run first: the pool's connections (and on PostgreSQL their backends) exist after it.
+"$LOADGEN" "${args[@]}" --seconds 2 >/dev/null
+pids=$pid
+if [[ $BACKEND == postgres ]]; then
+    pids="$pid $(psql "$PG_URL" -X -q -At -c "SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()" | tr '\n' ' ')"
+fi
+
+START=$(date -u +%FT%TZ)
+LOAD_START=$(loadavg)
+rows=()
+for m in $(seq 1 "$MINUTES"); do
+    # shellcheck disable=SC2086
+    c0=$(cpu_ticks $pids)
+    out=$("$LOADGEN" "${args[@]}" --seconds "$SECS" 2>&1)
+    # shellcheck disable=SC2086
+    c1=$(cpu_ticks $pids)
+    n=$(field requests "$out")
+    read -r held bytes <<<"$(claims)"
+    row="| $m | $(field rps "$out") | $(field p50_ms "$out") | $(field p99_ms "$out") | $(field max_ms "$out")"
+    row+=" | $(((c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1)))"
+    row+=" | $(($(status_kb "$pid" VmRSS) / 1024)) | $(($(status_kb "$pid" RssAnon) / 1024)) | $(($(status_kb "$pid" VmHWM) / 1024))"
+    row+=" | $held | $((bytes / 1048576)) | $(field errors "$out") |"
+    say "$row"
+    rows+=("$row")
+done
+LOAD_END=$(loadavg)
+log_lines=$(wc -l <"$BENCH_DIR/xbak-sustained.log")
+stop "$pid"
+
+{
+    echo
+    echo "## $START — sustained load, $MINUTES minutes, $BACKEND $SHAPE $RUN (bench/sustained.sh)"
+    echo
+    echo "- Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM."
+    echo "  Load average (1/5/15 min): at start $LOAD_START, at end $LOAD_END."
+    echo "- Code: $CODE. Catalog: \`$DIR\`$([[ $BACKEND == postgres ]] && echo " on \`$PG_URL\`"), claims emptied first."
+    echo "- Command: \`BACKEND=$BACKEND SHAPE=$SHAPE RUN=$RUN MINUTES=$MINUTES CONNS=$CONNS bench/sustained.sh\`: one server"
+    echo "  (\`xbak serve --no-workers --no-metrics\`), \`xbak-loadgen ${args[*]:0:1} --instances ${INSTANCES[$SHAPE]}$([[ $RUN == miss ]] && echo ' --vary-window') --threads $CLIENT_THREADS --connections $CONNS --seconds $SECS\`"
+    echo "  $MINUTES times back to back. Server log lines at RUST_LOG=warn: $log_lines."
+    echo
+    echo "| minute | rps | p50 ms | p99 ms | max ms | server CPU µs/req | VmRSS MiB | RssAnon MiB | VmHWM MiB | claims held | claims storage MiB | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+} >>"$RESULTS"
+say "appended to $RESULTS"
