@@ -48,6 +48,22 @@ warm_catalog() {
         cat "$1"/catalog* >/dev/null
     fi
 }
+# The catalogs bench/run-scale.sh seeds (bench/sustained.sh reuses them): instances per shape,
+# the PostgreSQL server and the database of a shape.
+declare -A INSTANCES=([1k]=10 [1m]=10000 [10m]=10000)
+PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
+pg_db() { echo "xbak_bench_$1"; }
+# fresh_catalog BACKEND SHAPE DIR: no nonce claims left by earlier runs, and the catalog in the
+# page cache.
+fresh_catalog() {
+    if [[ $1 == postgres ]]; then
+        psql "$PG_SERVER/$(pg_db "$2")" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonces"
+        warm_catalog "$3" "$PG_SERVER/$(pg_db "$2")"
+    else
+        forget_nonces "$3"
+        warm_catalog "$3"
+    fi
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {

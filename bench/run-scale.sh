@@ -33,21 +33,18 @@ CONNS=${CONNS:-32}
 SECS=${SECS:-15}
 WARMUP=${WARMUP:-3}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
-PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 mkdir -p "$BENCH_DIR/www"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 declare -A COPIES=([1k]=1000 [1m]=1000000 [10m]=10000000)
-declare -A INSTANCES=([1k]=10 [1m]=10000 [10m]=10000)
 
 if [[ -z ${NO_BUILD:-} ]]; then
     say "cargo build --release -p xbak -p xbak-loadgen"
     cargo build --release -p xbak -p xbak-loadgen
 fi
 
-pg_db() { echo "xbak_bench_$1"; }
 pg_sql() { psql "$PG_SERVER/$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"; }
 # The --catalog argument of a backend and shape (none for SQLite: DIR/catalog.db).
 catalog_args() {
@@ -96,14 +93,7 @@ measure() {
 # run_xbak BACKEND SHAPE RUN
 run_xbak() {
     local b=$1 s=$2 r=$3 label="$1-$2-$3" dir=$BENCH_DIR/scale-$1-$2 port pid pg_pids=""
-    # No remembered nonces from earlier runs; the catalog in the page cache.
-    if [[ $b == postgres ]]; then
-        pg_sql "$(pg_db "$s")" "DELETE FROM nonces"
-        warm_catalog "$dir" "$PG_SERVER/$(pg_db "$s")"
-    else
-        forget_nonces "$dir"
-        warm_catalog "$dir"
-    fi
+    fresh_catalog "$b" "$s" "$dir"
     port=$(free_port)
     # shellcheck disable=SC2046
     RUST_LOG=warn "$XBAK" --data-dir "$dir" $(catalog_args "$b" "$s") serve --listen "127.0.0.1:$port" --no-workers --no-metrics \

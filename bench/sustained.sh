@@ -26,13 +26,11 @@ MINUTES=${MINUTES:-15}
 SECS=${SECS:-60}   # seconds per row (60: one row a minute)
 CONNS=${CONNS:-32}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
-PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
-declare -A INSTANCES=([1k]=10 [1m]=10000 [10m]=10000)
 DIR=$BENCH_DIR/scale-$BACKEND-$SHAPE
-PG_URL=$PG_SERVER/xbak_bench_$SHAPE
+PG_URL=$PG_SERVER/$(pg_db "$SHAPE")
 [[ -f $DIR/bench-key.json ]] || {
     echo "no seeded catalog in $DIR: run BACKENDS=$BACKEND SHAPES=$SHAPE bench/run-scale.sh first" >&2
     exit 1
@@ -43,14 +41,8 @@ if [[ -z ${NO_BUILD:-} ]]; then
 fi
 
 catalog_args=()
-if [[ $BACKEND == postgres ]]; then
-    catalog_args=(--catalog "$PG_URL")
-    psql "$PG_URL" -X -q -c "DELETE FROM nonces"
-    warm_catalog "$DIR" "$PG_URL"
-else
-    forget_nonces "$DIR"
-    warm_catalog "$DIR"
-fi
+[[ $BACKEND == postgres ]] && catalog_args=(--catalog "$PG_URL")
+fresh_catalog "$BACKEND" "$SHAPE" "$DIR"
 
 # The claims the catalog holds, and the bytes they take.
 claims() {

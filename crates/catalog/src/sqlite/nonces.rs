@@ -182,7 +182,7 @@ pub(super) fn prune_step(
     scan: u64,
     cursor: &mut Vec<u8>,
 ) -> Result<(u64, bool)> {
-    if wanted == 0 || scan == 0 {
+    if wanted == 0 {
         return Ok((0, false));
     }
     let now = secs(now);
