@@ -27,7 +27,7 @@ pub use backup::{BackupMethod, BackupSet, BackupSetScale, BackupType, NewBackupS
 pub use binlog::{
     BinlogPosition, BinlogProgress, BinlogStreamClaim, LogFile, LogFileState, LogGap, LogSegment,
 };
-pub use copy::{CopyJob, CopyStatus, CrossRegionCopy};
+pub use copy::{CopyJob, CopyStatus, CrossRegionCopy, ListedCopy};
 pub use copy_event::CopyEvent;
 pub use instance::{
     AccessKey, Account, Category, CrossBackupPolicy, Instance, NewInstance, Policy, Region,

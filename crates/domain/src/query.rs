@@ -1,6 +1,6 @@
 //! The `DescribeCrossRegionBackups` query, as the catalog executes it.
 
-use crate::copy::CrossRegionCopy;
+use crate::copy::ListedCopy;
 use crate::time::Timestamp;
 
 /// Page sizes Alibaba accepts.
@@ -71,5 +71,5 @@ impl CopyQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopyListing {
     pub total: u64,
-    pub items: Vec<CrossRegionCopy>,
+    pub items: Vec<ListedCopy>,
 }

@@ -113,22 +113,21 @@ impl Restorer {
                 .await?;
             let last_page = listing.items.len() < PageSize::Hundred.get() as usize;
             for c in listing.items {
-                let set = &c.backup_set;
                 let here = if at_home {
-                    seen.insert(set.id)
+                    seen.insert(c.backup_set_id)
                 } else {
                     c.status == CopyStatus::Completed
                 };
                 if here
-                    && set.scale == BackupSetScale::Instance
-                    && (set.method == BackupMethod::Logical || !into_server)
+                    && c.scale == BackupSetScale::Instance
+                    && (c.method == BackupMethod::Logical || !into_server)
                 {
-                    let end = recovery_end(set.consistent_at, &files, &gaps);
+                    let end = recovery_end(c.consistent_at, &files, &gaps);
                     let window = RecoveryWindow {
-                        begin: set.consistent_at,
+                        begin: c.consistent_at,
                         end,
                     };
-                    windows.push((c.cross_backup_id, set.id, window));
+                    windows.push((c.cross_backup_id, c.backup_set_id, window));
                 }
             }
             if last_page {

@@ -6,23 +6,21 @@
 //! total of an unfiltered (or destination-only) listing is one row of `copy_listing_totals`, a
 //! window's sums the whole days inside it from `copy_listing_days` and counts only the partial
 //! first and last days through the narrower index `copies_listed`; other filters count through
-//! that index. Page, instance and total are one statement (one snapshot, so they agree under
+//! that index. Page and total are one statement (one snapshot, so they agree under
 //! concurrent writes, and one round trip); only a page past the first of a kept total reads that
 //! total first, in a repeatable-read transaction, to walk from the nearer end.
 
 use deadpool_postgres::{GenericClient, Object};
-use std::sync::Arc;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
-use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
+use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy, ListedCopy};
 
 use super::errors::PgResultExt;
-use super::instances::instance_by_id;
 use super::rows::{
-    copy_and_instance_at, copy_at, copy_columns, get, instance_at, optional_row, query, query_one,
-    secs, INSTANCE_COLUMNS,
+    copy_and_instance_at, copy_columns, get, listed_copy_at, optional_row, query, query_one, secs,
+    INSTANCE_COLUMNS,
 };
-use crate::columns::{BACKUP_SET_WIDTH, COPY_WIDTH, LISTED_COPY_COLUMNS};
+use crate::columns::LISTING_COLUMNS;
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
@@ -90,7 +88,7 @@ fn query_window(query: &CopyQuery) -> Option<(i64, i64)> {
     query.window.map(|(from, to)| (secs(from), secs(to)))
 }
 
-/// The page's rows (the columns of [`LISTED_COPY_COLUMNS`]), walking `listed_copies` from the
+/// The page's rows (the columns of [`LISTING_COLUMNS`]), walking `listed_copies` from the
 /// newest end (or the oldest when `reverse`).
 fn page_sql(
     query: &CopyQuery,
@@ -108,7 +106,7 @@ fn page_sql(
     let limit = bind(params, Value::Int(limit));
     let offset = bind(params, Value::Int(offset));
     format!(
-        "SELECT {LISTED_COPY_COLUMNS} FROM listed_copies WHERE {filter} \
+        "SELECT {LISTING_COLUMNS} FROM listed_copies WHERE {filter} \
          ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     )
 }
@@ -178,12 +176,11 @@ fn total_sql(query: &CopyQuery, params: &mut Vec<Value>) -> String {
 }
 
 /// One statement (so one snapshot, and one round trip) answering a listing read from its first
-/// row: the instance's columns and the total on every row, after the page's copy and set
-/// columns (all NULL on the one row of an empty page); no row when the instance does not exist.
+/// row: the total on every row, after the page's columns (all NULL on the one row of an empty
+/// page).
 /// A partial page that is not empty ends the listing, so its total needs no count: the total's
 /// subqueries only run when the page is empty or full.
 fn listing_sql(query: &CopyQuery, limit: i64, offset: i64, params: &mut Vec<Value>) -> String {
-    let instance = bind(params, Value::Int(query.instance_id));
     let page = page_sql(query, false, limit, offset, params);
     let limit = bind(params, Value::Int(limit));
     let offset = bind(params, Value::Int(offset));
@@ -191,11 +188,10 @@ fn listing_sql(query: &CopyQuery, limit: i64, offset: i64, params: &mut Vec<Valu
     format!(
         "WITH page AS MATERIALIZED ({page}), \
               counted AS (SELECT COUNT(*) AS n FROM page) \
-         SELECT page.*, {INSTANCE_COLUMNS}, \
+         SELECT page.*, \
                 CASE WHEN counted.n > 0 AND counted.n < {limit} THEN {offset} + counted.n \
                      ELSE {total} END::BIGINT \
-         FROM instances i CROSS JOIN counted LEFT JOIN page ON TRUE \
-         WHERE i.id = {instance}"
+         FROM counted LEFT JOIN page ON TRUE"
     )
 }
 
@@ -207,12 +203,11 @@ fn listing_from(rows: &[Row]) -> Result<CopyListing> {
             items: Vec::new(),
         });
     };
-    let instance = Arc::new(instance_at(first, COPY_WIDTH + BACKUP_SET_WIDTH)?);
     let total = get::<i64>(first, first.len() - 1)?.max(0) as u64;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         if get::<Option<i64>>(row, 0)?.is_some() {
-            items.push(copy_at(row, instance.clone())?);
+            items.push(listed_copy_at(row)?);
         }
     }
     sort_listing(&mut items);
@@ -220,10 +215,9 @@ fn listing_from(rows: &[Row]) -> Result<CopyListing> {
 }
 
 /// Listing order, restored over the page only.
-fn sort_listing(items: &mut [CrossRegionCopy]) {
+fn sort_listing(items: &mut [ListedCopy]) {
     items.sort_unstable_by(|a, b| {
-        (b.backup_set.started_at, b.cross_backup_id)
-            .cmp(&(a.backup_set.started_at, a.cross_backup_id))
+        (b.started_at, b.cross_backup_id).cmp(&(a.started_at, a.cross_backup_id))
     });
 }
 
@@ -266,20 +260,14 @@ async fn list_after_kept_total(
             items: Vec::new(),
         });
     }
-    let Some(instance) = instance_by_id(tx, query.instance_id).await?.map(Arc::new) else {
-        return Ok(CopyListing {
-            total: 0,
-            items: Vec::new(),
-        });
-    };
     let (reverse, page_limit, page_offset) = page_window(limit, offset, Some(total));
     let mut params = Vec::new();
     let sql = page_sql(query, reverse, page_limit, page_offset, &mut params);
     let rows = self::query(tx, &sql, &refs(&params)).await?;
     let mut items = rows
         .iter()
-        .map(|row| copy_at(row, instance.clone()))
-        .collect::<Result<Vec<CrossRegionCopy>>>()?;
+        .map(listed_copy_at)
+        .collect::<Result<Vec<ListedCopy>>>()?;
     sort_listing(&mut items);
     Ok(CopyListing { total, items })
 }

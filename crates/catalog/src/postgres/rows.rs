@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
     AccessKey, Account, BackupSchedule, BackupSet, BackupSetScale, CopyJob, CopyStatus,
-    CrossRegionCopy, Instance, Policy, Region,
+    CrossRegionCopy, Instance, ListedCopy, Policy, Region,
 };
 
 use super::errors::PgResultExt;
@@ -173,7 +173,28 @@ pub(crate) fn backup_set_at(row: &Row, base: usize) -> Result<BackupSet> {
     })
 }
 
-/// A copy of `instance`'s (already read: a listing reads it once, not once per row).
+/// A listed copy: the columns of [`LISTING_COLUMNS`](crate::columns::LISTING_COLUMNS).
+pub(crate) fn listed_copy_at(row: &Row) -> Result<ListedCopy> {
+    let scale: i64 = get(row, 8)?;
+    Ok(ListedCopy {
+        cross_backup_id: get(row, 0)?,
+        dest_region_id: get(row, 1)?,
+        object_key: get(row, 2)?,
+        status: status_at(row, 3)?,
+        backup_set_id: get(row, 4)?,
+        source_region_id: get(row, 5)?,
+        method: parsed_at(row, 6)?,
+        backup_type: parsed_at(row, 7)?,
+        scale: BackupSetScale::from_i64(scale).map_err(|_| bad("scale", scale))?,
+        started_at: time_at(row, 9)?,
+        finished_at: time_at(row, 10)?,
+        consistent_at: time_at(row, 11)?,
+        instance_number: get(row, 12)?,
+        size_bytes: get(row, 13)?,
+    })
+}
+
+/// A copy (the columns of `copy_columns`) of `instance`, read on the same row or before it.
 pub(crate) fn copy_at(row: &Row, instance: Arc<Instance>) -> Result<CrossRegionCopy> {
     Ok(CrossRegionCopy {
         cross_backup_id: get(row, 0)?,

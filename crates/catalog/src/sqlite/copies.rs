@@ -12,15 +12,13 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
-use std::sync::Arc;
-use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy};
+use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy, ListedCopy};
 
 use super::errors::SqlResultExt;
-use super::instances::instance_by_id;
 use super::rows::{
-    copy_and_instance_at, copy_at, copy_columns, optional_row, secs, INSTANCE_COLUMNS,
+    copy_and_instance_at, copy_columns, listed_copy_at, optional_row, secs, INSTANCE_COLUMNS,
 };
-use crate::columns::LISTED_COPY_COLUMNS;
+use crate::columns::LISTING_COLUMNS;
 use crate::rules::{page_window, split_window};
 use crate::{CopyCounts, Result};
 
@@ -71,7 +69,7 @@ fn page_sql(filter: &str, reverse: bool) -> String {
         LISTING_ORDER
     };
     format!(
-        "SELECT {LISTED_COPY_COLUMNS} FROM listed_copies WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+        "SELECT {LISTING_COLUMNS} FROM listed_copies WHERE {filter} ORDER BY {order} LIMIT ? OFFSET ?"
     )
 }
 
@@ -179,24 +177,15 @@ pub(super) fn list_copies(conn: &Connection, query: &CopyQuery) -> Result<CopyLi
         });
     }
 
-    let Some(instance) = instance_by_id(&tx, query.instance_id)?.map(Arc::new) else {
-        return Ok(CopyListing {
-            total: 0,
-            items: Vec::new(),
-        });
-    };
     let (reverse, page_limit, page_offset) = page_window(limit, offset, kept);
     let mut page_params = params.clone();
     page_params.extend([Value::Integer(page_limit), Value::Integer(page_offset)]);
     let mut items = {
         let mut stmt = tx.prepare_cached(&page_sql(&filter, reverse)).db()?;
         let rows = stmt
-            .query_map(params_from_iter(page_params), |row| {
-                copy_at(row, instance.clone())
-            })
+            .query_map(params_from_iter(page_params), listed_copy_at)
             .db()?;
-        rows.collect::<rusqlite::Result<Vec<CrossRegionCopy>>>()
-            .db()?
+        rows.collect::<rusqlite::Result<Vec<ListedCopy>>>().db()?
     };
     if reverse {
         items.reverse();
@@ -257,6 +246,7 @@ pub(super) fn copy_counts(conn: &Connection) -> Result<CopyCounts> {
 mod tests {
     use super::super::rows::{query_plan, select_all};
     use super::*;
+    use crate::columns::LISTED_COPY_COLUMNS;
     use xbak_domain::PageSize;
 
     fn plan(conn: &Connection, sql: &str, params: Vec<Value>) -> String {

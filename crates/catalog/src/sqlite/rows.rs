@@ -5,8 +5,8 @@ use rusqlite::Row;
 use std::sync::Arc;
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
-    AccessKey, Account, BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance, Policy,
-    Region,
+    AccessKey, Account, BackupSet, BackupSetScale, CopyStatus, CrossRegionCopy, Instance,
+    ListedCopy, Policy, Region,
 };
 
 use crate::ExpiredCopy;
@@ -86,7 +86,28 @@ pub(crate) fn backup_set_at(row: &Row<'_>, base: usize) -> rusqlite::Result<Back
     })
 }
 
-/// A copy of `instance`'s (already read: a listing reads it once, not once per row).
+/// A listed copy: the columns of [`LISTING_COLUMNS`](crate::columns::LISTING_COLUMNS).
+pub(crate) fn listed_copy_at(row: &Row<'_>) -> rusqlite::Result<ListedCopy> {
+    let scale: i64 = row.get(8)?;
+    Ok(ListedCopy {
+        cross_backup_id: row.get(0)?,
+        dest_region_id: row.get(1)?,
+        object_key: row.get(2)?,
+        status: status_at(row, 3)?,
+        backup_set_id: row.get(4)?,
+        source_region_id: row.get(5)?,
+        method: parsed_at(row, 6)?,
+        backup_type: parsed_at(row, 7)?,
+        scale: BackupSetScale::from_i64(scale).map_err(|e| bad_value(8, e))?,
+        started_at: time_at(row, 9)?,
+        finished_at: time_at(row, 10)?,
+        consistent_at: time_at(row, 11)?,
+        instance_number: row.get(12)?,
+        size_bytes: row.get(13)?,
+    })
+}
+
+/// A copy (the columns of `copy_columns`) of `instance`, read on the same row or before it.
 pub(crate) fn copy_at(row: &Row<'_>, instance: Arc<Instance>) -> rusqlite::Result<CrossRegionCopy> {
     Ok(CrossRegionCopy {
         cross_backup_id: row.get(0)?,

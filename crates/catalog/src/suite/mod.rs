@@ -32,8 +32,8 @@ use xbak_domain::naming::{backup_set_file_name, backup_set_key};
 use xbak_domain::time::Timestamp;
 use xbak_domain::{
     AccessKey, Account, BackupMethod, BackupSetScale, BackupType, Category, CopyJob, CopyListing,
-    CopyQuery, Instance, NewBackupSet, NewInstance, PageSize, Policy, Region, RequestedBackup,
-    StorageType,
+    CopyQuery, CrossRegionCopy, Instance, ListedCopy, NewBackupSet, NewInstance, PageSize, Policy,
+    Region, RequestedBackup, StorageType,
 };
 
 pub use agent::*;
@@ -352,4 +352,42 @@ pub fn query(instance_id: i64) -> CopyQuery {
 
 pub fn ids(listing: &CopyListing) -> Vec<i64> {
     listing.items.iter().map(|c| c.cross_backup_id).collect()
+}
+
+/// What a listing shows of `copy`.
+pub fn as_listed(copy: &CrossRegionCopy) -> ListedCopy {
+    let set = &copy.backup_set;
+    ListedCopy {
+        cross_backup_id: copy.cross_backup_id,
+        dest_region_id: copy.dest_region_id.clone(),
+        object_key: copy.object_key.clone(),
+        status: copy.status,
+        backup_set_id: set.id,
+        source_region_id: set.source_region_id.clone(),
+        method: set.method,
+        backup_type: set.backup_type,
+        scale: set.scale,
+        started_at: set.started_at,
+        finished_at: set.finished_at,
+        consistent_at: set.consistent_at,
+        instance_number: set.instance_number,
+        size_bytes: set.size_bytes,
+    }
+}
+
+/// Panics unless every item of `listing` shows what its copy holds, and the copy is
+/// `instance`'s.
+pub async fn assert_items_show_their_copies(
+    cat: &dyn Catalog,
+    instance: &Instance,
+    listing: &CopyListing,
+) {
+    for item in &listing.items {
+        let copy = cat.copy(item.cross_backup_id).await.unwrap().unwrap();
+        assert_eq!(*item, as_listed(&copy));
+        assert_eq!(
+            (&*copy.instance, copy.backup_set.instance_id),
+            (instance, instance.id)
+        );
+    }
 }

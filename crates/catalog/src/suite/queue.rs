@@ -324,13 +324,13 @@ pub async fn completion_is_listed(backend: &dyn Backend) {
 
     let l = cat.list_copies(&query(w.instance.id)).await.unwrap();
     assert_eq!((l.total, ids(&l)), (1, vec![copy_id]));
-    let copy = &l.items[0];
+    let copy = cat.copy(copy_id).await.unwrap().unwrap();
     assert_eq!(
         (copy.status, copy.completed_at),
         (CopyStatus::Completed, Some(finished))
     );
     assert_eq!(copy.status.backup_set_status(), 0);
-    assert_eq!(Some(copy), cat.copy(copy_id).await.unwrap().as_ref());
+    assert_eq!(l.items, [as_listed(&copy)]);
     assert_eq!(
         cat.claim_copy_job(finished + secs(86_400), LEASE)
             .await

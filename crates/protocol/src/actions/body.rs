@@ -21,10 +21,16 @@ pub trait SuccessBody: Serialize {
 static LAST_SIZE: [AtomicUsize; Action::ALL.len()] =
     [const { AtomicUsize::new(1024) }; Action::ALL.len()];
 
+/// Room beyond the last body's size: sonic-rs reserves six times a string's length before it
+/// writes the string, so a buffer sized to the byte grew (a copy of the whole page) at one of the
+/// last long strings of nearly every page, ~1.4 % of an uncached listing's instructions
+/// (bench/results.md, 2026-12-06T04:00Z). 4 KiB covers strings up to ~680 bytes.
+const SLACK: usize = 4096;
+
 /// Renders `body` in `format`.
 pub fn render<T: SuccessBody>(body: &T, format: Format) -> Vec<u8> {
     let last = &LAST_SIZE[T::ACTION as usize];
-    let mut out = Vec::with_capacity(last.load(Ordering::Relaxed));
+    let mut out = Vec::with_capacity(last.load(Ordering::Relaxed) + SLACK);
     match format {
         // sonic-rs rather than serde_json: the same serde model and the same bytes (tested below),
         // but it scans strings for characters to escape with SIMD, where serde_json looks at each

@@ -6,7 +6,7 @@ use crate::page_cache::{PageKey, RenderedPage};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use xbak_domain::naming::file_name_of;
-use xbak_domain::{CopyQuery, CrossRegionCopy, PageSize, StorageType};
+use xbak_domain::{CopyQuery, Instance, ListedCopy, PageSize, StorageType};
 use xbak_protocol::actions::describe_cross_region_backups::{
     CrossRegionBackupItem, DescribeCrossRegionBackupsParams, DescribeCrossRegionBackupsResponse,
 };
@@ -75,7 +75,7 @@ pub async fn run(
         .iter()
         .zip(&links)
         .enumerate()
-        .map(|(i, (copy, link))| item(copy, link, times.of_item(i)))
+        .map(|(i, (copy, link))| item(copy, &instance, link, times.of_item(i)))
         .collect::<Vec<_>>();
     let response = DescribeCrossRegionBackupsResponse {
         request_id: request_id.to_owned(),
@@ -96,7 +96,7 @@ pub async fn run(
 
 /// A completed copy's link: the object store's own presigned URL for S3-compatible regions,
 /// else a link to this server's `/download` route. Failed copies have none.
-async fn download_link(state: &AppState, copy: &CrossRegionCopy) -> Result<String, HandlerError> {
+async fn download_link(state: &AppState, copy: &ListedCopy) -> Result<String, HandlerError> {
     if copy.status != xbak_domain::CopyStatus::Completed {
         return Ok(String::new());
     }
@@ -115,12 +115,12 @@ struct Times {
 }
 
 impl Times {
-    fn of(copies: &[CrossRegionCopy]) -> Times {
+    fn of(copies: &[ListedCopy]) -> Times {
         let mut text = String::with_capacity(copies.len() * 60);
         let mut bounds = Vec::with_capacity(copies.len() * 3 + 1);
         bounds.push(0);
-        for set in copies.iter().map(|c| &c.backup_set) {
-            for t in [set.finished_at, set.started_at, set.consistent_at] {
+        for copy in copies {
+            for t in [copy.finished_at, copy.started_at, copy.consistent_at] {
                 push_utc(&mut text, t);
                 bounds.push(text.len());
             }
@@ -134,20 +134,20 @@ impl Times {
     }
 }
 
+/// One item of the page: `copy` of `inst`, its link and its three times.
 fn item<'a>(
-    copy: &'a CrossRegionCopy,
+    copy: &'a ListedCopy,
+    inst: &'a Instance,
     download_link: &'a str,
     [backup_end_time, backup_start_time, consistent_time]: [&'a str; 3],
 ) -> CrossRegionBackupItem<&'a str> {
-    let set = &copy.backup_set;
-    let inst = &copy.instance;
     CrossRegionBackupItem {
         backup_end_time,
-        backup_method: set.method.as_str(),
-        backup_set_scale: set.scale.as_i64(),
+        backup_method: copy.method.as_str(),
+        backup_set_scale: copy.scale.as_i64(),
         backup_set_status: copy.status.backup_set_status(),
         backup_start_time,
-        backup_type: set.backup_type.as_str(),
+        backup_type: copy.backup_type.as_str(),
         category: inst.category.as_str(),
         consistent_time,
         cross_backup_download_link: download_link,
@@ -155,11 +155,11 @@ fn item<'a>(
         cross_backup_region: &copy.dest_region_id,
         cross_backup_set_file: file_name_of(&copy.object_key),
         cross_backup_set_location: SET_LOCATION,
-        cross_backup_set_size: set.size_bytes,
+        cross_backup_set_size: copy.size_bytes,
         db_instance_storage_type: wire_storage_type(inst.storage_type),
         engine: &inst.engine,
         engine_version: &inst.engine_version,
-        instance_id: set.instance_number,
+        instance_id: copy.instance_number,
         restore_regions: copy.restore_regions(),
     }
 }
