@@ -51,7 +51,7 @@ pub struct CrossRegionCopy {
 /// model of `DescribeCrossRegionBackups`, the API's hot path. The instance's columns are not
 /// repeated on each item (the caller asked for one instance and has it), nor are the set's own
 /// object key and checksum, which no listing shows: reading only these columns (and no instance
-/// row) took 7.8 % of an uncached page's instructions off (bench/results.md, 2026-12-06T04:00Z).
+/// row) took 7.8 % of an uncached page's instructions off (bench/results.md, 2026-12-06T03:40Z).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedCopy {
     /// `CrossBackupId`.

@@ -24,7 +24,7 @@ static LAST_SIZE: [AtomicUsize; Action::ALL.len()] =
 /// Room beyond the last body's size: sonic-rs reserves six times a string's length before it
 /// writes the string, so a buffer sized to the byte grew (a copy of the whole page) at one of the
 /// last long strings of nearly every page, ~1.4 % of an uncached listing's instructions
-/// (bench/results.md, 2026-12-06T04:00Z). 4 KiB covers strings up to ~680 bytes.
+/// (bench/results.md, 2026-12-06T03:40Z). 4 KiB covers strings up to ~680 bytes.
 const SLACK: usize = 4096;
 
 /// Renders `body` in `format`.
