@@ -23,10 +23,7 @@ cd "$ROOT"
 source bench/lib.sh
 RATE=${RATE:-200}
 SECONDS_=${SECONDS_:-60}
-if [ -z "${NO_BUILD:-}" ]; then
-    say "cargo build --release -p xbak"
-    cargo build --release -p xbak
-fi
+release_build xbak
 
 W=$(mktemp -d /tmp/xbak-binlog-lag.XXXXXX)
 trap 'cleanup; rm -rf "$W"' EXIT

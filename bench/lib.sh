@@ -23,6 +23,15 @@ cleanup() {
 trap cleanup EXIT
 
 say() { echo "== $*" >&2; }
+# release_build PACKAGE…: `cargo build --release -p` each, unless NO_BUILD is set (then the
+# binaries already in the target directory are measured).
+release_build() {
+    [[ -n ${NO_BUILD:-} ]] && return 0
+    local args=() p
+    for p in "$@"; do args+=(-p "$p"); done
+    say "cargo build --release ${args[*]}"
+    cargo build --release "${args[@]}"
+}
 # forget_nonces DIR: empties the nonce claims of the SQLite catalog in DIR, so that a run does not
 # start with the previous runs' claims. Claims live in DIR/catalog-nonces.db; catalogs of a binary
 # from before that file (an A/B against an older build) keep them in catalog.db.
@@ -63,6 +72,12 @@ fresh_catalog() {
         forget_nonces "$3"
         warm_catalog "$3"
     fi
+}
+# pg_backends URL: the pids of the PostgreSQL backends connected to URL's database (but this
+# query's own), whose CPU counts as the server's.
+pg_backends() {
+    psql "$1" -X -q -At -c "SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()" | tr '\n' ' '
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -40,10 +40,7 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 declare -A COPIES=([1k]=1000 [1m]=1000000 [10m]=10000000)
 
-if [[ -z ${NO_BUILD:-} ]]; then
-    say "cargo build --release -p xbak -p xbak-loadgen"
-    cargo build --release -p xbak -p xbak-loadgen
-fi
+release_build xbak xbak-loadgen
 
 pg_sql() { psql "$PG_SERVER/$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"; }
 # The --catalog argument of a backend and shape (none for SQLite: DIR/catalog.db).
@@ -110,7 +107,7 @@ run_xbak() {
     if [[ $b == postgres ]]; then
         # The pool's connections exist after one call; the backends serving them count as server CPU.
         "$LOADGEN" signed "${args[@]}" --threads 1 --connections "$CONNS" --seconds 1 >/dev/null
-        pg_pids=$(pg_sql "$(pg_db "$s")" "SELECT pid FROM pg_stat_activity WHERE datname = '$(pg_db "$s")' AND pid <> pg_backend_pid()" | tr '\n' ' ')
+        pg_pids=$(pg_backends "$PG_SERVER/$(pg_db "$s")")
     fi
     local mem=$BENCH_DIR/mem-$label
     rm -f "$mem" "$mem.stop"

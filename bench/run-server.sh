@@ -32,10 +32,7 @@ mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 # ---------------------------------------------------------------------------------------------
-if [[ -z ${NO_BUILD:-} ]]; then
-    say "cargo build --release -p xbak -p xbak-loadgen"
-    cargo build --release -p xbak -p xbak-loadgen
-fi
+release_build xbak xbak-loadgen
 
 # Catalogs: the 1M one, a 10k one with the same 100 instances (100 copies each, as the goal's
 # "does not grow with the catalog" comparison), and a 10k one with one instance of 10k copies (the

@@ -62,10 +62,7 @@ mix() {
 }
 
 # ---------------------------------------------------------------------------------------------
-if [[ -z ${NO_BUILD:-} ]]; then
-    say "cargo build --release -p xbak -p xbak-loadgen"
-    cargo build --release -p xbak -p xbak-loadgen
-fi
+release_build xbak xbak-loadgen
 command -v sqlite3 >/dev/null || { echo "sqlite3 is needed (apt-get install sqlite3)" >&2; exit 1; }
 say "seed $COPIES copies over $INSTANCES instances"
 "$LOADGEN" seed --data-dir "$DIR" --copies "$COPIES" --instances "$INSTANCES"

@@ -35,10 +35,7 @@ PG_URL=$PG_SERVER/$(pg_db "$SHAPE")
     echo "no seeded catalog in $DIR: run BACKENDS=$BACKEND SHAPES=$SHAPE bench/run-scale.sh first" >&2
     exit 1
 }
-if [[ -z ${NO_BUILD:-} ]]; then
-    say "cargo build --release -p xbak -p xbak-loadgen"
-    cargo build --release -p xbak -p xbak-loadgen
-fi
+release_build xbak xbak-loadgen
 
 catalog_args=()
 [[ $BACKEND == postgres ]] && catalog_args=(--catalog "$PG_URL")
@@ -68,8 +65,7 @@ args=(signed --addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --instanc
 "$LOADGEN" "${args[@]}" --seconds 2 >/dev/null
 pids=$pid
 if [[ $BACKEND == postgres ]]; then
-    pids="$pid $(psql "$PG_URL" -X -q -At -c "SELECT pid FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid()" | tr '\n' ' ')"
+    pids="$pid $(pg_backends "$PG_URL")"
 fi
 
 START=$(date -u +%FT%TZ)

@@ -22,7 +22,7 @@ use super::rows::{
 };
 use crate::columns::LISTING_COLUMNS;
 use crate::rules::{page_window, split_window};
-use crate::{CopyCounts, Result};
+use crate::{CatalogError, CopyCounts, Result};
 
 /// The listed states: the predicate of the partial index `copies_listed`, which counts over
 /// `copies` repeat; every row of `listed_copies` has one of them already.
@@ -197,12 +197,10 @@ fn listing_sql(query: &CopyQuery, limit: i64, offset: i64, params: &mut Vec<Valu
 
 /// The rows of [`listing_sql`] as a listing, in listing order.
 fn listing_from(rows: &[Row]) -> Result<CopyListing> {
-    let Some(first) = rows.first() else {
-        return Ok(CopyListing {
-            total: 0,
-            items: Vec::new(),
-        });
-    };
+    // `counted` has one row, so the statement returns at least one.
+    let first = rows
+        .first()
+        .ok_or_else(|| CatalogError::Internal("the listing statement returned no row".into()))?;
     let total = get::<i64>(first, first.len() - 1)?.max(0) as u64;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {

@@ -215,10 +215,7 @@ pub(super) fn prune_step(
             }
         }
     }
-    if seen == 0 {
-        cursor.clear();
-        return Ok((0, true));
-    }
+    // Also true when nothing was left after the cursor (`seen` 0): the cursor starts over.
     let reached_end = expired < wanted && seen < scan;
     let deleted = if expired == 0 {
         0
