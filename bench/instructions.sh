@@ -11,8 +11,10 @@
 #
 # Per binary: `xbak serve` under callgrind on DATA_DIR (nonce claims emptied first), WARMUP
 # seconds of load, counters zeroed, SECS seconds of load, counters dumped; prints instructions per
-# request. Environment: WARMUP=5 SECS=20 CONNS=4 (loadgen: target/release/xbak-loadgen). Nothing
-# is appended to bench/results.md. Everything listens on and targets 127.0.0.1 only.
+# request. Environment: WARMUP=5 SECS=20 CONNS=4 (loadgen: target/release/xbak-loadgen); KEEP=1
+# keeps the callgrind files in BENCH_DIR (for `callgrind_annotate`), FRESH=1 starts each binary on a
+# new nonces file instead of an emptied one. Nothing is appended to bench/results.md. Everything
+# listens on and targets 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
@@ -32,6 +34,7 @@ command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install va
 
 for bin in "${BINS[@]}"; do
     forget_nonces "$DIR"
+    if [[ -n ${FRESH:-} ]]; then rm -f "$DIR"/catalog-nonces.db*; fi
     port=$(free_port)
     out=$BENCH_DIR/callgrind.$port
     RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" \
@@ -50,6 +53,6 @@ for bin in "${BINS[@]}"; do
     [[ $(field errors "$load") == 0 ]] || { echo "errors under load: $load" >&2; exit 1; }
     # The dump after zeroing is the `.1` part; its `totals:` line counts every thread.
     instructions=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$out.1")
-    rm -f "$out" "$out".*
+    [[ -n ${KEEP:-} ]] || rm -f "$out" "$out".*
     echo "$bin: requests=$requests instructions=$instructions per_request=$((instructions / requests))"
 done

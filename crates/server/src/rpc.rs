@@ -161,7 +161,10 @@ fn lower_case_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .map(|(k, v)| {
             (
                 k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                match v.to_str() {
+                    Ok(visible) => visible.to_owned(),
+                    Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                },
             )
         })
         .collect()

@@ -19,9 +19,8 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use percent_encoding::utf8_percent_encode;
 use sha1::Sha1;
-use xbak_protocol::encode::{decimal, RFC3986, RFC3986_PATH};
+use xbak_protocol::encode::{decimal, rfc3986, rfc3986_into, rfc3986_path_into};
 
 /// Why a link was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -63,7 +62,7 @@ impl OssV1Signer {
             key_id: key_id.to_owned(),
             mac: Hmac::<Sha1>::new_from_slice(secret.as_bytes())
                 .expect("HMAC takes keys of any length"),
-            key_id_query: utf8_percent_encode(key_id, RFC3986).to_string(),
+            key_id_query: rfc3986(key_id),
         }
     }
 
@@ -85,7 +84,7 @@ impl OssV1Signer {
         url.push_str("&Expires=");
         url.push_str(expires);
         url.push_str("&Signature=");
-        url.extend(utf8_percent_encode(signature, RFC3986));
+        rfc3986_into(url, signature);
     }
 
     /// The HMAC state after the string to sign.
@@ -160,9 +159,9 @@ impl LinkSigner {
                 + 100,
         );
         url.push_str(&self.prefix);
-        url.extend(utf8_percent_encode(region_id, RFC3986));
+        rfc3986_into(&mut url, region_id);
         url.push('/');
-        url.extend(utf8_percent_encode(key, RFC3986_PATH));
+        rfc3986_path_into(&mut url, key);
         self.signer
             .append_query(&mut url, region_id, key, expires_at_unix);
         url

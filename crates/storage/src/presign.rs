@@ -18,9 +18,8 @@
 use crate::links::OssV1Signer;
 use crate::{keys, RegionStore, StorageError};
 use object_store::signer::Signer;
-use percent_encoding::utf8_percent_encode;
 use std::time::Duration;
-use xbak_protocol::encode::RFC3986_PATH;
+use xbak_protocol::encode::rfc3986_path_into;
 
 /// Longest validity of a presigned link (SigV4's limit: 7 days).
 pub const MAX_LINK_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -48,7 +47,7 @@ impl OssLinks {
     /// The link to `object` (the full key in the bucket), valid until `expires_at_unix`.
     pub fn sign(&self, object: &str, expires_at_unix: i64) -> String {
         let mut url = self.base.clone();
-        url.extend(utf8_percent_encode(object, RFC3986_PATH));
+        rfc3986_path_into(&mut url, object);
         self.signer
             .append_query(&mut url, &self.bucket, object, expires_at_unix);
         url

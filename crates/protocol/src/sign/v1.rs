@@ -12,7 +12,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::encode::{rfc3986, rfc3986_into};
+use crate::encode::{cmp_encoded, rfc3986_twice_into};
 use crate::params::RawParams;
 
 /// The parameter carrying the signature; it is the only one left out of the string-to-sign.
@@ -21,26 +21,34 @@ pub const SIGNATURE_PARAM: &str = "Signature";
 /// The v1 string-to-sign for `method` (as received: `GET` or `POST`) over every parameter but
 /// `Signature`, sorted by encoded key (then encoded value) in byte order.
 pub fn string_to_sign(method: &str, params: &RawParams) -> String {
-    let mut encoded: Vec<(String, String)> = params
-        .iter()
+    string_to_sign_of(method, params.iter())
+}
+
+/// [`string_to_sign`] of `(key, value)` pairs as received (a client's own, before encoding).
+///
+/// Built in one pass over the sorted pairs: the canonical query is never written out, each
+/// key and value is encoded twice at once, and sorting compares encodings without making them.
+pub fn string_to_sign_of<'a>(
+    method: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut pairs: Vec<(&str, &str)> = params
+        .into_iter()
         .filter(|(k, _)| *k != SIGNATURE_PARAM)
-        .map(|(k, v)| (rfc3986(k), rfc3986(v)))
         .collect();
-    encoded.sort_unstable();
-    let mut canonical =
-        String::with_capacity(encoded.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (i, (k, v)) in encoded.iter().enumerate() {
-        if i > 0 {
-            canonical.push('&');
-        }
-        canonical.push_str(k);
-        canonical.push('=');
-        canonical.push_str(v);
-    }
-    let mut sts = String::with_capacity(method.len() + 6 + canonical.len() * 5 / 4);
+    pairs.sort_unstable_by(|a, b| cmp_encoded(a.0, b.0).then_with(|| cmp_encoded(a.1, b.1)));
+    let len: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+    let mut sts = String::with_capacity(method.len() + 5 + len * 5 / 4);
     sts.push_str(method);
     sts.push_str("&%2F&");
-    rfc3986_into(&mut sts, &canonical);
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            sts.push_str("%26");
+        }
+        rfc3986_twice_into(&mut sts, k);
+        sts.push_str("%3D");
+        rfc3986_twice_into(&mut sts, v);
+    }
     sts
 }
 
