@@ -1,6 +1,6 @@
 //! Parameter decoding: any bytes as a query string or form body.
 //!
-//! Properties: decoding never panics; re-encoding the decoded pairs the way the SDKs do and
+//! Properties: decoding never panics and equals the `percent-encoding` crate's; re-encoding the decoded pairs the way the SDKs do and
 //! decoding again gives the same pairs; every action either accepts the params with its
 //! documented invariants or refuses them with a 4xx Alibaba error, whose rendered envelope is
 //! valid JSON and well-formed XML carrying the same Code, Message and RequestId.
@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xbak_fuzz::{json_leaves, query_string, xml_leaves};
+use xbak_fuzz::{json_leaves, query_string, reference_parse, xml_leaves};
 use xbak_protocol::actions::describe_cross_region_backups::params::{
     DescribeCrossRegionBackupsParams, DEFAULT_PAGE_NUMBER, PAGE_SIZES,
 };
@@ -18,6 +18,7 @@ use xbak_protocol::{ApiError, Format, RawParams};
 
 fuzz_target!(|data: &[u8]| {
     let params = RawParams::parse_urlencoded(data);
+    assert_eq!(params, reference_parse(data), "decoded unlike the crate");
     let again = RawParams::parse_urlencoded(query_string(&params).as_bytes());
     assert_eq!(again, params, "re-encoded params decode differently");
 

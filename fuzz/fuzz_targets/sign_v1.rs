@@ -1,7 +1,8 @@
 //! The v1 (RPC HMAC-SHA1) verifier: [`sign::claim`] then [`sign::verify`].
 //!
 //! Input: `secret \n METHOD \n query string` (the corpus holds PROTOCOL §2.2's test vector).
-//! The request as sent either verifies or is refused with a 4xx error. Then it is re-signed
+//! Its string-to-sign equals the `percent-encoding` crate's step-by-step one. The request as sent
+//! either verifies or is refused with a 4xx error. Then it is re-signed
 //! with the secret as the SDKs do, and: the re-signed request verifies; changing one character
 //! of the signature, one param's key or value, dropping or adding a param, the method or the
 //! secret is always refused with `SignatureDoesNotMatch`.
@@ -9,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xbak_fuzz::{lines, other_method, replace_char, v1_incoming, BASE64};
+use xbak_fuzz::{lines, other_method, reference_string_to_sign, replace_char, v1_incoming, BASE64};
 use xbak_protocol::sign::{self, v1, Claim};
 use xbak_protocol::{ApiError, RawParams};
 
@@ -18,6 +19,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let received = RawParams::parse_urlencoded(query.as_bytes());
+    assert_eq!(
+        v1::string_to_sign(method, &received),
+        reference_string_to_sign(method, &received)
+    );
     let claim = match sign::claim(&v1_incoming(method, &received)) {
         Ok(claim) => claim,
         Err(e) => {
