@@ -2,8 +2,10 @@
 //! unreserved bytes `A–Z a–z 0–9 - _ . ~` are kept, every other UTF-8 byte becomes `%XX` with
 //! upper-case hex (so space is `%20`, never `+`, and `*` is `%2A`).
 //!
-//! The one home of xbak's percent-encoding sets: the signers here, the download links of
-//! `xbak-storage` and the DSNs of `xbak-domain` encode with [`RFC3986`] and [`RFC3986_PATH`].
+//! The one home of xbak's percent-encoding: the signers here and the download links of
+//! `xbak-storage` encode with [`rfc3986_into`] and [`rfc3986_path_into`] (hot paths), the DSNs of
+//! `xbak-domain` with the same sets as `percent-encoding` [`AsciiSet`]s, [`RFC3986`] and
+//! [`RFC3986_PATH`].
 //! Also [`decimal`], integers in decimal without the `fmt` machinery, for the hot paths that
 //! write numbers (XML pages, download links).
 
