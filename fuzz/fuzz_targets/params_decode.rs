@@ -1,9 +1,10 @@
 //! Parameter decoding: any bytes as a query string or form body.
 //!
-//! Properties: decoding never panics and equals the `percent-encoding` crate's; re-encoding the decoded pairs the way the SDKs do and
-//! decoding again gives the same pairs; every action either accepts the params with its
-//! documented invariants or refuses them with a 4xx Alibaba error, whose rendered envelope is
-//! valid JSON and well-formed XML carrying the same Code, Message and RequestId.
+//! Properties: decoding never panics and equals the `percent-encoding` crate's; re-encoding the
+//! decoded pairs the way the SDKs do and decoding again gives the same pairs; every action either
+//! accepts the params with its documented invariants or refuses them with a 4xx Alibaba error,
+//! whose rendered envelope is valid JSON and well-formed XML carrying the same Code, Message and
+//! RequestId.
 
 #![no_main]
 

@@ -2,10 +2,10 @@
 //!
 //! Input: `secret \n METHOD \n query string` (the corpus holds PROTOCOL §2.2's test vector).
 //! Its string-to-sign equals the `percent-encoding` crate's step-by-step one. The request as sent
-//! either verifies or is refused with a 4xx error. Then it is re-signed
-//! with the secret as the SDKs do, and: the re-signed request verifies; changing one character
-//! of the signature, one param's key or value, dropping or adding a param, the method or the
-//! secret is always refused with `SignatureDoesNotMatch`.
+//! either verifies or is refused with a 4xx error. Then it is re-signed with the secret as the
+//! SDKs do, and: the re-signed request verifies; changing one character of the signature, one
+//! param's key or value, dropping or adding a param, the method or the secret is always refused
+//! with `SignatureDoesNotMatch`.
 
 #![no_main]
 

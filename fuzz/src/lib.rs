@@ -1,11 +1,11 @@
 //! What the fuzz targets share: a real XML parser's and a real JSON parser's view of a rendered
 //! body as `(path, text)` leaves, so one target can check that both renderings of a model carry
-//! the same data, the query-string encoding the SDKs use, and the `percent-encoding` crate's
-//! decoding and string-to-sign that the protocol's hand-written ones must equal.
+//! the same data, the query-string encoding the SDKs use, and (from the protocol tests' helpers)
+//! the `percent-encoding` crate's decoding and string-to-sign that the protocol's hand-written
+//! ones must equal.
 
 use serde_json::Value;
-use xbak_protocol::encode::{rfc3986, RFC3986};
-use xbak_protocol::sign::v1;
+use xbak_protocol::encode::rfc3986;
 use xbak_protocol::RawParams;
 
 /// The protocol tests' XML tree (quick-xml, entities and CDATA resolved, line ends normalised
@@ -13,7 +13,7 @@ use xbak_protocol::RawParams;
 #[path = "../../crates/protocol/tests/common/mod.rs"]
 mod common;
 
-pub use common::{parse_xml, v1_incoming, Node};
+pub use common::{parse_xml, reference_parse, reference_string_to_sign, v1_incoming, Node};
 
 /// The base64 alphabet of signatures, for [`replace_char`].
 pub const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -118,41 +118,6 @@ pub fn query_string(params: &RawParams) -> String {
         .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// [`RawParams::parse_urlencoded`] as the `percent-encoding` crate would decode: the reference
-/// the hand-written decoder is held to.
-pub fn reference_parse(input: &[u8]) -> RawParams {
-    let decode = |raw: &[u8]| {
-        let plus_fixed: Vec<u8> = raw
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect();
-        let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_fixed).collect();
-        String::from_utf8_lossy(&decoded).into_owned()
-    };
-    input
-        .split(|&b| b == b'&')
-        .filter(|segment| !segment.is_empty())
-        .map(|segment| match segment.iter().position(|&b| b == b'=') {
-            Some(i) => (decode(&segment[..i]), decode(&segment[i + 1..])),
-            None => (decode(segment), String::new()),
-        })
-        .collect()
-}
-
-/// The v1 string-to-sign step by step with the `percent-encoding` crate (encode each key and
-/// value, sort, join, encode the joined string): the reference the one-pass builder is held to.
-pub fn reference_string_to_sign(method: &str, params: &RawParams) -> String {
-    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, RFC3986).to_string();
-    let mut pairs: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| *k != v1::SIGNATURE_PARAM)
-        .map(|(k, v)| (enc(k), enc(v)))
-        .collect();
-    pairs.sort();
-    let canonical: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{method}&%2F&{}", enc(&canonical.join("&")))
 }
 
 /// Splits a text input into its first `N` lines and the rest (the seed corpora are written in

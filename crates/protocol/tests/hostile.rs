@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Rng;
+use common::{reference_parse, Rng};
 use xbak_protocol::actions::describe_cross_region_backups::DescribeCrossRegionBackupsParams as P;
 use xbak_protocol::sign::{claim, verify, IncomingRequest};
 use xbak_protocol::time::parse_utc_seconds;
@@ -26,6 +26,31 @@ const KEYS: &[&str] = &[
     "Timestamp",
     "Format",
 ];
+
+#[test]
+fn decoding_equals_the_crates() {
+    // Every byte alone, after `%` and after `%4` (escapes whole, cut short or with a non-hex
+    // digit), then random bytes biased towards `%`, `+`, hex digits and broken UTF-8.
+    let mut inputs: Vec<Vec<u8>> = (0..=255u8)
+        .flat_map(|b| {
+            [
+                vec![b],
+                vec![b'%', b],
+                vec![b'%', b'4', b],
+                vec![b'%', b, b'1'],
+            ]
+        })
+        .collect();
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    inputs.extend((0..20_000).map(|_| rng.bytes(40)));
+    for input in inputs {
+        assert_eq!(
+            RawParams::parse_urlencoded(&input),
+            reference_parse(&input),
+            "{input:?}"
+        );
+    }
+}
 
 #[test]
 fn random_bytes_never_panic() {

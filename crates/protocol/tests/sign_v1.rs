@@ -1,5 +1,8 @@
 //! Signature v1 (RPC HMAC-SHA1) against the vectors and captures of PROTOCOL §1.1 and §2.2.
 
+mod common;
+
+use common::{reference_string_to_sign, Rng};
 use xbak_protocol::sign::v1;
 use xbak_protocol::RawParams;
 
@@ -123,22 +126,6 @@ fn special_characters_in_values() {
     );
 }
 
-/// The string-to-sign as PROTOCOL §2.3 words it, step by step, with the `percent-encoding`
-/// crate: encode each key and value, sort the pairs, join them, encode the joined string.
-fn reference_string_to_sign(method: &str, params: &RawParams) -> String {
-    use percent_encoding::utf8_percent_encode;
-    use xbak_protocol::encode::RFC3986;
-    let enc = |s: &str| utf8_percent_encode(s, RFC3986).to_string();
-    let mut pairs: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| *k != v1::SIGNATURE_PARAM)
-        .map(|(k, v)| (enc(k), enc(v)))
-        .collect();
-    pairs.sort();
-    let canonical: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{method}&%2F&{}", enc(&canonical.join("&")))
-}
-
 #[test]
 fn string_to_sign_equals_the_step_by_step_reference() {
     // Keys and values from an alphabet of kept, encoded and multi-byte characters, with keys
@@ -147,8 +134,8 @@ fn string_to_sign_equals_the_step_by_step_reference() {
     let alphabet = [
         "a", "b", "Z", "0", "-", ".", "_", "~", " ", "%", "+", "=", "&", "*", "/", "é", "中", "😀",
     ];
-    let mut rng = Xorshift(0x2545_f491_4f6c_dd1d);
-    let word = |rng: &mut Xorshift, max: usize| -> String {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let word = |rng: &mut Rng, max: usize| -> String {
         (0..rng.below(max))
             .map(|_| alphabet[rng.below(alphabet.len())])
             .collect()
@@ -176,17 +163,4 @@ fn string_to_sign_equals_the_step_by_step_reference() {
         reference_string_to_sign("POST", &vector_params()),
         VECTOR_STS
     );
-}
-
-/// A small deterministic pseudo-random sequence (xorshift64).
-struct Xorshift(u64);
-
-impl Xorshift {
-    /// The next number below `n`.
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }

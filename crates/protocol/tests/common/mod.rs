@@ -1,12 +1,15 @@
-//! Test helpers shared by the integration tests: a small XML tree built with quick-xml, golden
-//! file access, and a deterministic pseudo-random generator.
+//! Test helpers shared by the integration tests (and the fuzz targets): a small XML tree built
+//! with quick-xml, golden file access, a deterministic pseudo-random generator, and the
+//! `percent-encoding` crate's query decoding and v1 string-to-sign, which the protocol's
+//! hand-written ones must equal.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use xbak_protocol::sign::IncomingRequest;
+use xbak_protocol::encode::RFC3986;
+use xbak_protocol::sign::{v1, IncomingRequest};
 use xbak_protocol::RawParams;
 
 /// An XML element: name, its own text (entities and CDATA resolved) and child elements.
@@ -160,4 +163,39 @@ pub fn v1_incoming<'a>(method: &'a str, params: &'a RawParams) -> IncomingReques
         headers: &[],
         body: b"",
     }
+}
+
+/// [`RawParams::parse_urlencoded`] as the `percent-encoding` crate decodes: split on `&` (empty
+/// segments skipped) and at the first `=`, `+` to space, percent-decode, lossy UTF-8.
+pub fn reference_parse(input: &[u8]) -> RawParams {
+    let decode = |raw: &[u8]| {
+        let plus_fixed: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_fixed).collect();
+        String::from_utf8_lossy(&decoded).into_owned()
+    };
+    input
+        .split(|&b| b == b'&')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| match segment.iter().position(|&b| b == b'=') {
+            Some(i) => (decode(&segment[..i]), decode(&segment[i + 1..])),
+            None => (decode(segment), String::new()),
+        })
+        .collect()
+}
+
+/// The v1 string-to-sign as PROTOCOL §2.3 words it, step by step, with the `percent-encoding`
+/// crate: encode each key and value, sort the pairs, join them, encode the joined string.
+pub fn reference_string_to_sign(method: &str, params: &RawParams) -> String {
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, RFC3986).to_string();
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| *k != v1::SIGNATURE_PARAM)
+        .map(|(k, v)| (enc(k), enc(v)))
+        .collect();
+    pairs.sort();
+    let canonical: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{method}&%2F&{}", enc(&canonical.join("&")))
 }
