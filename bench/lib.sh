@@ -10,7 +10,9 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 XBAK=$TARGET/release/xbak
 LOADGEN=$TARGET/release/xbak-loadgen
-CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
+# The code measured: HEAD, and whether the tree differs from it beyond this results file (which
+# a session's earlier runs leave changed).
+CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results.md' 2>/dev/null || echo ' + uncommitted changes')}
 RESULTS=${RESULTS:-$ROOT/bench/results.md}
 EXPECT='"PageRecordCount":30'
 HZ=$(getconf CLK_TCK)

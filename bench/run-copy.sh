@@ -22,7 +22,9 @@ RUNS=${RUNS:-3}
 SIZE_MIB=${SIZE_MIB:-1024}
 RESULTS=${RESULTS:-$ROOT/bench/results.md}
 XBAK=${CARGO_TARGET_DIR:-$ROOT/target}/release/xbak
-CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' + uncommitted changes')}
+# The code measured: HEAD, and whether the tree differs from it beyond this results file (which
+# a session's earlier runs leave changed).
+CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results.md' 2>/dev/null || echo ' + uncommitted changes')}
 SRC=$DIR/backup-${SIZE_MIB}m.bin
 BYTES=$((SIZE_MIB * 1024 * 1024))
 
