@@ -34,11 +34,11 @@ release_build() {
     say "cargo build --release ${args[*]}"
     cargo build --release "${args[@]}"
 }
-# forget_nonces DIR: empties the nonce claims of the SQLite catalog in DIR, so that a run does not
+# forget_nonces DIR: removes the nonce claims of the SQLite catalog in DIR, so that a run does not
 # start with the previous runs' claims. Claims live in DIR/catalog-nonces.db; catalogs of a binary
 # from before that file (an A/B against an older build) keep them in catalog.db.
 forget_nonces() {
-    if [[ -f $1/catalog-nonces.db ]]; then sqlite3 "$1/catalog-nonces.db" "DELETE FROM nonces;"; fi
+    rm -f "$1/catalog-nonces.db" "$1/catalog-nonces.db-wal" "$1/catalog-nonces.db-shm"
     if sqlite3 "$1/catalog.db" "SELECT 1 FROM sqlite_master WHERE name = 'nonces'" 2>/dev/null | grep -q 1; then
         sqlite3 "$1/catalog.db" "DELETE FROM nonces;"
     fi

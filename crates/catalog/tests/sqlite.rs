@@ -234,7 +234,7 @@ mod specific {
         let nonces_file = backend.path.with_file_name("catalog-nonces.db");
         let claims: i64 = rusqlite::Connection::open(&nonces_file)
             .unwrap()
-            .query_row("SELECT COUNT(*) FROM nonces", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM claim_log", [], |r| r.get(0))
             .unwrap();
         assert_eq!(claims, 2_000);
         use std::os::unix::fs::PermissionsExt;

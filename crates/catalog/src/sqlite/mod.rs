@@ -43,11 +43,27 @@ use checkpoint::Checkpointer;
 use errors::SqlResultExt;
 use pool::{connect, Pool, Slots};
 
+use crate::rules::{secs, wall_clock as rows_wall_clock};
 use crate::{CatalogError, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
 
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
 const READERS: usize = 4;
+
+/// What a process keeps of the nonces file between transactions.
+#[derive(Default)]
+struct ClaimState {
+    log: nonces::ClaimLog,
+    upkeep: nonces::Upkeep,
+}
+
+impl ClaimState {
+    fn lock(state: &std::sync::Mutex<ClaimState>) -> std::sync::MutexGuard<'_, ClaimState> {
+        state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
 
 /// Whether a write moves [`Catalog::change_token`](crate::Catalog::change_token).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,8 +83,9 @@ pub struct SqliteCatalog {
     commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The one connection to the nonces file (see `nonces`), which only claims and prunes use.
     nonces: std::sync::Arc<Slots>,
-    /// Where the next prune of the nonces file goes on (`nonces::prune_nonces`).
-    prune_cursor: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    /// This process's view of the claims and its upkeep state (`nonces`), used under the one
+    /// connection to the nonces file.
+    claims: std::sync::Arc<std::sync::Mutex<ClaimState>>,
     /// WAL checkpoints off the commit path, of the catalog and of the nonces file (file
     /// catalogs only).
     _checkpointers: Vec<Checkpointer>,
@@ -135,7 +152,7 @@ impl SqliteCatalog {
             Ok(SqliteCatalog {
                 pool: Pool::new(writer, readers),
                 nonces: Slots::new(vec![nonce_writer]),
-                prune_cursor: Default::default(),
+                claims: Default::default(),
                 commits: Default::default(),
                 _checkpointers: checkpointers,
             })
@@ -155,7 +172,7 @@ impl SqliteCatalog {
         Ok(SqliteCatalog {
             pool: Pool::new(conn, Vec::new()),
             nonces: Slots::new(vec![nonce_conn]),
-            prune_cursor: Default::default(),
+            claims: Default::default(),
             commits: Default::default(),
             _checkpointers: Vec::new(),
         })
@@ -283,46 +300,36 @@ impl SqliteCatalog {
         // syncing it, so it is short, and handing every batch to the blocking pool and back cost
         // more CPU than the claims (bench/results.md, 2026-12-05T21:50Z).
         let nonces = nonces.to_vec();
+        let state = self.claims.clone();
         self.nonces
             .run_here_or_wait(move |conn| {
-                immediate(conn, |tx| nonces::claim_nonces(tx, &nonces, now))
+                // Busy here changes nothing: tried again, or waited for, with the view intact.
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .db()?;
+                let mut state = ClaimState::lock(&state);
+                let won = state
+                    .log
+                    .claim(&tx, &nonces, now)
+                    .and_then(|won| tx.commit().db().map(|()| won));
+                if won.is_err() {
+                    // What the view read in the transaction may be rolled back.
+                    state.log.reset();
+                }
+                won
             })
             .await
     }
 
-    /// Sweeps in steps of one short transaction each ([`nonces::prune_step`]), the nonces file
-    /// free for claims between them, from where the last sweep stopped: to the end of the table,
-    /// and on from the start when it did not begin there, until `limit` are deleted.
+    /// One step of the nonces file's upkeep (`nonces::Upkeep::step`), in one short transaction.
     async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
-        let limit = u64::from(limit);
-        let cursor = self.prune_cursor.clone();
-        let from_the_start = cursor
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .is_empty();
-        let mut ends_left = if from_the_start { 1 } else { 2 };
-        let mut deleted = 0;
-        while deleted < limit {
-            let cursor = cursor.clone();
-            let wanted = limit - deleted;
-            let (n, reached_end) = self
-                .write_nonces(move |tx| {
-                    // Claims a step failed to delete are found again by the next sweep.
-                    let mut cursor = cursor
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                    nonces::prune_step(tx, now, wanted, nonces::PRUNE_SCAN, &mut cursor)
-                })
-                .await?;
-            deleted += n;
-            if reached_end {
-                ends_left -= 1;
-                if ends_left == 0 {
-                    break;
-                }
-            }
-        }
-        Ok(deleted)
+        let state = self.claims.clone();
+        self.write_nonces(move |tx| {
+            ClaimState::lock(&state)
+                .upkeep
+                .step(tx, secs(now), rows_wall_clock(), u64::from(limit))
+        })
+        .await
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the nonces file; commits if it returns `Ok`.

@@ -246,7 +246,7 @@ async fn feed_metrics(
     }
 }
 
-/// Deletes expired nonce claims from the catalog every [`PRUNE_EVERY`] until `stop` is cancelled.
+/// Runs the upkeep of nonce claims in the catalog every [`PRUNE_EVERY`] until `stop` is cancelled.
 async fn prune_nonces(state: AppState, stop: CancellationToken) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     loop {

@@ -6,37 +6,66 @@
 //! commits neither queue behind the catalog's writer nor make every catalog reader drop its page
 //! cache (SQLite empties a connection's cache whenever another connection changed its file), and
 //! the catalog's WAL checkpoints no longer copy them. Each claim is keyed by a 16-byte fingerprint
-//! of its AccessKey and nonce, so a batch dirties fewer pages than with the text pair (measured:
-//! bench/results.md, 2026-12-05T03:00Z).
+//! of its AccessKey and nonce.
+//!
+//! Claims are appended to a log (`log`), and every minute rewritten once in key order as a run
+//! with a filter (`upkeep`); a run is deleted whole when all its claims expired. Until 2026-12
+//! each claim was an upsert into one B-tree keyed by fingerprint: a random leaf per claim, read,
+//! written to the WAL and copied by the checkpoint, which was half of a cached call's server CPU
+//! (bench/results.md, 2026-12-06T10:45Z).
 
-use std::collections::HashSet;
+mod bloom;
+mod log;
+mod upkeep;
+
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
 use super::rows::{optional_row, secs, wall_clock};
-use crate::rules::{new_link_key, parse_link_key, NonceBatch, LINK_KEY};
-use crate::{CatalogError, Result, SeenNonce};
+use crate::rules::{new_link_key, parse_link_key, LINK_KEY};
+use crate::{CatalogError, Result};
 
-/// The nonces file's schema version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+pub(crate) use log::ClaimLog;
+pub(crate) use upkeep::Upkeep;
+
+/// A claim's key: see [`fingerprint`].
+pub(crate) type Fingerprint = [u8; 16];
+
+/// The nonces file's schema version (`PRAGMA user_version`). Version 1 (one `nonces` B-tree)
+/// binaries refuse a version 2 file, so they cannot claim beside servers that no longer look
+/// there; a version 1 file's `nonces` table is still consulted until its claims expired.
+const SCHEMA_VERSION: i64 = 2;
 
 /// The fingerprint is SHA-256 of the length-prefixed AccessKeyId and the nonce, cut to 16 bytes:
 /// the same on every server, and no two claims share one in practice.
 ///
-/// No index on `expires_at` (files from before 2026-12 had one; it is dropped on open): prunes
-/// sweep in key order ([`prune_step`]), and deleting claims in key order from an index in expiry
-/// order wrote one index page per claim. Schema version 1 still: a binary of that version
-/// creates the index again and works as before (its prunes scan the table), so servers of both
-/// can share the file during an upgrade.
+/// `claim_log`: every claim, in the order made (`AUTOINCREMENT`: a `seq` is never used twice,
+/// even after the log's end was deleted, so a process's "read up to" mark stays true).
+/// `claim_runs`: runs of the log rewritten in key order into `claim_sorted`, named by their last
+/// `seq` (they cover `first_seq..=run`); `filter` is NULL until the run is fully written.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS nonces (
-    fingerprint  BLOB PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS claim_log (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint  BLOB NOT NULL,
     expires_at   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claim_runs (
+    run          INTEGER PRIMARY KEY,
+    first_seq    INTEGER NOT NULL,
+    expires_max  INTEGER NOT NULL,
+    filter       BLOB,
+    created_at   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claim_sorted (
+    run          INTEGER NOT NULL,
+    fingerprint  BLOB NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    PRIMARY KEY (run, fingerprint)
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS nonces_by_expiry;
 ";
@@ -70,7 +99,8 @@ pub(super) fn prepare(conn: &mut Connection) -> Result<()> {
 
 /// Copies the claims of a catalog from before the nonces file (its `nonces` table, which the
 /// catalog's next migration drops) into the nonces file, so that an upgrade forgets no live
-/// claim. Idempotent: a crash before that migration copies them again on the next open.
+/// claim. A crash before that migration copies them again on the next open: a claim logged twice
+/// is one claim.
 pub(super) fn carry_over(catalog: &Connection, nonces: &mut Connection) -> Result<usize> {
     let old_table: Option<i64> = catalog
         .query_row(
@@ -101,11 +131,7 @@ pub(super) fn carry_over(catalog: &Connection, nonces: &mut Connection) -> Resul
         .db()?;
     {
         let mut insert = tx
-            .prepare(
-                "INSERT INTO nonces (fingerprint, expires_at) VALUES (?1, ?2)
-                 ON CONFLICT (fingerprint) DO UPDATE
-                 SET expires_at = MAX(expires_at, excluded.expires_at)",
-            )
+            .prepare("INSERT INTO claim_log (fingerprint, expires_at) VALUES (?1, ?2)")
             .db()?;
         for (fp, expires_at) in &old {
             insert.execute((&fp[..], expires_at)).db()?;
@@ -119,7 +145,7 @@ pub(super) fn carry_over(catalog: &Connection, nonces: &mut Connection) -> Resul
 pub(super) const V11_NONCES_FILE: &str = "DROP TABLE nonces;";
 
 /// The key of a claim in the nonces file.
-fn fingerprint(access_key_id: &str, nonce: &str) -> [u8; 16] {
+fn fingerprint(access_key_id: &str, nonce: &str) -> Fingerprint {
     let mut hash = Sha256::new();
     hash.update((access_key_id.len() as u64).to_be_bytes());
     hash.update(access_key_id.as_bytes());
@@ -130,31 +156,32 @@ fn fingerprint(access_key_id: &str, nonce: &str) -> [u8; 16] {
     fp
 }
 
-/// Claims each distinct nonce with an upsert that only takes over an expired claim.
-pub(super) fn claim_nonces(
-    tx: &Transaction<'_>,
-    nonces: &[SeenNonce],
-    now: Timestamp,
-) -> Result<Vec<bool>> {
-    let batch = NonceBatch::new(nonces);
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO nonces (fingerprint, expires_at) VALUES (?1, ?2)
-             ON CONFLICT (fingerprint) DO UPDATE SET expires_at = excluded.expires_at
-             WHERE nonces.expires_at <= ?3",
-        )
-        .db()?;
-    let mut won = HashSet::new();
-    for n in &batch.distinct {
-        let fp = fingerprint(&n.access_key_id, &n.nonce);
-        let changed = stmt
-            .execute((&fp[..], secs(n.expires_at), secs(now)))
-            .db()?;
-        if changed == 1 {
-            won.insert((n.access_key_id.as_str(), n.nonce.as_str()));
-        }
+/// Whether the file still has the `nonces` table of schema version 1.
+fn has_legacy_table(conn: &Connection) -> Result<bool> {
+    Ok(optional_row(
+        conn,
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nonces'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )?
+    .is_some())
+}
+
+/// Column `idx` of `row`, a blob.
+fn blob_at<'r>(row: &'r Row<'_>, idx: usize) -> Result<&'r [u8]> {
+    match row.get_ref(idx).db()? {
+        ValueRef::Blob(bytes) => Ok(bytes),
+        _ => Err(CatalogError::Internal(format!(
+            "column {idx} of the nonces file is not a blob"
+        ))),
     }
-    Ok(batch.answers(&won))
+}
+
+/// Column `idx` of `row`, a claim's fingerprint.
+fn fingerprint_at(row: &Row<'_>, idx: usize) -> Result<Fingerprint> {
+    blob_at(row, idx)?
+        .try_into()
+        .map_err(|_| CatalogError::Internal("a claim fingerprint is not 16 bytes".into()))
 }
 
 /// Claims one prune step examines at most. Without a bound, a step that found fewer expired claims
@@ -164,7 +191,7 @@ pub(super) fn claim_nonces(
 /// are about 30 table pages, well under a millisecond.
 pub(super) const PRUNE_SCAN: u64 = 4096;
 
-/// One step of a sweep, in one short transaction: deletes up to `wanted` expired claims among the
+/// One step of a sweep of the version 1 `nonces` table, in one short transaction: deletes up to `wanted` expired claims among the
 /// next `scan` claims after `cursor` in fingerprint order (empty: from the start) and moves
 /// `cursor` past the claims it examined. `true` when it reached the end of the table (`cursor` is
 /// then empty again, so the next step starts over).
@@ -276,9 +303,15 @@ mod tests {
         }
     }
 
-    /// A nonces table holding claims with fingerprints `[k; 16]` for each `(k, expires_at)`.
+    /// The claims table of schema version 1.
+    const V1_TABLE: &str =
+        "CREATE TABLE nonces (fingerprint BLOB PRIMARY KEY, expires_at INTEGER NOT NULL)
+         WITHOUT ROWID; PRAGMA user_version = 1;";
+
+    /// A version 1 nonces table holding claims with fingerprints `[k; 16]` for each `(k, expires_at)`.
     fn table(claims: &[(u8, i64)]) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1_TABLE).unwrap();
         prepare(&mut conn).unwrap();
         for (k, expires_at) in claims {
             conn.execute(
@@ -367,5 +400,43 @@ mod tests {
         assert_ne!(fingerprint("LTAIa", "bc"), fingerprint("LTAIab", "c"));
         assert_ne!(fingerprint("LTAIa", "n1"), fingerprint("LTAIb", "n1"));
         assert_eq!(fingerprint("LTAIa", "n1"), fingerprint("LTAIa", "n1"));
+    }
+
+    #[test]
+    fn a_view_holds_exactly_only_the_claims_no_finished_run_holds() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&mut conn).unwrap();
+        let (mut view, mut upkeep) = (ClaimLog::default(), Upkeep::default());
+        let now = Timestamp::from_timestamp(1_000_000, 0).unwrap();
+        let claims: Vec<crate::SeenNonce> = (0..2_000)
+            .map(|i| crate::SeenNonce {
+                access_key_id: "LTAIa".into(),
+                nonce: format!("n{i}"),
+                expires_at: now + chrono::Duration::seconds(600),
+            })
+            .collect();
+        let tx = conn.transaction().unwrap();
+        assert!(view.claim(&tx, &claims, now).unwrap().iter().all(|w| *w));
+        tx.commit().unwrap();
+        assert_eq!(view.size(), (2_000, 0, 0));
+        loop {
+            let tx = conn.transaction().unwrap();
+            let n = upkeep.step(&tx, secs(now), wall_clock(), 4_096).unwrap();
+            tx.commit().unwrap();
+            if n < 4_096 {
+                break;
+            }
+        }
+        let tx = conn.transaction().unwrap();
+        assert_eq!(view.claim(&tx, &claims[..1], now).unwrap(), [false]);
+        let (exact, runs, bytes) = view.size();
+        assert_eq!((exact, runs), (0, 1), "the run holds them now");
+        assert!((4_000..5_000).contains(&bytes), "{bytes} bytes of filter");
+        // Once the run's claims expired, the view drops its filter.
+        assert!(view
+            .claim(&tx, &[], now + chrono::Duration::seconds(600))
+            .unwrap()
+            .is_empty());
+        assert_eq!(view.size(), (0, 0, 0));
     }
 }

@@ -1,0 +1,248 @@
+//! A process's view of the claims in the nonces file, and claiming against it.
+//!
+//! Every claim is appended to `claim_log` (the end of a rowid table: no random page per claim).
+//! Uniqueness comes from the view, which each claim transaction first brings up to date while it
+//! holds the file's write lock, so no other process can claim in between:
+//! - the claims of the log not yet in a finished run, exactly (fingerprint → expiry), read from
+//!   the log's tail: what any process appended since this one last looked;
+//! - for each finished run whose claims are not all expired, its filter, loaded once; a filter's
+//!   "maybe" is confirmed by a point lookup in `claim_sorted`, so a false "maybe" costs a read,
+//!   never a refused claim;
+//! - while a file from before the log still holds claims (`nonces`), a point lookup there.
+//!
+//! The view's memory is what was claimed since the last finished run (a run is cut every
+//! `upkeep::RUN_EVERY`) plus 2 bytes per claim of every live run.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::bloom::Filter;
+use super::{fingerprint, Fingerprint};
+use crate::rules::{secs, NonceBatch};
+use crate::sqlite::errors::SqlResultExt;
+use crate::{CatalogError, Result, SeenNonce};
+use xbak_domain::time::Timestamp;
+
+/// A finished run's filter and when its last claim expires.
+struct RunFilter {
+    run: i64,
+    expires_max: i64,
+    filter: Filter,
+}
+
+/// What one process knows of the nonces file's claims (see the module docs). Brought up to date
+/// by every claim transaction; forgotten ([`ClaimLog::reset`]) when one fails, since what it
+/// read may have been rolled back.
+#[derive(Default)]
+pub(crate) struct ClaimLog {
+    loaded: bool,
+    /// Claims of the log after the last finished run: fingerprint → [`Packed`].
+    recent: HashMap<Fingerprint, Packed, BuildHasherDefault<FirstWord>>,
+    /// The first `seq` of the log not read yet.
+    next_seq: i64,
+    /// The last finished run seen (its last `seq`); 0 before any.
+    last_run: i64,
+    runs: Vec<RunFilter>,
+    /// The file still has the `nonces` table of schema version 1.
+    legacy: bool,
+}
+
+/// An expiry (unix seconds, high 32 bits) and the low 32 bits of the claim's `seq`: 8 bytes
+/// where the pair would take 16, so a minute of claims at 13k a second takes ~20 MB, not ~30.
+/// The `seq` only ever tells whether a claim comes after a run's end, and the claims in the map
+/// span far fewer than 2^31 seqs, so comparing the low bits with wrapping arithmetic is exact.
+#[derive(Clone, Copy)]
+struct Packed(u64);
+
+impl Packed {
+    fn new(expires_at: i64, seq: i64) -> Packed {
+        let expires = expires_at.clamp(0, i64::from(u32::MAX)) as u64;
+        Packed(expires << 32 | (seq as u64 & 0xffff_ffff))
+    }
+
+    fn expires_at(self) -> i64 {
+        (self.0 >> 32) as i64
+    }
+
+    /// Whether the claim was logged after `seq` (within 2^31 of it).
+    fn after(self, seq: i64) -> bool {
+        (self.0 as u32).wrapping_sub(seq as u32) as i32 > 0
+    }
+}
+
+/// The fingerprints are SHA-256 bytes already: their first word is a good hash as it is.
+#[derive(Default)]
+struct FirstWord(u64);
+
+impl Hasher for FirstWord {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes.iter().take(8) {
+            self.0 = self.0 << 8 | u64::from(*b);
+        }
+    }
+    // `[u8; 16]` hashes its length first; it says nothing.
+    fn write_usize(&mut self, _: usize) {}
+}
+
+impl ClaimLog {
+    /// Forgets everything: the next claim transaction reads the file's state again.
+    pub(crate) fn reset(&mut self) {
+        *self = ClaimLog::default();
+    }
+
+    /// Claims each distinct nonce of `nonces` that no live claim holds, appending it to the log.
+    pub(crate) fn claim(
+        &mut self,
+        tx: &Transaction<'_>,
+        nonces: &[SeenNonce],
+        now: Timestamp,
+    ) -> Result<Vec<bool>> {
+        let now = secs(now);
+        self.catch_up(tx, now)?;
+        let batch = NonceBatch::new(nonces);
+        let mut append = tx
+            .prepare_cached("INSERT INTO claim_log (fingerprint, expires_at) VALUES (?1, ?2)")
+            .db()?;
+        let mut won = std::collections::HashSet::new();
+        for n in &batch.distinct {
+            let fp = fingerprint(&n.access_key_id, &n.nonce);
+            if self.is_live(tx, &fp, now)? {
+                continue;
+            }
+            let expires_at = secs(n.expires_at);
+            append.execute((&fp[..], expires_at)).db()?;
+            self.remember(fp, expires_at, tx.last_insert_rowid());
+            won.insert((n.access_key_id.as_str(), n.nonce.as_str()));
+        }
+        Ok(batch.answers(&won))
+    }
+
+    /// Reads what changed in the file since this process last looked: runs finished meanwhile
+    /// (their filters), then the log's new claims.
+    fn catch_up(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
+        if !self.loaded {
+            self.legacy = super::has_legacy_table(tx)?;
+            self.loaded = true;
+        } else if self.legacy {
+            self.legacy = super::has_legacy_table(tx)?;
+        }
+        let last_run = self.last_run;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT run, expires_max, filter FROM claim_runs
+                     WHERE run > ?1 AND filter IS NOT NULL ORDER BY run",
+                )
+                .db()?;
+            let mut rows = stmt.query([self.last_run]).db()?;
+            while let Some(row) = rows.next().db()? {
+                let run: i64 = row.get(0).db()?;
+                let expires_max: i64 = row.get(1).db()?;
+                self.last_run = run;
+                if expires_max <= now {
+                    continue;
+                }
+                let bytes = super::blob_at(row, 2)?;
+                let filter = Filter::from_bytes(bytes).ok_or_else(|| {
+                    CatalogError::Internal(format!("the filter of claim run {run} is malformed"))
+                })?;
+                self.runs.push(RunFilter {
+                    run,
+                    expires_max,
+                    filter,
+                });
+            }
+        }
+        if self.last_run != last_run {
+            let covered = self.last_run;
+            self.recent.retain(|_, claim| claim.after(covered));
+            self.next_seq = self.next_seq.max(covered + 1);
+        }
+        self.runs.retain(|r| r.expires_max > now);
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT seq, fingerprint, expires_at FROM claim_log WHERE seq >= ?1 ORDER BY seq",
+            )
+            .db()?;
+        let mut rows = stmt.query([self.next_seq]).db()?;
+        while let Some(row) = rows.next().db()? {
+            let seq: i64 = row.get(0).db()?;
+            let fp = super::fingerprint_at(row, 1)?;
+            self.remember(fp, row.get(2).db()?, seq);
+        }
+        Ok(())
+    }
+
+    /// Adds a claim of the log (logged at `seq`) to the exact part of the view.
+    fn remember(&mut self, fp: Fingerprint, expires_at: i64, seq: i64) {
+        let expires_at = match self.recent.get(&fp) {
+            Some(held) => held.expires_at().max(expires_at),
+            None => expires_at,
+        };
+        self.recent.insert(fp, Packed::new(expires_at, seq));
+        self.next_seq = self.next_seq.max(seq + 1);
+    }
+
+    /// Whether a claim of `fp` is live at `now`: in the log's claims, in a finished run (a
+    /// filter's "maybe" confirmed by a lookup), or in the table of schema version 1.
+    fn is_live(&self, tx: &Transaction<'_>, fp: &Fingerprint, now: i64) -> Result<bool> {
+        if self.recent.get(fp).is_some_and(|c| c.expires_at() > now) {
+            return Ok(true);
+        }
+        for run in &self.runs {
+            if run.expires_max > now && run.filter.may_contain(fp) {
+                let expires_at: Option<i64> = tx
+                    .prepare_cached(
+                        "SELECT expires_at FROM claim_sorted WHERE run = ?1 AND fingerprint = ?2",
+                    )
+                    .db()?
+                    .query_row((run.run, &fp[..]), |r| r.get(0))
+                    .optional()
+                    .db()?;
+                if expires_at.is_some_and(|e| e > now) {
+                    return Ok(true);
+                }
+            }
+        }
+        if self.legacy {
+            let expires_at: Option<i64> = tx
+                .prepare_cached("SELECT expires_at FROM nonces WHERE fingerprint = ?1")
+                .db()?
+                .query_row([&fp[..]], |r| r.get(0))
+                .optional()
+                .db()?;
+            if expires_at.is_some_and(|e| e > now) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// `(exact claims, live run filters, bytes of the filters)` in the view.
+    #[cfg(test)]
+    pub(crate) fn size(&self) -> (usize, usize, usize) {
+        let bytes = self.runs.iter().map(|r| r.filter.bytes()).sum();
+        (self.recent.len(), self.runs.len(), bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_claims_keep_their_expiry_and_order_against_runs() {
+        let c = Packed::new(1_900_000_000, 5);
+        assert_eq!(c.expires_at(), 1_900_000_000);
+        assert!(c.after(4) && !c.after(5) && !c.after(6));
+        // Across the 32-bit wrap of the seq.
+        let wrapped = Packed::new(1, (1 << 32) + 2);
+        assert!(wrapped.after((1 << 32) - 3) && !wrapped.after((1 << 32) + 2));
+        assert_eq!(Packed::new(-5, 1).expires_at(), 0);
+    }
+}
