@@ -48,7 +48,12 @@ claims() {
     else
         local bytes
         bytes=$(cat "$DIR"/catalog-nonces.db* 2>/dev/null | wc -c)
-        echo "$(sqlite3 "$DIR/catalog-nonces.db" 'SELECT count(*) FROM nonces') $bytes"
+        # The log and the runs (a claim can be in both for the moment between a run's last write
+        # and the log's deletion); a file of the old layout, its one table.
+        local count='(SELECT count(*) FROM claim_log) + (SELECT count(*) FROM claim_sorted)'
+        sqlite3 "$DIR/catalog-nonces.db" "SELECT 1 FROM sqlite_master WHERE name = 'claim_log'" | grep -q 1 ||
+            count='(SELECT count(*) FROM nonces)'
+        echo "$(sqlite3 "$DIR/catalog-nonces.db" "SELECT $count") $bytes"
     fi
 }
 

@@ -50,19 +50,11 @@ use xbak_domain::time::Timestamp;
 /// Read connections per process. Reads are short; four keep two cores busy with room for waits.
 const READERS: usize = 4;
 
-/// What a process keeps of the nonces file between transactions.
-#[derive(Default)]
-struct ClaimState {
-    log: nonces::ClaimLog,
-    upkeep: nonces::Upkeep,
-}
-
-impl ClaimState {
-    fn lock(state: &std::sync::Mutex<ClaimState>) -> std::sync::MutexGuard<'_, ClaimState> {
-        state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+/// Locks one of the nonces file's states (`nonces::ClaimLog`, `nonces::Upkeep`).
+fn lock<T>(state: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Whether a write moves [`Catalog::change_token`](crate::Catalog::change_token).
@@ -81,11 +73,15 @@ pub struct SqliteCatalog {
     /// Commits made through this handle's writer (`PRAGMA data_version` on the writer only
     /// sees other connections' commits).
     commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// The one connection to the nonces file (see `nonces`), which only claims and prunes use.
+    /// The connection to the nonces file (see `nonces`) that claims use.
     nonces: std::sync::Arc<Slots>,
-    /// This process's view of the claims and its upkeep state (`nonces`), used under the one
-    /// connection to the nonces file.
-    claims: std::sync::Arc<std::sync::Mutex<ClaimState>>,
+    /// The one the upkeep uses, so that claims need not wait while it reads a run (in memory:
+    /// the same).
+    upkeep: std::sync::Arc<Slots>,
+    /// This process's view of the claims (`nonces::ClaimLog`).
+    claims: std::sync::Arc<std::sync::Mutex<nonces::ClaimLog>>,
+    /// The run this process is writing (`nonces::Upkeep`).
+    upkeep_state: std::sync::Arc<std::sync::Mutex<nonces::Upkeep>>,
     /// WAL checkpoints off the commit path, of the catalog and of the nonces file (file
     /// catalogs only).
     _checkpointers: Vec<Checkpointer>,
@@ -149,10 +145,13 @@ impl SqliteCatalog {
                 Checkpointer::start(&nonces_path, &nonce_writer)?,
             ];
             let readers = (0..READERS).map(|_| connect(Some(&path), true)).collect::<Result<Vec<_>>>()?;
+            let upkeep = connect(Some(&nonces_path), false)?;
             Ok(SqliteCatalog {
                 pool: Pool::new(writer, readers),
                 nonces: Slots::new(vec![nonce_writer]),
+                upkeep: Slots::new(vec![upkeep]),
                 claims: Default::default(),
+                upkeep_state: Default::default(),
                 commits: Default::default(),
                 _checkpointers: checkpointers,
             })
@@ -169,10 +168,13 @@ impl SqliteCatalog {
         migrations::migrate(&mut conn)?;
         let mut nonce_conn = connect(None, false)?;
         nonces::prepare(&mut nonce_conn)?;
+        let nonces = Slots::new(vec![nonce_conn]);
         Ok(SqliteCatalog {
             pool: Pool::new(conn, Vec::new()),
-            nonces: Slots::new(vec![nonce_conn]),
+            upkeep: nonces.clone(),
+            nonces,
             claims: Default::default(),
+            upkeep_state: Default::default(),
             commits: Default::default(),
             _checkpointers: Vec::new(),
         })
@@ -307,38 +309,32 @@ impl SqliteCatalog {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .db()?;
-                let mut state = ClaimState::lock(&state);
-                let won = state
-                    .log
+                let mut view = lock(&state);
+                let won = view
                     .claim(&tx, &nonces, now)
                     .and_then(|won| tx.commit().db().map(|()| won));
                 if won.is_err() {
                     // What the view read in the transaction may be rolled back.
-                    state.log.reset();
+                    view.reset();
                 }
                 won
             })
             .await
     }
 
-    /// One step of the nonces file's upkeep (`nonces::Upkeep::step`), in one short transaction.
+    /// One step of the nonces file's upkeep (`nonces::Upkeep::step`) on the upkeep's own
+    /// connection: a run started if one is due (a short transaction), the claims of the run being
+    /// written read with no lock held, then one short transaction of writes and deletes.
     async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
-        let state = self.claims.clone();
-        self.write_nonces(move |tx| {
-            ClaimState::lock(&state)
-                .upkeep
-                .step(tx, secs(now), rows_wall_clock(), u64::from(limit))
-        })
-        .await
-    }
-
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the nonces file; commits if it returns `Ok`.
-    async fn write_nonces<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.nonces.run(move |conn| immediate(conn, f)).await
+        let state = self.upkeep_state.clone();
+        self.upkeep
+            .run(move |conn| {
+                immediate(conn, |tx| nonces::start_run_if_due(tx, rows_wall_clock()))?;
+                let mut upkeep = lock(&state);
+                upkeep.load(conn)?;
+                immediate(conn, |tx| upkeep.step(tx, secs(now), u64::from(limit)))
+            })
+            .await
     }
 
     async fn link_key(&self) -> Result<(String, String)> {

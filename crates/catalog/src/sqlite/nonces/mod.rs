@@ -31,7 +31,7 @@ use crate::rules::{new_link_key, parse_link_key, LINK_KEY};
 use crate::{CatalogError, Result};
 
 pub(crate) use log::ClaimLog;
-pub(crate) use upkeep::Upkeep;
+pub(crate) use upkeep::{start_run_if_due, Upkeep};
 
 /// A claim's key: see [`fingerprint`].
 pub(crate) type Fingerprint = [u8; 16];
@@ -419,9 +419,13 @@ mod tests {
         assert!(view.claim(&tx, &claims, now).unwrap().iter().all(|w| *w));
         tx.commit().unwrap();
         assert_eq!(view.size(), (2_000, 0, 0));
+        let tx = conn.transaction().unwrap();
+        assert!(start_run_if_due(&tx, wall_clock()).unwrap().is_some());
+        tx.commit().unwrap();
+        upkeep.load(&conn).unwrap();
         loop {
             let tx = conn.transaction().unwrap();
-            let n = upkeep.step(&tx, secs(now), wall_clock(), 4_096).unwrap();
+            let n = upkeep.step(&tx, secs(now), 4_096).unwrap();
             tx.commit().unwrap();
             if n < 4_096 {
                 break;

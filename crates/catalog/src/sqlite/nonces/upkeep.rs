@@ -9,7 +9,7 @@
 //! 3. A run whose every claim has expired is deleted whole.
 //! 4. A file from before the log: its `nonces` table is swept as before and dropped once empty.
 
-use rusqlite::Transaction;
+use rusqlite::{Connection, Transaction};
 
 use super::bloom::Filter;
 use super::{fingerprint_at, Fingerprint};
@@ -27,37 +27,74 @@ pub(crate) const RUN_MOST: i64 = 1 << 20;
 /// This process's upkeep state: the run it is writing, and the sweep cursor of the old table.
 #[derive(Default)]
 pub(crate) struct Upkeep {
-    /// The run being written (its last `seq`) and its claims in key order, each fingerprint once
-    /// with its latest expiry. Read from the log once per run.
+    /// The run being written (its last `seq`), its claims in key order (each fingerprint once,
+    /// with its latest expiry) and their filter: read from the log by [`Upkeep::load`].
     run: i64,
     sorted: Vec<(Fingerprint, i64)>,
+    filter: Option<Filter>,
     legacy_cursor: Vec<u8>,
 }
 
 impl Upkeep {
-    /// One step of upkeep, at most `limit` claims written or deleted; returns how many. Fewer than
-    /// `limit`: nothing is left to do now. `before`: claims expiring at or before it may go;
-    /// `wall`: the time (unix seconds) that says when a run is due.
-    pub(crate) fn step(
-        &mut self,
-        tx: &Transaction<'_>,
-        before: i64,
-        wall: i64,
-        limit: u64,
-    ) -> Result<u64> {
-        let mut done = 0;
-        let open = optional_row(
-            tx,
+    /// Reads the claims of the run being written, unless already read, and makes its filter:
+    /// outside any write transaction (a run's claims are committed and stay in the log until it
+    /// is finished), so that claims do not wait while a minute of them is read and sorted.
+    pub(crate) fn load(&mut self, conn: &Connection) -> Result<()> {
+        let open: Option<(i64, i64)> = optional_row(
+            conn,
             "SELECT run, first_seq FROM claim_runs WHERE filter IS NULL ORDER BY run LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let open = match open {
-            Some(run) => Some(run),
-            None => start_run_if_due(tx, wall)?,
+        let Some((run, first_seq)) = open else {
+            return Ok(());
         };
-        if let Some((run, first_seq)) = open {
-            done += self.write_run(tx, run, first_seq, limit)?;
+        if self.run == run && self.filter.is_some() {
+            return Ok(());
+        }
+        // Sized once: growing it by doubling would briefly hold twice a minute of claims.
+        let span = usize::try_from(run - first_seq + 1).unwrap_or(0);
+        let mut claims: Vec<(Fingerprint, i64)> =
+            Vec::with_capacity(span.min(2 * RUN_MOST as usize));
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT fingerprint, expires_at FROM claim_log WHERE seq >= ?1 AND seq <= ?2",
+            )
+            .db()?;
+        let mut rows = stmt.query((first_seq, run)).db()?;
+        while let Some(row) = rows.next().db()? {
+            claims.push((fingerprint_at(row, 0)?, row.get(1).db()?));
+        }
+        claims.sort_unstable();
+        // Sorted by expiry within a fingerprint: the last one kept is the latest.
+        claims.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = later.1;
+            }
+            same
+        });
+        let mut filter = Filter::with_capacity(claims.len());
+        claims.iter().for_each(|(fp, _)| filter.insert(fp));
+        self.run = run;
+        self.sorted = claims;
+        self.filter = Some(filter);
+        Ok(())
+    }
+
+    /// One step of upkeep, at most `limit` claims written or deleted; returns how many. Fewer than
+    /// `limit`: nothing is left to do now. `before`: claims expiring at or before it may go. A
+    /// run is started by [`start_run_if_due`] and written once [`Upkeep::load`] read it.
+    pub(crate) fn step(&mut self, tx: &Transaction<'_>, before: i64, limit: u64) -> Result<u64> {
+        let mut done = 0;
+        let open = optional_row(
+            tx,
+            "SELECT run FROM claim_runs WHERE filter IS NULL ORDER BY run LIMIT 1",
+            [],
+            |r| r.get::<_, i64>(0),
+        )?;
+        if let Some(run) = open.filter(|&run| run == self.run && self.filter.is_some()) {
+            done += self.write_run(tx, run, limit)?;
         }
         if done < limit {
             done += delete_logged_in_runs(tx, limit - done)?;
@@ -74,40 +111,11 @@ impl Upkeep {
         Ok(done)
     }
 
-    /// Writes up to `limit` more claims of run `run` (log `seq`s `first_seq..=run`) into
+    /// Writes up to `limit` more claims of run `run` (read by [`Upkeep::load`]) into
     /// `claim_sorted`, going on after the last key written (by any process), and finishes the
     /// run (its filter and latest expiry) once all are written. Returns the claims written, plus
     /// one for finishing.
-    fn write_run(
-        &mut self,
-        tx: &Transaction<'_>,
-        run: i64,
-        first_seq: i64,
-        limit: u64,
-    ) -> Result<u64> {
-        if self.run != run || self.sorted.is_empty() {
-            let mut claims: Vec<(Fingerprint, i64)> = Vec::new();
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT fingerprint, expires_at FROM claim_log WHERE seq >= ?1 AND seq <= ?2",
-                )
-                .db()?;
-            let mut rows = stmt.query((first_seq, run)).db()?;
-            while let Some(row) = rows.next().db()? {
-                claims.push((fingerprint_at(row, 0)?, row.get(1).db()?));
-            }
-            claims.sort_unstable();
-            // Sorted by expiry within a fingerprint: the last one kept is the latest.
-            claims.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    kept.1 = later.1;
-                }
-                same
-            });
-            self.run = run;
-            self.sorted = claims;
-        }
+    fn write_run(&mut self, tx: &Transaction<'_>, run: i64, limit: u64) -> Result<u64> {
         let written: Option<Vec<u8>> = optional_row(
             tx,
             "SELECT fingerprint FROM claim_sorted WHERE run = ?1 ORDER BY fingerprint DESC LIMIT 1",
@@ -129,8 +137,9 @@ impl Upkeep {
         }
         let mut done = (end - start) as u64;
         if end == self.sorted.len() && done < limit {
-            let mut filter = Filter::with_capacity(self.sorted.len());
-            self.sorted.iter().for_each(|(fp, _)| filter.insert(fp));
+            let Some(filter) = self.filter.take() else {
+                return Ok(done);
+            };
             let expires_max = self.sorted.iter().map(|c| c.1).max().unwrap_or(0);
             tx.prepare_cached("UPDATE claim_runs SET filter = ?2, expires_max = ?3 WHERE run = ?1")
                 .db()?
@@ -165,9 +174,18 @@ impl Upkeep {
     }
 }
 
-/// Starts a run of the claims logged since the last one when it is due (see [`RUN_EVERY`]):
-/// `(run, first_seq)`.
-fn start_run_if_due(tx: &Transaction<'_>, wall: i64) -> Result<Option<(i64, i64)>> {
+/// Starts a run of the claims logged since the last one when it is due (see [`RUN_EVERY`]) and
+/// none is being written: `(run, first_seq)`.
+pub(crate) fn start_run_if_due(tx: &Transaction<'_>, wall: i64) -> Result<Option<(i64, i64)>> {
+    let open: Option<i64> = optional_row(
+        tx,
+        "SELECT run FROM claim_runs WHERE filter IS NULL LIMIT 1",
+        [],
+        |r| r.get(0),
+    )?;
+    if open.is_some() {
+        return Ok(None);
+    }
     let last: Option<(i64, i64)> = optional_row(
         tx,
         "SELECT run, created_at FROM claim_runs ORDER BY run DESC LIMIT 1",
