@@ -15,9 +15,11 @@
 //! bucket of the current minute may have expired, so it is confirmed by a claim (which takes the
 //! nonce over if it had). When full, the earliest-expiring bucket is dropped: forgetting costs a
 //! claim, which refuses the replay all the same, so memory stays bounded at any request rate.
-//! No Bloom filter for older minutes: a nonce not refused from memory must be claimed in the
+//! No Bloom filter for older minutes here: a nonce not refused from memory must be claimed in the
 //! catalog anyway (that is what tells the other servers), and that claim refuses a replay by
-//! itself, so a filter hit could never save the round trip it would need for confirmation.
+//! itself, so a filter hit could never save the round trip it would need for confirmation. (The
+//! SQLite catalog keeps filters of its own, of its runs of claims, to check a claim without
+//! reading a random page: `xbak_catalog::sqlite`'s `nonces`.)
 
 use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};

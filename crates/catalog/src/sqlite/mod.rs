@@ -43,7 +43,7 @@ use checkpoint::Checkpointer;
 use errors::SqlResultExt;
 use pool::{connect, Pool, Slots};
 
-use crate::rules::{secs, wall_clock as rows_wall_clock};
+use crate::rules::{secs, wall_clock};
 use crate::{CatalogError, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
 
@@ -329,7 +329,7 @@ impl SqliteCatalog {
         let state = self.upkeep_state.clone();
         self.upkeep
             .run(move |conn| {
-                immediate(conn, |tx| nonces::start_run_if_due(tx, rows_wall_clock()))?;
+                immediate(conn, |tx| nonces::start_run_if_due(tx, wall_clock()))?;
                 let mut upkeep = lock(&state);
                 upkeep.load(conn)?;
                 immediate(conn, |tx| upkeep.step(tx, secs(now), u64::from(limit)))
