@@ -125,11 +125,10 @@ impl ClaimLog {
     /// Reads what changed in the file since this process last looked: runs finished meanwhile
     /// (their filters), then the log's new claims.
     fn catch_up(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
-        if !self.loaded {
+        // Until the old table is seen gone: once dropped, it never comes back.
+        if !self.loaded || self.legacy {
             self.legacy = super::has_legacy_table(tx)?;
             self.loaded = true;
-        } else if self.legacy {
-            self.legacy = super::has_legacy_table(tx)?;
         }
         let last_run = self.last_run;
         {

@@ -201,7 +201,8 @@ pub(super) const PRUNE_SCAN: u64 = 4096;
 /// for each: as much as the claims themselves, which from the 20th minute of the soak's load
 /// (when the first claims were pruned) made the server fall behind (bench/results.md,
 /// 2026-12-05T10:30Z). A sweep in key order deletes every expired claim of a page at once, and a
-/// page holds more of them the longer the server waits between sweeps (`PRUNE_EVERY`).
+/// page holds more of them the longer between sweeps. Only a version 1 file's table is swept so,
+/// until it is empty (`upkeep`).
 pub(super) fn prune_step(
     tx: &Transaction<'_>,
     now: Timestamp,
