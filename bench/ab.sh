@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Alternated A/B of two `xbak` binaries on one seeded SQLite data dir: for each round, a fresh
+# Alternated A/B of two `xbak` binaries on one seeded data dir: for each round, a fresh
 # `xbak serve` of A, then of B, each with the nonce claims emptied, WARMUP seconds of load, then
 # SECS seconds measured. Prints one line per run (rps, p99, server CPU per request) and the medians.
 # Nothing is appended to bench/results.md: the entry says what the pairs compared.
@@ -7,7 +7,10 @@
 #   bench/ab.sh BIN_A BIN_B DATA_DIR [loadgen args…]
 #   bench/ab.sh /tmp/xbak-main target/release/xbak target/bench/scale-sqlite-1m --instances 10000 --vary-window
 #
-# Environment: ROUNDS=4 SECS=10 WARMUP=3 CONNS=32 (loadgen: target/release/xbak-loadgen).
+# Environment: ROUNDS=4 SECS=10 WARMUP=3 CONNS=32 (loadgen: target/release/xbak-loadgen);
+# CATALOG=postgres://…/xbak_bench_1m serves that PostgreSQL catalog instead of DATA_DIR's SQLite
+# one (DATA_DIR still holds the key), its claims emptied first and the CPU of the backends serving
+# it counted as the server's.
 # Everything listens on and targets 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,19 +28,31 @@ shift 3
 run() {
     local bin=$1 port pid t0 t1 out requests
     shift
-    forget_nonces "$DIR"
-    warm_catalog "$DIR"
+    local catalog=() pids
+    if [[ -n ${CATALOG:-} ]]; then
+        catalog=(--catalog "$CATALOG")
+        psql "$CATALOG" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonces"
+        warm_catalog "$DIR" "$CATALOG"
+    else
+        forget_nonces "$DIR"
+        warm_catalog "$DIR"
+    fi
     port=$(free_port)
-    RUST_LOG=warn "$bin" --data-dir "$DIR" serve --listen "127.0.0.1:$port" --no-workers --no-metrics \
+    RUST_LOG=warn "$bin" --data-dir "$DIR" "${catalog[@]}" serve --listen "127.0.0.1:$port" --no-workers --no-metrics \
         >"$BENCH_DIR/ab-serve.log" 2>&1 &
     pid=$!
     STARTED+=("$pid")
     wait_port "$port"
     local args=(--addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --connections "$CONNS" --threads 1 "$@")
     "$LOADGEN" signed "${args[@]}" --seconds "$WARMUP" >/dev/null
-    t0=$(cpu_ticks "$pid")
+    pids=$pid
+    # The pool's connections exist after the warm-up; the backends serving them count as server CPU.
+    if [[ -n ${CATALOG:-} ]]; then pids+=" $(pg_backends "$CATALOG")"; fi
+    # shellcheck disable=SC2086
+    t0=$(cpu_ticks $pids)
     out=$("$LOADGEN" signed "${args[@]}" --seconds "$SECS") || { echo "loadgen failed: $out" >&2; exit 1; }
-    t1=$(cpu_ticks "$pid")
+    # shellcheck disable=SC2086
+    t1=$(cpu_ticks $pids)
     stop "$pid"
     requests=$(field requests "$out")
     [[ $(field errors "$out") == 0 ]] || { echo "errors in a run: $out" >&2; exit 1; }

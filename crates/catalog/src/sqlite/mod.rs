@@ -329,7 +329,11 @@ impl SqliteCatalog {
         let state = self.upkeep_state.clone();
         self.upkeep
             .run(move |conn| {
-                immediate(conn, |tx| nonces::start_run_if_due(tx, wall_clock()))?;
+                // Read first: most steps find no run due, and then take no write lock for it.
+                let wall = wall_clock();
+                if nonces::due_run(conn, wall)?.is_some() {
+                    immediate(conn, |tx| nonces::start_run_if_due(tx, wall))?;
+                }
                 let mut upkeep = lock(&state);
                 upkeep.load(conn)?;
                 immediate(conn, |tx| upkeep.step(tx, secs(now), u64::from(limit)))

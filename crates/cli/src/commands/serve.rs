@@ -246,7 +246,9 @@ async fn feed_metrics(
     }
 }
 
-/// Runs the upkeep of nonce claims in the catalog every [`PRUNE_EVERY`] until `stop` is cancelled.
+/// Runs the upkeep of nonce claims in the catalog every [`PRUNE_EVERY`] until `stop` is cancelled,
+/// also midway through a long upkeep (each of its steps is a transaction of its own): a backlog
+/// of minutes must not hold up a shutdown.
 async fn prune_nonces(state: AppState, stop: CancellationToken) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     loop {
@@ -254,8 +256,13 @@ async fn prune_nonces(state: AppState, stop: CancellationToken) {
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
-        if let Err(e) = state.nonces.prune().await {
-            warn!(error = %e, "could not prune nonces");
+        tokio::select! {
+            pruned = state.nonces.prune() => {
+                if let Err(e) = pruned {
+                    warn!(error = %e, "could not prune nonces");
+                }
+            }
+            _ = stop.cancelled() => return,
         }
     }
 }

@@ -169,3 +169,25 @@ fn fingerprints_live_until_their_minute_and_stay_ordered() {
     assert!(!recent.surely_live(8, now + 400), "dropped with its minute");
     assert!(recent.surely_live(7, now + 400));
 }
+
+#[tokio::test]
+async fn one_prune_goes_through_a_backlog_of_many_steps() {
+    let g = NonceGuard::new(memory_catalog().await, SKEW);
+    // Signed an hour ago: claimed then, expired 45 minutes ago.
+    let signed = Utc::now() - chrono::Duration::hours(1);
+    let claims = 3 * PRUNE_STEP as usize;
+    for i in 0..claims {
+        assert!(g
+            .check_at("ak", &format!("n{i}"), signed, signed)
+            .await
+            .unwrap());
+    }
+    // On SQLite each claim is written into a run, deleted from the log and deleted with its
+    // run: three times more work than one step does, all of it in one call.
+    let pruned = g.prune().await.unwrap();
+    assert!(
+        pruned >= 3 * claims as u64,
+        "{pruned} after {claims} claims"
+    );
+    assert!(g.prune().await.unwrap() < u64::from(PRUNE_STEP));
+}

@@ -31,7 +31,7 @@ use crate::rules::{new_link_key, parse_link_key, LINK_KEY};
 use crate::{CatalogError, Result};
 
 pub(crate) use log::ClaimLog;
-pub(crate) use upkeep::{start_run_if_due, Upkeep};
+pub(crate) use upkeep::{due_run, start_run_if_due, Upkeep};
 
 /// A claim's key: see [`fingerprint`].
 pub(crate) type Fingerprint = [u8; 16];

@@ -174,11 +174,12 @@ impl Upkeep {
     }
 }
 
-/// Starts a run of the claims logged since the last one when it is due (see [`RUN_EVERY`]) and
-/// none is being written: `(run, first_seq)`.
-pub(crate) fn start_run_if_due(tx: &Transaction<'_>, wall: i64) -> Result<Option<(i64, i64)>> {
+/// The run to start now, `(run, first_seq)`, if one is due (see [`RUN_EVERY`]) and none is
+/// being written. Read outside a write transaction it is a hint, which [`start_run_if_due`]
+/// checks again under the write lock.
+pub(crate) fn due_run(conn: &Connection, wall: i64) -> Result<Option<(i64, i64)>> {
     let open: Option<i64> = optional_row(
-        tx,
+        conn,
         "SELECT run FROM claim_runs WHERE filter IS NULL LIMIT 1",
         [],
         |r| r.get(0),
@@ -187,30 +188,36 @@ pub(crate) fn start_run_if_due(tx: &Transaction<'_>, wall: i64) -> Result<Option
         return Ok(None);
     }
     let last: Option<(i64, i64)> = optional_row(
-        tx,
+        conn,
         "SELECT run, created_at FROM claim_runs ORDER BY run DESC LIMIT 1",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let head: Option<i64> =
-        optional_row(tx, "SELECT MAX(seq) FROM claim_log", [], |r| r.get(0))?.flatten();
+        optional_row(conn, "SELECT MAX(seq) FROM claim_log", [], |r| r.get(0))?.flatten();
     let last_run = last.map_or(0, |(run, _)| run);
     let Some(head) = head.filter(|&head| head > last_run) else {
         return Ok(None);
     };
     let due =
         head - last_run >= RUN_MOST || last.is_none_or(|(_, created)| wall - created >= RUN_EVERY);
-    if !due {
+    Ok(due.then_some((head, last_run + 1)))
+}
+
+/// Starts the run of the claims logged since the last one when it is due (see [`due_run`]):
+/// `(run, first_seq)`.
+pub(crate) fn start_run_if_due(tx: &Transaction<'_>, wall: i64) -> Result<Option<(i64, i64)>> {
+    let Some((run, first_seq)) = due_run(tx, wall)? else {
         return Ok(None);
-    }
+    };
     tx.prepare_cached(
         "INSERT INTO claim_runs (run, first_seq, expires_max, filter, created_at)
          VALUES (?1, ?2, 0, NULL, ?3)",
     )
     .db()?
-    .execute((head, last_run + 1, wall))
+    .execute((run, first_seq, wall))
     .db()?;
-    Ok(Some((head, last_run + 1)))
+    Ok(Some((run, first_seq)))
 }
 
 /// Deletes up to `limit` claims from the log's front that finished runs hold.
