@@ -30,13 +30,35 @@ fn wait_while_running(child: &mut Child, what: &str, mut ready: impl FnMut() -> 
     }
 }
 
-/// A throttled `replicate --once` (1 MB/s), once bytes of its copy are staged (they show
-/// several seconds into its 16).
-fn replicate_mid_copy(data: &DataDir) -> Child {
+/// A throttled `replicate --once` (1 MB/s: 16 s for the set), two seconds after it claimed the
+/// copy. Not "once bytes are staged": the parts in flight may all land near the end of the copy,
+/// and a staged file that lives a few milliseconds before it is published was missed by a 20 ms
+/// poll now and then (the copy then ran to its end, and the test failed).
+async fn replicate_mid_copy(data: &DataDir) -> Child {
+    let catalog = xbak_catalog::sqlite::SqliteCatalog::open(&data.path().join("catalog.db"))
+        .await
+        .unwrap();
     let mut child = replicate_throttled(data, "1M");
-    wait_while_running(&mut child, "staged bytes", || {
-        staged_bytes(data, "cn-shanghai") > 0
-    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let copies = xbak_catalog::LeasedQueue::Copies;
+    while catalog
+        .held_leases(copies, chrono::Utc::now())
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "replicate ended before it claimed the copy"
+        );
+        assert!(Instant::now() < deadline, "no claimed copy within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "replicate ended 2 s into a 16 s copy"
+    );
     child
 }
 
@@ -58,7 +80,7 @@ fn host_name() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_replicate_is_taken_over_at_once_and_completed_once() {
     let (data, file) = seeded_with_a_set();
-    let mut killed = replicate_mid_copy(&data);
+    let mut killed = replicate_mid_copy(&data).await;
     killed.kill().unwrap(); // SIGKILL, mid-copy, its 60 s lease still running
     killed.wait().unwrap();
 
