@@ -49,7 +49,7 @@ const PRUNE_STEP: u32 = 1_024;
 /// 2026-12-05T13:45Z), while a fixed 10 ms pause capped the upkeep at ~90,000 claims a second
 /// written, moved or deleted, less than the three per claim 40,000 cached calls a second need:
 /// its backlog, and the claims every server keeps exactly until a run is written, then grew
-/// without end (2026-12-06T15:47Z).
+/// without end (2026-12-06T15:48:01Z).
 const PRUNE_PAUSE: Duration = Duration::from_millis(1);
 /// Most claims per catalog transaction.
 const MAX_BATCH: usize = 1_024;

@@ -182,7 +182,7 @@ fn total_sql(query: &CopyQuery, params: &mut Vec<Value>) -> String {
 ///
 /// Written without a CTE: the former `WITH page AS MATERIALIZED (…), counted AS (…)` form, which
 /// skipped the count for a partial page, cost PostgreSQL ~107 µs a statement against ~90 µs for
-/// this one on the 1M-copy catalog (pgbench, bench/results.md 2026-12-06T16:20Z); a full page,
+/// this one on the 1M-copy catalog (pgbench, bench/results.md 2026-12-06T16:00Z); a full page,
 /// the common case, counts in both.
 fn listing_sql(query: &CopyQuery, limit: i64, offset: i64, params: &mut Vec<Value>) -> String {
     let page = page_sql(query, false, limit, offset, params);

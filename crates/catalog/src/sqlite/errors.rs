@@ -24,9 +24,10 @@ pub(crate) fn translate(err: rusqlite::Error, subject: Option<String>) -> Catalo
             },
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                 // Debug, not warn: a call first tried with no busy timeout meets this whenever
-                // another connection writes, and is tried again where it may wait (~45 a second
-                // under 40,000 cached calls a second, bench/results.md 2026-12-06T15:47Z); one
-                // that still fails reaches its caller, which reports it.
+                // another connection writes, and is tried again where it may wait (~45 a
+                // second under 40,000 cached calls a second, bench/results.md
+                // 2026-12-06T15:48:01Z); one that still fails reaches its caller, which
+                // reports it.
                 tracing::debug!(error = %err, "catalog busy");
                 CatalogError::Unavailable("database is busy".into())
             }
