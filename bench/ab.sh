@@ -31,8 +31,7 @@ run() {
     local catalog=() pids
     if [[ -n ${CATALOG:-} ]]; then
         catalog=(--catalog "$CATALOG")
-        psql "$CATALOG" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonces"
-        warm_catalog "$DIR" "$CATALOG"
+        fresh_pg_catalog "$DIR" "$CATALOG"
     else
         forget_nonces "$DIR"
         warm_catalog "$DIR"

@@ -64,12 +64,17 @@ warm_catalog() {
 declare -A INSTANCES=([1k]=10 [1m]=10000 [10m]=10000)
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 pg_db() { echo "xbak_bench_$1"; }
+# fresh_pg_catalog DIR URL: the PostgreSQL catalog at URL without nonce claims left by earlier
+# runs, and in PostgreSQL's buffers.
+fresh_pg_catalog() {
+    psql "$2" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonces"
+    warm_catalog "$1" "$2"
+}
 # fresh_catalog BACKEND SHAPE DIR: no nonce claims left by earlier runs, and the catalog in the
 # page cache.
 fresh_catalog() {
     if [[ $1 == postgres ]]; then
-        psql "$PG_SERVER/$(pg_db "$2")" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonces"
-        warm_catalog "$3" "$PG_SERVER/$(pg_db "$2")"
+        fresh_pg_catalog "$3" "$PG_SERVER/$(pg_db "$2")"
     else
         forget_nonces "$3"
         warm_catalog "$3"

@@ -30,31 +30,29 @@ fn wait_while_running(child: &mut Child, what: &str, mut ready: impl FnMut() -> 
     }
 }
 
+/// Waits (see [`wait_while_running`]) until a copy of `data`'s catalog is claimed: its lease
+/// shows as soon as `child` takes the copy, staged bytes only later.
+fn wait_for_claimed_copy(data: &DataDir, child: &mut Child) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let catalog = rt
+        .block_on(xbak_catalog::sqlite::SqliteCatalog::open(
+            &data.path().join("catalog.db"),
+        ))
+        .unwrap();
+    wait_while_running(child, "a claimed copy", || {
+        let held = catalog.held_leases(xbak_catalog::LeasedQueue::Copies, chrono::Utc::now());
+        !rt.block_on(held).unwrap().is_empty()
+    });
+}
+
 /// A throttled `replicate --once` (1 MB/s: 16 s for the set), two seconds after it claimed the
 /// copy. Not "once bytes are staged": the parts in flight may all land near the end of the copy,
 /// and a staged file that lives a few milliseconds before it is published was missed by a 20 ms
 /// poll now and then (the copy then ran to its end, and the test failed).
-async fn replicate_mid_copy(data: &DataDir) -> Child {
-    let catalog = xbak_catalog::sqlite::SqliteCatalog::open(&data.path().join("catalog.db"))
-        .await
-        .unwrap();
+fn replicate_mid_copy(data: &DataDir) -> Child {
     let mut child = replicate_throttled(data, "1M");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let copies = xbak_catalog::LeasedQueue::Copies;
-    while catalog
-        .held_leases(copies, chrono::Utc::now())
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "replicate ended before it claimed the copy"
-        );
-        assert!(Instant::now() < deadline, "no claimed copy within 60 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_for_claimed_copy(data, &mut child);
+    std::thread::sleep(Duration::from_secs(2));
     assert!(
         child.try_wait().unwrap().is_none(),
         "replicate ended 2 s into a 16 s copy"
@@ -77,10 +75,10 @@ fn host_name() -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_replicate_is_taken_over_at_once_and_completed_once() {
+#[test]
+fn a_killed_replicate_is_taken_over_at_once_and_completed_once() {
     let (data, file) = seeded_with_a_set();
-    let mut killed = replicate_mid_copy(&data).await;
+    let mut killed = replicate_mid_copy(&data);
     killed.kill().unwrap(); // SIGKILL, mid-copy, its 60 s lease still running
     killed.wait().unwrap();
 
@@ -92,12 +90,15 @@ async fn a_killed_replicate_is_taken_over_at_once_and_completed_once() {
     assert_eq!(sha256_file(&copies[0]), sha256_file(&file));
 
     // Completed once, and nothing is left to do.
-    let catalog = xbak_catalog::sqlite::SqliteCatalog::open(&data.path().join("catalog.db"))
-        .await
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let catalog = rt
+        .block_on(xbak_catalog::sqlite::SqliteCatalog::open(
+            &data.path().join("catalog.db"),
+        ))
         .unwrap();
-    let copy = catalog.copy(1).await.unwrap().unwrap();
+    let copy = rt.block_on(catalog.copy(1)).unwrap().unwrap();
     assert_eq!(copy.status, xbak_domain::CopyStatus::Completed);
-    let counts = catalog.copy_counts().await.unwrap();
+    let counts = rt.block_on(catalog.copy_counts()).unwrap();
     assert_eq!((counts.pending, counts.completed), (0, 1));
     let again = data.ok(&["replicate", "--once"]);
     assert!(again.contains("0 copies completed"), "{again}");
@@ -107,19 +108,9 @@ async fn a_killed_replicate_is_taken_over_at_once_and_completed_once() {
 #[test]
 fn a_job_held_by_a_live_worker_is_named_as_skipped() {
     let (data, _file) = seeded_with_a_set();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let catalog = rt
-        .block_on(xbak_catalog::sqlite::SqliteCatalog::open(
-            &data.path().join("catalog.db"),
-        ))
-        .unwrap();
-    // Slow enough (64 s) that its copy is still running when the second run looks: the lease
-    // shows at once, staged bytes only seconds later.
+    // Slow enough (64 s) that its copy is still running when the second run looks.
     let mut live = replicate_throttled(&data, "256K");
-    wait_while_running(&mut live, "a claimed copy", || {
-        let held = catalog.held_leases(xbak_catalog::LeasedQueue::Copies, chrono::Utc::now());
-        !rt.block_on(held).unwrap().is_empty()
-    });
+    wait_for_claimed_copy(&data, &mut live);
     let out = data.ok(&["replicate", "--once"]);
     live.kill().unwrap();
     live.wait().unwrap();
