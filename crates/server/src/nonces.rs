@@ -32,9 +32,9 @@ use xbak_catalog::{Catalog, CatalogError, SeenNonce};
 use crate::error::HandlerError;
 
 /// How often `serve` runs the catalog's upkeep of claims ([`NonceGuard::prune`]): deleting
-/// expired ones and, on SQLite, cutting a run of the logged ones every minute (whose memory in
-/// every server lasts until the run is written), so well under a minute.
-pub const PRUNE_EVERY: Duration = Duration::from_secs(10);
+/// expired ones and, on SQLite, cutting a run of the logged ones every 5 seconds (every server
+/// holds the claims since the last run exactly in memory, until the next one is written).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(5);
 /// Most fingerprints a server remembers (~2–5 MB).
 pub const REMEMBERED: usize = 1 << 17;
 /// Claims expired this long ago are left in the catalog by [`NonceGuard::prune`]: another

@@ -1,6 +1,10 @@
 //! A blocked Bloom filter over claim fingerprints: each fingerprint picks one 512-bit block (one
 //! cache line) and sets 8 bits in it, so a lookup costs one memory access.
 //!
+//! The block of a fingerprint is `(h × blocks) >> 64` of its first word, so a filter of `2n`
+//! blocks folds exactly into one of `n` ([`Filter::fold`]): block `b` of `2n` is block `b / 2` of
+//! `n`. A filter can so be made large before its claims are counted, then halved to their size.
+//!
 //! Hand-written rather than from a crate: the keys are already uniform 128-bit hashes (a crate
 //! would hash them again), and the bits are stored in the nonces file and read by every server on
 //! it, so their layout is a file format fixed here, not a crate's internal layout that may change
@@ -8,7 +12,9 @@
 
 /// Bits per claim. With 8 bits set per claim in 512-bit blocks, about one lookup in a thousand
 /// of a fingerprint not in the set answers "maybe".
-const BITS_PER_CLAIM: usize = 16;
+pub(crate) const BITS_PER_CLAIM: usize = 16;
+/// Bits in a block.
+pub(crate) const BLOCK_BITS: usize = BLOCK_WORDS * 64;
 const BLOCK_WORDS: usize = 8;
 /// The first byte of a stored filter: its layout.
 const FORMAT: u8 = 1;
@@ -26,6 +32,34 @@ impl Filter {
         Filter {
             blocks: vec![[0; BLOCK_WORDS]; blocks],
         }
+    }
+
+    /// An empty filter of `blocks` blocks (at least one).
+    pub(crate) fn with_blocks(blocks: usize) -> Filter {
+        Filter {
+            blocks: vec![[0; BLOCK_WORDS]; blocks.max(1)],
+        }
+    }
+
+    /// Its blocks.
+    pub(crate) fn blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Halves it (an even number of blocks): every fingerprint it held, it still holds; the
+    /// false "maybe"s become as many as if its fingerprints had been inserted into the half.
+    pub(crate) fn fold(&mut self) {
+        debug_assert!(self.blocks.len().is_multiple_of(2));
+        let half = self.blocks.len() / 2;
+        for b in 0..half {
+            let mut block = self.blocks[2 * b];
+            for (word, other) in block.iter_mut().zip(self.blocks[2 * b + 1]) {
+                *word |= other;
+            }
+            self.blocks[b] = block;
+        }
+        self.blocks.truncate(half);
+        self.blocks.shrink_to_fit();
     }
 
     /// The block and the 8 bits (0..512) of `fp`: the block from the first 8 bytes, the bits
@@ -90,7 +124,6 @@ impl Filter {
     }
 
     /// Bytes of memory its bits take.
-    #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
         self.blocks.len() * BLOCK_WORDS * 8
     }
@@ -122,6 +155,21 @@ mod tests {
             filter.bytes() - n * BITS_PER_CLAIM / 8 < 64,
             "2 bytes a claim, whole blocks"
         );
+    }
+
+    #[test]
+    fn a_folded_filter_holds_what_the_large_one_held() {
+        let n = 20_000;
+        let mut filter = Filter::with_blocks(4 * n * BITS_PER_CLAIM / BLOCK_BITS);
+        (0..n as u64).for_each(|i| filter.insert(&fp(i)));
+        filter.fold();
+        filter.fold();
+        assert_eq!(filter.bytes(), n * BITS_PER_CLAIM / 8);
+        assert!((0..n as u64).all(|i| filter.may_contain(&fp(i))));
+        // Folded twice it is the filter the claims would have made at its size.
+        let mut direct = Filter::with_blocks(n * BITS_PER_CLAIM / BLOCK_BITS);
+        (0..n as u64).for_each(|i| direct.insert(&fp(i)));
+        assert_eq!(filter, direct);
     }
 
     #[test]

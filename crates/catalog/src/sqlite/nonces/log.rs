@@ -5,13 +5,20 @@
 //! holds the file's write lock, so no other process can claim in between:
 //! - the claims of the log not yet in a finished run, exactly (fingerprint → expiry), read from
 //!   the log's tail: what any process appended since this one last looked;
-//! - for each finished run whose claims are not all expired, its filter, loaded once; a filter's
-//!   "maybe" is confirmed by a point lookup in `claim_sorted`, so a false "maybe" costs a read,
-//!   never a refused claim;
+//! - every claim the view read from the log (or appended) also goes into its own filters, one per
+//!   stretch of the log (`epochs`); a filter's "maybe" is confirmed by a point lookup in
+//!   `claim_sorted` in each finished run of that stretch (the rest of it is in the exact part),
+//!   so a false "maybe" costs reads, never a refused claim;
+//! - the runs with claims the view did not read from the log (those finished before it was
+//!   loaded, or while other processes claimed and this one did not), by their stored filters
+//!   (loaded once, each "maybe" confirmed in its run);
 //! - while a file from before the log still holds claims (`nonces`), a point lookup there.
 //!
 //! The view's memory is what was claimed since the last finished run (a run is cut every
-//! `upkeep::RUN_EVERY`) plus 2 bytes per claim of every live run.
+//! `upkeep::RUN_EVERY`) and the epochs' filters, which share a fixed budget (`epochs::Limits`).
+//! Until 2026-12 the view held each run's stored filter instead of its own: one lookup per live
+//! run, so runs were cut only every minute, and a minute of claims held exactly took ~105 MB at
+//! 40,000 claims a second (bench/results.md, 2026-12-06T17:03:40Z).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -19,17 +26,22 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::bloom::Filter;
+use super::epochs::{Epochs, Limits};
 use super::{fingerprint, Fingerprint};
 use crate::rules::{secs, NonceBatch};
 use crate::sqlite::errors::SqlResultExt;
 use crate::{CatalogError, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
 
-/// A finished run's filter and when its last claim expires.
-struct RunFilter {
+/// A finished run whose claims are not all expired.
+struct Run {
+    /// Its last `seq`; it holds the claims logged at `first_seq..=run`.
     run: i64,
+    first_seq: i64,
     expires_max: i64,
-    filter: Filter,
+    /// Its stored filter, when the view had not read all its claims from the log (they are then
+    /// not all in the view's epochs).
+    filter: Option<Filter>,
 }
 
 /// What one process knows of the nonces file's claims (see the module docs). Brought up to date
@@ -44,7 +56,9 @@ pub(crate) struct ClaimLog {
     next_seq: i64,
     /// The last finished run seen (its last `seq`); 0 before any.
     last_run: i64,
-    runs: Vec<RunFilter>,
+    /// Finished runs whose claims are not all expired, in order.
+    runs: Vec<Run>,
+    epochs: Epochs,
     /// The file still has the `nonces` table of schema version 1.
     legacy: bool,
 }
@@ -90,9 +104,17 @@ impl Hasher for FirstWord {
 }
 
 impl ClaimLog {
+    /// An empty view whose epochs are sized by `limits`.
+    pub(crate) fn with_limits(limits: Limits) -> ClaimLog {
+        ClaimLog {
+            epochs: Epochs::new(limits),
+            ..ClaimLog::default()
+        }
+    }
+
     /// Forgets everything: the next claim transaction reads the file's state again.
     pub(crate) fn reset(&mut self) {
-        *self = ClaimLog::default();
+        *self = ClaimLog::with_limits(self.epochs.limits());
     }
 
     /// Claims each distinct nonce of `nonces` that no live claim holds, appending it to the log.
@@ -116,42 +138,51 @@ impl ClaimLog {
             }
             let expires_at = secs(n.expires_at);
             append.execute((&fp[..], expires_at)).db()?;
-            self.remember(fp, expires_at, tx.last_insert_rowid());
+            self.remember(fp, expires_at, tx.last_insert_rowid(), now);
             won.insert((n.access_key_id.as_str(), n.nonce.as_str()));
         }
         Ok(batch.answers(&won))
     }
 
-    /// Reads what changed in the file since this process last looked: runs finished meanwhile
-    /// (their filters), then the log's new claims.
+    /// Reads what changed in the file since this process last looked: runs finished meanwhile,
+    /// then the log's new claims.
     fn catch_up(&mut self, tx: &Transaction<'_>, now: i64) -> Result<()> {
         // Until the old table is seen gone: once dropped, it never comes back.
         if !self.loaded || self.legacy {
             self.legacy = super::has_legacy_table(tx)?;
             self.loaded = true;
         }
+        self.epochs.tick(now);
         let last_run = self.last_run;
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT run, expires_max, filter FROM claim_runs
-                     WHERE run > ?1 AND filter IS NOT NULL ORDER BY run",
+                    "SELECT run, first_seq, expires_max, CASE WHEN run >= ?2 THEN filter END
+                     FROM claim_runs WHERE run > ?1 AND filter IS NOT NULL ORDER BY run",
                 )
                 .db()?;
-            let mut rows = stmt.query([self.last_run]).db()?;
+            // A run with claims the view has not read from the log (all, when it was just
+            // loaded; some, when other processes claimed while this one did not) comes with its
+            // stored filter: the log no longer holds them. The view's epochs hold the rest.
+            let mut rows = stmt.query((self.last_run, self.next_seq)).db()?;
             while let Some(row) = rows.next().db()? {
                 let run: i64 = row.get(0).db()?;
-                let expires_max: i64 = row.get(1).db()?;
+                let expires_max: i64 = row.get(2).db()?;
                 self.last_run = run;
                 if expires_max <= now {
                     continue;
                 }
-                let bytes = super::blob_at(row, 2)?;
-                let filter = Filter::from_bytes(bytes).ok_or_else(|| {
-                    CatalogError::Internal(format!("the filter of claim run {run} is malformed"))
-                })?;
-                self.runs.push(RunFilter {
+                let filter = match row.get_ref(3).db()? {
+                    rusqlite::types::ValueRef::Null => None,
+                    _ => Some(Filter::from_bytes(super::blob_at(row, 3)?).ok_or_else(|| {
+                        CatalogError::Internal(format!(
+                            "the filter of claim run {run} is malformed"
+                        ))
+                    })?),
+                };
+                self.runs.push(Run {
                     run,
+                    first_seq: row.get(1).db()?,
                     expires_max,
                     filter,
                 });
@@ -172,18 +203,20 @@ impl ClaimLog {
         while let Some(row) = rows.next().db()? {
             let seq: i64 = row.get(0).db()?;
             let fp = super::fingerprint_at(row, 1)?;
-            self.remember(fp, row.get(2).db()?, seq);
+            self.remember(fp, row.get(2).db()?, seq, now);
         }
         Ok(())
     }
 
-    /// Adds a claim of the log (logged at `seq`) to the exact part of the view.
-    fn remember(&mut self, fp: Fingerprint, expires_at: i64, seq: i64) {
+    /// Adds a claim of the log (logged at `seq`, read at `now`) to the exact part of the view
+    /// and to its open epoch.
+    fn remember(&mut self, fp: Fingerprint, expires_at: i64, seq: i64, now: i64) {
         let expires_at = match self.recent.get(&fp) {
             Some(held) => held.expires_at().max(expires_at),
             None => expires_at,
         };
         self.recent.insert(fp, Packed::new(expires_at, seq));
+        self.epochs.insert(&fp, expires_at, seq, now);
         self.next_seq = self.next_seq.max(seq + 1);
     }
 
@@ -193,17 +226,33 @@ impl ClaimLog {
         if self.recent.get(fp).is_some_and(|c| c.expires_at() > now) {
             return Ok(true);
         }
+        let in_run = |run: &Run| -> Result<bool> {
+            if run.expires_max <= now {
+                return Ok(false);
+            }
+            let expires_at: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT expires_at FROM claim_sorted WHERE run = ?1 AND fingerprint = ?2",
+                )
+                .db()?
+                .query_row((run.run, &fp[..]), |r| r.get(0))
+                .optional()
+                .db()?;
+            Ok(expires_at.is_some_and(|e| e > now))
+        };
         for run in &self.runs {
-            if run.expires_max > now && run.filter.may_contain(fp) {
-                let expires_at: Option<i64> = tx
-                    .prepare_cached(
-                        "SELECT expires_at FROM claim_sorted WHERE run = ?1 AND fingerprint = ?2",
-                    )
-                    .db()?
-                    .query_row((run.run, &fp[..]), |r| r.get(0))
-                    .optional()
-                    .db()?;
-                if expires_at.is_some_and(|e| e > now) {
+            if run.filter.as_ref().is_some_and(|f| f.may_contain(fp)) && in_run(run)? {
+                return Ok(true);
+            }
+        }
+        for epoch in self.epochs.may_hold(fp, now) {
+            // The finished runs of the epoch's stretch of the log; the rest of it is exact.
+            let from = self.runs.partition_point(|r| r.run < epoch.first_seq);
+            for run in self.runs[from..]
+                .iter()
+                .take_while(|r| r.first_seq <= epoch.last_seq)
+            {
+                if in_run(run)? {
                     return Ok(true);
                 }
             }
@@ -222,11 +271,12 @@ impl ClaimLog {
         Ok(false)
     }
 
-    /// `(exact claims, live run filters, bytes of the filters)` in the view.
+    /// `(exact claims, stored run filters, epochs, bytes of all filters)` in the view.
     #[cfg(test)]
-    pub(crate) fn size(&self) -> (usize, usize, usize) {
-        let bytes = self.runs.iter().map(|r| r.filter.bytes()).sum();
-        (self.recent.len(), self.runs.len(), bytes)
+    pub(crate) fn size(&self) -> (usize, usize, usize, usize) {
+        let stored = self.runs.iter().filter_map(|r| r.filter.as_ref());
+        let bytes = stored.clone().map(Filter::bytes).sum::<usize>() + self.epochs.bytes();
+        (self.recent.len(), stored.count(), self.epochs.len(), bytes)
     }
 }
 

@@ -8,13 +8,14 @@
 //! the catalog's WAL checkpoints no longer copy them. Each claim is keyed by a 16-byte fingerprint
 //! of its AccessKey and nonce.
 //!
-//! Claims are appended to a log (`log`), and every minute rewritten once in key order as a run
-//! with a filter (`upkeep`); a run is deleted whole when all its claims expired. Until 2026-12
+//! Claims are appended to a log (`log`), and every few seconds rewritten once in key order as a
+//! run with a filter (`upkeep`); a run is deleted whole when all its claims expired. Until 2026-12
 //! each claim was an upsert into one B-tree keyed by fingerprint: a random leaf per claim, read,
 //! written to the WAL and copied by the checkpoint, which was half of a cached call's server CPU
 //! (bench/results.md, 2026-12-06T10:45Z).
 
 mod bloom;
+mod epochs;
 mod log;
 mod upkeep;
 
@@ -403,45 +404,126 @@ mod tests {
         assert_eq!(fingerprint("LTAIa", "n1"), fingerprint("LTAIa", "n1"));
     }
 
+    fn claims(from: usize, to: usize, expires_at: Timestamp) -> Vec<crate::SeenNonce> {
+        (from..to)
+            .map(|i| crate::SeenNonce {
+                access_key_id: "LTAIa".into(),
+                nonce: format!("n{i}"),
+                expires_at,
+            })
+            .collect()
+    }
+
+    fn claim(
+        conn: &mut Connection,
+        view: &mut ClaimLog,
+        nonces: &[crate::SeenNonce],
+        now: Timestamp,
+    ) -> Vec<bool> {
+        let tx = conn.transaction().unwrap();
+        let won = view.claim(&tx, nonces, now).unwrap();
+        tx.commit().unwrap();
+        won
+    }
+
+    /// Cuts a run of the log's claims and writes it whole, as the upkeep does.
+    fn write_run(conn: &mut Connection, upkeep: &mut Upkeep, wall: i64) {
+        let tx = conn.transaction().unwrap();
+        assert!(start_run_if_due(&tx, wall).unwrap().is_some());
+        tx.commit().unwrap();
+        upkeep.load(conn).unwrap();
+        loop {
+            let tx = conn.transaction().unwrap();
+            let n = upkeep.step(&tx, 0, 4_096).unwrap();
+            tx.commit().unwrap();
+            if n < 4_096 {
+                break;
+            }
+        }
+    }
+
     #[test]
     fn a_view_holds_exactly_only_the_claims_no_finished_run_holds() {
         let mut conn = Connection::open_in_memory().unwrap();
         prepare(&mut conn).unwrap();
         let (mut view, mut upkeep) = (ClaimLog::default(), Upkeep::default());
         let now = Timestamp::from_timestamp(1_000_000, 0).unwrap();
-        let claims: Vec<crate::SeenNonce> = (0..2_000)
-            .map(|i| crate::SeenNonce {
-                access_key_id: "LTAIa".into(),
-                nonce: format!("n{i}"),
-                expires_at: now + chrono::Duration::seconds(600),
-            })
-            .collect();
-        let tx = conn.transaction().unwrap();
-        assert!(view.claim(&tx, &claims, now).unwrap().iter().all(|w| *w));
-        tx.commit().unwrap();
-        assert_eq!(view.size(), (2_000, 0, 0));
-        let tx = conn.transaction().unwrap();
-        assert!(start_run_if_due(&tx, wall_clock()).unwrap().is_some());
-        tx.commit().unwrap();
-        upkeep.load(&conn).unwrap();
-        loop {
-            let tx = conn.transaction().unwrap();
-            let n = upkeep.step(&tx, secs(now), 4_096).unwrap();
-            tx.commit().unwrap();
-            if n < 4_096 {
-                break;
+        let batch = claims(0, 2_000, now + chrono::Duration::seconds(600));
+        assert!(claim(&mut conn, &mut view, &batch, now).iter().all(|w| *w));
+        let (exact, stored, epochs, _) = view.size();
+        assert_eq!((exact, stored, epochs), (2_000, 0, 1));
+        // Another process claims more while this one claims nothing, and the run takes all.
+        let mut other = ClaimLog::default();
+        let more = claims(2_000, 3_000, now + chrono::Duration::seconds(600));
+        assert!(claim(&mut conn, &mut other, &more, now).iter().all(|w| *w));
+        write_run(&mut conn, &mut upkeep, wall_clock());
+        // The log no longer holds them: the view's epoch holds its own (a "maybe" confirmed in
+        // the run), the run's stored filter those it never read.
+        let replays = [&batch[..3], &more[..3]].concat();
+        assert_eq!(claim(&mut conn, &mut view, &replays, now), [false; 6]);
+        let (exact, stored, epochs, bytes) = view.size();
+        assert_eq!((exact, stored, epochs), (0, 1, 1), "the run holds them now");
+        assert!(bytes > 0);
+        // The other process read every claim of the run: its epoch is enough.
+        assert_eq!(claim(&mut conn, &mut other, &batch[5..6], now), [false]);
+        assert_eq!(other.size().1, 0, "no stored filter");
+        // A view loaded after the run finished (another process) uses the run's stored filter.
+        let mut late = ClaimLog::default();
+        assert_eq!(
+            claim(&mut conn, &mut late, &batch[1_000..1_001], now),
+            [false]
+        );
+        let (exact, stored, epochs, bytes) = late.size();
+        assert_eq!((exact, stored, epochs), (0, 1, 0));
+        assert!((6_000..6_100).contains(&bytes), "{bytes} bytes of filter");
+        // Once the claims expired, every view drops its filters; the nonces are free again.
+        let later = now + chrono::Duration::seconds(600);
+        for view in [&mut view, &mut other, &mut late] {
+            assert!(claim(&mut conn, view, &[], later).is_empty());
+            assert_eq!(view.size(), (0, 0, 0, 0));
+        }
+        let again = claims(0, 2, later + chrono::Duration::seconds(600));
+        assert_eq!(claim(&mut conn, &mut view, &again, later), [true; 2]);
+    }
+
+    #[test]
+    fn filters_over_their_budget_answer_maybe_often_but_never_wrongly() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&mut conn).unwrap();
+        // A budget of 4 KiB for ~12,000 live claims: 2 bits each, most lookups "maybe".
+        let limits = epochs::Limits {
+            epoch_secs: 2,
+            least: 256,
+            most: 1 << 16,
+            budget: 4 << 10,
+            least_bits: 2,
+        };
+        let (mut view, mut upkeep) = (ClaimLog::with_limits(limits), Upkeep::default());
+        let start = 1_000_000;
+        let at = |s: i64| Timestamp::from_timestamp(start + s, 0).unwrap();
+        // Twelve seconds of 1,000 claims, a run cut every three seconds and written.
+        for s in 0..12 {
+            let from = s as usize * 1_000;
+            let batch = claims(from, from + 1_000, at(s + 600));
+            assert!(claim(&mut conn, &mut view, &batch, at(s))
+                .iter()
+                .all(|w| *w));
+            if s % 3 == 2 {
+                write_run(&mut conn, &mut upkeep, wall_clock() + 2 * s);
             }
         }
-        let tx = conn.transaction().unwrap();
-        assert_eq!(view.claim(&tx, &claims[..1], now).unwrap(), [false]);
-        let (exact, runs, bytes) = view.size();
-        assert_eq!((exact, runs), (0, 1), "the run holds them now");
-        assert!((4_000..5_000).contains(&bytes), "{bytes} bytes of filter");
-        // Once the run's claims expired, the view drops its filter.
-        assert!(view
-            .claim(&tx, &[], now + chrono::Duration::seconds(600))
-            .unwrap()
-            .is_empty());
-        assert_eq!(view.size(), (0, 0, 0));
+        // Every replay refused, all of them in runs now; every new nonce taken.
+        let replays = claims(0, 12_000, at(612));
+        assert!(claim(&mut conn, &mut view, &replays, at(12))
+            .iter()
+            .all(|w| !w));
+        let (exact, _, epochs, bytes) = view.size();
+        assert_eq!(exact, 0, "the runs hold every claim");
+        assert!(epochs >= 3, "{epochs} epochs");
+        assert!(bytes <= 8 << 10, "{bytes} bytes of filters");
+        let fresh = claims(12_000, 14_000, at(612));
+        assert!(claim(&mut conn, &mut view, &fresh, at(12))
+            .iter()
+            .all(|w| *w));
     }
 }

@@ -18,11 +18,12 @@ use crate::sqlite::rows::optional_row;
 use crate::Result;
 
 /// How often a run is cut (seconds): the log's claims after the last run are what every process
-/// keeps exactly in memory, so this bounds that memory; each live run costs a filter lookup per
-/// claim, so runs are not cut more often.
-pub(crate) const RUN_EVERY: i64 = 60;
+/// keeps exactly in memory, so this bounds that memory. A view looks up claims in its own
+/// filters (`epochs`), not in one per run, so many runs cost it nothing but the confirmation of a
+/// rare false "maybe" (a lookup in each run of its epoch).
+pub(crate) const RUN_EVERY: i64 = 5;
 /// A run is cut sooner when this many claims were logged since the last one.
-pub(crate) const RUN_MOST: i64 = 1 << 20;
+pub(crate) const RUN_MOST: i64 = 1 << 18;
 
 /// This process's upkeep state: the run it is writing, and the sweep cursor of the old table.
 #[derive(Default)]
@@ -52,7 +53,7 @@ impl Upkeep {
         if self.run == run && self.filter.is_some() {
             return Ok(());
         }
-        // Sized once: growing it by doubling would briefly hold twice a minute of claims.
+        // Sized once: growing it by doubling would briefly hold twice a run's claims.
         let span = usize::try_from(run - first_seq + 1).unwrap_or(0);
         let mut claims: Vec<(Fingerprint, i64)> =
             Vec::with_capacity(span.min(2 * RUN_MOST as usize));

@@ -1,0 +1,258 @@
+//! A process's own filters of the claims it read from the log, one per stretch of the log (an
+//! epoch), so that a claim is checked with one filter lookup per epoch however often runs are cut.
+//!
+//! An epoch's filter is sized before its claims are counted: for the claims the last epoch's rate
+//! brings in [`Limits::epoch_secs`], rounded up to a power of two of blocks. It closes when full
+//! (at a steady rate, after one to two times that), or when twice that old, and is then folded
+//! (halved, exactly: `bloom`) while its claims keep the bits each it was sized for. The bits per claim come from a memory budget for all epochs: the claims that
+//! live at the current rate share it, at most [`BITS_PER_CLAIM`] each. Past the budget each filter
+//! answers "maybe" more often, which costs confirmation lookups, not memory.
+
+use std::collections::VecDeque;
+
+use super::bloom::{Filter, BITS_PER_CLAIM, BLOCK_BITS};
+use super::Fingerprint;
+
+/// How epochs are sized; [`Limits::default`] in production.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Seconds of claims an epoch is sized for; it closes when full or twice that old.
+    pub(crate) epoch_secs: i64,
+    /// Fewest and most claims an epoch is sized for.
+    pub(crate) least: usize,
+    pub(crate) most: usize,
+    /// Bytes all epochs' filters may take together (see the module docs).
+    pub(crate) budget: usize,
+    /// Fewest bits per claim, however far over the budget: at 2, nearly every lookup answers
+    /// "maybe" and confirmations bound the claim rate long before memory grows.
+    pub(crate) least_bits: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            // Claims live ~15 minutes: 4 to 8 epochs to look in.
+            epoch_secs: 120,
+            least: 4_096,
+            // 16 MB of filter at 16 bits a claim.
+            most: 1 << 23,
+            // ~36,000 claims a second live ~34 million: 15 bits each, a server under 150 MB
+            // (bench/results.md, 2026-12-06T18:46:10Z).
+            budget: 64 << 20,
+            least_bits: 2,
+        }
+    }
+}
+
+/// Claims read over a stretch of the log, `first_seq..=last_seq`.
+pub(crate) struct Epoch {
+    pub(crate) first_seq: i64,
+    pub(crate) last_seq: i64,
+    /// When its last claim expires (unix seconds).
+    pub(crate) expires_max: i64,
+    pub(crate) filter: Filter,
+    /// When it opened (unix seconds).
+    opened: i64,
+    claims: usize,
+    /// Claims it takes before it closes, and the bits per claim that makes.
+    capacity: usize,
+    bits: usize,
+}
+
+/// The epochs of one view, oldest first; the last one may be open.
+#[derive(Default)]
+pub(crate) struct Epochs {
+    limits: Limits,
+    live: VecDeque<Epoch>,
+    open: bool,
+    /// Claims a second, as the last closed epoch measured (0 before one closed).
+    rate: f64,
+    /// Seconds a claim lives (its expiry − when it was read), as the last closed epoch measured.
+    life: i64,
+}
+
+impl Epochs {
+    pub(crate) fn new(limits: Limits) -> Epochs {
+        Epochs {
+            limits,
+            ..Epochs::default()
+        }
+    }
+
+    /// How its epochs are sized.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Adds a claim logged at `seq` (after every seq added before), expiring at `expires_at`,
+    /// read at `now`.
+    pub(crate) fn insert(&mut self, fp: &Fingerprint, expires_at: i64, seq: i64, now: i64) {
+        if !self.open {
+            self.open_epoch(seq, now);
+        }
+        let Some(epoch) = self.live.back_mut() else {
+            return;
+        };
+        epoch.filter.insert(fp);
+        epoch.last_seq = seq;
+        epoch.expires_max = epoch.expires_max.max(expires_at);
+        epoch.claims += 1;
+        if epoch.claims >= epoch.capacity {
+            self.close(now);
+        }
+    }
+
+    /// Closes the open epoch if it is twice [`Limits::epoch_secs`] old, and forgets those whose claims all expired.
+    pub(crate) fn tick(&mut self, now: i64) {
+        if self
+            .live
+            .back()
+            .is_some_and(|e| self.open && now - e.opened >= 2 * self.limits.epoch_secs)
+        {
+            self.close(now);
+        }
+        while self.live.front().is_some_and(|e| e.expires_max <= now) {
+            if self.live.len() == 1 {
+                self.open = false;
+            }
+            self.live.pop_front();
+        }
+    }
+
+    /// The epochs whose filters may hold `fp` and whose claims are not all expired at `now`.
+    pub(crate) fn may_hold<'a>(
+        &'a self,
+        fp: &'a Fingerprint,
+        now: i64,
+    ) -> impl Iterator<Item = &'a Epoch> + 'a {
+        self.live
+            .iter()
+            .filter(move |e| e.expires_max > now && e.filter.may_contain(fp))
+    }
+
+    /// Bytes of the filters.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.live.iter().map(|e| e.filter.bytes()).sum()
+    }
+
+    /// Epochs held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    fn open_epoch(&mut self, seq: i64, now: i64) {
+        let limits = self.limits;
+        let expected = (self.rate * limits.epoch_secs as f64) as usize;
+        let expected = expected.clamp(limits.least, limits.most);
+        // The claims alive at this rate share the budget; at least this epoch's own.
+        let live = (self.rate * self.life as f64) as usize;
+        let bits =
+            (limits.budget * 8 / live.max(expected)).clamp(limits.least_bits, BITS_PER_CLAIM);
+        let blocks = (expected * bits).div_ceil(BLOCK_BITS).next_power_of_two();
+        self.live.push_back(Epoch {
+            first_seq: seq,
+            last_seq: seq,
+            expires_max: 0,
+            filter: Filter::with_blocks(blocks),
+            opened: now,
+            claims: 0,
+            capacity: blocks * BLOCK_BITS / bits,
+            bits,
+        });
+        self.open = true;
+    }
+
+    /// Closes the open epoch: measures the rate and folds its filter to its claims.
+    fn close(&mut self, now: i64) {
+        let Some(epoch) = self.live.back_mut().filter(|_| self.open) else {
+            return;
+        };
+        self.open = false;
+        let secs = (now - epoch.opened).max(1);
+        self.rate = epoch.claims as f64 / secs as f64;
+        self.life = (epoch.expires_max - now).max(1);
+        while epoch.filter.blocks().is_multiple_of(2)
+            && epoch.filter.blocks() / 2 * BLOCK_BITS >= epoch.claims.max(1) * epoch.bits
+        {
+            epoch.filter.fold();
+        }
+        tracing::debug!(
+            claims = epoch.claims,
+            bits = epoch.bits,
+            bytes = epoch.filter.bytes(),
+            "claim epoch closed"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn fp(i: u64) -> Fingerprint {
+        Sha256::digest(i.to_le_bytes())[..16].try_into().unwrap()
+    }
+
+    fn limits(budget: usize) -> Limits {
+        Limits {
+            epoch_secs: 10,
+            least: 1_024,
+            most: 1 << 16,
+            budget,
+            least_bits: 2,
+        }
+    }
+
+    #[test]
+    fn epochs_close_when_full_or_old_and_fold_to_their_claims() {
+        let mut epochs = Epochs::new(limits(1 << 30));
+        // The first epoch is sized for the least: 1,024 claims fill it within one second.
+        (0..1_024).for_each(|i| epochs.insert(&fp(i), 1_000, i as i64, 0));
+        assert_eq!(epochs.len(), 1);
+        assert!(!epochs.open, "full");
+        assert_eq!(epochs.bytes(), 1_024 * BITS_PER_CLAIM / 8);
+        // 1,024 a second: the next is sized for ten seconds of them (16,384: a power of two of
+        // blocks), and closes at twenty seconds with 100, folded to 16 bits each (rounded up to
+        // a power of two).
+        (1_024..1_124).for_each(|i| epochs.insert(&fp(i), 1_000, i as i64, 1));
+        epochs.tick(20);
+        assert!(epochs.open, "neither full nor old");
+        epochs.tick(21);
+        assert!(!epochs.open);
+        let second = &epochs.live[1];
+        assert_eq!((second.first_seq, second.last_seq), (1_024, 1_123));
+        assert_eq!(second.filter.bytes(), 128 * BITS_PER_CLAIM / 8);
+        assert!((0..1_124).all(|i| epochs.may_hold(&fp(i), 21).count() >= 1));
+        // Once their claims expired, they are forgotten.
+        epochs.tick(1_000);
+        assert_eq!((epochs.len(), epochs.bytes()), (0, 0));
+        epochs.insert(&fp(7), 2_000, 5_000, 1_000);
+        assert_eq!(epochs.len(), 1, "and a new one opens");
+    }
+
+    #[test]
+    fn a_higher_rate_shares_the_budget_with_fewer_bits_per_claim() {
+        // 100 KiB for claims that live 100 s: at 1,024 a second, ~102,400 live claims, 8 bits each.
+        let mut epochs = Epochs::new(limits(100 << 10));
+        let mut seq = 0;
+        for second in 0..30 {
+            for _ in 0..1_024 {
+                epochs.insert(&fp(seq), second + 100, seq as i64, second);
+                seq += 1;
+            }
+            epochs.tick(second + 1);
+        }
+        let last = &epochs.live[epochs.live.len() - 1];
+        assert!((7..=8).contains(&last.bits), "{} bits", last.bits);
+        assert!(epochs.bytes() <= 100 << 10, "{} bytes", epochs.bytes());
+        assert!((0..seq).all(|i| epochs.may_hold(&fp(i), 30).count() >= 1));
+        let others = (seq..seq + 20_000)
+            .filter(|&i| epochs.may_hold(&fp(i), 30).count() > 0)
+            .count();
+        // About 3 % a filter at 8 bits, and three epochs.
+        assert!(others < 3_000, "{others} false maybes of 20,000");
+    }
+}
