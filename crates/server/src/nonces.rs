@@ -18,8 +18,8 @@
 //! No Bloom filter for older minutes here: a nonce not refused from memory must be claimed in the
 //! catalog anyway (that is what tells the other servers), and that claim refuses a replay by
 //! itself, so a filter hit could never save the round trip it would need for confirmation. (The
-//! SQLite catalog keeps filters of its own, of its runs of claims, to check a claim without
-//! reading a random page: `xbak_catalog::sqlite`'s `nonces`.)
+//! SQLite catalog keeps filters of its own, of the claims it read from its claim log, to check a
+//! claim without reading a random page: `xbak_catalog::sqlite`'s `nonces`.)
 
 use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
