@@ -4,9 +4,10 @@
 //! An epoch's filter is sized before its claims are counted: for the claims the last epoch's rate
 //! brings in [`Limits::epoch_secs`], rounded up to a power of two of blocks. It closes when full
 //! (at a steady rate, after one to two times that), or when twice that old, and is then folded
-//! (halved, exactly: `bloom`) while its claims keep the bits each it was sized for. The bits per claim come from a memory budget for all epochs: the claims that
-//! live at the current rate share it, at most [`BITS_PER_CLAIM`] each. Past the budget each filter
-//! answers "maybe" more often, which costs confirmation lookups, not memory.
+//! (halved, exactly: `bloom`) while its claims keep the bits each it was sized for. The bits per
+//! claim come from a memory budget for all epochs: the claims that live at the current rate share
+//! it, at most [`BITS_PER_CLAIM`] each. Past the budget each filter answers "maybe" more often,
+//! which costs confirmation lookups, not memory.
 
 use std::collections::VecDeque;
 
@@ -102,7 +103,8 @@ impl Epochs {
         }
     }
 
-    /// Closes the open epoch if it is twice [`Limits::epoch_secs`] old, and forgets those whose claims all expired.
+    /// Closes the open epoch if it is twice [`Limits::epoch_secs`] old, and forgets those whose
+    /// claims all expired.
     pub(crate) fn tick(&mut self, now: i64) {
         if self
             .live
