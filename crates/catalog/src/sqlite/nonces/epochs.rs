@@ -50,8 +50,8 @@ pub(crate) struct Epoch {
     pub(crate) first_seq: i64,
     pub(crate) last_seq: i64,
     /// When its last claim expires (unix seconds).
-    pub(crate) expires_max: i64,
-    pub(crate) filter: Filter,
+    expires_max: i64,
+    filter: Filter,
     /// When it opened (unix seconds).
     opened: i64,
     claims: usize,
@@ -60,12 +60,14 @@ pub(crate) struct Epoch {
     bits: usize,
 }
 
-/// The epochs of one view, oldest first; the last one may be open.
+/// The epochs of one view.
 #[derive(Default)]
 pub(crate) struct Epochs {
     limits: Limits,
-    live: VecDeque<Epoch>,
-    open: bool,
+    /// Closed epochs, oldest first.
+    closed: VecDeque<Epoch>,
+    /// The epoch claims go into; opened by the first claim after the last one closed.
+    open: Option<Epoch>,
     /// Claims a second, as the last closed epoch measured (0 before one closed).
     rate: f64,
     /// Seconds a claim lives (its expiry − when it was read), as the last closed epoch measured.
@@ -88,11 +90,9 @@ impl Epochs {
     /// Adds a claim logged at `seq` (after every seq added before), expiring at `expires_at`,
     /// read at `now`.
     pub(crate) fn insert(&mut self, fp: &Fingerprint, expires_at: i64, seq: i64, now: i64) {
-        if !self.open {
-            self.open_epoch(seq, now);
-        }
-        let Some(epoch) = self.live.back_mut() else {
-            return;
+        let epoch = match &mut self.open {
+            Some(epoch) => epoch,
+            open => open.insert(new_epoch(self.limits, self.rate, self.life, seq, now)),
         };
         epoch.filter.insert(fp);
         epoch.last_seq = seq;
@@ -106,18 +106,15 @@ impl Epochs {
     /// Closes the open epoch if it is twice [`Limits::epoch_secs`] old, and forgets those whose
     /// claims all expired.
     pub(crate) fn tick(&mut self, now: i64) {
-        if self
-            .live
-            .back()
-            .is_some_and(|e| self.open && now - e.opened >= 2 * self.limits.epoch_secs)
-        {
-            self.close(now);
-        }
-        while self.live.front().is_some_and(|e| e.expires_max <= now) {
-            if self.live.len() == 1 {
-                self.open = false;
+        if let Some(epoch) = &self.open {
+            if epoch.expires_max <= now {
+                self.open = None;
+            } else if now - epoch.opened >= 2 * self.limits.epoch_secs {
+                self.close(now);
             }
-            self.live.pop_front();
+        }
+        while self.closed.front().is_some_and(|e| e.expires_max <= now) {
+            self.closed.pop_front();
         }
     }
 
@@ -127,51 +124,34 @@ impl Epochs {
         fp: &'a Fingerprint,
         now: i64,
     ) -> impl Iterator<Item = &'a Epoch> + 'a {
-        self.live
+        self.closed
             .iter()
+            .chain(&self.open)
             .filter(move |e| e.expires_max > now && e.filter.may_contain(fp))
     }
 
     /// Bytes of the filters.
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
-        self.live.iter().map(|e| e.filter.bytes()).sum()
+        self.epochs().map(|e| e.filter.bytes()).sum()
     }
 
     /// Epochs held.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.live.len()
+        self.epochs().count()
     }
 
-    fn open_epoch(&mut self, seq: i64, now: i64) {
-        let limits = self.limits;
-        let expected = (self.rate * limits.epoch_secs as f64) as usize;
-        let expected = expected.clamp(limits.least, limits.most);
-        // The claims alive at this rate share the budget; at least this epoch's own.
-        let live = (self.rate * self.life as f64) as usize;
-        let bits =
-            (limits.budget * 8 / live.max(expected)).clamp(limits.least_bits, BITS_PER_CLAIM);
-        let blocks = (expected * bits).div_ceil(BLOCK_BITS).next_power_of_two();
-        self.live.push_back(Epoch {
-            first_seq: seq,
-            last_seq: seq,
-            expires_max: 0,
-            filter: Filter::with_blocks(blocks),
-            opened: now,
-            claims: 0,
-            capacity: blocks * BLOCK_BITS / bits,
-            bits,
-        });
-        self.open = true;
+    #[cfg(test)]
+    fn epochs(&self) -> impl Iterator<Item = &Epoch> {
+        self.closed.iter().chain(&self.open)
     }
 
     /// Closes the open epoch: measures the rate and folds its filter to its claims.
     fn close(&mut self, now: i64) {
-        let Some(epoch) = self.live.back_mut().filter(|_| self.open) else {
+        let Some(mut epoch) = self.open.take() else {
             return;
         };
-        self.open = false;
         let secs = (now - epoch.opened).max(1);
         self.rate = epoch.claims as f64 / secs as f64;
         self.life = (epoch.expires_max - now).max(1);
@@ -186,6 +166,29 @@ impl Epochs {
             bytes = epoch.filter.bytes(),
             "claim epoch closed"
         );
+        self.closed.push_back(epoch);
+    }
+}
+
+/// An empty epoch from `seq` at `now`, sized for `limits.epoch_secs` of claims at `rate` (a
+/// second), each of the claims that live `life` seconds at that rate taking its share of the
+/// budget.
+fn new_epoch(limits: Limits, rate: f64, life: i64, seq: i64, now: i64) -> Epoch {
+    let expected = (rate * limits.epoch_secs as f64) as usize;
+    let expected = expected.clamp(limits.least, limits.most);
+    // At least this epoch's own claims share the budget.
+    let live = (rate * life as f64) as usize;
+    let bits = (limits.budget * 8 / live.max(expected)).clamp(limits.least_bits, BITS_PER_CLAIM);
+    let blocks = (expected * bits).div_ceil(BLOCK_BITS).next_power_of_two();
+    Epoch {
+        first_seq: seq,
+        last_seq: seq,
+        expires_max: 0,
+        filter: Filter::with_blocks(blocks),
+        opened: now,
+        claims: 0,
+        capacity: blocks * BLOCK_BITS / bits,
+        bits,
     }
 }
 
@@ -214,17 +217,17 @@ mod tests {
         // The first epoch is sized for the least: 1,024 claims fill it within one second.
         (0..1_024).for_each(|i| epochs.insert(&fp(i), 1_000, i as i64, 0));
         assert_eq!(epochs.len(), 1);
-        assert!(!epochs.open, "full");
+        assert!(epochs.open.is_none(), "full");
         assert_eq!(epochs.bytes(), 1_024 * BITS_PER_CLAIM / 8);
         // 1,024 a second: the next is sized for ten seconds of them (16,384: a power of two of
         // blocks), and closes at twenty seconds with 100, folded to 16 bits each (rounded up to
         // a power of two).
         (1_024..1_124).for_each(|i| epochs.insert(&fp(i), 1_000, i as i64, 1));
         epochs.tick(20);
-        assert!(epochs.open, "neither full nor old");
+        assert!(epochs.open.is_some(), "neither full nor old");
         epochs.tick(21);
-        assert!(!epochs.open);
-        let second = &epochs.live[1];
+        assert!(epochs.open.is_none());
+        let second = &epochs.closed[1];
         assert_eq!((second.first_seq, second.last_seq), (1_024, 1_123));
         assert_eq!(second.filter.bytes(), 128 * BITS_PER_CLAIM / 8);
         assert!((0..1_124).all(|i| epochs.may_hold(&fp(i), 21).count() >= 1));
@@ -247,7 +250,7 @@ mod tests {
             }
             epochs.tick(second + 1);
         }
-        let last = &epochs.live[epochs.live.len() - 1];
+        let last = epochs.epochs().last().unwrap();
         assert!((7..=8).contains(&last.bits), "{} bits", last.bits);
         assert!(epochs.bytes() <= 100 << 10, "{} bytes", epochs.bytes());
         assert!((0..seq).all(|i| epochs.may_hold(&fp(i), 30).count() >= 1));

@@ -39,9 +39,14 @@ struct Run {
     run: i64,
     first_seq: i64,
     expires_max: i64,
-    /// Its stored filter, when the view had not read all its claims from the log (they are then
-    /// not all in the view's epochs).
-    filter: Option<Filter>,
+}
+
+/// The stored filter of a finished run whose claims the view had not all read from the log
+/// (they are then not all in the view's epochs).
+struct StoredFilter {
+    run: i64,
+    expires_max: i64,
+    filter: Filter,
 }
 
 /// What one process knows of the nonces file's claims (see the module docs). Brought up to date
@@ -58,6 +63,8 @@ pub(crate) struct ClaimLog {
     last_run: i64,
     /// Finished runs whose claims are not all expired, in order.
     runs: Vec<Run>,
+    /// The stored filters of those the view did not read whole, in order.
+    stored: Vec<StoredFilter>,
     epochs: Epochs,
     /// The file still has the `nonces` table of schema version 1.
     legacy: bool,
@@ -172,19 +179,24 @@ impl ClaimLog {
                 if expires_max <= now {
                     continue;
                 }
-                let filter = match row.get_ref(3).db()? {
-                    rusqlite::types::ValueRef::Null => None,
-                    _ => Some(Filter::from_bytes(super::blob_at(row, 3)?).ok_or_else(|| {
+                if let Some(bytes) = row.get_ref(3).db()?.as_blob_or_null().map_err(|e| {
+                    CatalogError::Internal(format!("the filter of claim run {run}: {e}"))
+                })? {
+                    let filter = Filter::from_bytes(bytes).ok_or_else(|| {
                         CatalogError::Internal(format!(
                             "the filter of claim run {run} is malformed"
                         ))
-                    })?),
-                };
+                    })?;
+                    self.stored.push(StoredFilter {
+                        run,
+                        expires_max,
+                        filter,
+                    });
+                }
                 self.runs.push(Run {
                     run,
                     first_seq: row.get(1).db()?,
                     expires_max,
-                    filter,
                 });
             }
         }
@@ -194,6 +206,7 @@ impl ClaimLog {
             self.next_seq = self.next_seq.max(covered + 1);
         }
         self.runs.retain(|r| r.expires_max > now);
+        self.stored.retain(|r| r.expires_max > now);
         let mut stmt = tx
             .prepare_cached(
                 "SELECT seq, fingerprint, expires_at FROM claim_log WHERE seq >= ?1 ORDER BY seq",
@@ -226,22 +239,20 @@ impl ClaimLog {
         if self.recent.get(fp).is_some_and(|c| c.expires_at() > now) {
             return Ok(true);
         }
-        let in_run = |run: &Run| -> Result<bool> {
-            if run.expires_max <= now {
-                return Ok(false);
-            }
+        // Every run held is live at `now`: `catch_up` let go of the others.
+        let in_run = |run: i64| -> Result<bool> {
             let expires_at: Option<i64> = tx
                 .prepare_cached(
                     "SELECT expires_at FROM claim_sorted WHERE run = ?1 AND fingerprint = ?2",
                 )
                 .db()?
-                .query_row((run.run, &fp[..]), |r| r.get(0))
+                .query_row((run, &fp[..]), |r| r.get(0))
                 .optional()
                 .db()?;
             Ok(expires_at.is_some_and(|e| e > now))
         };
-        for run in &self.runs {
-            if run.filter.as_ref().is_some_and(|f| f.may_contain(fp)) && in_run(run)? {
+        for stored in &self.stored {
+            if stored.filter.may_contain(fp) && in_run(stored.run)? {
                 return Ok(true);
             }
         }
@@ -252,7 +263,7 @@ impl ClaimLog {
                 .iter()
                 .take_while(|r| r.first_seq <= epoch.last_seq)
             {
-                if in_run(run)? {
+                if in_run(run.run)? {
                     return Ok(true);
                 }
             }
@@ -274,9 +285,14 @@ impl ClaimLog {
     /// `(exact claims, stored run filters, epochs, bytes of all filters)` in the view.
     #[cfg(test)]
     pub(crate) fn size(&self) -> (usize, usize, usize, usize) {
-        let stored = self.runs.iter().filter_map(|r| r.filter.as_ref());
-        let bytes = stored.clone().map(Filter::bytes).sum::<usize>() + self.epochs.bytes();
-        (self.recent.len(), stored.count(), self.epochs.len(), bytes)
+        let stored: usize = self.stored.iter().map(|r| r.filter.bytes()).sum();
+        let bytes = stored + self.epochs.bytes();
+        (
+            self.recent.len(),
+            self.stored.len(),
+            self.epochs.len(),
+            bytes,
+        )
     }
 }
 
