@@ -12,6 +12,9 @@
 #   BACKEND=sqlite|postgres  SHAPE=1m (the catalog of `bench/run-scale.sh`'s SHAPES; run that first)
 #   RUN=miss|hit             miss: random instance and moving window per call; hit: the same page
 #   MINUTES=15 CONNS=32 CLIENT_THREADS=1
+#   RESTART_AT=M             stop the server before minute M and start a new one on the same data
+#                            (its claims kept): what a rolling restart under load costs the server
+#                            that comes up while the others' claims are live
 #   PG_SERVER=postgres://postgres@127.0.0.1:5432   NO_BUILD=1  RESULTS  CARGO_TARGET_DIR  CODE
 #
 # Server CPU per request = utime+stime of xbak (and, on PostgreSQL, of the backends serving it)
@@ -59,26 +62,38 @@ claims() {
     fi
 }
 
+RESTART_AT=${RESTART_AT:-0}
 port=$(free_port)
-RUST_LOG=warn "$XBAK" --data-dir "$DIR" "${catalog_args[@]}" serve --listen "127.0.0.1:$port" \
-    --no-workers --no-metrics >"$BENCH_DIR/xbak-sustained.log" 2>&1 &
-pid=$!
-STARTED+=("$pid")
-wait_port "$port"
+# Starts the server on $port (its log appended to), sets $pid and $pids.
+start_server() {
+    RUST_LOG=warn "$XBAK" --data-dir "$DIR" "${catalog_args[@]}" serve --listen "127.0.0.1:$port" \
+        --no-workers --no-metrics >>"$BENCH_DIR/xbak-sustained.log" 2>&1 &
+    pid=$!
+    STARTED+=("$pid")
+    wait_port "$port"
+    pids=$pid
+    if [[ $BACKEND == postgres ]]; then
+        pids="$pid $(pg_backends "$PG_URL")"
+    fi
+}
+: >"$BENCH_DIR/xbak-sustained.log"
+start_server
 args=(signed --addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --instances "${INSTANCES[$SHAPE]}"
     --threads "$CLIENT_THREADS" --connections "$CONNS" --expect "$EXPECT")
 [[ $RUN == miss ]] && args+=(--vary-window)
 # One short run first: the pool's connections (and on PostgreSQL their backends) exist after it.
 "$LOADGEN" "${args[@]}" --seconds 2 >/dev/null
-pids=$pid
-if [[ $BACKEND == postgres ]]; then
-    pids="$pid $(pg_backends "$PG_URL")"
-fi
+[[ $BACKEND == postgres ]] && pids="$pid $(pg_backends "$PG_URL")"
 
 START=$(date -u +%FT%TZ)
 LOAD_START=$(loadavg)
 rows=()
 for m in $(seq 1 "$MINUTES"); do
+    if ((m == RESTART_AT)); then
+        stop "$pid"
+        start_server
+        say "restarted the server before minute $m"
+    fi
     # shellcheck disable=SC2086
     c0=$(cpu_ticks $pids)
     out=$("$LOADGEN" "${args[@]}" --seconds "$SECS" 2>&1)
@@ -104,9 +119,10 @@ stop "$pid"
     echo "- Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM."
     echo "  Load average (1/5/15 min): at start $LOAD_START, at end $LOAD_END."
     echo "- Code: $CODE. Catalog: \`$DIR\`$([[ $BACKEND == postgres ]] && echo " on \`$PG_URL\`"), claims emptied first."
-    echo "- Command: \`BACKEND=$BACKEND SHAPE=$SHAPE RUN=$RUN MINUTES=$MINUTES CONNS=$CONNS bench/sustained.sh\`: one server"
+    echo "- Command: \`BACKEND=$BACKEND SHAPE=$SHAPE RUN=$RUN MINUTES=$MINUTES CONNS=$CONNS$( ((RESTART_AT > 0)) && echo " RESTART_AT=$RESTART_AT") bench/sustained.sh\`: one server"
     echo "  (\`xbak serve --no-workers --no-metrics\`), \`xbak-loadgen ${args[*]:0:1} --instances ${INSTANCES[$SHAPE]}$([[ $RUN == miss ]] && echo ' --vary-window') --threads $CLIENT_THREADS --connections $CONNS --seconds $SECS\`"
     echo "  $MINUTES times back to back. Server log lines at RUST_LOG=warn: $log_lines."
+    ((RESTART_AT > 0)) && echo "- \`RESTART_AT=$RESTART_AT\`: the server was stopped before minute $RESTART_AT and a new one started on the same data (VmHWM from then on is the new one's)."
     echo
     echo "| minute | rps | p50 ms | p99 ms | max ms | server CPU µs/req | VmRSS MiB | RssAnon MiB | VmHWM MiB | claims held | claims storage MiB | errors |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -58,8 +58,9 @@ impl Filter {
             }
             self.blocks[b] = block;
         }
-        self.blocks.truncate(half);
-        self.blocks.shrink_to_fit();
+        // A new allocation rather than `truncate` and `shrink_to_fit`: mimalloc's `realloc` keeps
+        // a block shrunk by at most half where it is, so a filter folded once held all its memory.
+        self.blocks = self.blocks[..half].to_vec();
     }
 
     /// The block and the 8 bits (0..512) of `fp`: the block from the first 8 bytes, the bits

@@ -60,6 +60,36 @@ pub(crate) struct Epoch {
     bits: usize,
 }
 
+impl Epoch {
+    /// An empty closed epoch for about `claims` claims logged at `first_seq..=last_seq`, `bits`
+    /// each: of finished runs the view did not read from the log (`backfill`).
+    pub(crate) fn of_runs(first_seq: i64, last_seq: i64, claims: usize, bits: usize) -> Epoch {
+        let blocks = (claims.max(1) * bits).div_ceil(BLOCK_BITS);
+        Epoch {
+            first_seq,
+            last_seq,
+            expires_max: 0,
+            filter: Filter::with_blocks(blocks),
+            opened: 0,
+            claims: 0,
+            capacity: blocks * BLOCK_BITS / bits,
+            bits,
+        }
+    }
+
+    /// Adds a claim of its runs.
+    pub(crate) fn insert(&mut self, fp: &Fingerprint, expires_at: i64) {
+        self.filter.insert(fp);
+        self.expires_max = self.expires_max.max(expires_at);
+        self.claims += 1;
+    }
+
+    /// Claims added.
+    pub(crate) fn claims(&self) -> usize {
+        self.claims
+    }
+}
+
 /// The epochs of one view.
 #[derive(Default)]
 pub(crate) struct Epochs {
@@ -94,10 +124,8 @@ impl Epochs {
             Some(epoch) => epoch,
             open => open.insert(new_epoch(self.limits, self.rate, self.life, seq, now)),
         };
-        epoch.filter.insert(fp);
+        epoch.insert(fp, expires_at);
         epoch.last_seq = seq;
-        epoch.expires_max = epoch.expires_max.max(expires_at);
-        epoch.claims += 1;
         if epoch.claims >= epoch.capacity {
             self.close(now);
         }
@@ -116,6 +144,22 @@ impl Epochs {
         while self.closed.front().is_some_and(|e| e.expires_max <= now) {
             self.closed.pop_front();
         }
+    }
+
+    /// Bits per claim for a filter of claims the view did not read from the log (`backfill`),
+    /// when `extra` such claims are live besides those of its epochs: their share of the budget.
+    pub(crate) fn bits_for(&self, extra: usize) -> usize {
+        let held: usize = self.closed.iter().chain(&self.open).map(|e| e.claims).sum();
+        let live = ((self.rate * self.life as f64) as usize).max(held + extra);
+        (self.limits.budget * 8 / live.max(1)).clamp(self.limits.least_bits, BITS_PER_CLAIM)
+    }
+
+    /// Takes `epoch` (closed) among the closed ones, in the order of the log.
+    pub(crate) fn adopt(&mut self, epoch: Epoch) {
+        let at = self
+            .closed
+            .partition_point(|e| e.first_seq < epoch.first_seq);
+        self.closed.insert(at, epoch);
     }
 
     /// The epochs whose filters may hold `fp` and whose claims are not all expired at `now`.

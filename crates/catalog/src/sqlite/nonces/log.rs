@@ -11,7 +11,8 @@
 //!   so a false "maybe" costs reads, never a refused claim;
 //! - the runs with claims the view did not read from the log (those finished before it was
 //!   loaded, or while other processes claimed and this one did not), by their stored filters
-//!   (loaded once, each "maybe" confirmed in its run);
+//!   (loaded once, each "maybe" confirmed in its run), until the process read those runs into
+//!   epochs of its own (`backfill`);
 //! - while a file from before the log still holds claims (`nonces`), a point lookup there.
 //!
 //! The view's memory is what was claimed since the last finished run (a run is cut every
@@ -26,7 +27,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::bloom::Filter;
-use super::epochs::{Epochs, Limits};
+use super::epochs::{Epoch, Epochs, Limits};
 use super::{fingerprint, Fingerprint};
 use crate::rules::{secs, NonceBatch};
 use crate::sqlite::errors::SqlResultExt;
@@ -280,6 +281,47 @@ impl ClaimLog {
             }
         }
         Ok(false)
+    }
+
+    /// The oldest runs whose stored filters the view holds, `(run, first_seq)`, up to about
+    /// `most` claims (at least one run), and the bits per claim of an epoch of them (`backfill`);
+    /// `None` when it holds none.
+    pub(crate) fn backfill_plan(&self, most: usize) -> Option<(Vec<(i64, i64)>, usize)> {
+        let first_seq = |run: i64| {
+            let at = self.runs.partition_point(|r| r.run < run);
+            self.runs
+                .get(at)
+                .filter(|r| r.run == run)
+                .map(|r| r.first_seq)
+        };
+        let spans: Vec<(i64, i64)> = self
+            .stored
+            .iter()
+            .filter_map(|s| Some((s.run, first_seq(s.run)?)))
+            .collect();
+        let span = |&(run, first): &(i64, i64)| usize::try_from(run - first + 1).unwrap_or(0);
+        let bits = self.epochs.bits_for(spans.iter().map(span).sum());
+        let mut claims = 0;
+        let plan: Vec<(i64, i64)> = spans
+            .into_iter()
+            .take_while(|r| {
+                let more = claims < most;
+                claims += span(r);
+                more
+            })
+            .collect();
+        (!plan.is_empty()).then_some((plan, bits))
+    }
+
+    /// Replaces the stored filters of `runs` by `epoch`, which holds every claim of them (read
+    /// from `claim_sorted`). Drops it when the view holds none of them any more (they expired,
+    /// or the view was reset since).
+    pub(crate) fn adopt(&mut self, runs: &[i64], epoch: Epoch) {
+        let before = self.stored.len();
+        self.stored.retain(|s| runs.binary_search(&s.run).is_err());
+        if self.stored.len() < before {
+            self.epochs.adopt(epoch);
+        }
     }
 
     /// `(exact claims, stored run filters, epochs, bytes of all filters)` in the view.

@@ -14,6 +14,7 @@
 //! written to the WAL and copied by the checkpoint, which was half of a cached call's server CPU
 //! (bench/results.md, 2026-12-06T10:45Z).
 
+mod backfill;
 mod bloom;
 mod epochs;
 mod log;
@@ -31,6 +32,7 @@ use super::rows::{optional_row, secs, wall_clock};
 use crate::rules::{new_link_key, parse_link_key, LINK_KEY};
 use crate::{CatalogError, Result};
 
+pub(crate) use backfill::Backfill;
 pub(crate) use log::ClaimLog;
 pub(crate) use upkeep::{due_run, start_run_if_due, Upkeep};
 
@@ -292,6 +294,7 @@ pub(super) fn create_link_signing_key(tx: &Transaction<'_>) -> Result<(String, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sqlite::lock;
 
     #[test]
     fn the_nonces_file_sits_beside_the_catalog() {
@@ -484,6 +487,108 @@ mod tests {
         }
         let again = claims(0, 2, later + chrono::Duration::seconds(600));
         assert_eq!(claim(&mut conn, &mut view, &again, later), [true; 2]);
+    }
+
+    /// Another process claims `runs` runs of 1,000 nonces at `now`, those of run `r` expiring
+    /// at `expires(r)`, each run written whole.
+    fn claimed_in_runs(
+        conn: &mut Connection,
+        runs: usize,
+        now: Timestamp,
+        expires: impl Fn(usize) -> Timestamp,
+    ) {
+        let (mut other, mut upkeep) = (ClaimLog::default(), Upkeep::default());
+        for r in 0..runs {
+            let batch = claims(r * 1_000, (r + 1) * 1_000, expires(r));
+            assert!(claim(conn, &mut other, &batch, now).iter().all(|w| *w));
+            write_run(conn, &mut upkeep, wall_clock() + 10 * r as i64);
+        }
+    }
+
+    #[test]
+    fn a_late_view_makes_its_own_filters_of_the_runs_it_did_not_read() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&mut conn).unwrap();
+        let now = Timestamp::from_timestamp(1_000_000, 0).unwrap();
+        let expires = now + chrono::Duration::seconds(600);
+        // Five runs, the first two expiring sooner.
+        let sooner = now + chrono::Duration::seconds(60);
+        claimed_in_runs(&mut conn, 5, now, |r| if r < 2 { sooner } else { expires });
+        // A process starting now holds their stored filters.
+        let view = std::sync::Mutex::new(ClaimLog::default());
+        assert!(claim(&mut conn, &mut lock(&view), &[], now).is_empty());
+        assert_eq!(lock(&view).size().1, 5);
+        // Epochs of about 2,000 claims: runs 1–2, then 3–4, then 5.
+        let mut backfill = Backfill::new(1_500);
+        let mut steps = Vec::new();
+        loop {
+            match backfill.step(&conn, &view).unwrap() {
+                0 => break,
+                n => steps.push((n, lock(&view).size())),
+            }
+            // Replays are refused at every step, whatever holds them.
+            let replays = claims(0, 5_000, expires);
+            let won = claim(&mut conn, &mut lock(&view), &replays[..], now);
+            assert!(won.iter().all(|w| !w), "after step {}", steps.len());
+        }
+        let sizes: Vec<_> = steps
+            .iter()
+            .map(|(n, (_, stored, epochs, _))| (*n, *stored, *epochs))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                (1_001, 5, 0),
+                (1_001, 3, 1),
+                (1_001, 3, 1),
+                (1_001, 1, 2),
+                (1_001, 0, 3)
+            ]
+        );
+        // New nonces are taken; the epochs go with their claims.
+        let fresh = claims(5_000, 5_100, expires);
+        assert!(claim(&mut conn, &mut lock(&view), &fresh, now)
+            .iter()
+            .all(|w| *w));
+        let later = now + chrono::Duration::seconds(120);
+        assert_eq!(
+            claim(&mut conn, &mut lock(&view), &claims(0, 1, expires), later),
+            [true]
+        );
+        // The first two runs' epoch is gone; the view's own one holds the new claims.
+        assert_eq!(lock(&view).size().2, 3);
+    }
+
+    #[test]
+    fn an_epoch_made_for_a_view_since_reset_is_dropped_and_made_again() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&mut conn).unwrap();
+        let now = Timestamp::from_timestamp(1_000_000, 0).unwrap();
+        let expires = now + chrono::Duration::seconds(600);
+        claimed_in_runs(&mut conn, 2, now, |_| expires);
+        let view = std::sync::Mutex::new(ClaimLog::default());
+        assert!(claim(&mut conn, &mut lock(&view), &[], now).is_empty());
+        let mut backfill = Backfill::default();
+        assert_eq!(backfill.step(&conn, &view).unwrap(), 1_001);
+        // A claim transaction failed: the view forgets everything, the epoch finds no run.
+        lock(&view).reset();
+        assert_eq!(backfill.step(&conn, &view).unwrap(), 1_001);
+        assert_eq!(lock(&view).size(), (0, 0, 0, 0));
+        assert_eq!(
+            backfill.step(&conn, &view).unwrap(),
+            0,
+            "nothing stored yet"
+        );
+        let replays = claims(0, 2_000, expires);
+        assert!(claim(&mut conn, &mut lock(&view), &replays, now)
+            .iter()
+            .all(|w| !w));
+        assert_eq!(lock(&view).size().1, 2, "loaded again");
+        while backfill.step(&conn, &view).unwrap() > 0 {}
+        assert_eq!(lock(&view).size().1, 0);
+        assert!(claim(&mut conn, &mut lock(&view), &replays, now)
+            .iter()
+            .all(|w| !w));
     }
 
     #[test]
