@@ -399,6 +399,13 @@ macro_rules! catalog_methods {
             by_hand fn claim_nonces(nonces: &[SeenNonce], now: Timestamp) -> Result<Vec<bool>>
                 => Self::claim_nonce_batch(nonces, now);
 
+            /// Reads the live claims this process checks new ones against, before its first claim
+            /// (on SQLite, every finished run's claims into filters of its own, outside any lock,
+            /// instead of loading each run's stored filter at its first claim; on PostgreSQL,
+            /// nothing): returns the claims read. Claims need it not, but a server that starts while
+            /// others claim fast holds less memory for it.
+            by_hand fn load_nonces(now: Timestamp) -> Result<u64> => Self::load_nonce_claims(now);
+
             /// Deletes up to `limit` claims expired at `now` (in short transactions, so claims are not
             /// held up by a long sweep); returns how many: fewer than `limit` means none are left.
             by_hand fn prune_nonces(now: Timestamp, limit: u32) -> Result<u64>

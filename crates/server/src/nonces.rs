@@ -144,6 +144,12 @@ impl NonceGuard {
         Ok(won)
     }
 
+    /// Reads the claims other servers made before this one started (see
+    /// [`Catalog::load_nonces`]); returns how many. Before serving: claims wait meanwhile.
+    pub async fn load(&self) -> Result<u64, CatalogError> {
+        self.catalog.load_nonces(Utc::now()).await
+    }
+
     /// Runs the catalog's upkeep of claims (deletes expired ones; on SQLite also writes runs of
     /// the logged ones), a bounded step at a time with a pause after each as long as the step
     /// took (see [`PRUNE_PAUSE`]); returns how many claims the steps deleted or moved. Each step

@@ -38,8 +38,9 @@ async fn code(server: &AppState, query: &str) -> String {
 }
 
 /// Two servers, each on a handle from `open`: the same signed request goes through one and is a
-/// replay for the other, and for both once restarted; a fresh one still passes.
-async fn servers_share_one_guard<F, Fut>(open: F)
+/// replay for the other, and for both once restarted (one having read the live claims before
+/// serving, as `serve` does: how many it read is returned); a fresh one still passes.
+async fn servers_share_one_guard<F, Fut>(open: F) -> u64
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<dyn Catalog>>,
@@ -65,33 +66,39 @@ where
     assert_eq!(code(&b, &first).await, "SignatureNonceUsed");
     assert_eq!(code(&a, &first).await, "SignatureNonceUsed");
 
-    // Both go away (nothing flushed on the way) and come back.
+    // The claims' upkeep runs (on SQLite: the claims so far become a run), then both go away
+    // (nothing flushed on the way) and come back, one reading the live claims first.
     let second = signed(Utc::now());
     assert_eq!(code(&b, &second).await, served);
+    a.nonces.prune().await.unwrap();
     drop((a, b));
     let (a, b) = (server(open().await).await, server(open().await).await);
+    let read = a.nonces.load().await.unwrap();
     for query in [&first, &second] {
         assert_eq!(code(&a, query).await, "SignatureNonceUsed");
         assert_eq!(code(&b, query).await, "SignatureNonceUsed");
     }
     assert_eq!(code(&b, &signed(Utc::now())).await, served);
+    read
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_on_one_sqlite_file_share_one_guard() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.db");
-    servers_share_one_guard(|| async {
+    let read = servers_share_one_guard(|| async {
         Arc::new(SqliteCatalog::open(&path).await.unwrap()) as Arc<dyn Catalog>
     })
     .await;
+    assert_eq!(read, 2, "the run of both claims");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_on_one_postgres_database_share_one_guard() {
     let db = ScratchDatabase::create().await;
-    servers_share_one_guard(|| async {
+    let read = servers_share_one_guard(|| async {
         Arc::new(PostgresCatalog::open(db.url()).await.unwrap()) as Arc<dyn Catalog>
     })
     .await;
+    assert_eq!(read, 0, "every claim is looked up in the table");
 }

@@ -326,6 +326,15 @@ impl SqliteCatalog {
             .await
     }
 
+    /// Reads the finished runs into this process's view before its first claim
+    /// (`nonces::ClaimLog::preload`), on the upkeep's connection; claims wait meanwhile.
+    async fn load_nonce_claims(&self, now: Timestamp) -> Result<u64> {
+        let view = self.claims.clone();
+        self.upkeep
+            .run(move |conn| lock(&view).preload(conn, now, nonces::EPOCH_CLAIMS))
+            .await
+    }
+
     /// One step of the nonces file's upkeep (`nonces::Upkeep::step`) on the upkeep's own
     /// connection: a run started if one is due (a short transaction), the claims of the run being
     /// written read with no lock held, then one short transaction of writes and deletes.

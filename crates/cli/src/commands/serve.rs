@@ -92,6 +92,7 @@ impl LimitArgs {
 /// task finish what it is doing.
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<()> {
     let opened = open_state(ctx, &args).await?;
+    load_nonces(&opened.state).await;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -243,6 +244,21 @@ async fn feed_metrics(
             Err(RecvError::Lagged(n)) => warn!(missed = n, "metrics missed copy events"),
             Err(RecvError::Closed) => return,
         }
+    }
+}
+
+/// Reads the live replay claims before listening (see `NonceGuard::load`), saying how many and
+/// how long it took when there were any; a failure only costs memory, so it is logged, not fatal.
+async fn load_nonces(state: &AppState) {
+    let started = std::time::Instant::now();
+    match state.nonces.load().await {
+        Ok(0) => {}
+        Ok(claims) => info!(
+            claims,
+            seconds = started.elapsed().as_secs_f64(),
+            "read the live replay claims of other servers"
+        ),
+        Err(e) => warn!(error = %e, "could not read the live replay claims before serving"),
     }
 }
 

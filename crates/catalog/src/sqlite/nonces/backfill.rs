@@ -1,11 +1,13 @@
 //! A view's own filters for the finished runs it did not read from the log.
 //!
 //! A process that starts while others claim (a restart under load) finds up to 15 minutes of
-//! claims already in runs, with nothing of them in its epochs: it checks them with each run's
-//! stored filter, one filter lookup per run (up to ~180 with a run every 5 seconds) for every claim,
-//! until those runs expire. In its upkeep's spare time it reads those runs' claims instead,
-//! a run per step and outside any write lock, into epochs of about [`EPOCH_CLAIMS`] claims each,
-//! and each one replaces the stored filters of its runs once all of them are read.
+//! claims already in runs, with nothing of them in its epochs. `serve` reads them before it
+//! listens (`ClaimLog::preload`). Otherwise (a process idle for a run or more while others
+//! claimed, or whose view a failed claim transaction reset) the view checks those runs with each
+//! run's stored filter, one filter lookup per run (up to ~180 with a run every 5 seconds) for
+//! every claim, until those runs expire. In its upkeep's spare time it reads those runs' claims
+//! instead, a run per step and outside any write lock, into epochs of about [`EPOCH_CLAIMS`]
+//! claims each, and each one replaces the stored filters of its runs once all of them are read.
 
 use std::sync::Mutex;
 
@@ -59,27 +61,14 @@ impl Backfill {
                 let Some((runs, bits)) = lock(view).backfill_plan(self.epoch_claims) else {
                     return Ok(0);
                 };
-                let claims = runs
-                    .iter()
-                    .map(|&(run, first)| run - first + 1)
-                    .sum::<i64>();
+                let claims = runs.iter().map(span).sum();
                 let (first_seq, last_seq) = (runs[0].1, runs[runs.len() - 1].0);
-                let claims = usize::try_from(claims).unwrap_or(0);
                 self.runs = runs;
                 self.next = 0;
                 none.insert(Epoch::of_runs(first_seq, last_seq, claims, bits))
             }
         };
-        let (run, _) = self.runs[self.next];
-        let mut read = 0;
-        let mut stmt = conn
-            .prepare_cached("SELECT fingerprint, expires_at FROM claim_sorted WHERE run = ?1")
-            .db()?;
-        let mut rows = stmt.query([run]).db()?;
-        while let Some(row) = rows.next().db()? {
-            epoch.insert(&fingerprint_at(row, 0)?, row.get(1).db()?);
-            read += 1;
-        }
+        let read = read_run(conn, self.runs[self.next].0, epoch)?;
         self.next += 1;
         if self.next == self.runs.len() {
             let runs: Vec<i64> = self.runs.drain(..).map(|(run, _)| run).collect();
@@ -94,4 +83,37 @@ impl Backfill {
         }
         Ok(read + 1)
     }
+}
+
+/// How many of `runs` (`(run, first_seq)`, in order) one epoch is made of: those that begin
+/// before `most` claims are reached, at least one.
+pub(super) fn group(runs: &[(i64, i64)], most: usize) -> usize {
+    let mut claims = 0;
+    runs.iter()
+        .take_while(|run| {
+            let more = claims < most;
+            claims += span(run);
+            more
+        })
+        .count()
+}
+
+/// Claims of a finished run `(run, first_seq)`, at most (a claim logged twice is one).
+pub(super) fn span(&(run, first_seq): &(i64, i64)) -> usize {
+    usize::try_from(run - first_seq + 1).unwrap_or(0)
+}
+
+/// Adds the claims of finished run `run` to `epoch`; returns how many. Outside any transaction:
+/// a finished run is never written again, and deleted only once all its claims expired.
+pub(super) fn read_run(conn: &Connection, run: i64, epoch: &mut Epoch) -> Result<u64> {
+    let mut read = 0;
+    let mut stmt = conn
+        .prepare_cached("SELECT fingerprint, expires_at FROM claim_sorted WHERE run = ?1")
+        .db()?;
+    let mut rows = stmt.query([run]).db()?;
+    while let Some(row) = rows.next().db()? {
+        epoch.insert(&fingerprint_at(row, 0)?, row.get(1).db()?);
+        read += 1;
+    }
+    Ok(read)
 }

@@ -32,7 +32,7 @@ use super::rows::{optional_row, secs, wall_clock};
 use crate::rules::{new_link_key, parse_link_key, LINK_KEY};
 use crate::{CatalogError, Result};
 
-pub(crate) use backfill::Backfill;
+pub(crate) use backfill::{Backfill, EPOCH_CLAIMS};
 pub(crate) use log::ClaimLog;
 pub(crate) use upkeep::{due_run, start_run_if_due, Upkeep};
 
@@ -489,6 +489,14 @@ mod tests {
         assert_eq!(claim(&mut conn, &mut view, &again, later), [true; 2]);
     }
 
+    /// An empty nonces file, a time, and an expiry ten minutes after it.
+    fn nonces_file() -> (Connection, Timestamp, Timestamp) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        prepare(&mut conn).unwrap();
+        let now = Timestamp::from_timestamp(1_000_000, 0).unwrap();
+        (conn, now, now + chrono::Duration::seconds(600))
+    }
+
     /// Another process claims `runs` runs of 1,000 nonces at `now`, those of run `r` expiring
     /// at `expires(r)`, each run written whole.
     fn claimed_in_runs(
@@ -507,10 +515,7 @@ mod tests {
 
     #[test]
     fn a_late_view_makes_its_own_filters_of_the_runs_it_did_not_read() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        prepare(&mut conn).unwrap();
-        let now = Timestamp::from_timestamp(1_000_000, 0).unwrap();
-        let expires = now + chrono::Duration::seconds(600);
+        let (mut conn, now, expires) = nonces_file();
         // Five runs, the first two expiring sooner.
         let sooner = now + chrono::Duration::seconds(60);
         claimed_in_runs(&mut conn, 5, now, |r| if r < 2 { sooner } else { expires });
@@ -561,10 +566,7 @@ mod tests {
 
     #[test]
     fn an_epoch_made_for_a_view_since_reset_is_dropped_and_made_again() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        prepare(&mut conn).unwrap();
-        let now = Timestamp::from_timestamp(1_000_000, 0).unwrap();
-        let expires = now + chrono::Duration::seconds(600);
+        let (mut conn, now, expires) = nonces_file();
         claimed_in_runs(&mut conn, 2, now, |_| expires);
         let view = std::sync::Mutex::new(ClaimLog::default());
         assert!(claim(&mut conn, &mut lock(&view), &[], now).is_empty());
@@ -589,6 +591,37 @@ mod tests {
         assert!(claim(&mut conn, &mut lock(&view), &replays, now)
             .iter()
             .all(|w| !w));
+    }
+
+    #[test]
+    fn a_view_read_before_its_first_claim_loads_no_stored_filter_of_the_runs_it_read() {
+        let (mut conn, now, expires) = nonces_file();
+        // Four runs, the first expired by now.
+        let past = now - chrono::Duration::seconds(1);
+        claimed_in_runs(&mut conn, 4, now, |r| if r == 0 { past } else { expires });
+        let mut view = ClaimLog::default();
+        assert_eq!(view.preload(&conn, now, 1_500).unwrap(), 3_000);
+        // Epochs of runs 2–3 and 4; the expired run is not read.
+        let (exact, stored, epochs, _) = view.size();
+        assert_eq!((exact, stored, epochs), (0, 0, 2));
+        // Another process claims more, and a run of them finishes before this view's first claim.
+        let mut other = ClaimLog::default();
+        let more = claims(4_000, 5_000, expires);
+        assert!(claim(&mut conn, &mut other, &more, now).iter().all(|w| *w));
+        write_run(&mut conn, &mut Upkeep::default(), wall_clock() + 100);
+        let replays = claims(1_000, 5_000, expires);
+        assert!(claim(&mut conn, &mut view, &replays, now)
+            .iter()
+            .all(|w| !w));
+        let (exact, stored, epochs, _) = view.size();
+        assert_eq!(
+            (exact, stored, epochs),
+            (0, 1, 2),
+            "that run's stored filter"
+        );
+        assert_eq!(view.preload(&conn, now, 1_500).unwrap(), 0, "read once");
+        let fresh = claims(0, 1, expires);
+        assert_eq!(claim(&mut conn, &mut view, &fresh, now), [true]);
     }
 
     #[test]
