@@ -144,7 +144,7 @@ impl NonceGuard {
         Ok(won)
     }
 
-    /// Reads the claims other servers made before this one started (see
+    /// Reads the live claims made before this server started, by any server (see
     /// [`Catalog::load_nonces`]); returns how many. Before serving: claims wait meanwhile.
     pub async fn load(&self) -> Result<u64, CatalogError> {
         self.catalog.load_nonces(Utc::now()).await

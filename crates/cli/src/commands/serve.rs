@@ -256,7 +256,7 @@ async fn load_nonces(state: &AppState) {
         Ok(claims) => info!(
             claims,
             seconds = started.elapsed().as_secs_f64(),
-            "read the live replay claims of other servers"
+            "read the live replay claims made before this server started"
         ),
         Err(e) => warn!(error = %e, "could not read the live replay claims before serving"),
     }
