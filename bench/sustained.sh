@@ -64,13 +64,18 @@ claims() {
 
 RESTART_AT=${RESTART_AT:-0}
 port=$(free_port)
-# Starts the server on $port (its log appended to), sets $pid and $pids.
+args=(signed --addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --instances "${INSTANCES[$SHAPE]}"
+    --threads "$CLIENT_THREADS" --connections "$CONNS" --expect "$EXPECT")
+[[ $RUN == miss ]] && args+=(--vary-window)
+# Starts the server on $port (its log appended to) and runs 2 s of load on it, after which the
+# pool's connections (and on PostgreSQL their backends) exist; sets $pid and $pids.
 start_server() {
     RUST_LOG=warn "$XBAK" --data-dir "$DIR" "${catalog_args[@]}" serve --listen "127.0.0.1:$port" \
         --no-workers --no-metrics >>"$BENCH_DIR/xbak-sustained.log" 2>&1 &
     pid=$!
     STARTED+=("$pid")
     wait_port "$port"
+    "$LOADGEN" "${args[@]}" --seconds 2 >/dev/null
     pids=$pid
     if [[ $BACKEND == postgres ]]; then
         pids="$pid $(pg_backends "$PG_URL")"
@@ -78,12 +83,6 @@ start_server() {
 }
 : >"$BENCH_DIR/xbak-sustained.log"
 start_server
-args=(signed --addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --instances "${INSTANCES[$SHAPE]}"
-    --threads "$CLIENT_THREADS" --connections "$CONNS" --expect "$EXPECT")
-[[ $RUN == miss ]] && args+=(--vary-window)
-# One short run first: the pool's connections (and on PostgreSQL their backends) exist after it.
-"$LOADGEN" "${args[@]}" --seconds 2 >/dev/null
-[[ $BACKEND == postgres ]] && pids="$pid $(pg_backends "$PG_URL")"
 
 START=$(date -u +%FT%TZ)
 LOAD_START=$(loadavg)

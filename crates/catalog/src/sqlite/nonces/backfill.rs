@@ -61,11 +61,10 @@ impl Backfill {
                 let Some((runs, bits)) = lock(view).backfill_plan(self.epoch_claims) else {
                     return Ok(0);
                 };
-                let claims = runs.iter().map(span).sum();
-                let (first_seq, last_seq) = (runs[0].1, runs[runs.len() - 1].0);
+                let epoch = Epoch::of_runs(&runs, bits);
                 self.runs = runs;
                 self.next = 0;
-                none.insert(Epoch::of_runs(first_seq, last_seq, claims, bits))
+                none.insert(epoch)
             }
         };
         let read = read_run(conn, self.runs[self.next].0, epoch)?;

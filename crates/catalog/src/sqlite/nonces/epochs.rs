@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 
+use super::backfill::span;
 use super::bloom::{Filter, BITS_PER_CLAIM, BLOCK_BITS};
 use super::Fingerprint;
 
@@ -61,13 +62,14 @@ pub(crate) struct Epoch {
 }
 
 impl Epoch {
-    /// An empty closed epoch for about `claims` claims logged at `first_seq..=last_seq`, `bits`
-    /// each: of finished runs the view did not read from the log (`backfill`).
-    pub(crate) fn of_runs(first_seq: i64, last_seq: i64, claims: usize, bits: usize) -> Epoch {
+    /// An empty closed epoch for the claims of finished `runs` (`(run, first_seq)`, in order, at
+    /// least one), `bits` each: runs the view did not read from the log (`backfill`).
+    pub(crate) fn of_runs(runs: &[(i64, i64)], bits: usize) -> Epoch {
+        let claims: usize = runs.iter().map(span).sum();
         let blocks = (claims.max(1) * bits).div_ceil(BLOCK_BITS);
         Epoch {
-            first_seq,
-            last_seq,
+            first_seq: runs.first().map_or(0, |r| r.1),
+            last_seq: runs.last().map_or(0, |r| r.0),
             expires_max: 0,
             filter: Filter::with_blocks(blocks),
             opened: 0,

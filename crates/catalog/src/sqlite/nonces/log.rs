@@ -47,6 +47,7 @@ struct Run {
 /// (they are then not all in the view's epochs).
 struct StoredFilter {
     run: i64,
+    first_seq: i64,
     expires_max: i64,
     filter: Filter,
 }
@@ -181,6 +182,7 @@ impl ClaimLog {
                 if expires_max <= now {
                     continue;
                 }
+                let first_seq: i64 = row.get(1).db()?;
                 if let Some(bytes) = row.get_ref(3).db()?.as_blob_or_null().map_err(|e| {
                     CatalogError::Internal(format!("the filter of claim run {run}: {e}"))
                 })? {
@@ -191,13 +193,14 @@ impl ClaimLog {
                     })?;
                     self.stored.push(StoredFilter {
                         run,
+                        first_seq,
                         expires_max,
                         filter,
                     });
                 }
                 self.runs.push(Run {
                     run,
-                    first_seq: row.get(1).db()?,
+                    first_seq,
                     expires_max,
                 });
             }
@@ -288,18 +291,7 @@ impl ClaimLog {
     /// `most` claims (at least one run), and the bits per claim of an epoch of them (`backfill`);
     /// `None` when it holds none.
     pub(crate) fn backfill_plan(&self, most: usize) -> Option<(Vec<(i64, i64)>, usize)> {
-        let first_seq = |run: i64| {
-            let at = self.runs.partition_point(|r| r.run < run);
-            self.runs
-                .get(at)
-                .filter(|r| r.run == run)
-                .map(|r| r.first_seq)
-        };
-        let spans: Vec<(i64, i64)> = self
-            .stored
-            .iter()
-            .filter_map(|s| Some((s.run, first_seq(s.run)?)))
-            .collect();
+        let spans: Vec<(i64, i64)> = self.stored.iter().map(|s| (s.run, s.first_seq)).collect();
         let bits = self.epochs.bits_for(spans.iter().map(span).sum());
         let plan = spans[..backfill::group(&spans, most)].to_vec();
         (!plan.is_empty()).then_some((plan, bits))
@@ -345,8 +337,7 @@ impl ClaimLog {
         let (mut rest, mut read) = (&spans[..], 0);
         while !rest.is_empty() {
             let (runs, after) = rest.split_at(backfill::group(rest, epoch_claims));
-            let claims = runs.iter().map(span).sum();
-            let mut epoch = Epoch::of_runs(runs[0].1, runs[runs.len() - 1].0, claims, bits);
+            let mut epoch = Epoch::of_runs(runs, bits);
             for &(run, _) in runs {
                 read += backfill::read_run(conn, run, &mut epoch)?;
             }
