@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 
-use super::epochs::Epoch;
+use super::epochs::{span, Epoch};
 use super::{fingerprint_at, ClaimLog};
 use crate::sqlite::errors::SqlResultExt;
 use crate::sqlite::lock;
@@ -95,11 +95,6 @@ pub(super) fn group(runs: &[(i64, i64)], most: usize) -> usize {
             more
         })
         .count()
-}
-
-/// Claims of a finished run `(run, first_seq)`, at most (a claim logged twice is one).
-pub(super) fn span(&(run, first_seq): &(i64, i64)) -> usize {
-    usize::try_from(run - first_seq + 1).unwrap_or(0)
 }
 
 /// Adds the claims of finished run `run` to `epoch`; returns how many. Outside any transaction:

@@ -11,7 +11,6 @@
 
 use std::collections::VecDeque;
 
-use super::backfill::span;
 use super::bloom::{Filter, BITS_PER_CLAIM, BLOCK_BITS};
 use super::Fingerprint;
 
@@ -90,6 +89,11 @@ impl Epoch {
     pub(crate) fn claims(&self) -> usize {
         self.claims
     }
+}
+
+/// Claims of a finished run `(run, first_seq)`, at most (a claim logged twice is one).
+pub(super) fn span(&(run, first_seq): &(i64, i64)) -> usize {
+    usize::try_from(run - first_seq + 1).unwrap_or(0)
 }
 
 /// The epochs of one view.

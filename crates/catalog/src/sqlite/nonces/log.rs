@@ -26,9 +26,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
-use super::backfill::{self, span};
+use super::backfill;
 use super::bloom::Filter;
-use super::epochs::{Epoch, Epochs, Limits};
+use super::epochs::{span, Epoch, Epochs, Limits};
 use super::{fingerprint, Fingerprint};
 use crate::rules::{secs, NonceBatch};
 use crate::sqlite::errors::SqlResultExt;
