@@ -2,7 +2,8 @@
 # Sustained load (issue 9: "RSS under 150 MB after 15 minutes at the highest sustained rate,
 # sampled each minute"): one `xbak serve` on a catalog seeded by bench/run-scale.sh, driven closed
 # loop (as fast as it answers) for MINUTES one-minute runs back to back without a restart, one row
-# per minute: requests/s, p50/p99, server CPU per request, VmRSS/RssAnon/VmHWM, and the replay
+# per minute: requests/s, p50/p99, server CPU per request, VmRSS/RssAnon/VmHWM, what the server's
+# view of the replay claims holds in memory (its metrics' xbak_replay_claims_memory_bytes), and the replay
 # claims the catalog holds (they are kept 15 minutes plus a margin, so they only grow in a run this
 # long). Appends a dated entry to bench/results.md.
 #
@@ -15,6 +16,7 @@
 #   RESTART_AT=M             stop the server before minute M and start a new one on the same data
 #                            (its claims kept): what a rolling restart under load costs the server
 #                            that comes up while the others' claims are live
+#   SERVER_LOG=warn          the server's RUST_LOG (its log: BENCH_DIR/xbak-sustained.log)
 #   PG_SERVER=postgres://postgres@127.0.0.1:5432   NO_BUILD=1  RESULTS  CARGO_TARGET_DIR  CODE
 #
 # Server CPU per request = utime+stime of xbak (and, on PostgreSQL, of the backends serving it)
@@ -29,6 +31,7 @@ MINUTES=${MINUTES:-15}
 SECS=${SECS:-60}   # seconds per row (60: one row a minute)
 CONNS=${CONNS:-32}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
+SERVER_LOG=${SERVER_LOG:-warn}   # the server's RUST_LOG
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
@@ -64,14 +67,16 @@ claims() {
 
 RESTART_AT=${RESTART_AT:-0}
 port=$(free_port)
+metrics_port=$(free_port)
+while [[ $metrics_port == "$port" ]]; do metrics_port=$(free_port); done
 args=(signed --addr "127.0.0.1:$port" --key-file "$DIR/bench-key.json" --instances "${INSTANCES[$SHAPE]}"
     --threads "$CLIENT_THREADS" --connections "$CONNS" --expect "$EXPECT")
 [[ $RUN == miss ]] && args+=(--vary-window)
 # Starts the server on $port (its log appended to) and runs 2 s of load on it, after which the
 # pool's connections (and on PostgreSQL their backends) exist; sets $pid and $pids.
 start_server() {
-    RUST_LOG=warn "$XBAK" --data-dir "$DIR" "${catalog_args[@]}" serve --listen "127.0.0.1:$port" \
-        --no-workers --no-metrics >>"$BENCH_DIR/xbak-sustained.log" 2>&1 &
+    RUST_LOG=$SERVER_LOG "$XBAK" --data-dir "$DIR" "${catalog_args[@]}" serve --listen "127.0.0.1:$port" \
+        --no-workers --metrics-listen "127.0.0.1:$metrics_port" >>"$BENCH_DIR/xbak-sustained.log" 2>&1 &
     pid=$!
     STARTED+=("$pid")
     wait_port "$port"
@@ -100,10 +105,14 @@ for m in $(seq 1 "$MINUTES"); do
     c1=$(cpu_ticks $pids)
     n=$(field requests "$out")
     read -r held bytes <<<"$(claims)"
+    # MiB by part: exact / epochs / open epoch / stored filters / upkeep's run.
+    guard=$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk -F'[" ]' '
+        /^xbak_replay_claims_memory_bytes/ { v[$2] = sprintf("%.1f", $NF / 1048576) }
+        END { print v["exact"] " / " v["epochs"] " / " v["open_epoch"] " / " v["stored_filters"] " / " v["upkeep_run"] }')
     row="| $m | $(field rps "$out") | $(field p50_ms "$out") | $(field p99_ms "$out") | $(field max_ms "$out")"
     row+=" | $(((c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1)))"
     row+=" | $(($(status_kb "$pid" VmRSS) / 1024)) | $(($(status_kb "$pid" RssAnon) / 1024)) | $(($(status_kb "$pid" VmHWM) / 1024))"
-    row+=" | $held | $((bytes / 1048576)) | $(field errors "$out") |"
+    row+=" | $guard | $held | $((bytes / 1048576)) | $(field errors "$out") |"
     say "$row"
     rows+=("$row")
 done
@@ -119,12 +128,12 @@ stop "$pid"
     echo "  Load average (1/5/15 min): at start $LOAD_START, at end $LOAD_END."
     echo "- Code: $CODE. Catalog: \`$DIR\`$([[ $BACKEND == postgres ]] && echo " on \`$PG_URL\`"), claims emptied first."
     echo "- Command: \`BACKEND=$BACKEND SHAPE=$SHAPE RUN=$RUN MINUTES=$MINUTES CONNS=$CONNS$( ((RESTART_AT > 0)) && echo " RESTART_AT=$RESTART_AT") bench/sustained.sh\`: one server"
-    echo "  (\`xbak serve --no-workers --no-metrics\`), \`xbak-loadgen ${args[*]:0:1} --instances ${INSTANCES[$SHAPE]}$([[ $RUN == miss ]] && echo ' --vary-window') --threads $CLIENT_THREADS --connections $CONNS --seconds $SECS\`"
-    echo "  $MINUTES times back to back. Server log lines at RUST_LOG=warn: $log_lines."
+    echo "  (\`xbak serve --no-workers\`, metrics scraped once a minute), \`xbak-loadgen ${args[*]:0:1} --instances ${INSTANCES[$SHAPE]}$([[ $RUN == miss ]] && echo ' --vary-window') --threads $CLIENT_THREADS --connections $CONNS --seconds $SECS\`"
+    echo "  $MINUTES times back to back. Server log lines at RUST_LOG=$SERVER_LOG: $log_lines."
     ((RESTART_AT > 0)) && echo "- \`RESTART_AT=$RESTART_AT\`: the server was stopped before minute $RESTART_AT and a new one started on the same data (VmHWM from then on is the new one's)."
     echo
-    echo "| minute | rps | p50 ms | p99 ms | max ms | server CPU µs/req | VmRSS MiB | RssAnon MiB | VmHWM MiB | claims held | claims storage MiB | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| minute | rps | p50 ms | p99 ms | max ms | server CPU µs/req | VmRSS MiB | RssAnon MiB | VmHWM MiB | claims view MiB: exact / epochs / open / stored / upkeep | claims held | claims storage MiB | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
 } >>"$RESULTS"
 say "appended to $RESULTS"

@@ -114,6 +114,23 @@ pub struct CopyCounts {
     pub failed: u64,
 }
 
+/// Bytes a process holds in memory to check new replay claims against earlier ones, by part: the
+/// SQLite catalog's view of its nonces file (`sqlite::nonces`); all 0 on PostgreSQL, where each
+/// claim is a lookup. For metrics: what a server's memory beyond its caches goes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimMemory {
+    /// The claims logged since the last finished run, held exactly (a hash map, by its capacity).
+    pub exact: u64,
+    /// Its own filters of the claims it read, closed epochs.
+    pub epochs: u64,
+    /// The filter of the epoch claims go into now, allocated whole when it opens.
+    pub open_epoch: u64,
+    /// Stored filters of finished runs it did not read, until it reads them into epochs.
+    pub stored_filters: u64,
+    /// The run its upkeep is writing: its claims in key order and their filter.
+    pub upkeep_run: u64,
+}
+
 /// A listed copy (Completed or Failed) whose backup set started longer ago than its instance's
 /// policy keeps copies (`retention_days`, counted from the set's start time as Alibaba counts
 /// from the backup time). Returned by [`Catalog::expired_copies`] for the retention sweeper.

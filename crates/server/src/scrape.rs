@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-use xbak_catalog::{Catalog, CopyCounts, CopyFreshness, LogBackupFreshness};
+use xbak_catalog::{Catalog, ClaimMemory, CopyCounts, CopyFreshness, LogBackupFreshness};
 use xbak_domain::time::Timestamp;
 
 /// The bearer token a scrape must present. `Debug` never shows it.
@@ -95,6 +95,27 @@ async fn render_catalog(catalog: &dyn Catalog, out: &mut Exposition) {
         Ok(rows) => render_log_backup(&rows, chrono::Utc::now(), out),
         Err(e) => tracing::warn!(error = %e, "metrics: could not read log backup freshness"),
     }
+    match catalog.claim_memory().await {
+        Ok(memory) => render_claim_memory(memory, out),
+        Err(e) => tracing::warn!(error = %e, "metrics: could not read the replay claims' memory"),
+    }
+}
+
+/// What this process holds in memory to check replay claims, by part (all 0 on PostgreSQL).
+fn render_claim_memory(memory: ClaimMemory, out: &mut Exposition) {
+    out.family(
+        "xbak_replay_claims_memory_bytes",
+        "Bytes this process holds in memory to check new replay claims against earlier ones, by \
+         part: exact (claims since the last finished run), epochs and open_epoch (its own \
+         filters of the claims it read), stored_filters (runs it has not read yet), upkeep_run \
+         (the run it is writing).",
+        Kind::Gauge,
+    )
+    .labelled("part", "exact", memory.exact)
+    .labelled("part", "epochs", memory.epochs)
+    .labelled("part", "open_epoch", memory.open_epoch)
+    .labelled("part", "stored_filters", memory.stored_filters)
+    .labelled("part", "upkeep_run", memory.upkeep_run);
 }
 
 /// Per instance with log backup: how far its stored binlog reaches in its own region and in the
@@ -289,6 +310,45 @@ mod tests {
         assert!(!token.admits(&HeaderMap::new()));
         assert!(MetricsToken::new(" \n").is_none());
         assert!(!format!("{token:?}").contains("s3cret"));
+    }
+
+    #[tokio::test]
+    async fn the_replay_claims_memory_is_reported_by_part() {
+        let catalog = xbak_catalog::sqlite::SqliteCatalog::open_in_memory()
+            .await
+            .unwrap();
+        let part = |text: &str, part: &str| -> u64 {
+            let line = format!("xbak_replay_claims_memory_bytes{{part=\"{part}\"}} ");
+            let at = text
+                .find(&line)
+                .unwrap_or_else(|| panic!("{line} in {text}"));
+            text[at + line.len()..]
+                .lines()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let render = || async {
+            let mut out = Exposition::new();
+            render_catalog(&catalog, &mut out).await;
+            out.finish()
+        };
+        let empty = render().await;
+        assert_eq!((part(&empty, "exact"), part(&empty, "open_epoch")), (0, 0));
+        let now = chrono::Utc::now();
+        let nonces: Vec<_> = (0..1_000)
+            .map(|i| xbak_catalog::SeenNonce {
+                access_key_id: "LTAIa".into(),
+                nonce: format!("n{i}"),
+                expires_at: now + chrono::Duration::minutes(15),
+            })
+            .collect();
+        catalog.claim_nonces(&nonces, now).await.unwrap();
+        let claimed = render().await;
+        assert!(part(&claimed, "exact") >= 1_000 * 24, "{claimed}");
+        assert!(part(&claimed, "open_epoch") >= 1_000 * 2, "{claimed}");
+        assert_eq!(part(&claimed, "stored_filters"), 0);
     }
 
     #[test]

@@ -217,6 +217,10 @@ impl PostgresCatalog {
         Ok(0)
     }
 
+    async fn claim_memory_bytes(&self) -> Result<crate::ClaimMemory> {
+        Ok(crate::ClaimMemory::default())
+    }
+
     async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {
         read!(self, |c| nonces::prune_nonces(c, now, limit))
     }

@@ -335,6 +335,13 @@ impl SqliteCatalog {
             .await
     }
 
+    /// What this process's view of the claims and its upkeep hold (`nonces::ClaimLog::memory`).
+    async fn claim_memory_bytes(&self) -> Result<crate::ClaimMemory> {
+        let mut memory = lock(&self.claims).memory();
+        memory.upkeep_run = lock(&self.upkeep_state).memory();
+        Ok(memory)
+    }
+
     /// One step of the nonces file's upkeep (`nonces::Upkeep::step`) on the upkeep's own
     /// connection: a run started if one is due (a short transaction), the claims of the run being
     /// written read with no lock held, then one short transaction of writes and deletes.

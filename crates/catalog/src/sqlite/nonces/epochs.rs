@@ -2,9 +2,9 @@
 //! epoch), so that a claim is checked with one filter lookup per epoch however often runs are cut.
 //!
 //! An epoch's filter is sized before its claims are counted: for the claims the last epoch's rate
-//! brings in [`Limits::epoch_secs`], rounded up to a power of two of blocks. It closes when full
-//! (at a steady rate, after one to two times that), or when twice that old, and is then folded
-//! (halved, exactly: `bloom`) while its claims keep the bits each it was sized for. The bits per
+//! brings in [`Limits::epoch_secs`], rounded up to a multiple of 16 blocks. It closes when full
+//! (at a steady rate, after about that), or when twice that old, and is then folded (halved,
+//! exactly: `bloom`) while its claims keep the bits each it was sized for. The bits per
 //! claim come from a memory budget for all epochs: the claims that live at the current rate share
 //! it, at most [`BITS_PER_CLAIM`] each. Past the budget each filter answers "maybe" more often,
 //! which costs confirmation lookups, not memory.
@@ -96,6 +96,10 @@ pub(super) fn span(&(run, first_seq): &(i64, i64)) -> usize {
     usize::try_from(run - first_seq + 1).unwrap_or(0)
 }
 
+/// An open epoch's blocks are a multiple of this, so that its filter can be halved four times
+/// when it closes with fewer claims than it was sized for.
+const OPEN_BLOCK_MULTIPLE: usize = 16;
+
 /// The epochs of one view.
 #[derive(Default)]
 pub(crate) struct Epochs {
@@ -180,10 +184,12 @@ impl Epochs {
             .filter(move |e| e.expires_max > now && e.filter.may_contain(fp))
     }
 
-    /// Bytes of the filters.
-    #[cfg(test)]
-    pub(crate) fn bytes(&self) -> usize {
-        self.epochs().map(|e| e.filter.bytes()).sum()
+    /// Bytes of the filters: `(closed epochs', the open epoch's)`.
+    pub(crate) fn bytes(&self) -> (usize, usize) {
+        (
+            self.closed.iter().map(|e| e.filter.bytes()).sum(),
+            self.open.as_ref().map_or(0, |e| e.filter.bytes()),
+        )
     }
 
     /// Epochs held.
@@ -229,7 +235,13 @@ fn new_epoch(limits: Limits, rate: f64, life: i64, seq: i64, now: i64) -> Epoch 
     // At least this epoch's own claims share the budget.
     let live = (rate * life as f64) as usize;
     let bits = (limits.budget * 8 / live.max(expected)).clamp(limits.least_bits, BITS_PER_CLAIM);
-    let blocks = (expected * bits).div_ceil(BLOCK_BITS).next_power_of_two();
+    // A multiple of 16 blocks, not a power of two: folded up to four times all the same, and
+    // never more than 15 blocks beyond the claims expected, where a power of two was up to twice
+    // them (16 MiB of a server's memory at 45,000 claims a second, bench/results.md,
+    // 2026-12-07). It then closes when full after about `epoch_secs`.
+    let blocks = (expected * bits)
+        .div_ceil(BLOCK_BITS)
+        .next_multiple_of(OPEN_BLOCK_MULTIPLE);
     Epoch {
         first_seq: seq,
         last_seq: seq,
@@ -251,6 +263,11 @@ mod tests {
         Sha256::digest(i.to_le_bytes())[..16].try_into().unwrap()
     }
 
+    fn bytes(epochs: &Epochs) -> usize {
+        let (closed, open) = epochs.bytes();
+        closed + open
+    }
+
     fn limits(budget: usize) -> Limits {
         Limits {
             epoch_secs: 10,
@@ -268,22 +285,23 @@ mod tests {
         (0..1_024).for_each(|i| epochs.insert(&fp(i), 1_000, i as i64, 0));
         assert_eq!(epochs.len(), 1);
         assert!(epochs.open.is_none(), "full");
-        assert_eq!(epochs.bytes(), 1_024 * BITS_PER_CLAIM / 8);
-        // 1,024 a second: the next is sized for ten seconds of them (16,384: a power of two of
-        // blocks), and closes at twenty seconds with 100, folded to 16 bits each (rounded up to
-        // a power of two).
+        assert_eq!(bytes(&epochs), 1_024 * BITS_PER_CLAIM / 8);
+        // 1,024 a second: the next is sized for ten seconds of them (10,240 claims, 320 blocks),
+        // and closes at twenty seconds with 100, folded while its half holds 16 bits each of
+        // them: 320 = 5 × 64 blocks, to 5.
         (1_024..1_124).for_each(|i| epochs.insert(&fp(i), 1_000, i as i64, 1));
         epochs.tick(20);
-        assert!(epochs.open.is_some(), "neither full nor old");
+        let open = epochs.open.as_ref().expect("neither full nor old");
+        assert_eq!(open.filter.blocks(), 320, "a multiple of 16, not 512");
         epochs.tick(21);
         assert!(epochs.open.is_none());
         let second = &epochs.closed[1];
         assert_eq!((second.first_seq, second.last_seq), (1_024, 1_123));
-        assert_eq!(second.filter.bytes(), 128 * BITS_PER_CLAIM / 8);
+        assert_eq!(second.filter.blocks(), 5);
         assert!((0..1_124).all(|i| epochs.may_hold(&fp(i), 21).count() >= 1));
         // Once their claims expired, they are forgotten.
         epochs.tick(1_000);
-        assert_eq!((epochs.len(), epochs.bytes()), (0, 0));
+        assert_eq!((epochs.len(), bytes(&epochs)), (0, 0));
         epochs.insert(&fp(7), 2_000, 5_000, 1_000);
         assert_eq!(epochs.len(), 1, "and a new one opens");
     }
@@ -302,7 +320,7 @@ mod tests {
         }
         let last = epochs.epochs().last().unwrap();
         assert!((7..=8).contains(&last.bits), "{} bits", last.bits);
-        assert!(epochs.bytes() <= 100 << 10, "{} bytes", epochs.bytes());
+        assert!(bytes(&epochs) <= 100 << 10, "{} bytes", bytes(&epochs));
         assert!((0..seq).all(|i| epochs.may_hold(&fp(i), 30).count() >= 1));
         let others = (seq..seq + 20_000)
             .filter(|&i| epochs.may_hold(&fp(i), 30).count() > 0)

@@ -21,7 +21,7 @@
 //! run, so runs were cut only every minute, and a minute of claims held exactly took ~105 MB at
 //! 40,000 claims a second (bench/results.md, 2026-12-06T17:03:40Z).
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -32,8 +32,11 @@ use super::epochs::{span, Epoch, Epochs, Limits};
 use super::{fingerprint, Fingerprint};
 use crate::rules::{secs, NonceBatch};
 use crate::sqlite::errors::SqlResultExt;
-use crate::{CatalogError, Result, SeenNonce};
+use crate::{CatalogError, ClaimMemory, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
+
+/// Claims the exact part of a view is never shrunk below.
+const EXACT_LEAST: usize = 1_024;
 
 /// A finished run whose claims are not all expired.
 struct Run {
@@ -207,7 +210,15 @@ impl ClaimLog {
         }
         if self.last_run != last_run {
             let covered = self.last_run;
+            let peak = self.recent.len();
             self.recent.retain(|_, claim| claim.after(covered));
+            // A map keeps its largest size: once a slow run had it hold many seconds of claims,
+            // it held that memory for good (bench/results.md, 2026-12-07). Shrunk to twice what
+            // it held when this run finished once that is a quarter of its size or less, so that
+            // a steady rate grows it again at most once.
+            if self.recent.capacity() > 4 * peak.max(EXACT_LEAST) {
+                self.recent.shrink_to(2 * peak.max(EXACT_LEAST));
+            }
             self.next_seq = self.next_seq.max(covered + 1);
         }
         self.runs.retain(|r| r.expires_max > now);
@@ -363,11 +374,24 @@ impl ClaimLog {
         }
     }
 
+    /// Bytes the view holds, by part (its upkeep's left 0).
+    pub(crate) fn memory(&self) -> ClaimMemory {
+        let (epochs, open_epoch) = self.epochs.bytes();
+        ClaimMemory {
+            exact: self.recent.allocation_size() as u64,
+            epochs: epochs as u64,
+            open_epoch: open_epoch as u64,
+            stored_filters: self.stored.iter().map(|s| s.filter.bytes() as u64).sum(),
+            upkeep_run: 0,
+        }
+    }
+
     /// `(exact claims, stored run filters, epochs, bytes of all filters)` in the view.
     #[cfg(test)]
     pub(crate) fn size(&self) -> (usize, usize, usize, usize) {
         let stored: usize = self.stored.iter().map(|r| r.filter.bytes()).sum();
-        let bytes = stored + self.epochs.bytes();
+        let (closed, open) = self.epochs.bytes();
+        let bytes = stored + closed + open;
         (
             self.recent.len(),
             self.stored.len(),

@@ -455,6 +455,9 @@ mod tests {
         assert!(claim(&mut conn, &mut view, &batch, now).iter().all(|w| *w));
         let (exact, stored, epochs, _) = view.size();
         assert_eq!((exact, stored, epochs), (2_000, 0, 1));
+        let memory = view.memory();
+        assert!(memory.exact >= 2_000 * 24, "{memory:?}");
+        assert!(memory.open_epoch >= 2_000 * 2 && memory.epochs + memory.stored_filters == 0);
         // Another process claims more while this one claims nothing, and the run takes all.
         let mut other = ClaimLog::default();
         let more = claims(2_000, 3_000, now + chrono::Duration::seconds(600));
@@ -466,7 +469,17 @@ mod tests {
         assert_eq!(claim(&mut conn, &mut view, &replays, now), [false; 6]);
         let (exact, stored, epochs, bytes) = view.size();
         assert_eq!((exact, stored, epochs), (0, 1, 1), "the run holds them now");
-        assert!(bytes > 0);
+        let memory = view.memory();
+        assert!(memory.stored_filters > 0);
+        assert_eq!(
+            memory.epochs + memory.open_epoch + memory.stored_filters,
+            bytes as u64
+        );
+        assert_eq!(
+            upkeep.memory(),
+            0,
+            "the run is written: its claims are let go"
+        );
         // The other process read every claim of the run: its epoch is enough.
         assert_eq!(claim(&mut conn, &mut other, &batch[5..6], now), [false]);
         assert_eq!(other.size().1, 0, "no stored filter");
@@ -487,6 +500,33 @@ mod tests {
         }
         let again = claims(0, 2, later + chrono::Duration::seconds(600));
         assert_eq!(claim(&mut conn, &mut view, &again, later), [true; 2]);
+    }
+
+    #[test]
+    fn the_exact_part_of_a_view_gives_back_what_a_burst_made_it_take() {
+        let (mut conn, now, expires) = nonces_file();
+        let (mut view, mut upkeep) = (ClaimLog::default(), Upkeep::default());
+        // 50,000 claims before a run is written.
+        let burst = claims(0, 50_000, expires);
+        assert!(claim(&mut conn, &mut view, &burst, now).iter().all(|w| *w));
+        let held = view.memory().exact;
+        assert!(held >= 50_000 * 24, "{held} bytes");
+        write_run(&mut conn, &mut upkeep, wall_clock());
+        // While the finished run is the burst's, the map keeps its size.
+        let few = claims(50_000, 50_300, expires);
+        assert!(claim(&mut conn, &mut view, &few, now).iter().all(|w| *w));
+        assert_eq!(view.memory().exact, held);
+        // The next run finishes holding 300: the map is shrunk.
+        write_run(&mut conn, &mut upkeep, wall_clock() + 10);
+        assert!(claim(&mut conn, &mut view, &[], now).is_empty());
+        let after = view.memory().exact;
+        assert!(after * 10 < held, "{after} bytes of {held}");
+        // It still refuses every replay, of the runs and of the log.
+        let replays = [&burst[..2], &burst[49_998..], &few[..2]].concat();
+        assert_eq!(claim(&mut conn, &mut view, &replays, now), [false; 6]);
+        let more = claims(50_300, 50_302, expires);
+        assert!(claim(&mut conn, &mut view, &more, now).iter().all(|w| *w));
+        assert_eq!(claim(&mut conn, &mut view, &more, now), [false; 2]);
     }
 
     /// An empty nonces file, a time, and an expiry ten minutes after it.

@@ -83,6 +83,12 @@ impl Upkeep {
         Ok(())
     }
 
+    /// Bytes it holds: the run being written, its claims and filter.
+    pub(crate) fn memory(&self) -> u64 {
+        let claims = self.sorted.capacity() * std::mem::size_of::<(Fingerprint, i64)>();
+        (claims + self.filter.as_ref().map_or(0, Filter::bytes)) as u64
+    }
+
     /// One step of upkeep, at most `limit` claims written or deleted; returns how many. Fewer than
     /// `limit`: nothing is left to do now. `before`: claims expiring at or before it may go. A
     /// run is started by [`start_run_if_due`] and written once [`Upkeep::load`] read it.
