@@ -235,10 +235,9 @@ fn new_epoch(limits: Limits, rate: f64, life: i64, seq: i64, now: i64) -> Epoch 
     // At least this epoch's own claims share the budget.
     let live = (rate * life as f64) as usize;
     let bits = (limits.budget * 8 / live.max(expected)).clamp(limits.least_bits, BITS_PER_CLAIM);
-    // A multiple of 16 blocks, not a power of two: folded up to four times all the same, and
-    // never more than 15 blocks beyond the claims expected, where a power of two was up to twice
-    // them (16 MiB of a server's memory at 45,000 claims a second, bench/results.md,
-    // 2026-12-07). It then closes when full after about `epoch_secs`.
+    // Not a power of two, which was up to twice the claims expected (8.0 MiB at ~20,000 claims
+    // a second, 4–6 MiB this way: bench/results.md, 2026-12-07); it then closes when full after
+    // about `epoch_secs`.
     let blocks = (expected * bits)
         .div_ceil(BLOCK_BITS)
         .next_multiple_of(OPEN_BLOCK_MULTIPLE);
