@@ -119,7 +119,7 @@ pub struct CopyCounts {
 /// claim is a lookup. For metrics: what a server's memory beyond its caches goes to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClaimMemory {
-    /// The claims logged since the last finished run, held exactly (a hash map, by its capacity).
+    /// The claims logged since the last finished run, held exactly (a hash map's allocation).
     pub exact: u64,
     /// Its own filters of the claims it read, closed epochs.
     pub epochs: u64,

@@ -337,9 +337,10 @@ impl SqliteCatalog {
 
     /// What this process's view of the claims and its upkeep hold (`nonces::ClaimLog::memory`).
     async fn claim_memory_bytes(&self) -> Result<crate::ClaimMemory> {
-        let mut memory = lock(&self.claims).memory();
-        memory.upkeep_run = lock(&self.upkeep_state).memory();
-        Ok(memory)
+        Ok(crate::ClaimMemory {
+            upkeep_run: lock(&self.upkeep_state).memory(),
+            ..lock(&self.claims).memory()
+        })
     }
 
     /// One step of the nonces file's upkeep (`nonces::Upkeep::step`) on the upkeep's own

@@ -210,14 +210,14 @@ impl ClaimLog {
         }
         if self.last_run != last_run {
             let covered = self.last_run;
-            let peak = self.recent.len();
-            self.recent.retain(|_, claim| claim.after(covered));
             // A map keeps its largest size: once a slow run had it hold many seconds of claims,
             // it held that memory for good (bench/results.md, 2026-12-07). Shrunk to twice what
             // it held when this run finished once that is a quarter of its size or less, so that
             // a steady rate grows it again at most once.
-            if self.recent.capacity() > 4 * peak.max(EXACT_LEAST) {
-                self.recent.shrink_to(2 * peak.max(EXACT_LEAST));
+            let keep = 2 * self.recent.len().max(EXACT_LEAST);
+            self.recent.retain(|_, claim| claim.after(covered));
+            if self.recent.capacity() > 2 * keep {
+                self.recent.shrink_to(keep);
             }
             self.next_seq = self.next_seq.max(covered + 1);
         }
@@ -374,7 +374,7 @@ impl ClaimLog {
         }
     }
 
-    /// Bytes the view holds, by part (its upkeep's left 0).
+    /// Bytes the view holds, by part (`upkeep_run` is the upkeep's: left 0).
     pub(crate) fn memory(&self) -> ClaimMemory {
         let (epochs, open_epoch) = self.epochs.bytes();
         ClaimMemory {
@@ -389,14 +389,13 @@ impl ClaimLog {
     /// `(exact claims, stored run filters, epochs, bytes of all filters)` in the view.
     #[cfg(test)]
     pub(crate) fn size(&self) -> (usize, usize, usize, usize) {
-        let stored: usize = self.stored.iter().map(|r| r.filter.bytes()).sum();
-        let (closed, open) = self.epochs.bytes();
-        let bytes = stored + closed + open;
+        let memory = self.memory();
+        let bytes = memory.epochs + memory.open_epoch + memory.stored_filters;
         (
             self.recent.len(),
             self.stored.len(),
             self.epochs.len(),
-            bytes,
+            bytes as usize,
         )
     }
 }
