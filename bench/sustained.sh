@@ -3,7 +3,8 @@
 # sampled each minute"): one `xbak serve` on a catalog seeded by bench/run-scale.sh, driven closed
 # loop (as fast as it answers) for MINUTES one-minute runs back to back without a restart, one row
 # per minute: requests/s, p50/p99, server CPU per request, VmRSS/RssAnon/VmHWM, what the server's
-# view of the replay claims holds in memory (its metrics' xbak_replay_claims_memory_bytes), and the replay
+# view of the replay claims holds in memory (its metrics' xbak_replay_claims_memory_bytes), how often its
+# filters answered "maybe" and lookups confirmed them (xbak_replay_claim_checks_total), and the replay
 # claims the catalog holds (they are kept 15 minutes plus a margin, so they only grow in a run this
 # long). Appends a dated entry to bench/results.md.
 #
@@ -92,6 +93,7 @@ start_server
 START=$(date -u +%FT%TZ)
 LOAD_START=$(loadavg)
 rows=()
+checks_before=(0 0 0)
 for m in $(seq 1 "$MINUTES"); do
     if ((m == RESTART_AT)); then
         stop "$pid"
@@ -105,14 +107,23 @@ for m in $(seq 1 "$MINUTES"); do
     c1=$(cpu_ticks $pids)
     n=$(field requests "$out")
     read -r held bytes <<<"$(claims)"
+    scrape=$(curl -sf "http://127.0.0.1:$metrics_port/metrics")
     # MiB by part: exact / epochs / open epoch / stored filters / upkeep's run.
-    guard=$(curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk -F'[" ]' '
+    guard=$(awk -F'[" ]' '
         /^xbak_replay_claims_memory_bytes/ { v[$2] = sprintf("%.1f", $NF / 1048576) }
-        END { print v["exact"] " / " v["epochs"] " / " v["open_epoch"] " / " v["stored_filters"] " / " v["upkeep_run"] }')
+        END { print v["exact"] " / " v["epochs"] " / " v["open_epoch"] " / " v["stored_filters"] " / " v["upkeep_run"] }' <<<"$scrape")
+    # The minute's filter "maybe"s and confirming lookups per 1,000 nonces checked.
+    read -r checked maybes lookups <<<"$(awk -F'[" ]' '
+        /^xbak_replay_claim_checks_total/ { v[$2] = $NF }
+        END { print v["checked"] + 0, v["maybe"] + 0, v["lookup"] + 0 }' <<<"$scrape")"
+    ((checked >= checks_before[0])) || checks_before=(0 0 0) # a restarted server counts anew
+    per_k() { awk -v d="$1" -v n="$((checked - checks_before[0]))" 'BEGIN { printf "%.1f", (n > 0 ? d * 1000 / n : 0) }'; }
+    confirm="$(per_k $((maybes - checks_before[1]))) / $(per_k $((lookups - checks_before[2])))"
+    checks_before=("$checked" "$maybes" "$lookups")
     row="| $m | $(field rps "$out") | $(field p50_ms "$out") | $(field p99_ms "$out") | $(field max_ms "$out")"
     row+=" | $(((c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1)))"
     row+=" | $(($(status_kb "$pid" VmRSS) / 1024)) | $(($(status_kb "$pid" RssAnon) / 1024)) | $(($(status_kb "$pid" VmHWM) / 1024))"
-    row+=" | $guard | $held | $((bytes / 1048576)) | $(field errors "$out") |"
+    row+=" | $guard | $confirm | $held | $((bytes / 1048576)) | $(field errors "$out") |"
     say "$row"
     rows+=("$row")
 done
@@ -132,8 +143,8 @@ stop "$pid"
     echo "  $MINUTES times back to back. Server log lines at RUST_LOG=$SERVER_LOG: $log_lines."
     ((RESTART_AT > 0)) && echo "- \`RESTART_AT=$RESTART_AT\`: the server was stopped before minute $RESTART_AT and a new one started on the same data (VmHWM from then on is the new one's)."
     echo
-    echo "| minute | rps | p50 ms | p99 ms | max ms | server CPU µs/req | VmRSS MiB | RssAnon MiB | VmHWM MiB | claims view MiB: exact / epochs / open / stored / upkeep | claims held | claims storage MiB | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| minute | rps | p50 ms | p99 ms | max ms | server CPU µs/req | VmRSS MiB | RssAnon MiB | VmHWM MiB | claims view MiB: exact / epochs / open / stored / upkeep | maybes / lookups per 1k checks | claims held | claims storage MiB | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
 } >>"$RESULTS"
 say "appended to $RESULTS"

@@ -131,6 +131,27 @@ pub struct ClaimMemory {
     pub upkeep_run: u64,
 }
 
+/// What a process's checks of new replay claims against earlier ones have done since it started,
+/// by step: the SQLite catalog's view (`sqlite::nonces`); all 0 on PostgreSQL, where each claim is
+/// one statement. For metrics: how often a filter's "maybe" costs reads of the nonces file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimChecks {
+    /// Nonces checked against the view.
+    pub checked: u64,
+    /// Filters that answered "maybe" for a nonce the exact part did not hold.
+    pub maybes: u64,
+    /// Point lookups in finished runs (or the schema-1 table) made to confirm those.
+    pub lookups: u64,
+}
+
+/// What a process holds to check new replay claims, and what the checks did: see [`ClaimMemory`]
+/// and [`ClaimChecks`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimView {
+    pub memory: ClaimMemory,
+    pub checks: ClaimChecks,
+}
+
 /// A listed copy (Completed or Failed) whose backup set started longer ago than its instance's
 /// policy keeps copies (`retention_days`, counted from the set's start time as Alibaba counts
 /// from the backup time). Returned by [`Catalog::expired_copies`] for the retention sweeper.

@@ -406,8 +406,9 @@ macro_rules! catalog_methods {
             /// others claim fast holds less memory for it.
             by_hand fn load_nonces(now: Timestamp) -> Result<u64> => Self::load_nonce_claims(now);
 
-            /// Bytes this process holds in memory to check claims against earlier ones, by part.
-            by_hand fn claim_memory() -> Result<ClaimMemory> => Self::claim_memory_bytes();
+            /// Bytes this process holds in memory to check claims against earlier ones, by part, and
+            /// what those checks did since it started.
+            by_hand fn claim_view() -> Result<ClaimView> => Self::claim_view_stats();
 
             /// Deletes up to `limit` claims expired at `now` (in short transactions, so claims are not
             /// held up by a long sweep); returns how many: fewer than `limit` means none are left.
@@ -441,7 +442,7 @@ macro_rules! implement_catalog {
                 LeaseHolder, NewInstance, Policy, PolicyChange, Region, RequestedBackup,
             };
             use $crate::{
-                Catalog, ClaimMemory, CopyCounts, CopyFreshness, CrossBackupInstances, ExpiredCopy, ExpiredLogFile,
+                Catalog, ClaimView, CopyCounts, CopyFreshness, CrossBackupInstances, ExpiredCopy, ExpiredLogFile,
                 ExpiringLogObject, ExpiringObject, HeldLease,
                 LeasedQueue, PeriodicRun, PolicyChangeError, PolicyChanged, RecordedBackupSet,
                 Result, SeenNonce,

@@ -15,7 +15,9 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
-use xbak_catalog::{Catalog, ClaimMemory, CopyCounts, CopyFreshness, LogBackupFreshness};
+use xbak_catalog::{
+    Catalog, ClaimChecks, ClaimMemory, CopyCounts, CopyFreshness, LogBackupFreshness,
+};
 use xbak_domain::time::Timestamp;
 
 /// The bearer token a scrape must present. `Debug` never shows it.
@@ -95,9 +97,12 @@ async fn render_catalog(catalog: &dyn Catalog, out: &mut Exposition) {
         Ok(rows) => render_log_backup(&rows, chrono::Utc::now(), out),
         Err(e) => tracing::warn!(error = %e, "metrics: could not read log backup freshness"),
     }
-    match catalog.claim_memory().await {
-        Ok(memory) => render_claim_memory(memory, out),
-        Err(e) => tracing::warn!(error = %e, "metrics: could not read the replay claims' memory"),
+    match catalog.claim_view().await {
+        Ok(view) => {
+            render_claim_memory(view.memory, out);
+            render_claim_checks(view.checks, out);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: could not read the replay claims' view"),
     }
 }
 
@@ -116,6 +121,20 @@ fn render_claim_memory(memory: ClaimMemory, out: &mut Exposition) {
     .labelled("part", "open_epoch", memory.open_epoch)
     .labelled("part", "stored_filters", memory.stored_filters)
     .labelled("part", "upkeep_run", memory.upkeep_run);
+}
+
+/// What this process's checks of new replay claims did, by step (all 0 on PostgreSQL).
+fn render_claim_checks(checks: ClaimChecks, out: &mut Exposition) {
+    out.family(
+        "xbak_replay_claim_checks_total",
+        "Steps of this process's checks of new replay claims against earlier ones: checked \
+         (nonces checked), maybe (a filter of earlier claims answered maybe), lookup (reads of \
+         the nonces file to confirm one).",
+        Kind::Counter,
+    )
+    .labelled("step", "checked", checks.checked)
+    .labelled("step", "maybe", checks.maybes)
+    .labelled("step", "lookup", checks.lookups);
 }
 
 /// Per instance with log backup: how far its stored binlog reaches in its own region and in the
@@ -313,7 +332,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_replay_claims_memory_is_reported_by_part() {
+    async fn the_replay_claims_memory_and_checks_are_reported() {
         let catalog = xbak_catalog::sqlite::SqliteCatalog::open_in_memory()
             .await
             .unwrap();
@@ -349,6 +368,9 @@ mod tests {
         assert!(part(&claimed, "exact") >= 1_000 * 24, "{claimed}");
         assert!(part(&claimed, "open_epoch") >= 1_000 * 2, "{claimed}");
         assert_eq!(part(&claimed, "stored_filters"), 0);
+        let checks = "xbak_replay_claim_checks_total{step=\"checked\"} ";
+        assert!(empty.contains(&format!("{checks}0\n")), "{empty}");
+        assert!(claimed.contains(&format!("{checks}1000\n")), "{claimed}");
     }
 
     #[test]

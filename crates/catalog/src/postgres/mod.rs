@@ -217,8 +217,8 @@ impl PostgresCatalog {
         Ok(0)
     }
 
-    async fn claim_memory_bytes(&self) -> Result<crate::ClaimMemory> {
-        Ok(crate::ClaimMemory::default())
+    async fn claim_view_stats(&self) -> Result<crate::ClaimView> {
+        Ok(crate::ClaimView::default())
     }
 
     async fn prune_nonce_claims(&self, now: Timestamp, limit: u32) -> Result<u64> {

@@ -335,11 +335,17 @@ impl SqliteCatalog {
             .await
     }
 
-    /// What this process's view of the claims and its upkeep hold (`nonces::ClaimLog::memory`).
-    async fn claim_memory_bytes(&self) -> Result<crate::ClaimMemory> {
-        Ok(crate::ClaimMemory {
-            upkeep_run: lock(&self.upkeep_state).memory(),
-            ..lock(&self.claims).memory()
+    /// What this process's view of the claims and its upkeep hold (`nonces::ClaimLog::memory`),
+    /// and what the view's checks did (`nonces::ClaimLog::checks`).
+    async fn claim_view_stats(&self) -> Result<crate::ClaimView> {
+        let upkeep_run = lock(&self.upkeep_state).memory();
+        let view = lock(&self.claims);
+        Ok(crate::ClaimView {
+            memory: crate::ClaimMemory {
+                upkeep_run,
+                ..view.memory()
+            },
+            checks: view.checks(),
         })
     }
 

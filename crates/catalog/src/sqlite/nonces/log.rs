@@ -32,7 +32,7 @@ use super::epochs::{span, Epoch, Epochs, Limits};
 use super::{fingerprint, Fingerprint};
 use crate::rules::{secs, NonceBatch};
 use crate::sqlite::errors::SqlResultExt;
-use crate::{CatalogError, ClaimMemory, Result, SeenNonce};
+use crate::{CatalogError, ClaimChecks, ClaimMemory, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
 
 /// Claims the exact part of a view is never shrunk below.
@@ -74,6 +74,8 @@ pub(crate) struct ClaimLog {
     epochs: Epochs,
     /// The file still has the `nonces` table of schema version 1.
     legacy: bool,
+    /// What the checks did since the process started (kept across [`ClaimLog::reset`]).
+    checks: ClaimChecks,
 }
 
 /// An expiry (unix seconds, high 32 bits) and the low 32 bits of the claim's `seq`: 8 bytes
@@ -127,7 +129,10 @@ impl ClaimLog {
 
     /// Forgets everything: the next claim transaction reads the file's state again.
     pub(crate) fn reset(&mut self) {
-        *self = ClaimLog::with_limits(self.epochs.limits());
+        *self = ClaimLog {
+            checks: self.checks,
+            ..ClaimLog::with_limits(self.epochs.limits())
+        };
     }
 
     /// Claims each distinct nonce of `nonces` that no live claim holds, appending it to the log.
@@ -251,12 +256,29 @@ impl ClaimLog {
 
     /// Whether a claim of `fp` is live at `now`: in the log's claims, in a finished run (a
     /// filter's "maybe" confirmed by a lookup), or in the table of schema version 1.
-    fn is_live(&self, tx: &Transaction<'_>, fp: &Fingerprint, now: i64) -> Result<bool> {
+    fn is_live(&mut self, tx: &Transaction<'_>, fp: &Fingerprint, now: i64) -> Result<bool> {
+        self.checks.checked += 1;
         if self.recent.get(fp).is_some_and(|c| c.expires_at() > now) {
             return Ok(true);
         }
+        let mut checks = self.checks;
+        let live = self.confirm(tx, fp, now, &mut checks);
+        self.checks = checks;
+        live
+    }
+
+    /// Whether a finished run (or the table of schema version 1) holds a live claim of `fp`,
+    /// counting the filters' "maybe"s and the lookups made in `checks`.
+    fn confirm(
+        &self,
+        tx: &Transaction<'_>,
+        fp: &Fingerprint,
+        now: i64,
+        checks: &mut ClaimChecks,
+    ) -> Result<bool> {
         // Every run held is live at `now`: `catch_up` let go of the others.
-        let in_run = |run: i64| -> Result<bool> {
+        let mut in_run = |run: i64| -> Result<bool> {
+            checks.lookups += 1;
             let expires_at: Option<i64> = tx
                 .prepare_cached(
                     "SELECT expires_at FROM claim_sorted WHERE run = ?1 AND fingerprint = ?2",
@@ -268,11 +290,15 @@ impl ClaimLog {
             Ok(expires_at.is_some_and(|e| e > now))
         };
         for stored in &self.stored {
-            if stored.filter.may_contain(fp) && in_run(stored.run)? {
-                return Ok(true);
+            if stored.filter.may_contain(fp) {
+                checks.maybes += 1;
+                if in_run(stored.run)? {
+                    return Ok(true);
+                }
             }
         }
         for epoch in self.epochs.may_hold(fp, now) {
+            checks.maybes += 1;
             // The finished runs of the epoch's stretch of the log; the rest of it is exact.
             let from = self.runs.partition_point(|r| r.run < epoch.first_seq);
             for run in self.runs[from..]
@@ -285,6 +311,7 @@ impl ClaimLog {
             }
         }
         if self.legacy {
+            checks.lookups += 1;
             let expires_at: Option<i64> = tx
                 .prepare_cached("SELECT expires_at FROM nonces WHERE fingerprint = ?1")
                 .db()?
@@ -384,6 +411,11 @@ impl ClaimLog {
             stored_filters: self.stored.iter().map(|s| s.filter.bytes() as u64).sum(),
             upkeep_run: 0,
         }
+    }
+
+    /// What the view's checks did since the process started.
+    pub(crate) fn checks(&self) -> ClaimChecks {
+        self.checks
     }
 
     /// `(exact claims, stored run filters, epochs, bytes of all filters)` in the view.

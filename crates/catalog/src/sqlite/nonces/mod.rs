@@ -697,9 +697,27 @@ mod tests {
         assert_eq!(exact, 0, "the runs hold every claim");
         assert!(epochs >= 3, "{epochs} epochs");
         assert!(bytes <= 8 << 10, "{bytes} bytes of filters");
+        // Each replay was a "maybe" confirmed by at least one lookup.
+        let replayed = view.checks();
+        assert_eq!(replayed.checked, 24_000);
+        assert!(replayed.maybes >= 12_000, "{replayed:?}");
+        assert!(replayed.lookups >= 12_000, "{replayed:?}");
         let fresh = claims(12_000, 14_000, at(612));
         assert!(claim(&mut conn, &mut view, &fresh, at(12))
             .iter()
             .all(|w| *w));
+        // At 2 bits a claim most new nonces meet a false "maybe", each costing lookups.
+        let after = view.checks();
+        assert_eq!(after.checked, 26_000);
+        let (maybes, lookups) = (
+            after.maybes - replayed.maybes,
+            after.lookups - replayed.lookups,
+        );
+        assert!(
+            maybes > 1_000 && lookups >= maybes,
+            "{maybes} maybes, {lookups} lookups"
+        );
+        view.reset();
+        assert_eq!(view.checks(), after, "kept across a reset");
     }
 }
