@@ -148,7 +148,9 @@ pub struct ClaimChecks {
 /// and [`ClaimChecks`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClaimView {
+    /// What it holds, by part.
     pub memory: ClaimMemory,
+    /// What its checks did since it started.
     pub checks: ClaimChecks,
 }
 
