@@ -93,6 +93,9 @@ start_server
 START=$(date -u +%FT%TZ)
 LOAD_START=$(loadavg)
 rows=()
+# per_k COUNT CHECKED: COUNT per 1,000 nonces checked, one decimal.
+per_k() { awk -v d="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? d * 1000 / n : 0) }'; }
+# The check counters at the previous minute's end: checked, maybe, lookup.
 checks_before=(0 0 0)
 for m in $(seq 1 "$MINUTES"); do
     if ((m == RESTART_AT)); then
@@ -117,8 +120,8 @@ for m in $(seq 1 "$MINUTES"); do
         /^xbak_replay_claim_checks_total/ { v[$2] = $NF }
         END { print v["checked"] + 0, v["maybe"] + 0, v["lookup"] + 0 }' <<<"$scrape")"
     ((checked >= checks_before[0])) || checks_before=(0 0 0) # a restarted server counts anew
-    per_k() { awk -v d="$1" -v n="$((checked - checks_before[0]))" 'BEGIN { printf "%.1f", (n > 0 ? d * 1000 / n : 0) }'; }
-    confirm="$(per_k $((maybes - checks_before[1]))) / $(per_k $((lookups - checks_before[2])))"
+    n_checked=$((checked - checks_before[0]))
+    confirm="$(per_k $((maybes - checks_before[1])) $n_checked) / $(per_k $((lookups - checks_before[2])) $n_checked)"
     checks_before=("$checked" "$maybes" "$lookups")
     row="| $m | $(field rps "$out") | $(field p50_ms "$out") | $(field p99_ms "$out") | $(field max_ms "$out")"
     row+=" | $(((c1 - c0) * 1000000 / HZ / (n > 0 ? n : 1)))"
