@@ -8,7 +8,7 @@ mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-XBAK=$TARGET/release/xbak
+XBAK=${XBAK:-$TARGET/release/xbak}   # XBAK=path (with NO_BUILD=1) measures another binary
 LOADGEN=$TARGET/release/xbak-loadgen
 # The code measured: HEAD, and whether the tree differs from it beyond this results file (which
 # a session's earlier runs leave changed).
