@@ -8,11 +8,16 @@ mkdir -p "$BENCH_DIR"
 BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-XBAK=${XBAK:-$TARGET/release/xbak}   # XBAK=path (with NO_BUILD=1) measures another binary
 LOADGEN=$TARGET/release/xbak-loadgen
 # The code measured: HEAD, and whether the tree differs from it beyond this results file (which
-# a session's earlier runs leave changed).
-CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results.md' 2>/dev/null || echo ' + uncommitted changes')}
+# a session's earlier runs leave changed); with XBAK=path (and NO_BUILD=1), another binary, which
+# HEAD says nothing of: name its code with CODE=….
+if [[ -n ${XBAK:-} ]]; then
+    CODE=${CODE:-binary $XBAK}
+else
+    XBAK=$TARGET/release/xbak
+    CODE=${CODE:-$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/results.md' 2>/dev/null || echo ' + uncommitted changes')}
+fi
 RESULTS=${RESULTS:-$ROOT/bench/results.md}
 EXPECT='"PageRecordCount":30'
 HZ=$(getconf CLK_TCK)

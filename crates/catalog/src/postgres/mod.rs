@@ -41,18 +41,19 @@ use errors::{translate_pool, PgResultExt};
 use crate::{CatalogError, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
 
-/// Connections per process: two per core of its machine, at least 4 and at most
-/// [`MOST_CONNECTIONS`]. Statements are short, so more connections only queue inside PostgreSQL:
-/// on two cores with the database on the same machine, 4 served a median 10 % more uncached
-/// listings a second than 8, with a lower p99 in 17 of 19 alternated rounds, and 2 served 12 %
-/// fewer (bench/results.md, 2026-12-07T08:03Z).
+/// Connections per process: deadpool's default (two per core of its machine), at least 4 and at
+/// most [`MOST_CONNECTIONS`]. Statements are short, so more connections only queue inside
+/// PostgreSQL: on two cores with the database on the same machine, 4 served a median 10 % more
+/// uncached listings a second than 8, with a lower p99 in 17 of 19 alternated rounds, and 2
+/// served 12 % fewer (bench/results.md, 2026-12-07T08:03Z).
 fn pool_size() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (2 * cores).clamp(4, MOST_CONNECTIONS)
+    deadpool_postgres::PoolConfig::default()
+        .max_size
+        .clamp(4, MOST_CONNECTIONS)
 }
 
-/// The most connections of a process's main pool, so that a fleet of processes stays well under
-/// PostgreSQL's default 100 connections.
+/// The most connections of a process's main pool, so that a process takes at most 18 with the
+/// claims' pool, whatever its machine.
 const MOST_CONNECTIONS: usize = 16;
 
 /// How long a call waits for a pooled connection, or for a new one to be made, before it fails
