@@ -13,7 +13,8 @@
 //! - `quick_read`, `quick_snapshot`: a `read` or `snapshot` on the API's hot path whose cost an
 //!   index bounds (a key lookup, one page of one instance's listing), never a scan of a table:
 //!   SQLite serves it on the caller's thread instead of handing it to the blocking pool (see
-//!   `sqlite::pool`);
+//!   `sqlite::pool`), PostgreSQL on a connection shared by concurrent callers (see
+//!   `postgres::readers`);
 //! - `write`: in a write transaction, committed when the function returns `Ok` (rolled back on
 //!   an error), counted by
 //!   [`Catalog::change_token`](crate::Catalog::change_token);

@@ -49,6 +49,7 @@ mod specific {
         BEIJING, HANGZHOU, SHANGHAI,
     };
     use xbak_catalog::CatalogError;
+    use xbak_domain::{CopyQuery, PageSize};
 
     async fn raw(url: &str) -> tokio_postgres::Client {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -308,6 +309,96 @@ mod specific {
         );
         let next = record(&*w.cat, &w.instance, t0(), 3).await;
         assert!(next > last, "CrossBackupId {last} reused as {next}");
+    }
+
+    /// The hot path's reads (listings' first pages, key and instance lookups) share a few
+    /// connections that pipeline them: many at once must each get their own answer, beside
+    /// listings past a kept total's first page, which take a pooled connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_hot_reads_each_get_their_own_answer() {
+        let backend = PostgresScratch::default();
+        let w = world(&backend).await;
+        record_many(&w, 70).await;
+        settle_all(&*w.cat, |id| id % 4 == 0).await;
+        let other = w.bare_instance("rm-other").await;
+        let first = CopyQuery::first_page(w.instance.id, PageSize::Thirty);
+        let queries = vec![
+            first.clone(),
+            CopyQuery {
+                page_number: 2,
+                ..first.clone()
+            },
+            CopyQuery {
+                page_number: 3,
+                ..first.clone()
+            },
+            CopyQuery::first_page(w.instance.id, PageSize::Fifty),
+            CopyQuery::first_page(other.id, PageSize::Thirty),
+        ];
+        let mut expected = Vec::new();
+        for q in &queries {
+            expected.push(w.cat.list_copies(q).await.unwrap());
+        }
+        assert_eq!(
+            expected.iter().map(|l| l.items.len()).collect::<Vec<_>>(),
+            [30, 30, 10, 50, 0]
+        );
+        let copy_id = expected[0].items[0].cross_backup_id;
+        let copy = w.cat.copy(copy_id).await.unwrap().expect("the copy");
+        let queries = Arc::new(queries);
+        let expected = Arc::new(expected);
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..96 {
+            let (cat, queries, expected) = (w.cat.clone(), queries.clone(), expected.clone());
+            let (key_id, copy) = (w.key.access_key_id.clone(), copy.clone());
+            tasks.spawn(async move {
+                match i % 7 {
+                    5 => {
+                        let key = cat.access_key(&key_id).await.unwrap().expect("the key");
+                        assert_eq!(key.access_key_id, key_id);
+                    }
+                    6 => assert_eq!(cat.copy(copy.cross_backup_id).await.unwrap(), Some(copy)),
+                    n => assert_eq!(cat.list_copies(&queries[n]).await.unwrap(), expected[n]),
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("a concurrent read");
+        }
+    }
+
+    /// A shared connection whose backend ended is made again: once the connections have seen
+    /// their end, every call is answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shared_connections_whose_backends_ended_are_made_again() {
+        let backend = PostgresScratch::default();
+        let w = world(&backend).await;
+        record_many(&w, 3).await;
+        settle_all(&*w.cat, |_| false).await;
+        let q = query(w.instance.id);
+        let expected = w.cat.list_copies(&q).await.unwrap();
+        assert_eq!(expected.items.len(), 3);
+        let client = raw(backend.url().await).await;
+        let ended: i64 = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(ended >= 2, "ended {ended} backends");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        for _ in 0..16 {
+            assert_eq!(w.cat.list_copies(&q).await.unwrap(), expected);
+            assert!(w
+                .cat
+                .access_key(&w.key.access_key_id)
+                .await
+                .unwrap()
+                .is_some());
+        }
     }
 
     /// Why opening `url` fails; panics if it opens.

@@ -8,14 +8,16 @@
 //! first and last days through the narrower index `copies_listed`; other filters count through
 //! that index. Page and total are one statement (one snapshot, so they agree under
 //! concurrent writes, and one round trip); only a page past the first of a kept total reads that
-//! total first, in a repeatable-read transaction, to walk from the nearer end.
+//! total first, in a repeatable-read transaction, to walk from the nearer end. The one statement
+//! runs on a connection shared with concurrent callers (`readers`), the transaction on a pooled one.
 
-use deadpool_postgres::{GenericClient, Object};
+use deadpool_postgres::{GenericClient, Pool};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 use xbak_domain::{CopyListing, CopyQuery, CrossRegionCopy, ListedCopy};
 
-use super::errors::PgResultExt;
+use super::errors::{translate_pool, PgResultExt};
+use super::readers::Readers;
 use super::rows::{
     copy_and_instance_at, copy_columns, get, listed_copy_at, optional_row, query, query_one, secs,
     INSTANCE_COLUMNS,
@@ -217,12 +219,19 @@ fn sort_listing(items: &mut [ListedCopy]) {
     });
 }
 
-pub(super) async fn list_copies(client: &mut Object, query: &CopyQuery) -> Result<CopyListing> {
+/// A page on a shared connection ([`Readers`]): one statement; past a kept total's first page,
+/// a snapshot on a connection of `pool`.
+pub(super) async fn list_copies(
+    readers: &Readers,
+    pool: &Pool,
+    query: &CopyQuery,
+) -> Result<CopyListing> {
     let limit = i64::from(query.page_size.get());
     let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
     if offset > 0 && total_is_kept(query) {
         // Past the first page, a kept total decides the direction of the walk (a page near the
         // end is read from the oldest end), so it is read first, in the same snapshot.
+        let mut client = pool.get().await.map_err(translate_pool)?;
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -236,6 +245,7 @@ pub(super) async fn list_copies(client: &mut Object, query: &CopyQuery) -> Resul
     }
     let mut params = Vec::new();
     let sql = listing_sql(query, limit, offset, &mut params);
+    let client = readers.get().await?;
     listing_from(&self::query(&*client, &sql, &refs(&params)).await?)
 }
 

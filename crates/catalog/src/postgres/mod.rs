@@ -1,11 +1,13 @@
 //! The PostgreSQL catalog: one database shared by any number of API servers, workers and CLI
 //! commands, on any number of machines.
 //!
-//! Connections come from a `deadpool-postgres` pool; statements are prepared once per
-//! connection. Every multi-statement operation runs in one transaction (READ COMMITTED, with row
-//! locks where a read decides a write: job claims take `FOR UPDATE SKIP LOCKED`); a listing is
-//! one statement (one snapshot), or past a kept total's first page one REPEATABLE READ snapshot.
-//! Times are BIGINT unix seconds, exactly as in SQLite, so both backends return equal results.
+//! Connections come from `deadpool-postgres` pools; statements are prepared once per connection.
+//! The API's hot path reads on a few connections shared by concurrent callers, which pipeline their
+//! statements ([`readers`]). Every multi-statement operation runs in one transaction (READ
+//! COMMITTED, with row locks where a read decides a write: job claims take `FOR UPDATE SKIP
+//! LOCKED`); a listing is one statement (one snapshot), or past a kept total's first page one
+//! REPEATABLE READ snapshot. Times are BIGINT unix seconds, exactly as in SQLite, so both backends
+//! return equal results.
 //!
 //! The change token: every counted write adds one to a random row of `catalog_changes` inside
 //! its own transaction, so the sum moves exactly when such a write commits, in any process.
@@ -26,6 +28,7 @@ mod log_retention;
 mod migrations;
 mod nonces;
 mod queue;
+mod readers;
 mod requests;
 mod retention;
 mod rows;
@@ -41,19 +44,26 @@ use errors::{translate_pool, PgResultExt};
 use crate::{CatalogError, Result, SeenNonce};
 use xbak_domain::time::Timestamp;
 
-/// Connections per process: deadpool's default (two per core of its machine), at least 4 and at
-/// most [`MOST_CONNECTIONS`]. Statements are short, so more connections only queue inside
-/// PostgreSQL: on two cores with the database on the same machine, 4 served a median 10 % more
-/// uncached listings a second than 8, with a lower p99 in 17 of 19 alternated rounds, and 2
-/// served 12 % fewer (bench/results.md, 2026-12-07T08:03Z).
+/// Connections of the main pool (writes, and reads off the API's hot path): deadpool's default (two
+/// per core of its machine), at least 4 and at most [`MOST_CONNECTIONS`]. Statements are short, so
+/// more connections only queue inside PostgreSQL: on two cores with the database on the same
+/// machine, 4 served a median 10 % more uncached listings a second than 8, with a lower p99 in 17
+/// of 19 alternated rounds, and 2 served 12 % fewer (bench/results.md, 2026-12-07T08:03Z).
 fn pool_size() -> usize {
     deadpool_postgres::PoolConfig::default()
         .max_size
         .clamp(4, MOST_CONNECTIONS)
 }
 
-/// The most connections of a process's main pool, so that a process takes at most 18 with the
-/// claims' pool, whatever its machine.
+/// Shared connections per process for the hot path's reads ([`readers`]): one per core (half of
+/// [`pool_size`]), at least 2. A shared connection keeps its backend busy while statements
+/// wait on it, so more would only queue inside PostgreSQL.
+fn readers_size() -> usize {
+    (pool_size() / 2).max(2)
+}
+
+/// The most connections of a process's main pool, so that a process takes at most 26 with the
+/// shared readers and the claims' pool, whatever its machine.
 const MOST_CONNECTIONS: usize = 16;
 
 /// How long a call waits for a pooled connection, or for a new one to be made, before it fails
@@ -72,6 +82,8 @@ pub struct PostgresCatalog {
     /// SQLite's `synchronous = NORMAL` risks: a crash of the database server (not of xbak)
     /// may forget the claims of its last ~0.6 s (3 × `wal_writer_delay`); never consistency.
     nonce_pool: Pool,
+    /// Shared connections for the hot path's one-statement reads (see [`readers`]).
+    readers: readers::Readers,
 }
 
 impl PostgresCatalog {
@@ -96,8 +108,9 @@ impl PostgresCatalog {
         };
         nonce_config.options(&options);
         let catalog = PostgresCatalog {
-            pool: build_pool(config, pool_size())?,
+            pool: build_pool(config.clone(), pool_size())?,
             nonce_pool: build_pool(nonce_config, NONCE_POOL_SIZE)?,
+            readers: readers::Readers::new(build_pool(config, readers_size())?),
         };
         let mut client = catalog.client().await?;
         migrations::migrate(&mut client).await?;
@@ -185,12 +198,15 @@ macro_rules! read {
 /// Serves one [`Catalog`](crate::Catalog) method of the list in `crate::methods` (see its docs
 /// for the kinds).
 macro_rules! forward {
-    (quick_read $($call:tt)*) => {
-        forward!(read $($call)*)
-    };
-    (quick_snapshot $($call:tt)*) => {
-        forward!(snapshot $($call)*)
-    };
+    // The hot path reads on a shared connection; a `quick_snapshot` area function is given the
+    // shared readers and the pool, for the snapshot it may need.
+    (quick_read $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
+        let client = $self.readers.get().await?;
+        $($route)::+(&*client, $($pass),*).await
+    }};
+    (quick_snapshot $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {{
+        $($route)::+(&$self.readers, &$self.pool, $($pass),*).await
+    }};
     (read $self:ident $name:ident($($arg:ident),*) $($route:ident)::+($($pass:expr),*)) => {
         read!($self, |c| $($route)::+(c, $($pass),*))
     };
