@@ -311,7 +311,7 @@ mod specific {
         assert!(next > last, "CrossBackupId {last} reused as {next}");
     }
 
-    /// The hot path's reads (listings' first pages, key and instance lookups) share a few
+    /// The hot path's reads (listings' first pages, key and copy lookups) share a few
     /// connections that pipeline them: many at once must each get their own answer, beside
     /// listings past a kept total's first page, which take a pooled connection.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,5 @@
 //! Connections shared by concurrent one-statement reads on the API's hot path (the
-//! `quick_read` and `quick_snapshot` methods: a listing's page, a key or instance lookup).
+//! `quick_read` and `quick_snapshot` methods: a listing's page, a key, instance or copy lookup).
 //!
 //! A pooled connection serves one caller at a time, so between two statements its backend
 //! sleeps while xbak reads the answer and the next caller takes the connection. A
