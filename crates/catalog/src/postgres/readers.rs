@@ -36,7 +36,7 @@ pub(super) struct Readers {
 /// A shared connection, lent to one statement; counted in flight on it until dropped.
 pub(super) struct Reader<'a> {
     client: Arc<Object>,
-    slot: &'a Slot,
+    _in_flight: InFlight<'a>,
 }
 
 impl Deref for Reader<'_> {
@@ -47,9 +47,20 @@ impl Deref for Reader<'_> {
     }
 }
 
-impl Drop for Reader<'_> {
+/// One statement counted in flight on a slot until dropped, also when the caller gives up
+/// while it waits for the connection.
+struct InFlight<'a>(&'a Slot);
+
+impl<'a> InFlight<'a> {
+    fn enter(slot: &'a Slot) -> InFlight<'a> {
+        slot.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(slot)
+    }
+}
+
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.slot.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -73,15 +84,12 @@ impl Readers {
             .iter()
             .min_by_key(|s| s.in_flight.load(Ordering::Relaxed))
             .expect("a pool of at least one connection");
-        slot.in_flight.fetch_add(1, Ordering::Relaxed);
-        // From here the count is undone by `Reader`'s drop, or below on an error.
-        match self.client_of(slot).await {
-            Ok(client) => Ok(Reader { client, slot }),
-            Err(e) => {
-                slot.in_flight.fetch_sub(1, Ordering::Relaxed);
-                Err(e)
-            }
-        }
+        let in_flight = InFlight::enter(slot);
+        let client = self.client_of(slot).await?;
+        Ok(Reader {
+            client,
+            _in_flight: in_flight,
+        })
     }
 
     async fn client_of(&self, slot: &Slot) -> Result<Arc<Object>> {
