@@ -6,6 +6,9 @@
 //! cannot be one is refused by [`sign::claim`] before any lookup, and unknown ids are remembered
 //! apart from real keys, in a small cache, so unauthenticated callers can neither grow the
 //! process nor evict the keys of real ones.
+//!
+//! Two steps: [`verify`] checks all but the nonce, [`admit`] claims the nonce (a catalog round
+//! trip) and spends the budget, so that the RPC endpoint can run a read-only action meanwhile.
 
 use crate::error::HandlerError;
 use crate::state::AppState;
@@ -20,28 +23,30 @@ pub struct Caller {
     pub account_id: i64,
 }
 
-/// Authenticates `req` or says why not.
-pub async fn authenticate(
-    state: &AppState,
-    req: &IncomingRequest<'_>,
-) -> Result<Caller, HandlerError> {
+/// A call whose signature, clock and AccessKey are checked, its nonce not yet claimed: what
+/// [`admit`] needs to finish authenticating it.
+pub struct Verified {
+    /// Who signed the call.
+    pub caller: Caller,
+    nonce: String,
+    signed_at: chrono::DateTime<Utc>,
+}
+
+/// Checks everything of `req`'s authentication but its nonce, or says why not.
+pub async fn verify(state: &AppState, req: &IncomingRequest<'_>) -> Result<Verified, HandlerError> {
     let claim = sign::claim(req)?;
     let (access_key_id, nonce, timestamp) = match &claim {
         Claim::V1 {
             access_key_id,
             nonce,
             timestamp,
-        } => (access_key_id.as_str(), nonce.as_str(), timestamp.as_str()),
+        } => (access_key_id.as_str(), nonce, timestamp.as_str()),
         Claim::V3 {
             auth,
             nonce,
             timestamp,
             ..
-        } => (
-            auth.access_key_id.as_str(),
-            nonce.as_str(),
-            timestamp.as_str(),
-        ),
+        } => (auth.access_key_id.as_str(), nonce, timestamp.as_str()),
     };
     let signed_at = check_clock(state, timestamp)?;
 
@@ -52,23 +57,33 @@ pub async fn authenticate(
         return Err(ApiError::InvalidAccessKeyIdInactive.into());
     }
     sign::verify(req, &claim, &key.secret)?;
+    Ok(Verified {
+        nonce: nonce.clone(),
+        signed_at,
+        caller: Caller {
+            access_key_id: key.access_key_id,
+            account_id: key.account_id,
+        },
+    })
+}
+
+/// Claims a verified call's nonce, then spends a call of its AccessKey's budget.
+pub async fn admit(state: &AppState, verified: &Verified) -> Result<(), HandlerError> {
+    let key = &verified.caller.access_key_id;
     if !state
         .nonces
-        .check_and_remember(&key.access_key_id, nonce, signed_at)
+        .check_and_remember(key, &verified.nonce, verified.signed_at)
         .await?
     {
         return Err(ApiError::SignatureNonceUsed.into());
     }
     state
         .budgets
-        .take(&key.access_key_id)
+        .take(key)
         .map_err(|wait| ApiError::Throttling {
             retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
         })?;
-    Ok(Caller {
-        access_key_id: key.access_key_id,
-        account_id: key.account_id,
-    })
+    Ok(())
 }
 
 /// The request's signing time, if it is within the allowed skew of now.

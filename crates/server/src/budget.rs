@@ -30,6 +30,14 @@ struct Bucket {
     at: Instant,
 }
 
+impl Bucket {
+    /// The tokens at `now`: those left at `at` plus the refill since, at most a burst.
+    fn refilled(&self, budget: RequestBudget, now: Instant) -> f64 {
+        let refill = now.duration_since(self.at).as_secs_f64() * budget.per_second;
+        (self.tokens + refill).min(f64::from(budget.burst.max(1)))
+    }
+}
+
 impl Budgets {
     /// Budgets as configured; `None` never throttles.
     pub fn new(budget: Option<RequestBudget>) -> Budgets {
@@ -37,6 +45,17 @@ impl Budgets {
             budget,
             buckets: Mutex::default(),
         }
+    }
+
+    /// Whether `access_key_id` could spend a call now (spending nothing).
+    pub fn has_room(&self, access_key_id: &str) -> bool {
+        let Some(budget) = self.budget else {
+            return true;
+        };
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets
+            .get(access_key_id)
+            .is_none_or(|bucket| bucket.refilled(budget, Instant::now()) >= 1.0)
     }
 
     /// Spends one call of `access_key_id`'s budget, or says how long until one is available.
@@ -51,8 +70,7 @@ impl Budgets {
             tokens: burst,
             at: now,
         });
-        let refilled = now.duration_since(bucket.at).as_secs_f64() * budget.per_second;
-        bucket.tokens = (bucket.tokens + refilled).min(burst);
+        bucket.tokens = bucket.refilled(budget, now);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -86,5 +104,19 @@ mod tests {
         let wait = b.take("a").unwrap_err();
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1));
         assert!(b.take("b").is_ok(), "another key has its own budget");
+    }
+
+    #[test]
+    fn room_is_seen_without_spending() {
+        let b = Budgets::new(Some(RequestBudget {
+            per_second: 0.001,
+            burst: 1,
+        }));
+        assert!(b.has_room("a"), "a key that never called has its burst");
+        assert!(b.has_room("a"), "looking spent nothing");
+        assert!(b.take("a").is_ok());
+        assert!(!b.has_room("a"));
+        assert!(b.has_room("b"));
+        assert!(Budgets::default().has_room("a"));
     }
 }

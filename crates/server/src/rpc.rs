@@ -1,6 +1,6 @@
 //! The RPC endpoint: from HTTP request to Alibaba-shaped response.
 
-use crate::auth::authenticate;
+use crate::auth::{self, Caller};
 use crate::error::HandlerError;
 use crate::state::AppState;
 use crate::{actions, MAX_BODY_BYTES};
@@ -122,12 +122,60 @@ async fn serve(
         Some(v) if v != API_VERSION => return Err(ApiError::InvalidVersion.into()),
         Some(_) => {}
     }
-    let caller = authenticate(state, req).await?;
+    let verified = auth::verify(state, req).await?;
+    let answer = run(state, action, req, &verified.caller, request_id);
+    if !reads_only(action) || !state.budgets.has_room(&verified.caller.access_key_id) {
+        auth::admit(state, &verified).await?;
+        return answer.await;
+    }
+    // A read-only action runs while the nonce claim is in the catalog (a round trip, on every
+    // call's path): its answer is sent only once the claim is won and the budget spent, and a
+    // refusal there is the call's answer, as if the claim had come first.
+    let admit = auth::admit(state, &verified);
+    tokio::pin!(admit, answer);
+    tokio::select! {
+        biased;
+        admitted = &mut admit => {
+            admitted?;
+            answer.await
+        }
+        answered = &mut answer => {
+            admit.await?;
+            answered
+        }
+    }
+}
+
+/// Whether `action` changes nothing, so that running it before its call is admitted (see
+/// [`serve`]) costs at most the work of a call that is then refused. No wildcard arm: each new
+/// action is placed here on purpose.
+fn reads_only(action: Action) -> bool {
+    match action {
+        Action::DescribeCrossRegionBackups
+        | Action::DescribeInstanceCrossBackupPolicy
+        | Action::DescribeAvailableCrossRegion
+        | Action::DescribeCrossRegionBackupDBInstance
+        | Action::DescribeCrossBackupMetaList
+        | Action::DescribeBinlogFiles
+        | Action::DescribeCrossRegionLogBackupFiles
+        | Action::DescribeAvailableRecoveryTime => true,
+        Action::ModifyInstanceCrossBackupPolicy => false,
+    }
+}
+
+/// Decodes and runs an authenticated call.
+async fn run(
+    state: &AppState,
+    action: Action,
+    req: &IncomingRequest<'_>,
+    caller: &Caller,
+    request_id: &str,
+) -> Result<Body, HandlerError> {
     let request = Request::decode(action, req.params)?;
     let format = Format::negotiate(req.params.get("Format"), header_of(req, "accept"));
     let call = actions::Call {
         state,
-        caller: &caller,
+        caller,
         request_id,
         format,
     };

@@ -1,10 +1,12 @@
 //! One replay guard for every API server on a catalog: a signed request answered by one server
 //! is refused `SignatureNonceUsed` by another, also after both restart. On a SQLite file (two
 //! handles, as two processes on one data dir would have) and on PostgreSQL (the server named by
-//! `XBAK_TEST_POSTGRES_URL`; no server: the test fails).
+//! `XBAK_TEST_POSTGRES_URL`; no server: the test fails). A read that runs while its nonce is
+//! being claimed shows nothing of its answer when the claim is lost; a change never runs first.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
@@ -12,11 +14,12 @@ use chrono::Utc;
 use xbak_catalog::postgres::PostgresCatalog;
 use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::suite::scratch::ScratchDatabase;
-use xbak_catalog::Catalog;
+use xbak_catalog::{Catalog, SeenNonce};
+use xbak_domain::{AccessKey, Region};
 use xbak_server::{AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::Regions;
-use xbak_testkit::{send_to, v1_params};
+use xbak_testkit::{new_instance, policy_to_dest, send_to, v1_params, DEST, INSTANCE, SRC};
 
 /// A server on its own catalog handle.
 async fn server(catalog: Arc<dyn Catalog>) -> AppState {
@@ -101,4 +104,135 @@ async fn servers_on_one_postgres_database_share_one_guard() {
     })
     .await;
     assert_eq!(read, 0, "every claim is looked up in the table");
+}
+
+/// A server on a PostgreSQL catalog of its own, with account A's [`INSTANCE`] (cross-region
+/// backup on, to [`DEST`]) and a connection of the test's own to that database.
+struct PgWorld {
+    _db: ScratchDatabase,
+    _regions: tempfile::TempDir,
+    catalog: Arc<dyn Catalog>,
+    state: AppState,
+    key: AccessKey,
+    instance_id: i64,
+    sql: tokio_postgres::Client,
+}
+
+impl PgWorld {
+    async fn new() -> PgWorld {
+        let db = ScratchDatabase::create().await;
+        let catalog: Arc<dyn Catalog> = Arc::new(PostgresCatalog::open(db.url()).await.unwrap());
+        let regions = tempfile::tempdir().unwrap();
+        for region_id in [SRC, DEST] {
+            let region = Region {
+                region_id: region_id.into(),
+                store_url: format!("file://{}/{region_id}", regions.path().display()),
+            };
+            catalog.put_region(&region).await.unwrap();
+        }
+        let (alice, key) = catalog.create_account("alice").await.unwrap();
+        let instance = catalog
+            .create_instance(&new_instance(INSTANCE, alice.id, "5.7"))
+            .await
+            .unwrap();
+        catalog
+            .put_policy(&policy_to_dest(instance.id))
+            .await
+            .unwrap();
+        let (sql, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        PgWorld {
+            state: server(catalog.clone()).await,
+            _db: db,
+            _regions: regions,
+            catalog,
+            key,
+            instance_id: instance.id,
+            sql,
+        }
+    }
+
+    async fn policy_enabled(&self) -> bool {
+        let policy = self.catalog.policy(self.instance_id).await.unwrap();
+        policy.expect("a policy").enabled
+    }
+
+    /// Sends `params` signed by account A after claiming its nonce in the catalog (as another
+    /// server would have) and while the claims table is locked, so that the server's claim waits;
+    /// the lock is let go after `held`. The `Code` answered.
+    async fn claimed_elsewhere(&self, params: &[(&str, &str)], held: Duration) -> String {
+        let ak = &self.key.access_key_id;
+        let query = v1_params("GET", ak, &self.key.secret, params, Utc::now());
+        let nonce = query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("SignatureNonce="))
+            .expect("a signed query has a nonce");
+        let claim = SeenNonce {
+            access_key_id: ak.clone(),
+            nonce: nonce.to_owned(),
+            expires_at: Utc::now() + chrono::Duration::minutes(15),
+        };
+        let won = self.catalog.claim_nonces(&[claim], Utc::now()).await;
+        assert_eq!(won.unwrap(), [true]);
+        self.sql
+            .batch_execute("BEGIN; LOCK TABLE nonces IN EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        let state = self.state.clone();
+        let call = tokio::spawn(async move { code(&state, &query).await });
+        tokio::time::sleep(held).await;
+        self.sql.batch_execute("ROLLBACK").await.unwrap();
+        call.await.unwrap()
+    }
+}
+
+/// A read runs while its nonce is being claimed, and is answered only once the claim is won:
+/// a call whose nonce another server holds gets `SignatureNonceUsed`, also when its read was
+/// done long before the claim was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_whose_nonce_is_taken_is_refused() {
+    let w = PgWorld::new().await;
+    let params = [
+        ("Action", "DescribeInstanceCrossBackupPolicy"),
+        ("DBInstanceId", INSTANCE),
+        ("RegionId", SRC),
+    ];
+    let ak = &w.key.access_key_id;
+    let fresh = v1_params("GET", ak, &w.key.secret, &params, Utc::now());
+    assert_eq!(code(&w.state, &fresh).await, "", "a fresh call is answered");
+    let refused = w
+        .claimed_elsewhere(&params, Duration::from_millis(300))
+        .await;
+    assert_eq!(refused, "SignatureNonceUsed");
+}
+
+/// A change never runs before its nonce is claimed: while the claim waits (longer than the
+/// change takes), the policy is as it was; then the call is refused `SignatureNonceUsed` and
+/// the policy still is. The same change with a fresh nonce makes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_nonce_is_taken_is_not_made() {
+    let w = PgWorld::new().await;
+    let modify = [
+        ("Action", "ModifyInstanceCrossBackupPolicy"),
+        ("DBInstanceId", INSTANCE),
+        ("RegionId", SRC),
+        ("BackupEnabled", "0"),
+    ];
+    let watch = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        w.policy_enabled().await
+    };
+    let (refused, enabled_meanwhile) = tokio::join!(
+        w.claimed_elsewhere(&modify, Duration::from_millis(800)),
+        watch
+    );
+    assert!(enabled_meanwhile, "the change ran before its claim");
+    assert_eq!(refused, "SignatureNonceUsed");
+    assert!(w.policy_enabled().await);
+    let ak = &w.key.access_key_id;
+    let fresh = v1_params("GET", ak, &w.key.secret, &modify, Utc::now());
+    assert_eq!(code(&w.state, &fresh).await, "");
+    assert!(!w.policy_enabled().await);
 }

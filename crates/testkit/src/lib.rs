@@ -23,8 +23,8 @@ pub use binlog::ClosedFile;
 pub use fixture::{expires_of, send_to, Fixture, LINK_BASE};
 pub use noise::noise;
 pub use seed::{
-    listing, t, window, Seeded, Setup, DEST, INSTANCE, INSTANCE_NUMBER, MYSQL8, OTHER_INSTANCE,
-    SRC, THIRD,
+    listing, new_instance, policy_to_dest, t, window, Seeded, Setup, DEST, INSTANCE,
+    INSTANCE_NUMBER, MYSQL8, OTHER_INSTANCE, SRC, THIRD,
 };
 pub use server::Server;
 pub use sign::{nonce, v1_params, v1_request, v3_request};

@@ -147,16 +147,7 @@ impl Seeded {
             .create_instance(&new_instance(MYSQL8, alice.id, "8.0"))
             .await
             .unwrap();
-        catalog
-            .put_policy(&Policy {
-                instance_id: inst.id,
-                enabled: true,
-                dest_region_id: DEST.into(),
-                retention_days: 7,
-                updated_at: Utc::now(),
-            })
-            .await
-            .unwrap();
+        catalog.put_policy(&policy_to_dest(inst.id)).await.unwrap();
         let mut seeded = Seeded {
             dir,
             catalog,
@@ -251,8 +242,19 @@ impl Seeded {
     }
 }
 
+/// Cross-region backup of `instance_id` on, to [`DEST`], kept 7 days.
+pub fn policy_to_dest(instance_id: i64) -> Policy {
+    Policy {
+        instance_id,
+        enabled: true,
+        dest_region_id: DEST.into(),
+        retention_days: 7,
+        updated_at: Utc::now(),
+    }
+}
+
 /// An eligible instance (MySQL, high availability, local SSD) of `account_id` in [`SRC`].
-fn new_instance(db_instance_id: &str, account_id: i64, engine_version: &str) -> NewInstance {
+pub fn new_instance(db_instance_id: &str, account_id: i64, engine_version: &str) -> NewInstance {
     NewInstance {
         db_instance_id: db_instance_id.into(),
         region_id: SRC.into(),
