@@ -7,8 +7,9 @@
 //! apart from real keys, in a small cache, so unauthenticated callers can neither grow the
 //! process nor evict the keys of real ones.
 //!
-//! Two steps: [`verify`] checks all but the nonce, [`admit`] claims the nonce (a catalog round
-//! trip) and spends the budget, so that the RPC endpoint can run a read-only action meanwhile.
+//! Two steps: [`verify`] checks all but the nonce, [`admit`] claims the nonce (in the catalog,
+//! unless this server refuses it from memory) and spends the budget, so that the RPC endpoint
+//! can run a read-only action meanwhile.
 
 use crate::error::HandlerError;
 use crate::state::AppState;
@@ -69,17 +70,29 @@ pub async fn verify(state: &AppState, req: &IncomingRequest<'_>) -> Result<Verif
 
 /// Claims a verified call's nonce, then spends a call of its AccessKey's budget.
 pub async fn admit(state: &AppState, verified: &Verified) -> Result<(), HandlerError> {
+    claim_nonce(state, verified).await?;
+    spend_budget(state, &verified.caller.access_key_id)
+}
+
+/// Claims a verified call's nonce: `SignatureNonceUsed` if it was used (and has not expired).
+pub async fn claim_nonce(state: &AppState, verified: &Verified) -> Result<(), HandlerError> {
     let key = &verified.caller.access_key_id;
-    if !state
+    if state
         .nonces
         .check_and_remember(key, &verified.nonce, verified.signed_at)
         .await?
     {
-        return Err(ApiError::SignatureNonceUsed.into());
+        Ok(())
+    } else {
+        Err(ApiError::SignatureNonceUsed.into())
     }
+}
+
+/// Spends a call of `access_key_id`'s budget: `Throttling.User` when it has none.
+pub fn spend_budget(state: &AppState, access_key_id: &str) -> Result<(), HandlerError> {
     state
         .budgets
-        .take(key)
+        .take(access_key_id)
         .map_err(|wait| ApiError::Throttling {
             retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
         })?;

@@ -47,15 +47,16 @@ impl Budgets {
         }
     }
 
-    /// Whether `access_key_id` could spend a call now (spending nothing).
-    pub fn has_room(&self, access_key_id: &str) -> bool {
+    /// Gives back a call [`Budgets::take`] spent for a call that was then refused for another
+    /// reason (up to a full burst).
+    pub fn give_back(&self, access_key_id: &str) {
         let Some(budget) = self.budget else {
-            return true;
+            return;
         };
-        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        buckets
-            .get(access_key_id)
-            .is_none_or(|bucket| bucket.refilled(budget, Instant::now()) >= 1.0)
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bucket) = buckets.get_mut(access_key_id) {
+            bucket.tokens = (bucket.tokens + 1.0).min(f64::from(budget.burst.max(1)));
+        }
     }
 
     /// Spends one call of `access_key_id`'s budget, or says how long until one is available.
@@ -107,16 +108,23 @@ mod tests {
     }
 
     #[test]
-    fn room_is_seen_without_spending() {
+    fn a_call_given_back_can_be_spent_again() {
         let b = Budgets::new(Some(RequestBudget {
             per_second: 0.001,
-            burst: 1,
+            burst: 2,
         }));
-        assert!(b.has_room("a"), "a key that never called has its burst");
-        assert!(b.has_room("a"), "looking spent nothing");
         assert!(b.take("a").is_ok());
-        assert!(!b.has_room("a"));
-        assert!(b.has_room("b"));
-        assert!(Budgets::default().has_room("a"));
+        assert!(b.take("a").is_ok());
+        assert!(b.take("a").is_err());
+        b.give_back("a");
+        assert!(b.take("a").is_ok());
+        assert!(b.take("a").is_err());
+        b.give_back("a");
+        b.give_back("a");
+        b.give_back("a");
+        assert!(b.take("a").is_ok() && b.take("a").is_ok());
+        assert!(b.take("a").is_err(), "never more than a burst");
+        b.give_back("nobody");
+        Budgets::default().give_back("a");
     }
 }

@@ -4,9 +4,9 @@
 //! Every request goes the same way: decode params (query ∪ form body) → negotiate the format →
 //! authenticate (signature, clock, nonce) → decode into a typed [`xbak_protocol::actions::Request`]
 //! → [`actions::dispatch`] runs its handler → render (a read-only action runs while its nonce is
-//! claimed, and is answered once the claim is won: [`rpc`]). Errors ([`error::HandlerError`]) become
-//! Alibaba's envelope in exactly one place ([`rpc::error_response`]); internal failures are logged
-//! with the RequestId and answered as `InternalError` without details.
+//! claimed, and is answered once the claim is won: [`rpc`]). Errors ([`error::HandlerError`])
+//! become Alibaba's envelope in exactly one place ([`rpc::error_response`]); internal failures are
+//! logged with the RequestId and answered as `InternalError` without details.
 
 pub mod actions;
 pub mod auth;

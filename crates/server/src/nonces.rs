@@ -9,13 +9,13 @@
 //! waiting request. When the catalog fails, the request is refused (`ServiceUnavailable`), never
 //! let through unclaimed.
 //!
-//! In memory a server keeps only the nonces it claimed itself, as 128-bit keyed fingerprints
-//! (~17 B each, never two equal by chance in practice) in buckets by expiry minute, at most
-//! [`REMEMBERED`] of them: a replay of one is refused without a catalog round trip. A hit in the
-//! bucket of the current minute may have expired, so it is confirmed by a claim (which takes the
-//! nonce over if it had). When full, the earliest-expiring bucket is dropped: forgetting costs a
-//! claim, which refuses the replay all the same, so memory stays bounded at any request rate.
-//! No Bloom filter for older minutes here: a nonce not refused from memory must be claimed in the
+//! In memory a server keeps only the nonces it claimed or was refused, as 128-bit keyed
+//! fingerprints (~17 B each, never two equal by chance in practice) in buckets by expiry minute, at
+//! most [`REMEMBERED`] of them: a replay of one is refused without a catalog round trip. A hit in
+//! the bucket of the current minute may have expired, so it is confirmed by a claim (which takes
+//! the nonce over if it had). When full, the earliest-expiring bucket is dropped: forgetting costs
+//! a claim, which refuses the replay all the same, so memory stays bounded at any request rate. No
+//! Bloom filter for older minutes here: a nonce not refused from memory must be claimed in the
 //! catalog anyway (that is what tells the other servers), and that claim refuses a replay by
 //! itself, so a filter hit could never save the round trip it would need for confirmation. (The
 //! SQLite catalog keeps filters of its own, of the claims it read from its claim log, to check a
@@ -137,10 +137,10 @@ impl NonceGuard {
             .await
             .map_err(|_| unavailable("the claim writer stopped".into()))?
             .map_err(unavailable)?;
-        if won {
-            self.recent
-                .remember(fp, expires_at.timestamp(), now.timestamp());
-        }
+        // Refused too: a replay sent to every server costs each one claim, not one per copy
+        // (and a read-only action runs while its claim is made: `rpc::serve`).
+        self.recent
+            .remember(fp, expires_at.timestamp(), now.timestamp());
         Ok(won)
     }
 

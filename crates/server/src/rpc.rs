@@ -123,32 +123,42 @@ async fn serve(
         Some(_) => {}
     }
     let verified = auth::verify(state, req).await?;
+    let key = &verified.caller.access_key_id;
     let answer = run(state, action, req, &verified.caller, request_id);
-    if !reads_only(action) || !state.budgets.has_room(&verified.caller.access_key_id) {
+    // A read-only action runs while its nonce is claimed (in the catalog: a round trip on every
+    // call's path), its budget spent first, and is answered once the claim is won; a refusal
+    // is the call's answer, as if admission had come first (a refused claim gives the budget
+    // back).
+    if !reads_only(action) || auth::spend_budget(state, key).is_err() {
         auth::admit(state, &verified).await?;
         return answer.await;
     }
-    // A read-only action runs while the nonce claim is in the catalog (a round trip, on every
-    // call's path): its answer is sent only once the claim is won and the budget spent, and a
-    // refusal there is the call's answer, as if the claim had come first.
-    let admit = auth::admit(state, &verified);
-    tokio::pin!(admit, answer);
+    let claim = async {
+        let claimed = auth::claim_nonce(state, &verified).await;
+        if claimed.is_err() {
+            state.budgets.give_back(key);
+        }
+        claimed
+    };
+    tokio::pin!(claim, answer);
     tokio::select! {
         biased;
-        admitted = &mut admit => {
-            admitted?;
+        claimed = &mut claim => {
+            claimed?;
             answer.await
         }
         answered = &mut answer => {
-            admit.await?;
+            claim.await?;
             answered
         }
     }
 }
 
 /// Whether `action` changes nothing, so that running it before its call is admitted (see
-/// [`serve`]) costs at most the work of a call that is then refused. No wildcard arm: each new
-/// action is placed here on purpose.
+/// [`serve`]) costs at most the work of a call that is then refused: a read, cache entries of
+/// what any caller may read (each checked for access when used), a log line. A replay costs
+/// that once per server (a refused nonce is remembered); a throttled call costs nothing, the
+/// budget being spent first. No wildcard arm: each new action is placed here on purpose.
 fn reads_only(action: Action) -> bool {
     match action {
         Action::DescribeCrossRegionBackups

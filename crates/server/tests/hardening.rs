@@ -512,7 +512,8 @@ async fn download_ranges_are_answered_as_object_stores_answer_them() {
     );
 }
 
-/// With a budget, calls over it are answered `Throttling.User` with `x-acs-retry-after`.
+/// With a budget, calls over it are answered `Throttling.User` with `x-acs-retry-after`; a
+/// refused replay spends none of it.
 #[tokio::test]
 async fn a_key_over_its_budget_is_throttled_with_a_retry_after() {
     let _alone = ONE_AT_A_TIME.lock().await;
@@ -525,9 +526,17 @@ async fn a_key_over_its_budget_is_throttled_with_a_retry_after() {
     };
     let srv = Server::start_with(Setup::default(), config, ListenerLimits::default()).await;
     let mut s = connect(&srv).await;
-    for _ in 0..2 {
-        call_ok(&mut s, &srv).await;
-    }
+    let first = signed_get(&srv, &[]);
+    let a = exchange(&mut s, &first).await.unwrap();
+    assert_eq!(a.status, 200, "{}", a.body);
+    // A replay spends nothing (a read spends before its nonce is claimed, and gets it back).
+    let a = exchange(&mut s, &first).await.unwrap();
+    assert!(
+        a.body.contains("\"Code\":\"SignatureNonceUsed\""),
+        "{}",
+        a.body
+    );
+    call_ok(&mut s, &srv).await;
     let a = exchange(&mut s, &signed_get(&srv, &[])).await.unwrap();
     assert_eq!(a.status, 400, "{}", a.body);
     assert!(

@@ -109,13 +109,14 @@ async fn servers_on_one_postgres_database_share_one_guard() {
 /// A server on a PostgreSQL catalog of its own, with account A's [`INSTANCE`] (cross-region
 /// backup on, to [`DEST`]) and a connection of the test's own to that database.
 struct PgWorld {
-    _db: ScratchDatabase,
-    _regions: tempfile::TempDir,
     catalog: Arc<dyn Catalog>,
     state: AppState,
     key: AccessKey,
     instance_id: i64,
     sql: tokio_postgres::Client,
+    _regions: tempfile::TempDir,
+    /// Last: dropped after the server and connections using it.
+    _db: ScratchDatabase,
 }
 
 impl PgWorld {
@@ -160,9 +161,13 @@ impl PgWorld {
     }
 
     /// Sends `params` signed by account A after claiming its nonce in the catalog (as another
-    /// server would have) and while the claims table is locked, so that the server's claim waits;
-    /// the lock is let go after `held`. The `Code` answered.
-    async fn claimed_elsewhere(&self, params: &[(&str, &str)], held: Duration) -> String {
+    /// server would have), with the claims table locked; once the server's own claim waits for
+    /// that lock, awaits `meanwhile`, then lets the lock go. The `Code` answered.
+    async fn claimed_elsewhere(
+        &self,
+        params: &[(&str, &str)],
+        meanwhile: impl Future<Output = ()>,
+    ) -> String {
         let ak = &self.key.access_key_id;
         let query = v1_params("GET", ak, &self.key.secret, params, Utc::now());
         let nonce = query
@@ -182,15 +187,37 @@ impl PgWorld {
             .unwrap();
         let state = self.state.clone();
         let call = tokio::spawn(async move { code(&state, &query).await });
-        tokio::time::sleep(held).await;
+        self.until_a_claim_waits().await;
+        meanwhile.await;
         self.sql.batch_execute("ROLLBACK").await.unwrap();
         call.await.unwrap()
     }
+
+    /// Returns once a claim statement waits for a lock (fails after 30 s).
+    async fn until_a_claim_waits(&self) {
+        for _ in 0..3_000 {
+            let waiting: i64 = self
+                .sql
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO nonces%'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no claim waited for the claims table");
+    }
 }
 
-/// A read runs while its nonce is being claimed, and is answered only once the claim is won:
-/// a call whose nonce another server holds gets `SignatureNonceUsed`, also when its read was
-/// done long before the claim was refused.
+/// A read runs while its nonce is being claimed (it looks its instance up, which the server
+/// keeps, while the claim waits), and is answered only once the claim is won: a call whose
+/// nonce another server holds gets `SignatureNonceUsed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_whose_nonce_is_taken_is_refused() {
     let w = PgWorld::new().await;
@@ -199,18 +226,25 @@ async fn a_read_whose_nonce_is_taken_is_refused() {
         ("DBInstanceId", INSTANCE),
         ("RegionId", SRC),
     ];
+    let looked_up = async {
+        for _ in 0..3_000 {
+            if w.state.instances.get(&INSTANCE.to_owned()).is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the read did not run while its claim waited");
+    };
+    let refused = w.claimed_elsewhere(&params, looked_up).await;
+    assert_eq!(refused, "SignatureNonceUsed");
     let ak = &w.key.access_key_id;
     let fresh = v1_params("GET", ak, &w.key.secret, &params, Utc::now());
     assert_eq!(code(&w.state, &fresh).await, "", "a fresh call is answered");
-    let refused = w
-        .claimed_elsewhere(&params, Duration::from_millis(300))
-        .await;
-    assert_eq!(refused, "SignatureNonceUsed");
 }
 
-/// A change never runs before its nonce is claimed: while the claim waits (longer than the
-/// change takes), the policy is as it was; then the call is refused `SignatureNonceUsed` and
-/// the policy still is. The same change with a fresh nonce makes it.
+/// A change never runs before its nonce is claimed: while the claim waits, the policy is as it
+/// was; then the call is refused `SignatureNonceUsed` and the policy still is. The same change
+/// with a fresh nonce makes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_whose_nonce_is_taken_is_not_made() {
     let w = PgWorld::new().await;
@@ -220,15 +254,13 @@ async fn a_change_whose_nonce_is_taken_is_not_made() {
         ("RegionId", SRC),
         ("BackupEnabled", "0"),
     ];
-    let watch = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        w.policy_enabled().await
+    let unchanged = async {
+        // Time for a change made too early to be seen (the lock is held meanwhile, so a right
+        // server passes however slow the machine).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(w.policy_enabled().await, "the change ran before its claim");
     };
-    let (refused, enabled_meanwhile) = tokio::join!(
-        w.claimed_elsewhere(&modify, Duration::from_millis(800)),
-        watch
-    );
-    assert!(enabled_meanwhile, "the change ran before its claim");
+    let refused = w.claimed_elsewhere(&modify, unchanged).await;
     assert_eq!(refused, "SignatureNonceUsed");
     assert!(w.policy_enabled().await);
     let ak = &w.key.access_key_id;

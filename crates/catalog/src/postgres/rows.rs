@@ -126,7 +126,7 @@ pub(crate) fn opt_time_at(row: &Row, idx: usize) -> Result<Option<Timestamp>> {
 }
 
 /// Column `idx` parsed by the domain, in place: the text is borrowed from the row, not copied
-/// into a `String` first (a listing's page parses 90 such columns, as the SQLite adapter does).
+/// into a `String` first (three per listed copy, 90 on a page of 30, as the SQLite adapter does).
 pub(crate) fn parsed_at<T>(row: &Row, idx: usize) -> Result<T>
 where
     T: std::str::FromStr,
