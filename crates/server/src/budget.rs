@@ -30,11 +30,18 @@ struct Bucket {
     at: Instant,
 }
 
+impl RequestBudget {
+    /// The most tokens a bucket holds: a burst, at least one.
+    fn full(&self) -> f64 {
+        f64::from(self.burst.max(1))
+    }
+}
+
 impl Bucket {
     /// The tokens at `now`: those left at `at` plus the refill since, at most a burst.
     fn refilled(&self, budget: RequestBudget, now: Instant) -> f64 {
         let refill = now.duration_since(self.at).as_secs_f64() * budget.per_second;
-        (self.tokens + refill).min(f64::from(budget.burst.max(1)))
+        (self.tokens + refill).min(budget.full())
     }
 }
 
@@ -55,7 +62,7 @@ impl Budgets {
         };
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(bucket) = buckets.get_mut(access_key_id) {
-            bucket.tokens = (bucket.tokens + 1.0).min(f64::from(budget.burst.max(1)));
+            bucket.tokens = (bucket.tokens + 1.0).min(budget.full());
         }
     }
 
@@ -65,10 +72,9 @@ impl Budgets {
             return Ok(());
         };
         let now = Instant::now();
-        let burst = f64::from(budget.burst.max(1));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets.entry(access_key_id.to_owned()).or_insert(Bucket {
-            tokens: burst,
+            tokens: budget.full(),
             at: now,
         });
         bucket.tokens = bucket.refilled(budget, now);
@@ -124,7 +130,11 @@ mod tests {
         b.give_back("a");
         assert!(b.take("a").is_ok() && b.take("a").is_ok());
         assert!(b.take("a").is_err(), "never more than a burst");
-        b.give_back("nobody");
-        Budgets::default().give_back("a");
+        b.give_back("b");
+        assert!(b.take("b").is_ok() && b.take("b").is_ok());
+        assert!(
+            b.take("b").is_err(),
+            "a key that never spent gets nothing back"
+        );
     }
 }

@@ -15,11 +15,13 @@ use xbak_catalog::postgres::PostgresCatalog;
 use xbak_catalog::sqlite::SqliteCatalog;
 use xbak_catalog::suite::scratch::ScratchDatabase;
 use xbak_catalog::{Catalog, SeenNonce};
-use xbak_domain::{AccessKey, Region};
+use xbak_domain::AccessKey;
 use xbak_server::{AppState, ServerConfig};
 use xbak_storage::links::LinkSigner;
 use xbak_storage::Regions;
-use xbak_testkit::{new_instance, policy_to_dest, send_to, v1_params, DEST, INSTANCE, SRC};
+use xbak_testkit::{
+    local_regions, new_instance, policy_to_dest, send_to, v1_params, DEST, INSTANCE, SRC,
+};
 
 /// A server on its own catalog handle.
 async fn server(catalog: Arc<dyn Catalog>) -> AppState {
@@ -124,13 +126,7 @@ impl PgWorld {
         let db = ScratchDatabase::create().await;
         let catalog: Arc<dyn Catalog> = Arc::new(PostgresCatalog::open(db.url()).await.unwrap());
         let regions = tempfile::tempdir().unwrap();
-        for region_id in [SRC, DEST] {
-            let region = Region {
-                region_id: region_id.into(),
-                store_url: format!("file://{}/{region_id}", regions.path().display()),
-            };
-            catalog.put_region(&region).await.unwrap();
-        }
+        local_regions(&*catalog, regions.path(), &[SRC, DEST]).await;
         let (alice, key) = catalog.create_account("alice").await.unwrap();
         let instance = catalog
             .create_instance(&new_instance(INSTANCE, alice.id, "5.7"))
@@ -193,26 +189,34 @@ impl PgWorld {
         call.await.unwrap()
     }
 
-    /// Returns once a claim statement waits for a lock (fails after 30 s).
+    /// Returns once a claim statement waits for a lock.
     async fn until_a_claim_waits(&self) {
-        for _ in 0..3_000 {
-            let waiting: i64 = self
-                .sql
-                .query_one(
-                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                     AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO nonces%'",
-                    &[],
-                )
-                .await
-                .unwrap()
-                .get(0);
-            if waiting > 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("no claim waited for the claims table");
+        within_30s("a claim waits for the claims table", || async {
+            let row = self.sql.query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO nonces%'",
+                &[],
+            );
+            row.await.unwrap().get::<_, i64>(0) > 0
+        })
+        .await;
     }
+}
+
+/// Returns once `holds` says so, checking every 10 ms; fails after 30 s saying what `what` said
+/// did not happen.
+async fn within_30s<F, Fut>(what: &str, mut holds: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..3_000 {
+        if holds().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not within 30 s: {what}");
 }
 
 /// A read runs while its nonce is being claimed (it looks its instance up, which the server
@@ -226,15 +230,9 @@ async fn a_read_whose_nonce_is_taken_is_refused() {
         ("DBInstanceId", INSTANCE),
         ("RegionId", SRC),
     ];
-    let looked_up = async {
-        for _ in 0..3_000 {
-            if w.state.instances.get(&INSTANCE.to_owned()).is_some() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("the read did not run while its claim waited");
-    };
+    let looked_up = within_30s("the read ran while its claim waited", || async {
+        w.state.instances.get(&INSTANCE.to_owned()).is_some()
+    });
     let refused = w.claimed_elsewhere(&params, looked_up).await;
     assert_eq!(refused, "SignatureNonceUsed");
     let ak = &w.key.access_key_id;

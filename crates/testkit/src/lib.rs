@@ -23,7 +23,7 @@ pub use binlog::ClosedFile;
 pub use fixture::{expires_of, send_to, Fixture, LINK_BASE};
 pub use noise::noise;
 pub use seed::{
-    listing, new_instance, policy_to_dest, t, window, Seeded, Setup, DEST, INSTANCE,
+    listing, local_regions, new_instance, policy_to_dest, t, window, Seeded, Setup, DEST, INSTANCE,
     INSTANCE_NUMBER, MYSQL8, OTHER_INSTANCE, SRC, THIRD,
 };
 pub use server::Server;

@@ -119,20 +119,8 @@ impl Seeded {
                 .await
                 .unwrap(),
         );
-        let regions = Regions::new();
-        for r in [SRC, DEST, THIRD] {
-            let path = dir.path().join("regions").join(r);
-            std::fs::create_dir_all(&path).unwrap();
-            let url = format!("file://{}", path.display());
-            catalog
-                .put_region(&Region {
-                    region_id: r.into(),
-                    store_url: url.clone(),
-                })
-                .await
-                .unwrap();
-            regions.insert(RegionStore::open(r, &url).unwrap());
-        }
+        let regions =
+            local_regions(&*catalog, &dir.path().join("regions"), &[SRC, DEST, THIRD]).await;
         let (alice, key) = catalog.create_account("alice").await.unwrap();
         let (bob, other_key) = catalog.create_account("bob").await.unwrap();
         let inst = catalog
@@ -240,6 +228,23 @@ impl Seeded {
     pub fn window(&self) -> (String, String) {
         window(self.contents.len())
     }
+}
+
+/// Regions `ids` of `catalog`, each a folder under `root` (made here); their stores.
+pub async fn local_regions(catalog: &dyn Catalog, root: &std::path::Path, ids: &[&str]) -> Regions {
+    let regions = Regions::new();
+    for &id in ids {
+        let path = root.join(id);
+        std::fs::create_dir_all(&path).unwrap();
+        let url = format!("file://{}", path.display());
+        let region = Region {
+            region_id: id.into(),
+            store_url: url.clone(),
+        };
+        catalog.put_region(&region).await.unwrap();
+        regions.insert(RegionStore::open(id, &url).unwrap());
+    }
+    regions
 }
 
 /// Cross-region backup of `instance_id` on, to [`DEST`], kept 7 days.
