@@ -72,7 +72,7 @@ pg_db() { echo "xbak_bench_$1"; }
 # fresh_pg_catalog DIR URL: the PostgreSQL catalog at URL without nonce claims left by earlier
 # runs, and in PostgreSQL's buffers.
 fresh_pg_catalog() {
-    psql "$2" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonces"
+    psql "$2" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonce_claims"
     warm_catalog "$1" "$2"
 }
 # fresh_catalog BACKEND SHAPE DIR: no nonce claims left by earlier runs, and the catalog in the

@@ -51,7 +51,7 @@ fresh_catalog "$BACKEND" "$SHAPE" "$DIR"
 # The claims the catalog holds, and the bytes they take.
 claims() {
     if [[ $BACKEND == postgres ]]; then
-        psql "$PG_URL" -X -q -At -F ' ' -c "SELECT count(*), pg_total_relation_size('nonces') FROM nonces"
+        psql "$PG_URL" -X -q -At -F ' ' -c "SELECT count(*), pg_total_relation_size('nonce_claims') FROM nonce_claims"
     else
         local bytes
         # The files' sizes, not their bytes read through: reading GBs each minute warmed the page

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rand::distr::Alphanumeric;
 use rand::Rng;
+use sha2::{Digest, Sha256};
 use xbak_domain::time::Timestamp;
 use xbak_domain::LeaseHolder;
 
@@ -231,34 +232,55 @@ pub(crate) fn parse_link_key(value: &str) -> Result<(String, String)> {
     Ok((key_id.to_string(), secret.to_string()))
 }
 
-/// A batch of nonce claims reduced to its distinct `(AccessKeyId, nonce)` pairs in byte order:
-/// every process then takes the rows' locks in the same order (two batches never deadlock), and
-/// a pair claimed twice in one batch is a single claim, won at most by its first occurrence.
-pub(crate) struct NonceBatch<'a> {
-    claims: &'a [crate::SeenNonce],
-    /// The distinct claims (each pair's first occurrence), ordered by pair.
-    pub(crate) distinct: Vec<&'a crate::SeenNonce>,
+/// A claim's key: the first 128 bits of SHA-256 over the AccessKeyId's length in bytes (8, big
+/// endian), the AccessKeyId and the nonce. The same in every process and on both backends
+/// (PostgreSQL's `nonce_fingerprint` function computes it in SQL, for older binaries' claims).
+pub(crate) type Fingerprint = [u8; 16];
+
+/// The [`Fingerprint`] of a claim of `nonce` by `access_key_id`.
+pub(crate) fn fingerprint(access_key_id: &str, nonce: &str) -> Fingerprint {
+    let mut hash = Sha256::new();
+    hash.update((access_key_id.len() as u64).to_be_bytes());
+    hash.update(access_key_id.as_bytes());
+    hash.update(nonce.as_bytes());
+    let digest = hash.finalize();
+    let mut fp = [0; 16];
+    fp.copy_from_slice(&digest[..16]);
+    fp
 }
 
-fn nonce_key(n: &crate::SeenNonce) -> (&str, &str) {
-    (&n.access_key_id, &n.nonce)
+/// A batch of nonce claims reduced to its distinct claims in [`Fingerprint`] order: every
+/// process then takes the rows' locks in the same order (two batches never deadlock), and a
+/// nonce claimed twice in one batch is a single claim, won at most by its first occurrence.
+pub(crate) struct NonceBatch<'a> {
+    /// Each claim's fingerprint, in the order given.
+    fingerprints: Vec<Fingerprint>,
+    /// The distinct claims (each one's first occurrence), ordered by fingerprint.
+    pub(crate) distinct: Vec<(Fingerprint, &'a crate::SeenNonce)>,
 }
 
 impl<'a> NonceBatch<'a> {
     pub(crate) fn new(claims: &'a [crate::SeenNonce]) -> NonceBatch<'a> {
-        let mut distinct: Vec<&crate::SeenNonce> = claims.iter().collect();
-        // Stable, so `dedup_by` keeps each pair's first occurrence.
-        distinct.sort_by(|a, b| nonce_key(a).cmp(&nonce_key(b)));
-        distinct.dedup_by(|a, b| nonce_key(a) == nonce_key(b));
-        NonceBatch { claims, distinct }
+        let fingerprints: Vec<Fingerprint> = claims
+            .iter()
+            .map(|n| fingerprint(&n.access_key_id, &n.nonce))
+            .collect();
+        let mut distinct: Vec<_> = fingerprints.iter().copied().zip(claims).collect();
+        // Stable, so `dedup_by` keeps each claim's first occurrence.
+        distinct.sort_by_key(|a| a.0);
+        distinct.dedup_by(|a, b| a.0 == b.0);
+        NonceBatch {
+            fingerprints,
+            distinct,
+        }
     }
 
-    /// Each claim's answer, in the order given, knowing the pairs the batch won.
-    pub(crate) fn answers(&self, won: &std::collections::HashSet<(&str, &str)>) -> Vec<bool> {
+    /// Each claim's answer, in the order given, knowing the fingerprints the batch won.
+    pub(crate) fn answers(&self, won: &std::collections::HashSet<Fingerprint>) -> Vec<bool> {
         let mut answered = std::collections::HashSet::new();
-        self.claims
+        self.fingerprints
             .iter()
-            .map(|n| won.contains(&nonce_key(n)) && answered.insert(nonce_key(n)))
+            .map(|fp| won.contains(fp) && answered.insert(*fp))
             .collect()
     }
 }
@@ -266,6 +288,13 @@ impl<'a> NonceBatch<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_tell_the_key_from_the_nonce() {
+        assert_ne!(fingerprint("LTAIa", "bc"), fingerprint("LTAIab", "c"));
+        assert_ne!(fingerprint("LTAIa", "n1"), fingerprint("LTAIb", "n1"));
+        assert_eq!(fingerprint("LTAIa", "n1"), fingerprint("LTAIa", "n1"));
+    }
 
     #[test]
     fn older_pages_are_read_from_the_oldest_end() {

@@ -48,7 +48,7 @@ mod specific {
         new_instance, new_set, query, record, record_many, set_policy, settle_all, t0, world,
         BEIJING, HANGZHOU, SHANGHAI,
     };
-    use xbak_catalog::CatalogError;
+    use xbak_catalog::{CatalogError, SeenNonce};
     use xbak_domain::{CopyQuery, PageSize};
 
     async fn raw(url: &str) -> tokio_postgres::Client {
@@ -113,6 +113,7 @@ mod specific {
             )
             .await
             .unwrap();
+        undo_migration_8(&client).await;
         let joined: Vec<String> = all(&client, LISTED_JOINED, |r| r.get(0)).await;
         assert_eq!(joined.len(), 7);
         let reopened = backend.open().await;
@@ -260,6 +261,157 @@ mod specific {
             client.execute(sql, &params).await.unwrap();
             check(format!("step {step}")).await;
         }
+    }
+
+    /// Takes the catalog back to before migration 8 (the claims by fingerprint).
+    async fn undo_migration_8(client: &tokio_postgres::Client) {
+        client
+            .batch_execute(
+                "DROP TRIGGER nonces_claim_fingerprints ON nonces;
+                 DROP FUNCTION nonces_claim_fingerprints(), nonce_fingerprint(TEXT, TEXT);
+                 DROP TABLE nonce_claims;
+                 DELETE FROM schema_migrations WHERE version = 8;",
+            )
+            .await
+            .unwrap();
+    }
+
+    fn seen(nonce: &str, expires_at: chrono::DateTime<chrono::Utc>) -> SeenNonce {
+        SeenNonce {
+            access_key_id: "LTAIa".into(),
+            nonce: nonce.into(),
+            expires_at,
+        }
+    }
+
+    /// An older binary's claim statement (before migration 8), as it sends it: `true` if won.
+    async fn older_binary_claims(
+        client: &tokio_postgres::Client,
+        nonce: &str,
+        expires_at: i64,
+    ) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        let won = client
+            .query(
+                "INSERT INTO nonces AS n (access_key_id, nonce, expires_at)
+                 SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[])
+                 ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                 WHERE n.expires_at <= $4
+                 RETURNING access_key_id, nonce",
+                &[&vec!["LTAIa"], &vec![nonce], &vec![expires_at], &now],
+            )
+            .await
+            .unwrap();
+        won.len() == 1
+    }
+
+    async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
+        client.query_one(sql, &[]).await.unwrap().get(0)
+    }
+
+    /// Claims are kept by fingerprint, and the SQL function computes the same one as the
+    /// adapter (older binaries' claims, made through the trigger, depend on it).
+    #[tokio::test]
+    async fn claims_are_kept_by_the_fingerprint_sql_computes_alike() {
+        let backend = PostgresScratch::default();
+        let cat = backend.open().await;
+        let client = raw(backend.url().await).await;
+        let later = chrono::Utc::now() + chrono::Duration::minutes(15);
+        let won = cat
+            .claim_nonces(&[seen("n1", later), seen("n2", later)], chrono::Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(won, [true, true]);
+        let found = count(
+            &client,
+            "SELECT COUNT(*) FROM nonce_claims
+             WHERE fp IN (nonce_fingerprint('LTAIa', 'n1'), nonce_fingerprint('LTAIa', 'n2'))",
+        )
+        .await;
+        assert_eq!(found, 2);
+        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonce_claims").await, 2);
+        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonces").await, 0);
+    }
+
+    /// During a rolling upgrade an older binary claims into `nonces`: a nonce claimed by either
+    /// generation is refused to the other while live, and taken over by either once expired.
+    #[tokio::test]
+    async fn older_and_newer_binaries_refuse_each_others_replays() {
+        let backend = PostgresScratch::default();
+        let cat = backend.open().await;
+        let client = raw(backend.url().await).await;
+        let now = chrono::Utc::now();
+        let later = now + chrono::Duration::minutes(15);
+        let claim = |nonce: &'static str, expires_at| {
+            let cat = cat.clone();
+            async move {
+                cat.claim_nonces(&[seen(nonce, expires_at)], chrono::Utc::now())
+                    .await
+                    .unwrap()[0]
+            }
+        };
+        assert!(claim("newer-first", later).await);
+        assert!(!older_binary_claims(&client, "newer-first", later.timestamp()).await);
+        assert!(older_binary_claims(&client, "older-first", later.timestamp()).await);
+        assert!(!claim("older-first", later).await);
+        assert!(!older_binary_claims(&client, "older-first", later.timestamp()).await);
+        // Expired claims of either generation are taken over by the other.
+        let past = now - chrono::Duration::minutes(1);
+        assert!(older_binary_claims(&client, "expired-older", past.timestamp()).await);
+        assert!(claim("expired-older", later).await);
+        let won = cat
+            .claim_nonces(
+                &[seen("expired-newer", past)],
+                past - chrono::Duration::minutes(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(won, [true]);
+        assert!(older_binary_claims(&client, "expired-newer", later.timestamp()).await);
+        assert!(!claim("expired-newer", later).await);
+        // The upkeep deletes what an older binary left expired in `nonces`.
+        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonces WHERE expires_at < 0 + extract(epoch from now())::bigint").await, 1);
+        cat.prune_nonces(now + chrono::Duration::seconds(1), 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(
+                &client,
+                "SELECT COUNT(*) FROM nonces WHERE expires_at < extract(epoch from now())::bigint"
+            )
+            .await,
+            0
+        );
+    }
+
+    /// A catalog from before migration 8 has its live claims in `nonces`: once a binary with it
+    /// opens the catalog they are claims by fingerprint, and refuse their replays.
+    #[tokio::test]
+    async fn live_claims_move_to_fingerprints_when_the_catalog_is_migrated() {
+        let backend = PostgresScratch::default();
+        drop(backend.open().await);
+        let client = raw(backend.url().await).await;
+        let now = chrono::Utc::now();
+        let (live, gone) = (
+            (now + chrono::Duration::minutes(10)).timestamp(),
+            (now - chrono::Duration::minutes(10)).timestamp(),
+        );
+        undo_migration_8(&client).await;
+        client
+            .batch_execute(&format!(
+                "INSERT INTO nonces VALUES ('LTAIa', 'live', {live}), ('LTAIa', 'expired', {gone})"
+            ))
+            .await
+            .unwrap();
+        let cat = backend.open().await;
+        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonces").await, 0);
+        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonce_claims").await, 2);
+        let later = now + chrono::Duration::minutes(15);
+        let won = cat
+            .claim_nonces(&[seen("live", later), seen("expired", later)], now)
+            .await
+            .unwrap();
+        assert_eq!(won, [false, true]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,7 +178,7 @@ impl PgWorld {
         let won = self.catalog.claim_nonces(&[claim], Utc::now()).await;
         assert_eq!(won.unwrap(), [true]);
         self.sql
-            .batch_execute("BEGIN; LOCK TABLE nonces IN EXCLUSIVE MODE")
+            .batch_execute("BEGIN; LOCK TABLE nonce_claims IN EXCLUSIVE MODE")
             .await
             .unwrap();
         let state = self.state.clone();
@@ -194,7 +194,7 @@ impl PgWorld {
         within_30s("a claim waits for the claims table", || async {
             let row = self.sql.query_one(
                 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO nonces%'",
+                 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO nonce_claims%'",
                 &[],
             );
             row.await.unwrap().get::<_, i64>(0) > 0

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, super::binlogs::V5_BINLOGS),
     (6, super::log_retention::V6_EXPIRING_LOG_FILES),
     (7, V7_LISTED_COPIES),
+    (8, super::nonces::V8_NONCE_FINGERPRINTS),
 ];
 
 const V1_INITIAL: &str = r#"

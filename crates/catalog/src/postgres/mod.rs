@@ -239,7 +239,7 @@ impl PostgresCatalog {
         nonces::claim_nonces(&client, nonces, now).await
     }
 
-    /// Every claim is looked up in the `nonces` table: nothing to read first.
+    /// Every claim is looked up in the `nonce_claims` table: nothing to read first.
     async fn load_nonce_claims(&self, _now: Timestamp) -> Result<u64> {
         Ok(0)
     }

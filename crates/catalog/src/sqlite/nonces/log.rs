@@ -29,7 +29,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use super::backfill;
 use super::bloom::Filter;
 use super::epochs::{span, Epoch, Epochs, Limits};
-use super::{fingerprint, Fingerprint};
+use super::Fingerprint;
 use crate::rules::{secs, NonceBatch};
 use crate::sqlite::errors::SqlResultExt;
 use crate::{CatalogError, ClaimChecks, ClaimMemory, Result, SeenNonce};
@@ -149,15 +149,14 @@ impl ClaimLog {
             .prepare_cached("INSERT INTO claim_log (fingerprint, expires_at) VALUES (?1, ?2)")
             .db()?;
         let mut won = std::collections::HashSet::new();
-        for n in &batch.distinct {
-            let fp = fingerprint(&n.access_key_id, &n.nonce);
+        for &(fp, n) in &batch.distinct {
             if self.is_live(tx, &fp, now)? {
                 continue;
             }
             let expires_at = secs(n.expires_at);
             append.execute((&fp[..], expires_at)).db()?;
             self.remember(fp, expires_at, tx.last_insert_rowid(), now);
-            won.insert((n.access_key_id.as_str(), n.nonce.as_str()));
+            won.insert(fp);
         }
         Ok(batch.answers(&won))
     }

@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
-use sha2::{Digest, Sha256};
 use xbak_domain::time::Timestamp;
 
 use super::errors::SqlResultExt;
@@ -36,8 +35,7 @@ pub(crate) use backfill::{Backfill, EPOCH_CLAIMS};
 pub(crate) use log::ClaimLog;
 pub(crate) use upkeep::{due_run, start_run_if_due, Upkeep};
 
-/// A claim's key: see [`fingerprint`].
-pub(crate) type Fingerprint = [u8; 16];
+pub(crate) use crate::rules::{fingerprint, Fingerprint};
 
 /// The nonces file's schema version (`PRAGMA user_version`). Version 1 (one `nonces` B-tree)
 /// binaries refuse a version 2 file, so they cannot claim beside servers that no longer look
@@ -146,18 +144,6 @@ pub(super) fn carry_over(catalog: &Connection, nonces: &mut Connection) -> Resul
 
 /// Catalog migration 11: the claims moved to the nonces file ([`carry_over`] copied them first).
 pub(super) const V11_NONCES_FILE: &str = "DROP TABLE nonces;";
-
-/// The key of a claim in the nonces file.
-fn fingerprint(access_key_id: &str, nonce: &str) -> Fingerprint {
-    let mut hash = Sha256::new();
-    hash.update((access_key_id.len() as u64).to_be_bytes());
-    hash.update(access_key_id.as_bytes());
-    hash.update(nonce.as_bytes());
-    let digest = hash.finalize();
-    let mut fp = [0; 16];
-    fp.copy_from_slice(&digest[..16]);
-    fp
-}
 
 /// Whether the file still has the `nonces` table of schema version 1.
 fn has_legacy_table(conn: &Connection) -> Result<bool> {
@@ -398,13 +384,6 @@ mod tests {
         assert_eq!(step(10, 5, &mut cursor), (0, true));
         assert!(cursor.is_empty());
         assert_eq!(left(&conn), [3, 5], "the live claims stay");
-    }
-
-    #[test]
-    fn fingerprints_tell_the_key_from_the_nonce() {
-        assert_ne!(fingerprint("LTAIa", "bc"), fingerprint("LTAIab", "c"));
-        assert_ne!(fingerprint("LTAIa", "n1"), fingerprint("LTAIb", "n1"));
-        assert_eq!(fingerprint("LTAIa", "n1"), fingerprint("LTAIa", "n1"));
     }
 
     fn claims(from: usize, to: usize, expires_at: Timestamp) -> Vec<crate::SeenNonce> {
