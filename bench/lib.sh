@@ -70,9 +70,11 @@ declare -A INSTANCES=([1k]=10 [1m]=10000 [10m]=10000)
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 pg_db() { echo "xbak_bench_$1"; }
 # fresh_pg_catalog DIR URL: the PostgreSQL catalog at URL without nonce claims left by earlier
-# runs, and in PostgreSQL's buffers.
+# runs, and in PostgreSQL's buffers. Truncated, not deleted: millions of deleted claims left in the
+# table and its index until a vacuum slowed the next runs' claims (bench/results.md,
+# 2026-12-07T18:09:37Z).
 fresh_pg_catalog() {
-    psql "$2" -X -q -At -v ON_ERROR_STOP=1 -c "DELETE FROM nonce_claims"
+    psql "$2" -X -q -At -v ON_ERROR_STOP=1 -c "TRUNCATE nonce_claims"
     warm_catalog "$1" "$2"
 }
 # fresh_catalog BACKEND SHAPE DIR: no nonce claims left by earlier runs, and the catalog in the
