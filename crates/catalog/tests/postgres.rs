@@ -329,7 +329,23 @@ mod specific {
         )
         .await;
         assert_eq!(found, 2);
-        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonce_claims").await, 2);
+        let wide = SeenNonce {
+            access_key_id: "LTAIé".into(),
+            nonce: "ñ-1".into(),
+            expires_at: later,
+        };
+        let won = cat.claim_nonces(&[wide], chrono::Utc::now()).await;
+        assert_eq!(won.unwrap(), [true]);
+        let found = count(
+            &client,
+            "SELECT COUNT(*) FROM nonce_claims WHERE fp = nonce_fingerprint('LTAIé', 'ñ-1')",
+        )
+        .await;
+        assert_eq!(
+            found, 1,
+            "multi-byte text is hashed as UTF-8 bytes on both sides"
+        );
+        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonce_claims").await, 3);
         assert_eq!(count(&client, "SELECT COUNT(*) FROM nonces").await, 0);
     }
 
@@ -355,33 +371,45 @@ mod specific {
         assert!(older_binary_claims(&client, "older-first", later.timestamp()).await);
         assert!(!claim("older-first", later).await);
         assert!(!older_binary_claims(&client, "older-first", later.timestamp()).await);
-        // Expired claims of either generation are taken over by the other.
-        let past = now - chrono::Duration::minutes(1);
+        // Expired claims of either generation are taken over by the other; by an older one
+        // only a minute after their expiry (the database's clock may be ahead of the servers').
+        let past = now - chrono::Duration::minutes(2);
         assert!(older_binary_claims(&client, "expired-older", past.timestamp()).await);
         assert!(claim("expired-older", later).await);
-        let won = cat
-            .claim_nonces(
-                &[seen("expired-newer", past)],
-                past - chrono::Duration::minutes(1),
-            )
-            .await
-            .unwrap();
-        assert_eq!(won, [true]);
+        let claim_then = |nonce: &'static str, expires_at: chrono::DateTime<chrono::Utc>| {
+            let cat = cat.clone();
+            async move {
+                let at = expires_at - chrono::Duration::minutes(1);
+                cat.claim_nonces(&[seen(nonce, expires_at)], at)
+                    .await
+                    .unwrap()[0]
+            }
+        };
+        assert!(claim_then("expired-newer", past).await);
         assert!(older_binary_claims(&client, "expired-newer", later.timestamp()).await);
         assert!(!claim("expired-newer", later).await);
-        // The upkeep deletes what an older binary left expired in `nonces`.
-        assert_eq!(count(&client, "SELECT COUNT(*) FROM nonces WHERE expires_at < 0 + extract(epoch from now())::bigint").await, 1);
-        cat.prune_nonces(now + chrono::Duration::seconds(1), 100)
-            .await
-            .unwrap();
-        assert_eq!(
-            count(
-                &client,
-                "SELECT COUNT(*) FROM nonces WHERE expires_at < extract(epoch from now())::bigint"
-            )
-            .await,
-            0
+        let just_expired = now - chrono::Duration::seconds(20);
+        assert!(claim_then("just-expired", just_expired).await);
+        assert!(!older_binary_claims(&client, "just-expired", later.timestamp()).await);
+        assert!(
+            claim("just-expired", later).await,
+            "a newer server's rule: expired"
         );
+        // The upkeep deletes what either generation left expired, at most `limit` a step.
+        assert!(claim_then("expired-in-claims", past).await);
+        let expired = "SELECT (SELECT COUNT(*) FROM nonces WHERE expires_at < $1)
+                            + (SELECT COUNT(*) FROM nonce_claims WHERE expires_at < $1)";
+        let expired = || async {
+            let row = client.query_one(expired, &[&now.timestamp()]).await;
+            row.unwrap().get::<_, i64>(0)
+        };
+        assert_eq!(expired().await, 2);
+        let prune = || cat.prune_nonces(now, 1);
+        assert_eq!(prune().await.unwrap(), 1);
+        assert_eq!(expired().await, 1);
+        assert_eq!(prune().await.unwrap(), 1);
+        assert_eq!(prune().await.unwrap(), 0);
+        assert_eq!(expired().await, 0);
     }
 
     /// A catalog from before migration 8 has its live claims in `nonces`: once a binary with it
@@ -392,26 +420,32 @@ mod specific {
         drop(backend.open().await);
         let client = raw(backend.url().await).await;
         let now = chrono::Utc::now();
-        let (live, gone) = (
-            (now + chrono::Duration::minutes(10)).timestamp(),
-            (now - chrono::Duration::minutes(10)).timestamp(),
-        );
+        let at = |minutes| (now + chrono::Duration::minutes(minutes)).timestamp();
+        let (live, recent, gone) = (at(10), at(-2), at(-10));
         undo_migration_8(&client).await;
         client
             .batch_execute(&format!(
-                "INSERT INTO nonces VALUES ('LTAIa', 'live', {live}), ('LTAIa', 'expired', {gone})"
+                "INSERT INTO nonces VALUES ('LTAIa', 'live', {live}),
+                 ('LTAIa', 'expired', {recent}), ('LTAIa', 'long-expired', {gone})"
             ))
             .await
             .unwrap();
         let cat = backend.open().await;
         assert_eq!(count(&client, "SELECT COUNT(*) FROM nonces").await, 0);
+        // What the upkeep has not deleted yet moves (a server whose clock is behind may still
+        // count it live); what it would have deleted does not.
+        let moved = "SELECT COUNT(*) FROM nonce_claims
+                     WHERE fp IN (nonce_fingerprint('LTAIa', 'live'), nonce_fingerprint('LTAIa', 'expired'))";
+        assert_eq!(count(&client, moved).await, 2);
         assert_eq!(count(&client, "SELECT COUNT(*) FROM nonce_claims").await, 2);
         let later = now + chrono::Duration::minutes(15);
-        let won = cat
-            .claim_nonces(&[seen("live", later), seen("expired", later)], now)
-            .await
-            .unwrap();
-        assert_eq!(won, [false, true]);
+        let claims = [
+            seen("live", later),
+            seen("expired", later),
+            seen("long-expired", later),
+        ];
+        let won = cat.claim_nonces(&claims, now).await.unwrap();
+        assert_eq!(won, [false, true, true]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

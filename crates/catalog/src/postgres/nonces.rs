@@ -13,20 +13,23 @@ use crate::{CatalogError, Result, SeenNonce};
 /// Catalog migration 8: replay claims keyed by their [`Fingerprint`] (16 bytes) instead of the
 /// AccessKeyId and nonce as text: ~97 B of table and indexes a claim instead of ~240 B (2 GB
 /// instead of 5.5 GB for the 21–23 million claims of 16 minutes of cached calls), and at 10
-/// million claims a batch of 17 is made 1.47× as often (pgbench; bench/results.md
-/// 2026-12-07T17:20Z and the sustained runs beside it).
+/// million claims a batch of 17 is made 1.47× as often (pgbench, bench/results.md
+/// 2026-12-07T17:20Z; server CPU a call under sustained load was no lower, 17:26:51Z).
 ///
-/// The live claims move over, and an older binary still running beside a newer one during a
-/// rolling upgrade keeps claiming into `nonces`, where a trigger claims the same fingerprint in
-/// `nonce_claims` first and drops the row (the older binary's claim is refused) when that
-/// fingerprint is taken and live. So both generations see each other's claims, and a replay
-/// is refused across them. The table locks keep a claim made during the migration from being
-/// left behind.
+/// The claims not yet pruned (expired less than the upkeep's margin ago included) move over
+/// under an exclusive lock of `nonces`, so none is left behind: older servers' claims wait for
+/// the copy (~9 s a million claims). An older binary still running beside a newer one during a
+/// rolling upgrade then keeps claiming into `nonces`, where a trigger claims the same
+/// fingerprint in `nonce_claims` first and drops the row (the older binary's claim is refused)
+/// when that fingerprint is taken and live. So both generations see each other's claims, and a
+/// replay is refused across them. The trigger counts a claim expired only a minute after its
+/// expiry by the database's clock, so that a server clock behind it never has a live claim taken
+/// over.
 pub(super) const V8_NONCE_FINGERPRINTS: &str = r#"
-LOCK TABLE nonces IN SHARE ROW EXCLUSIVE MODE;
+LOCK TABLE nonces IN ACCESS EXCLUSIVE MODE;
 CREATE FUNCTION nonce_fingerprint(access_key_id TEXT, nonce TEXT) RETURNS UUID
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT encode(substring(sha256(int8send(octet_length(access_key_id)::BIGINT)
+    SELECT encode(substring(sha256(int8send(octet_length(convert_to(access_key_id, 'UTF8'))::BIGINT)
         || convert_to(access_key_id, 'UTF8') || convert_to(nonce, 'UTF8')) FROM 1 FOR 16),
         'hex')::UUID
 $$;
@@ -36,14 +39,15 @@ CREATE TABLE nonce_claims (
 );
 CREATE INDEX nonce_claims_by_expiry ON nonce_claims (expires_at);
 INSERT INTO nonce_claims (fp, expires_at)
-SELECT nonce_fingerprint(access_key_id, nonce), MAX(expires_at) FROM nonces GROUP BY 1;
-DELETE FROM nonces;
+SELECT nonce_fingerprint(access_key_id, nonce), MAX(expires_at) FROM nonces
+WHERE expires_at > EXTRACT(EPOCH FROM now()) - 300 GROUP BY 1;
+TRUNCATE nonces;
 CREATE FUNCTION nonces_claim_fingerprints() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO nonce_claims AS c (fp, expires_at)
     VALUES (nonce_fingerprint(NEW.access_key_id, NEW.nonce), NEW.expires_at)
     ON CONFLICT (fp) DO UPDATE SET expires_at = EXCLUDED.expires_at
-    WHERE c.expires_at <= EXTRACT(EPOCH FROM clock_timestamp())::BIGINT;
+    WHERE c.expires_at < EXTRACT(EPOCH FROM clock_timestamp()) - 60;
     IF FOUND THEN
         RETURN NEW;
     END IF;
@@ -104,10 +108,12 @@ pub(super) async fn prune_nonces(
         "DELETE FROM nonces WHERE expires_at <= $1 AND (access_key_id, nonce) IN
          (SELECT access_key_id, nonce FROM nonces WHERE expires_at <= $1 LIMIT $2)",
     ] {
-        pruned += execute(c, sql, &[&secs(now), &i64::from(limit)], || {
-            "nonce".to_string()
-        })
-        .await?;
+        let left = u64::from(limit) - pruned;
+        if left == 0 {
+            break;
+        }
+        let left = i64::try_from(left).unwrap_or(i64::MAX);
+        pruned += execute(c, sql, &[&secs(now), &left], || "nonce".to_string()).await?;
     }
     Ok(pruned)
 }
