@@ -305,8 +305,9 @@ mod specific {
         won.len() == 1
     }
 
+    /// The one number `sql` selects.
     async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
-        client.query_one(sql, &[]).await.unwrap().get(0)
+        all(client, sql, |r| r.get(0)).await[0]
     }
 
     /// Claims are kept by fingerprint, and the SQL function computes the same one as the
@@ -358,54 +359,49 @@ mod specific {
         let client = raw(backend.url().await).await;
         let now = chrono::Utc::now();
         let later = now + chrono::Duration::minutes(15);
-        let claim = |nonce: &'static str, expires_at| {
+        // The newer binary's claim of `nonce` until `expires_at`, made at `at`.
+        let claim = |nonce: &'static str, expires_at, at| {
             let cat = cat.clone();
             async move {
-                cat.claim_nonces(&[seen(nonce, expires_at)], chrono::Utc::now())
-                    .await
-                    .unwrap()[0]
-            }
-        };
-        assert!(claim("newer-first", later).await);
-        assert!(!older_binary_claims(&client, "newer-first", later.timestamp()).await);
-        assert!(older_binary_claims(&client, "older-first", later.timestamp()).await);
-        assert!(!claim("older-first", later).await);
-        assert!(!older_binary_claims(&client, "older-first", later.timestamp()).await);
-        // Expired claims of either generation are taken over by the other; by an older one
-        // only a minute after their expiry (the database's clock may be ahead of the servers').
-        let past = now - chrono::Duration::minutes(2);
-        assert!(older_binary_claims(&client, "expired-older", past.timestamp()).await);
-        assert!(claim("expired-older", later).await);
-        let claim_then = |nonce: &'static str, expires_at: chrono::DateTime<chrono::Utc>| {
-            let cat = cat.clone();
-            async move {
-                let at = expires_at - chrono::Duration::minutes(1);
                 cat.claim_nonces(&[seen(nonce, expires_at)], at)
                     .await
                     .unwrap()[0]
             }
         };
-        assert!(claim_then("expired-newer", past).await);
+        assert!(claim("newer-first", later, now).await);
+        assert!(!older_binary_claims(&client, "newer-first", later.timestamp()).await);
+        assert!(older_binary_claims(&client, "older-first", later.timestamp()).await);
+        assert!(!claim("older-first", later, now).await);
+        assert!(!older_binary_claims(&client, "older-first", later.timestamp()).await);
+        // Expired claims of either generation are taken over by the other; by an older one
+        // only a minute after their expiry (the database's clock may be ahead of the servers').
+        let minute = chrono::Duration::minutes(1);
+        let past = now - minute * 2;
+        assert!(older_binary_claims(&client, "expired-older", past.timestamp()).await);
+        assert!(claim("expired-older", later, now).await);
+        assert!(claim("expired-newer", past, past - minute).await);
         assert!(older_binary_claims(&client, "expired-newer", later.timestamp()).await);
-        assert!(!claim("expired-newer", later).await);
+        assert!(!claim("expired-newer", later, now).await);
         let just_expired = now - chrono::Duration::seconds(20);
-        assert!(claim_then("just-expired", just_expired).await);
+        assert!(claim("just-expired", just_expired, just_expired - minute).await);
         assert!(!older_binary_claims(&client, "just-expired", later.timestamp()).await);
         assert!(
-            claim("just-expired", later).await,
+            claim("just-expired", later, now).await,
             "a newer server's rule: expired"
         );
         // The upkeep deletes what either generation left expired, at most `limit` a step.
-        assert!(claim_then("expired-in-claims", past).await);
+        assert!(claim("expired-in-claims", past, past - minute).await);
         let expired = "SELECT (SELECT COUNT(*) FROM nonces WHERE expires_at < $1)
                             + (SELECT COUNT(*) FROM nonce_claims WHERE expires_at < $1)";
         let expired = || async {
             let row = client.query_one(expired, &[&now.timestamp()]).await;
             row.unwrap().get::<_, i64>(0)
         };
-        assert_eq!(expired().await, 2);
-        let prune = || cat.prune_nonces(now, 1);
-        assert_eq!(prune().await.unwrap(), 1);
+        // Through the trigger: expired in both tables.
+        assert!(older_binary_claims(&client, "expired-older-2", past.timestamp()).await);
+        assert_eq!(expired().await, 4);
+        let prune = || cat.prune_nonces(now, 3);
+        assert_eq!(prune().await.unwrap(), 3, "the limit spans both tables");
         assert_eq!(expired().await, 1);
         assert_eq!(prune().await.unwrap(), 1);
         assert_eq!(prune().await.unwrap(), 0);

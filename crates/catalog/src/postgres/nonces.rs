@@ -66,16 +66,11 @@ pub(super) async fn claim_nonces(
     now: Timestamp,
 ) -> Result<Vec<bool>> {
     let batch = NonceBatch::new(nonces);
-    let fingerprints: Vec<Uuid> = batch
+    let (fingerprints, expiries): (Vec<Uuid>, Vec<i64>) = batch
         .distinct
         .iter()
-        .map(|(fp, _)| Uuid::from_bytes(*fp))
-        .collect();
-    let expiries: Vec<i64> = batch
-        .distinct
-        .iter()
-        .map(|(_, n)| secs(n.expires_at))
-        .collect();
+        .map(|(fp, n)| (Uuid::from_bytes(*fp), secs(n.expires_at)))
+        .unzip();
     let rows = query(
         c,
         "INSERT INTO nonce_claims AS c (fp, expires_at)
@@ -101,21 +96,19 @@ pub(super) async fn prune_nonces(
     now: Timestamp,
     limit: u32,
 ) -> Result<u64> {
-    let mut pruned = 0;
+    let mut left = i64::from(limit);
     for sql in [
         "DELETE FROM nonce_claims WHERE expires_at <= $1 AND fp IN
          (SELECT fp FROM nonce_claims WHERE expires_at <= $1 LIMIT $2)",
         "DELETE FROM nonces WHERE expires_at <= $1 AND (access_key_id, nonce) IN
          (SELECT access_key_id, nonce FROM nonces WHERE expires_at <= $1 LIMIT $2)",
     ] {
-        let left = u64::from(limit) - pruned;
-        if left == 0 {
-            break;
+        if left > 0 {
+            // At most `left` rows, so the count fits.
+            left -= execute(c, sql, &[&secs(now), &left], || "nonce".to_string()).await? as i64;
         }
-        let left = i64::try_from(left).unwrap_or(i64::MAX);
-        pruned += execute(c, sql, &[&secs(now), &left], || "nonce".to_string()).await?;
     }
-    Ok(pruned)
+    Ok((i64::from(limit) - left) as u64)
 }
 
 /// Reads the link signing key; `None` until it was created.

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use super::bloom::{Filter, BITS_PER_CLAIM, BLOCK_BITS};
-use super::Fingerprint;
+use crate::rules::Fingerprint;
 
 /// How epochs are sized; [`Limits::default`] in production.
 #[derive(Clone, Copy, Debug)]

@@ -35,7 +35,7 @@ pub(crate) use backfill::{Backfill, EPOCH_CLAIMS};
 pub(crate) use log::ClaimLog;
 pub(crate) use upkeep::{due_run, start_run_if_due, Upkeep};
 
-pub(crate) use crate::rules::{fingerprint, Fingerprint};
+use crate::rules::{fingerprint, Fingerprint};
 
 /// The nonces file's schema version (`PRAGMA user_version`). Version 1 (one `nonces` B-tree)
 /// binaries refuse a version 2 file, so they cannot claim beside servers that no longer look

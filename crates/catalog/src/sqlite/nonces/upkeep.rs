@@ -12,7 +12,8 @@
 use rusqlite::{Connection, Transaction};
 
 use super::bloom::Filter;
-use super::{fingerprint_at, Fingerprint};
+use super::fingerprint_at;
+use crate::rules::Fingerprint;
 use crate::sqlite::errors::SqlResultExt;
 use crate::sqlite::rows::optional_row;
 use crate::Result;
