@@ -391,10 +391,10 @@ mod specific {
         );
         // The upkeep deletes what either generation left expired, at most `limit` a step.
         assert!(claim("expired-in-claims", past, past - minute).await);
-        let expired = "SELECT (SELECT COUNT(*) FROM nonces WHERE expires_at < $1)
-                            + (SELECT COUNT(*) FROM nonce_claims WHERE expires_at < $1)";
+        let expired_in_both = "SELECT (SELECT COUNT(*) FROM nonces WHERE expires_at < $1)
+                                    + (SELECT COUNT(*) FROM nonce_claims WHERE expires_at < $1)";
         let expired = || async {
-            let row = client.query_one(expired, &[&now.timestamp()]).await;
+            let row = client.query_one(expired_in_both, &[&now.timestamp()]).await;
             row.unwrap().get::<_, i64>(0)
         };
         // Through the trigger: expired in both tables.
